@@ -1,0 +1,19 @@
+import { Command } from "effect/cli"
+import pkg from "../package.json" with { type: "json" }
+
+/** The version printed by `flotilla --version`: this package's version. */
+export const version: string = pkg.version
+
+/**
+ * The root `flotilla` command. Subcommands are added as the packages behind
+ * them land (`validate`, `up`, `store`, `check`).
+ */
+export const flotilla = Command.make("flotilla").pipe(
+  Command.withDescription(
+    "Flotilla: a Kubernetes-style control plane with Raft, an etcd-compatible store and a model checker",
+  ),
+)
+
+export const subcommands = [] as const
+
+export const run = flotilla.pipe(Command.withSubcommands(subcommands), Command.run({ version }))

@@ -1,0 +1,1 @@
+export { flotilla, run, version } from "./cli.ts"

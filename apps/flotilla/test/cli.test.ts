@@ -1,0 +1,25 @@
+import { execFile } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import { describe, expect, it } from "vitest"
+import pkg from "../package.json" with { type: "json" }
+
+const bin = fileURLToPath(new URL("../bin/flotilla.js", import.meta.url))
+const run = (...args: Array<string>) =>
+  promisify(execFile)(process.execPath, [bin, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+  })
+
+describe("flotilla command", () => {
+  it("prints its version", async () => {
+    const { stdout } = await run("--version")
+    expect(stdout.trim()).toBe(`flotilla v${pkg.version}`)
+  })
+
+  it("prints help naming the command", async () => {
+    const { stdout } = await run("--help")
+    expect(stdout).toContain("USAGE")
+    expect(stdout).toContain("flotilla")
+  })
+})
