@@ -1,0 +1,828 @@
+// The file WAL: segmented files of checksummed frames with group commit.
+//
+// Durability contract: a promise from `save`, `append` or `truncate` resolves
+// only after the bytes of its records and everything written before them are
+// fdatasync'ed (and, for a new segment, the directory is fsynced). Calls are
+// ordered: records reach the file in call order, and all records of one call
+// land in one batch, which recovery keeps or drops as a whole.
+//
+// Group commit: calls encode their frames synchronously into a pending buffer.
+// One flush at a time takes the whole buffer, appends a Commit frame, writes it
+// with one write and makes it durable with one fdatasync; calls that arrive
+// meanwhile accumulate for the next flush, so N concurrent appenders share one
+// fdatasync.
+
+import * as fs from "node:fs"
+import * as fsp from "node:fs/promises"
+import * as path from "node:path"
+import { Schema } from "effect"
+import {
+  WalClosedError,
+  WalCorruptError,
+  type WalError,
+  WalInputError,
+  WalIoError,
+  WalLockedError,
+} from "./errors.ts"
+import {
+  FrameWriter,
+  type HardState,
+  MAX_ENTRY_DATA_BYTES,
+  type ScannedRecord,
+  scanSegment,
+  type WalEntry,
+} from "./format.ts"
+import { LogReplay, reconcile } from "./replay.ts"
+import {
+  loadNewestSnapshot,
+  parseSnapshotFileName,
+  type Snapshot,
+  syncDirectory,
+  writeSnapshotFile,
+} from "./snapshot.ts"
+
+export const WalOptions = Schema.Struct({
+  /** Directory holding segments, snapshots and the lock file; created if missing. */
+  dir: Schema.NonEmptyString,
+  /** Target segment size: a new segment starts once the current one reaches it. */
+  segmentBytes: Schema.optionalKey(
+    Schema.Int.check(Schema.isBetween({ minimum: 1024, maximum: 2 ** 31 })),
+  ),
+  /** Snapshot files kept after saving a new one (the newest included). */
+  retainSnapshots: Schema.optionalKey(
+    Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1000 })),
+  ),
+})
+export type WalOptions = typeof WalOptions.Type
+
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
+const DEFAULT_RETAIN_SNAPSHOTS = 2
+const LOCK_FILE = "LOCK"
+const SEGMENT_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/
+
+const hex16 = (n: number): string => n.toString(16).padStart(16, "0")
+export const segmentFileName = (seq: number, firstIndex: number): string =>
+  `${hex16(seq)}-${hex16(firstIndex)}.wal`
+
+/** What `open` found on disk. */
+export interface WalRecovery {
+  /** The newest valid snapshot, if any. */
+  readonly snapshot: Snapshot | undefined
+  readonly hardState: HardState | undefined
+  /** Entries after the snapshot, contiguous from `firstIndex`. */
+  readonly entries: ReadonlyArray<WalEntry>
+  /** `snapshot.index + 1`, or 1 without a snapshot. */
+  readonly firstIndex: number
+  /** Index of the last entry (the snapshot's index when `entries` is empty). */
+  readonly lastIndex: number
+  /** A torn last batch that was cut off, if there was one. */
+  readonly tornTail:
+    | { readonly file: string; readonly offset: number; readonly reason: string }
+    | undefined
+  /** Newer snapshot files that failed validation and were skipped. */
+  readonly rejectedSnapshots: ReadonlyArray<{ readonly path: string; readonly reason: string }>
+}
+
+interface Segment {
+  readonly seq: number
+  readonly firstIndex: number
+  readonly path: string
+}
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER
+
+const isIndex = (n: unknown): n is number =>
+  typeof n === "number" && Number.isSafeInteger(n) && n >= 1
+const isCount = (n: unknown): n is number =>
+  typeof n === "number" && Number.isSafeInteger(n) && n >= 0
+
+const fdatasync = (fd: number): Promise<void> =>
+  new Promise((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())))
+
+const writeAll = (fd: number, bytes: Uint8Array, position: number): void => {
+  let done = 0
+  while (done < bytes.length) {
+    done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done)
+  }
+}
+
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+export class FileWal {
+  readonly dir: string
+  private readonly segmentBytes: number
+  private readonly retainSnapshots: number
+  /** Durable segments, oldest first; the last is the one being appended to. */
+  private segments: Segment[]
+  private fd: number
+  /** Write position in the active segment. */
+  private size: number
+
+  // State of everything accepted (encoded), durable or not.
+  private acceptedLastIndex: number
+  private acceptedHardState: HardState | undefined
+  // State of everything durable.
+  private durableLastIndex: number
+  private durableHardState: HardState | undefined
+  /** Newest durable snapshot's index: entries up to it are never rewritten. */
+  private snapshotIndex: number
+
+  private pending = new FrameWriter()
+  private spare = new FrameWriter()
+  private resolves: Array<() => void> = []
+  private rejects: Array<(e: WalError) => void> = []
+  /** Waiters of the batch being written (`sync` calls join them). */
+  private inflightResolves: Array<() => void> = []
+  private inflightRejects: Array<(e: WalError) => void> = []
+  private scheduled = false
+  private flushing = false
+  private idle: Array<() => void> = []
+  private failure: WalError | undefined
+  private closed = false
+  private control: Promise<unknown> = Promise.resolve()
+  private readonly counters = { batches: 0, bytes: 0, segments: 0 }
+
+  private constructor(
+    dir: string,
+    options: { segmentBytes: number; retainSnapshots: number },
+    segments: Segment[],
+    fd: number,
+    size: number,
+    lastIndex: number,
+    hardState: HardState | undefined,
+    snapshotIndex: number,
+  ) {
+    this.dir = dir
+    this.segmentBytes = options.segmentBytes
+    this.retainSnapshots = options.retainSnapshots
+    this.segments = segments
+    this.fd = fd
+    this.size = size
+    this.acceptedLastIndex = this.durableLastIndex = lastIndex
+    this.acceptedHardState = this.durableHardState = hardState
+    this.snapshotIndex = snapshotIndex
+  }
+
+  /**
+   * Opens (creating if needed) the WAL in `options.dir`, recovers its contents
+   * and makes them consistent on disk (a torn tail is cut off durably). Fails
+   * with `WalCorruptError` for damage a crash cannot explain.
+   */
+  static async open(options: WalOptions): Promise<{ wal: FileWal; recovery: WalRecovery }> {
+    let opts: WalOptions
+    try {
+      opts = Schema.decodeUnknownSync(WalOptions)(options)
+    } catch (e) {
+      throw new WalInputError({ field: "options", reason: (e as Error).message })
+    }
+    const dir = path.resolve(opts.dir)
+    await mkdirDurable(dir)
+    const lockPath = await acquireLock(dir)
+    try {
+      return await FileWal.recover(dir, {
+        segmentBytes: opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
+        retainSnapshots: opts.retainSnapshots ?? DEFAULT_RETAIN_SNAPSHOTS,
+      })
+    } catch (e) {
+      await fsp.rm(lockPath, { force: true })
+      throw e
+    }
+  }
+
+  private static async recover(
+    dir: string,
+    options: { segmentBytes: number; retainSnapshots: number },
+  ): Promise<{ wal: FileWal; recovery: WalRecovery }> {
+    let names = await fsp.readdir(dir).catch(ioFail("readdir", dir))
+    // Leftovers of interrupted snapshot or segment creation.
+    for (const name of names.filter((n) => n.endsWith(".tmp"))) {
+      await fsp.rm(path.join(dir, name), { force: true }).catch(ioFail("unlink", name))
+    }
+    names = names.filter((n) => !n.endsWith(".tmp"))
+
+    const snap = await loadNewestSnapshot(dir, names)
+    const snapshotPoint = snap.snapshot ?? { index: 0, term: 0 }
+
+    const segments: Segment[] = names
+      .flatMap((name) => {
+        const m = SEGMENT_NAME.exec(name)
+        if (m === null) return []
+        return [
+          {
+            seq: Number.parseInt(m[1]!, 16),
+            firstIndex: Number.parseInt(m[2]!, 16),
+            path: path.join(dir, name),
+          },
+        ]
+      })
+      .sort((a, b) => a.seq - b.seq)
+    for (let i = 1; i < segments.length; i++) {
+      const s = segments[i]!
+      if (s.seq !== segments[i - 1]!.seq + 1)
+        throw new WalCorruptError({
+          file: s.path,
+          offset: 0,
+          reason: `segment ${segments[i - 1]!.seq + 1} is missing before segment ${s.seq}`,
+        })
+    }
+
+    const log = new LogReplay()
+    let tornTail: WalRecovery["tornTail"]
+    let activeSize = 0
+    let activeTorn = false
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i]!
+      const isLast = i === segments.length - 1
+      const bytes = await fsp.readFile(seg.path).catch(ioFail("read", seg.path))
+      const scan = scanSegment(bytes, isLast)
+      if (scan._tag === "Corrupt")
+        throw new WalCorruptError({ file: seg.path, offset: scan.offset, reason: scan.reason })
+      if (isLast && scan.records.length === 0) {
+        // Crashed while creating this segment: nothing in it was acknowledged.
+        await fsp.rm(seg.path, { force: true }).catch(ioFail("unlink", seg.path))
+        await syncDirectory(dir).catch(ioFail("fsync", dir))
+        if (scan.torn !== undefined) tornTail = { file: seg.path, ...scan.torn }
+        segments.pop()
+        if (segments.length > 0) {
+          // The previous segment becomes the active one; it was scanned strictly.
+          const prev = segments[segments.length - 1]!
+          activeSize = (await fsp.stat(prev.path).catch(ioFail("stat", prev.path))).size
+        }
+        break
+      }
+      checkHeader(seg, scan.records[0])
+      for (const { offset, record } of scan.records) {
+        const err = log.apply(record)
+        if (err !== undefined)
+          throw new WalCorruptError({ file: seg.path, offset, reason: err.reason })
+      }
+      if (isLast) {
+        activeSize = scan.validLength
+        activeTorn = scan.torn !== undefined || scan.validLength < bytes.length
+        if (scan.torn !== undefined) tornTail = { file: seg.path, ...scan.torn }
+      }
+    }
+
+    const rec = reconcile(log, snapshotPoint)
+    if (rec._tag === "Gap")
+      throw new WalCorruptError({
+        file: segments[0]?.path ?? dir,
+        offset: 0,
+        reason: rec.reason,
+      })
+    const lastIndex =
+      rec.resetTo !== undefined
+        ? rec.resetTo - 1
+        : rec.entries.length > 0
+          ? rec.entries[rec.entries.length - 1]!.index
+          : Math.max(log.lastIndex, snapshotPoint.index)
+
+    let fd: number
+    if (segments.length === 0) {
+      const seg = {
+        seq: 1,
+        firstIndex: lastIndex + 1,
+        path: path.join(dir, segmentFileName(1, lastIndex + 1)),
+      }
+      fd = await createSegment(dir, seg, log.hardState)
+      segments.push(seg)
+      activeSize = (await fsp.stat(seg.path).catch(ioFail("stat", seg.path))).size
+    } else {
+      const active = segments[segments.length - 1]!
+      fd = await openFd(active.path, "r+")
+      if (activeTorn) {
+        // Cut the torn batch off durably before anything is appended after it.
+        await truncateFd(fd, active.path, activeSize)
+      }
+    }
+
+    const wal = new FileWal(
+      dir,
+      options,
+      segments,
+      fd,
+      activeSize,
+      lastIndex,
+      log.hardState,
+      snapshotPoint.index,
+    )
+    if (rec.resetTo !== undefined) {
+      // The log disagrees with the snapshot (a crash between installing a
+      // snapshot and discarding the log): discard it durably now.
+      await wal.truncate(rec.resetTo)
+    }
+    return {
+      wal,
+      recovery: {
+        snapshot: snap.snapshot,
+        hardState: log.hardState,
+        entries: rec.entries,
+        firstIndex: snapshotPoint.index + 1,
+        lastIndex,
+        tornTail,
+        rejectedSnapshots: snap.rejected,
+      },
+    }
+  }
+
+  /** Index of the last entry accepted (durable once its promise resolved). */
+  get lastIndex(): number {
+    return this.acceptedLastIndex
+  }
+
+  /** Index of the last entry known durable. */
+  get durableIndex(): number {
+    return this.durableLastIndex
+  }
+
+  /** The hard state most recently accepted. */
+  get hardState(): HardState | undefined {
+    return this.acceptedHardState
+  }
+
+  /**
+   * Appends entries and/or a hard state as one atomic record group. Entries
+   * must be contiguous, start at most at `lastIndex + 1` (an earlier start
+   * replaces the suffix from there, as Raft does with conflicting entries) and
+   * after the newest snapshot. Resolves when durable.
+   */
+  save(hardState: HardState | undefined, entries: ReadonlyArray<WalEntry>): Promise<void> {
+    const refused = this.refuse()
+    if (refused !== undefined) return Promise.reject(refused)
+    const invalid =
+      (hardState !== undefined ? this.checkHardState(hardState) : undefined) ??
+      this.checkEntries(entries)
+    if (invalid !== undefined) return Promise.reject(invalid)
+    if (hardState === undefined && entries.length === 0) return this.sync()
+    const w = this.pending
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!
+      w.entry(e.index, e.term, e.type, e.data)
+    }
+    if (entries.length > 0) this.acceptedLastIndex = entries[entries.length - 1]!.index
+    if (hardState !== undefined) {
+      w.hardState(hardState)
+      this.acceptedHardState = hardState
+    }
+    return this.enqueue()
+  }
+
+  append(entries: ReadonlyArray<WalEntry>): Promise<void> {
+    return this.save(undefined, entries)
+  }
+
+  setHardState(hardState: HardState): Promise<void> {
+    return this.save(hardState, [])
+  }
+
+  /**
+   * Discards entries with index >= `fromIndex`; the next entry is `fromIndex`.
+   * `fromIndex` past `lastIndex + 1` discards the whole log and continues at
+   * `fromIndex` (after installing a snapshot at `fromIndex - 1`).
+   */
+  truncate(fromIndex: number): Promise<void> {
+    const refused = this.refuse()
+    if (refused !== undefined) return Promise.reject(refused)
+    if (!isIndex(fromIndex))
+      return Promise.reject(
+        new WalInputError({ field: "fromIndex", reason: "must be a positive safe integer" }),
+      )
+    if (fromIndex <= this.snapshotIndex)
+      return Promise.reject(
+        new WalInputError({
+          field: "fromIndex",
+          reason: `${fromIndex} is covered by the snapshot at index ${this.snapshotIndex}; committed entries cannot be discarded`,
+        }),
+      )
+    this.pending.truncate(fromIndex)
+    this.acceptedLastIndex = fromIndex - 1
+    return this.enqueue()
+  }
+
+  /**
+   * Writes a snapshot durably (temporary file, fsync, rename, directory fsync)
+   * and removes snapshot files beyond the newest `retainSnapshots`. Entries are
+   * not touched: call `compact` afterwards to drop segments it covers.
+   */
+  saveSnapshot(snapshot: Snapshot): Promise<void> {
+    const refused = this.refuse()
+    if (refused !== undefined) return Promise.reject(refused)
+    if (!isCount(snapshot.index) || snapshot.index < 1)
+      return Promise.reject(
+        new WalInputError({ field: "snapshot.index", reason: "must be a positive safe integer" }),
+      )
+    if (!isCount(snapshot.term))
+      return Promise.reject(
+        new WalInputError({
+          field: "snapshot.term",
+          reason: "must be a non-negative safe integer",
+        }),
+      )
+    if (!(snapshot.data instanceof Uint8Array))
+      return Promise.reject(new WalInputError({ field: "snapshot.data", reason: "must be bytes" }))
+    return this.serially(async () => {
+      await writeSnapshotFile(this.dir, snapshot)
+      if (snapshot.index > this.snapshotIndex) this.snapshotIndex = snapshot.index
+      await this.purgeSnapshots()
+    })
+  }
+
+  /**
+   * Removes segments whose entries are all at or below `index`, which a durable
+   * snapshot must cover. The active segment is never removed.
+   */
+  compact(index: number): Promise<void> {
+    const refused = this.refuse()
+    if (refused !== undefined) return Promise.reject(refused)
+    if (!isCount(index))
+      return Promise.reject(
+        new WalInputError({ field: "index", reason: "must be a non-negative safe integer" }),
+      )
+    if (index > this.snapshotIndex)
+      return Promise.reject(
+        new WalInputError({
+          field: "index",
+          reason: `${index} is past the newest durable snapshot (index ${this.snapshotIndex})`,
+        }),
+      )
+    return this.serially(async () => {
+      // A segment's live entries lie below the next segment's first index (that
+      // was the log's end when the next segment began; later truncations only
+      // remove entries). Each segment also starts with a copy of the hard state,
+      // so dropping earlier ones never loses it.
+      let remove = 0
+      while (
+        remove < this.segments.length - 1 &&
+        this.segments[remove + 1]!.firstIndex - 1 <= index
+      )
+        remove++
+      if (remove === 0) return
+      const victims = this.segments.slice(0, remove)
+      this.segments = this.segments.slice(remove)
+      // Oldest first: an interruption leaves a contiguous run of segments.
+      for (const s of victims) await fsp.rm(s.path, { force: true }).catch(ioFail("unlink", s.path))
+      await syncDirectory(this.dir).catch(ioFail("fsync", this.dir))
+    })
+  }
+
+  /**
+   * Counters since open: batches written (one fdatasync each), bytes written,
+   * segments started.
+   */
+  stats(): { readonly batches: number; readonly bytes: number; readonly segments: number } {
+    return { ...this.counters }
+  }
+
+  /** Paths of the current segments, oldest first (for tests and tools). */
+  segmentPaths(): ReadonlyArray<string> {
+    return this.segments.map((s) => s.path)
+  }
+
+  /**
+   * Waits for accepted records to become durable, then closes the files and
+   * releases the lock. Later calls fail with `WalClosedError`.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.whenIdle()
+    await this.control.catch(() => undefined)
+    await new Promise<void>((resolve) => fs.close(this.fd, () => resolve()))
+    await fsp.rm(path.join(this.dir, LOCK_FILE), { force: true })
+  }
+
+  private refuse(): WalError | undefined {
+    if (this.failure !== undefined) return this.failure
+    if (this.closed) return new WalClosedError({ path: this.dir })
+    return undefined
+  }
+
+  private serially(op: () => Promise<void>): Promise<void> {
+    const run = this.control.then(op, op)
+    this.control = run.catch(() => undefined)
+    return run
+  }
+
+  private checkHardState(hs: HardState): WalInputError | undefined {
+    if (!isCount(hs.term))
+      return new WalInputError({
+        field: "hardState.term",
+        reason: "must be a non-negative safe integer",
+      })
+    if (!isCount(hs.vote))
+      return new WalInputError({
+        field: "hardState.vote",
+        reason: "must be a non-negative safe integer",
+      })
+    if (!isCount(hs.commit))
+      return new WalInputError({
+        field: "hardState.commit",
+        reason: "must be a non-negative safe integer",
+      })
+    const prev = this.acceptedHardState
+    if (prev !== undefined) {
+      if (hs.term < prev.term)
+        return new WalInputError({
+          field: "hardState.term",
+          reason: `${hs.term} is below the stored term ${prev.term}; terms never decrease`,
+        })
+      if (hs.term === prev.term && prev.vote !== 0 && hs.vote !== prev.vote)
+        return new WalInputError({
+          field: "hardState.vote",
+          reason: `already voted for ${prev.vote} in term ${hs.term}`,
+        })
+    }
+    return undefined
+  }
+
+  private checkEntries(entries: ReadonlyArray<WalEntry>): WalInputError | undefined {
+    if (!Array.isArray(entries))
+      return new WalInputError({ field: "entries", reason: "must be an array" })
+    if (entries.length === 0) return undefined
+    const first = entries[0]!.index
+    if (!isIndex(first))
+      return new WalInputError({
+        field: "entries[0].index",
+        reason: "must be a positive safe integer",
+      })
+    if (first > this.acceptedLastIndex + 1)
+      return new WalInputError({
+        field: "entries[0].index",
+        reason: `${first} leaves a gap after the last index ${this.acceptedLastIndex}`,
+      })
+    if (first <= this.snapshotIndex)
+      return new WalInputError({
+        field: "entries[0].index",
+        reason: `${first} is covered by the snapshot at index ${this.snapshotIndex}`,
+      })
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!
+      if (e.index !== first + i)
+        return new WalInputError({
+          field: `entries[${i}].index`,
+          reason: `expected ${first + i} (entries must be contiguous), got ${e.index}`,
+        })
+      if (!isCount(e.term))
+        return new WalInputError({
+          field: `entries[${i}].term`,
+          reason: "must be a non-negative safe integer",
+        })
+      if (!Number.isInteger(e.type) || e.type < 0 || e.type > 255)
+        return new WalInputError({
+          field: `entries[${i}].type`,
+          reason: "must be an integer in 0..255",
+        })
+      if (!(e.data instanceof Uint8Array))
+        return new WalInputError({ field: `entries[${i}].data`, reason: "must be bytes" })
+      if (e.data.length > MAX_ENTRY_DATA_BYTES)
+        return new WalInputError({
+          field: `entries[${i}].data`,
+          reason: `${e.data.length} bytes exceed the limit of ${MAX_ENTRY_DATA_BYTES}`,
+        })
+    }
+    if (first + entries.length - 1 > MAX_SAFE)
+      return new WalInputError({ field: "entries", reason: "index overflow" })
+    return undefined
+  }
+
+  /** Resolves once everything accepted so far is durable. */
+  sync(): Promise<void> {
+    const refused = this.refuse()
+    if (refused !== undefined) return Promise.reject(refused)
+    if (this.pending.length > 0) return this.enqueue()
+    if (!this.flushing) return Promise.resolve()
+    // Ride with the batch being written.
+    return new Promise<void>((resolve, reject) => {
+      this.inflightResolves.push(resolve)
+      this.inflightRejects.push(reject)
+    })
+  }
+
+  private enqueue(): Promise<void> {
+    const p = new Promise<void>((resolve, reject) => {
+      this.resolves.push(resolve)
+      this.rejects.push(reject)
+    })
+    if (!this.scheduled && !this.flushing) {
+      this.scheduled = true
+      // A microtask later, so calls made in the same turn share the flush.
+      queueMicrotask(this.flushLoop)
+    }
+    return p
+  }
+
+  private whenIdle(): Promise<void> {
+    if (!this.scheduled && !this.flushing) return Promise.resolve()
+    return new Promise((resolve) => this.idle.push(resolve))
+  }
+
+  private readonly flushLoop = async (): Promise<void> => {
+    this.scheduled = false
+    this.flushing = true
+    while (this.pending.length > 0 && this.failure === undefined) {
+      const batch = this.pending
+      this.pending = this.spare
+      this.spare = batch
+      const resolves = this.resolves
+      const rejects = this.rejects
+      this.resolves = []
+      this.rejects = []
+      this.inflightResolves = resolves
+      this.inflightRejects = rejects
+      const lastIndex = this.acceptedLastIndex
+      const hardState = this.acceptedHardState
+      try {
+        await this.writeBatch(batch)
+      } catch (e) {
+        this.failure =
+          e instanceof WalIoError
+            ? e
+            : new WalIoError({ operation: "write", path: this.dir, cause: e })
+        for (const r of rejects) r(this.failure)
+        break
+      }
+      batch.reset()
+      this.durableLastIndex = lastIndex
+      this.durableHardState = hardState
+      for (const r of resolves) r()
+    }
+    if (this.failure !== undefined) {
+      const rejects = this.rejects
+      this.resolves = []
+      this.rejects = []
+      this.pending.reset()
+      for (const r of rejects) r(this.failure)
+    }
+    this.flushing = false
+    const idle = this.idle
+    this.idle = []
+    for (const r of idle) r()
+  }
+
+  /** Writes one batch (its records are in `batch`) and makes it durable. */
+  private async writeBatch(batch: FrameWriter): Promise<void> {
+    if (this.size >= this.segmentBytes) {
+      await this.rollover(batch)
+      return
+    }
+    const active = this.segments[this.segments.length - 1]!
+    batch.commit(this.size)
+    const bytes = batch.bytes()
+    try {
+      writeAll(this.fd, bytes, this.size)
+    } catch (e) {
+      throw new WalIoError({ operation: "write", path: active.path, cause: e })
+    }
+    await fdatasync(this.fd).catch(ioFail("fdatasync", active.path))
+    this.size += bytes.length
+    this.counters.batches++
+    this.counters.bytes += bytes.length
+  }
+
+  /**
+   * Starts the next segment with `batch` as its first batch: header and a copy
+   * of the durable hard state, then the batch, one fdatasync, one directory
+   * fsync. The previous segment is complete: its last batch is durable.
+   */
+  private async rollover(batch: FrameWriter): Promise<void> {
+    const prev = this.segments[this.segments.length - 1]!
+    const seg: Segment = {
+      seq: prev.seq + 1,
+      firstIndex: this.durableLastIndex + 1,
+      path: path.join(this.dir, segmentFileName(prev.seq + 1, this.durableLastIndex + 1)),
+    }
+    const head = new FrameWriter(256)
+    head.header(seg.seq, seg.firstIndex)
+    if (this.durableHardState !== undefined) head.hardState(this.durableHardState)
+    const headBytes = head.bytes()
+    batch.commit(0)
+    const bytes = batch.bytes()
+    const fd = await openFd(seg.path, "wx")
+    try {
+      writeAll(fd, headBytes, 0)
+      writeAll(fd, bytes, headBytes.length)
+    } catch (e) {
+      fs.close(fd, () => undefined)
+      throw new WalIoError({ operation: "write", path: seg.path, cause: e })
+    }
+    await fdatasync(fd).catch(ioFail("fdatasync", seg.path))
+    await syncDirectory(this.dir).catch(ioFail("fsync", this.dir))
+    fs.close(this.fd, () => undefined)
+    this.fd = fd
+    this.size = headBytes.length + bytes.length
+    this.counters.batches++
+    this.counters.segments++
+    this.counters.bytes += this.size
+    // Listed only now that it is durable: `compact` relies on listed segments.
+    this.segments.push(seg)
+  }
+
+  private async purgeSnapshots(): Promise<void> {
+    const names = await fsp.readdir(this.dir).catch(ioFail("readdir", this.dir))
+    const snaps = names
+      .flatMap((name) => {
+        const p = parseSnapshotFileName(name)
+        return p === undefined ? [] : [{ name, ...p }]
+      })
+      .sort((a, b) => b.index - a.index || b.term - a.term)
+    const drop = snaps.slice(this.retainSnapshots).filter((s) => s.index < this.snapshotIndex)
+    if (drop.length === 0) return
+    for (const s of drop) {
+      const p = path.join(this.dir, s.name)
+      await fsp.rm(p, { force: true }).catch(ioFail("unlink", p))
+    }
+    await syncDirectory(this.dir).catch(ioFail("fsync", this.dir))
+  }
+}
+
+const ioFail =
+  (operation: string, p: string) =>
+  (cause: unknown): never => {
+    throw new WalIoError({ operation, path: p, cause })
+  }
+
+const openFd = (p: string, flags: string): Promise<number> =>
+  new Promise((resolve, reject) =>
+    fs.open(p, flags, 0o644, (e, fd) =>
+      e ? reject(new WalIoError({ operation: "open", path: p, cause: e })) : resolve(fd),
+    ),
+  )
+
+const truncateFd = async (fd: number, p: string, length: number): Promise<void> => {
+  await new Promise<void>((resolve, reject) =>
+    fs.ftruncate(fd, length, (e) =>
+      e ? reject(new WalIoError({ operation: "truncate", path: p, cause: e })) : resolve(),
+    ),
+  )
+  await fdatasync(fd).catch(ioFail("fdatasync", p))
+}
+
+const checkHeader = (seg: Segment, first: ScannedRecord | undefined): void => {
+  const r = first?.record
+  if (r?.kind !== "header")
+    throw new WalCorruptError({ file: seg.path, offset: 0, reason: "segment has no header" })
+  if (r.seq !== seg.seq || r.firstIndex !== seg.firstIndex)
+    throw new WalCorruptError({
+      file: seg.path,
+      offset: 0,
+      reason: `header says segment ${r.seq} from index ${r.firstIndex}, the file name says segment ${seg.seq} from index ${seg.firstIndex}`,
+    })
+}
+
+/** Creates the first segment (header, hard state copy, commit) durably. */
+const createSegment = async (
+  dir: string,
+  seg: Segment,
+  hardState: HardState | undefined,
+): Promise<number> => {
+  const w = new FrameWriter(256)
+  w.header(seg.seq, seg.firstIndex)
+  if (hardState !== undefined) w.hardState(hardState)
+  w.commit(0)
+  const fd = await openFd(seg.path, "wx")
+  try {
+    writeAll(fd, w.bytes(), 0)
+  } catch (e) {
+    throw new WalIoError({ operation: "write", path: seg.path, cause: e })
+  }
+  await fdatasync(fd).catch(ioFail("fdatasync", seg.path))
+  await syncDirectory(dir).catch(ioFail("fsync", dir))
+  return fd
+}
+
+/** mkdir -p, fsyncing the parent of a newly created directory. */
+const mkdirDurable = async (dir: string): Promise<void> => {
+  const created = await fsp.mkdir(dir, { recursive: true }).catch(ioFail("mkdir", dir))
+  if (created !== undefined) await syncDirectory(path.dirname(dir)).catch(ioFail("fsync", dir))
+}
+
+/**
+ * Takes the directory's lock file (holding our pid). A lock left by a dead
+ * process (kill -9) is taken over; one held by a live process is refused.
+ */
+const acquireLock = async (dir: string): Promise<string> => {
+  const lockPath = path.join(dir, LOCK_FILE)
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await fsp.writeFile(lockPath, `${process.pid}\n`, { flag: "wx" })
+      return lockPath
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST")
+        throw new WalIoError({ operation: "lock", path: lockPath, cause: e })
+    }
+    const text = await fsp.readFile(lockPath, "utf8").catch(() => "")
+    const pid = Number.parseInt(text, 10)
+    if (Number.isSafeInteger(pid) && pid > 0 && processAlive(pid))
+      throw new WalLockedError({ path: dir, pid })
+    await fsp.rm(lockPath, { force: true })
+  }
+  throw new WalIoError({ operation: "lock", path: lockPath, cause: "lock file keeps reappearing" })
+}

@@ -1,0 +1,19 @@
+export { crc32c, crc32cUpdate } from "./crc32c.ts"
+export {
+  WalClosedError,
+  WalCorruptError,
+  type WalError,
+  WalInputError,
+  WalIoError,
+  WalLockedError,
+} from "./errors.ts"
+export {
+  DEFAULT_SEGMENT_BYTES,
+  FileWal,
+  segmentFileName,
+  WalOptions,
+  type WalRecovery,
+} from "./file-wal.ts"
+export { type HardState, MAX_ENTRY_DATA_BYTES, type WalEntry } from "./format.ts"
+export { make as makeWal, Wal } from "./service.ts"
+export { type Snapshot, snapshotFileName } from "./snapshot.ts"
