@@ -1,0 +1,283 @@
+import type {
+  CycleState,
+  FilterPlugin,
+  Handle,
+  NormalizeScorePlugin,
+  PreFilterPlugin,
+  PreScorePlugin,
+  ScorePlugin,
+} from "../framework.ts"
+import type { NodeInfo } from "../nodeinfo.ts"
+import { MaxNodeScore } from "../normalize.ts"
+import * as S from "../status.ts"
+import type { AffinityTerm, Labels, PodInfo, WeightedAffinityTerm } from "../types.ts"
+
+export const InterPodAffinityName = "InterPodAffinity"
+const preFilterKey = `PreFilter${InterPodAffinityName}`
+const preScoreKey = `PreScore${InterPodAffinityName}`
+
+/** Kubernetes v1.18 reasons; a failing node reports the general one plus the specific one. */
+export const ErrReasonExistingAntiAffinityRulesNotMatch =
+  "node(s) didn't satisfy existing pods anti-affinity rules"
+export const ErrReasonAffinityNotMatch = "node(s) didn't match pod affinity/anti-affinity"
+export const ErrReasonAffinityRulesNotMatch = "node(s) didn't match pod affinity rules"
+export const ErrReasonAntiAffinityRulesNotMatch = "node(s) didn't match pod anti-affinity rules"
+
+const existingAntiAffinityFailure = S.unschedulable(
+  ErrReasonAffinityNotMatch,
+  ErrReasonExistingAntiAffinityRulesNotMatch,
+)
+const affinityFailure = S.unresolvable(ErrReasonAffinityNotMatch, ErrReasonAffinityRulesNotMatch)
+const antiAffinityFailure = S.unschedulable(
+  ErrReasonAffinityNotMatch,
+  ErrReasonAntiAffinityRulesNotMatch,
+)
+
+/** Counts per topology pair (key, value), without allocating on lookup. */
+export class TopologyCounts {
+  readonly byKey = new Map<string, Map<string, number>>()
+
+  get size(): number {
+    return this.byKey.size
+  }
+
+  add(key: string, value: string, delta: number): void {
+    let m = this.byKey.get(key)
+    if (m === undefined) {
+      m = new Map()
+      this.byKey.set(key, m)
+    }
+    const n = (m.get(value) ?? 0) + delta
+    if (n === 0) {
+      m.delete(value)
+      if (m.size === 0) this.byKey.delete(key)
+    } else m.set(value, n)
+  }
+
+  get(key: string, value: string): number {
+    return this.byKey.get(key)?.get(value) ?? 0
+  }
+}
+
+/** Kubernetes' `PodMatchesTermsNamespaceAndSelector`. */
+export const podMatchesTerm = (pod: PodInfo, term: AffinityTerm): boolean =>
+  term.namespaces.has(pod.namespace) && term.selector.matches(pod.labels)
+
+/** True iff the pod matches every term (false for no terms). */
+export const podMatchesAllTerms = (pod: PodInfo, terms: ReadonlyArray<AffinityTerm>): boolean => {
+  if (terms.length === 0) return false
+  for (const t of terms) if (!podMatchesTerm(pod, t)) return false
+  return true
+}
+
+interface PreFilterState {
+  /** Pairs where some existing pod's required anti-affinity term matches the incoming pod. */
+  readonly existingAntiAffinity: TopologyCounts
+  /** Pairs with existing pods matching all of the incoming pod's required affinity terms. */
+  readonly affinity: TopologyCounts
+  /** Pairs with existing pods matching one of the incoming pod's required anti-affinity terms. */
+  readonly antiAffinity: TopologyCounts
+}
+
+export interface InterPodAffinityArgs {
+  /** Weight of an existing pod's required affinity term matched by the incoming pod, in scoring (0..100). */
+  readonly hardPodAffinityWeight: number
+}
+
+const hasTopologyValue = (labels: Labels, key: string): boolean => Object.hasOwn(labels, key)
+
+/**
+ * Filter (legacy MatchInterPodAffinity) and Score (legacy
+ * InterPodAffinityPriority), Kubernetes v1.18 semantics:
+ *
+ * - no existing pod's required anti-affinity term may match the pod within
+ *   the node's topology domain;
+ * - every required affinity term of the pod must be matched by existing pods
+ *   in the node's domain, except when no pod anywhere matches and the pod
+ *   matches its own terms (the first replica of a self-affine set);
+ * - no required anti-affinity term of the pod may be matched in the domain.
+ *
+ * The score sums, per topology domain, the weights of preferred terms the
+ * pod and existing pods match in either direction (anti-affinity subtracts;
+ * existing pods' required affinity counts `hardPodAffinityWeight`), then maps
+ * min..max to 0..100.
+ */
+export class InterPodAffinity
+  implements PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, NormalizeScorePlugin
+{
+  readonly name = InterPodAffinityName
+  private readonly handle: Handle
+  private readonly hardPodAffinityWeight: number
+
+  constructor(handle: Handle, args: InterPodAffinityArgs = { hardPodAffinityWeight: 1 }) {
+    this.handle = handle
+    this.hardPodAffinityWeight = args.hardPodAffinityWeight
+  }
+
+  preFilter(state: CycleState, pod: PodInfo): S.Result {
+    const existingAntiAffinity = new TopologyCounts()
+    for (const node of this.handle.snapshot.havePodsWithRequiredAntiAffinity()) {
+      const labels = node.facts?.labels
+      if (labels === undefined) continue
+      for (const existing of node.podsWithRequiredAntiAffinity) {
+        for (const term of existing.affinity!.requiredAntiAffinity) {
+          if (podMatchesTerm(pod, term) && hasTopologyValue(labels, term.topologyKey)) {
+            existingAntiAffinity.add(term.topologyKey, labels[term.topologyKey]!, 1)
+          }
+        }
+      }
+    }
+    const affinity = new TopologyCounts()
+    const antiAffinity = new TopologyCounts()
+    const a = pod.affinity
+    if (a !== undefined && (a.requiredAffinity.length > 0 || a.requiredAntiAffinity.length > 0)) {
+      for (const node of this.handle.snapshot.nodeInfoList()) {
+        const labels = node.facts!.labels
+        for (const existing of node.pods) {
+          if (podMatchesAllTerms(existing, a.requiredAffinity)) {
+            for (const t of a.requiredAffinity) {
+              if (hasTopologyValue(labels, t.topologyKey))
+                affinity.add(t.topologyKey, labels[t.topologyKey]!, 1)
+            }
+          }
+          for (const t of a.requiredAntiAffinity) {
+            if (podMatchesTerm(existing, t) && hasTopologyValue(labels, t.topologyKey)) {
+              antiAffinity.add(t.topologyKey, labels[t.topologyKey]!, 1)
+            }
+          }
+        }
+      }
+    }
+    const s: PreFilterState = { existingAntiAffinity, affinity, antiAffinity }
+    state.write(preFilterKey, s)
+    return undefined
+  }
+
+  filter(state: CycleState, pod: PodInfo, node: NodeInfo): S.Result {
+    const s = state.read<PreFilterState>(preFilterKey)
+    if (s === undefined) return S.error(`error reading "${preFilterKey}" from cycleState`)
+    const labels = node.facts!.labels
+    if (s.existingAntiAffinity.size > 0) {
+      for (const [key, values] of s.existingAntiAffinity.byKey) {
+        if (hasTopologyValue(labels, key) && (values.get(labels[key]!) ?? 0) > 0)
+          return existingAntiAffinityFailure
+      }
+    }
+    const a = pod.affinity
+    if (a === undefined) return undefined
+    const terms = a.requiredAffinity
+    if (terms.length > 0) {
+      let all = true
+      for (const t of terms) {
+        if (
+          !hasTopologyValue(labels, t.topologyKey) ||
+          s.affinity.get(t.topologyKey, labels[t.topologyKey]!) <= 0
+        ) {
+          all = false
+          break
+        }
+      }
+      // The first pod of a group with affinity to itself may go anywhere.
+      if (!all && (s.affinity.size !== 0 || !a.hasPodAffinity || !podMatchesAllTerms(pod, terms))) {
+        return affinityFailure
+      }
+    }
+    for (const t of a.requiredAntiAffinity) {
+      if (
+        hasTopologyValue(labels, t.topologyKey) &&
+        s.antiAffinity.get(t.topologyKey, labels[t.topologyKey]!) > 0
+      ) {
+        return antiAffinityFailure
+      }
+    }
+    return undefined
+  }
+
+  preScore(state: CycleState, pod: PodInfo, nodes: ReadonlyArray<NodeInfo>): S.Result {
+    if (nodes.length === 0) return undefined
+    const a = pod.affinity
+    const hasConstraints = a !== undefined && (a.hasPodAffinity || a.hasPodAntiAffinity)
+    const scores = new TopologyCounts()
+    const process = (
+      term: WeightedAffinityTerm,
+      podToCheck: PodInfo,
+      labels: Labels,
+      multiplier: number,
+    ): void => {
+      if (term.weight === 0) return
+      if (podMatchesTerm(podToCheck, term) && hasTopologyValue(labels, term.topologyKey)) {
+        scores.add(term.topologyKey, labels[term.topologyKey]!, term.weight * multiplier)
+      }
+    }
+    const visit = (existing: PodInfo, labels: Labels): void => {
+      if (a !== undefined) {
+        for (const t of a.preferredAffinity) process(t, existing, labels, 1)
+        for (const t of a.preferredAntiAffinity) process(t, existing, labels, -1)
+      }
+      const e = existing.affinity
+      if (e === undefined) return
+      if (e.hasPodAffinity) {
+        if (this.hardPodAffinityWeight > 0) {
+          for (const t of e.requiredAffinity)
+            process({ ...t, weight: this.hardPodAffinityWeight }, pod, labels, 1)
+        }
+        for (const t of e.preferredAffinity) process(t, pod, labels, 1)
+      }
+      if (e.hasPodAntiAffinity) for (const t of e.preferredAntiAffinity) process(t, pod, labels, -1)
+    }
+    if (hasConstraints) {
+      for (const node of this.handle.snapshot.nodeInfoList()) {
+        const labels = node.facts!.labels
+        if (isEmptyLabels(labels)) continue
+        for (const existing of node.pods) visit(existing, labels)
+      }
+    } else {
+      for (const node of this.handle.snapshot.havePodsWithAffinity()) {
+        const labels = node.facts?.labels
+        if (labels === undefined || isEmptyLabels(labels)) continue
+        for (const existing of node.podsWithAffinity) visit(existing, labels)
+      }
+    }
+    state.write(preScoreKey, scores)
+    return undefined
+  }
+
+  score(state: CycleState, _pod: PodInfo, node: NodeInfo): number {
+    const s = state.read<TopologyCounts>(preScoreKey)
+    if (s === undefined) throw new Error(`Error reading "${preScoreKey}" from cycleState`)
+    if (s.size === 0) return 0
+    const labels = node.facts!.labels
+    let score = 0
+    for (const [key, values] of s.byKey) {
+      if (hasTopologyValue(labels, key)) score += values.get(labels[key]!) ?? 0
+    }
+    return score
+  }
+
+  normalizeScore(
+    state: CycleState,
+    _p: PodInfo,
+    _n: ReadonlyArray<NodeInfo>,
+    scores: Float64Array,
+  ): S.Result {
+    const s = state.read<TopologyCounts>(preScoreKey)
+    if (s === undefined) return S.error(`Error reading "${preScoreKey}" from cycleState`)
+    if (s.size === 0) return undefined
+    let maxCount = 0
+    let minCount = 0
+    for (const x of scores) {
+      if (x > maxCount) maxCount = x
+      if (x < minCount) minCount = x
+    }
+    const diff = maxCount - minCount
+    for (let i = 0; i < scores.length; i++) {
+      scores[i] = diff > 0 ? Math.trunc(MaxNodeScore * ((scores[i]! - minCount) / diff)) : 0
+    }
+    return undefined
+  }
+}
+
+const isEmptyLabels = (labels: Labels): boolean => {
+  for (const _ in labels) return false
+  return true
+}
