@@ -1,2 +1,3 @@
 export * from "./names.ts"
 export * from "./quantity.ts"
+export * from "./labels.ts"
