@@ -1,0 +1,580 @@
+// Compact binary encodings: log entries (what the Raft log carries) and
+// snapshots of the whole state machine. Varints for integers (zigzag for the
+// signed ones), length-prefixed bytes, a CRC-32 over each snapshot. Decoding
+// checks everything and fails with a CodecError naming what is wrong; decoded
+// byte fields are views into the input (no copies).
+import { EMPTY } from "./bytes.ts"
+import { MvccStore, type StoreConfig, type StoreState } from "./mvcc.ts"
+import type {
+  Compare,
+  CompareResult,
+  CompareTarget,
+  DeleteRangeRequest,
+  InternalRequest,
+  KeyValue,
+  PutRequest,
+  RangeRequest,
+  RequestOp,
+  SortOrder,
+  SortTarget,
+  TxnRequest,
+} from "./types.ts"
+
+export class CodecError extends Error {
+  override readonly name = "CodecError"
+}
+
+export class Writer {
+  private buf: Uint8Array
+  private pos = 0
+
+  constructor(initial = 256) {
+    this.buf = new Uint8Array(initial)
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    let size = this.buf.length * 2
+    while (size < this.pos + n) size *= 2
+    const next = new Uint8Array(size)
+    next.set(this.buf.subarray(0, this.pos))
+    this.buf = next
+  }
+
+  u8(v: number): void {
+    this.ensure(1)
+    this.buf[this.pos++] = v
+  }
+
+  /** Unsigned varint of a non-negative safe integer. */
+  uint(v: number): void {
+    this.ensure(8)
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80
+      v = Math.floor(v / 0x80)
+    }
+    this.buf[this.pos++] = v
+  }
+
+  /** Zigzag varint of a safe integer. */
+  int(v: number): void {
+    this.uint(v >= 0 ? v * 2 : -v * 2 - 1)
+  }
+
+  bytes(b: Uint8Array): void {
+    this.uint(b.length)
+    this.ensure(b.length)
+    this.buf.set(b, this.pos)
+    this.pos += b.length
+  }
+
+  raw(b: Uint8Array): void {
+    this.ensure(b.length)
+    this.buf.set(b, this.pos)
+    this.pos += b.length
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos)
+  }
+
+  /** The bytes written so far, without copying. */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.pos)
+  }
+}
+
+export class Reader {
+  private readonly buf: Uint8Array
+  pos = 0
+  readonly end: number
+
+  constructor(buf: Uint8Array, end: number = buf.length) {
+    this.buf = buf
+    this.end = end
+  }
+
+  private need(n: number, what: string): void {
+    if (this.pos + n > this.end) throw new CodecError(`truncated input reading ${what}`)
+  }
+
+  u8(what: string): number {
+    this.need(1, what)
+    return this.buf[this.pos++]!
+  }
+
+  uint(what: string): number {
+    let v = 0
+    let mul = 1
+    for (let i = 0; ; i++) {
+      this.need(1, what)
+      const b = this.buf[this.pos++]!
+      v += (b & 0x7f) * mul
+      if (b < 0x80) break
+      mul *= 0x80
+      if (i >= 7) throw new CodecError(`${what}: varint longer than a safe integer`)
+    }
+    if (!Number.isSafeInteger(v)) throw new CodecError(`${what}: not a safe integer`)
+    return v
+  }
+
+  int(what: string): number {
+    const z = this.uint(what)
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2
+  }
+
+  bytes(what: string): Uint8Array {
+    const n = this.uint(`${what} length`)
+    this.need(n, what)
+    const b = this.buf.subarray(this.pos, this.pos + n)
+    this.pos += n
+    return b
+  }
+
+  get done(): boolean {
+    return this.pos >= this.end
+  }
+}
+
+// ---------------------------------------------------------------------------
+// CRC-32 (IEEE), for snapshot integrity.
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    t[n] = c >>> 0
+  }
+  return t
+})()
+
+export const crc32 = (b: Uint8Array, start = 0, end = b.length): number => {
+  let c = 0xffffffff
+  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8)
+  return (c ^ 0xffffffff) >>> 0
+}
+
+// ---------------------------------------------------------------------------
+// Log entries
+
+const SORT_ORDERS: ReadonlyArray<SortOrder> = ["NONE", "ASCEND", "DESCEND"]
+const SORT_TARGETS: ReadonlyArray<SortTarget> = ["KEY", "VERSION", "CREATE", "MOD", "VALUE"]
+const COMPARE_RESULTS: ReadonlyArray<CompareResult> = ["EQUAL", "GREATER", "LESS", "NOT_EQUAL"]
+const COMPARE_TARGETS: ReadonlyArray<CompareTarget> = ["VERSION", "CREATE", "MOD", "VALUE", "LEASE"]
+
+const enumIndex = <T>(values: ReadonlyArray<T>, v: T | undefined, fallback: T): number => {
+  const i = values.indexOf(v ?? fallback)
+  return Math.max(i, 0)
+}
+
+const enumAt = <T>(values: ReadonlyArray<T>, i: number, what: string): T => {
+  const v = values[i]
+  if (v === undefined) throw new CodecError(`${what}: unknown value ${i}`)
+  return v
+}
+
+const T_PUT = 1
+const T_DELETE = 2
+const T_TXN = 3
+const T_COMPACTION = 4
+const T_LEASE_GRANT = 5
+const T_LEASE_REVOKE = 6
+const T_LEASE_KEEP_ALIVE = 7
+const T_LEASE_EXPIRE = 8
+const T_LEASE_PROMOTE = 9
+const OP_RANGE = 10
+
+const writePut = (w: Writer, p: PutRequest): void => {
+  w.u8(
+    (p.prev_kv === true ? 1 : 0) |
+      (p.ignore_value === true ? 2 : 0) |
+      (p.ignore_lease === true ? 4 : 0),
+  )
+  w.bytes(p.key)
+  w.bytes(p.value ?? EMPTY)
+  w.int(p.lease ?? 0)
+}
+
+const readPut = (r: Reader): PutRequest => {
+  const flags = r.u8("put flags")
+  const key = r.bytes("put key")
+  const value = r.bytes("put value")
+  const lease = r.int("put lease")
+  return {
+    key,
+    value,
+    lease,
+    prev_kv: (flags & 1) !== 0,
+    ignore_value: (flags & 2) !== 0,
+    ignore_lease: (flags & 4) !== 0,
+  }
+}
+
+const writeDelete = (w: Writer, d: DeleteRangeRequest): void => {
+  w.u8(d.prev_kv === true ? 1 : 0)
+  w.bytes(d.key)
+  w.bytes(d.range_end ?? EMPTY)
+}
+
+const readDelete = (r: Reader): DeleteRangeRequest => {
+  const flags = r.u8("delete flags")
+  return {
+    prev_kv: (flags & 1) !== 0,
+    key: r.bytes("delete key"),
+    range_end: r.bytes("delete range_end"),
+  }
+}
+
+const writeRange = (w: Writer, q: RangeRequest): void => {
+  w.u8(
+    (q.serializable === true ? 1 : 0) |
+      (q.keys_only === true ? 2 : 0) |
+      (q.count_only === true ? 4 : 0),
+  )
+  w.bytes(q.key)
+  w.bytes(q.range_end ?? EMPTY)
+  w.int(q.limit ?? 0)
+  w.int(q.revision ?? 0)
+  w.u8(enumIndex(SORT_ORDERS, q.sort_order, "NONE"))
+  w.u8(enumIndex(SORT_TARGETS, q.sort_target, "KEY"))
+  w.int(q.min_mod_revision ?? 0)
+  w.int(q.max_mod_revision ?? 0)
+  w.int(q.min_create_revision ?? 0)
+  w.int(q.max_create_revision ?? 0)
+}
+
+const readRange = (r: Reader): RangeRequest => {
+  const flags = r.u8("range flags")
+  return {
+    serializable: (flags & 1) !== 0,
+    keys_only: (flags & 2) !== 0,
+    count_only: (flags & 4) !== 0,
+    key: r.bytes("range key"),
+    range_end: r.bytes("range range_end"),
+    limit: r.int("range limit"),
+    revision: r.int("range revision"),
+    sort_order: enumAt(SORT_ORDERS, r.u8("sort_order"), "range sort_order"),
+    sort_target: enumAt(SORT_TARGETS, r.u8("sort_target"), "range sort_target"),
+    min_mod_revision: r.int("range min_mod_revision"),
+    max_mod_revision: r.int("range max_mod_revision"),
+    min_create_revision: r.int("range min_create_revision"),
+    max_create_revision: r.int("range max_create_revision"),
+  }
+}
+
+const writeCompare = (w: Writer, c: Compare): void => {
+  const target = c.target ?? "VERSION"
+  w.u8(enumIndex(COMPARE_RESULTS, c.result, "EQUAL"))
+  w.u8(enumIndex(COMPARE_TARGETS, target, "VERSION"))
+  w.bytes(c.key)
+  w.bytes(c.range_end ?? EMPTY)
+  switch (target) {
+    case "VALUE":
+      w.bytes(c.value ?? EMPTY)
+      break
+    case "CREATE":
+      w.int(c.create_revision ?? 0)
+      break
+    case "MOD":
+      w.int(c.mod_revision ?? 0)
+      break
+    case "LEASE":
+      w.int(c.lease ?? 0)
+      break
+    default:
+      w.int(c.version ?? 0)
+  }
+}
+
+const readCompare = (r: Reader): Compare => {
+  const result = enumAt(COMPARE_RESULTS, r.u8("compare result"), "compare result")
+  const target = enumAt(COMPARE_TARGETS, r.u8("compare target"), "compare target")
+  const key = r.bytes("compare key")
+  const range_end = r.bytes("compare range_end")
+  switch (target) {
+    case "VALUE":
+      return { result, target, key, range_end, value: r.bytes("compare value") }
+    case "CREATE":
+      return { result, target, key, range_end, create_revision: r.int("compare create_revision") }
+    case "MOD":
+      return { result, target, key, range_end, mod_revision: r.int("compare mod_revision") }
+    case "LEASE":
+      return { result, target, key, range_end, lease: r.int("compare lease") }
+    default:
+      return { result, target, key, range_end, version: r.int("compare version") }
+  }
+}
+
+const writeOps = (w: Writer, ops: ReadonlyArray<RequestOp>): void => {
+  w.uint(ops.length)
+  for (const op of ops) {
+    if ("request_range" in op) {
+      w.u8(OP_RANGE)
+      writeRange(w, op.request_range)
+    } else if ("request_put" in op) {
+      w.u8(T_PUT)
+      writePut(w, op.request_put)
+    } else if ("request_delete_range" in op) {
+      w.u8(T_DELETE)
+      writeDelete(w, op.request_delete_range)
+    } else {
+      w.u8(T_TXN)
+      writeTxn(w, op.request_txn)
+    }
+  }
+}
+
+const MAX_DEPTH = 64
+
+const readOps = (r: Reader, depth: number): RequestOp[] => {
+  const n = r.uint("txn op count")
+  const ops: RequestOp[] = []
+  for (let i = 0; i < n; i++) {
+    const tag = r.u8("txn op type")
+    switch (tag) {
+      case OP_RANGE:
+        ops.push({ request_range: readRange(r) })
+        break
+      case T_PUT:
+        ops.push({ request_put: readPut(r) })
+        break
+      case T_DELETE:
+        ops.push({ request_delete_range: readDelete(r) })
+        break
+      case T_TXN:
+        ops.push({ request_txn: readTxn(r, depth + 1) })
+        break
+      default:
+        throw new CodecError(`txn op type: unknown value ${tag}`)
+    }
+  }
+  return ops
+}
+
+const writeTxn = (w: Writer, t: TxnRequest): void => {
+  const compare = t.compare ?? []
+  w.uint(compare.length)
+  for (const c of compare) writeCompare(w, c)
+  writeOps(w, t.success ?? [])
+  writeOps(w, t.failure ?? [])
+}
+
+const readTxn = (r: Reader, depth: number): TxnRequest => {
+  if (depth > MAX_DEPTH) throw new CodecError(`txn nested deeper than ${MAX_DEPTH}`)
+  const n = r.uint("compare count")
+  const compare: Compare[] = []
+  for (let i = 0; i < n; i++) compare.push(readCompare(r))
+  const success = readOps(r, depth)
+  const failure = readOps(r, depth)
+  return { compare, success, failure }
+}
+
+/** Encodes a log entry. */
+export const encodeRequest = (req: InternalRequest, w: Writer = new Writer(64)): Uint8Array => {
+  w.uint(req.header.ID)
+  w.int(req.header.now)
+  if (req.put !== undefined) {
+    w.u8(T_PUT)
+    writePut(w, req.put)
+  } else if (req.delete_range !== undefined) {
+    w.u8(T_DELETE)
+    writeDelete(w, req.delete_range)
+  } else if (req.txn !== undefined) {
+    w.u8(T_TXN)
+    writeTxn(w, req.txn)
+  } else if (req.compaction !== undefined) {
+    w.u8(T_COMPACTION)
+    w.uint(req.compaction.revision)
+    w.u8(req.compaction.physical === true ? 1 : 0)
+  } else if (req.lease_grant !== undefined) {
+    w.u8(T_LEASE_GRANT)
+    w.int(req.lease_grant.TTL)
+    w.int(req.lease_grant.ID ?? 0)
+  } else if (req.lease_revoke !== undefined) {
+    w.u8(T_LEASE_REVOKE)
+    w.int(req.lease_revoke.ID)
+  } else if (req.lease_keep_alive !== undefined) {
+    w.u8(T_LEASE_KEEP_ALIVE)
+    w.int(req.lease_keep_alive.ID)
+  } else if (req.lease_expire !== undefined) {
+    w.u8(T_LEASE_EXPIRE)
+    w.uint(req.lease_expire.IDs.length)
+    for (const id of req.lease_expire.IDs) w.int(id)
+  } else if (req.lease_promote !== undefined) {
+    w.u8(T_LEASE_PROMOTE)
+  } else {
+    throw new CodecError("log entry carries no request")
+  }
+  return w.finish()
+}
+
+/** Decodes a log entry; throws CodecError on malformed input. */
+export const decodeRequest = (b: Uint8Array): InternalRequest => {
+  const r = new Reader(b)
+  const header = { ID: r.uint("header ID"), now: r.int("header now") }
+  const tag = r.u8("request type")
+  let req: InternalRequest
+  switch (tag) {
+    case T_PUT:
+      req = { header, put: readPut(r) }
+      break
+    case T_DELETE:
+      req = { header, delete_range: readDelete(r) }
+      break
+    case T_TXN:
+      req = { header, txn: readTxn(r, 0) }
+      break
+    case T_COMPACTION:
+      req = {
+        header,
+        compaction: { revision: r.uint("compaction revision"), physical: r.u8("physical") === 1 },
+      }
+      break
+    case T_LEASE_GRANT:
+      req = { header, lease_grant: { TTL: r.int("lease TTL"), ID: r.int("lease ID") } }
+      break
+    case T_LEASE_REVOKE:
+      req = { header, lease_revoke: { ID: r.int("lease ID") } }
+      break
+    case T_LEASE_KEEP_ALIVE:
+      req = { header, lease_keep_alive: { ID: r.int("lease ID") } }
+      break
+    case T_LEASE_EXPIRE: {
+      const n = r.uint("lease count")
+      const IDs: number[] = []
+      for (let i = 0; i < n; i++) IDs.push(r.int("lease ID"))
+      req = { header, lease_expire: { IDs } }
+      break
+    }
+    case T_LEASE_PROMOTE:
+      req = { header, lease_promote: {} }
+      break
+    default:
+      throw new CodecError(`request type: unknown value ${tag}`)
+  }
+  if (!r.done) throw new CodecError(`${r.end - r.pos} trailing bytes after the request`)
+  return req
+}
+
+// ---------------------------------------------------------------------------
+// Snapshots
+
+const MAGIC = [0x46, 0x4c, 0x53, 0x31] // "FLS1"
+
+const writeKv = (w: Writer, kv: KeyValue, keyId: number): void => {
+  w.uint(keyId)
+  w.uint(kv.mod_revision)
+  w.uint(kv.version)
+  if (kv.version === 0) return
+  w.uint(kv.create_revision)
+  w.int(kv.lease)
+  w.bytes(kv.value)
+}
+
+const readKv = (r: Reader, keys: ReadonlyArray<Uint8Array>): KeyValue => {
+  const id = r.uint("key id")
+  const key = keys[id]
+  if (key === undefined) throw new CodecError(`key id ${id} outside the key table`)
+  const mod_revision = r.uint("mod_revision")
+  const version = r.uint("version")
+  if (version === 0) {
+    return { key, create_revision: 0, mod_revision, version: 0, value: EMPTY, lease: 0 }
+  }
+  const create_revision = r.uint("create_revision")
+  const lease = r.int("lease")
+  const value = r.bytes("value")
+  return { key, create_revision, mod_revision, version, value, lease }
+}
+
+/**
+ * The whole state machine as bytes: revisions, logical time, applied index,
+ * leases, and every retained version (keys stored once in a table).
+ */
+export const encodeSnapshot = (store: MvccStore): Uint8Array => {
+  const s = store.exportState()
+  const w = new Writer(1024)
+  w.raw(new Uint8Array(MAGIC))
+  w.uint(s.rev)
+  w.uint(s.compactRev)
+  w.int(s.time)
+  w.uint(s.appliedIndex)
+  w.uint(s.leases.length)
+  for (const l of s.leases) {
+    w.int(l.ID)
+    w.uint(l.ttl)
+    w.int(l.deadline)
+  }
+  // Key table: every version of a key shares one Uint8Array.
+  const ids = new Map<Uint8Array, number>()
+  const table: Uint8Array[] = []
+  const idOf = (key: Uint8Array): number => {
+    let id = ids.get(key)
+    if (id === undefined) {
+      id = table.length
+      ids.set(key, id)
+      table.push(key)
+    }
+    return id
+  }
+  for (const kv of s.base) idOf(kv.key)
+  for (const kv of s.log) idOf(kv.key)
+  w.uint(table.length)
+  for (const k of table) w.bytes(k)
+  w.uint(s.base.length)
+  for (const kv of s.base) writeKv(w, kv, idOf(kv.key))
+  w.uint(s.log.length)
+  for (const kv of s.log) writeKv(w, kv, idOf(kv.key))
+  const body = w.view()
+  const crc = crc32(body)
+  w.raw(new Uint8Array([crc >>> 24, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff]))
+  return w.finish()
+}
+
+/** Restores a store from a snapshot; throws CodecError on a damaged or malformed snapshot. */
+export const decodeSnapshot = (b: Uint8Array, config: Partial<StoreConfig> = {}): MvccStore => {
+  if (b.length < MAGIC.length + 4) throw new CodecError("snapshot too short")
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (b[i] !== MAGIC[i]) throw new CodecError("not a store snapshot (bad magic)")
+  }
+  const bodyEnd = b.length - 4
+  const stored =
+    ((b[bodyEnd]! << 24) | (b[bodyEnd + 1]! << 16) | (b[bodyEnd + 2]! << 8) | b[bodyEnd + 3]!) >>> 0
+  if (crc32(b, 0, bodyEnd) !== stored) throw new CodecError("snapshot checksum mismatch")
+  const r = new Reader(b, bodyEnd)
+  r.pos = MAGIC.length
+  const rev = r.uint("rev")
+  const compactRev = r.uint("compactRev")
+  const time = r.int("time")
+  const appliedIndex = r.uint("appliedIndex")
+  const nLeases = r.uint("lease count")
+  const leases: Array<{ ID: number; ttl: number; deadline: number }> = []
+  for (let i = 0; i < nLeases; i++) {
+    leases.push({
+      ID: r.int("lease ID"),
+      ttl: r.uint("lease ttl"),
+      deadline: r.int("lease deadline"),
+    })
+  }
+  const nKeys = r.uint("key count")
+  const keys: Uint8Array[] = []
+  // Keys are copied out: a restored store must not pin the snapshot buffer through them.
+  for (let i = 0; i < nKeys; i++) keys.push(r.bytes("key").slice())
+  const nBase = r.uint("base count")
+  const base: KeyValue[] = []
+  for (let i = 0; i < nBase; i++) base.push(readKv(r, keys))
+  const nLog = r.uint("log count")
+  const log: KeyValue[] = []
+  let last = 0
+  for (let i = 0; i < nLog; i++) {
+    const kv = readKv(r, keys)
+    if (kv.mod_revision < last || kv.mod_revision < compactRev || kv.mod_revision > rev) {
+      throw new CodecError(`log entry ${i}: revision ${kv.mod_revision} out of order`)
+    }
+    last = kv.mod_revision
+    log.push(kv)
+  }
+  if (!r.done) throw new CodecError("trailing bytes in snapshot")
+  const state: StoreState = { rev, compactRev, time, appliedIndex, leases, base, log }
+  return MvccStore.importState(state, config)
+}
