@@ -1,4 +1,4 @@
+export * from "./intstr.ts"
+export * from "./labels.ts"
 export * from "./names.ts"
 export * from "./quantity.ts"
-export * from "./labels.ts"
-export * from "./intstr.ts"
