@@ -1,1 +1,65 @@
-export {}
+// @flotilla/raft: a pure, deterministic Raft core (`step`) and the tools around it.
+
+export { applyPersist, freezeDurable, type MutableDurable, mutableDurable } from "./core/durable.ts"
+export {
+  cloneState,
+  encodeMessage,
+  encodeState,
+  fingerprintMessage,
+  fingerprintState,
+  Hasher,
+  type Sink,
+  statesEqual,
+  visitMessage,
+  visitState,
+} from "./core/fingerprint.ts"
+export {
+  ENTRY_OVERHEAD_BYTES,
+  entryAt,
+  entryBytes,
+  isUpToDate,
+  lastIndex,
+  lastTerm,
+  termAt,
+} from "./core/log.ts"
+export {
+  allVoters,
+  applyConfChange,
+  committedIndex,
+  configEquals,
+  emptyConfig,
+  isJoint,
+  isVoter,
+  makeConfig,
+  members,
+  type VoteResult,
+  voteResult,
+} from "./core/quorum.ts"
+export {
+  bootstrap,
+  configAt,
+  createNode,
+  type DurableState,
+  defaultOptions,
+  findProgress,
+  type NodeOptions,
+  promotable,
+  RaftInputError,
+  resolveOptions,
+  type Status,
+  status,
+  step,
+  validateDurable,
+} from "./core/raft.ts"
+export type {
+  DeferredRead,
+  IncomingSnapshot,
+  MutationFlags,
+  PendingRead,
+  Progress,
+  ProgressState,
+  RaftState,
+  ResolvedOptions,
+  Role,
+} from "./core/state.ts"
+export * from "./core/types.ts"
