@@ -1,0 +1,660 @@
+import { canonicalEncoding, Hasher } from "./hash.ts"
+import type { Model, Property } from "./model.ts"
+
+/**
+ * Actor systems as models: actors with start / message / timeout handlers
+ * that return a new state and commands (send, set or cancel a timer, persist,
+ * record a client operation's invocation or return), a network with chosen
+ * semantics, crashes and restarts that keep only what was persisted, and
+ * network partitions.
+ *
+ * A handler is a pure function `(state, input) -> { state, commands }`, the
+ * shape of a deterministic protocol core such as a Raft `step`, so wrapping
+ * production code is a matter of mapping its inputs and outputs.
+ *
+ * The checker explores every interleaving of deliveries, drops, timeouts,
+ * crashes, restarts and partitions the configuration allows.
+ */
+
+/** An actor's id: its index in `ActorSystemConfig.actors`. */
+export type Id = number
+
+export type Command<M, T = never, P = never, I = never, O = never> =
+  | { readonly kind: "send"; readonly to: Id; readonly msg: M }
+  | { readonly kind: "setTimer"; readonly timer: T }
+  | { readonly kind: "cancelTimer"; readonly timer: T }
+  | { readonly kind: "persist"; readonly value: P }
+  | { readonly kind: "invoke"; readonly input: I }
+  | { readonly kind: "return"; readonly output: O }
+
+export const send = <M>(to: Id, msg: M) => ({ kind: "send", to, msg }) as const
+export const setTimer = <T>(timer: T) => ({ kind: "setTimer", timer }) as const
+export const cancelTimer = <T>(timer: T) => ({ kind: "cancelTimer", timer }) as const
+export const persist = <P>(value: P) => ({ kind: "persist", value }) as const
+/** Records that this actor (a client) invoked an operation. */
+export const invoke = <I>(input: I) => ({ kind: "invoke", input }) as const
+/** Records that this actor's (a client's) outstanding operation returned. */
+export const respond = <O>(output: O) => ({ kind: "return", output }) as const
+
+/** A handler's result: the actor's next state and the commands to carry out, in order. */
+export interface Step<S, C> {
+  readonly state: S
+  readonly commands: ReadonlyArray<C>
+}
+
+/**
+ * An actor. Handlers must be pure and deterministic. `receive` and `timeout`
+ * may return `undefined` to ignore the input (no state change, no commands).
+ */
+export interface Actor<S, M, T = never, P = never, I = never, O = never> {
+  /** Starts the actor; on a restart `persisted` is what it last persisted (else undefined). */
+  start(id: Id, persisted: P | undefined): Step<S, Command<M, T, P, I, O>>
+  receive(id: Id, state: S, from: Id, msg: M): Step<S, Command<M, T, P, I, O>> | undefined
+  timeout?(id: Id, state: S, timer: T): Step<S, Command<M, T, P, I, O>> | undefined
+}
+
+/**
+ * Network semantics.
+ * - `unordered`: any in-flight message can be delivered next.
+ * - `ordered`: messages on one channel (sender, receiver) arrive in the order sent.
+ * - `duplicating` (with `unordered`): a delivered message stays in flight and
+ *   can be delivered again; sending a message already in flight changes nothing.
+ * - `lossy`: any in-flight message can be dropped.
+ */
+export interface NetworkSemantics {
+  readonly ordering: "unordered" | "ordered"
+  readonly duplicating?: boolean
+  readonly lossy?: boolean
+}
+
+/** A message in flight. `hi`/`lo` are its fingerprint (sender, receiver and message). */
+export interface Envelope<M> {
+  readonly src: Id
+  readonly dst: Id
+  readonly msg: M
+  readonly hi: number
+  readonly lo: number
+}
+
+export type HistoryEvent<I, O> =
+  | { readonly kind: "invoke"; readonly client: Id; readonly input: I }
+  | { readonly kind: "return"; readonly client: Id; readonly output: O }
+
+/** The state of a whole actor system. Treat as immutable. */
+export interface SystemState<S, M, T = never, P = never, I = never, O = never> {
+  /** Actor states by id; `undefined` while an actor is crashed. */
+  readonly actors: ReadonlyArray<S | undefined>
+  /** Cached fingerprints of the actor states: `[hi0, lo0, hi1, lo1, ...]`. */
+  readonly actorHashes: ReadonlyArray<number>
+  /** What each actor last persisted. */
+  readonly persisted: ReadonlyArray<P | undefined>
+  readonly persistedHashes: ReadonlyArray<number>
+  /** Pending timers per actor, as a set (in a canonical order). */
+  readonly timers: ReadonlyArray<ReadonlyArray<T>>
+  /**
+   * Messages in flight, in a canonical order: by fingerprint when unordered,
+   * by channel then sending order when ordered.
+   */
+  readonly network: ReadonlyArray<Envelope<M>>
+  /** Bit i set while actor i is crashed. */
+  readonly crashed: number
+  /** Crashes so far (bounded by the configuration). */
+  readonly crashes: number
+  /** Bit i set while actor i is cut off by a partition. */
+  readonly isolated: number
+  /** Partitions so far (bounded by the configuration). */
+  readonly partitions: number
+  /** Client operations, in the order they happened. */
+  readonly history: ReadonlyArray<HistoryEvent<I, O>>
+  readonly historyHi: number
+  readonly historyLo: number
+}
+
+export type SystemAction<T> =
+  | { readonly kind: "deliver"; readonly index: number }
+  | { readonly kind: "drop"; readonly index: number }
+  | { readonly kind: "timeout"; readonly actor: Id; readonly timer: T }
+  | { readonly kind: "crash"; readonly actor: Id }
+  | { readonly kind: "restart"; readonly actor: Id }
+  | { readonly kind: "isolate"; readonly actor: Id }
+  | { readonly kind: "heal" }
+
+export interface ActorSystemConfig<S, M, T = never, P = never, I = never, O = never> {
+  readonly name: string
+  readonly actors: ReadonlyArray<Actor<S, M, T, P, I, O>>
+  /** Names used in traces (default "0", "1", ...). */
+  readonly actorNames?: ReadonlyArray<string>
+  /** Default: unordered, not duplicating, not lossy. */
+  readonly network?: NetworkSemantics
+  /** Up to `max` crashes in total among `actors`; crashed actors may restart when `restart` is true. */
+  readonly crashes?: {
+    readonly max: number
+    readonly actors: ReadonlyArray<Id>
+    readonly restart?: boolean
+  }
+  /**
+   * Up to `max` partitions, each cutting one of `actors` off from the others
+   * in `actors` until the partition heals. Messages across the cut, in flight
+   * or sent later, are lost. Actors not listed (clients) reach both sides.
+   */
+  readonly partitions?: { readonly max: number; readonly actors: ReadonlyArray<Id> }
+  /**
+   * Timers that fire only when the system is quiet: nothing in flight and no
+   * partition. They model "wait until things settle" (a final read).
+   */
+  readonly quietTimer?: (timer: T) => boolean
+  readonly properties: ReadonlyArray<Property<SystemState<S, M, T, P, I, O>>>
+  readonly within?: (state: SystemState<S, M, T, P, I, O>) => boolean
+  /** Canonical hashing of the parts (default: structural `Hasher.value`). */
+  readonly hash?: {
+    readonly state?: (state: S, hasher: Hasher) => void
+    readonly msg?: (msg: M, hasher: Hasher) => void
+  }
+  /** Readable renderings for traces (default: canonical encodings). */
+  readonly describe?: {
+    readonly state?: (state: S, id: Id) => string
+    readonly msg?: (msg: M) => string
+    readonly timer?: (timer: T) => string
+    readonly persisted?: (value: P) => string
+    readonly input?: (input: I) => string
+    readonly output?: (output: O) => string
+  }
+  /** Symmetry reduction (see `Model.representative`). */
+  readonly representative?: (state: SystemState<S, M, T, P, I, O>) => SystemState<S, M, T, P, I, O>
+}
+
+const CRASHED_HI = 0x0c4a5ed0
+const CRASHED_LO = 0x5eed0c4a
+const NONE_HI = 0x00ab5e47
+const NONE_LO = 0x7e5ba000
+
+/** Builds the model of an actor system. */
+export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
+  config: ActorSystemConfig<S, M, T, P, I, O>,
+): Model<SystemState<S, M, T, P, I, O>, SystemAction<T>> & {
+  readonly config: ActorSystemConfig<S, M, T, P, I, O>
+} => {
+  type State = SystemState<S, M, T, P, I, O>
+  type Cmd = Command<M, T, P, I, O>
+  const n = config.actors.length
+  if (n === 0) throw new RangeError("actors: an actor system needs at least one actor")
+  if (n > 30) throw new RangeError(`actors: at most 30 actors are supported, got ${n}`)
+  const net = config.network ?? { ordering: "unordered" }
+  const ordered = net.ordering === "ordered"
+  const duplicating = net.duplicating === true
+  if (ordered && duplicating) {
+    throw new RangeError("network: a duplicating network cannot be ordered")
+  }
+  const lossy = net.lossy === true
+  const crashable = config.crashes?.actors ?? []
+  const maxCrashes = config.crashes?.max ?? 0
+  const restart = config.crashes?.restart ?? false
+  const cuttable = config.partitions?.actors ?? []
+  let groupMask = 0
+  for (const id of [...crashable, ...cuttable]) {
+    if (!Number.isInteger(id) || id < 0 || id >= n) {
+      throw new RangeError(`crashes/partitions: actor id ${id} is not one of 0..${n - 1}`)
+    }
+  }
+  for (const id of cuttable) groupMask |= 1 << id
+  const maxPartitions = config.partitions?.max ?? 0
+  const quiet = config.quietTimer
+  const names = config.actorNames ?? config.actors.map((_, i) => String(i))
+  const hashState = config.hash?.state ?? ((s: S, h: Hasher) => h.value(s))
+  const hashMsg = config.hash?.msg ?? ((m: M, h: Hasher) => h.value(m))
+  const hasher = new Hasher()
+
+  const envelope = (src: Id, dst: Id, msg: M): Envelope<M> => {
+    hasher.reset()
+    hasher.word(src)
+    hasher.word(dst)
+    hashMsg(msg, hasher)
+    hasher.finish()
+    return { src, dst, msg, hi: hasher.hi, lo: hasher.lo }
+  }
+
+  // Canonical order of in-flight messages (see SystemState.network).
+  const before = (a: Envelope<M>, b: Envelope<M>): boolean =>
+    ordered
+      ? a.src < b.src || (a.src === b.src && a.dst < b.dst)
+      : a.hi < b.hi || (a.hi === b.hi && a.lo < b.lo)
+
+  // Whether a message between a and b crosses the current partition.
+  const cut = (isolated: number, a: Id, b: Id): boolean => {
+    if (isolated === 0 || a === b) return false
+    const ma = 1 << a
+    const mb = 1 << b
+    if ((groupMask & ma) === 0 || (groupMask & mb) === 0) return false
+    return ((isolated & ma) !== 0) !== ((isolated & mb) !== 0)
+  }
+
+  /** A mutable draft of the next state; copies each part on first write. */
+  class Draft {
+    actors: Array<S | undefined> | ReadonlyArray<S | undefined>
+    actorHashes: Array<number> | ReadonlyArray<number>
+    persisted: Array<P | undefined> | ReadonlyArray<P | undefined>
+    persistedHashes: Array<number> | ReadonlyArray<number>
+    timers: Array<ReadonlyArray<T>> | ReadonlyArray<ReadonlyArray<T>>
+    network: Array<Envelope<M>> | ReadonlyArray<Envelope<M>>
+    history: Array<HistoryEvent<I, O>> | ReadonlyArray<HistoryEvent<I, O>>
+    historyHi: number
+    historyLo: number
+    crashed: number
+    crashes: number
+    isolated: number
+    partitions: number
+    private copied = 0
+
+    constructor(s: State) {
+      this.actors = s.actors
+      this.actorHashes = s.actorHashes
+      this.persisted = s.persisted
+      this.persistedHashes = s.persistedHashes
+      this.timers = s.timers
+      this.network = s.network
+      this.history = s.history
+      this.historyHi = s.historyHi
+      this.historyLo = s.historyLo
+      this.crashed = s.crashed
+      this.crashes = s.crashes
+      this.isolated = s.isolated
+      this.partitions = s.partitions
+    }
+
+    private own(bit: number): boolean {
+      if ((this.copied & bit) !== 0) return false
+      this.copied |= bit
+      return true
+    }
+
+    setActor(id: Id, state: S | undefined): void {
+      if (this.own(1)) {
+        this.actors = this.actors.slice()
+        this.actorHashes = this.actorHashes.slice()
+      }
+      ;(this.actors as Array<S | undefined>)[id] = state
+      if (state === undefined) {
+        ;(this.actorHashes as Array<number>)[2 * id] = CRASHED_HI
+        ;(this.actorHashes as Array<number>)[2 * id + 1] = CRASHED_LO
+      } else {
+        hasher.reset()
+        hashState(state, hasher)
+        hasher.finish()
+        ;(this.actorHashes as Array<number>)[2 * id] = hasher.hi
+        ;(this.actorHashes as Array<number>)[2 * id + 1] = hasher.lo
+      }
+    }
+
+    setPersisted(id: Id, value: P): void {
+      if (this.own(2)) {
+        this.persisted = this.persisted.slice()
+        this.persistedHashes = this.persistedHashes.slice()
+      }
+      ;(this.persisted as Array<P | undefined>)[id] = value
+      hasher.reset()
+      hasher.value(value)
+      hasher.finish()
+      ;(this.persistedHashes as Array<number>)[2 * id] = hasher.hi
+      ;(this.persistedHashes as Array<number>)[2 * id + 1] = hasher.lo
+    }
+
+    setTimers(id: Id, timers: ReadonlyArray<T>): void {
+      if (this.own(4)) this.timers = this.timers.slice()
+      ;(this.timers as Array<ReadonlyArray<T>>)[id] = timers
+    }
+
+    private ownNetwork(): Array<Envelope<M>> {
+      if (this.own(8)) this.network = this.network.slice()
+      return this.network as Array<Envelope<M>>
+    }
+
+    removeMessage(index: number): void {
+      this.ownNetwork().splice(index, 1)
+    }
+
+    /** Drops every in-flight message matching `test`. */
+    dropMessages(test: (e: Envelope<M>) => boolean): void {
+      if (!this.network.some(test)) return
+      const kept = this.network.filter((e) => !test(e))
+      this.own(8)
+      this.network = kept
+    }
+
+    addMessage(e: Envelope<M>): void {
+      const list = this.network
+      // Insert at the canonical position: after every envelope not after it.
+      let i = list.length
+      while (i > 0 && before(e, list[i - 1]!)) i--
+      if (duplicating) {
+        for (let j = i - 1; j >= 0 && list[j]!.hi === e.hi; j--) {
+          if (list[j]!.lo === e.lo) return
+        }
+      }
+      this.ownNetwork().splice(i, 0, e)
+    }
+
+    record(event: HistoryEvent<I, O>): void {
+      if (this.own(16)) this.history = this.history.slice()
+      ;(this.history as Array<HistoryEvent<I, O>>).push(event)
+      hasher.reset()
+      hasher.fingerprint(this.historyHi, this.historyLo)
+      hasher.value(event)
+      hasher.finish()
+      this.historyHi = hasher.hi
+      this.historyLo = hasher.lo
+    }
+
+    freeze(): State {
+      return {
+        actors: this.actors,
+        actorHashes: this.actorHashes,
+        persisted: this.persisted,
+        persistedHashes: this.persistedHashes,
+        timers: this.timers,
+        network: this.network,
+        crashed: this.crashed,
+        crashes: this.crashes,
+        isolated: this.isolated,
+        partitions: this.partitions,
+        history: this.history,
+        historyHi: this.historyHi,
+        historyLo: this.historyLo,
+      }
+    }
+  }
+
+  const sameTimer = (a: T, b: T): boolean =>
+    a === b || (typeof a === "object" && canonicalEncoding(a) === canonicalEncoding(b))
+
+  const apply = (d: Draft, id: Id, step: Step<S, Cmd>): void => {
+    d.setActor(id, step.state)
+    for (const c of step.commands) {
+      switch (c.kind) {
+        case "send":
+          if (!Number.isInteger(c.to) || c.to < 0 || c.to >= n) {
+            throw new RangeError(`actor ${names[id]} sent to unknown actor ${c.to}`)
+          }
+          // Messages to a crashed actor, or across a partition, are lost.
+          if ((d.crashed & (1 << c.to)) !== 0 || cut(d.isolated, id, c.to)) break
+          d.addMessage(envelope(id, c.to, c.msg))
+          break
+        case "setTimer": {
+          const timers = d.timers[id]!
+          if (!timers.some((t) => sameTimer(t, c.timer))) d.setTimers(id, [...timers, c.timer])
+          break
+        }
+        case "cancelTimer": {
+          const timers = d.timers[id]!
+          if (timers.some((t) => sameTimer(t, c.timer))) {
+            d.setTimers(
+              id,
+              timers.filter((t) => !sameTimer(t, c.timer)),
+            )
+          }
+          break
+        }
+        case "persist":
+          d.setPersisted(id, c.value)
+          break
+        case "invoke":
+          d.record({ kind: "invoke", client: id, input: c.input })
+          break
+        case "return":
+          d.record({ kind: "return", client: id, output: c.output })
+          break
+      }
+    }
+  }
+
+  const emptyTimers: ReadonlyArray<T> = []
+  const initial = ((): State => {
+    const d = new Draft({
+      actors: config.actors.map(() => undefined),
+      actorHashes: config.actors.flatMap(() => [CRASHED_HI, CRASHED_LO]),
+      persisted: config.actors.map(() => undefined),
+      persistedHashes: config.actors.flatMap(() => [NONE_HI, NONE_LO]),
+      timers: config.actors.map(() => emptyTimers),
+      network: [],
+      crashed: 0,
+      crashes: 0,
+      isolated: 0,
+      partitions: 0,
+      history: [],
+      historyHi: 0,
+      historyLo: 0,
+    })
+    config.actors.forEach((actor, id) => {
+      apply(d, id, actor.start(id, undefined))
+    })
+    return d.freeze()
+  })()
+
+  const isQuiet = (s: State): boolean => s.network.length === 0 && s.isolated === 0
+
+  const actions = (s: State, out: Array<SystemAction<T>>): void => {
+    const network = s.network
+    // Deliveries: one per distinct message (duplicates in flight are interchangeable).
+    for (let i = 0; i < network.length; i++) {
+      const e = network[i]!
+      if (ordered) {
+        // Only the oldest message of each channel can arrive.
+        if (i > 0 && network[i - 1]!.src === e.src && network[i - 1]!.dst === e.dst) continue
+      } else if (i > 0 && network[i - 1]!.hi === e.hi && network[i - 1]!.lo === e.lo) continue
+      out.push({ kind: "deliver", index: i })
+    }
+    for (let id = 0; id < n; id++) {
+      const timers = s.timers[id]!
+      if (timers.length === 0) continue
+      const actor = config.actors[id]!
+      if (actor.timeout === undefined) continue
+      for (const timer of timers) {
+        if (quiet?.(timer) && !isQuiet(s)) continue
+        out.push({ kind: "timeout", actor: id, timer })
+      }
+    }
+    if (lossy) {
+      for (let i = 0; i < network.length; i++) {
+        const e = network[i]!
+        if (i > 0 && network[i - 1]!.hi === e.hi && network[i - 1]!.lo === e.lo) continue
+        out.push({ kind: "drop", index: i })
+      }
+    }
+    if (s.crashes < maxCrashes) {
+      for (const id of crashable) {
+        if ((s.crashed & (1 << id)) === 0) out.push({ kind: "crash", actor: id })
+      }
+    }
+    if (restart) {
+      for (const id of crashable) {
+        if ((s.crashed & (1 << id)) !== 0) out.push({ kind: "restart", actor: id })
+      }
+    }
+    if (s.isolated === 0) {
+      if (s.partitions < maxPartitions) {
+        for (const id of cuttable) out.push({ kind: "isolate", actor: id })
+      }
+    } else out.push({ kind: "heal" })
+  }
+
+  const next = (s: State, a: SystemAction<T>): State | undefined => {
+    switch (a.kind) {
+      case "deliver": {
+        const e = s.network[a.index]!
+        const actor = config.actors[e.dst]!
+        const current = s.actors[e.dst]
+        if (current === undefined) return undefined
+        const step = actor.receive(e.dst, current, e.src, e.msg)
+        if (step === undefined && duplicating) return undefined
+        const d = new Draft(s)
+        if (!duplicating) d.removeMessage(a.index)
+        if (step !== undefined) apply(d, e.dst, step)
+        return d.freeze()
+      }
+      case "drop": {
+        const d = new Draft(s)
+        d.removeMessage(a.index)
+        return d.freeze()
+      }
+      case "timeout": {
+        const current = s.actors[a.actor]
+        if (current === undefined) return undefined
+        const d = new Draft(s)
+        d.setTimers(
+          a.actor,
+          s.timers[a.actor]!.filter((t) => !sameTimer(t, a.timer)),
+        )
+        const step = config.actors[a.actor]!.timeout?.(a.actor, current, a.timer)
+        if (step !== undefined) apply(d, a.actor, step)
+        return d.freeze()
+      }
+      case "crash": {
+        const d = new Draft(s)
+        d.setActor(a.actor, undefined)
+        d.setTimers(a.actor, emptyTimers)
+        d.crashed = s.crashed | (1 << a.actor)
+        d.crashes = s.crashes + 1
+        d.dropMessages((e) => e.dst === a.actor)
+        return d.freeze()
+      }
+      case "restart": {
+        const d = new Draft(s)
+        d.crashed = s.crashed & ~(1 << a.actor)
+        apply(d, a.actor, config.actors[a.actor]!.start(a.actor, s.persisted[a.actor]))
+        return d.freeze()
+      }
+      case "isolate": {
+        const d = new Draft(s)
+        d.isolated = 1 << a.actor
+        d.partitions = s.partitions + 1
+        d.dropMessages((e) => cut(d.isolated, e.src, e.dst))
+        return d.freeze()
+      }
+      case "heal": {
+        const d = new Draft(s)
+        d.isolated = 0
+        return d.freeze()
+      }
+    }
+  }
+
+  const fingerprint = (s: State, h: Hasher): void => {
+    const ah = s.actorHashes
+    for (let i = 0; i < ah.length; i++) h.word(ah[i]!)
+    const ph = s.persistedHashes
+    for (let i = 0; i < ph.length; i++) h.word(ph[i]!)
+    for (let id = 0; id < n; id++) {
+      const timers = s.timers[id]!
+      h.word(timers.length)
+      if (timers.length === 0) continue
+      if (timers.length === 1) {
+        h.value(timers[0])
+        continue
+      }
+      // A set: combine the timers' own fingerprints commutatively.
+      h.value(new Set(timers))
+    }
+    const network = s.network
+    h.word(network.length)
+    for (let i = 0; i < network.length; i++) h.fingerprint(network[i]!.hi, network[i]!.lo)
+    h.word(s.crashed)
+    h.word(s.crashes)
+    h.word(s.isolated)
+    h.word(s.partitions)
+    h.fingerprint(s.historyHi, s.historyLo)
+  }
+
+  const showMsg = (m: M): string => config.describe?.msg?.(m) ?? canonicalEncoding(m)
+  const showTimer = (t: T): string => config.describe?.timer?.(t) ?? canonicalEncoding(t)
+  const showState = (s: S | undefined, id: Id): string =>
+    s === undefined ? "(crashed)" : (config.describe?.state?.(s, id) ?? canonicalEncoding(s))
+  const showEnvelope = (e: Envelope<M>): string =>
+    `${names[e.src]} → ${names[e.dst]}: ${showMsg(e.msg)}`
+
+  const describeAction = (s: State, a: SystemAction<T>): string => {
+    switch (a.kind) {
+      case "deliver":
+        return `deliver ${showEnvelope(s.network[a.index]!)}`
+      case "drop":
+        return `network drops ${showEnvelope(s.network[a.index]!)}`
+      case "timeout":
+        return `${names[a.actor]}: timer ${showTimer(a.timer)} fires`
+      case "crash":
+        return `${names[a.actor]} crashes`
+      case "restart":
+        return `${names[a.actor]} restarts`
+      case "isolate": {
+        const others = cuttable.filter((id) => id !== a.actor).map((id) => names[id])
+        return `partition: ${names[a.actor]} cut off from ${others.join(", ")}`
+      }
+      case "heal":
+        return "partition heals"
+    }
+  }
+
+  const describeStep = (prev: State, _a: SystemAction<T>, next: State): Array<string> => {
+    const lines: Array<string> = []
+    for (let id = 0; id < n; id++) {
+      if (
+        prev.actorHashes[2 * id] !== next.actorHashes[2 * id] ||
+        prev.actorHashes[2 * id + 1] !== next.actorHashes[2 * id + 1]
+      ) {
+        lines.push(
+          `${names[id]}: ${showState(prev.actors[id], id)} → ${showState(next.actors[id], id)}`,
+        )
+      }
+      if (prev.persisted[id] !== next.persisted[id] && next.persisted[id] !== undefined) {
+        const p = next.persisted[id] as P
+        lines.push(
+          `${names[id]} persists ${config.describe?.persisted?.(p) ?? canonicalEncoding(p)}`,
+        )
+      }
+      const was = prev.timers[id]!
+      const now = next.timers[id]!
+      for (const t of now) {
+        if (!was.some((x) => sameTimer(x, t))) lines.push(`${names[id]} sets timer ${showTimer(t)}`)
+      }
+    }
+    // Messages sent (present now, more times than before).
+    const counts = new Map<string, number>()
+    for (const e of prev.network) {
+      const k = `${e.hi}:${e.lo}`
+      counts.set(k, (counts.get(k) ?? 0) + 1)
+    }
+    for (const e of next.network) {
+      const k = `${e.hi}:${e.lo}`
+      const c = counts.get(k) ?? 0
+      if (c > 0) counts.set(k, c - 1)
+      else lines.push(`sends ${showEnvelope(e)}`)
+    }
+    for (let i = prev.history.length; i < next.history.length; i++) {
+      const ev = next.history[i]!
+      lines.push(
+        ev.kind === "invoke"
+          ? `${names[ev.client]} invokes ${config.describe?.input?.(ev.input) ?? canonicalEncoding(ev.input)}`
+          : `${names[ev.client]} gets ${config.describe?.output?.(ev.output) ?? canonicalEncoding(ev.output)}`,
+      )
+    }
+    return lines
+  }
+
+  const describeState = (s: State): string => {
+    const parts = s.actors.map((a, id) => `${names[id]} ${showState(a, id)}`)
+    if (s.network.length > 0) parts.push(`in flight: ${s.network.map(showEnvelope).join("; ")}`)
+    return parts.join(", ")
+  }
+
+  return {
+    config,
+    name: config.name,
+    initialStates: [initial],
+    actions,
+    next,
+    properties: config.properties,
+    ...(config.within === undefined ? {} : { within: config.within }),
+    fingerprint,
+    ...(config.representative === undefined ? {} : { representative: config.representative }),
+    describeAction,
+    describeStep,
+    describeState,
+  }
+}
