@@ -24,6 +24,9 @@ export class CodecError extends Error {
   override readonly name = "CodecError"
 }
 
+/** The smallest integer `Writer.int` encodes. */
+const MIN_INT = -(2 ** 52)
+
 export class Writer {
   private buf: Uint8Array
   private pos = 0
@@ -56,8 +59,12 @@ export class Writer {
     this.buf[this.pos++] = v
   }
 
-  /** Zigzag varint of a safe integer. */
+  /**
+   * Zigzag varint of a safe integer at least -2^52 (the zigzag code of a
+   * non-negative safe integer is even and below 2^54, so still exact in a double).
+   */
   int(v: number): void {
+    if (v < MIN_INT) throw new CodecError(`${v} is below the smallest encodable integer`)
     this.uint(v >= 0 ? v * 2 : -v * 2 - 1)
   }
 
@@ -104,6 +111,13 @@ export class Reader {
   }
 
   uint(what: string): number {
+    const v = this.varint(what)
+    if (!Number.isSafeInteger(v)) throw new CodecError(`${what}: not a safe integer`)
+    return v
+  }
+
+  /** A varint below 2^54 (zigzag codes of safe integers). */
+  private varint(what: string): number {
     let v = 0
     let mul = 1
     for (let i = 0; ; i++) {
@@ -114,13 +128,15 @@ export class Reader {
       mul *= 0x80
       if (i >= 7) throw new CodecError(`${what}: varint longer than a safe integer`)
     }
-    if (!Number.isSafeInteger(v)) throw new CodecError(`${what}: not a safe integer`)
+    if (v >= 2 ** 54) throw new CodecError(`${what}: not a safe integer`)
     return v
   }
 
   int(what: string): number {
-    const z = this.uint(what)
-    return z % 2 === 0 ? z / 2 : -(z + 1) / 2
+    const z = this.varint(what)
+    if (z % 2 === 0) return z / 2
+    if (z > -MIN_INT * 2) throw new CodecError(`${what}: below the smallest encodable integer`)
+    return -(z + 1) / 2
   }
 
   bytes(what: string): Uint8Array {
