@@ -1,3 +1,4 @@
+export * from "./fields.ts"
 export * from "./intstr.ts"
 export * from "./labels.ts"
 export * from "./names.ts"
