@@ -31,7 +31,8 @@ export const bfs = <S, A>(model: Model<S, A>, options: ExploreOptions = {}): Exp
   const maxStates = options.maxStates ?? Number.POSITIVE_INFINITY
   const deadline = options.deadline ?? Number.POSITIVE_INFINITY
   const clock = options.clock
-  const stopOnViolation = options.stopOnViolation ?? true
+  const exhaustive = options.exhaustive ?? false
+  const stopOnViolation = !exhaustive && (options.stopOnViolation ?? true)
   const progressEvery = options.progressEvery ?? 1 << 16
   const onProgress = options.onProgress
   const fingerprinter = new StateFingerprinter<S>(model, options.symmetry ?? true)
@@ -56,7 +57,7 @@ export const bfs = <S, A>(model: Model<S, A>, options: ExploreOptions = {}): Exp
     parents.set(id, parent)
     via.set(id, action)
     if ((tracker.check(state, id) & VIOLATED) !== 0 && stopOnViolation) stop = "violation"
-    else if (tracker.allDecided) stop = "all-decided"
+    else if (tracker.allDecided && !exhaustive) stop = "all-decided"
     if (table.size >= maxStates && stop === undefined) stop = "max-states"
     return id
   }

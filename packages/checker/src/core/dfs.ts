@@ -30,7 +30,8 @@ export const dfs = <S, A>(model: Model<S, A>, options: ExploreOptions = {}): Exp
   const maxStates = options.maxStates ?? Number.POSITIVE_INFINITY
   const deadline = options.deadline ?? Number.POSITIVE_INFINITY
   const clock = options.clock
-  const stopOnViolation = options.stopOnViolation ?? true
+  const exhaustive = options.exhaustive ?? false
+  const stopOnViolation = !exhaustive && (options.stopOnViolation ?? true)
   const progressEvery = options.progressEvery ?? 1 << 16
   const onProgress = options.onProgress
   const fingerprinter = new StateFingerprinter<S>(model, options.symmetry ?? true)
@@ -72,7 +73,7 @@ export const dfs = <S, A>(model: Model<S, A>, options: ExploreOptions = {}): Exp
     const changed = tracker.check(state, paths.length)
     if (changed !== 0) paths.push(currentPath())
     if ((changed & VIOLATED) !== 0 && stopOnViolation) stop = "violation"
-    else if (tracker.allDecided) stop = "all-decided"
+    else if (tracker.allDecided && !exhaustive) stop = "all-decided"
     if (table.size >= maxStates && stop === undefined) stop = "max-states"
     const list: Array<A> = []
     if (depth < maxDepth) model.actions(state, list)

@@ -79,6 +79,11 @@ export interface ExploreOptions {
   readonly clock?: () => number
   /** Stop at the first `always`/`eventually` violation (default true). */
   readonly stopOnViolation?: boolean
+  /**
+   * Explore every state even when all properties are decided and after
+   * violations (default false; for state counts and benchmarks).
+   */
+  readonly exhaustive?: boolean
   /** Use the model's `representative` for symmetry reduction (default true). */
   readonly symmetry?: boolean
   /** Called every `progressEvery` generated states. */

@@ -61,7 +61,8 @@ export const simulate = <S, A>(
   const maxStates = options.maxStates ?? Number.POSITIVE_INFINITY
   const deadline = options.deadline ?? Number.POSITIVE_INFINITY
   const clock = options.clock
-  const stopOnViolation = options.stopOnViolation ?? true
+  const exhaustive = options.exhaustive ?? false
+  const stopOnViolation = !exhaustive && (options.stopOnViolation ?? true)
   const shrink = options.shrink ?? true
   const seed = options.seed ?? 0
   const progressEvery = options.progressEvery ?? 1 << 16
@@ -214,7 +215,7 @@ export const simulate = <S, A>(
   const targets: Array<Target<S>> = properties.map((property, index) => ({ property, index }))
   for (let w = 0; w < walks && stop === undefined; w++) {
     const open = targets.filter((t) => decided[t.index] === undefined)
-    if (open.length === 0) {
+    if (open.length === 0 && !exhaustive) {
       stop = "all-decided"
       break
     }

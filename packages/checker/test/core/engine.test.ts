@@ -24,7 +24,7 @@ describe("exhaustive search on models with hand-known state spaces", () => {
         [3, 2],
         [4, 3],
       ] as const) {
-        const r = search(counters(n, max), { stopOnViolation: false })
+        const r = search(counters(n, max), { exhaustive: true })
         expect(r.unique).toBe((max + 1) ** n)
         expect(r.maxDepth).toBe(n * max)
         // Every state except those with all counters at max has one edge per counter below max.
@@ -40,10 +40,10 @@ describe("exhaustive search on models with hand-known state spaces", () => {
         [3, 2],
         [4, 3],
       ] as const) {
-        const r = search(counters(n, max, { symmetric: true }), { stopOnViolation: false })
+        const r = search(counters(n, max, { symmetric: true }), { exhaustive: true })
         expect(r.unique).toBe(binomial(max + n, n))
         const off = search(counters(n, max, { symmetric: true }), {
-          stopOnViolation: false,
+          exhaustive: true,
           symmetry: false,
         })
         expect(off.unique).toBe((max + 1) ** n)
@@ -55,8 +55,8 @@ describe("exhaustive search on models with hand-known state spaces", () => {
     for (const rms of [2, 3, 4]) {
       const model = twoPhaseCommit({ rms })
       const oracle = enumerate(model)
-      const b = bfs(model, { symmetry: false, stopOnViolation: false })
-      const d = dfs(model, { symmetry: false, stopOnViolation: false })
+      const b = bfs(model, { symmetry: false, exhaustive: true })
+      const d = dfs(model, { symmetry: false, exhaustive: true })
       expect(b.unique).toBe(oracle.size)
       expect(d.unique).toBe(oracle.size)
       expect(b.maxDepth).toBe(Math.max(...oracle.values()))
@@ -75,7 +75,7 @@ describe("exhaustive search on models with hand-known state spaces", () => {
         }),
       )
       for (const search of [bfs, dfs]) {
-        const r = search(model, { stopOnViolation: false })
+        const r = search(model, { exhaustive: true })
         expect(r.unique).toBe(orbits.size)
         expect(r.unique).toBeLessThan(enumerate(model).size)
       }
@@ -86,7 +86,7 @@ describe("exhaustive search on models with hand-known state spaces", () => {
 describe("properties", () => {
   it("BFS reports the shortest counterexample and a shortest example", () => {
     const model = counters(3, 3, { limit: 5 })
-    const r = bfs(model, { stopOnViolation: false })
+    const r = bfs(model, { exhaustive: true })
     const safety = r.properties.find((p) => p.name === "sum below limit")!
     expect(safety.status).toBe("violated")
     expect(safety.path!.actions).toHaveLength(5)
@@ -99,7 +99,7 @@ describe("properties", () => {
 
   it("DFS counterexamples are valid paths to a violating state", () => {
     const model = counters(3, 3, { limit: 5 })
-    const r = dfs(model, { stopOnViolation: false })
+    const r = dfs(model, { exhaustive: true })
     const safety = r.properties.find((p) => p.name === "sum below limit")!
     expect(safety.status).toBe("violated")
     const states = statesAlong(model, safety.path!)
@@ -155,7 +155,7 @@ describe("properties", () => {
 
 describe("bounds", () => {
   it("max depth stops expansion at that depth", () => {
-    const r = bfs(counters(2, 5), { maxDepth: 3, stopOnViolation: false })
+    const r = bfs(counters(2, 5), { maxDepth: 3, exhaustive: true })
     // States with sum <= 3 of two counters in 0..5: 1 + 2 + 3 + 4.
     expect(r.unique).toBe(10)
     expect(r.maxDepth).toBe(3)
@@ -164,10 +164,10 @@ describe("bounds", () => {
   })
 
   it("max states stops the search", () => {
-    const r = bfs(counters(3, 5), { maxStates: 20, stopOnViolation: false })
+    const r = bfs(counters(3, 5), { maxStates: 20, exhaustive: true })
     expect(r.unique).toBe(20)
     expect(r.stopReason).toBe("max-states")
-    const d = dfs(counters(3, 5), { maxStates: 20, stopOnViolation: false })
+    const d = dfs(counters(3, 5), { maxStates: 20, exhaustive: true })
     expect(d.unique).toBe(20)
     expect(d.stopReason).toBe("max-states")
   })
@@ -175,14 +175,14 @@ describe("bounds", () => {
   it("the time limit is read from the injected clock", () => {
     let now = 0
     const clock = () => (now += 1)
-    const r = bfs(counters(4, 5), { deadline: 3, clock, progressEvery: 10, stopOnViolation: false })
+    const r = bfs(counters(4, 5), { deadline: 3, clock, progressEvery: 10, exhaustive: true })
     expect(r.stopReason).toBe("time-limit")
     expect(r.unique).toBeLessThan(6 ** 4)
   })
 
   it("the boundary discards states outside it", () => {
     const bounded = { ...counters(2, 5), within: (s: ReadonlyArray<number>) => s[0]! <= 1 }
-    const r = bfs(bounded, { stopOnViolation: false })
+    const r = bfs(bounded, { exhaustive: true })
     expect(r.unique).toBe(12)
     expect(r.complete).toBe(true)
   })
@@ -192,7 +192,7 @@ describe("bounds", () => {
     bfs(counters(3, 5), {
       progressEvery: 50,
       onProgress: (p) => seen.push(p.generated),
-      stopOnViolation: false,
+      exhaustive: true,
     })
     expect(seen.length).toBeGreaterThan(3)
     expect(seen).toEqual([...seen].sort((a, b) => a - b))
