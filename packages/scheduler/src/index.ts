@@ -1,1 +1,40 @@
-export {}
+/**
+ * @flotilla/scheduler: a Kubernetes scheduler (the v1.18 scheduling framework)
+ * with the seed's predicates and priorities as Filter and Score plugins, a
+ * plugin registry for custom plugins, KubeSchedulerConfiguration profiles, a
+ * scheduling queue with backoff, and an Effect service around a pure core.
+ */
+export * from "./core/algorithm.ts"
+export * from "./core/cache.ts"
+export * from "./core/compile.ts"
+export * from "./core/config.ts"
+export * from "./core/fit-error.ts"
+export * from "./core/framework.ts"
+export * from "./core/heap.ts"
+export * from "./core/hostports.ts"
+export * from "./core/labels.ts"
+export * from "./core/nodeinfo.ts"
+export * from "./core/nodeselector.ts"
+export * from "./core/normalize.ts"
+export * from "./core/plugins/default-binder.ts"
+export * from "./core/plugins/image-locality.ts"
+export * from "./core/plugins/interpod-affinity.ts"
+export * from "./core/plugins/node-affinity.ts"
+export * from "./core/plugins/node-conditions.ts"
+export * from "./core/plugins/node-name.ts"
+export * from "./core/plugins/node-ports.ts"
+export * from "./core/plugins/node-resources.ts"
+export * from "./core/plugins/node-unschedulable.ts"
+export * from "./core/plugins/priority-sort.ts"
+export * from "./core/plugins/selector-spread.ts"
+export * from "./core/plugins/taint-toleration.ts"
+export * from "./core/profile.ts"
+export * from "./core/queue.ts"
+export * from "./core/registry.ts"
+export * from "./core/resource.ts"
+export * from "./core/rng.ts"
+export * from "./core/scheduler.ts"
+export * from "./core/select.ts"
+export * as Status from "./core/status.ts"
+export * from "./core/taints.ts"
+export * from "./core/types.ts"

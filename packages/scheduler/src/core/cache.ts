@@ -119,7 +119,7 @@ export class Cache {
   addPod(pod: PodInfo): void {
     if (pod.nodeName === "") throw new CacheError(`pod ${pod.key} is not assigned to a node`)
     const state = this.podStates.get(pod.key)
-    if (state !== undefined && state.assumed) {
+    if (state?.assumed) {
       if (state.pod.nodeName !== pod.nodeName) {
         // Bound somewhere other than assumed: move it.
         this.removePodFromNode(state.pod)

@@ -119,7 +119,7 @@ export class Registry {
 
 const Int = Schema.Number.check(Schema.isInt())
 
-export const InterPodAffinityArgs = Schema.Struct({
+export const InterPodAffinityArgsSchema = Schema.Struct({
   hardPodAffinityWeight: Schema.optionalKey(
     Int.check(
       Schema.isBetween({ minimum: 0, maximum: 100 }, { message: "not in valid range [0-100]" }),
@@ -127,7 +127,7 @@ export const InterPodAffinityArgs = Schema.Struct({
   ),
 })
 
-export const NodeResourcesFitArgs = Schema.Struct({
+export const NodeResourcesFitArgsSchema = Schema.Struct({
   ignoredResources: Schema.optionalKey(Schema.Array(Schema.String)),
 })
 
@@ -141,7 +141,7 @@ const ResourceSpec = Schema.Struct({
   ),
 })
 
-export const NodeResourcesAllocatedArgs = Schema.Struct({
+export const NodeResourcesAllocatedArgsSchema = Schema.Struct({
   resources: Schema.optionalKey(Schema.Array(ResourceSpec)),
 })
 
@@ -171,14 +171,14 @@ export const inTreeRegistrations: ReadonlyArray<PluginRegistration<unknown>> = [
   define({
     name: NodeResourcesFitName,
     aliases: ["PodFitsResources"],
-    args: NodeResourcesFitArgs,
+    args: NodeResourcesFitArgsSchema,
     defaultArgs: {},
     factory: (a) => new NodeResourcesFit({ ignoredResources: a.ignoredResources ?? [] }),
   }),
   define({
     name: NodeResourcesLeastAllocatedName,
     aliases: ["LeastRequestedPriority"],
-    args: NodeResourcesAllocatedArgs,
+    args: NodeResourcesAllocatedArgsSchema,
     defaultArgs: {},
     factory: (a) =>
       new NodeResourcesLeastAllocated({ resources: a.resources ?? defaultResourceSpecs }),
@@ -186,7 +186,7 @@ export const inTreeRegistrations: ReadonlyArray<PluginRegistration<unknown>> = [
   define({
     name: NodeResourcesMostAllocatedName,
     aliases: ["MostRequestedPriority"],
-    args: NodeResourcesAllocatedArgs,
+    args: NodeResourcesAllocatedArgsSchema,
     defaultArgs: {},
     factory: (a) =>
       new NodeResourcesMostAllocated({ resources: a.resources ?? defaultResourceSpecs }),
@@ -204,7 +204,7 @@ export const inTreeRegistrations: ReadonlyArray<PluginRegistration<unknown>> = [
   define({
     name: InterPodAffinityName,
     aliases: ["MatchInterPodAffinity", "InterPodAffinityMatches", "InterPodAffinityPriority"],
-    args: InterPodAffinityArgs,
+    args: InterPodAffinityArgsSchema,
     defaultArgs: {},
     factory: (a, h) =>
       new InterPodAffinity(h, { hardPodAffinityWeight: a.hardPodAffinityWeight ?? 1 }),
