@@ -387,7 +387,12 @@ const readTxn = (r: Reader, depth: number): TxnRequest => {
 }
 
 /** Encodes a log entry. */
-export const encodeRequest = (req: InternalRequest, w: Writer = new Writer(64)): Uint8Array => {
+export const encodeRequest = (
+  req: InternalRequest,
+  w: Writer = new Writer(
+    req.put === undefined ? 128 : 32 + req.put.key.length + (req.put.value?.length ?? 0),
+  ),
+): Uint8Array => {
   w.uint(req.header.ID)
   w.int(req.header.now)
   if (req.put !== undefined) {
