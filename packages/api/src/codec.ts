@@ -1,0 +1,661 @@
+/**
+ * Decoding and encoding of Kubernetes objects: JSON and multi-document YAML in,
+ * typed objects out, and back. Decoding follows Go's JSON decoder where it
+ * matters: `null` means absent, fields Go always emits default to their zero
+ * values, and unknown fields are reported according to `fieldValidation`
+ * (Strict: an error per unknown field; Warn: dropped with a warning each;
+ * Ignore: dropped silently). Every problem names its field path and, for
+ * text input, its line. Bad input never throws: every failure is a
+ * `DecodeError`.
+ */
+import { Result, Schema, type SchemaAST, type SchemaIssue } from "effect"
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  parseDocument,
+  stringify as stringifyYaml,
+  type Node as YamlNode,
+} from "yaml"
+import {
+  aggregateMessage,
+  badRequestStatus,
+  child,
+  errorBody,
+  errorString,
+  type FieldError,
+  index,
+  invalid,
+  key,
+  parseFieldPath,
+  required,
+  typeInvalid,
+} from "./errors.ts"
+import type { ObjectMeta, Status } from "./meta/v1.ts"
+import { type KindInfo, type KindSchema, lookupKind, parseApiVersion } from "./registry.ts"
+
+/** How unknown fields are treated, as the `fieldValidation` query parameter says. */
+export type FieldValidation = "Strict" | "Warn" | "Ignore"
+
+export interface DecodeOptions {
+  /** Default `Warn`, the API server's default. */
+  readonly fieldValidation?: FieldValidation
+}
+
+/** Any object of the model: what every kind has in common. */
+export interface KubeObject {
+  readonly apiVersion: string
+  readonly kind: string
+  readonly metadata?: ObjectMeta
+}
+
+/** One problem found while decoding. `reason` is a field error type, `UnknownField` or `SyntaxError`. */
+export const DecodeProblem = Schema.Struct({
+  reason: Schema.String,
+  field: Schema.String,
+  message: Schema.String,
+  line: Schema.optionalKey(Schema.Number),
+})
+export interface DecodeProblem extends Schema.Schema.Type<typeof DecodeProblem> {}
+
+/** Input that could not be decoded; `problems` lists every problem found. */
+export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError", {
+  message: Schema.String,
+  apiVersion: Schema.optionalKey(Schema.String),
+  kind: Schema.optionalKey(Schema.String),
+  name: Schema.optionalKey(Schema.String),
+  /** The line where the document starts, for YAML input. */
+  line: Schema.optionalKey(Schema.Number),
+  problems: Schema.Array(DecodeProblem),
+}) {}
+
+/** A decoded value and the warnings decoding produced (unknown fields under `Warn`). */
+export interface Decoded<A> {
+  readonly value: A
+  readonly warnings: ReadonlyArray<string>
+}
+
+/** A decoded object with the registry entry of its kind. */
+export interface DecodedObject extends Decoded<KubeObject> {
+  readonly info: KindInfo
+}
+
+// ---------------------------------------------------------------------------
+// Input normalisation
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** Go's decoder treats `null` as absent: drop null-valued keys, recursively. */
+const stripNulls = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(stripNulls)
+  if (!isRecord(value)) return value
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(value)) {
+    const v = value[k]
+    if (v !== null) out[k] = stripNulls(v)
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------
+// Issues -> field errors
+
+type Segment = string | number
+
+interface RawProblem {
+  readonly path: ReadonlyArray<Segment>
+  readonly unknown: boolean
+  readonly error: FieldError
+}
+
+const expectedOf = (ast: SchemaAST.AST): string => {
+  const annotated = ast.annotations?.expected
+  if (typeof annotated === "string") return annotated
+  switch (ast._tag) {
+    case "String":
+      return "string"
+    case "Number":
+      return ast.checks?.some((check) => check.annotations?.expected === "an integer")
+        ? "integer"
+        : "number"
+    case "Boolean":
+      return "boolean"
+    case "Objects":
+      return "object"
+    case "Arrays":
+      return "array"
+    case "Literal":
+      return JSON.stringify(ast.literal)
+    case "Union":
+      return ast.types.map(expectedOf).join(" or ")
+    default:
+      return ast._tag.toLowerCase()
+  }
+}
+
+const describeInput = (input: unknown): string =>
+  input === null ? "null" : Array.isArray(input) ? "array" : typeof input
+
+/** Whether `name` is a declared field of the struct `ast` (else it is a map key). */
+const isField = (ast: SchemaAST.AST | undefined, name: string): boolean =>
+  ast?._tag === "Objects" && ast.propertySignatures.some((ps) => ps.name === name)
+
+const filterMessage = (issue: SchemaIssue.Filter): string => {
+  const annotations = issue.filter.annotations
+  const message = annotations?.message ?? annotations?.expected
+  return typeof message === "string" ? message : "invalid value"
+}
+
+const collect = (
+  issue: SchemaIssue.Issue,
+  path: ReadonlyArray<Segment>,
+  field: string,
+  container: SchemaAST.AST | undefined,
+  out: Array<RawProblem>,
+): void => {
+  const input = "input" in issue ? issue.input : undefined
+  switch (issue._tag) {
+    case "Pointer": {
+      let p = path
+      let f = field
+      // An unexpected key is a field name by definition; other string segments
+      // are fields when the struct declares them and map keys otherwise.
+      const unexpected = issue.issue._tag === "UnexpectedKey"
+      for (const segment of issue.path) {
+        if (typeof segment === "number") {
+          p = [...p, segment]
+          f = index(f, segment)
+        } else {
+          const name = String(segment)
+          p = [...p, name]
+          f = unexpected || isField(container, name) ? child(f, name) : key(f, name)
+        }
+      }
+      collect(issue.issue, p, f, undefined, out)
+      return
+    }
+    case "Composite":
+      for (const inner of issue.issues) collect(inner, path, field, issue.ast, out)
+      return
+    case "Encoding":
+      collect(issue.issue, path, field, container, out)
+      return
+    case "Filter":
+      out.push({ path, unknown: false, error: invalid(field, issue.input, filterMessage(issue)) })
+      return
+    case "UnexpectedKey":
+      out.push({ path, unknown: true, error: { type: "FieldValueNotFound", field, detail: "" } })
+      return
+    case "MissingKey":
+      out.push({ path, unknown: false, error: required(field) })
+      return
+    case "InvalidType":
+      out.push({
+        path,
+        unknown: false,
+        error: typeInvalid(
+          field,
+          input,
+          `expected ${expectedOf(issue.ast)}, got ${describeInput(input)}`,
+        ),
+      })
+      return
+    case "AnyOf":
+      out.push({
+        path,
+        unknown: false,
+        error: typeInvalid(
+          field,
+          input,
+          `expected ${expectedOf(issue.ast)}, got ${describeInput(input)}`,
+        ),
+      })
+      return
+    case "InvalidValue":
+    case "OneOf":
+    case "Forbidden":
+      out.push({ path, unknown: false, error: invalid(field, input, "invalid value") })
+      return
+  }
+}
+
+const unknownFieldMessage = (field: string): string => `unknown field ${JSON.stringify(field)}`
+
+// ---------------------------------------------------------------------------
+// Locating paths in YAML
+
+/** Maps a path in a document's value to a 1-based line of the source text. */
+export type Locate = (path: ReadonlyArray<Segment>, atKey: boolean) => number | undefined
+
+const yamlLocator = (doc: Document, lines: LineCounter): Locate => {
+  const lineOf = (node: unknown): number | undefined => {
+    const range = (node as { range?: [number, number, number] } | null)?.range
+    return range === undefined ? undefined : lines.linePos(range[0]).line
+  }
+  const resolve = (node: unknown): unknown =>
+    isAlias(node) ? node.resolve(doc as Document.Parsed) : node
+  return (path, atKey) => {
+    let node: unknown = resolve(doc.contents)
+    let line = lineOf(node)
+    for (let i = 0; i < path.length; i++) {
+      const segment = path[i]
+      const last = i === path.length - 1
+      if (isMap(node)) {
+        const pair = node.items.find(
+          (item) => isScalar(item.key) && String(item.key.value) === String(segment),
+        )
+        if (pair === undefined) return line
+        if (last && atKey) return lineOf(pair.key) ?? line
+        const value = resolve(pair.value)
+        if (value === null || value === undefined) return lineOf(pair.key) ?? line
+        node = value
+      } else if (isSeq(node) && typeof segment === "number") {
+        const item = resolve(node.items[segment])
+        if (item === undefined || item === null) return line
+        node = item
+      } else {
+        return line
+      }
+      line = lineOf(node) ?? line
+    }
+    return line
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Decoding
+
+const parseOptions = {
+  errors: "all",
+  onExcessProperty: "error",
+  reportInput: true,
+} as const
+
+interface Context {
+  readonly apiVersion?: string
+  readonly kind?: string
+  readonly name?: string
+  readonly line?: number
+}
+
+const makeError = (
+  context: Context,
+  message: string,
+  problems: ReadonlyArray<DecodeProblem>,
+): DecodeError =>
+  new DecodeError({
+    message,
+    ...(context.apiVersion === undefined ? {} : { apiVersion: context.apiVersion }),
+    ...(context.kind === undefined ? {} : { kind: context.kind }),
+    ...(context.name === undefined ? {} : { name: context.name }),
+    ...(context.line === undefined ? {} : { line: context.line }),
+    problems,
+  })
+
+const problemOf = (
+  error: FieldError,
+  line: number | undefined,
+  reason: string = error.type,
+  message: string = errorBody(error),
+): DecodeProblem => ({
+  reason,
+  field: error.field,
+  message,
+  ...(line === undefined ? {} : { line }),
+})
+
+/** The text of one problem as it appears in messages: `field: message`. */
+export const problemString = (problem: DecodeProblem): string =>
+  problem.field === "" ? problem.message : `${problem.field}: ${problem.message}`
+
+const runDecode = <A>(
+  schema: Schema.Codec<A, unknown>,
+  input: unknown,
+  prefix: ReadonlyArray<Segment>,
+  fieldPrefix: string,
+  options: DecodeOptions | undefined,
+  context: Context,
+  locate: Locate | undefined,
+): Result.Result<Decoded<A>, DecodeError> => {
+  const decode = Schema.decodeUnknownResult(schema)
+  const first = decode(input, parseOptions)
+  if (Result.isSuccess(first)) return Result.succeed({ value: first.success, warnings: [] })
+
+  const raw: Array<RawProblem> = []
+  collect(first.failure.issue, prefix, fieldPrefix, undefined, raw)
+  const mode = options?.fieldValidation ?? "Warn"
+  const errors = raw.filter((p) => !p.unknown)
+  const unknown = raw.filter((p) => p.unknown)
+  const lineOf = (p: RawProblem) => locate?.(p.path, p.unknown)
+
+  if (errors.length > 0 || (mode === "Strict" && unknown.length > 0)) {
+    const problems = [
+      ...errors.map((p) => problemOf(p.error, lineOf(p))),
+      ...(mode === "Strict"
+        ? unknown.map((p) =>
+            problemOf(p.error, lineOf(p), "UnknownField", unknownFieldMessage(p.error.field)),
+          )
+        : []),
+    ]
+    const message =
+      errors.length === 0
+        ? `strict decoding error: ${problems.map((p) => p.message).join(", ")}`
+        : `${context.kind ?? "object"} in version ${JSON.stringify(
+            context.apiVersion ?? "",
+          )} cannot be handled as a ${context.kind ?? "object"}: ${aggregateMessage(
+            errors.map((p) => errorString(p.error)),
+          )}`
+    return Result.fail(makeError(context, message, problems))
+  }
+
+  // Only unknown fields, and they are to be dropped: decode ignoring them.
+  const second = decode(input, { errors: "all", onExcessProperty: "ignore" })
+  if (Result.isFailure(second)) {
+    return Result.fail(makeError(context, "decoding failed", []))
+  }
+  const warnings = mode === "Warn" ? unknown.map((p) => unknownFieldMessage(p.error.field)) : []
+  return Result.succeed({ value: second.success, warnings })
+}
+
+/** Runs `f`, turning any exception (a stack overflow on absurd nesting, say) into a DecodeError. */
+const guard = <A>(
+  context: Context,
+  f: () => Result.Result<A, DecodeError>,
+): Result.Result<A, DecodeError> => {
+  try {
+    return f()
+  } catch (cause) {
+    const message = `cannot decode: ${cause instanceof Error ? cause.message : String(cause)}`
+    return Result.fail(
+      makeError(context, message, [{ reason: "InternalError", field: "", message }]),
+    )
+  }
+}
+
+/**
+ * Decodes a value with one schema of the model (the API server knows the
+ * kind from the URL; `DeleteOptions` bodies; ...). `null`s are dropped first.
+ */
+export const decodeWith = <A>(
+  schema: Schema.Codec<A, unknown>,
+  input: unknown,
+  options?: DecodeOptions,
+): Result.Result<Decoded<A>, DecodeError> =>
+  guard({}, () => runDecode(schema, stripNulls(input), [], "", options, {}, undefined))
+
+const decodeValue = (
+  input: unknown,
+  prefix: ReadonlyArray<Segment>,
+  fieldPrefix: string,
+  options: DecodeOptions | undefined,
+  locate: Locate | undefined,
+  documentLine: number | undefined,
+): Result.Result<DecodedObject, DecodeError> => {
+  const base: Context = documentLine === undefined ? {} : { line: documentLine }
+  const at = (segment: string) => (fieldPrefix === "" ? segment : child(fieldPrefix, segment))
+  const lineAt = (segments: ReadonlyArray<Segment>, atKey: boolean) =>
+    locate?.([...prefix, ...segments], atKey)
+  if (!isRecord(input)) {
+    const message = `expected a Kubernetes object (a mapping with apiVersion and kind), got ${describeInput(input)}`
+    return Result.fail(
+      makeError(base, message, [
+        {
+          reason: "FieldValueTypeInvalid",
+          field: fieldPrefix,
+          message,
+          ...(lineAt([], false) === undefined ? {} : { line: lineAt([], false) as number }),
+        },
+      ]),
+    )
+  }
+  const value = stripNulls(input) as Record<string, unknown>
+  const metadata = value.metadata
+  const name = isRecord(metadata) && typeof metadata.name === "string" ? metadata.name : undefined
+  const apiVersion = typeof value.apiVersion === "string" ? value.apiVersion : undefined
+  const kind = typeof value.kind === "string" ? value.kind : undefined
+  const context: Context = {
+    ...base,
+    ...(apiVersion === undefined ? {} : { apiVersion }),
+    ...(kind === undefined ? {} : { kind }),
+    ...(name === undefined ? {} : { name }),
+  }
+  const missing: Array<DecodeProblem> = []
+  for (const [fieldName, present] of [
+    ["apiVersion", apiVersion],
+    ["kind", kind],
+  ] as const) {
+    if (present !== undefined && present !== "") continue
+    const line = lineAt([fieldName], true) ?? lineAt([], false)
+    const error =
+      value[fieldName] === undefined || value[fieldName] === ""
+        ? required(at(fieldName))
+        : typeInvalid(at(fieldName), value[fieldName], "expected string")
+    missing.push(problemOf(error, line))
+  }
+  if (missing.length > 0 || apiVersion === undefined || kind === undefined) {
+    const message = `Object 'Kind' or 'apiVersion' is missing: ${aggregateMessage(missing.map(problemString))}`
+    return Result.fail(makeError(context, message, missing))
+  }
+  const info = lookupKind(apiVersion, kind)
+  if (info === undefined) {
+    const { group } = parseApiVersion(apiVersion)
+    const message = `no kind ${JSON.stringify(kind)} is registered for version ${JSON.stringify(apiVersion)}`
+    const line = lineAt(["kind"], false)
+    return Result.fail(
+      makeError(context, message, [
+        {
+          reason: "FieldValueNotSupported",
+          field: at("kind"),
+          message: group === "" && apiVersion !== "v1" ? `${message} (unknown version)` : message,
+          ...(line === undefined ? {} : { line }),
+        },
+      ]),
+    )
+  }
+  return Result.map(
+    runDecode(info.schema, value, prefix, fieldPrefix, options, context, locate),
+    (decoded): DecodedObject => ({ ...decoded, value: decoded.value as KubeObject, info }),
+  )
+}
+
+/** Decodes an already-parsed value (e.g. a JSON request body) by its `apiVersion` and `kind`. */
+export const decodeObject = (
+  input: unknown,
+  options?: DecodeOptions,
+): Result.Result<DecodedObject, DecodeError> =>
+  guard({}, () => decodeValue(input, [], "", options, undefined, undefined))
+
+const syntaxError = (message: string, line: number | undefined): DecodeError =>
+  makeError(line === undefined ? {} : { line }, message, [
+    { reason: "SyntaxError", field: "", message, ...(line === undefined ? {} : { line }) },
+  ])
+
+/**
+ * Decodes one JSON document. On failure the problems carry lines, found by
+ * re-reading the text (JSON is YAML) only then, so the common path stays fast.
+ */
+export const decodeJson = (
+  text: string,
+  options?: DecodeOptions,
+): Result.Result<DecodedObject, DecodeError> =>
+  guard({}, () => {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch (cause) {
+      return Result.fail(
+        syntaxError(
+          `json parse error: ${cause instanceof Error ? cause.message : String(cause)}`,
+          undefined,
+        ),
+      )
+    }
+    const fast = decodeValue(parsed, [], "", options, undefined, undefined)
+    if (Result.isSuccess(fast)) return fast
+    const lines = new LineCounter()
+    const doc = parseDocument(text, { lineCounter: lines })
+    return decodeValue(parsed, [], "", options, yamlLocator(doc, lines), undefined)
+  })
+
+/** One document of a YAML stream: its position, its first line and its result. */
+export interface YamlDocument {
+  readonly index: number
+  /** 1-based line where the document's content starts. */
+  readonly line: number
+  readonly result: Result.Result<DecodedObject, DecodeError>
+  /**
+   * The line of a field of this document, given as a rendered field path
+   * (`spec.template.spec.containers[0].name`): the field's own line when it is
+   * in the source, else its nearest ancestor's.
+   */
+  readonly locate: (field: string) => number
+}
+
+/**
+ * Decodes a multi-document YAML stream (JSON is YAML too). Empty documents
+ * are skipped; a `kind: List` document yields one result per item. Syntax
+ * errors (including duplicate keys) are reported per document with their line.
+ */
+export const decodeYaml = (text: string, options?: DecodeOptions): ReadonlyArray<YamlDocument> => {
+  const lines = new LineCounter()
+  let docs: ReturnType<typeof parseAllDocuments>
+  try {
+    docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false })
+  } catch (cause) {
+    return [
+      {
+        index: 0,
+        line: 1,
+        result: Result.fail(
+          syntaxError(`yaml: ${cause instanceof Error ? cause.message : String(cause)}`, 1),
+        ),
+        locate: () => 1,
+      },
+    ]
+  }
+  const list = Array.isArray(docs) ? docs : []
+  const out: Array<YamlDocument> = []
+  const nowhere = (line: number) => () => line
+  list.forEach((doc, docIndex) => {
+    const contents = doc.contents as YamlNode | null
+    const startOffset = contents?.range?.[0] ?? doc.range?.[0] ?? 0
+    const line = lines.linePos(startOffset).line
+    if (doc.errors.length > 0) {
+      for (const error of doc.errors) {
+        const errorLine = error.linePos?.[0].line ?? line
+        out.push({
+          index: docIndex,
+          line: errorLine,
+          result: Result.fail(syntaxError(`yaml: ${error.message.split("\n")[0]}`, errorLine)),
+          locate: nowhere(errorLine),
+        })
+      }
+      return
+    }
+    if (contents === null || (isScalar(contents) && contents.value === null)) return
+    let value: unknown
+    try {
+      value = doc.toJS({ maxAliasCount: 100 })
+    } catch (cause) {
+      out.push({
+        index: docIndex,
+        line,
+        result: Result.fail(
+          syntaxError(`yaml: ${cause instanceof Error ? cause.message : String(cause)}`, line),
+        ),
+        locate: nowhere(line),
+      })
+      return
+    }
+    const locate = yamlLocator(doc, lines)
+    const locateField =
+      (prefix: ReadonlyArray<Segment>, fallback: number) =>
+      (field: string): number =>
+        locate([...prefix, ...parseFieldPath(field)], false) ?? fallback
+    if (isRecord(value) && value.kind === "List" && Array.isArray(value.items)) {
+      value.items.forEach((item, i) => {
+        out.push({
+          index: docIndex,
+          line: locate(["items", i], false) ?? line,
+          result: guard({ line }, () =>
+            decodeValue(item, ["items", i], `items[${i}]`, options, locate, line),
+          ),
+          locate: locateField(["items", i], line),
+        })
+      })
+      return
+    }
+    out.push({
+      index: docIndex,
+      line,
+      result: guard({ line }, () => decodeValue(value, [], "", options, locate, line)),
+      locate: locateField([], line),
+    })
+  })
+  return out
+}
+
+/** The 400 `Status` an API server answers for a body that cannot be decoded. */
+export const decodeErrorStatus = (error: DecodeError): Status =>
+  badRequestStatus(
+    error.message,
+    error.problems.map((p) => ({ reason: p.reason, message: p.message, field: p.field })),
+  )
+
+// ---------------------------------------------------------------------------
+// Encoding
+
+/** An object that cannot be encoded: its kind is unknown or a field breaks its schema. */
+export class EncodeError extends Schema.TaggedError<EncodeError>()("EncodeError", {
+  message: Schema.String,
+}) {}
+
+/**
+ * Encodes an object to Kubernetes' JSON shape (a plain JSON value), choosing
+ * the schema by its `apiVersion` and `kind`. Field order follows Go's structs.
+ */
+export const encode = (object: KubeObject): Result.Result<unknown, EncodeError> => {
+  const info = lookupKind(object.apiVersion, object.kind)
+  if (info === undefined) {
+    return Result.fail(
+      new EncodeError({
+        message: `no kind ${JSON.stringify(object.kind)} is registered for version ${JSON.stringify(object.apiVersion)}`,
+      }),
+    )
+  }
+  return encodeWith(info.schema, object)
+}
+
+/** Encodes a value with a given schema of the model. */
+export const encodeWith = <A>(
+  schema: Schema.Codec<A, unknown>,
+  value: A,
+): Result.Result<unknown, EncodeError> =>
+  Result.mapError(
+    Schema.encodeUnknownResult(schema)(value, { errors: "all" }),
+    (error) => new EncodeError({ message: error.message }),
+  )
+
+/** JSON text of an object, as Kubernetes serves it. */
+export const encodeJson = (object: KubeObject): Result.Result<string, EncodeError> =>
+  Result.map(encode(object), (json) => JSON.stringify(json))
+
+/** A YAML stream of objects, separated by `---`. */
+export const encodeYaml = (
+  objects: ReadonlyArray<KubeObject>,
+): Result.Result<string, EncodeError> => {
+  const parts: Array<string> = []
+  for (const object of objects) {
+    const json = encode(object)
+    if (Result.isFailure(json)) return Result.fail(json.failure)
+    parts.push(stringifyYaml(json.success, { lineWidth: 0, indentSeq: false }))
+  }
+  return Result.succeed(parts.join("---\n"))
+}
+
+export type { KindSchema }
