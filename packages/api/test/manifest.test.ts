@@ -21,8 +21,10 @@ describe("the seed's manifests", () => {
 
   it("come out with a selector defaulted from the template's labels", () => {
     const [deployment] = processManifests(readFileSync(seedPath, "utf8")).objects
-    const spec = (deployment?.object as { spec?: { selector?: unknown } }).spec
-    expect(spec?.selector).toEqual({ matchLabels: { app: "hello-kubecon" } })
+    expect(deployment?.object).toMatchObject({
+      apiVersion: "apps/v1",
+      spec: { selector: { matchLabels: { app: "hello-kubecon" } } },
+    })
   })
 })
 
