@@ -242,4 +242,18 @@ describe("properties", () => {
       }),
     )
   })
+
+  it("arbitrary text never throws: a typed error or a selector that prints and reparses", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(..."a.=!,\\ x"), maxLength: 16 }), (text) => {
+        const r = parseFieldSelector(text)
+        if (Result.isSuccess(r)) {
+          expect(parse(r.success.toString()).requirements.length).toBe(
+            r.success.requirements.length,
+          )
+        } else expect(r.failure._tag).toBe("FieldSelectorError")
+      }),
+      { numRuns: 2000 },
+    )
+  })
 })

@@ -512,4 +512,31 @@ describe("properties", () => {
       { numRuns: 2000 },
     )
   })
+
+  it("arbitrary text never throws: a typed error or a quantity that prints and reparses", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: fc.constantFrom(..."0123456789.+-eEinumkKMGTP "), maxLength: 12 }),
+        ),
+        (text) => {
+          const r = parseQuantity(text)
+          if (Result.isSuccess(r)) {
+            const printed = r.success.toString()
+            expect(mustParseQuantity(printed).nanos).toBe(r.success.nanos)
+          } else {
+            expect(r.failure._tag).toBe("QuantityParseError")
+            expect([
+              quantityFormatWrong,
+              quantityNumericError,
+              quantitySuffixError,
+              quantityTooLarge,
+            ]).toContain(r.failure.message)
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    )
+  })
 })
