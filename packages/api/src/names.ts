@@ -1,6 +1,9 @@
 /**
  * Kubernetes' string and number validators (`k8s.io/apimachinery/pkg/util/validation`),
- * with the messages of Kubernetes v1.33. Each validator returns the list of problems
+ * worded as that package words them in recent releases ("a lowercase RFC 1123 label ...",
+ * "must not contain dots", "a qualified name ...", lengths "must be no more than N
+ * characters"), before the 2025 move of some of them to `api/validate/content`, which
+ * rewords a few. Each validator returns the list of problems
  * (empty = valid), exactly the strings Kubernetes returns, so callers can wrap them in
  * field errors (`metadata.name: Invalid value: "Foo": a lowercase RFC 1123 ...`).
  *
