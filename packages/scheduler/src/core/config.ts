@@ -165,10 +165,15 @@ const formatPath = (path: ReadonlyArray<PropertyKey>, prefix = ""): string => {
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
 const schemaIssues = (issue: SchemaIssue.Issue, prefix = ""): Array<ConfigIssue> =>
-  formatter(issue).issues.map((i) => ({
-    path: formatPath((i.path ?? []) as ReadonlyArray<PropertyKey>, prefix),
-    message: i.message,
-  }))
+  formatter(issue).issues.map((i) => {
+    const path = (i.path ?? []) as ReadonlyArray<PropertyKey>
+    // Worded like Kubernetes' strict decoding.
+    const message =
+      i.message === "Expected no excess property"
+        ? `unknown field "${String(path[path.length - 1])}"`
+        : i.message
+    return { path: formatPath(path, prefix), message }
+  })
 
 /** A plugin enabled at one extension point, with its score weight. */
 export interface EnabledPlugin {
@@ -178,6 +183,8 @@ export interface EnabledPlugin {
 
 /** A validated profile: plugin names per extension point and decoded args. */
 export interface ProfileSpec {
+  /** Position in `profiles`, for error paths. */
+  readonly index: number
   readonly schedulerName: string
   readonly plugins: Readonly<Record<ExtensionPoint, ReadonlyArray<EnabledPlugin>>>
   /** Plugins enabled at every extension point they implement (`plugins.multiPoint`). */
@@ -203,7 +210,10 @@ const on = (name: string, weight = 1): EnabledPlugin => ({ name, weight })
  */
 export const defaultPlugins: Readonly<Record<ExtensionPoint, ReadonlyArray<EnabledPlugin>>> = {
   queueSort: [on(PrioritySortName)],
-  preFilter: [on(NodeResourcesFitName), on(NodePortsName), on(InterPodAffinityName)],
+  // NodeResourcesFit and NodePorts compute their PreFilter state (the pod's
+  // request and host ports) once when the pod is compiled, so only
+  // InterPodAffinity has a PreFilter.
+  preFilter: [on(InterPodAffinityName)],
   filter: [
     on(NodeUnschedulableName),
     on(NodeResourcesFitName),
@@ -397,7 +407,7 @@ const resolveProfile = (
   })
   // multiPoint plugins are placed once instances exist (see instantiateProfile).
   const multiPoint = multi.enabled.filter((e) => !multi.disabled.has(e.name))
-  return { schedulerName, plugins, multiPoint, disabled: explicitlyDisabled, args }
+  return { index: i, schedulerName, plugins, multiPoint, disabled: explicitlyDisabled, args }
 }
 
 /**
@@ -478,7 +488,7 @@ export const instantiateProfile = (
     for (const e of lists[point]) {
       if (!implementsPoint(instance(e.name), point)) {
         issues.push({
-          path: `profiles[${spec.schedulerName}].plugins.${point}`,
+          path: `profiles[${spec.index}].plugins.${point}`,
           message: `plugin "${e.name}" does not extend ${point} plugin`,
         })
       }
@@ -486,7 +496,7 @@ export const instantiateProfile = (
   }
   if (lists.queueSort.length !== 1) {
     issues.push({
-      path: `profiles[${spec.schedulerName}].plugins.queueSort`,
+      path: `profiles[${spec.index}].plugins.queueSort`,
       message:
         lists.queueSort.length === 0
           ? "no queue sort plugin is enabled"
@@ -495,7 +505,7 @@ export const instantiateProfile = (
   }
   if (lists.bind.length === 0) {
     issues.push({
-      path: `profiles[${spec.schedulerName}].plugins.bind`,
+      path: `profiles[${spec.index}].plugins.bind`,
       message: "at least one bind plugin is needed",
     })
   }
