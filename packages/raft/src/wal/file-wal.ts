@@ -28,6 +28,7 @@ import {
   FrameWriter,
   type HardState,
   MAX_ENTRY_DATA_BYTES,
+  MAX_VOTE_BYTES,
   type ScannedRecord,
   scanSegment,
   type WalEntry,
@@ -35,11 +36,14 @@ import {
 import { LogReplay, reconcile } from "./replay.ts"
 import {
   loadNewestSnapshot,
+  MAX_SNAPSHOT_META_BYTES,
   parseSnapshotFileName,
   type Snapshot,
+  type SnapshotInput,
   syncDirectory,
   writeSnapshotFile,
 } from "./snapshot.ts"
+import { TermRuns } from "./terms.ts"
 
 export const WalOptions = Schema.Struct({
   /** Directory holding segments, snapshots and the lock file; created if missing. */
@@ -146,8 +150,15 @@ export class FileWal {
   private flushing = false
   private idle: Array<() => void> = []
   private failure: WalError | undefined
+  /** `close` was called: new calls are refused (calls waiting on the gate still run). */
+  private closing = false
   private closed = false
+  /** Serialises snapshot writes and segment removal. */
   private control: Promise<unknown> = Promise.resolve()
+  /** Set while `persist` writes a snapshot: log calls wait for it, in order. */
+  private gate: Promise<void> | undefined
+  /** Terms of the accepted log. */
+  private terms: TermRuns
   private readonly counters = { batches: 0, bytes: 0, segments: 0 }
 
   private constructor(
@@ -169,6 +180,15 @@ export class FileWal {
     this.acceptedLastIndex = this.durableLastIndex = lastIndex
     this.acceptedHardState = this.durableHardState = hardState
     this.snapshotIndex = snapshotIndex
+    this.terms = new TermRuns(lastIndex + 1)
+  }
+
+  /** Loads the recovered log's terms (the snapshot's last entry included). */
+  private seedTerms(snapshot: { index: number; term: number }, entries: ReadonlyArray<WalEntry>) {
+    const terms = new TermRuns(snapshot.index === 0 ? 1 : snapshot.index)
+    if (snapshot.index > 0) terms.append(snapshot.index, snapshot.term)
+    for (const e of entries) terms.append(e.index, e.term)
+    this.terms = terms
   }
 
   /**
@@ -241,7 +261,9 @@ export class FileWal {
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i]!
       const isLast = i === segments.length - 1
-      const bytes = await fsp.readFile(seg.path).catch(ioFail("read", seg.path))
+      // A plain Uint8Array view: Buffer#slice would alias the file's bytes.
+      const buf = await fsp.readFile(seg.path).catch(ioFail("read", seg.path))
+      const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
       const scan = scanSegment(bytes, isLast)
       if (scan._tag === "Corrupt")
         throw new WalCorruptError({ file: seg.path, offset: scan.offset, reason: scan.reason })
@@ -314,10 +336,12 @@ export class FileWal {
       log.hardState,
       snapshotPoint.index,
     )
+    wal.seedTerms(snapshotPoint, rec.entries)
     if (rec.resetTo !== undefined) {
       // The log disagrees with the snapshot (a crash between installing a
       // snapshot and discarding the log): discard it durably now.
-      await wal.truncate(rec.resetTo)
+      wal.pending.resetLog(rec.resetTo)
+      await wal.enqueue()
     }
     return {
       wal,
@@ -348,31 +372,21 @@ export class FileWal {
     return this.acceptedHardState
   }
 
+  /** The term of the accepted entry at `index`, if the log holds it. */
+  termAt(index: number): number | undefined {
+    return this.terms.termAt(index)
+  }
+
   /**
    * Appends entries and/or a hard state as one atomic record group. Entries
    * must be contiguous, start at most at `lastIndex + 1` (an earlier start
    * replaces the suffix from there, as Raft does with conflicting entries) and
-   * after the newest snapshot. Resolves when durable.
+   * after the newest snapshot. Resolves when durable. With neither, a barrier:
+   * resolves once everything accepted before it is durable.
    */
   save(hardState: HardState | undefined, entries: ReadonlyArray<WalEntry>): Promise<void> {
-    const refused = this.refuse()
-    if (refused !== undefined) return Promise.reject(refused)
-    const invalid =
-      (hardState !== undefined ? this.checkHardState(hardState) : undefined) ??
-      this.checkEntries(entries)
-    if (invalid !== undefined) return Promise.reject(invalid)
-    if (hardState === undefined && entries.length === 0) return this.sync()
-    const w = this.pending
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!
-      w.entry(e.index, e.term, e.type, e.data)
-    }
-    if (entries.length > 0) this.acceptedLastIndex = entries[entries.length - 1]!.index
-    if (hardState !== undefined) {
-      w.hardState(hardState)
-      this.acceptedHardState = hardState
-    }
-    return this.enqueue()
+    if (this.closing) return Promise.reject(new WalClosedError({ path: this.dir }))
+    return this.saveNow(hardState, entries)
   }
 
   append(entries: ReadonlyArray<WalEntry>): Promise<void> {
@@ -383,56 +397,51 @@ export class FileWal {
     return this.save(hardState, [])
   }
 
+  /** Resolves once everything accepted so far is durable. */
+  sync(): Promise<void> {
+    return this.save(undefined, [])
+  }
+
   /**
-   * Discards entries with index >= `fromIndex`; the next entry is `fromIndex`.
-   * `fromIndex` past `lastIndex + 1` discards the whole log and continues at
-   * `fromIndex` (after installing a snapshot at `fromIndex - 1`).
+   * Discards entries with index >= `fromIndex` (after the newest snapshot, at
+   * most `lastIndex + 1`); the next entry is `fromIndex`.
    */
   truncate(fromIndex: number): Promise<void> {
-    const refused = this.refuse()
-    if (refused !== undefined) return Promise.reject(refused)
-    if (!isIndex(fromIndex))
-      return Promise.reject(
-        new WalInputError({ field: "fromIndex", reason: "must be a positive safe integer" }),
-      )
-    if (fromIndex <= this.snapshotIndex)
-      return Promise.reject(
-        new WalInputError({
-          field: "fromIndex",
-          reason: `${fromIndex} is covered by the snapshot at index ${this.snapshotIndex}; committed entries cannot be discarded`,
-        }),
-      )
-    this.pending.truncate(fromIndex)
-    this.acceptedLastIndex = fromIndex - 1
-    return this.enqueue()
+    if (this.closing) return Promise.reject(new WalClosedError({ path: this.dir }))
+    return this.truncateNow(fromIndex)
+  }
+
+  /**
+   * The Raft core's `Persist` command, with its semantics: `snapshot` (if any)
+   * is written durably first and replaces the stored one; if the log does not
+   * hold an entry with the snapshot's index and term, the whole log is
+   * discarded, and segments wholly covered by the snapshot are removed; then
+   * `entries` overwrite the log from `entries[0].index`, and `hardState`
+   * replaces the stored one, all in one atomic batch. Calls made while the
+   * snapshot is being written wait for it, so writes stay in call order.
+   * With nothing to store it is a barrier.
+   */
+  persist(write: {
+    readonly hardState?: HardState | null | undefined
+    readonly snapshot?: SnapshotInput | null | undefined
+    readonly entries?: ReadonlyArray<WalEntry> | undefined
+  }): Promise<void> {
+    if (this.closing) return Promise.reject(new WalClosedError({ path: this.dir }))
+    return this.persistNow(write)
   }
 
   /**
    * Writes a snapshot durably (temporary file, fsync, rename, directory fsync)
-   * and removes snapshot files beyond the newest `retainSnapshots`. Entries are
-   * not touched: call `compact` afterwards to drop segments it covers.
+   * and removes snapshot files beyond the newest `retainSnapshots`. The log is
+   * not touched (use `persist` to install a snapshot from a leader); call
+   * `compact` afterwards to drop segments it covers.
    */
-  saveSnapshot(snapshot: Snapshot): Promise<void> {
+  saveSnapshot(input: SnapshotInput): Promise<void> {
     const refused = this.refuse()
     if (refused !== undefined) return Promise.reject(refused)
-    if (!isCount(snapshot.index) || snapshot.index < 1)
-      return Promise.reject(
-        new WalInputError({ field: "snapshot.index", reason: "must be a positive safe integer" }),
-      )
-    if (!isCount(snapshot.term))
-      return Promise.reject(
-        new WalInputError({
-          field: "snapshot.term",
-          reason: "must be a non-negative safe integer",
-        }),
-      )
-    if (!(snapshot.data instanceof Uint8Array))
-      return Promise.reject(new WalInputError({ field: "snapshot.data", reason: "must be bytes" }))
-    return this.serially(async () => {
-      await writeSnapshotFile(this.dir, snapshot)
-      if (snapshot.index > this.snapshotIndex) this.snapshotIndex = snapshot.index
-      await this.purgeSnapshots()
-    })
+    const checked = checkSnapshot(input)
+    if (checked instanceof WalInputError) return Promise.reject(checked)
+    return this.serially(() => this.writeSnapshot(checked))
   }
 
   /**
@@ -491,7 +500,10 @@ export class FileWal {
    * releases the lock. Later calls fail with `WalClosedError`.
    */
   async close(): Promise<void> {
-    if (this.closed) return
+    if (this.closing) return
+    this.closing = true
+    // Calls queued behind a snapshot write run first (they were accepted).
+    while (this.gate !== undefined) await this.gate
     this.closed = true
     await this.whenIdle()
     await this.control.catch(() => undefined)
@@ -517,10 +529,12 @@ export class FileWal {
         field: "hardState.term",
         reason: "must be a non-negative safe integer",
       })
-    if (!isCount(hs.vote))
+    if (hs.vote !== null && typeof hs.vote !== "string")
+      return new WalInputError({ field: "hardState.vote", reason: "must be a node id or null" })
+    if (hs.vote !== null && Buffer.byteLength(hs.vote, "utf8") > MAX_VOTE_BYTES)
       return new WalInputError({
         field: "hardState.vote",
-        reason: "must be a non-negative safe integer",
+        reason: `longer than ${MAX_VOTE_BYTES} bytes of UTF-8`,
       })
     if (!isCount(hs.commit))
       return new WalInputError({
@@ -534,7 +548,7 @@ export class FileWal {
           field: "hardState.term",
           reason: `${hs.term} is below the stored term ${prev.term}; terms never decrease`,
         })
-      if (hs.term === prev.term && prev.vote !== 0 && hs.vote !== prev.vote)
+      if (hs.term === prev.term && prev.vote !== null && hs.vote !== prev.vote)
         return new WalInputError({
           field: "hardState.vote",
           reason: `already voted for ${prev.vote} in term ${hs.term}`,
@@ -543,7 +557,142 @@ export class FileWal {
     return undefined
   }
 
-  private checkEntries(entries: ReadonlyArray<WalEntry>): WalInputError | undefined {
+  private saveNow(
+    hardState: HardState | undefined,
+    entries: ReadonlyArray<WalEntry>,
+  ): Promise<void> {
+    if (this.gate !== undefined) return this.gate.then(() => this.saveNow(hardState, entries))
+    const refused = this.refuse()
+    if (refused !== undefined) return Promise.reject(refused)
+    const invalid =
+      (hardState !== undefined ? this.checkHardState(hardState) : undefined) ??
+      this.checkEntries(entries, this.acceptedLastIndex, this.snapshotIndex)
+    if (invalid !== undefined) return Promise.reject(invalid)
+    if (hardState === undefined && entries.length === 0) return this.barrier()
+    this.encode(hardState, entries)
+    return this.enqueue()
+  }
+
+  /** Encodes validated records into the pending batch and updates the accepted state. */
+  private encode(hardState: HardState | undefined, entries: ReadonlyArray<WalEntry>): void {
+    const w = this.pending
+    const terms = this.terms
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!
+      w.entry(e.index, e.term, e.type, e.data)
+      terms.append(e.index, e.term)
+    }
+    if (entries.length > 0) this.acceptedLastIndex = entries[entries.length - 1]!.index
+    if (hardState !== undefined) {
+      w.hardState(hardState)
+      this.acceptedHardState = hardState
+    }
+  }
+
+  private truncateNow(fromIndex: number): Promise<void> {
+    if (this.gate !== undefined) return this.gate.then(() => this.truncateNow(fromIndex))
+    const refused = this.refuse()
+    if (refused !== undefined) return Promise.reject(refused)
+    if (!isIndex(fromIndex))
+      return Promise.reject(
+        new WalInputError({ field: "fromIndex", reason: "must be a positive safe integer" }),
+      )
+    if (fromIndex <= this.snapshotIndex)
+      return Promise.reject(
+        new WalInputError({
+          field: "fromIndex",
+          reason: `${fromIndex} is covered by the snapshot at index ${this.snapshotIndex}; committed entries cannot be discarded`,
+        }),
+      )
+    if (fromIndex > this.acceptedLastIndex + 1)
+      return Promise.reject(
+        new WalInputError({
+          field: "fromIndex",
+          reason: `${fromIndex} is past the next index ${this.acceptedLastIndex + 1}; skipping ahead needs a snapshot (use persist)`,
+        }),
+      )
+    this.pending.truncate(fromIndex)
+    this.terms.truncateFrom(fromIndex)
+    this.acceptedLastIndex = fromIndex - 1
+    return this.enqueue()
+  }
+
+  private persistNow(write: {
+    readonly hardState?: HardState | null | undefined
+    readonly snapshot?: SnapshotInput | null | undefined
+    readonly entries?: ReadonlyArray<WalEntry> | undefined
+  }): Promise<void> {
+    if (this.gate !== undefined) return this.gate.then(() => this.persistNow(write))
+    const hardState = write.hardState ?? undefined
+    const entries = write.entries ?? []
+    if (write.snapshot === null || write.snapshot === undefined)
+      return this.saveNow(hardState, entries)
+    const refused = this.refuse()
+    if (refused !== undefined) return Promise.reject(refused)
+    const snapshot = checkSnapshot(write.snapshot)
+    if (snapshot instanceof WalInputError) return Promise.reject(snapshot)
+    if (snapshot.index < this.snapshotIndex)
+      return Promise.reject(
+        new WalInputError({
+          field: "snapshot.index",
+          reason: `${snapshot.index} is older than the stored snapshot at ${this.snapshotIndex}`,
+        }),
+      )
+    // Validate everything against the state after the snapshot, before any write.
+    const keep = this.terms.termAt(snapshot.index) === snapshot.term
+    const lastAfter = keep ? this.acceptedLastIndex : snapshot.index
+    const invalid =
+      (hardState !== undefined ? this.checkHardState(hardState) : undefined) ??
+      this.checkEntries(entries, lastAfter, snapshot.index)
+    if (invalid !== undefined) return Promise.reject(invalid)
+
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    this.gate = gate
+    const written = this.serially(() => this.writeSnapshot(snapshot)).then(() => {
+      // Still gated: nothing was accepted since validation.
+      if (keep) this.terms.dropBelow(snapshot.index)
+      else {
+        this.pending.resetLog(snapshot.index + 1)
+        this.terms.reset(snapshot.index)
+        this.terms.append(snapshot.index, snapshot.term)
+        this.acceptedLastIndex = snapshot.index
+      }
+      this.encode(hardState, entries)
+      return this.pending.length > 0 ? this.enqueue() : this.barrier()
+    })
+    const release = () => {
+      this.gate = undefined
+      open()
+    }
+    written.then(release, release)
+    return written.then(() => this.compact(snapshot.index))
+  }
+
+  /** Resolves once everything accepted so far is durable. */
+  private barrier(): Promise<void> {
+    const refused = this.refuse()
+    if (refused !== undefined) return Promise.reject(refused)
+    if (this.pending.length > 0) return this.enqueue()
+    if (!this.flushing) return Promise.resolve()
+    // Ride with the batch being written.
+    return new Promise<void>((resolve, reject) => {
+      this.inflightResolves.push(resolve)
+      this.inflightRejects.push(reject)
+    })
+  }
+
+  private async writeSnapshot(snapshot: Snapshot): Promise<void> {
+    await writeSnapshotFile(this.dir, snapshot)
+    if (snapshot.index > this.snapshotIndex) this.snapshotIndex = snapshot.index
+    await this.purgeSnapshots()
+  }
+
+  private checkEntries(
+    entries: ReadonlyArray<WalEntry>,
+    lastIndex: number,
+    snapshotIndex: number,
+  ): WalInputError | undefined {
     if (!Array.isArray(entries))
       return new WalInputError({ field: "entries", reason: "must be an array" })
     if (entries.length === 0) return undefined
@@ -553,15 +702,15 @@ export class FileWal {
         field: "entries[0].index",
         reason: "must be a positive safe integer",
       })
-    if (first > this.acceptedLastIndex + 1)
+    if (first > lastIndex + 1)
       return new WalInputError({
         field: "entries[0].index",
-        reason: `${first} leaves a gap after the last index ${this.acceptedLastIndex}`,
+        reason: `${first} leaves a gap after the last index ${lastIndex}`,
       })
-    if (first <= this.snapshotIndex)
+    if (first <= snapshotIndex)
       return new WalInputError({
         field: "entries[0].index",
-        reason: `${first} is covered by the snapshot at index ${this.snapshotIndex}`,
+        reason: `${first} is covered by the snapshot at index ${snapshotIndex}`,
       })
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!
@@ -591,19 +740,6 @@ export class FileWal {
     if (first + entries.length - 1 > MAX_SAFE)
       return new WalInputError({ field: "entries", reason: "index overflow" })
     return undefined
-  }
-
-  /** Resolves once everything accepted so far is durable. */
-  sync(): Promise<void> {
-    const refused = this.refuse()
-    if (refused !== undefined) return Promise.reject(refused)
-    if (this.pending.length > 0) return this.enqueue()
-    if (!this.flushing) return Promise.resolve()
-    // Ride with the batch being written.
-    return new Promise<void>((resolve, reject) => {
-      this.inflightResolves.push(resolve)
-      this.inflightRejects.push(reject)
-    })
   }
 
   private enqueue(): Promise<void> {
@@ -740,6 +876,29 @@ export class FileWal {
       await fsp.rm(p, { force: true }).catch(ioFail("unlink", p))
     }
     await syncDirectory(this.dir).catch(ioFail("fsync", this.dir))
+  }
+}
+
+/** Validates a snapshot to save; fills in an empty `meta`. */
+const checkSnapshot = (input: SnapshotInput): Snapshot | WalInputError => {
+  if (!isIndex(input.index))
+    return new WalInputError({ field: "snapshot.index", reason: "must be a positive safe integer" })
+  if (!isCount(input.term))
+    return new WalInputError({
+      field: "snapshot.term",
+      reason: "must be a non-negative safe integer",
+    })
+  if (!(input.data instanceof Uint8Array))
+    return new WalInputError({ field: "snapshot.data", reason: "must be bytes" })
+  if (input.meta !== undefined && !(input.meta instanceof Uint8Array))
+    return new WalInputError({ field: "snapshot.meta", reason: "must be bytes" })
+  if (input.meta !== undefined && input.meta.length > MAX_SNAPSHOT_META_BYTES)
+    return new WalInputError({ field: "snapshot.meta", reason: "longer than 2 GiB" })
+  return {
+    index: input.index,
+    term: input.term,
+    meta: input.meta ?? new Uint8Array(0),
+    data: input.data,
   }
 }
 

@@ -38,11 +38,18 @@ export const RecordKind = {
   Truncate: 4,
   /** Ends a batch; names the offset where the batch began. */
   Commit: 5,
+  /** Discards the whole log; the next entry is `next` (a snapshot installed from a leader). */
+  Reset: 6,
 } as const
 
 const ENTRY_FIXED = 1 + 1 + 8 + 8
 const HEADER_BODY = 1 + 1 + 8 + 8
-const HARD_STATE_BODY = 1 + 8 + 8 + 8
+/** Fixed part of a hard state body; the vote's UTF-8 bytes follow. */
+const HARD_STATE_FIXED = 1 + 8 + 8 + 2
+/** Vote length that stands for "no vote". */
+const NO_VOTE = 0xffff
+/** Longest vote (node id) in UTF-8 bytes. */
+export const MAX_VOTE_BYTES = 1024
 const TRUNCATE_BODY = 1 + 8
 const COMMIT_BODY = 1 + 8
 /** Largest data an entry frame can carry. */
@@ -56,12 +63,15 @@ export interface WalEntry {
   readonly data: Uint8Array
 }
 
-/** Raft's persistent state besides the log (vote 0 = none). */
+/** Raft's persistent state besides the log; `vote` is a node id or null (the core's HardState). */
 export interface HardState {
   readonly term: number
-  readonly vote: number
+  readonly vote: string | null
   readonly commit: number
 }
+
+const utf8 = new TextEncoder()
+const fromUtf8 = new TextDecoder("utf-8", { fatal: true })
 
 export type WalRecord =
   | {
@@ -73,6 +83,7 @@ export type WalRecord =
   | { readonly kind: "entry"; readonly entry: WalEntry }
   | { readonly kind: "hardState"; readonly hardState: HardState }
   | { readonly kind: "truncate"; readonly fromIndex: number }
+  | { readonly kind: "reset"; readonly next: number }
 
 const TWO_32 = 0x1_0000_0000
 
@@ -99,11 +110,6 @@ export class FrameWriter {
     this.length = 0
   }
 
-  /** Drops everything after `length` (undoes a partly encoded call). */
-  truncateTo(length: number): void {
-    this.length = length
-  }
-
   header(seq: number, firstIndex: number): void {
     const o = this.begin(HEADER_BODY)
     this.buf[o] = RecordKind.Header
@@ -124,19 +130,30 @@ export class FrameWriter {
     this.end(o, body)
   }
 
+  /** `hs.vote` must encode to at most MAX_VOTE_BYTES bytes (callers check). */
   hardState(hs: HardState): void {
-    const o = this.begin(HARD_STATE_BODY)
+    const vote = hs.vote === null ? undefined : utf8.encode(hs.vote)
+    const body = HARD_STATE_FIXED + (vote?.length ?? 0)
+    const o = this.begin(body)
     this.buf[o] = RecordKind.HardState
     this.u64(o + 1, hs.term)
-    this.u64(o + 9, hs.vote)
-    this.u64(o + 17, hs.commit)
-    this.end(o, HARD_STATE_BODY)
+    this.u64(o + 9, hs.commit)
+    this.view.setUint16(o + 17, vote === undefined ? NO_VOTE : vote.length, true)
+    if (vote !== undefined) this.buf.set(vote, o + HARD_STATE_FIXED)
+    this.end(o, body)
   }
 
   truncate(fromIndex: number): void {
     const o = this.begin(TRUNCATE_BODY)
     this.buf[o] = RecordKind.Truncate
     this.u64(o + 1, fromIndex)
+    this.end(o, TRUNCATE_BODY)
+  }
+
+  resetLog(next: number): void {
+    const o = this.begin(TRUNCATE_BODY)
+    this.buf[o] = RecordKind.Reset
+    this.u64(o + 1, next)
     this.end(o, TRUNCATE_BODY)
   }
 
@@ -227,13 +244,22 @@ const decodeBody = (
       return { commit: start }
     }
     case RecordKind.HardState: {
-      if (len !== HARD_STATE_BODY)
-        return `hard state body of ${len} bytes, expected ${HARD_STATE_BODY}`
+      if (len < HARD_STATE_FIXED)
+        return `hard state body of ${len} bytes is shorter than ${HARD_STATE_FIXED}`
       const term = u64At(view, o + 1)
-      const vote = u64At(view, o + 9)
-      const commit = u64At(view, o + 17)
-      if (term === undefined || vote === undefined || commit === undefined)
-        return "hard state field out of range"
+      const commit = u64At(view, o + 9)
+      if (term === undefined || commit === undefined) return "hard state field out of range"
+      const voteLength = view.getUint16(o + 17, true)
+      const expected = HARD_STATE_FIXED + (voteLength === NO_VOTE ? 0 : voteLength)
+      if (len !== expected) return `hard state body of ${len} bytes, expected ${expected}`
+      let vote: string | null = null
+      if (voteLength !== NO_VOTE) {
+        try {
+          vote = fromUtf8.decode(bytes.subarray(o + HARD_STATE_FIXED, o + len))
+        } catch {
+          return "hard state vote is not UTF-8"
+        }
+      }
       return { kind: "hardState", hardState: { term, vote, commit } }
     }
     case RecordKind.Truncate: {
@@ -241,6 +267,12 @@ const decodeBody = (
       const fromIndex = u64At(view, o + 1)
       if (fromIndex === undefined || fromIndex < 1) return "truncate index out of range"
       return { kind: "truncate", fromIndex }
+    }
+    case RecordKind.Reset: {
+      if (len !== TRUNCATE_BODY) return `reset body of ${len} bytes, expected ${TRUNCATE_BODY}`
+      const next = u64At(view, o + 1)
+      if (next === undefined || next < 1) return "reset index out of range"
+      return { kind: "reset", next }
     }
     case RecordKind.Header: {
       if (len !== HEADER_BODY) return `header body of ${len} bytes, expected ${HEADER_BODY}`

@@ -3,8 +3,8 @@
 // The live log is a contiguous run of entries [firstIndex, lastIndex]. An entry
 // with index i <= lastIndex overwrites the suffix from i (Raft replaces
 // conflicting entries); Truncate(i) drops entries >= i and makes i the next
-// index, even past lastIndex + 1 (a follower that installed a snapshot skips
-// ahead). Segments removed by compaction only ever held entries at or below the
+// index; Reset(i) drops every entry and makes i the next index (a follower that
+// installed a snapshot from its leader). Segments removed by compaction only ever held entries at or below the
 // compaction point, so replay may start at any segment's header.
 
 import type { HardState, WalEntry, WalRecord } from "./format.ts"
@@ -68,6 +68,10 @@ export class LogReplay {
           this.entries.length = record.fromIndex - this.firstIndex
         }
         return undefined
+      case "reset":
+        this.firstIndex = record.next
+        this.entries = []
+        return undefined
       case "hardState":
         this.hardState = record.hardState
         return undefined
@@ -108,6 +112,10 @@ export type Reconciled =
 export const reconcile = (log: LogReplay, snapshot: SnapshotPoint): Reconciled => {
   const s = snapshot.index
   const last = log.lastIndex
+  const atSnapshot = s > 0 ? log.entryAt(s) : undefined
+  // The log holds another entry at the snapshot's index: it is superseded.
+  if (atSnapshot !== undefined && atSnapshot.term !== snapshot.term)
+    return { _tag: "Ok", entries: [], resetTo: s + 1 }
   if (last <= s) {
     // Everything the log holds is covered; make the WAL continue at s + 1.
     return { _tag: "Ok", entries: [], resetTo: last === s ? undefined : s + 1 }
@@ -120,11 +128,6 @@ export const reconcile = (log: LogReplay, snapshot: SnapshotPoint): Reconciled =
           ? `the log starts at index ${log.firstIndex} and no snapshot covers the entries before it`
           : `the log starts at index ${log.firstIndex} but the newest valid snapshot ends at ${s}`,
     }
-  }
-  if (s > 0 && log.firstIndex <= s) {
-    const at = log.entryAt(s)
-    if (at !== undefined && at.term !== snapshot.term)
-      return { _tag: "Ok", entries: [], resetTo: s + 1 }
   }
   return { _tag: "Ok", entries: log.entries.slice(s + 1 - log.firstIndex), resetTo: undefined }
 }

@@ -14,7 +14,7 @@ import {
 } from "./errors.ts"
 import { FileWal, type WalOptions, type WalRecovery } from "./file-wal.ts"
 import type { HardState, WalEntry } from "./format.ts"
-import type { Snapshot } from "./snapshot.ts"
+import type { SnapshotInput } from "./snapshot.ts"
 
 const isWalError = (e: unknown): e is WalError =>
   e instanceof WalCorruptError ||
@@ -48,7 +48,9 @@ export class Wal extends Context.Service<
     readonly truncate: (fromIndex: number) => Effect.Effect<void, WalError>
     /** Completes once everything accepted so far is durable. */
     readonly sync: Effect.Effect<void, WalError>
-    readonly saveSnapshot: (snapshot: Snapshot) => Effect.Effect<void, WalError>
+    /** The Raft core's Persist command (see `FileWal.persist`). */
+    readonly persist: (write: Parameters<FileWal["persist"]>[0]) => Effect.Effect<void, WalError>
+    readonly saveSnapshot: (snapshot: SnapshotInput) => Effect.Effect<void, WalError>
     /** Removes segments wholly at or below `index` (covered by a durable snapshot). */
     readonly compact: (index: number) => Effect.Effect<void, WalError>
     /** Index of the last accepted entry. */
@@ -78,6 +80,7 @@ export const make = Effect.fnUntraced(function* (options: WalOptions) {
     setHardState: (hardState) => run(() => wal.setHardState(hardState)),
     truncate: (fromIndex) => run(() => wal.truncate(fromIndex)),
     sync: run(() => wal.sync()),
+    persist: (write) => run(() => wal.persist(write)),
     saveSnapshot: (snapshot) => run(() => wal.saveSnapshot(snapshot)),
     compact: (index) => run(() => wal.compact(index)),
     lastIndex: Effect.sync(() => wal.lastIndex),

@@ -1,6 +1,7 @@
 // Snapshot files: `snap-<index>-<term>.snap` (16 hex digits each) holding
 //
-//   "FLOSNAP1" | u64 index | u64 term | u64 data length | data | u32 CRC-32C
+//   "FLOSNAP1" | u64 index | u64 term | u32 meta length | u32 0 | u64 data length
+//   | meta | data | u32 CRC-32C
 //
 // (integers little-endian; the CRC covers everything before it). A snapshot is
 // written to `<name>.tmp`, fsynced, renamed and the directory fsynced, so a
@@ -16,11 +17,19 @@ export interface Snapshot {
   readonly index: number
   /** Term of that entry. */
   readonly term: number
+  /** Small metadata kept beside the data (e.g. the encoded cluster configuration). */
+  readonly meta: Uint8Array
+  /** The state machine's bytes. */
   readonly data: Uint8Array
 }
 
+/** A snapshot to save; `meta` defaults to empty. */
+export type SnapshotInput = Omit<Snapshot, "meta"> & { readonly meta?: Uint8Array }
+
 const MAGIC = new TextEncoder().encode("FLOSNAP1")
-const HEADER_BYTES = 32
+const HEADER_BYTES = 40
+/** Largest `meta`, in bytes. */
+export const MAX_SNAPSHOT_META_BYTES = 0x7fffffff
 const TRAILER_BYTES = 4
 const TWO_32 = 0x1_0000_0000
 const NAME = /^snap-([0-9a-f]{16})-([0-9a-f]{16})\.snap$/
@@ -54,9 +63,10 @@ export const encodeSnapshotFrame = (
   }
   put(8, snapshot.index)
   put(16, snapshot.term)
-  put(24, snapshot.data.length)
-  // CRC-32C is a running checksum: continue it from the header over the data.
-  const crc = crc32cUpdate(crc32c(header), snapshot.data)
+  view.setUint32(24, snapshot.meta.length, true)
+  put(32, snapshot.data.length)
+  // CRC-32C is a running checksum: continue it from the header over the rest.
+  const crc = crc32cUpdate(crc32cUpdate(crc32c(header), snapshot.meta), snapshot.data)
   const trailer = new Uint8Array(TRAILER_BYTES)
   new DataView(trailer.buffer).setUint32(0, crc, true)
   return { header, trailer }
@@ -71,14 +81,17 @@ export const decodeSnapshot = (bytes: Uint8Array): Snapshot | string => {
   const get = (at: number) => view.getUint32(at + 4, true) * TWO_32 + view.getUint32(at, true)
   const index = get(8)
   const term = get(16)
-  const length = get(24)
+  const metaLength = view.getUint32(24, true)
+  const dataLength = get(32)
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(term))
     return "index or term out of range"
-  if (length !== bytes.length - HEADER_BYTES - TRAILER_BYTES)
-    return `header says ${length} data bytes but the file holds ${bytes.length - HEADER_BYTES - TRAILER_BYTES}`
-  const end = HEADER_BYTES + length
+  const held = bytes.length - HEADER_BYTES - TRAILER_BYTES
+  if (metaLength + dataLength !== held)
+    return `header says ${metaLength} meta and ${dataLength} data bytes but the file holds ${held}`
+  const end = HEADER_BYTES + held
   if (crc32c(bytes, 0, end) !== view.getUint32(end, true)) return "checksum mismatch"
-  return { index, term, data: bytes.slice(HEADER_BYTES, end) }
+  const dataAt = HEADER_BYTES + metaLength
+  return { index, term, meta: bytes.slice(HEADER_BYTES, dataAt), data: bytes.slice(dataAt, end) }
 }
 
 /** fsync a directory so renames, creations and unlinks in it are durable. */
@@ -105,7 +118,7 @@ export const writeSnapshotFile = async (dir: string, snapshot: Snapshot): Promis
   const { header, trailer } = encodeSnapshotFrame(snapshot)
   const handle = await fs.open(tmp, "w").catch(io("open", tmp))
   try {
-    await handle.writev([header, snapshot.data, trailer]).catch(io("write", tmp))
+    await handle.writev([header, snapshot.meta, snapshot.data, trailer]).catch(io("write", tmp))
     await handle.sync().catch(io("fsync", tmp))
   } finally {
     await handle.close()
@@ -137,7 +150,9 @@ export const loadNewestSnapshot = async (
   const rejected: Array<{ path: string; reason: string }> = []
   for (const c of candidates) {
     const p = path.join(dir, c.name)
-    const bytes = await fs.readFile(p).catch(io("read", p))
+    const buf = await fs.readFile(p).catch(io("read", p))
+    // A plain Uint8Array view: Buffer#slice would alias instead of copying.
+    const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
     const decoded = decodeSnapshot(bytes)
     if (typeof decoded === "string") {
       rejected.push({ path: p, reason: decoded })

@@ -13,9 +13,14 @@ const recordArb: fc.Arbitrary<WalRecord> = fc.oneof(
     })
     .map((entry) => ({ kind: "entry" as const, entry })),
   fc
-    .record({ term: fc.nat(), vote: fc.nat(), commit: fc.nat() })
+    .record({
+      term: fc.nat(),
+      vote: fc.option(fc.string({ unit: "grapheme", maxLength: 8 }), { nil: null }),
+      commit: fc.nat(),
+    })
     .map((hardState) => ({ kind: "hardState" as const, hardState })),
   fc.integer({ min: 1, max: 1e9 }).map((fromIndex) => ({ kind: "truncate" as const, fromIndex })),
+  fc.integer({ min: 1, max: 1e9 }).map((next) => ({ kind: "reset" as const, next })),
 )
 
 const batchesArb = fc.array(fc.array(recordArb, { minLength: 1, maxLength: 4 }), {
@@ -43,6 +48,8 @@ const encode = (w: FrameWriter, r: WalRecord) => {
       return w.hardState(r.hardState)
     case "truncate":
       return w.truncate(r.fromIndex)
+    case "reset":
+      return w.resetLog(r.next)
   }
 }
 

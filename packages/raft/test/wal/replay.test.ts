@@ -141,9 +141,9 @@ describe("LogReplay", () => {
   it("keeps the last hard state", () => {
     const log = new LogReplay()
     log.apply({ kind: "header", version: 1, seq: 1, firstIndex: 1 })
-    log.apply({ kind: "hardState", hardState: { term: 1, vote: 2, commit: 0 } })
-    log.apply({ kind: "hardState", hardState: { term: 3, vote: 0, commit: 4 } })
-    expect(log.hardState).toEqual({ term: 3, vote: 0, commit: 4 })
+    log.apply({ kind: "hardState", hardState: { term: 1, vote: "n2", commit: 0 } })
+    log.apply({ kind: "hardState", hardState: { term: 3, vote: null, commit: 4 } })
+    expect(log.hardState).toEqual({ term: 3, vote: null, commit: 4 })
   })
 })
 
@@ -168,6 +168,19 @@ describe("reconcile", () => {
       _tag: "Ok",
       entries: [],
       resetTo: 3,
+    })
+  })
+
+  it("discards a log that ends at the snapshot index with another term", () => {
+    expect(reconcile(logOf(1, [1, 1, 2]), { index: 3, term: 5 })).toEqual({
+      _tag: "Ok",
+      entries: [],
+      resetTo: 4,
+    })
+    expect(reconcile(logOf(1, [1, 1, 2]), { index: 3, term: 2 })).toEqual({
+      _tag: "Ok",
+      entries: [],
+      resetTo: undefined,
     })
   })
 

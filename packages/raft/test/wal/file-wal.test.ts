@@ -1,0 +1,267 @@
+import * as fsp from "node:fs/promises"
+import * as path from "node:path"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { WalCorruptError, WalInputError, WalLockedError } from "../../src/wal/errors.ts"
+import { FileWal, type WalRecovery } from "../../src/wal/file-wal.ts"
+import { Model, type Op, opArb, runOp, withTempDir } from "./helpers.ts"
+
+const SEGMENT = 1024
+
+const open = (dir: string, segmentBytes = SEGMENT) => FileWal.open({ dir, segmentBytes })
+
+const expectRecovered = (recovery: WalRecovery, model: Model, snapshotIndex = 0) => {
+  expect(recovery.entries).toEqual(model.live(snapshotIndex))
+  expect(recovery.lastIndex).toBe(Math.max(model.last, snapshotIndex))
+  expect(recovery.hardState).toEqual(model.hardState)
+}
+
+const runAll = async (wal: FileWal, model: Model, ops: ReadonlyArray<Op>) => {
+  for (const op of ops) await runOp(wal, model, op)
+}
+
+const opsArb = fc.array(opArb, { minLength: 1, maxLength: 30 })
+
+describe("FileWal", () => {
+  it("recovers exactly the acknowledged log and hard state, across segments", async () => {
+    await fc.assert(
+      fc.asyncProperty(opsArb, opsArb, async (first, second) => {
+        await withTempDir(async (dir) => {
+          const model = new Model()
+          let { wal, recovery } = await open(dir)
+          expectRecovered(recovery, model)
+          await runAll(wal, model, first)
+          await wal.close()
+          ;({ wal, recovery } = await open(dir))
+          expectRecovered(recovery, model)
+          expect(recovery.tornTail).toBeUndefined()
+          // The reopened WAL continues where the old one stopped.
+          await runAll(wal, model, second)
+          await wal.close()
+          ;({ wal, recovery } = await open(dir))
+          expectRecovered(recovery, model)
+          await wal.close()
+        })
+      }),
+      { numRuns: 25 },
+    )
+  })
+
+  it("loses no acknowledged record when a crash tears the write after it", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        opsArb,
+        fc.record({
+          back: fc.nat({ max: 2 }),
+          count: fc.integer({ min: 1, max: 6 }),
+          size: fc.nat({ max: 300 }),
+        }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        fc.constantFrom("cut", "zeros", "garbage"),
+        async (ops, last, where, fill) => {
+          await withTempDir(async (dir) => {
+            const model = new Model()
+            const { wal } = await open(dir)
+            await runAll(wal, model, ops)
+            const before = wal.segmentPaths()
+            const activeBefore = before.at(-1)!
+            const sizeBefore = (await fsp.stat(activeBefore)).size
+            // The write the crash interrupts: acknowledged here, torn below.
+            const withLast = model.clone()
+            await runOp(wal, withLast, { op: "append", ...last })
+            const after = wal.segmentPaths()
+            await wal.close()
+            // A crash during that write leaves any prefix of its bytes, then
+            // nothing, zeros (preallocated space) or stale garbage.
+            const target = after.at(-1)!
+            const from = target === activeBefore ? sizeBefore : 0
+            const full = await fsp.readFile(target)
+            const cut = from + Math.floor(where * (full.length - from))
+            const torn = Buffer.from(full.subarray(0, cut))
+            const pad = full.length - cut
+            const tail =
+              fill === "cut"
+                ? Buffer.alloc(0)
+                : fill === "zeros"
+                  ? Buffer.alloc(pad)
+                  : Buffer.from(Array.from({ length: pad }, (_, i) => (i * 97 + 13) & 0xff))
+            const crashed = Buffer.concat([torn, tail])
+            await fsp.writeFile(target, crashed)
+            // Zeros or garbage may happen to restore every byte of the write.
+            const survived = crashed.equals(full)
+
+            const reopened = await open(dir)
+            const expected = survived ? withLast : model
+            expectRecovered(reopened.recovery, expected)
+            // The torn segment is gone if nothing of it was durable.
+            if (target !== activeBefore && !survived)
+              expect(reopened.wal.segmentPaths()).toEqual(before)
+            model.entries = expected.entries
+            model.last = expected.last
+            // Appending after the repair and reopening again still works.
+            await runOp(reopened.wal, model, { op: "append", back: 0, count: 2, size: 10 })
+            await reopened.wal.close()
+            const again = await open(dir)
+            expectRecovered(again.recovery, model)
+            expect(again.recovery.tornTail).toBeUndefined()
+            await again.wal.close()
+          })
+        },
+      ),
+      { numRuns: 40 },
+    )
+  })
+
+  it("refuses a corrupt byte in acknowledged data, except in the last batch where it is a torn write", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        opsArb,
+        fc.nat(),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        fc.integer({ min: 1, max: 255 }),
+        async (ops, pickFile, where, flip) => {
+          await withTempDir(async (dir) => {
+            const model = new Model()
+            const { wal } = await open(dir)
+            await runAll(wal, model, ops)
+            const beforeLast = model.clone()
+            const activeBefore = wal.segmentPaths().at(-1)!
+            const sizeBefore = (await fsp.stat(activeBefore)).size
+            await runOp(wal, model, { op: "append", back: 0, count: 1, size: 8 })
+            const files = wal.segmentPaths()
+            await wal.close()
+
+            const file = files[pickFile % files.length]!
+            const bytes = await fsp.readFile(file)
+            const at = Math.floor(where * bytes.length)
+            bytes[at]! ^= flip
+            await fsp.writeFile(file, bytes)
+
+            const lastFile = files.at(-1)!
+            const lastBatchStart = lastFile === activeBefore ? sizeBefore : 0
+            const inLastBatch = file === lastFile && at >= lastBatchStart
+            const result = await open(dir).then(
+              (ok) => ok,
+              (e: unknown) => e,
+            )
+            if (inLastBatch) {
+              expect(result).not.toBeInstanceOf(Error)
+              const ok = result as Awaited<ReturnType<typeof open>>
+              expectRecovered(ok.recovery, beforeLast)
+              expect(ok.recovery.tornTail).toBeDefined()
+              await ok.wal.close()
+            } else {
+              expect(result).toBeInstanceOf(WalCorruptError)
+              const e = result as WalCorruptError
+              expect(e.file).toBe(file)
+              expect(e.offset).toBeLessThanOrEqual(at)
+              expect(e.message).toContain(file)
+            }
+          })
+        },
+      ),
+      { numRuns: 60 },
+    )
+  })
+
+  it("shares one fdatasync among concurrent appends", async () => {
+    await withTempDir(async (dir) => {
+      const { wal } = await FileWal.open({ dir })
+      const base = wal.stats().batches
+      const data = new Uint8Array(256)
+      await Promise.all(
+        Array.from({ length: 64 }, (_, i) =>
+          wal.append([{ index: i + 1, term: 1, type: 0, data }]),
+        ),
+      )
+      expect(wal.stats().batches).toBe(base + 1)
+      for (let i = 65; i <= 67; i++) await wal.append([{ index: i, term: 1, type: 0, data }])
+      expect(wal.stats().batches).toBe(base + 4)
+      // A barrier with nothing pending costs nothing.
+      await wal.sync()
+      expect(wal.stats().batches).toBe(base + 4)
+      await wal.close()
+    })
+  })
+
+  it("rejects bad input with the field and the reason, and stays usable", async () => {
+    await withTempDir(async (dir) => {
+      const { wal } = await open(dir)
+      const data = new Uint8Array(1)
+      await wal.append([{ index: 1, term: 1, type: 0, data }])
+      await wal.setHardState({ term: 2, vote: "n1", commit: 1 })
+      const cases: Array<[Promise<void>, string, string]> = [
+        [
+          wal.append([{ index: 3, term: 1, type: 0, data }]),
+          "entries[0].index",
+          "leaves a gap after the last index 1",
+        ],
+        [
+          wal.append([
+            { index: 2, term: 1, type: 0, data },
+            { index: 4, term: 1, type: 0, data },
+          ]),
+          "entries[1].index",
+          "expected 3",
+        ],
+        [wal.append([{ index: 2, term: 1, type: 256, data }]), "entries[0].type", "0..255"],
+        [wal.append([{ index: 2, term: -1, type: 0, data }]), "entries[0].term", "non-negative"],
+        [wal.setHardState({ term: 1, vote: null, commit: 0 }), "hardState.term", "never decrease"],
+        [
+          wal.setHardState({ term: 2, vote: "n2", commit: 0 }),
+          "hardState.vote",
+          "already voted for n1 in term 2",
+        ],
+        [wal.truncate(0), "fromIndex", "positive"],
+        [wal.compact(1), "index", "past the newest durable snapshot"],
+        [wal.saveSnapshot({ index: 0, term: 1, data }), "snapshot.index", "positive"],
+      ]
+      for (const [call, field, reason] of cases) {
+        const e = await call.then(
+          () => undefined,
+          (x: unknown) => x,
+        )
+        expect(e).toBeInstanceOf(WalInputError)
+        expect((e as WalInputError).field).toBe(field)
+        expect((e as WalInputError).reason).toContain(reason)
+      }
+      await wal.append([{ index: 2, term: 2, type: 0, data }])
+      expect(wal.lastIndex).toBe(2)
+      await wal.close()
+      const bad = await FileWal.open({ dir, segmentBytes: 12 }).catch((x: unknown) => x)
+      expect(bad).toBeInstanceOf(WalInputError)
+      expect((bad as WalInputError).message).toContain("segmentBytes")
+    })
+  })
+
+  it("locks its directory against a second opener and releases it on close", async () => {
+    await withTempDir(async (dir) => {
+      const { wal } = await open(dir)
+      const second = await open(dir).catch((x: unknown) => x)
+      expect(second).toBeInstanceOf(WalLockedError)
+      expect((second as WalLockedError).pid).toBe(process.pid)
+      await wal.close()
+      // A lock left by a dead process is taken over.
+      await fsp.writeFile(path.join(dir, "LOCK"), "2147483646\n")
+      const third = await open(dir)
+      await third.wal.close()
+    })
+  })
+
+  it("refuses a log with a missing segment, naming the file after the gap", async () => {
+    await withTempDir(async (dir) => {
+      const model = new Model()
+      const { wal } = await open(dir)
+      for (let i = 0; i < 12; i++)
+        await runOp(wal, model, { op: "append", back: 0, count: 2, size: 100 })
+      const files = wal.segmentPaths()
+      await wal.close()
+      expect(files.length).toBeGreaterThanOrEqual(3)
+      await fsp.rm(files[1]!)
+      const e = await open(dir).catch((x: unknown) => x)
+      expect(e).toBeInstanceOf(WalCorruptError)
+      expect((e as WalCorruptError).file).toBe(files[2])
+      expect((e as WalCorruptError).reason).toContain("missing")
+    })
+  })
+})
