@@ -9,6 +9,7 @@ import {
   MvccStore,
   WatchHub,
 } from "../src/core/index.ts"
+import type { RangeResponse } from "../src/core/types.ts"
 
 const N = Number(process.env.N ?? 200_000)
 const value = new Uint8Array(256).fill(120)
@@ -52,7 +53,8 @@ measure("put (overwrite)", N, () => {
 
 const entries: Uint8Array[] = []
 measure("encode put entries", N, () => {
-  for (let i = 0; i < N; i++) entries.push(encodeRequest({ header: { ID: i + 1, now: i }, put: { key: keys[i]!, value } }))
+  for (let i = 0; i < N; i++)
+    entries.push(encodeRequest({ header: { ID: i + 1, now: i }, put: { key: keys[i]!, value } }))
 })
 const replica = new MvccStore()
 measure("decode + apply put entries", N, () => {
@@ -71,7 +73,8 @@ measure("range (256 keys, prefix)", RANGES, () => {
   for (let i = 0; i < RANGES; i++) store.range({ key: prefix, range_end: prefixEnd })
 })
 measure("range (limit 500 of 200,000 keys)", 200, () => {
-  for (let i = 0; i < 200; i++) store.range({ key: new Uint8Array([0]), range_end: new Uint8Array([0]), limit: 500 })
+  for (let i = 0; i < 200; i++)
+    store.range({ key: new Uint8Array([0]), range_end: new Uint8Array([0]), limit: 500 })
 })
 const old = Math.floor(store.rev / 2)
 measure("range (single key, old revision)", N, () => {
@@ -82,7 +85,7 @@ const TXNS = 100_000
 measure("txn (compare mod_revision + put)", TXNS, () => {
   for (let i = 0; i < TXNS; i++) {
     const key = keys[i % N]!
-    const cur = store.range({ key }) as { kvs: Array<{ mod_revision: number }> }
+    const cur = store.range({ key }) as RangeResponse
     store.txn({
       compare: [{ key, target: "MOD", result: "EQUAL", mod_revision: cur.kvs[0]!.mod_revision }],
       success: [{ request_put: { key, value } }],
@@ -99,7 +102,8 @@ measure("txn (compare mod_revision + put)", TXNS, () => {
   })
   const stream = hub.openStream()
   for (let i = 0; i < 1000; i++) hub.request(stream, { create_request: { key: keys[i * 10]! } })
-  for (let i = 0; i < 10; i++) hub.request(stream, { create_request: { key: prefix, range_end: prefixEnd } })
+  for (let i = 0; i < 10; i++)
+    hub.request(stream, { create_request: { key: prefix, range_end: prefixEnd } })
   measure("put + watch dispatch (1,010 watchers)", N, () => {
     for (let i = 0; i < N; i++) {
       store.put({ key: keys[i]!, value })
@@ -109,7 +113,7 @@ measure("txn (compare mod_revision + put)", TXNS, () => {
   if (delivered === 0) throw new Error("no events delivered")
 }
 
-let snapshot = new Uint8Array(0)
+let snapshot: Uint8Array = new Uint8Array(0)
 measure("snapshot encode (all revisions)", 1, () => {
   snapshot = encodeSnapshot(store)
 })
@@ -119,18 +123,26 @@ measure("snapshot restore", 1, () => {
 measure("compact to head", 1, () => {
   store.compact({ revision: store.rev })
 })
-let compacted = new Uint8Array(0)
+let compacted: Uint8Array = new Uint8Array(0)
 measure("snapshot encode (compacted)", 1, () => {
   compacted = encodeSnapshot(store)
 })
 
 const fmt = (n: number): string => n.toLocaleString("en-US", { maximumFractionDigits: 0 })
-console.log(`MVCC core, ${N.toLocaleString("en-US")} keys of 8 bytes, 256-byte values, node ${process.version}`)
-console.log(`${"operation".padEnd(40)} ${"ops".padStart(9)} ${"ms".padStart(9)} ${"ops/s".padStart(12)}`)
+console.log(
+  `MVCC core, ${N.toLocaleString("en-US")} keys of 8 bytes, 256-byte values, node ${process.version}`,
+)
+console.log(
+  `${"operation".padEnd(40)} ${"ops".padStart(9)} ${"ms".padStart(9)} ${"ops/s".padStart(12)}`,
+)
 for (const r of rows) {
-  console.log(`${r.name.padEnd(40)} ${fmt(r.ops).padStart(9)} ${r.ms.toFixed(1).padStart(9)} ${fmt((r.ops / r.ms) * 1000).padStart(12)}`)
+  console.log(
+    `${r.name.padEnd(40)} ${fmt(r.ops).padStart(9)} ${r.ms.toFixed(1).padStart(9)} ${fmt((r.ops / r.ms) * 1000).padStart(12)}`,
+  )
 }
-console.log(`snapshot: ${fmt(snapshot.length)} bytes with history, ${fmt(compacted.length)} bytes compacted; heap ${fmt(process.memoryUsage().heapUsed / 2 ** 20)} MiB`)
+console.log(
+  `snapshot: ${fmt(snapshot.length)} bytes with history, ${fmt(compacted.length)} bytes compacted; heap ${fmt(process.memoryUsage().heapUsed / 2 ** 20)} MiB`,
+)
 console.log(
   JSON.stringify({
     bench: "store-core",

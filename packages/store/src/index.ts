@@ -1,1 +1,8 @@
-export {}
+// @flotilla/store: an etcd-compatible MVCC store. The pure state machine and
+// watch hub (core), the KV and Cluster services over an Applier (in-process
+// now, Raft later), and the etcd v3 gRPC server.
+export * from "./applier.ts"
+export * from "./cluster.ts"
+export * from "./core/index.ts"
+export * from "./errors.ts"
+export * from "./kv.ts"

@@ -95,6 +95,8 @@ export class MvccStore {
   private readonly leaseMap = new Map<number, Lease>()
   /** Log index of the last applied entry, kept for the Raft shell (etcd's consistent index). */
   appliedIndex = 0
+  /** Approximate bytes held by retained versions (etcd's db size). */
+  private bytes = 0
 
   // The write transaction in progress: its main revision, and whether it changed anything.
   private writeRev = 0
@@ -117,6 +119,11 @@ export class MvccStore {
   /** The logical time of the last applied entry (milliseconds, the leaders' clocks). */
   get now(): number {
     return this.time
+  }
+
+  /** Approximate bytes held by retained versions and keys. */
+  get sizeBytes(): number {
+    return this.bytes
   }
 
   /** Number of keys in the index (deleted keys included until compacted away). */
@@ -289,6 +296,7 @@ export class MvccStore {
     revs.push(kv)
     this.logKv.push(kv)
     this.logKi.push(ki)
+    this.bytes += versionBytes(kv)
     if (prev !== undefined && prev.lease !== 0 && prev.lease !== lease) {
       this.leaseMap.get(prev.lease)?.keys.delete(k)
     }
@@ -336,6 +344,7 @@ export class MvccStore {
     revs.push(kv)
     this.logKv.push(kv)
     this.logKi.push(ki)
+    this.bytes += versionBytes(kv)
     if (last.lease !== 0) this.leaseMap.get(last.lease)?.keys.delete(ki.key)
     prevKvs.push(last)
     this.wrote = true
@@ -472,7 +481,10 @@ export class MvccStore {
     // A tombstone below rev hides nothing readable any more; one exactly at rev
     // stays so that a watch from rev still sees the deletion.
     if (revs[i]!.version === 0 && revs[i]!.mod_revision < rev) drop = i + 1
-    if (drop > 0) revs.splice(0, drop)
+    if (drop > 0) {
+      for (let j = 0; j < drop; j++) this.bytes -= versionBytes(revs[j]!)
+      revs.splice(0, drop)
+    }
     if (revs.length === 0) {
       this.index.delete(ki.key)
       this.tree.delete(ki.key)
@@ -652,6 +664,7 @@ export class MvccStore {
       // Share the key bytes among versions, as writes do.
       const stored: KeyValue = kv.key === ki.bytes ? kv : { ...kv, key: ki.bytes }
       ki.revs.push(stored)
+      store.bytes += versionBytes(stored)
       if (logged) {
         store.logKv.push(stored)
         store.logKi.push(ki)
@@ -686,6 +699,9 @@ export interface StoreState {
   /** The change log: versions and tombstones at or after the compact revision, in (main, sub) order. */
   readonly log: ReadonlyArray<KeyValue>
 }
+
+/** A version's share of the store's size: key, value and bookkeeping. */
+const versionBytes = (kv: KeyValue): number => kv.key.length + kv.value.length + 48
 
 const keysOnly = (kv: KeyValue): KeyValue => ({ ...kv, value: EMPTY })
 

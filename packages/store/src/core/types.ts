@@ -241,6 +241,57 @@ export interface WatchResponse {
 }
 
 // ---------------------------------------------------------------------------
+// Cluster and maintenance (etcdserverpb.Cluster, etcdserverpb.Maintenance).
+// Member and cluster IDs are uint64: bigint.
+
+export interface Member {
+  readonly ID: bigint
+  /** Empty until the member has started and published its name. */
+  readonly name: string
+  readonly peerURLs: ReadonlyArray<string>
+  readonly clientURLs: ReadonlyArray<string>
+  readonly isLearner: boolean
+}
+
+export interface MemberListResponse {
+  readonly header: ResponseHeader
+  readonly members: ReadonlyArray<Member>
+}
+
+export interface MemberAddRequest {
+  readonly peerURLs: ReadonlyArray<string>
+  readonly isLearner?: boolean
+}
+
+export interface MemberAddResponse {
+  readonly header: ResponseHeader
+  readonly member: Member
+  readonly members: ReadonlyArray<Member>
+}
+
+export interface MemberRemoveRequest {
+  readonly ID: bigint
+}
+
+export interface MemberRemoveResponse {
+  readonly header: ResponseHeader
+  readonly members: ReadonlyArray<Member>
+}
+
+export interface StatusResponse {
+  readonly header: ResponseHeader
+  readonly version: string
+  readonly dbSize: number
+  readonly leader: bigint
+  readonly raftIndex: number
+  readonly raftTerm: number
+  readonly raftAppliedIndex: number
+  readonly errors: ReadonlyArray<string>
+  readonly dbSizeInUse: number
+  readonly isLearner: boolean
+}
+
+// ---------------------------------------------------------------------------
 // Log entries: what the Raft log carries (etcd's InternalRaftRequest).
 
 /** Header of a log entry, stamped by the proposer (the leader). */

@@ -1,0 +1,236 @@
+// The Applier: where requests become log entries and log entries are applied.
+// It is the seam between the etcd API and consensus. `Applier.layerLocal` is a
+// single member that applies each proposal at once (no Raft yet); a Raft
+// applier will implement the same shape: propose through the Raft log and
+// complete when the entry is applied, serve linearizable reads after a
+// ReadIndex round, and keep a watch hub beside its local state machine.
+import { Clock, Context, Duration, Effect, Layer, Schedule } from "effect"
+import { decodeRequest, encodeRequest } from "./core/codec.ts"
+import {
+  ErrMemberBadURLs,
+  ErrMemberNotFound,
+  ErrPeerURLExist,
+  isEtcdFailure,
+} from "./core/errors.ts"
+import { MvccStore, type StoreConfig } from "./core/mvcc.ts"
+import type {
+  InternalRequest,
+  InternalResponse,
+  Member,
+  ResponseHeader,
+  WatchRequest,
+  WatchResponse,
+} from "./core/types.ts"
+import { WatchHub } from "./core/watch.ts"
+import { EtcdError } from "./errors.ts"
+
+/** A log entry without its header (the applier stamps it). */
+export type Proposal = Omit<InternalRequest, "header">
+
+/** What a member knows of consensus, for response headers and Status. */
+export interface RaftStatus {
+  readonly clusterId: bigint
+  readonly memberId: bigint
+  readonly leader: bigint
+  readonly raftTerm: number
+  readonly raftIndex: number
+  readonly raftAppliedIndex: number
+  readonly isLearner: boolean
+}
+
+export interface ApplierShape {
+  /** Appends a request to the log and resolves with its result once applied. */
+  readonly propose: (p: Proposal) => Effect.Effect<InternalResponse, EtcdError>
+  /**
+   * Runs `f` on the local state machine. Linearizable reads (serializable:
+   * false) first wait until everything committed before the read began is
+   * applied; serializable reads see this member's applied state.
+   */
+  readonly read: <A>(
+    f: (store: MvccStore) => A,
+    serializable: boolean,
+  ) => Effect.Effect<A, EtcdError>
+  /** The proposer's clock, in the time base of lease deadlines. */
+  readonly now: Effect.Effect<number>
+  /** A fresh lease ID chosen by this member (unique within the cluster). */
+  readonly newLeaseId: Effect.Effect<number>
+  readonly status: Effect.Effect<RaftStatus>
+  /** Opens a watch stream on this member; `sink` receives its responses in order. */
+  readonly openWatch: (sink: (r: WatchResponse) => void) => Effect.Effect<number>
+  readonly watchRequest: (stream: number, req: WatchRequest) => Effect.Effect<void>
+  readonly closeWatch: (stream: number) => Effect.Effect<void>
+  readonly members: Effect.Effect<ReadonlyArray<Member>>
+  readonly addMember: (
+    peerURLs: ReadonlyArray<string>,
+    isLearner: boolean,
+  ) => Effect.Effect<Member, EtcdError>
+  readonly removeMember: (id: bigint) => Effect.Effect<void, EtcdError>
+}
+
+export interface LocalOptions {
+  readonly name?: string
+  readonly clientURLs?: ReadonlyArray<string>
+  readonly peerURLs?: ReadonlyArray<string>
+  readonly store?: Partial<StoreConfig>
+  /** How often the leader looks for expired leases. */
+  readonly leaseCheckInterval?: Duration.Input
+  /** Period of progress notifications to progress_notify watchers (etcd: 10 minutes). */
+  readonly progressNotifyInterval?: Duration.Input
+  /** Encode and decode every entry, as a replicated log would (exercises the codec). */
+  readonly roundTripEntries?: boolean
+}
+
+/** FNV-1a, 64-bit: stable member and cluster IDs from names and URLs. */
+export const fnv64 = (s: string): bigint => {
+  let h = 0xcbf29ce484222325n
+  for (let i = 0; i < s.length; i++) {
+    h ^= BigInt(s.charCodeAt(i) & 0xff)
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn
+  }
+  return h
+}
+
+const validURL = (u: string): boolean => {
+  try {
+    const url = new URL(u)
+    return (url.protocol === "http:" || url.protocol === "https:") && url.port !== ""
+  } catch {
+    return false
+  }
+}
+
+export class Applier extends Context.Service<Applier, ApplierShape>()("@flotilla/store/Applier") {
+  /** One member, applying each proposal immediately, with its own lease and progress timers. */
+  static layerLocal(options: LocalOptions = {}): Layer.Layer<Applier> {
+    return Layer.effect(
+      Applier,
+      Effect.gen(function* () {
+        const name = options.name ?? "default"
+        const peerURLs = options.peerURLs ?? ["http://127.0.0.1:2380"]
+        const memberId = fnv64(`${name}|${peerURLs.join(",")}`)
+        const clusterId = fnv64(`cluster|${memberId}`)
+        const store = new MvccStore(options.store)
+        const routes = new Map<number, (r: WatchResponse) => void>()
+        const hub = new WatchHub(store, (stream, r) => routes.get(stream)?.(r))
+        let members: Member[] = [
+          { ID: memberId, name, peerURLs, clientURLs: options.clientURLs ?? [], isLearner: false },
+        ]
+        let proposalId = 0
+        const startMs = yield* Clock.currentTimeMillis
+        let leaseCounter = 0
+
+        const applyNow = (p: Proposal, now: number): InternalResponse | EtcdError => {
+          let entry: InternalRequest = { header: { ID: ++proposalId, now }, ...p }
+          if (options.roundTripEntries === true) entry = decodeRequest(encodeRequest(entry))
+          const result = store.apply(entry)
+          store.appliedIndex++
+          hub.sync()
+          return isEtcdFailure(result) ? EtcdError.fromFailure(result) : result
+        }
+
+        const propose = (p: Proposal): Effect.Effect<InternalResponse, EtcdError> =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            const r = applyNow(p, now)
+            return r instanceof EtcdError ? Effect.fail(r) : Effect.succeed(r)
+          })
+
+        // Taking over as leader: leases keep their remaining TTL on this clock.
+        yield* Effect.orDie(propose({ lease_promote: {} }))
+
+        // The leader decides expiry; the log applies it (and re-checks the deadline).
+        yield* Effect.forkScoped(
+          Effect.repeat(
+            Effect.flatMap(Clock.currentTimeMillis, (now) => {
+              const due = store.expiredLeases(now)
+              return due.length === 0
+                ? Effect.void
+                : Effect.ignore(propose({ lease_expire: { IDs: due } }))
+            }),
+            Schedule.spaced(options.leaseCheckInterval ?? Duration.millis(500)),
+          ),
+        )
+        yield* Effect.forkScoped(
+          Effect.repeat(
+            Effect.sync(() => hub.progressNotify()),
+            Schedule.spaced(options.progressNotifyInterval ?? Duration.minutes(10)),
+          ),
+        )
+
+        const status = Effect.sync(
+          (): RaftStatus => ({
+            clusterId,
+            memberId,
+            leader: memberId,
+            raftTerm: 1,
+            raftIndex: store.appliedIndex,
+            raftAppliedIndex: store.appliedIndex,
+            isLearner: false,
+          }),
+        )
+
+        return Applier.of({
+          propose,
+          read: (f) => Effect.sync(() => f(store)),
+          now: Clock.currentTimeMillis,
+          newLeaseId: Effect.sync(() => {
+            // 13 bits of member ID, then start time and a counter: positive, below 2^53.
+            const prefix = Number(memberId & 0x1fffn) * 2 ** 40
+            for (;;) {
+              const id = prefix + ((startMs * 256 + ++leaseCounter) % 2 ** 40)
+              if (id !== 0 && store.lease(id) === undefined) return id
+            }
+          }),
+          status,
+          openWatch: (sink) =>
+            Effect.sync(() => {
+              const id = hub.openStream()
+              routes.set(id, sink)
+              return id
+            }),
+          watchRequest: (stream, req) => Effect.sync(() => hub.request(stream, req)),
+          closeWatch: (stream) =>
+            Effect.sync(() => {
+              hub.closeStream(stream)
+              routes.delete(stream)
+            }),
+          members: Effect.sync(() => members),
+          addMember: (urls, isLearner) =>
+            Effect.suspend(() => {
+              if (urls.length === 0 || !urls.every(validURL)) {
+                return Effect.fail(EtcdError.fromFailure(ErrMemberBadURLs))
+              }
+              if (members.some((m) => m.peerURLs.some((u) => urls.includes(u)))) {
+                return Effect.fail(EtcdError.fromFailure(ErrPeerURLExist))
+              }
+              // Added members are unstarted (no name, no client URLs) until they join.
+              const member: Member = {
+                ID: fnv64(`${urls.join(",")}|${clusterId}|${members.length}`),
+                name: "",
+                peerURLs: [...urls],
+                clientURLs: [],
+                isLearner,
+              }
+              members = [...members, member]
+              return Effect.succeed(member)
+            }),
+          removeMember: (id) =>
+            Effect.suspend(() => {
+              if (!members.some((m) => m.ID === id)) {
+                return Effect.fail(EtcdError.fromFailure(ErrMemberNotFound))
+              }
+              members = members.filter((m) => m.ID !== id)
+              return Effect.void
+            }),
+        })
+      }),
+    )
+  }
+}
+
+/** Fills a core header with the member's identity. */
+export const fullHeader = (s: RaftStatus, revision: number): ResponseHeader => ({
+  cluster_id: s.clusterId,
+  member_id: s.memberId,
+  revision,
+  raft_term: s.raftTerm,
+})

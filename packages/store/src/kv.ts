@@ -1,0 +1,195 @@
+// The KV service: etcd's KV, Lease and Watch APIs as Effects and Streams, over
+// an Applier. Requests are checked (etcd's stateless checks) before they are
+// proposed, so a bad request never enters the log. This is what the API server
+// uses, and what the gRPC server maps one to one.
+import { Context, Effect, Layer, Queue, type Scope, Stream } from "effect"
+import { Applier, fullHeader, type LocalOptions } from "./applier.ts"
+import { ErrLeaseTTLTooLarge, type EtcdFailure, isEtcdFailure } from "./core/errors.ts"
+import { MAX_LEASE_TTL } from "./core/mvcc.ts"
+import type {
+  CompactionRequest,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  LeaseGrantRequest,
+  LeaseGrantResponse,
+  LeaseKeepAliveRequest,
+  LeaseKeepAliveResponse,
+  LeaseLeasesResponse,
+  LeaseRevokeRequest,
+  LeaseRevokeResponse,
+  LeaseTimeToLiveRequest,
+  LeaseTimeToLiveResponse,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  ResponseHeader,
+  TxnRequest,
+  TxnResponse,
+  WatchCreateRequest,
+  WatchRequest,
+  WatchResponse,
+} from "./core/types.ts"
+import {
+  checkDeleteRequest,
+  checkPutRequest,
+  checkRangeRequest,
+  checkTxn,
+  DEFAULT_MAX_TXN_OPS,
+} from "./core/validate.ts"
+import { EtcdError } from "./errors.ts"
+
+/** One client's multiplexed watch stream (the gRPC Watch call). */
+export interface WatchSession {
+  readonly send: (req: WatchRequest) => Effect.Effect<void>
+  /** Every response of the session, in order: created, events, progress, cancelled. */
+  readonly responses: Stream.Stream<WatchResponse>
+}
+
+export interface KVShape {
+  readonly range: (req: RangeRequest) => Effect.Effect<RangeResponse, EtcdError>
+  readonly put: (req: PutRequest) => Effect.Effect<PutResponse, EtcdError>
+  readonly deleteRange: (req: DeleteRangeRequest) => Effect.Effect<DeleteRangeResponse, EtcdError>
+  readonly txn: (req: TxnRequest) => Effect.Effect<TxnResponse, EtcdError>
+  readonly compact: (req: CompactionRequest) => Effect.Effect<CompactionResponse, EtcdError>
+  readonly leaseGrant: (req: LeaseGrantRequest) => Effect.Effect<LeaseGrantResponse, EtcdError>
+  readonly leaseRevoke: (req: LeaseRevokeRequest) => Effect.Effect<LeaseRevokeResponse, EtcdError>
+  readonly leaseKeepAlive: (
+    req: LeaseKeepAliveRequest,
+  ) => Effect.Effect<LeaseKeepAliveResponse, EtcdError>
+  readonly leaseTimeToLive: (
+    req: LeaseTimeToLiveRequest,
+  ) => Effect.Effect<LeaseTimeToLiveResponse, EtcdError>
+  readonly leaseLeases: Effect.Effect<LeaseLeasesResponse, EtcdError>
+  /**
+   * One watch: the "created" response, then event batches (and progress
+   * notifications if asked); when the start revision is compacted, a response
+   * with `canceled` and `compact_revision`, and the stream ends.
+   */
+  readonly watch: (req: WatchCreateRequest) => Stream.Stream<WatchResponse>
+  /** A multiplexed watch stream, closed with its scope. */
+  readonly watchSession: Effect.Effect<WatchSession, never, Scope.Scope>
+}
+
+const fail = (f: EtcdFailure): Effect.Effect<never, EtcdError> =>
+  Effect.fail(EtcdError.fromFailure(f))
+
+/** A txn whose every branch only reads: served locally, like a range. */
+const readOnly = (t: TxnRequest): boolean =>
+  [...(t.success ?? []), ...(t.failure ?? [])].every((op) => "request_range" in op)
+
+const serializableTxn = (t: TxnRequest): boolean =>
+  [...(t.success ?? []), ...(t.failure ?? [])].every(
+    (op) => "request_range" in op && op.request_range.serializable === true,
+  )
+
+export class KV extends Context.Service<KV, KVShape>()("@flotilla/store/KV") {
+  /** The KV service over whatever Applier is provided (local now, Raft later). */
+  static readonly layer: Layer.Layer<KV, never, Applier> = Layer.effect(
+    KV,
+    Effect.gen(function* () {
+      const applier = yield* Applier
+      const maxTxnOps = DEFAULT_MAX_TXN_OPS
+
+      const header = (h: ResponseHeader): Effect.Effect<ResponseHeader> =>
+        Effect.map(applier.status, (s) => fullHeader(s, h.revision))
+      const withHeader = <R extends { readonly header: ResponseHeader }>(r: R): Effect.Effect<R> =>
+        Effect.map(header(r.header), (h) => ({ ...r, header: h }))
+
+      const unwrap = <R extends { readonly header: ResponseHeader }>(
+        r: R | EtcdFailure,
+      ): Effect.Effect<R, EtcdError> => (isEtcdFailure(r) ? fail(r) : withHeader(r))
+
+      const propose = <R extends { readonly header: ResponseHeader }>(
+        p: Parameters<typeof applier.propose>[0],
+      ): Effect.Effect<R, EtcdError> =>
+        Effect.flatMap(applier.propose(p), (r) => withHeader(r as unknown as R))
+
+      const range = (req: RangeRequest) => {
+        const invalid = checkRangeRequest(req)
+        if (invalid !== undefined) return fail(invalid)
+        return Effect.flatMap(
+          applier.read((s) => s.range(req), req.serializable === true),
+          unwrap,
+        )
+      }
+
+      const txn = (req: TxnRequest): Effect.Effect<TxnResponse, EtcdError> => {
+        const invalid = checkTxn(req, maxTxnOps)
+        if (invalid !== undefined) return fail(invalid)
+        if (readOnly(req)) {
+          return Effect.flatMap(
+            applier.read((s) => s.txn(req), serializableTxn(req)),
+            unwrap,
+          )
+        }
+        return propose({ txn: req })
+      }
+
+      const openSession = (onResponse: (r: WatchResponse) => void) =>
+        Effect.acquireRelease(applier.openWatch(onResponse), (id) => applier.closeWatch(id))
+
+      return KV.of({
+        range,
+        put: (req) => {
+          const invalid = checkPutRequest(req)
+          return invalid !== undefined ? fail(invalid) : propose({ put: req })
+        },
+        deleteRange: (req) => {
+          const invalid = checkDeleteRequest(req)
+          return invalid !== undefined ? fail(invalid) : propose({ delete_range: req })
+        },
+        txn,
+        compact: (req) => propose({ compaction: req }),
+        leaseGrant: (req) =>
+          Effect.gen(function* () {
+            if (req.TTL > MAX_LEASE_TTL) return yield* fail(ErrLeaseTTLTooLarge)
+            // The proposer chooses the ID, so that every replica applies the same one.
+            const ID = req.ID !== undefined && req.ID !== 0 ? req.ID : yield* applier.newLeaseId
+            return yield* propose<LeaseGrantResponse>({ lease_grant: { TTL: req.TTL, ID } })
+          }),
+        leaseRevoke: (req) => propose({ lease_revoke: req }),
+        leaseKeepAlive: (req) => propose({ lease_keep_alive: req }),
+        leaseTimeToLive: (req) =>
+          Effect.flatMap(applier.now, (now) =>
+            Effect.flatMap(
+              applier.read((s) => s.leaseTimeToLive(req, now), false),
+              withHeader,
+            ),
+          ),
+        leaseLeases: Effect.flatMap(
+          applier.read((s) => s.leaseLeases(), false),
+          withHeader,
+        ),
+        watch: (req) =>
+          Stream.callback<WatchResponse>((queue) =>
+            Effect.flatMap(
+              openSession((r) => {
+                Queue.offerUnsafe(queue, r)
+                // A refused or compacted watch ends its stream.
+                if (r.canceled) Queue.endUnsafe(queue)
+              }),
+              (id) => applier.watchRequest(id, { create_request: req }),
+            ),
+          ),
+        watchSession: Effect.gen(function* () {
+          const queue = yield* Queue.unbounded<WatchResponse>()
+          const id = yield* openSession((r) => {
+            Queue.offerUnsafe(queue, r)
+          })
+          yield* Effect.addFinalizer(() => Queue.shutdown(queue))
+          return {
+            send: (req: WatchRequest) => applier.watchRequest(id, req),
+            responses: Stream.fromQueue(queue),
+          }
+        }),
+      })
+    }),
+  )
+
+  /** An in-process, single-member store (no Raft): for tests and embedding. */
+  static layerMemory(options: LocalOptions = {}): Layer.Layer<KV | Applier> {
+    return KV.layer.pipe(Layer.provideMerge(Applier.layerLocal(options)))
+  }
+}
