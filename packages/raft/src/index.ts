@@ -63,3 +63,6 @@ export type {
   Role,
 } from "./core/state.ts"
 export * from "./core/types.ts"
+
+// The file WAL (durable log storage): FileWal and the Wal service.
+export * from "./wal/index.ts"

@@ -881,8 +881,12 @@ export class FileWal {
 
 /** Validates a snapshot to save; fills in an empty `meta`. */
 const checkSnapshot = (input: SnapshotInput): Snapshot | WalInputError => {
-  if (!isIndex(input.index))
-    return new WalInputError({ field: "snapshot.index", reason: "must be a positive safe integer" })
+  // Index 0 is allowed: the core's initial snapshot holds a new cluster's configuration.
+  if (!isCount(input.index))
+    return new WalInputError({
+      field: "snapshot.index",
+      reason: "must be a non-negative safe integer",
+    })
   if (!isCount(input.term))
     return new WalInputError({
       field: "snapshot.term",

@@ -14,6 +14,15 @@ export {
   WalOptions,
   type WalRecovery,
 } from "./file-wal.ts"
-export { type HardState, MAX_ENTRY_DATA_BYTES, MAX_VOTE_BYTES, type WalEntry } from "./format.ts"
+export {
+  type HardState as WalHardState,
+  MAX_ENTRY_DATA_BYTES,
+  MAX_VOTE_BYTES,
+  type WalEntry,
+} from "./format.ts"
 export { make as makeWal, Wal } from "./service.ts"
-export { type Snapshot, type SnapshotInput, snapshotFileName } from "./snapshot.ts"
+export {
+  type Snapshot as WalSnapshot,
+  type SnapshotInput as WalSnapshotInput,
+  snapshotFileName,
+} from "./snapshot.ts"

@@ -214,7 +214,7 @@ describe("FileWal", () => {
         ],
         [wal.truncate(0), "fromIndex", "positive"],
         [wal.compact(1), "index", "past the newest durable snapshot"],
-        [wal.saveSnapshot({ index: 0, term: 1, data }), "snapshot.index", "positive"],
+        [wal.saveSnapshot({ index: -1, term: 1, data }), "snapshot.index", "non-negative"],
       ]
       for (const [call, field, reason] of cases) {
         const e = await call.then(
