@@ -203,6 +203,7 @@ describe("canonical form", () => {
     [500_000_000n, "BinarySI", "500m"],
     [1025n * NANO, "BinarySI", "1025"],
     [2000n * NANO, "BinarySI", "2000"],
+    [1_500_000_000n, "BinarySI", "1500m"],
     [1024n * NANO + 1n, "BinarySI", "1024000000001n"],
     [10n ** 18n * NANO, "DecimalSI", "1E"],
     [10n ** 21n * NANO, "DecimalSI", "1e21"],
@@ -469,7 +470,10 @@ describe("properties", () => {
         expect(text).toMatch(canonicalShape)
         const back = mustParseQuantity(text)
         expect(back.nanos).toBe(q.nanos)
-        expect(back.toString()).toBe(text)
+        // A binary quantity printed without a binary suffix (2000, or 1500m) reparses as decimal
+        // SI and may then print differently (2k), as in Kubernetes; from there it is stable.
+        if (q.format !== "BinarySI" || text.endsWith("i")) expect(back.toString()).toBe(text)
+        expect(mustParseQuantity(back.toString()).toString()).toBe(back.toString())
         expect(mustParseQuantity(text.startsWith("-") ? text : `-${text}`).nanos).toBe(
           q.nanos < 0n ? q.nanos : -q.nanos,
         )
