@@ -85,3 +85,15 @@ export const enumerate = <S, A>(model: Model<S, A>): Map<string, number> => {
   }
   return seen
 }
+
+/** `counters` with one argument, for worker threads (which build models from a module export). */
+export const countersFrom = (args: {
+  readonly n: number
+  readonly max: number
+  readonly symmetric?: boolean
+  readonly limit?: number
+}) =>
+  counters(args.n, args.max, {
+    ...(args.symmetric === undefined ? {} : { symmetric: args.symmetric }),
+    ...(args.limit === undefined ? {} : { limit: args.limit }),
+  })
