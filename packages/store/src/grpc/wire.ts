@@ -1,0 +1,255 @@
+// Mapping between the objects @grpc/proto-loader produces (keepCase, longs as
+// strings, enums as names, defaults filled, oneof names) and the store's
+// request types. Decoding validates every field it reads and fails with
+// INVALID_ARGUMENT naming the field and the reason; encoding only turns the
+// uint64 IDs (bigint) into decimal strings.
+import { EMPTY } from "../core/bytes.ts"
+import { type EtcdFailure, invalidArgument } from "../core/errors.ts"
+import type {
+  Compare,
+  CompareResult,
+  CompareTarget,
+  DeleteRangeRequest,
+  FilterType,
+  Member,
+  PutRequest,
+  RangeRequest,
+  RequestOp,
+  ResponseHeader,
+  SortOrder,
+  SortTarget,
+  TxnRequest,
+  WatchRequest,
+} from "../core/types.ts"
+
+/** A decoded protobuf message as proto-loader gives it. */
+export type Wire = { readonly [field: string]: unknown }
+
+/** Thrown by decoders; the server answers with its status. */
+export class WireError extends Error {
+  readonly failure: EtcdFailure
+  constructor(failure: EtcdFailure) {
+    super(failure.message)
+    this.failure = failure
+  }
+}
+
+const bad = (field: string, reason: string): never => {
+  throw new WireError(invalidArgument(field, reason))
+}
+
+const message = (v: unknown, field: string): Wire => {
+  if (v === null || v === undefined) return {}
+  if (typeof v !== "object") return bad(field, "not a message")
+  return v as Wire
+}
+
+export const bytes = (w: Wire, field: string, path = field): Uint8Array => {
+  const v = w[field]
+  if (v === undefined || v === null) return EMPTY
+  if (v instanceof Uint8Array) return v
+  return bad(path, "not bytes")
+}
+
+const bool = (w: Wire, field: string, path: string): boolean => {
+  const v = w[field]
+  if (v === undefined || v === null) return false
+  if (typeof v !== "boolean") return bad(path, "not a boolean")
+  return v
+}
+
+/** An int64 as a JavaScript number: it must be a safe integer (|n| < 2^53). */
+export const int64 = (w: Wire, field: string, path = field): number => {
+  const v = w[field]
+  if (v === undefined || v === null || v === "") return 0
+  const n = typeof v === "number" ? v : typeof v === "string" ? Number(v) : Number.NaN
+  if (!Number.isSafeInteger(n)) return bad(path, `${String(v)} is not an integer below 2^53`)
+  return n
+}
+
+/** A uint64 ID as a bigint. */
+export const uint64 = (w: Wire, field: string, path = field): bigint => {
+  const v = w[field]
+  if (v === undefined || v === null || v === "") return 0n
+  if (typeof v === "string" && /^\d+$/.test(v)) return BigInt(v)
+  if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return BigInt(v)
+  return bad(path, `${String(v)} is not an unsigned 64-bit integer`)
+}
+
+const enumOf = <T extends string>(
+  w: Wire,
+  field: string,
+  values: ReadonlyArray<T>,
+  path: string,
+): T => {
+  const v = w[field]
+  if (v === undefined || v === null) return values[0]!
+  if (typeof v === "string" && (values as ReadonlyArray<string>).includes(v)) return v as T
+  return bad(path, `unknown value ${String(v)}`)
+}
+
+const strings = (w: Wire, field: string, path: string): string[] => {
+  const v = w[field]
+  if (v === undefined || v === null) return []
+  if (!Array.isArray(v) || !v.every((s) => typeof s === "string")) {
+    return bad(path, "not a list of strings")
+  }
+  return v
+}
+
+const SORT_ORDERS: ReadonlyArray<SortOrder> = ["NONE", "ASCEND", "DESCEND"]
+const SORT_TARGETS: ReadonlyArray<SortTarget> = ["KEY", "VERSION", "CREATE", "MOD", "VALUE"]
+const COMPARE_RESULTS: ReadonlyArray<CompareResult> = ["EQUAL", "GREATER", "LESS", "NOT_EQUAL"]
+const COMPARE_TARGETS: ReadonlyArray<CompareTarget> = ["VERSION", "CREATE", "MOD", "VALUE", "LEASE"]
+const FILTERS: ReadonlyArray<FilterType> = ["NOPUT", "NODELETE"]
+
+export const decodeRange = (w: Wire, p = ""): RangeRequest => ({
+  key: bytes(w, "key", `${p}key`),
+  range_end: bytes(w, "range_end", `${p}range_end`),
+  limit: int64(w, "limit", `${p}limit`),
+  revision: int64(w, "revision", `${p}revision`),
+  sort_order: enumOf(w, "sort_order", SORT_ORDERS, `${p}sort_order`),
+  sort_target: enumOf(w, "sort_target", SORT_TARGETS, `${p}sort_target`),
+  serializable: bool(w, "serializable", `${p}serializable`),
+  keys_only: bool(w, "keys_only", `${p}keys_only`),
+  count_only: bool(w, "count_only", `${p}count_only`),
+  min_mod_revision: int64(w, "min_mod_revision", `${p}min_mod_revision`),
+  max_mod_revision: int64(w, "max_mod_revision", `${p}max_mod_revision`),
+  min_create_revision: int64(w, "min_create_revision", `${p}min_create_revision`),
+  max_create_revision: int64(w, "max_create_revision", `${p}max_create_revision`),
+})
+
+export const decodePut = (w: Wire, p = ""): PutRequest => ({
+  key: bytes(w, "key", `${p}key`),
+  value: bytes(w, "value", `${p}value`),
+  lease: int64(w, "lease", `${p}lease`),
+  prev_kv: bool(w, "prev_kv", `${p}prev_kv`),
+  ignore_value: bool(w, "ignore_value", `${p}ignore_value`),
+  ignore_lease: bool(w, "ignore_lease", `${p}ignore_lease`),
+})
+
+export const decodeDelete = (w: Wire, p = ""): DeleteRangeRequest => ({
+  key: bytes(w, "key", `${p}key`),
+  range_end: bytes(w, "range_end", `${p}range_end`),
+  prev_kv: bool(w, "prev_kv", `${p}prev_kv`),
+})
+
+const decodeCompare = (w: Wire, p: string): Compare => {
+  const target = enumOf(w, "target", COMPARE_TARGETS, `${p}target`)
+  const base = {
+    result: enumOf(w, "result", COMPARE_RESULTS, `${p}result`),
+    target,
+    key: bytes(w, "key", `${p}key`),
+    range_end: bytes(w, "range_end", `${p}range_end`),
+  }
+  switch (target) {
+    case "VALUE":
+      return { ...base, value: bytes(w, "value", `${p}value`) }
+    case "CREATE":
+      return { ...base, create_revision: int64(w, "create_revision", `${p}create_revision`) }
+    case "MOD":
+      return { ...base, mod_revision: int64(w, "mod_revision", `${p}mod_revision`) }
+    case "LEASE":
+      return { ...base, lease: int64(w, "lease", `${p}lease`) }
+    default:
+      return { ...base, version: int64(w, "version", `${p}version`) }
+  }
+}
+
+const MAX_DEPTH = 64
+
+const decodeOp = (w: Wire, p: string, depth: number): RequestOp => {
+  if (w.request_range != null)
+    return { request_range: decodeRange(message(w.request_range, p), `${p}request_range.`) }
+  if (w.request_put != null)
+    return { request_put: decodePut(message(w.request_put, p), `${p}request_put.`) }
+  if (w.request_delete_range != null) {
+    return {
+      request_delete_range: decodeDelete(
+        message(w.request_delete_range, p),
+        `${p}request_delete_range.`,
+      ),
+    }
+  }
+  if (w.request_txn != null) {
+    return { request_txn: decodeTxn(message(w.request_txn, p), `${p}request_txn.`, depth + 1) }
+  }
+  // An empty op: the txn checks answer it as etcd does.
+  return {} as RequestOp
+}
+
+const list = (w: Wire, field: string, path: string): Wire[] => {
+  const v = w[field]
+  if (v === undefined || v === null) return []
+  if (!Array.isArray(v)) return bad(path, "not a list")
+  return v.map((x, i) => message(x, `${path}[${i}]`))
+}
+
+export const decodeTxn = (w: Wire, p = "", depth = 0): TxnRequest => {
+  if (depth > MAX_DEPTH) bad(`${p}request_txn`, `nested deeper than ${MAX_DEPTH}`)
+  return {
+    compare: list(w, "compare", `${p}compare`).map((c, i) =>
+      decodeCompare(c, `${p}compare[${i}].`),
+    ),
+    success: list(w, "success", `${p}success`).map((o, i) =>
+      decodeOp(o, `${p}success[${i}].`, depth),
+    ),
+    failure: list(w, "failure", `${p}failure`).map((o, i) =>
+      decodeOp(o, `${p}failure[${i}].`, depth),
+    ),
+  }
+}
+
+export const decodeWatchRequest = (w: Wire): WatchRequest | undefined => {
+  if (w.create_request != null) {
+    const c = message(w.create_request, "create_request")
+    const filters = c.filters
+    if (filters !== undefined && filters !== null && !Array.isArray(filters)) {
+      bad("create_request.filters", "not a list")
+    }
+    return {
+      create_request: {
+        key: bytes(c, "key", "create_request.key"),
+        range_end: bytes(c, "range_end", "create_request.range_end"),
+        start_revision: int64(c, "start_revision", "create_request.start_revision"),
+        progress_notify: bool(c, "progress_notify", "create_request.progress_notify"),
+        filters: ((filters as unknown[] | undefined) ?? []).map((f, i) =>
+          enumOf({ f }, "f", FILTERS, `create_request.filters[${i}]`),
+        ),
+        prev_kv: bool(c, "prev_kv", "create_request.prev_kv"),
+        watch_id: int64(c, "watch_id", "create_request.watch_id"),
+        fragment: bool(c, "fragment", "create_request.fragment"),
+      },
+    }
+  }
+  if (w.cancel_request != null) {
+    const c = message(w.cancel_request, "cancel_request")
+    return { cancel_request: { watch_id: int64(c, "watch_id", "cancel_request.watch_id") } }
+  }
+  if (w.progress_request != null) return { progress_request: {} }
+  // etcd ignores a request with no known field rather than ending the stream.
+  return undefined
+}
+
+export const decodeMemberAdd = (w: Wire) => ({
+  peerURLs: strings(w, "peerURLs", "peerURLs"),
+  isLearner: bool(w, "isLearner", "isLearner"),
+})
+
+// ---------------------------------------------------------------------------
+// Encoding
+
+export const wireHeader = (h: ResponseHeader) => ({
+  cluster_id: (h.cluster_id ?? 0n).toString(),
+  member_id: (h.member_id ?? 0n).toString(),
+  revision: h.revision,
+  raft_term: h.raft_term ?? 0,
+})
+
+/** A response with its header in wire form (nested responses keep their revision-only headers). */
+export const withWireHeader = <R extends { readonly header: ResponseHeader }>(r: R) => ({
+  ...r,
+  header: wireHeader(r.header),
+})
+
+export const wireMember = (m: Member) => ({ ...m, ID: m.ID.toString() })

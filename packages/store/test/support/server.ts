@@ -1,0 +1,37 @@
+// Starts an in-process store with the etcd gRPC API on a free port of
+// 127.0.0.1, for client tests; `close` stops it.
+import { Effect, Exit, Layer, Scope } from "effect"
+import type { LocalOptions } from "../../src/applier.ts"
+import { Cluster } from "../../src/cluster.ts"
+import { type EtcdServer, serve } from "../../src/grpc/server.ts"
+import { KV } from "../../src/kv.ts"
+
+export interface TestServer extends EtcdServer {
+  /** `127.0.0.1:port`: an endpoint as etcdctl's default is written. */
+  readonly endpoint: string
+  readonly close: () => Promise<void>
+}
+
+export const startServer = async (options: LocalOptions = {}): Promise<TestServer> => {
+  const scope = await Effect.runPromise(Scope.make())
+  const layer = Cluster.layer.pipe(Layer.provideMerge(KV.layerMemory({ name: "test", ...options })))
+  const server = await Effect.runPromise(serve().pipe(Effect.provide(layer), Scope.provide(scope)))
+  return {
+    ...server,
+    endpoint: `${server.host}:${server.port}`,
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void)),
+  }
+}
+
+/** Waits until `check` holds, polling; fails after `ms` (a deadline, not a sleep to synchronise). */
+export const eventually = async (
+  check: () => boolean,
+  ms = 10_000,
+  what = "condition",
+): Promise<void> => {
+  const deadline = performance.now() + ms
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
