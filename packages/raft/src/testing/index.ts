@@ -1,0 +1,22 @@
+// Test tooling for @flotilla/raft and its users: a synchronous network of
+// cores, a deterministic cluster simulation, the MIT tester's checks and the
+// 28 MIT 6.5840 scenarios.
+export { EventHeap, type Timed } from "./heap.ts"
+export { type Scenario, type ScenarioResult, scenarios } from "./scenarios.ts"
+export {
+  type Client,
+  messageBytes,
+  SafetyViolation,
+  Simulation,
+  type SimulationOptions,
+  type Sleep,
+  sleep,
+} from "./simulation.ts"
+export {
+  commandsOf,
+  messagesOf,
+  SyncNetwork,
+  type SyncNetworkOptions,
+  type SyncNode,
+} from "./sync-network.ts"
+export { ELECTION_TIMEOUT_MS, Tester, TesterError } from "./tester.ts"
