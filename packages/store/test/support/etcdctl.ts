@@ -1,0 +1,71 @@
+// etcdctl (Debian's etcd-client, 3.4) for end-to-end tests: installed once
+// when missing (needs root and apt), then run against a test server.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { existsSync } from "node:fs"
+
+const ETCDCTL = "/usr/bin/etcdctl"
+
+let ensured = false
+
+/** Installs etcd-client with apt-get if etcdctl is missing; throws if that is impossible. */
+export const ensureEtcdctl = (): string => {
+  if (ensured || existsSync(ETCDCTL)) {
+    ensured = true
+    return ETCDCTL
+  }
+  if (process.getuid?.() !== 0) {
+    throw new Error("etcdctl is missing and this is not root: install Debian's etcd-client")
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
+  const install = () =>
+    execFileSync("apt-get", ["install", "-y", "etcd-client"], { env, stdio: "pipe" })
+  try {
+    install()
+  } catch {
+    // The package lists may be missing or stale on a fresh machine.
+    execFileSync("apt-get", ["update"], { env, stdio: "pipe" })
+    install()
+  }
+  if (!existsSync(ETCDCTL)) throw new Error("apt-get install etcd-client did not provide etcdctl")
+  ensured = true
+  return ETCDCTL
+}
+
+export interface Result {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs one etcdctl command against `endpoint`, with optional stdin. */
+export const etcdctl = (
+  endpoint: string,
+  args: ReadonlyArray<string>,
+  stdin?: string,
+): Promise<Result> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(ETCDCTL, [`--endpoints=${endpoint}`, "--command-timeout=10s", ...args], {
+      env: { ...process.env, ETCDCTL_API: "3" },
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }))
+    child.stdin.end(stdin ?? "")
+  })
+
+/** Starts a long-running etcdctl command (watch, keep-alive); its output accumulates in `out()`. */
+export const etcdctlStream = (
+  endpoint: string,
+  args: ReadonlyArray<string>,
+): { readonly child: ChildProcess; readonly out: () => string } => {
+  const child = spawn(ETCDCTL, [`--endpoints=${endpoint}`, ...args], {
+    env: { ...process.env, ETCDCTL_API: "3" },
+  })
+  let out = ""
+  child.stdout.on("data", (d) => (out += d))
+  child.stderr.on("data", (d) => (out += d))
+  return { child, out: () => out }
+}
