@@ -63,6 +63,30 @@ export type {
   Role,
 } from "./core/state.ts"
 export * from "./core/types.ts"
-
-// The file WAL (durable log storage): FileWal and the Wal service.
+// The TCP transport and its binary wire codec; the file WAL.
+export {
+  make as makeTcpTransport,
+  RaftTcpTransport,
+  TcpPeerAddress,
+  TcpTransport,
+  TcpTransportError,
+  type TcpTransportHandlers,
+  TcpTransportOptions,
+  type TcpTransportStats,
+} from "./transport/tcp.ts"
+export {
+  BinaryReader,
+  BinaryWriter,
+  decodeConfig,
+  decodeWireMessage,
+  ENTRY_CONF_CHANGE,
+  ENTRY_NORMAL,
+  encodeConfig,
+  encodeWireMessage,
+  entryFromWal,
+  entryToWal,
+  RaftCodecError,
+  readMessage,
+  writeMessage,
+} from "./transport/tcp-codec.ts"
 export * from "./wal/index.ts"

@@ -172,7 +172,8 @@ export class BinaryReader {
   readonly end: number
 
   constructor(buf: Uint8Array, start = 0, end = buf.length) {
-    this.buf = buf
+    // A plain Uint8Array view: on a Node Buffer, slice() would alias, not copy.
+    this.buf = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
     this.pos = start
     this.end = end
   }
@@ -674,14 +675,14 @@ export const readMessage = (r: BinaryReader): Message => {
 }
 
 /** One message as a fresh byte array. */
-export const encodeMessage = (m: Message): Uint8Array => {
+export const encodeWireMessage = (m: Message): Uint8Array => {
   const w = new BinaryWriter(64)
   writeMessage(w, m)
   return w.view().slice()
 }
 
 /** Decodes exactly one message; trailing bytes are an error. */
-export const decodeMessage = (bytes: Uint8Array): Message => {
+export const decodeWireMessage = (bytes: Uint8Array): Message => {
   const r = new BinaryReader(bytes)
   const m = readMessage(r)
   if (r.remaining !== 0) r.fail("message", `${r.remaining} trailing bytes`)

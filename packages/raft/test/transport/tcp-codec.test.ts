@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest"
 import type { AppendEntries, Message } from "../../src/core/types.ts"
 import {
   decodeConfig,
-  decodeMessage,
+  decodeWireMessage,
   encodeConfig,
-  encodeMessage,
+  encodeWireMessage,
   entryFromWal,
   entryToWal,
   RaftCodecError,
@@ -25,7 +25,7 @@ describe("Raft message codec", () => {
   it("decodes every encoded message to an equal message", () => {
     fc.assert(
       fc.property(messageArb, (m) => {
-        expect(decodeMessage(encodeMessage(m))).toEqual(m)
+        expect(decodeWireMessage(encodeWireMessage(m))).toEqual(m)
       }),
       { numRuns: 1000 },
     )
@@ -34,8 +34,8 @@ describe("Raft message codec", () => {
   it("refuses every truncation of an encoding with a RaftCodecError", () => {
     fc.assert(
       fc.property(messageArb, fc.nat(), (m, cut) => {
-        const bytes = encodeMessage(m)
-        const e = thrown(() => decodeMessage(bytes.subarray(0, cut % bytes.length)))
+        const bytes = encodeWireMessage(m)
+        const e = thrown(() => decodeWireMessage(bytes.subarray(0, cut % bytes.length)))
         expect(e).toBeInstanceOf(RaftCodecError)
       }),
     )
@@ -44,7 +44,7 @@ describe("Raft message codec", () => {
   it("never fails on arbitrary bytes with anything but a RaftCodecError", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 80 }), (bytes) => {
-        const e = thrown(() => decodeMessage(bytes))
+        const e = thrown(() => decodeWireMessage(bytes))
         if (e !== undefined) expect(e).toBeInstanceOf(RaftCodecError)
       }),
       { numRuns: 2000 },
@@ -60,7 +60,7 @@ describe("Raft message codec", () => {
       leaderCommit: 1000,
       readContext: 0,
     }
-    expect(encodeMessage(m).length).toBeLessThanOrEqual(12)
+    expect(encodeWireMessage(m).length).toBeLessThanOrEqual(12)
     // 256 entries of 256 bytes: under 1% overhead beyond the data.
     const entries = Array.from({ length: 256 }, (_, i) => ({
       type: "Normal" as const,
@@ -78,7 +78,7 @@ describe("Raft message codec", () => {
       entries,
       leaderCommit: 990,
     }
-    expect(encodeMessage(ae).length).toBeLessThan(256 * 256 * 1.02)
+    expect(encodeWireMessage(ae).length).toBeLessThan(256 * 256 * 1.02)
   })
 
   it("names the field of a value it cannot encode", () => {
@@ -106,7 +106,7 @@ describe("Raft message codec", () => {
       ],
     ]
     for (const [m, field] of cases) {
-      const e = thrown(() => encodeMessage(m))
+      const e = thrown(() => encodeWireMessage(m))
       expect(e).toBeInstanceOf(RaftCodecError)
       expect((e as RaftCodecError).field).toBe(field)
       expect((e as RaftCodecError).message).toContain(field)
@@ -114,10 +114,10 @@ describe("Raft message codec", () => {
   })
 
   it("names the field and offset of bad input", () => {
-    const e = thrown(() => decodeMessage(Uint8Array.of(99)))
+    const e = thrown(() => decodeWireMessage(Uint8Array.of(99)))
     expect(e).toMatchObject({ field: "type", reason: "unknown message tag 99", offset: 1 })
     const long = thrown(() =>
-      decodeMessage(
+      decodeWireMessage(
         Uint8Array.of(9, 1, 0x61, 1, 0x62, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f),
       ),
     )

@@ -1,0 +1,174 @@
+// Framing for the TCP transport: pure, no sockets.
+//
+//   frame   = u32 LE payload length | payload
+//   payload = kind (u8) | body
+//   Hello (kind 1): "FLRT" | version (u8) | from (string) | to (string)
+//   Batch (kind 2): messages, back to back, until the end of the payload
+//
+// A connection carries messages one way: the dialing node sends a Hello, then
+// batches; the accepting node only reads.
+
+import type { Message } from "../core/types.ts"
+import {
+  BinaryReader,
+  BinaryWriter,
+  RaftCodecError,
+  readMessage,
+  writeMessage,
+} from "./tcp-codec.ts"
+
+export const FRAME_HELLO = 1
+export const FRAME_BATCH = 2
+export const PROTOCOL_VERSION = 1
+const MAGIC = [0x46, 0x4c, 0x52, 0x54] // "FLRT"
+
+export const encodeHello = (from: string, to: string): Uint8Array => {
+  const w = new BinaryWriter(64)
+  w.raw(new Uint8Array(4))
+  w.u8(FRAME_HELLO)
+  w.raw(Uint8Array.from(MAGIC))
+  w.u8(PROTOCOL_VERSION)
+  w.str(from)
+  w.str(to)
+  const frame = w.view().slice()
+  new DataView(frame.buffer).setUint32(0, frame.length - 4, true)
+  return frame
+}
+
+export const decodeHello = (
+  payload: Uint8Array,
+): { readonly from: string; readonly to: string } => {
+  const r = new BinaryReader(payload)
+  const kind = r.u8("hello.kind")
+  if (kind !== FRAME_HELLO) r.fail("hello.kind", `expected a hello frame, got kind ${kind}`)
+  for (const b of MAGIC)
+    if (r.u8("hello.magic") !== b) r.fail("hello.magic", "not a Flotilla Raft peer")
+  const version = r.u8("hello.version")
+  if (version !== PROTOCOL_VERSION)
+    r.fail("hello.version", `unsupported protocol version ${version}`)
+  const from = r.str("hello.from")
+  const to = r.str("hello.to")
+  if (r.remaining !== 0) r.fail("hello", `${r.remaining} trailing bytes`)
+  return { from, to }
+}
+
+/**
+ * Encodes `messages[start, end)` as batch frames of at most about `softLimit`
+ * bytes each (a single larger message gets a frame of its own). Returns the
+ * frames as fresh arrays: sockets keep a reference until written.
+ */
+export const encodeBatches = (
+  messages: ReadonlyArray<Message>,
+  start: number,
+  end: number,
+  softLimit: number,
+  writer: BinaryWriter = new BinaryWriter(16 * 1024),
+): Uint8Array[] => {
+  const frames: Uint8Array[] = []
+  const w = writer
+  let i = start
+  while (i < end) {
+    w.reset()
+    w.raw(new Uint8Array(4))
+    w.u8(FRAME_BATCH)
+    const bodyStart = w.pos
+    while (i < end && (w.pos === bodyStart || w.pos < softLimit)) {
+      writeMessage(w, messages[i]!)
+      i++
+    }
+    const frame = w.view().slice()
+    new DataView(frame.buffer).setUint32(0, frame.length - 4, true)
+    frames.push(frame)
+  }
+  return frames
+}
+
+/** Decodes a batch payload into messages. Throws `RaftCodecError` on bad input. */
+export const decodeBatch = (payload: Uint8Array): Message[] => {
+  const r = new BinaryReader(payload)
+  const kind = r.u8("frame.kind")
+  if (kind !== FRAME_BATCH) r.fail("frame.kind", `expected a batch frame, got kind ${kind}`)
+  const out: Message[] = []
+  while (r.remaining > 0) out.push(readMessage(r))
+  return out
+}
+
+/**
+ * Reassembles frames from a byte stream cut at arbitrary points. `push` returns
+ * the payloads completed by a chunk (views into the chunks, which sockets never
+ * reuse). Chunks are joined only when a frame spans them, so a large frame
+ * arriving in many chunks is copied once. A declared length above
+ * `maxFrameBytes` is an error: the stream cannot be trusted after it.
+ */
+export class FrameDecoder {
+  private readonly maxFrameBytes: number
+  private chunks: Uint8Array[] = []
+  private size = 0
+
+  constructor(maxFrameBytes: number) {
+    this.maxFrameBytes = maxFrameBytes
+  }
+
+  /** Bytes held of incomplete frames. */
+  get buffered(): number {
+    return this.size
+  }
+
+  push(chunk: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = []
+    if (chunk.length === 0) return out
+    this.chunks.push(chunk)
+    this.size += chunk.length
+    while (this.size >= 4) {
+      const len = this.peekLength()
+      if (len > this.maxFrameBytes)
+        throw new RaftCodecError({
+          field: "frame.length",
+          reason: `${len} bytes exceeds the limit of ${this.maxFrameBytes}`,
+          offset: 0,
+        })
+      if (this.size < 4 + len) break
+      out.push(this.take(4 + len).subarray(4))
+    }
+    return out
+  }
+
+  private peekLength(): number {
+    const first = this.chunks[0]!
+    if (first.length >= 4)
+      return (first[0]! | (first[1]! << 8) | (first[2]! << 16) | (first[3]! << 24)) >>> 0
+    const head = this.copy(4, false)
+    return (head[0]! | (head[1]! << 8) | (head[2]! << 16) | (head[3]! << 24)) >>> 0
+  }
+
+  /** Removes and returns the next `n` buffered bytes. */
+  private take(n: number): Uint8Array {
+    const first = this.chunks[0]!
+    if (first.length >= n) {
+      if (first.length === n) this.chunks.shift()
+      else this.chunks[0] = first.subarray(n)
+      this.size -= n
+      return first.subarray(0, n)
+    }
+    return this.copy(n, true)
+  }
+
+  /** The next `n` bytes joined into one array; consumed when `consume`. */
+  private copy(n: number, consume: boolean): Uint8Array {
+    const out = new Uint8Array(n)
+    let filled = 0
+    let k = 0
+    while (filled < n) {
+      const c = this.chunks[k]!
+      const part = Math.min(c.length, n - filled)
+      out.set(c.subarray(0, part), filled)
+      filled += part
+      if (consume) {
+        if (part === c.length) this.chunks.shift()
+        else this.chunks[0] = c.subarray(part)
+      } else k++
+    }
+    if (consume) this.size -= n
+    return out
+  }
+}

@@ -1,0 +1,423 @@
+// TCP transport between Raft members: length-prefixed binary frames, messages
+// batched per peer, reconnect with exponential backoff.
+//
+// Each node dials one connection to every peer it sends to and accepts the
+// peers' connections for what it receives (as etcd's rafthttp streams), so a
+// connection carries messages one way and needs no request/response pairing.
+// Raft tolerates loss, duplication and reordering across connections, so the
+// transport never retries a message: a message queued for a peer that cannot
+// be reached waits (bounded) until it reconnects, and a batch lost with a
+// broken connection is gone. `onUnreachable` tells the node (the core's
+// `ReportUnreachable`) when a connection fails.
+//
+// `send` is synchronous and cheap: it queues the message and schedules one
+// flush per peer in a microtask, so everything a node emits in one step leaves
+// in one frame. While a socket is backpressured, messages accumulate and leave
+// together on 'drain'.
+
+import * as net from "node:net"
+import { Context, Effect, Layer, Queue, Schema, Stream } from "effect"
+import type { Message, NodeId } from "../core/types.ts"
+import { BinaryWriter, RaftCodecError } from "./tcp-codec.ts"
+import { decodeBatch, decodeHello, encodeBatches, encodeHello, FrameDecoder } from "./tcp-frames.ts"
+
+export const TcpPeerAddress = Schema.Struct({
+  host: Schema.NonEmptyString,
+  port: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 65535 })),
+})
+export type TcpPeerAddress = typeof TcpPeerAddress.Type
+
+export const TcpTransportOptions = Schema.Struct({
+  /** This node's id: peers' messages must be addressed to it. */
+  id: Schema.NonEmptyString,
+  /** Address to listen on (default 127.0.0.1) and port (0 picks a free one). */
+  host: Schema.optionalKey(Schema.NonEmptyString),
+  port: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })),
+  /** Where to reach each peer; more can be added with `setPeer`. */
+  peers: Schema.optionalKey(Schema.Record(Schema.String, TcpPeerAddress)),
+  /** Largest frame accepted from a peer (default 64 MiB). */
+  maxFrameBytes: Schema.optionalKey(
+    Schema.Int.check(Schema.isBetween({ minimum: 1024, maximum: 2 ** 31 - 1 })),
+  ),
+  /** Frames are cut after about this many bytes (default 1 MiB). */
+  batchBytes: Schema.optionalKey(
+    Schema.Int.check(Schema.isBetween({ minimum: 64, maximum: 2 ** 30 })),
+  ),
+  /** Messages kept per unreachable peer; the oldest are dropped beyond it (default 10,000). */
+  maxQueuedMessages: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  /** First reconnect delay; doubles per failure up to `backoffMaxMs` (defaults 20 and 1000). */
+  backoffInitialMs: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  backoffMaxMs: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+})
+export type TcpTransportOptions = typeof TcpTransportOptions.Type
+
+/** Listening failed, or the options were invalid. */
+export class TcpTransportError extends Schema.TaggedError<TcpTransportError>()(
+  "TcpTransportError",
+  {
+    operation: Schema.String,
+    reason: Schema.String,
+  },
+) {
+  override get message(): string {
+    return `TCP transport ${this.operation}: ${this.reason}`
+  }
+}
+
+export interface TcpTransportHandlers {
+  /** A message from a peer, addressed to this node (in per-connection order). */
+  readonly onMessage: (message: Message) => void
+  /** A connection to `peer` failed or broke. */
+  readonly onUnreachable?: (peer: NodeId) => void
+  /** A peer sent something undecodable (its connection is dropped). */
+  readonly onProtocolError?: (error: RaftCodecError, remote: string) => void
+}
+
+export interface TcpTransportStats {
+  readonly messagesSent: number
+  readonly framesSent: number
+  readonly messagesReceived: number
+  readonly framesReceived: number
+  /** Messages dropped: queue overflow, unknown peer, or misaddressed on receipt. */
+  readonly dropped: number
+  readonly connects: number
+}
+
+interface Counters {
+  messagesSent: number
+  framesSent: number
+  messagesReceived: number
+  framesReceived: number
+  dropped: number
+  connects: number
+}
+
+/** Outbound side of one peer: a queue, a socket when connected, a backoff timer otherwise. */
+class Peer {
+  readonly id: NodeId
+  address: TcpPeerAddress
+  queue: Message[] = []
+  socket: net.Socket | undefined
+  connected = false
+  /** Waiting for 'drain' before writing more. */
+  blocked = false
+  scheduled = false
+  timer: NodeJS.Timeout | undefined
+  failures = 0
+  removed = false
+
+  constructor(id: NodeId, address: TcpPeerAddress) {
+    this.id = id
+    this.address = address
+  }
+}
+
+export class TcpTransport {
+  readonly id: NodeId
+  private readonly server: net.Server
+  private readonly handlers: TcpTransportHandlers
+  private readonly peers = new Map<NodeId, Peer>()
+  private readonly inbound = new Set<net.Socket>()
+  private readonly writer = new BinaryWriter(64 * 1024)
+  private readonly maxFrameBytes: number
+  private readonly batchBytes: number
+  private readonly maxQueued: number
+  private readonly backoffInitialMs: number
+  private readonly backoffMaxMs: number
+  private readonly counters: Counters = {
+    messagesSent: 0,
+    framesSent: 0,
+    messagesReceived: 0,
+    framesReceived: 0,
+    dropped: 0,
+    connects: 0,
+  }
+  private closed = false
+
+  private constructor(
+    options: TcpTransportOptions,
+    server: net.Server,
+    handlers: TcpTransportHandlers,
+  ) {
+    this.id = options.id
+    this.server = server
+    this.handlers = handlers
+    this.maxFrameBytes = options.maxFrameBytes ?? 64 * 1024 * 1024
+    this.batchBytes = options.batchBytes ?? 1024 * 1024
+    this.maxQueued = options.maxQueuedMessages ?? 10_000
+    this.backoffInitialMs = options.backoffInitialMs ?? 20
+    this.backoffMaxMs = Math.max(options.backoffMaxMs ?? 1000, this.backoffInitialMs)
+    for (const [id, address] of Object.entries(options.peers ?? {})) this.setPeer(id, address)
+  }
+
+  /** Validates the options, listens, and returns the running transport. */
+  static async listen(
+    options: TcpTransportOptions,
+    handlers: TcpTransportHandlers,
+  ): Promise<TcpTransport> {
+    let opts: TcpTransportOptions
+    try {
+      opts = Schema.decodeUnknownSync(TcpTransportOptions)(options)
+    } catch (e) {
+      throw new TcpTransportError({ operation: "options", reason: (e as Error).message })
+    }
+    const server = net.createServer({ noDelay: true })
+    const transport = new TcpTransport(opts, server, handlers)
+    server.on("connection", (socket) => transport.accept(socket))
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) =>
+        reject(new TcpTransportError({ operation: "listen", reason: e.message }))
+      server.once("error", onError)
+      server.listen(opts.port, opts.host ?? "127.0.0.1", () => {
+        server.off("error", onError)
+        resolve()
+      })
+    })
+    return transport
+  }
+
+  /** The address the server listens on (with the chosen port when 0 was asked). */
+  address(): TcpPeerAddress {
+    const a = this.server.address() as net.AddressInfo
+    return { host: a.address, port: a.port }
+  }
+
+  /** Adds a peer or changes its address (its connection is re-established). */
+  setPeer(id: NodeId, address: TcpPeerAddress): void {
+    const peer = this.peers.get(id)
+    if (peer === undefined) {
+      this.peers.set(id, new Peer(id, address))
+      return
+    }
+    if (peer.address.host === address.host && peer.address.port === address.port) return
+    peer.address = address
+    peer.socket?.destroy()
+  }
+
+  /** Forgets a peer: its queue is dropped and its connection closed. */
+  removePeer(id: NodeId): void {
+    const peer = this.peers.get(id)
+    if (peer === undefined) return
+    this.peers.delete(id)
+    peer.removed = true
+    this.counters.dropped += peer.queue.length
+    peer.queue = []
+    if (peer.timer !== undefined) clearTimeout(peer.timer)
+    peer.socket?.destroy()
+  }
+
+  /** Queues `message` for `message.to`; it leaves with the next flush. */
+  send(message: Message): void {
+    const peer = this.peers.get(message.to)
+    if (peer === undefined || this.closed) {
+      this.counters.dropped++
+      return
+    }
+    peer.queue.push(message)
+    if (peer.queue.length > this.maxQueued) {
+      // Raft recovers lost messages; keep the newest.
+      const excess = peer.queue.length - this.maxQueued
+      peer.queue.splice(0, excess)
+      this.counters.dropped += excess
+    }
+    if (peer.connected) {
+      if (!peer.scheduled && !peer.blocked) {
+        peer.scheduled = true
+        queueMicrotask(() => this.flush(peer))
+      }
+    } else if (peer.socket === undefined && peer.timer === undefined) this.connect(peer)
+  }
+
+  stats(): TcpTransportStats {
+    return { ...this.counters }
+  }
+
+  /** Stops listening, closes every connection and drops queued messages. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    for (const peer of [...this.peers.keys()]) this.removePeer(peer)
+    for (const socket of this.inbound) socket.destroy()
+    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+  }
+
+  private flush(peer: Peer): void {
+    peer.scheduled = false
+    const socket = peer.socket
+    if (!peer.connected || socket === undefined || peer.blocked || peer.queue.length === 0) return
+    const queue = peer.queue
+    peer.queue = []
+    let frames: Uint8Array[]
+    try {
+      frames = encodeBatches(queue, 0, queue.length, this.batchBytes, this.writer)
+    } catch (e) {
+      // A message the codec refuses is a bug in the sender; drop the batch loudly.
+      this.counters.dropped += queue.length
+      if (e instanceof RaftCodecError) this.handlers.onProtocolError?.(e, `to ${peer.id}`)
+      return
+    }
+    socket.cork()
+    let ok = true
+    for (const f of frames) ok = socket.write(f)
+    socket.uncork()
+    this.counters.framesSent += frames.length
+    this.counters.messagesSent += queue.length
+    if (!ok) peer.blocked = true
+  }
+
+  private connect(peer: Peer): void {
+    if (this.closed || peer.removed) return
+    const socket = net.createConnection({
+      host: peer.address.host,
+      port: peer.address.port,
+      noDelay: true,
+    })
+    peer.socket = socket
+    socket.on("connect", () => {
+      peer.connected = true
+      peer.failures = 0
+      this.counters.connects++
+      socket.write(encodeHello(this.id, peer.id))
+      this.flush(peer)
+    })
+    socket.on("drain", () => {
+      peer.blocked = false
+      this.flush(peer)
+    })
+    // Nothing is expected from the accepting side; reading keeps 'end' flowing.
+    socket.on("data", () => undefined)
+    socket.on("error", () => undefined)
+    socket.on("close", () => {
+      const wasCurrent = peer.socket === socket
+      if (!wasCurrent) return
+      peer.socket = undefined
+      peer.connected = false
+      peer.blocked = false
+      if (this.closed || peer.removed) return
+      peer.failures++
+      this.handlers.onUnreachable?.(peer.id)
+      const delay = Math.min(
+        this.backoffMaxMs,
+        this.backoffInitialMs * 2 ** Math.min(peer.failures - 1, 30),
+      )
+      peer.timer = setTimeout(() => {
+        peer.timer = undefined
+        // Reconnect only when there is something to say; `send` dials otherwise.
+        if (peer.queue.length > 0) this.connect(peer)
+      }, delay)
+    })
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.closed) {
+      socket.destroy()
+      return
+    }
+    this.inbound.add(socket)
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`
+    const decoder = new FrameDecoder(this.maxFrameBytes)
+    let from: NodeId | undefined
+    const fail = (e: unknown) => {
+      if (e instanceof RaftCodecError) this.handlers.onProtocolError?.(e, remote)
+      socket.destroy()
+    }
+    socket.on("data", (chunk: Buffer) => {
+      let payloads: Uint8Array[]
+      try {
+        payloads = decoder.push(chunk)
+      } catch (e) {
+        fail(e)
+        return
+      }
+      for (const payload of payloads) {
+        try {
+          if (from === undefined) {
+            const hello = decodeHello(payload)
+            if (hello.to !== this.id)
+              throw new RaftCodecError({
+                field: "hello.to",
+                reason: `addressed to ${JSON.stringify(hello.to)}, this node is ${JSON.stringify(this.id)}`,
+                offset: 0,
+              })
+            from = hello.from
+            continue
+          }
+          const messages = decodeBatch(payload)
+          this.counters.framesReceived++
+          for (const m of messages) {
+            // A peer speaks only for itself, and only to us.
+            if (m.to !== this.id || m.from !== from) {
+              this.counters.dropped++
+              continue
+            }
+            this.counters.messagesReceived++
+            this.handlers.onMessage(m)
+          }
+        } catch (e) {
+          fail(e)
+          return
+        }
+      }
+    })
+    socket.on("error", () => undefined)
+    socket.on("close", () => this.inbound.delete(socket))
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Effect service
+
+export class RaftTcpTransport extends Context.Service<
+  RaftTcpTransport,
+  {
+    readonly address: TcpPeerAddress
+    /** Queues a message for its `to` (never fails: Raft tolerates loss). */
+    readonly send: (message: Message) => Effect.Effect<void>
+    /** Messages from peers, in arrival order. Consume from one fiber. */
+    readonly incoming: Stream.Stream<Message>
+    /** Peers whose connection failed (feed to the core as ReportUnreachable). */
+    readonly unreachable: Stream.Stream<NodeId>
+    readonly setPeer: (id: NodeId, address: TcpPeerAddress) => Effect.Effect<void>
+    readonly removePeer: (id: NodeId) => Effect.Effect<void>
+    /** The plain transport, for hot paths (do not close it: the layer does). */
+    readonly unsafe: TcpTransport
+  }
+>()("@flotilla/raft/transport/RaftTcpTransport") {
+  /** Listens for the lifetime of the layer; closing its Scope closes every connection. */
+  static readonly layer = (
+    options: TcpTransportOptions,
+  ): Layer.Layer<RaftTcpTransport, TcpTransportError> =>
+    Layer.effect(RaftTcpTransport, make(options))
+}
+
+export const make = Effect.fnUntraced(function* (options: TcpTransportOptions) {
+  const incoming = yield* Queue.unbounded<Message>()
+  const unreachable = yield* Queue.sliding<NodeId>(1024)
+  const transport = yield* Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () =>
+        TcpTransport.listen(options, {
+          onMessage: (m) => {
+            Queue.offerUnsafe(incoming, m)
+          },
+          onUnreachable: (peer) => {
+            Queue.offerUnsafe(unreachable, peer)
+          },
+        }),
+      catch: (e) =>
+        e instanceof TcpTransportError
+          ? e
+          : new TcpTransportError({ operation: "listen", reason: String(e) }),
+    }),
+    (t) => Effect.promise(() => t.close()),
+  )
+  return RaftTcpTransport.of({
+    address: transport.address(),
+    send: (m) => Effect.sync(() => transport.send(m)),
+    incoming: Stream.fromQueue(incoming),
+    unreachable: Stream.fromQueue(unreachable),
+    setPeer: (id, address) => Effect.sync(() => transport.setPeer(id, address)),
+    removePeer: (id) => Effect.sync(() => transport.removePeer(id)),
+    unsafe: transport,
+  })
+})

@@ -1,0 +1,214 @@
+import * as net from "node:net"
+import { assert, it as effectIt } from "@effect/vitest"
+import { Context, Effect, Layer, Stream } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import type { Message } from "../../src/core/types.ts"
+import { RaftTcpTransport, TcpTransport, TcpTransportError } from "../../src/transport/tcp.ts"
+import type { RaftCodecError } from "../../src/transport/tcp-codec.ts"
+import { messageArb } from "./arbitraries.ts"
+
+/** Resolves when `ready()` holds after some event, or fails after `ms` (a deadline, not a wait). */
+const until = (ready: () => boolean, ms = 10_000) => {
+  let check: () => void = () => undefined
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error("condition not reached before the deadline")),
+      ms,
+    )
+    check = () => {
+      if (ready()) {
+        clearTimeout(timer)
+        resolve()
+      }
+    }
+    check()
+  })
+  return { done, check }
+}
+
+interface Node {
+  readonly transport: TcpTransport
+  readonly received: Message[]
+  readonly unreachable: string[]
+  readonly errors: RaftCodecError[]
+  notify: () => void
+}
+
+const start = async (id: string, port = 0): Promise<Node> => {
+  const node: Omit<Node, "transport"> & { transport?: TcpTransport } = {
+    received: [],
+    unreachable: [],
+    errors: [],
+    notify: () => undefined,
+  }
+  node.transport = await TcpTransport.listen(
+    { id, port, backoffInitialMs: 5, backoffMaxMs: 50 },
+    {
+      onMessage: (m) => {
+        node.received.push(m)
+        node.notify()
+      },
+      onUnreachable: (p) => {
+        node.unreachable.push(p)
+        node.notify()
+      },
+      onProtocolError: (e) => {
+        node.errors.push(e)
+        node.notify()
+      },
+    },
+  )
+  return node as Node
+}
+
+const waitFor = async (nodes: ReadonlyArray<Node>, ready: () => boolean) => {
+  const u = until(ready)
+  for (const n of nodes) n.notify = u.check
+  await u.done
+}
+
+const link = (a: Node, b: Node) => {
+  a.transport.setPeer(b.transport.id, b.transport.address())
+  b.transport.setPeer(a.transport.id, a.transport.address())
+}
+
+describe("TcpTransport on 127.0.0.1", () => {
+  it("delivers every message, in order, between two nodes", async () => {
+    const a = await start("a")
+    const b = await start("b")
+    link(a, b)
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(messageArb, { minLength: 1, maxLength: 40 }), async (raw) => {
+          const toB = raw.map((m) => ({ ...m, from: "a", to: "b" }) as Message)
+          const toA = raw.map((m) => ({ ...m, from: "b", to: "a" }) as Message)
+          b.received.length = 0
+          a.received.length = 0
+          for (const m of toB) a.transport.send(m)
+          for (const m of toA) b.transport.send(m)
+          await waitFor(
+            [a, b],
+            () => b.received.length >= toB.length && a.received.length >= toA.length,
+          )
+          expect(b.received).toEqual(toB)
+          expect(a.received).toEqual(toA)
+        }),
+        { numRuns: 25 },
+      )
+    } finally {
+      await a.transport.close()
+      await b.transport.close()
+    }
+  })
+
+  it("batches what one step sends into few frames", async () => {
+    const a = await start("a")
+    const b = await start("b")
+    link(a, b)
+    try {
+      const heartbeat = (i: number): Message => ({
+        type: "Heartbeat",
+        from: "a",
+        to: "b",
+        term: 1,
+        leaderCommit: i,
+        readContext: 0,
+      })
+      for (let i = 0; i < 1000; i++) a.transport.send(heartbeat(i))
+      await waitFor([b], () => b.received.length === 1000)
+      expect(b.received.map((m) => (m.type === "Heartbeat" ? m.leaderCommit : -1))).toEqual(
+        Array.from({ length: 1000 }, (_, i) => i),
+      )
+      // 1000 messages of about 10 bytes fit in one 1 MiB frame.
+      expect(a.transport.stats().framesSent).toBe(1)
+      expect(b.transport.stats().framesReceived).toBe(1)
+    } finally {
+      await a.transport.close()
+      await b.transport.close()
+    }
+  })
+
+  it("reconnects with backoff after the peer restarts and reports it unreachable meanwhile", async () => {
+    const a = await start("a")
+    let b = await start("b")
+    link(a, b)
+    const port = b.transport.address().port
+    const m = (i: number): Message => ({ type: "TimeoutNow", from: "a", to: "b", term: i })
+    try {
+      a.transport.send(m(1))
+      await waitFor([b], () => b.received.length === 1)
+      await b.transport.close()
+      // Sends to a peer that is down fail their connection: unreachable.
+      a.transport.send(m(2))
+      await waitFor([a], () => a.unreachable.length >= 1)
+      expect(a.unreachable[0]).toBe("b")
+      b = await start("b", port)
+      b.transport.setPeer("a", a.transport.address())
+      // Keep sending until the new b hears from a (messages sent while it was
+      // down may be lost: Raft retransmits).
+      a.transport.send(m(3))
+      await waitFor([a, b], () => {
+        if (b.received.some((x) => x.term === 3)) return true
+        if (a.transport.stats().connects < 2) a.transport.send(m(3))
+        return false
+      })
+      expect(b.received.at(-1)).toEqual(m(3))
+      expect(a.transport.stats().connects).toBeGreaterThanOrEqual(2)
+    } finally {
+      await a.transport.close()
+      await b.transport.close()
+    }
+  })
+
+  it("drops a connection that speaks garbage or claims another node, and keeps serving", async () => {
+    const a = await start("a")
+    const b = await start("b")
+    link(a, b)
+    try {
+      const raw = net.createConnection(b.transport.address())
+      await new Promise<void>((resolve) => raw.on("connect", resolve))
+      raw.write(Uint8Array.of(5, 0, 0, 0, 1, 0x48, 0x54, 0x54, 0x50))
+      await waitFor([b], () => b.errors.length === 1)
+      expect(b.errors[0]?.field).toBe("hello.magic")
+      raw.destroy()
+      a.transport.send({ type: "TimeoutNow", from: "a", to: "b", term: 9 })
+      // A message that claims to come from someone else is dropped.
+      a.transport.send({ type: "TimeoutNow", from: "c", to: "b", term: 10 })
+      a.transport.send({ type: "TimeoutNow", from: "a", to: "b", term: 11 })
+      await waitFor([b], () => b.received.length === 2)
+      expect(b.received.map((x) => x.term)).toEqual([9, 11])
+      expect(b.transport.stats().dropped).toBe(1)
+    } finally {
+      await a.transport.close()
+      await b.transport.close()
+    }
+  })
+
+  it("rejects invalid options with the field", async () => {
+    const e = await TcpTransport.listen({ id: "", port: 0 }, { onMessage: () => undefined }).catch(
+      (x: unknown) => x,
+    )
+    expect(e).toBeInstanceOf(TcpTransportError)
+    expect((e as TcpTransportError).message).toContain("id")
+  })
+})
+
+describe("RaftTcpTransport service", () => {
+  effectIt.live("streams incoming messages and closes with its Scope", () =>
+    Effect.gen(function* () {
+      const a = yield* Layer.build(RaftTcpTransport.layer({ id: "a", port: 0 }))
+      const b = yield* Layer.build(RaftTcpTransport.layer({ id: "b", port: 0 }))
+      const ta = Context.get(a, RaftTcpTransport)
+      const tb = Context.get(b, RaftTcpTransport)
+      yield* ta.setPeer("b", tb.address)
+      for (let i = 1; i <= 5; i++)
+        yield* ta.send({ type: "TimeoutNow", from: "a", to: "b", term: i })
+      const got = yield* tb.incoming.pipe(Stream.take(5), Stream.runCollect)
+      assert.deepStrictEqual(
+        Array.from(got, (m) => m.term),
+        [1, 2, 3, 4, 5],
+      )
+    }).pipe(Effect.scoped),
+  )
+})
