@@ -97,7 +97,15 @@ const stripNulls = (value: unknown): unknown => {
   const out: Record<string, unknown> = {}
   for (const k of Object.keys(value)) {
     const v = value[k]
-    if (v !== null) out[k] = stripNulls(v)
+    // defineProperty, not assignment: a "__proto__" key must stay a plain key.
+    if (v !== null) {
+      Object.defineProperty(out, k, {
+        value: stripNulls(v),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    }
   }
   return out
 }
@@ -145,10 +153,15 @@ const describeInput = (input: unknown): string =>
 const isField = (ast: SchemaAST.AST | undefined, name: string): boolean =>
   ast?._tag === "Objects" && ast.propertySignatures.some((ps) => ps.name === name)
 
+/** A failed check's message: the filter's own, else the one its predicate returned. */
 const filterMessage = (issue: SchemaIssue.Filter): string => {
   const annotations = issue.filter.annotations
-  const message = annotations?.message ?? annotations?.expected
-  return typeof message === "string" ? message : "invalid value"
+  const own = annotations?.message
+  if (typeof own === "string") return own
+  const inner = issue.issue._tag === "InvalidValue" ? issue.issue.annotations?.message : undefined
+  if (typeof inner === "string") return inner
+  const expected = annotations?.expected
+  return typeof expected === "string" ? expected : "invalid value"
 }
 
 const collect = (
@@ -216,7 +229,15 @@ const collect = (
         ),
       })
       return
-    case "InvalidValue":
+    case "InvalidValue": {
+      const message = issue.annotations?.message
+      out.push({
+        path,
+        unknown: false,
+        error: invalid(field, input, typeof message === "string" ? message : "invalid value"),
+      })
+      return
+    }
     case "OneOf":
     case "Forbidden":
       out.push({ path, unknown: false, error: invalid(field, input, "invalid value") })
@@ -547,7 +568,9 @@ export const decodeYaml = (text: string, options?: DecodeOptions): ReadonlyArray
     const line = lines.linePos(startOffset).line
     if (doc.errors.length > 0) {
       for (const error of doc.errors) {
-        const errorLine = error.linePos?.[0].line ?? line
+        // An error at the end of the input points at the last line with content.
+        const offset = Math.min(error.pos[0], Math.max(0, text.trimEnd().length - 1))
+        const errorLine = lines.linePos(offset).line
         out.push({
           index: docIndex,
           line: errorLine,

@@ -47,10 +47,14 @@ const isInteger = /^-?\d+$/
 /** A legacy Deployment (or an apps/v1 one) as apps/v1: `rollbackTo` becomes the annotation. */
 export const deploymentToV1 = (deployment: AnyDeployment): AppsV1.Deployment => {
   const { rollbackTo, ...spec } = deployment.spec
+  // Versions without rollbackTo keep their annotations as they are.
+  if (!hasRollbackTo(deployment.apiVersion)) {
+    return { ...deployment, apiVersion: "apps/v1", spec }
+  }
   const annotations = { ...deployment.metadata.annotations }
   delete annotations[DeprecatedRollbackTo]
   if (rollbackTo !== undefined) {
-    annotations[DeprecatedRollbackTo] = String(rollbackTo.revision ?? 0)
+    annotations[DeprecatedRollbackTo] = String(rollbackTo.revision)
   }
   const keepAnnotations =
     deployment.metadata.annotations !== undefined || Object.keys(annotations).length > 0

@@ -270,8 +270,8 @@ export const resolveResource = (name: string): KindInfo | undefined => {
     (info) =>
       info.resource !== undefined &&
       info.preferred &&
-      info.group !== "extensions" &&
-      (group === undefined || info.group === group) &&
+      // extensions/v1beta1 only when asked for by group: apps/v1 wins otherwise.
+      (group === undefined ? info.group !== "extensions" : info.group === group) &&
       (info.resource.name === base ||
         info.resource.singularName === base ||
         info.kind.toLowerCase() === base ||

@@ -5,11 +5,14 @@
  */
 import { Schema } from "effect"
 import { makeList } from "../meta/v1.ts"
-import { Int64 } from "../wire.ts"
+import { Int64, withZero } from "../wire.ts"
 import { DeploymentSpec as DeploymentSpecV1, makeDeployment } from "./v1.ts"
 
-/** The revision to roll back to; 0 means the last revision. */
-export const RollbackConfig = Schema.Struct({ revision: Schema.optionalKey(Int64) })
+/**
+ * The revision to roll back to; 0 (also what `{}` decodes to, as in Go) means
+ * the last revision.
+ */
+export const RollbackConfig = Schema.Struct({ revision: Int64.pipe(withZero(0)) })
 export interface RollbackConfig extends Schema.Schema.Type<typeof RollbackConfig> {}
 
 export const DeploymentSpec = Schema.Struct({
