@@ -5,6 +5,16 @@
  * The engine here imports no domain package; models of Flotilla's systems
  * live in `@flotilla/checker/models`.
  */
+
+export {
+  type CheckContext,
+  type CheckOptions,
+  type CheckResult,
+  check,
+  formatSummary,
+  type PropertyResult,
+  type Strategy,
+} from "./check.ts"
 export {
   type Actor,
   type ActorSystemConfig,
@@ -81,3 +91,6 @@ export {
   type TraceStep,
   traceOf,
 } from "./core/trace.ts"
+export { type ParallelOptions, parallelBfs } from "./parallel/parallel-bfs.ts"
+export type { ModelSource } from "./parallel/protocol.ts"
+export { parseTrace, stringifyTrace, TraceFile, TraceFileError } from "./trace-file.ts"

@@ -591,7 +591,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     }
   }
 
-  const describeStep = (prev: State, _a: SystemAction<T>, next: State): Array<string> => {
+  const describeStep = (prev: State, a: SystemAction<T>, next: State): Array<string> => {
     const lines: Array<string> = []
     for (let id = 0; id < n; id++) {
       if (
@@ -614,16 +614,24 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
         if (!was.some((x) => sameTimer(x, t))) lines.push(`${names[id]} sets timer ${showTimer(t)}`)
       }
     }
-    // Messages sent (present now, more times than before).
+    // Messages sent (present now, more times than before) and lost (the
+    // reverse, apart from the one delivered or dropped by the action).
+    const key = (e: Envelope<M>) => `${e.hi}:${e.lo}`
     const counts = new Map<string, number>()
+    for (const e of next.network) counts.set(key(e), (counts.get(key(e)) ?? 0) + 1)
+    let taken: Envelope<M> | undefined
+    if ((a.kind === "deliver" && !duplicating) || a.kind === "drop") taken = prev.network[a.index]
     for (const e of prev.network) {
-      const k = `${e.hi}:${e.lo}`
-      counts.set(k, (counts.get(k) ?? 0) + 1)
+      const c = counts.get(key(e)) ?? 0
+      if (c > 0) counts.set(key(e), c - 1)
+      else if (taken !== undefined && key(taken) === key(e)) taken = undefined
+      else lines.push(`lost ${showEnvelope(e)}`)
     }
+    const fresh = new Map<string, number>()
+    for (const e of prev.network) fresh.set(key(e), (fresh.get(key(e)) ?? 0) + 1)
     for (const e of next.network) {
-      const k = `${e.hi}:${e.lo}`
-      const c = counts.get(k) ?? 0
-      if (c > 0) counts.set(k, c - 1)
+      const c = fresh.get(key(e)) ?? 0
+      if (c > 0) fresh.set(key(e), c - 1)
       else lines.push(`sends ${showEnvelope(e)}`)
     }
     for (let i = prev.history.length; i < next.history.length; i++) {

@@ -180,12 +180,17 @@ export const naiveReplication = (options: NaiveOptions) => {
       sometimes("a read returns", (s) => isReturn(s, (o) => typeof o === "string")),
     ],
     describe: {
-      state: (s) =>
-        s.role === "server"
-          ? `value ${s.value}`
-          : s.waiting
-            ? `waiting for operation ${s.next}`
-            : `next operation ${s.next + 1}`,
+      state: (s, id) => {
+        if (s.role === "server") return `value ${s.value}`
+        const script = scripts[id - servers]!
+        const show = (op: ClientOp) =>
+          `${op.input.type === "write" ? `write ${op.input.value} to` : "read"} ${serverName(op.server)}`
+        if (s.waiting) return `awaiting ${show(script[s.next - 1]!)}`
+        const op = script[s.next]
+        if (op === undefined) return "done"
+        return op.settled ? `will ${show(op)} once settled` : `will ${show(op)}`
+      },
+      persisted: (v) => v,
       msg: (m) => ("value" in m ? `${m.type}(${m.value})` : m.type),
       input: (i) => (i.type === "write" ? `write(${i.value})` : i.type),
       output: (o) => (o === null ? "ok" : String(o)),
