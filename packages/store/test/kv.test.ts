@@ -2,7 +2,7 @@
 // proposing, leases expired by the leader loop on the (test) clock, watches
 // as Streams.
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Layer, Stream } from "effect"
+import { Effect, Fiber, Layer, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { Applier } from "../src/applier.ts"
 import { Cluster } from "../src/cluster.ts"
