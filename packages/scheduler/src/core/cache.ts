@@ -1,3 +1,4 @@
+import { AffinityIndex } from "./affinity-index.ts"
 import { NodeInfo } from "./nodeinfo.ts"
 import type { ImageSpread, NodeFacts, PodInfo } from "./types.ts"
 
@@ -41,6 +42,8 @@ export class Cache {
   /** Nodes with at least one pod with inter-pod (anti-)affinity. */
   private readonly affinityNodes = new Set<NodeInfo>()
   private readonly antiAffinityNodes = new Set<NodeInfo>()
+  /** Pods by label and existing pods' affinity terms by topology value (InterPodAffinity). */
+  readonly affinityIndex = new AffinityIndex()
 
   constructor(options: CacheOptions = {}) {
     this.assumedPodTtlMs = options.assumedPodTtlMs ?? 30_000
@@ -95,6 +98,12 @@ export class Cache {
       this.addToZone(facts.zone, facts.name)
     }
     if (old !== undefined) this.removeImages(info, old)
+    if (old === undefined || old.labels !== facts.labels) {
+      for (const p of info.podsWithAffinity) {
+        this.affinityIndex.addTerms(p, old?.labels, -1)
+        this.affinityIndex.addTerms(p, facts.labels, 1)
+      }
+    }
     info.facts = facts
     this.addImages(info, facts)
     info.generation++
@@ -109,6 +118,10 @@ export class Cache {
     if (info?.facts === undefined) return
     this.removeFromZone(info.facts.zone, name)
     this.removeImages(info, info.facts)
+    for (const p of info.podsWithAffinity) {
+      this.affinityIndex.addTerms(p, info.facts.labels, -1)
+      this.affinityIndex.addTerms(p, undefined, 1)
+    }
     info.facts = undefined
     info.generation++
     // Pods may still reference the node until their deletions arrive.
@@ -229,13 +242,17 @@ export class Cache {
   private addPodToNode(pod: PodInfo): void {
     const info = this.nodeFor(pod.nodeName)
     info.addPod(pod)
+    this.affinityIndex.addPod(pod)
+    this.affinityIndex.addTerms(pod, info.facts?.labels, 1)
     this.trackAffinity(info)
   }
 
   private removePodFromNode(pod: PodInfo): void {
     const info = this.nodes.get(pod.nodeName)
     if (info === undefined) return
-    info.removePod(pod.key)
+    if (!info.removePod(pod.key)) return
+    this.affinityIndex.removePod(pod)
+    this.affinityIndex.addTerms(pod, info.facts?.labels, -1)
     this.trackAffinity(info)
     if (info.facts === undefined && info.pods.length === 0) this.nodes.delete(info.name)
   }

@@ -7,7 +7,12 @@
 import { parseQuantity, type Quantity } from "@flotilla/api"
 import { Result } from "effect"
 import { type HostPort, sanitizeHostPort } from "./hostports.ts"
-import { compileLabelSelector, type LabelSelectorView, SelectorError } from "./labels.ts"
+import {
+  compileLabelSelector,
+  type LabelSelectorView,
+  SelectorError,
+  type SelectorMatcher,
+} from "./labels.ts"
 import { compileTerm, type NodeSelectorTermView } from "./nodeselector.ts"
 import { normalizedImageName } from "./plugins/image-locality.ts"
 import {
@@ -225,7 +230,7 @@ const compileAffinityTerm = (
   namespace: string,
   field: string,
 ): AffinityTerm => {
-  let selector: AffinityTerm["selector"]
+  let selector: SelectorMatcher
   try {
     selector = compileLabelSelector(term.labelSelector)
   } catch (e) {
@@ -234,7 +239,9 @@ const compileAffinityTerm = (
   }
   const namespaces =
     term.namespaces !== undefined && term.namespaces.length > 0 ? term.namespaces : [namespace]
-  return { namespaces: new Set(namespaces), selector, topologyKey: term.topologyKey }
+  const sel = selector.selector.isNothing ? "<nothing>" : selector.selector.toString()
+  const signature = `${[...new Set(namespaces)].sort().join(",")}|${term.topologyKey}|${sel}`
+  return { namespaces: new Set(namespaces), selector, topologyKey: term.topologyKey, signature }
 }
 
 const compilePodAffinity = (

@@ -19,6 +19,11 @@ export interface AffinityTerm {
   readonly namespaces: ReadonlySet<string>
   readonly selector: LabelMatcher
   readonly topologyKey: string
+  /**
+   * Equal for terms that select the same pods in the same domains (namespaces,
+   * selector, topology key), so existing pods' terms can be counted in groups.
+   */
+  readonly signature: string
 }
 
 export interface WeightedAffinityTerm extends AffinityTerm {

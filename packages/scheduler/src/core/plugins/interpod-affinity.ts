@@ -1,3 +1,4 @@
+import type { TermGroup } from "../affinity-index.ts"
 import type {
   CycleState,
   FilterPlugin,
@@ -114,38 +115,46 @@ export class InterPodAffinity
     this.hardPodAffinityWeight = args.hardPodAffinityWeight
   }
 
+  /** Labels of the node an assigned pod is on; undefined when the node is unknown. */
+  private nodeLabels(pod: PodInfo): Labels | undefined {
+    return this.handle.snapshot.getNode(pod.nodeName)?.facts?.labels
+  }
+
   preFilter(state: CycleState, pod: PodInfo): S.Result {
+    const index = this.handle.snapshot.affinityIndex
+    // Existing pods' required anti-affinity: one match per distinct term.
     const existingAntiAffinity = new TopologyCounts()
-    for (const node of this.handle.snapshot.havePodsWithRequiredAntiAffinity()) {
-      const labels = node.facts?.labels
-      if (labels === undefined) continue
-      for (const existing of node.podsWithRequiredAntiAffinity) {
-        for (const term of existing.affinity!.requiredAntiAffinity) {
-          if (podMatchesTerm(pod, term) && hasTopologyValue(labels, term.topologyKey)) {
-            existingAntiAffinity.add(term.topologyKey, labels[term.topologyKey]!, 1)
-          }
-        }
-      }
+    for (const g of index.requiredAntiAffinity.groups.values()) {
+      if (g.counts.size === 0 || !podMatchesTerm(pod, g.term)) continue
+      for (const [value, n] of g.counts) existingAntiAffinity.add(g.term.topologyKey, value, n)
     }
+    // The pod's own required terms: only pods their selectors can match.
     const affinity = new TopologyCounts()
     const antiAffinity = new TopologyCounts()
     const a = pod.affinity
-    if (a !== undefined && (a.requiredAffinity.length > 0 || a.requiredAntiAffinity.length > 0)) {
-      for (const node of this.handle.snapshot.nodeInfoList()) {
-        const labels = node.facts!.labels
-        for (const existing of node.pods) {
-          if (podMatchesAllTerms(existing, a.requiredAffinity)) {
-            for (const t of a.requiredAffinity) {
-              if (hasTopologyValue(labels, t.topologyKey))
-                affinity.add(t.topologyKey, labels[t.topologyKey]!, 1)
-            }
+    if (a !== undefined) {
+      const terms = a.requiredAffinity
+      if (terms.length > 0) {
+        index.candidates(terms[0]!, (existing) => {
+          const labels = this.nodeLabels(existing)
+          if (labels === undefined || !podMatchesAllTerms(existing, terms)) return
+          for (const t of terms) {
+            if (hasTopologyValue(labels, t.topologyKey))
+              affinity.add(t.topologyKey, labels[t.topologyKey]!, 1)
           }
-          for (const t of a.requiredAntiAffinity) {
-            if (podMatchesTerm(existing, t) && hasTopologyValue(labels, t.topologyKey)) {
-              antiAffinity.add(t.topologyKey, labels[t.topologyKey]!, 1)
-            }
-          }
-        }
+        })
+      }
+      for (const t of a.requiredAntiAffinity) {
+        index.candidates(t, (existing) => {
+          const labels = this.nodeLabels(existing)
+          if (
+            labels === undefined ||
+            !podMatchesTerm(existing, t) ||
+            !hasTopologyValue(labels, t.topologyKey)
+          )
+            return
+          antiAffinity.add(t.topologyKey, labels[t.topologyKey]!, 1)
+        })
       }
     }
     const s: PreFilterState = { existingAntiAffinity, affinity, antiAffinity }
@@ -195,49 +204,40 @@ export class InterPodAffinity
 
   preScore(state: CycleState, pod: PodInfo, nodes: ReadonlyArray<NodeInfo>): S.Result {
     if (nodes.length === 0) return undefined
-    const a = pod.affinity
-    const hasConstraints = a !== undefined && (a.hasPodAffinity || a.hasPodAntiAffinity)
+    const index = this.handle.snapshot.affinityIndex
     const scores = new TopologyCounts()
-    const process = (
-      term: WeightedAffinityTerm,
-      podToCheck: PodInfo,
-      labels: Labels,
-      multiplier: number,
-    ): void => {
-      if (term.weight === 0) return
-      if (podMatchesTerm(podToCheck, term) && hasTopologyValue(labels, term.topologyKey)) {
-        scores.add(term.topologyKey, labels[term.topologyKey]!, term.weight * multiplier)
+    // The pod's preferred terms against existing pods.
+    const a = pod.affinity
+    if (a !== undefined) {
+      const own = (t: WeightedAffinityTerm, sign: number): void => {
+        if (t.weight === 0) return
+        index.candidates(t, (existing) => {
+          const labels = this.nodeLabels(existing)
+          if (
+            labels === undefined ||
+            !podMatchesTerm(existing, t) ||
+            !hasTopologyValue(labels, t.topologyKey)
+          )
+            return
+          scores.add(t.topologyKey, labels[t.topologyKey]!, sign * t.weight)
+        })
+      }
+      for (const t of a.preferredAffinity) own(t, 1)
+      for (const t of a.preferredAntiAffinity) own(t, -1)
+    }
+    // Existing pods' terms against the pod, a group of equal terms at a time.
+    const groups = (gs: Iterable<TermGroup>, weight: (g: TermGroup) => number): void => {
+      for (const g of gs) {
+        const w = weight(g)
+        if (w === 0 || g.counts.size === 0 || !podMatchesTerm(pod, g.term)) continue
+        for (const [value, n] of g.counts) scores.add(g.term.topologyKey, value, w * n)
       }
     }
-    const visit = (existing: PodInfo, labels: Labels): void => {
-      if (a !== undefined) {
-        for (const t of a.preferredAffinity) process(t, existing, labels, 1)
-        for (const t of a.preferredAntiAffinity) process(t, existing, labels, -1)
-      }
-      const e = existing.affinity
-      if (e === undefined) return
-      if (e.hasPodAffinity) {
-        if (this.hardPodAffinityWeight > 0) {
-          for (const t of e.requiredAffinity)
-            process({ ...t, weight: this.hardPodAffinityWeight }, pod, labels, 1)
-        }
-        for (const t of e.preferredAffinity) process(t, pod, labels, 1)
-      }
-      if (e.hasPodAntiAffinity) for (const t of e.preferredAntiAffinity) process(t, pod, labels, -1)
+    if (this.hardPodAffinityWeight > 0) {
+      groups(index.requiredAffinity.groups.values(), () => this.hardPodAffinityWeight)
     }
-    if (hasConstraints) {
-      for (const node of this.handle.snapshot.nodeInfoList()) {
-        const labels = node.facts!.labels
-        if (isEmptyLabels(labels)) continue
-        for (const existing of node.pods) visit(existing, labels)
-      }
-    } else {
-      for (const node of this.handle.snapshot.havePodsWithAffinity()) {
-        const labels = node.facts?.labels
-        if (labels === undefined || isEmptyLabels(labels)) continue
-        for (const existing of node.podsWithAffinity) visit(existing, labels)
-      }
-    }
+    groups(index.preferredAffinity.groups.values(), (g) => g.weight)
+    groups(index.preferredAntiAffinity.groups.values(), (g) => -g.weight)
     state.write(preScoreKey, scores)
     return undefined
   }
@@ -275,9 +275,4 @@ export class InterPodAffinity
     }
     return undefined
   }
-}
-
-const isEmptyLabels = (labels: Labels): boolean => {
-  for (const _ in labels) return false
-  return true
 }
