@@ -115,6 +115,7 @@ export const visitState = (k: Sink, s: RaftState): void => {
     k.num(p.pendingSnapshot)
     k.num(p.snapshotOffset)
     k.num(p.stalled ? 1 : 0)
+    k.num(p.sentCommit)
     k.num(p.recentActive ? 1 : 0)
     k.num(p.learner ? 1 : 0)
   }

@@ -14,6 +14,7 @@ export const makeProgress = (id: NodeId, next: number, learner: boolean): Progre
   pendingSnapshot: 0,
   snapshotOffset: 0,
   stalled: false,
+  sentCommit: 0,
   recentActive: false,
   learner,
 })

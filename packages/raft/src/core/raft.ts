@@ -998,12 +998,17 @@ const onCommitAdvanced = (s: RaftState, ctx: Ctx): void => {
     s.deferredReads = []
     for (const r of deferred) readIndex(s, ctx, r.context, r.from)
   }
-  // Followers with nothing in flight would only learn the new commitIndex at
-  // the next heartbeat; a busy pipeline carries it in the next AppendEntries.
-  for (const pr of s.progress) {
-    if (pr.id === s.id || pr.state !== "Replicate" || pr.inflight.length > 0) continue
-    sendAppend(s, ctx, pr, true)
-  }
+  for (const pr of s.progress) if (pr.id !== s.id) maybeSendCommit(s, ctx, pr)
+}
+
+/**
+ * Followers with nothing in flight would only learn a new commitIndex at the
+ * next heartbeat; a busy pipeline carries it in its next AppendEntries.
+ */
+const maybeSendCommit = (s: RaftState, ctx: Ctx, pr: Progress): void => {
+  if (pr.state !== "Replicate" || pr.inflight.length > 0) return
+  if (pr.sentCommit >= Math.min(s.commitIndex, pr.match)) return
+  sendAppend(s, ctx, pr, true)
 }
 
 /**
@@ -1033,6 +1038,7 @@ const sendAppend = (s: RaftState, ctx: Ctx, pr: Progress, sendIfEmpty: boolean):
     leaderCommit: s.commitIndex,
   }
   send(ctx, m)
+  if (m.leaderCommit > pr.sentCommit) pr.sentCommit = m.leaderCommit
   if (pr.state === "Replicate") {
     if (entries.length > 0) {
       const lastSent = entries[entries.length - 1]!.index
@@ -1102,6 +1108,7 @@ const broadcastHeartbeat = (s: RaftState, ctx: Ctx, readContext: number): void =
       leaderCommit: Math.min(pr.match, s.commitIndex),
       readContext,
     }
+    if (m.leaderCommit > pr.sentCommit) pr.sentCommit = m.leaderCommit
     send(ctx, m)
   }
 }
@@ -1147,6 +1154,7 @@ const onAppendEntriesResponse = (s: RaftState, ctx: Ctx, m: AppendEntriesRespons
   while (sendAppend(s, ctx, pr, false)) {
     if (pr.state !== "Replicate") break
   }
+  maybeSendCommit(s, ctx, pr)
 }
 
 const onHeartbeatResponse = (s: RaftState, ctx: Ctx, m: HeartbeatResponse): void => {
@@ -1410,6 +1418,7 @@ const readReady = (s: RaftState, ctx: Ctx, context: number, from: NodeId, index:
     index,
     leaderCommit: Math.min(pr?.match ?? 0, s.commitIndex),
   }
+  if (pr !== undefined && r.leaderCommit > pr.sentCommit) pr.sentCommit = r.leaderCommit
   send(ctx, r)
 }
 

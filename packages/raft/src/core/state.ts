@@ -38,6 +38,8 @@ export interface Progress {
    * that is still so at the next one, in-flight messages are presumed lost.
    */
   stalled: boolean
+  /** The highest commitIndex this follower was sent (AppendEntries, heartbeat, read reply). */
+  sentCommit: number
   /** Heard from since the last check-quorum round. */
   recentActive: boolean
   learner: boolean

@@ -167,6 +167,23 @@ export class SyncNetwork {
     n.appliedBase = 0
   }
 
+  /** Replaces a node's state (built by hand); its durable copy becomes what the state says is persisted. */
+  replace(id: NodeId, state: RaftState): void {
+    const n = this.node(id)
+    n.state = state
+    n.durable = {
+      hardState: state.persisted,
+      snapshot: state.snapshot,
+      entries: state.entries.slice(0, Math.max(0, state.stableIndex - state.snapshot.index)),
+    }
+  }
+
+  /** Campaigns until `id` leads (up to `rounds` elections); returns whether it does. */
+  elect(id: NodeId, rounds = 5): boolean {
+    for (let i = 0; i < rounds && this.node(id).state.role !== "Leader"; i++) this.campaign(id)
+    return this.node(id).state.role === "Leader"
+  }
+
   /** Adds a node that starts with an empty configuration (it learns one from the leader). */
   addNode(id: NodeId, config: Config = makeConfig([])): void {
     const durable = mutableDurable(bootstrap(config))
