@@ -1,8 +1,9 @@
+import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { WalCorruptError, WalInputError, WalLockedError } from "../../src/wal/errors.ts"
+import { WalCorruptError, WalInputError, WalIoError, WalLockedError } from "../../src/wal/errors.ts"
 import { FileWal, type WalRecovery } from "../../src/wal/file-wal.ts"
 import { Model, type Op, opArb, runOp, withTempDir } from "./helpers.ts"
 
@@ -231,6 +232,27 @@ describe("FileWal", () => {
       const bad = await FileWal.open({ dir, segmentBytes: 12 }).catch((x: unknown) => x)
       expect(bad).toBeInstanceOf(WalInputError)
       expect((bad as WalInputError).message).toContain("segmentBytes")
+    })
+  })
+
+  it("refuses every call after a failed write, with the I/O error", async () => {
+    await withTempDir(async (dir) => {
+      const { wal } = await open(dir)
+      const data = new Uint8Array(4)
+      await wal.append([{ index: 1, term: 1, type: 0, data }])
+      // Pull the file out from under it: the next write fails with EBADF.
+      const fd = (wal as unknown as { fd: number }).fd
+      fs.closeSync(fd)
+      const first = await wal
+        .append([{ index: 2, term: 1, type: 0, data }])
+        .catch((e: unknown) => e)
+      expect(first).toBeInstanceOf(WalIoError)
+      expect((first as WalIoError).operation).toBe("write")
+      const later = await wal
+        .setHardState({ term: 1, vote: null, commit: 1 })
+        .catch((e: unknown) => e)
+      expect(later).toBe(first)
+      expect(wal.durableIndex).toBe(1)
     })
   })
 
