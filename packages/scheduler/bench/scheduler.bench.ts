@@ -11,9 +11,10 @@
  *   npm run bench -w @flotilla/scheduler [-- --nodes 5000 --pods 10000]
  */
 
-import type { NodeView } from "../src/core/compile.ts"
+import { Node, Pod } from "@flotilla/api"
+import { Schema } from "effect"
 import type { SpreadSelectorSource } from "../src/core/framework.ts"
-import { type SchedulablePodView, SchedulerCore } from "../src/core/scheduler.ts"
+import { SchedulerCore } from "../src/core/scheduler.ts"
 import {
   andMatchers,
   defaultConfiguration,
@@ -31,42 +32,45 @@ const PODS = arg("pods", 10_000)
 const ZONES = 10
 const APPS = 200
 
-const nodeView = (i: number, zoned: boolean): NodeView => ({
-  metadata: {
-    name: `node-${i}`,
-    labels: {
-      "kubernetes.io/hostname": `node-${i}`,
-      ...(zoned ? { "topology.kubernetes.io/zone": `zone-${i % ZONES}` } : {}),
-    },
-  },
-  spec: {},
-  status: {
-    allocatable: { cpu: "4", memory: "32Gi", pods: "110" },
-    conditions: [{ type: "Ready", status: "True" }],
-  },
-})
-
-const basicPod = (name: string): SchedulablePodView => ({
-  metadata: { name, namespace: "default", uid: name },
-  spec: {
-    containers: [
-      {
-        name: "pause",
-        image: "registry.k8s.io/pause:3.10",
-        resources: {
-          requests: { cpu: "100m", memory: "500Mi" },
-          limits: { cpu: "100m", memory: "500Mi" },
-        },
+const nodeView = (i: number, zoned: boolean): Node =>
+  Schema.decodeUnknownSync(Node)({
+    metadata: {
+      name: `node-${i}`,
+      labels: {
+        "kubernetes.io/hostname": `node-${i}`,
+        ...(zoned ? { "topology.kubernetes.io/zone": `zone-${i % ZONES}` } : {}),
       },
-    ],
-  },
-})
+    },
+    spec: {},
+    status: {
+      allocatable: { cpu: "4", memory: "32Gi", pods: "110" },
+      conditions: [{ type: "Ready", status: "True" }],
+    },
+  })
+
+const decodePod = Schema.decodeUnknownSync(Pod)
+const basicPod = (name: string): Pod =>
+  decodePod({
+    metadata: { name, namespace: "default", uid: name },
+    spec: {
+      containers: [
+        {
+          name: "pause",
+          image: "registry.k8s.io/pause:3.10",
+          resources: {
+            requests: { cpu: "100m", memory: "500Mi" },
+            limits: { cpu: "100m", memory: "500Mi" },
+          },
+        },
+      ],
+    },
+  })
 
 /** Node affinity (required: 8 of 10 zones; preferred: 2 zones), hostname anti-affinity per app, Service spreading. */
-const affinityPod = (name: string, i: number): SchedulablePodView => {
+const affinityPod = (name: string, i: number): Pod => {
   const app = `app-${i % APPS}`
   const base = basicPod(name)
-  return {
+  return decodePod({
     metadata: { ...base.metadata, labels: { app } },
     spec: {
       ...base.spec,
@@ -116,7 +120,7 @@ const affinityPod = (name: string, i: number): SchedulablePodView => {
         },
       },
     },
-  }
+  })
 }
 
 /** One Service per app selecting `app=<name>` (SelectorSpread's input). */
@@ -154,7 +158,7 @@ const run = (name: string, variant: boolean): Figures => {
   let now = 0
   for (let i = 0; i < NODES; i++) core.onNodeAdd(nodeView(i, variant), now)
   const makePod = (n: string, i: number) => (variant ? affinityPod(n, i) : basicPod(n))
-  const podsByKey = new Map<string, SchedulablePodView>()
+  const podsByKey = new Map<string, Pod>()
   let scheduled = 0
   let failed = 0
   const cycle = (latencies: Float64Array | undefined, index: number): void => {
@@ -184,7 +188,7 @@ const run = (name: string, variant: boolean): Figures => {
   let peakRss = process.memoryUsage().rss
   let peakHeap = process.memoryUsage().heapUsed
   const latencies = new Float64Array(PODS)
-  const pods: Array<SchedulablePodView> = []
+  const pods: Array<Pod> = []
   for (let i = 0; i < PODS; i++) pods.push(makePod(`pod-${i}`, INIT_PODS + i))
   const start = performance.now()
   for (let i = 0; i < PODS; i++) {

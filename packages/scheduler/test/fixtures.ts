@@ -1,3 +1,5 @@
+import { Node, Pod } from "@flotilla/api"
+import { Schema } from "effect"
 import { Cache } from "../src/core/cache.ts"
 import type { AffinityView } from "../src/core/compile.ts"
 import { compileNode, compilePod, type NodeView } from "../src/core/compile.ts"
@@ -43,8 +45,16 @@ export interface PodOptions {
 
 let uid = 0
 
-/** A pod in Kubernetes' wire shape. */
-export const pod = (name: string, o: PodOptions = {}): SchedulablePodView => {
+const decodePod = Schema.decodeUnknownSync(Pod)
+const decodeNode = Schema.decodeUnknownSync(Node)
+
+/** A pod, written in Kubernetes' wire shape and decoded with `@flotilla/api`'s schema. */
+export const pod = (name: string, o: PodOptions = {}): Pod => decodePod(podJson(name, o))
+
+/** The same pod undecoded, for input the api would reject (the scheduler must still cope). */
+export const rawPod = (name: string, o: PodOptions = {}): Pod => podJson(name, o) as Pod
+
+const podJson = (name: string, o: PodOptions): SchedulablePodView => {
   const containers = o.containers ?? [
     {
       ...(o.requests ? { requests: o.requests } : {}),
@@ -102,8 +112,10 @@ export interface NodeOptions {
   images?: Array<{ names: Array<string>; sizeBytes: number }>
 }
 
-/** A node in Kubernetes' wire shape (4 CPUs, 32Gi, 110 pods unless told). */
-export const node = (name: string, o: NodeOptions = {}): NodeView => ({
+/** A node (4 CPUs, 32Gi, 110 pods unless told), decoded with `@flotilla/api`'s schema. */
+export const node = (name: string, o: NodeOptions = {}): Node => decodeNode(nodeJson(name, o))
+
+const nodeJson = (name: string, o: NodeOptions): NodeView => ({
   metadata: { name, labels: { "kubernetes.io/hostname": name, ...o.labels } },
   spec: {
     ...(o.unschedulable ? { unschedulable: true } : {}),
@@ -129,19 +141,19 @@ export class Cluster {
     this.handle = { snapshot: this.cache, spreadSelectors: spread }
   }
 
-  addNode(n: NodeView): this {
+  addNode(n: Node): this {
     this.cache.addNode(compileNode(n))
     return this
   }
 
   /** Adds a pod already placed on `nodeName`. */
-  place(p: SchedulablePodView, nodeName: string): this {
+  place(p: Pod, nodeName: string): this {
     this.cache.addPod(compilePod({ ...p, spec: { ...p.spec, nodeName } }))
     return this
   }
 
   /** Runs the plugin's PreFilter (if any) and Filter on one node. */
-  filter(plugin: Plugin, p: SchedulablePodView, nodeName: string): Result {
+  filter(plugin: Plugin, p: Pod, nodeName: string): Result {
     const state = new CycleState()
     const info = compilePod(p)
     const pf = (plugin as { preFilter?: (s: CycleState, p: unknown) => Result }).preFilter
@@ -155,7 +167,7 @@ export class Cluster {
   }
 
   /** Runs PreScore, Score and NormalizeScore over every node; returns name -> score. */
-  scores(plugin: Plugin, p: SchedulablePodView): Record<string, number> {
+  scores(plugin: Plugin, p: Pod): Record<string, number> {
     const state = new CycleState()
     const info = compilePod(p)
     const nodes = this.cache.nodeInfoList()

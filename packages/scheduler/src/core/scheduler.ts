@@ -5,6 +5,7 @@
  * feeds it and carries the commands out; tests and the model checker drive it
  * directly.
  */
+import type { Node, Pod } from "@flotilla/api"
 import { GenericScheduler, ScheduleError } from "./algorithm.ts"
 import { Cache } from "./cache.ts"
 import { CompileError, compileNode, compilePod, type NodeView, type PodView } from "./compile.ts"
@@ -173,7 +174,7 @@ export class SchedulerCore {
 
   // --- informer events ----------------------------------------------------
 
-  onNodeAdd(node: NodeView, now: number): Array<Command> {
+  onNodeAdd(node: Node, now: number): Array<Command> {
     const facts = compileNode(node)
     this.nodeFacts.set(facts.name, facts)
     this.cache.addNode(facts)
@@ -181,7 +182,7 @@ export class SchedulerCore {
     return []
   }
 
-  onNodeUpdate(node: NodeView, now: number): Array<Command> {
+  onNodeUpdate(node: Node, now: number): Array<Command> {
     const facts = compileNode(node)
     const old = this.nodeFacts.get(facts.name)
     this.nodeFacts.set(facts.name, facts)
@@ -198,7 +199,7 @@ export class SchedulerCore {
     return []
   }
 
-  onPodAdd(pod: SchedulablePodView, now: number): Array<Command> {
+  onPodAdd(pod: Pod, now: number): Array<Command> {
     const assigned = (pod.spec.nodeName ?? "") !== ""
     if (assigned) {
       if (isTerminated(pod)) return []
@@ -216,7 +217,7 @@ export class SchedulerCore {
     return []
   }
 
-  onPodUpdate(pod: SchedulablePodView, now: number): Array<Command> {
+  onPodUpdate(pod: Pod, now: number): Array<Command> {
     const assigned = (pod.spec.nodeName ?? "") !== ""
     const key = `${pod.metadata.namespace ?? "default"}/${pod.metadata.name ?? ""}`
     if (assigned) {
@@ -253,7 +254,7 @@ export class SchedulerCore {
     return []
   }
 
-  onPodDelete(pod: PodView, now: number): Array<Command> {
+  onPodDelete(pod: Pod, now: number): Array<Command> {
     const key = `${pod.metadata.namespace ?? "default"}/${pod.metadata.name ?? ""}`
     this.pendingPods.delete(key)
     this.queue.delete(key)

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest"
 import { decodeConfiguration, defaultConfiguration } from "../../src/core/config.ts"
 import { defaultRegistry } from "../../src/core/registry.ts"
 import { type Command, SchedulerCore } from "../../src/core/scheduler.ts"
-import { node, pod } from "../fixtures.ts"
+import { node, pod, rawPod } from "../fixtures.ts"
 
 const core = (seed = 1) =>
   new SchedulerCore({
@@ -134,7 +134,7 @@ describe("SchedulerCore", () => {
 
   it("reports a pod with an invalid quantity, naming the field", () => {
     const s = core()
-    const out = s.onPodAdd(pod("bad", { requests: { cpu: "lots" } }), 0)
+    const out = s.onPodAdd(rawPod("bad", { requests: { cpu: "lots" } }), 0)
     expect(events(out)).toEqual([
       expect.stringMatching(
         /^Warning FailedScheduling default\/bad: spec\.containers\[0\]\.resources\.requests\[cpu\]: Invalid value: "lots": /,
