@@ -296,6 +296,7 @@ const parseOptions = {
   onExcessProperty: "error",
   reportInput: true,
 } as const
+const quickOptions = { onExcessProperty: "error" } as const
 
 interface Context {
   readonly apiVersion?: string
@@ -344,6 +345,10 @@ const runDecode = <A>(
   locate: Locate | undefined,
 ): Result.Result<Decoded<A>, DecodeError> => {
   const decode = Schema.decodeUnknownResult(schema)
+  // Fast path: stop at the first problem (about twice as fast as collecting
+  // all of them); only a failing input pays for the full report below.
+  const quick = decode(input, quickOptions)
+  if (Result.isSuccess(quick)) return Result.succeed({ value: quick.success, warnings: [] })
   const first = decode(input, parseOptions)
   if (Result.isSuccess(first)) return Result.succeed({ value: first.success, warnings: [] })
 
@@ -483,6 +488,14 @@ const decodeValue = (
     (decoded): DecodedObject => ({ ...decoded, value: decoded.value as KubeObject, info }),
   )
 }
+
+/**
+ * Reads JSON that `encode` produced (objects read back from storage): encoded
+ * objects already have every required field and string quantities, so their
+ * encoded form is their decoded form and parsing is enough. Never use it for
+ * input from clients; use `decodeJson` or `decodeObject` there.
+ */
+export const decodeTrusted = (text: string): KubeObject => JSON.parse(text) as KubeObject
 
 /** Decodes an already-parsed value (e.g. a JSON request body) by its `apiVersion` and `kind`. */
 export const decodeObject = (

@@ -1,7 +1,14 @@
 import { Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { decodeJson, decodeWith, encode, encodeWith, type KubeObject } from "../src/codec.ts"
+import {
+  decodeJson,
+  decodeTrusted,
+  decodeWith,
+  encode,
+  encodeWith,
+  type KubeObject,
+} from "../src/codec.ts"
 import { kinds, lookupKind } from "../src/registry.ts"
 import { arbitrary } from "./arbitraries.ts"
 
@@ -37,6 +44,8 @@ describe("decode(encode(x)) == x", () => {
             expect(Result.getOrThrow(encode(value))).toEqual(encoded)
             const dispatched = decodeJson(text, { fieldValidation: "Strict" })
             expect(Result.getOrThrow(dispatched).value).toEqual(value)
+            // What encode produced reads back by parsing alone (storage's fast path).
+            expect(decodeTrusted(text)).toEqual(value)
           }
         }),
         { numRuns: 25 },
