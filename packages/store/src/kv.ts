@@ -39,12 +39,13 @@ import {
   DEFAULT_MAX_TXN_OPS,
 } from "./core/validate.ts"
 import { EtcdError } from "./errors.ts"
+import { layerRemote, type RemoteOptions } from "./remote.ts"
 
 /** One client's multiplexed watch stream (the gRPC Watch call). */
 export interface WatchSession {
   readonly send: (req: WatchRequest) => Effect.Effect<void>
   /** Every response of the session, in order: created, events, progress, cancelled. */
-  readonly responses: Stream.Stream<WatchResponse>
+  readonly responses: Stream.Stream<WatchResponse, EtcdError>
 }
 
 export interface KVShape {
@@ -67,7 +68,7 @@ export interface KVShape {
    * notifications if asked); when the start revision is compacted, a response
    * with `canceled` and `compact_revision`, and the stream ends.
    */
-  readonly watch: (req: WatchCreateRequest) => Stream.Stream<WatchResponse>
+  readonly watch: (req: WatchCreateRequest) => Stream.Stream<WatchResponse, EtcdError>
   /** A multiplexed watch stream, closed with its scope. */
   readonly watchSession: Effect.Effect<WatchSession, never, Scope.Scope>
 }
@@ -187,6 +188,11 @@ export class KV extends Context.Service<KV, KVShape>()("@flotilla/store/KV") {
       })
     }),
   )
+
+  /** The KV service of remote etcd v3 endpoints (ours or a real etcd). */
+  static layerRemote(options: RemoteOptions): Layer.Layer<KV> {
+    return layerRemote(options)
+  }
 
   /** An in-process, single-member store (no Raft): for tests and embedding. */
   static layerMemory(options: LocalOptions = {}): Layer.Layer<KV | Applier> {
