@@ -271,6 +271,12 @@ export class SchedulerCore {
     return []
   }
 
+  /** A Service or ReplicaSet changed: spreading scores may differ, so pending pods are retried. */
+  onServiceChange(now: number): Array<Command> {
+    this.queue.moveAllToActiveOrBackoffQueue("ServiceUpdate", now)
+    return []
+  }
+
   // --- time -----------------------------------------------------------------
 
   /** Moves pods whose backoff ended, retries long-unschedulable pods, expires stale assumptions and permits. */
