@@ -43,7 +43,9 @@ describe("flotilla validate", () => {
   it("prints the seed's manifests as apps/v1 and v1 with their defaults (golden)", async () => {
     const run = await flotilla(["validate", "-f", seed])
     expect(run.code).toBe(0)
-    expect(run.stderr).toBe("")
+    expect(run.stderr).toBe(
+      `Warning: ${seed}:1: apps/v1beta1 Deployment is deprecated in v1.9+, unavailable in v1.16+; use apps/v1 Deployment\n`,
+    )
     expect(run.stdout).toBe(readFileSync(golden, "utf8"))
   })
 

@@ -98,10 +98,14 @@ export const processManifests = (text: string, options?: ManifestOptions): Manif
       })
     }
     if (errors.length === 0) {
+      const deprecation = decoded.success.info.deprecation
       objects.push({
         object: converted.success,
         line: document.line,
-        warnings: decoded.success.warnings,
+        warnings: [
+          ...(deprecation === undefined ? [] : [deprecation]),
+          ...decoded.success.warnings,
+        ],
       })
     }
   }

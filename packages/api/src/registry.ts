@@ -46,6 +46,11 @@ export interface KindInfo extends GroupVersionKind {
   readonly resource?: ResourceInfo
   /** Whether this is the group's preferred version for the kind (what is stored and served first). */
   readonly preferred: boolean
+  /**
+   * The warning Kubernetes sends for a deprecated version, e.g. `apps/v1beta1
+   * Deployment is deprecated in v1.9+, unavailable in v1.16+; use apps/v1 Deployment`.
+   */
+  readonly deprecation?: string
 }
 
 /** `apps/v1` -> `{group: "apps", version: "v1"}`; `v1` -> `{group: "", version: "v1"}`. */
@@ -79,6 +84,8 @@ const entry = (
   resource?: ResourceOptions,
 ): KindInfo => {
   const { group, version } = parseApiVersion(apiVersion)
+  // Every legacy Deployment and ReplicaSet version went away in Kubernetes 1.16.
+  const legacy = (group === "apps" && version !== "v1") || group === "extensions"
   return {
     group,
     version,
@@ -86,6 +93,11 @@ const entry = (
     apiVersion,
     schema: asSchema(schema),
     preferred,
+    ...(legacy
+      ? {
+          deprecation: `${apiVersion} ${kind} is deprecated in v1.9+, unavailable in v1.16+; use apps/v1 ${kind}`,
+        }
+      : {}),
     ...(resource === undefined
       ? {}
       : {

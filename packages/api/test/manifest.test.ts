@@ -19,6 +19,14 @@ describe("the seed's manifests", () => {
     expect(yaml).toBe(readFileSync(goldenPath, "utf8"))
   })
 
+  it("warn that apps/v1beta1 is gone, as Kubernetes does", () => {
+    const [deployment, service] = processManifests(readFileSync(seedPath, "utf8")).objects
+    expect(deployment?.warnings).toEqual([
+      "apps/v1beta1 Deployment is deprecated in v1.9+, unavailable in v1.16+; use apps/v1 Deployment",
+    ])
+    expect(service?.warnings).toEqual([])
+  })
+
   it("come out with a selector defaulted from the template's labels", () => {
     const [deployment] = processManifests(readFileSync(seedPath, "utf8")).objects
     expect(deployment?.object).toMatchObject({

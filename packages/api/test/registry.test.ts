@@ -73,6 +73,10 @@ describe("the registry of kinds", () => {
     }
     expect(preferredKind("extensions/v1beta1", "ReplicaSet")?.apiVersion).toBe("apps/v1")
     expect(preferredKind("v1", "Pod")?.apiVersion).toBe("v1")
+    expect(lookupKind("extensions/v1beta1", "ReplicaSet")?.deprecation).toBe(
+      "extensions/v1beta1 ReplicaSet is deprecated in v1.9+, unavailable in v1.16+; use apps/v1 ReplicaSet",
+    )
+    expect(lookupKind("apps/v1", "Deployment")?.deprecation).toBeUndefined()
   })
 
   it("lists the served group versions, preferred first", () => {

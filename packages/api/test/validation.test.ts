@@ -3,7 +3,15 @@ import type { Deployment, ReplicaSet } from "../src/apps/v1.ts"
 import type { KubeObject } from "../src/codec.ts"
 import { applyDefaults } from "../src/defaults.ts"
 import { errorString } from "../src/errors.ts"
-import type { Container, Lease, Namespace, Node, Pod, Service } from "../src/index.ts"
+import type {
+  autoscalingv1,
+  Container,
+  Lease,
+  Namespace,
+  Node,
+  Pod,
+  Service,
+} from "../src/index.ts"
 import { validate, validateUpdate, validationStatus } from "../src/validation/index.ts"
 
 // Kubernetes' messages, spelled out (including their double spaces).
@@ -464,6 +472,18 @@ describe("other kinds", () => {
     }
     expect(errors(node)).toEqual([
       'spec.taints[0].effect: Unsupported value: "Sometimes": supported values: "NoSchedule", "PreferNoSchedule", "NoExecute"',
+    ])
+  })
+  it("scales ask for a non-negative count", () => {
+    const scale: autoscalingv1.Scale = {
+      apiVersion: "autoscaling/v1",
+      kind: "Scale",
+      metadata: { name: "web", namespace: "default" },
+      spec: { replicas: -1 },
+      status: { replicas: 0 },
+    }
+    expect(errors(scale)).toEqual([
+      "spec.replicas: Invalid value: -1: must be greater than or equal to 0",
     ])
   })
   it("leases last a positive time", () => {

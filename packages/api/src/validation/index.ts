@@ -6,6 +6,7 @@
  * apps/v1 first).
  */
 import type * as AppsV1 from "../apps/v1.ts"
+import type * as AutoscalingV1 from "../autoscaling/v1.ts"
 import type { KubeObject } from "../codec.ts"
 import type * as CoordinationV1 from "../coordination/v1.ts"
 import type * as CoreV1 from "../core/v1.ts"
@@ -48,6 +49,16 @@ export const validateLease = (lease: CoordinationV1.Lease): Array<FieldError> =>
   return errors
 }
 
+/** `ValidateScale`: a Scale names its object and asks for a non-negative count. */
+export const validateScale = (scale: AutoscalingV1.Scale): Array<FieldError> => {
+  const errors = validateObjectMeta(scale.metadata, true, nameIsDNSSubdomain)
+  const replicas = scale.spec.replicas ?? 0
+  if (replicas < 0) {
+    errors.push(invalid("spec.replicas", replicas, "must be greater than or equal to 0"))
+  }
+  return errors
+}
+
 /**
  * Validates an object on create. Kinds without rules of their own (Status,
  * Scale, ...) and versions other than the preferred ones return no errors.
@@ -70,6 +81,8 @@ export const validate = (object: KubeObject): Array<FieldError> => {
       return validateDeployment(object as unknown as AppsV1.Deployment)
     case "apps/v1/ReplicaSet":
       return validateReplicaSet(object as unknown as AppsV1.ReplicaSet)
+    case "autoscaling/v1/Scale":
+      return validateScale(object as unknown as AutoscalingV1.Scale)
     case "coordination.k8s.io/v1/Lease":
       return validateLease(object as unknown as CoordinationV1.Lease)
     default:
