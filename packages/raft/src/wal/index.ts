@@ -20,6 +20,7 @@ export {
   MAX_VOTE_BYTES,
   type WalEntry,
 } from "./format.ts"
+export { openRaftStorage, persistToWal } from "./raft-storage.ts"
 export { make as makeWal, Wal } from "./service.ts"
 export {
   type Snapshot as WalSnapshot,
