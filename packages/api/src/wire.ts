@@ -41,16 +41,17 @@ export const MicroTime = Time
 
 /**
  * `resource.Quantity` on the wire. Kubernetes accepts a JSON string or number
- * (`cpu: 0.5` in YAML is a number); both decode to the string form, which is
- * kept as written and encoded back. A string that is not a quantity fails to
+ * (`cpu: 0.5` in YAML is a number); both decode to the string form (trimmed),
+ * which is kept as written and encoded back. A string that is not a quantity fails to
  * decode with Kubernetes' message, as it does in Go's decoder.
  */
 export const ResourceQuantity = Schema.Union([Schema.String, Schema.Finite])
   .annotate({ expected: "quantity (string or number)" })
   .pipe(
     Schema.decodeTo(QuantityString, {
+      // Go's decoder trims the string before parsing it, so " 1 " is a quantity.
       decode: SchemaGetter.transform((value: string | number) =>
-        typeof value === "number" ? String(value) : value,
+        typeof value === "number" ? String(value) : value.trim(),
       ),
       encode: SchemaGetter.transform((value: string) => value),
     }),

@@ -148,12 +148,20 @@ describe("decoding YAML", () => {
     })
   })
 
-  it("decodes numeric quantities to their string form", () => {
+  it("decodes numeric quantities to their string form, trimmed as Go does", () => {
     const text =
-      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    resources: {requests: {cpu: 0.5, memory: 128974848}}\n"
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    resources: {requests: {cpu: 0.5, memory: 128974848, ephemeral-storage: " 1Gi "}}\n'
     const pod = Result.getOrThrow(decodeYaml(text)[0]!.result).value
     expect(pod).toMatchObject({
-      spec: { containers: [{ resources: { requests: { cpu: "0.5", memory: "128974848" } } }] },
+      spec: {
+        containers: [
+          {
+            resources: {
+              requests: { cpu: "0.5", memory: "128974848", "ephemeral-storage": "1Gi" },
+            },
+          },
+        ],
+      },
     })
   })
 
