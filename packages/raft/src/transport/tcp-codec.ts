@@ -114,10 +114,11 @@ export class BinaryWriter {
     this.pos = pos
   }
 
-  /** A safe integer of magnitude at most 2^52, zigzag-mapped then LEB128. */
+  /** An integer in [-2^52, 2^52 - 1], zigzag-mapped then LEB128. */
   zigzag(v: number, field: string): void {
-    if (!Number.isSafeInteger(v) || Math.abs(v) > MAX_ZIGZAG)
-      encodeFail(field, `${v} is not an integer of magnitude at most 2^52`)
+    // The zigzag image must stay a safe integer: v in [-2^52, 2^52 - 1].
+    if (!Number.isSafeInteger(v) || v < -MAX_ZIGZAG || v >= MAX_ZIGZAG)
+      encodeFail(field, `${v} is not an integer in [-2^52, 2^52 - 1]`)
     this.varuint(v >= 0 ? v * 2 : -v * 2 - 1, field)
   }
 

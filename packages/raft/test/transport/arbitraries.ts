@@ -19,10 +19,13 @@ export const nodeIdArb = fc.oneof(
 export const natArb = fc.oneof(
   { weight: 4, arbitrary: fc.nat({ max: 1000 }) },
   { weight: 1, arbitrary: fc.maxSafeNat() },
+  { weight: 1, arbitrary: fc.constantFrom(0, 127, 128, 2 ** 31, 2 ** 32, Number.MAX_SAFE_INTEGER) },
 )
 const intArb = fc.oneof(
   fc.integer({ min: -1000, max: 1000 }),
-  fc.integer({ min: -(2 ** 52), max: 2 ** 52 }),
+  fc.integer({ min: -(2 ** 52), max: 2 ** 52 - 1 }),
+  // The extremes of what zigzag encoding can carry.
+  fc.constantFrom(-(2 ** 52), 2 ** 52 - 1, -1, -64, 64),
 )
 const bytesArb = fc.uint8Array({ maxLength: 48 })
 

@@ -85,6 +85,10 @@ describe("Raft message codec", () => {
     const cases: Array<[Message, string]> = [
       [{ type: "TimeoutNow", from: "a", to: "b", term: -1 }, "term"],
       [
+        { type: "ReadIndexRequest", from: "a", to: "b", term: 1, context: 2 ** 52 },
+        "ReadIndexRequest.context",
+      ],
+      [
         { type: "Heartbeat", from: "a", to: "b", term: 1, leaderCommit: 1.5, readContext: 0 },
         "Heartbeat.leaderCommit",
       ],
