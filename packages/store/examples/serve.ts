@@ -6,7 +6,9 @@ import { Effect, Layer } from "effect"
 import { Cluster, KV, serve } from "../src/index.ts"
 
 const port = Number(process.argv[2] ?? 2379)
-const store = Cluster.layer.pipe(Layer.provideMerge(KV.layerMemory({ name: "example" })))
+const store = Cluster.layer.pipe(
+  Layer.provideMerge(KV.layerMemory({ name: "example", clientURLs: [`http://127.0.0.1:${port}`] })),
+)
 
 const program = Effect.gen(function* () {
   const server = yield* serve({ port })

@@ -2,6 +2,7 @@
 // its request (wire.ts), runs the service's Effect and sends the response or
 // etcd's status. Streams (Watch, LeaseKeepAlive) process requests in arrival
 // order and end when the client goes away.
+import * as net from "node:net"
 import { fileURLToPath } from "node:url"
 import * as grpc from "@grpc/grpc-js"
 import * as protoLoader from "@grpc/proto-loader"
@@ -11,6 +12,7 @@ import { ErrRequestTooLarge, type EtcdFailure, GrpcCode, invalidArgument } from 
 import type { WatchRequest, WatchResponse } from "../core/types.ts"
 import { EtcdError } from "../errors.ts"
 import { KV } from "../kv.ts"
+import { handleConnection } from "./authority.ts"
 import {
   decodeDelete,
   decodeMemberAdd,
@@ -62,6 +64,11 @@ export interface ServeOptions {
   readonly port?: number
   /** etcd's --max-request-bytes (default 1.5 MiB); gRPC accepts that plus 512 KiB of overhead. */
   readonly maxRequestBytes?: number
+  /**
+   * Accept clients whose HTTP/2 :authority Node would reject (etcdctl 3.4's
+   * per-endpoint calls send "http://host:port"); default true. See authority.ts.
+   */
+  readonly repairAuthority?: boolean
 }
 
 export interface EtcdServer {
@@ -81,6 +88,55 @@ const statusOfCause = (cause: Cause.Cause<EtcdError>): Partial<grpc.StatusObject
   if (error._tag === "Some") return { code: error.value.code, details: error.value.message }
   return { code: GrpcCode.INTERNAL, details: `etcdserver: ${Cause.pretty(cause)}` }
 }
+
+const listenError = (host: string, port: number, error: Error): EtcdError =>
+  new EtcdError({
+    code: GrpcCode.UNAVAILABLE,
+    message: `cannot listen on ${host}:${port}: ${error.message}`,
+  })
+
+/** grpc-js listens itself. */
+const bindDirect = (server: grpc.Server, host: string, port: number) =>
+  Effect.acquireRelease(
+    Effect.callback<number, EtcdError>((resume) => {
+      server.bindAsync(
+        `${host}:${port}`,
+        grpc.ServerCredentials.createInsecure(),
+        (error, bound) => {
+          resume(
+            error !== null ? Effect.fail(listenError(host, port, error)) : Effect.succeed(bound),
+          )
+        },
+      )
+    }),
+    () =>
+      Effect.sync(() => {
+        // Open streams (watches) would keep a graceful shutdown waiting: force it.
+        server.forceShutdown()
+      }),
+  )
+
+/** We listen, and hand connections to grpc-js through the authority shim. */
+const bindWithShim = (server: grpc.Server, host: string, port: number) =>
+  Effect.acquireRelease(
+    Effect.callback<{ listener: net.Server; sockets: Set<net.Socket> }, EtcdError>((resume) => {
+      const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
+      const sockets = new Set<net.Socket>()
+      const listener = net.createServer((socket) => {
+        sockets.add(socket)
+        socket.once("close", () => sockets.delete(socket))
+        handleConnection(socket, (connection) => injector.injectConnection(connection))
+      })
+      listener.once("error", (error) => resume(Effect.fail(listenError(host, port, error))))
+      listener.listen(port, host, () => resume(Effect.succeed({ listener, sockets })))
+    }),
+    ({ listener, sockets }) =>
+      Effect.sync(() => {
+        listener.close()
+        server.forceShutdown()
+        for (const s of sockets) s.destroy()
+      }),
+  ).pipe(Effect.map(({ listener }) => (listener.address() as net.AddressInfo).port))
 
 /** Runs the etcd v3 gRPC server for the scope's lifetime. */
 export const serve = (
@@ -275,31 +331,9 @@ export const serve = (
     })
 
     const host = options.host ?? "127.0.0.1"
-    const port = yield* Effect.acquireRelease(
-      Effect.callback<number, EtcdError>((resume) => {
-        server.bindAsync(
-          `${host}:${options.port ?? 0}`,
-          grpc.ServerCredentials.createInsecure(),
-          (error, port) => {
-            if (error !== null) {
-              resume(
-                Effect.fail(
-                  new EtcdError({
-                    code: GrpcCode.UNAVAILABLE,
-                    message: `cannot listen on ${host}:${options.port ?? 0}: ${error.message}`,
-                  }),
-                ),
-              )
-            } else resume(Effect.succeed(port))
-          },
-        )
-      }),
-      () =>
-        Effect.callback<void>((resume) => {
-          // Open streams (watches) would keep a graceful shutdown waiting: force it.
-          server.forceShutdown()
-          resume(Effect.void)
-        }),
-    )
+    const port =
+      options.repairAuthority === false
+        ? yield* bindDirect(server, host, options.port ?? 0)
+        : yield* bindWithShim(server, host, options.port ?? 0)
     return { host, port, url: `http://${host}:${port}` }
   })
