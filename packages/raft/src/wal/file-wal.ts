@@ -155,6 +155,8 @@ export class FileWal {
   private closed = false
   /** Serialises snapshot writes and segment removal. */
   private control: Promise<unknown> = Promise.resolve()
+  /** `persist` calls with a snapshot that have not finished. */
+  private readonly persisting = new Set<Promise<void>>()
   /** Set while `persist` writes a snapshot: log calls wait for it, in order. */
   private gate: Promise<void> | undefined
   /** Terms of the accepted log. */
@@ -413,13 +415,13 @@ export class FileWal {
 
   /**
    * The Raft core's `Persist` command, with its semantics: `snapshot` (if any)
-   * is written durably first and replaces the stored one; if the log does not
-   * hold an entry with the snapshot's index and term, the whole log is
-   * discarded, and segments wholly covered by the snapshot are removed; then
-   * `entries` overwrite the log from `entries[0].index`, and `hardState`
-   * replaces the stored one, all in one atomic batch. Calls made while the
-   * snapshot is being written wait for it, so writes stay in call order.
-   * With nothing to store it is a barrier.
+   * is written durably and replaces the stored one, and segments wholly
+   * covered by it are removed; if the log does not hold an entry with the
+   * snapshot's index and term (a snapshot from the leader), the whole log is
+   * discarded first, and calls made meanwhile wait so writes stay in call
+   * order; then `entries` overwrite the log from `entries[0].index` and
+   * `hardState` replaces the stored one, in one atomic batch. Resolves when
+   * all of it is durable. With nothing to store it is a barrier.
    */
   persist(write: {
     readonly hardState?: HardState | null | undefined
@@ -462,6 +464,10 @@ export class FileWal {
           reason: `${index} is past the newest durable snapshot (index ${this.snapshotIndex})`,
         }),
       )
+    return this.compactNow(index)
+  }
+
+  private compactNow(index: number): Promise<void> {
     return this.serially(async () => {
       // A segment's live entries lie below the next segment's first index (that
       // was the log's end when the next segment began; later truncations only
@@ -502,8 +508,12 @@ export class FileWal {
   async close(): Promise<void> {
     if (this.closing) return
     this.closing = true
-    // Calls queued behind a snapshot write run first (they were accepted).
-    while (this.gate !== undefined) await this.gate
+    // Calls queued behind a snapshot write run first (they were accepted),
+    // and persists in progress finish (with their compaction).
+    while (this.gate !== undefined || this.persisting.size > 0) {
+      if (this.gate !== undefined) await this.gate
+      await Promise.allSettled([...this.persisting])
+    }
     this.closed = true
     await this.whenIdle()
     await this.control.catch(() => undefined)
@@ -646,18 +656,30 @@ export class FileWal {
       this.checkEntries(entries, lastAfter, snapshot.index)
     if (invalid !== undefined) return Promise.reject(invalid)
 
+    if (keep) {
+      // The log holds the snapshot's last entry (a local compaction): the log
+      // does not change, so log writes need not wait for the snapshot file. A
+      // crash before it is durable leaves the previous snapshot and a longer
+      // log, which holds the same state.
+      if (hardState !== undefined || entries.length > 0) this.encode(hardState, entries)
+      const logged = this.pending.length > 0 ? this.enqueue() : this.barrier()
+      const saved = this.serially(() => this.writeSnapshot(snapshot)).then(() =>
+        this.terms.dropBelow(snapshot.index),
+      )
+      return this.track(Promise.all([logged, saved]).then(() => this.compactNow(snapshot.index)))
+    }
+
+    // A snapshot from the leader replaces the log: later log writes wait until
+    // the snapshot file is durable and the reset is encoded, keeping call order.
     let open!: () => void
     const gate = new Promise<void>((resolve) => (open = resolve))
     this.gate = gate
     const written = this.serially(() => this.writeSnapshot(snapshot)).then(() => {
       // Still gated: nothing was accepted since validation.
-      if (keep) this.terms.dropBelow(snapshot.index)
-      else {
-        this.pending.resetLog(snapshot.index + 1)
-        this.terms.reset(snapshot.index)
-        this.terms.append(snapshot.index, snapshot.term)
-        this.acceptedLastIndex = snapshot.index
-      }
+      this.pending.resetLog(snapshot.index + 1)
+      this.terms.reset(snapshot.index)
+      this.terms.append(snapshot.index, snapshot.term)
+      this.acceptedLastIndex = snapshot.index
       this.encode(hardState, entries)
       return this.pending.length > 0 ? this.enqueue() : this.barrier()
     })
@@ -666,7 +688,17 @@ export class FileWal {
       open()
     }
     written.then(release, release)
-    return written.then(() => this.compact(snapshot.index))
+    return this.track(written.then(() => this.compactNow(snapshot.index)))
+  }
+
+  /** Keeps `close` waiting for `p`. */
+  private track(p: Promise<void>): Promise<void> {
+    this.persisting.add(p)
+    const done = () => {
+      this.persisting.delete(p)
+    }
+    p.then(done, done)
+    return p
   }
 
   /** Resolves once everything accepted so far is durable. */
