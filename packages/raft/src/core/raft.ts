@@ -249,9 +249,8 @@ export const createNode = (options: NodeOptions, durable: DurableState, applied 
     deferredReads: [],
     incoming: null,
   }
-  // The configuration is the snapshot's plus the changes the state machine has applied.
-  s.config = configAt(s, Math.max(applied, snapshot.index))
   s.commitIndex = Math.min(Math.max(hardState.commit, snapshot.index, applied), last)
+  s.config = configAt(s, last)
   resetElectionTimeout(s)
   return s
 }
@@ -297,7 +296,7 @@ export const status = (s: RaftState): Status => ({
   })),
 })
 
-/** The configuration in effect after applying the log up to `index` (>= snapshot.index). */
+/** The configuration in effect at `index` (>= snapshot.index): the snapshot's plus the changes up to it. */
 export const configAt = (s: RaftState, index: number): Config => {
   let c = s.snapshot.config
   for (let i = s.snapshot.index + 1; i <= index; i++) {
@@ -309,6 +308,10 @@ export const configAt = (s: RaftState, index: number): Config => {
   }
   return c
 }
+
+/** Whether the node knows any configuration (a joining node starts without one). */
+const hasConfiguration = (s: RaftState): boolean =>
+  s.config.voters.length > 0 || s.config.learners.length > 0
 
 /** May this node start an election? */
 export const promotable = (s: RaftState): boolean => isVoter(s.config, s.id)
@@ -403,6 +406,7 @@ const sendAfterPersist = (ctx: Ctx, m: Message): void => {
 const finish = (s: RaftState, ctx: Ctx): void => {
   // Applying a membership change can move commitIndex (a new quorum): apply again.
   while (maybeApply(s, ctx)) {}
+  maybeAutoLeave(s, ctx)
   const last = lastIndex(s)
   const hasEntries = ctx.writeFrom <= last
   const writing = hasEntries || ctx.writeSnapshot !== null
@@ -553,16 +557,8 @@ const quorumActive = (s: RaftState): boolean => {
   return voteResult(s.config, active, []) === "Won"
 }
 
-/** Membership changes committed but not applied yet: the configuration may be about to change. */
-const hasUnappliedConfChange = (s: RaftState): boolean => {
-  const to = Math.min(s.commitIndex, lastIndex(s))
-  for (let i = Math.max(s.appliedIndex, s.snapshot.index) + 1; i <= to; i++)
-    if (entryAt(s, i).type === "ConfChange") return true
-  return false
-}
-
 const campaign = (s: RaftState, ctx: Ctx, transfer: boolean): void => {
-  if (!promotable(s) || hasUnappliedConfChange(s)) return
+  if (!promotable(s)) return
   if (s.options.preVote && !transfer) {
     becomePreCandidate(s)
     if (voteResult(s.config, s.votesGranted, []) === "Won") {
@@ -762,8 +758,7 @@ const onRequestVote = (s: RaftState, ctx: Ctx, m: RequestVote): void => {
   s.vote = m.from
   const grant = voteResponse(s, m.from, s.term, true, false)
   if (s.options.flags.replyBeforePersist) {
-    // Mutation: pretend the vote is on disk and answer at once.
-    s.persisted = { term: s.term, vote: s.vote, commit: s.persisted.commit }
+    // Mutation: answer before the vote is durable (a crash can forget it).
     send(ctx, grant)
   } else {
     sendAfterPersist(ctx, grant)
@@ -812,6 +807,13 @@ const onAppendEntries = (s: RaftState, ctx: Ctx, m: AppendEntries): void => {
     return
   }
   const last = lastIndex(s)
+  if (m.prevLogIndex === 0 && last === 0 && !hasConfiguration(s)) {
+    // A node that joins with no configuration cannot replay membership changes
+    // from index 1 without the cluster's initial one: conflictIndex 0 asks the
+    // leader for its snapshot (which carries a configuration).
+    send(ctx, appendResponse(s, m.from, false, 0, 0, 0, 0))
+    return
+  }
   const matches = s.options.flags.appendWithoutPrevCheck
     ? m.prevLogIndex <= last
     : termAt(s, m.prevLogIndex) === m.prevLogTerm
@@ -841,6 +843,8 @@ const onAppendEntries = (s: RaftState, ctx: Ctx, m: AppendEntries): void => {
         )
       truncateFrom(s, e.index)
       s.stableIndex = Math.min(s.stableIndex, e.index - 1)
+      // A membership change may have been cut off: back to the latest one left.
+      s.config = configAt(s, lastIndex(s))
     }
     appendEntries(s, ctx, i === 0 ? m.entries : m.entries.slice(i))
     break
@@ -882,7 +886,9 @@ const snapshotResponse = (
 
 const onInstallSnapshot = (s: RaftState, ctx: Ctx, m: InstallSnapshot): void => {
   const index = m.lastIncludedIndex
-  if (index <= s.commitIndex) {
+  const needsBase =
+    index === 0 && s.snapshot.index === 0 && lastIndex(s) === 0 && !hasConfiguration(s)
+  if (index <= s.commitIndex && !needsBase) {
     // We already hold (and will apply) everything the snapshot covers.
     sendAfterPersist(
       ctx,
@@ -919,7 +925,7 @@ const onInstallSnapshot = (s: RaftState, ctx: Ctx, m: InstallSnapshot): void => 
     return
   }
   s.incoming = null
-  if (termAt(s, index) === inc.term) {
+  if (termAt(s, index) === inc.term && !needsBase) {
     // Our log already contains the snapshot's last entry: keep the log and
     // just commit up to it (Figure 13, step 6).
     commitTo(s, index)
@@ -932,7 +938,7 @@ const onInstallSnapshot = (s: RaftState, ctx: Ctx, m: InstallSnapshot): void => 
     }
     s.snapshot = snapshot
     s.entries = []
-    s.stableIndex = Math.min(s.stableIndex, index - 1)
+    s.stableIndex = Math.max(0, Math.min(s.stableIndex, index - 1))
     s.commitIndex = Math.max(s.commitIndex, index)
     s.config = snapshot.config
     ctx.writeSnapshot = snapshot
@@ -959,12 +965,49 @@ export const findProgress = (s: RaftState, id: NodeId): Progress | undefined => 
   return undefined
 }
 
-/** Appends entries at the end of the log (they are written by this step's Persist). */
+/**
+ * Appends entries at the end of the log (they are written by this step's
+ * Persist). A membership change takes effect as it enters the log.
+ */
 const appendEntries = (s: RaftState, ctx: Ctx, entries: ReadonlyArray<Entry>): void => {
   if (entries.length === 0) return
   const first = entries[0]!.index
   if (first < ctx.writeFrom) ctx.writeFrom = first
-  for (const e of entries) s.entries.push(e)
+  for (const e of entries) {
+    s.entries.push(e)
+    if (e.type === "ConfChange") adoptConfChange(s, e.change)
+  }
+}
+
+const adoptConfChange = (s: RaftState, change: ConfChange): void => {
+  const next = applyConfChange(s.config, change)
+  // An invalid change is a no-op on every node alike: all hold the same log.
+  if (typeof next === "string") return
+  s.config = next
+  if (s.role === "Leader") syncProgress(s)
+}
+
+/** Leader: one progress per member of the configuration. */
+const syncProgress = (s: RaftState): void => {
+  const c = s.config
+  const nextIndex = lastIndex(s) + 1
+  const progress: Progress[] = []
+  for (const id of members(c)) {
+    let pr = findProgress(s, id)
+    if (pr === undefined) {
+      pr = makeProgress(id, nextIndex, false)
+      // Count a newcomer as active so check-quorum does not fire before it answers.
+      pr.recentActive = true
+      if (id === s.id) {
+        pr.match = s.stableIndex
+        becomeReplicate(pr)
+      }
+    }
+    pr.learner = !isVoter(c, id)
+    progress.push(pr)
+  }
+  s.progress = progress
+  if (s.leadTransferee !== null && !isVoter(c, s.leadTransferee)) s.leadTransferee = null
 }
 
 const commitTo = (s: RaftState, index: number): void => {
@@ -991,8 +1034,14 @@ const maybeCommit = (s: RaftState): boolean => {
   return true
 }
 
-/** After the leader's commitIndex moved: release reads and tell idle followers. */
+/** After the leader's commitIndex moved: step down if removed, release reads, tell idle followers. */
 const onCommitAdvanced = (s: RaftState, ctx: Ctx): void => {
+  if (!isVoter(s.config, s.id) && s.commitIndex >= s.pendingConfIndex) {
+    // The configuration that removed (or demoted) this leader is committed:
+    // it has handed the cluster over and steps down (dissertation 4.2.2).
+    becomeFollower(s, ctx, s.term, null)
+    return
+  }
   if (s.deferredReads.length > 0 && termAt(s, s.commitIndex) === s.term) {
     const deferred = s.deferredReads
     s.deferredReads = []
@@ -1127,6 +1176,12 @@ const onAppendEntriesResponse = (s: RaftState, ctx: Ctx, m: AppendEntriesRespons
     } else if (m.prevLogIndex !== pr.next - 1) {
       return
     }
+    if (m.conflictIndex === 0) {
+      // The follower has no configuration yet and needs a snapshot to start from.
+      becomeSnapshot(pr, s.snapshot.index)
+      sendSnapshotChunk(s, ctx, pr)
+      return
+    }
     let next = m.conflictIndex
     if (m.conflictTerm > 0) {
       const k = lastIndexOfTerm(s, m.conflictTerm, m.prevLogIndex)
@@ -1234,50 +1289,22 @@ const maybeApply = (s: RaftState, ctx: Ctx): boolean => {
   const entries = s.entries.slice(s.appliedIndex - s.snapshot.index, to - s.snapshot.index)
   ctx.out.push({ type: "Apply", entries })
   s.appliedIndex = to
-  for (const e of entries) if (e.type === "ConfChange") applyConfChangeEntry(s, ctx, e.change)
   return true
 }
 
-/** A membership change takes effect when applied (as in etcd-io/raft). */
-const applyConfChangeEntry = (s: RaftState, ctx: Ctx, change: ConfChange): void => {
-  const next = applyConfChange(s.config, change)
-  // An invalid change is a no-op on every node alike: all apply the same log.
-  if (typeof next === "string") return
-  s.config = next
-  if (s.role !== "Leader") return
-  if (!isVoter(next, s.id)) {
-    // Removed or demoted: stop leading once the change is committed (dissertation 4.2.2).
-    becomeFollower(s, ctx, s.term, null)
-    return
-  }
-  const ids = members(next)
-  const nextIndex = lastIndex(s) + 1
-  const progress: Progress[] = []
-  for (const id of ids) {
-    let pr = findProgress(s, id)
-    if (pr === undefined) {
-      pr = makeProgress(id, nextIndex, false)
-      // Count a newcomer as active so check-quorum does not fire before it answers.
-      pr.recentActive = true
-    }
-    pr.learner = !isVoter(next, id)
-    progress.push(pr)
-  }
-  s.progress = progress
-  if (s.leadTransferee !== null && !isVoter(next, s.leadTransferee)) s.leadTransferee = null
-  if (maybeCommit(s)) onCommitAdvanced(s, ctx)
-  if (isJoint(next) && next.autoLeave) {
-    const index = lastIndex(s) + 1
-    appendEntries(s, ctx, [
-      {
-        type: "ConfChange",
-        index,
-        term: s.term,
-        change: { changes: [], transition: "Auto" },
-      },
-    ])
-    s.pendingConfIndex = index
-  }
+/**
+ * A leader in a joint configuration marked autoLeave proposes the empty change
+ * that leaves it once the joint one is committed (also a new leader that
+ * inherits a joint configuration, once its no-op commits).
+ */
+const maybeAutoLeave = (s: RaftState, ctx: Ctx): void => {
+  if (s.role !== "Leader" || !isJoint(s.config) || !s.config.autoLeave) return
+  if (s.pendingConfIndex > s.commitIndex || s.leadTransferee !== null) return
+  const index = lastIndex(s) + 1
+  appendEntries(s, ctx, [
+    { type: "ConfChange", index, term: s.term, change: { changes: [], transition: "Auto" } },
+  ])
+  s.pendingConfIndex = index
   broadcastAppend(s, ctx)
 }
 
@@ -1296,7 +1323,8 @@ const leaderAccept = (s: RaftState, ctx: Ctx, p: Proposal): ProposalOutcome => {
   const index = lastIndex(s) + 1
   let entry: Entry
   if (p.type === "ConfChange") {
-    if (s.pendingConfIndex > s.appliedIndex)
+    // One change at a time: the previous one (and this leader's no-op) must be committed.
+    if (s.pendingConfIndex > s.commitIndex)
       return { id: p.id, accepted: false, reason: "ConfChangeRejected" }
     if (typeof applyConfChange(s.config, p.change) === "string")
       return { id: p.id, accepted: false, reason: "ConfChangeRejected" }

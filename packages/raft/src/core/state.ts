@@ -113,9 +113,15 @@ export interface RaftState {
   /** The hard state of the last `Persist` (what a crash would bring back). */
   persisted: HardState
 
-  /** The configuration in effect: the snapshot's plus every applied change. */
+  /**
+   * The configuration in effect: the latest one in the log, committed or not
+   * (dissertation 4.1): the snapshot's plus every membership change after it.
+   */
   config: Config
-  /** Index of the latest membership change in the log; another may be proposed once it is applied. */
+  /**
+   * Leader only: index of its latest membership change (at first, of its
+   * no-op). Another change may be proposed once this index is committed.
+   */
   pendingConfIndex: number
 
   electionElapsed: number

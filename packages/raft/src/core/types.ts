@@ -17,8 +17,10 @@ export type NodeId = string
 // Log entries
 
 /**
- * A membership change, applied when its entry is applied (as etcd-io/raft's
- * ConfChangeV2). `AddVoter` on a learner promotes it; `AddLearner` on a voter
+ * A membership change. It takes effect on each node as soon as its entry is in
+ * that node's log, committed or not (dissertation 4.1); the leader proposes
+ * the next one only after this one commits. Shaped like etcd-io/raft's
+ * ConfChangeV2. `AddVoter` on a learner promotes it; `AddLearner` on a voter
  * demotes it. An empty `changes` list leaves a joint configuration.
  * `transition`:
  * - `Auto`: a change of at most one voter applies directly (one server at a
@@ -444,8 +446,9 @@ export type Command =
  *   stores them (the Figure 8 bug); breaks State Machine Safety.
  * - `AppendWithoutPrevCheck`: accept AppendEntries whose prevLogIndex exists
  *   without comparing prevLogTerm; breaks Log Matching.
- * - `ReplyBeforePersist`: a vote (and the term it is granted in) is not written
- *   before the reply is sent, so a crash forgets it: double votes, two leaders.
+ * - `ReplyBeforePersist`: a vote is sent before the write of the vote (and of
+ *   its term) is durable; a crash in between forgets it: double votes, two
+ *   leaders in a term.
  * - `LeaderIgnoresHigherTerm`: a leader that sees a higher term adopts it but
  *   stays leader; breaks Election Safety.
  */

@@ -1,6 +1,7 @@
 // Test tooling for @flotilla/raft and its users: a synchronous network of
 // cores, a deterministic cluster simulation, the MIT tester's checks and the
 // 28 MIT 6.5840 scenarios.
+export { Chaos, type ChaosOptions, type ChaosResult } from "./chaos.ts"
 export { EventHeap, type Timed } from "./heap.ts"
 export { type Scenario, type ScenarioResult, scenarios } from "./scenarios.ts"
 export {
