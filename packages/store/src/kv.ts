@@ -4,7 +4,12 @@
 // uses, and what the gRPC server maps one to one.
 import { Context, Effect, Layer, Queue, type Scope, Stream } from "effect"
 import { Applier, fullHeader, type LocalOptions } from "./applier.ts"
-import { ErrLeaseTTLTooLarge, type EtcdFailure, isEtcdFailure } from "./core/errors.ts"
+import {
+  ErrLeaseTTLTooLarge,
+  type EtcdFailure,
+  invalidArgument,
+  isEtcdFailure,
+} from "./core/errors.ts"
 import { MAX_LEASE_TTL } from "./core/mvcc.ts"
 import type {
   CompactionRequest,
@@ -146,6 +151,10 @@ export class KV extends Context.Service<KV, KVShape>()("@flotilla/store/KV") {
         leaseGrant: (req) =>
           Effect.gen(function* () {
             if (req.TTL > MAX_LEASE_TTL) return yield* fail(ErrLeaseTTLTooLarge)
+            // Positive IDs only: they must survive the log encoding and etcdctl's hex form.
+            if (req.ID !== undefined && req.ID < 0) {
+              return yield* fail(invalidArgument("ID", `lease ID ${req.ID} is negative`))
+            }
             // The proposer chooses the ID, so that every replica applies the same one.
             const ID = req.ID !== undefined && req.ID !== 0 ? req.ID : yield* applier.newLeaseId
             return yield* propose<LeaseGrantResponse>({ lease_grant: { TTL: req.TTL, ID } })

@@ -43,6 +43,8 @@ describe("KV (in-process)", () => {
         }),
       )
       assert.strictEqual(dup.message, "etcdserver: duplicate key given in txn request")
+      const negative = yield* Effect.flip(kv.leaseGrant({ ID: -5, TTL: 10 }))
+      assert.strictEqual(negative.message, "etcdserver: invalid ID: lease ID -5 is negative")
       const status = yield* (yield* Applier).status
       // Only the leader's promote entry was applied.
       assert.strictEqual(status.raftAppliedIndex, 1)

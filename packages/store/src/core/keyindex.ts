@@ -65,6 +65,18 @@ export class KeyIndex {
 
 const MAX_CHUNK = 512
 
+/** Index of the first entry of a sorted chunk whose key is >= key. */
+const lowerBound = (chunk: ReadonlyArray<KeyIndex>, key: string): number => {
+  let lo = 0
+  let hi = chunk.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (chunk[mid]!.key < key) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
 /**
  * The keys in byte order: a list of sorted chunks (each at most MAX_CHUNK
  * entries), like a B-tree of height two. Insertion and deletion move at most a
@@ -113,14 +125,7 @@ export class KeyTree {
       return
     }
     const chunk = this.chunks[c]!
-    let lo = 0
-    let hi = chunk.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (chunk[mid]!.key < key) lo = mid + 1
-      else hi = mid
-    }
-    chunk.splice(lo, 0, ki)
+    chunk.splice(lowerBound(chunk, key), 0, ki)
     if (chunk.length > MAX_CHUNK) this.split(c)
   }
 
@@ -137,13 +142,7 @@ export class KeyTree {
     const c = this.chunkFor(key)
     if (c === this.chunks.length) return false
     const chunk = this.chunks[c]!
-    let lo = 0
-    let hi = chunk.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (chunk[mid]!.key < key) lo = mid + 1
-      else hi = mid
-    }
+    const lo = lowerBound(chunk, key)
     if (lo === chunk.length || chunk[lo]!.key !== key) return false
     chunk.splice(lo, 1)
     this.count--
@@ -165,14 +164,7 @@ export class KeyTree {
     let c = this.chunkFor(start)
     if (c === chunks.length) return
     let chunk = chunks[c]!
-    let lo = 0
-    let hi = chunk.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (chunk[mid]!.key < start) lo = mid + 1
-      else hi = mid
-    }
-    let i = lo
+    let i = lowerBound(chunk, start)
     const bounded = end !== ""
     for (;;) {
       for (; i < chunk.length; i++) {
