@@ -222,7 +222,12 @@ const run = (name: string, variant: boolean): Figures => {
   }
 }
 
-const results = [run("SchedulingBasic", false), run("AffinityAntiAffinitySpread", true)]
+const only = process.argv.includes("--variant")
+  ? [run("AffinityAntiAffinitySpread", true)]
+  : process.argv.includes("--basic")
+    ? [run("SchedulingBasic", false)]
+    : undefined
+const results = only ?? [run("SchedulingBasic", false), run("AffinityAntiAffinitySpread", true)]
 const pad = (s: string | number, n: number) => String(s).padStart(n)
 console.log(
   `${"case".padEnd(28)}${pad("nodes", 7)}${pad("pods", 7)}${pad("placed", 8)}${pad("pods/s", 9)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("rss MiB", 9)}${pad("heap MiB", 10)}`,

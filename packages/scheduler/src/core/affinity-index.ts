@@ -1,5 +1,18 @@
 import type { SelectorMatcher } from "./labels.ts"
-import type { AffinityTerm, Labels, PodInfo } from "./types.ts"
+import type { AffinityTerm, LabelMatcher, Labels, PodInfo } from "./types.ts"
+
+/** A requirement (`=`, `==` or `in`) that limits matching pods to some label values. */
+const pinnedRequirement = (
+  selector: LabelMatcher,
+): { readonly key: string; readonly values: ReadonlyArray<string> } | undefined => {
+  const s = (selector as Partial<SelectorMatcher>).selector
+  if (s === undefined) return undefined
+  for (const r of s.requirements) {
+    if (r.operator === "=" || r.operator === "==" || r.operator === "in")
+      return { key: r.key, values: r.values }
+  }
+  return undefined
+}
 
 /** Existing pods' terms with the same signature and weight, counted per topology value. */
 export interface TermGroup {
@@ -126,18 +139,23 @@ export class AffinityIndex {
    * still check the term.
    */
   candidates(term: AffinityTerm, visit: (pod: PodInfo) => void): void {
-    const selector = (term.selector as Partial<SelectorMatcher>).selector
-    let pinned: { key: string; values: ReadonlyArray<string> } | undefined
-    if (selector !== undefined) {
-      if (selector.isNothing) return
-      for (const r of selector.requirements) {
-        if (r.operator === "=" || r.operator === "==" || r.operator === "in") {
-          pinned = { key: r.key, values: r.values }
-          break
-        }
-      }
-    }
-    for (const ns of term.namespaces) {
+    this.candidatesFor(term.namespaces, term.selector, visit)
+  }
+
+  /** True when `candidatesFor` can narrow the search by a label the selector pins. */
+  static pins(selector: LabelMatcher): boolean {
+    return pinnedRequirement(selector) !== undefined
+  }
+
+  /** Like `candidates`, for any namespaces and selector. */
+  candidatesFor(
+    namespaces: Iterable<string>,
+    selector: LabelMatcher,
+    visit: (pod: PodInfo) => void,
+  ): void {
+    if ((selector as Partial<SelectorMatcher>).selector?.isNothing) return
+    const pinned = pinnedRequirement(selector)
+    for (const ns of namespaces) {
       if (pinned === undefined) {
         const all = this.byNamespace.get(ns)
         if (all !== undefined) for (const p of all) visit(p)

@@ -8,7 +8,7 @@
 import type { Node, Pod } from "@flotilla/api"
 import { GenericScheduler, ScheduleError } from "./algorithm.ts"
 import { Cache } from "./cache.ts"
-import { CompileError, compileNode, compilePod, type NodeView, type PodView } from "./compile.ts"
+import { CompileError, compileNode, compilePod, type PodView } from "./compile.ts"
 import { instantiateProfile, type SchedulerConfiguration } from "./config.ts"
 import { FitError } from "./fit-error.ts"
 import {

@@ -1,3 +1,4 @@
+import { AffinityIndex } from "../affinity-index.ts"
 import type {
   CycleState,
   Handle,
@@ -15,6 +16,12 @@ export const DefaultPodTopologySpreadName = "DefaultPodTopologySpread"
 const preScoreKey = `PreScore${DefaultPodTopologySpreadName}`
 /** With zone labels present, 2/3 of the weight goes to spreading across zones. */
 const zoneWeighting = 2.0 / 3.0
+
+interface PreScoreState {
+  readonly selector: LabelMatcher
+  /** Matching pods per node name, when the selector pins a label (then computed from the index). */
+  readonly counts: Map<string, number> | undefined
+}
 
 /** Pods on the node in `namespace`, not being deleted, matching `selector`. */
 export const countMatchingPods = (
@@ -48,15 +55,28 @@ export class DefaultPodTopologySpread implements PreScorePlugin, ScorePlugin, No
   }
 
   preScore(state: CycleState, pod: PodInfo, _nodes: ReadonlyArray<NodeInfo>): S.Result {
-    state.write(preScoreKey, this.handle.spreadSelectors.selectorFor(pod))
+    const selector = this.handle.spreadSelectors.selectorFor(pod)
+    let counts: Map<string, number> | undefined
+    if (!selector.empty && AffinityIndex.pins(selector)) {
+      // Count from the pods the selector can match instead of scanning every node's pods.
+      const byNode = new Map<string, number>()
+      this.handle.snapshot.affinityIndex.candidatesFor([pod.namespace], selector, (p) => {
+        if (!p.deleting && selector.matches(p.labels))
+          byNode.set(p.nodeName, (byNode.get(p.nodeName) ?? 0) + 1)
+      })
+      counts = byNode
+    }
+    const s: PreScoreState = { selector, counts }
+    state.write(preScoreKey, s)
     return undefined
   }
 
   score(state: CycleState, pod: PodInfo, node: NodeInfo): number {
     if (pod.hasTopologySpreadConstraints) return 0
-    const selector = state.read<LabelMatcher>(preScoreKey)
-    if (selector === undefined) throw new Error(`Error reading "${preScoreKey}" from cycleState`)
-    return countMatchingPods(pod.namespace, selector, node)
+    const s = state.read<PreScoreState>(preScoreKey)
+    if (s === undefined) throw new Error(`Error reading "${preScoreKey}" from cycleState`)
+    if (s.counts !== undefined) return s.counts.get(node.name) ?? 0
+    return countMatchingPods(pod.namespace, s.selector, node)
   }
 
   normalizeScore(
