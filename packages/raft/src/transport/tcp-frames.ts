@@ -53,9 +53,9 @@ export const decodeHello = (
 }
 
 /**
- * Encodes `messages[start, end)` as batch frames of at most about `softLimit`
- * bytes each (a single larger message gets a frame of its own). Returns the
- * frames as fresh arrays: sockets keep a reference until written.
+ * Encodes `messages[start, end)` as batch frames of at most `softLimit` bytes
+ * each; a message larger than that gets a frame of its own. Returns the frames
+ * as fresh arrays: sockets keep a reference until written.
  */
 export const encodeBatches = (
   messages: ReadonlyArray<Message>,
@@ -72,8 +72,15 @@ export const encodeBatches = (
     w.raw(new Uint8Array(4))
     w.u8(FRAME_BATCH)
     const bodyStart = w.pos
-    while (i < end && (w.pos === bodyStart || w.pos < softLimit)) {
+    while (i < end && w.pos < softLimit) {
+      const before = w.pos
       writeMessage(w, messages[i]!)
+      // A message that takes the frame past the limit starts the next frame
+      // instead (alone, if it is that large).
+      if (w.pos > softLimit && before > bodyStart) {
+        w.pos = before
+        break
+      }
       i++
     }
     const frame = w.view().slice()

@@ -18,7 +18,7 @@
 import * as net from "node:net"
 import { Context, Effect, Layer, Queue, Schema, Stream } from "effect"
 import type { Message, NodeId } from "../core/types.ts"
-import { BinaryWriter, RaftCodecError } from "./tcp-codec.ts"
+import { BinaryWriter, encodeWireMessage, RaftCodecError } from "./tcp-codec.ts"
 import { decodeBatch, decodeHello, encodeBatches, encodeHello, FrameDecoder } from "./tcp-frames.ts"
 
 export const TcpPeerAddress = Schema.Struct({
@@ -245,17 +245,42 @@ export class TcpTransport {
     peer.scheduled = false
     const socket = peer.socket
     if (!peer.connected || socket === undefined || peer.blocked || peer.queue.length === 0) return
-    const queue = peer.queue
+    let queue = peer.queue
     peer.queue = []
     let frames: Uint8Array[]
     try {
       frames = encodeBatches(queue, 0, queue.length, this.batchBytes, this.writer)
-    } catch (e) {
-      // A message the codec refuses is a bug in the sender; drop the batch loudly.
-      this.counters.dropped += queue.length
-      if (e instanceof RaftCodecError) this.handlers.onProtocolError?.(e, `to ${peer.id}`)
-      return
+    } catch {
+      // A message the codec refuses is a bug in the sender: drop it (loudly)
+      // and send the rest.
+      queue = queue.filter((m) => {
+        try {
+          encodeWireMessage(m)
+          return true
+        } catch (e) {
+          this.counters.dropped++
+          if (e instanceof RaftCodecError) this.handlers.onProtocolError?.(e, `to ${peer.id}`)
+          return false
+        }
+      })
+      frames = encodeBatches(queue, 0, queue.length, this.batchBytes, this.writer)
     }
+    // A frame the peer would refuse would only break the connection, again and again.
+    for (let i = frames.length - 1; i >= 0; i--) {
+      const f = frames[i]!
+      if (f.length - 4 <= this.maxFrameBytes) continue
+      frames.splice(i, 1)
+      this.counters.dropped++
+      this.handlers.onProtocolError?.(
+        new RaftCodecError({
+          field: "frame.length",
+          reason: `${f.length - 4} bytes exceeds the limit of ${this.maxFrameBytes}`,
+          offset: -1,
+        }),
+        `to ${peer.id}`,
+      )
+    }
+    if (frames.length === 0) return
     socket.cork()
     let ok = true
     for (const f of frames) ok = socket.write(f)

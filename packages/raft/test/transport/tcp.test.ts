@@ -35,7 +35,7 @@ interface Node {
   notify: () => void
 }
 
-const start = async (id: string, port = 0): Promise<Node> => {
+const start = async (id: string, port = 0, maxFrameBytes?: number): Promise<Node> => {
   const node: Omit<Node, "transport"> & { transport?: TcpTransport } = {
     received: [],
     unreachable: [],
@@ -43,7 +43,13 @@ const start = async (id: string, port = 0): Promise<Node> => {
     notify: () => undefined,
   }
   node.transport = await TcpTransport.listen(
-    { id, port, backoffInitialMs: 5, backoffMaxMs: 50 },
+    {
+      id,
+      port,
+      backoffInitialMs: 5,
+      backoffMaxMs: 50,
+      ...(maxFrameBytes === undefined ? {} : { maxFrameBytes, batchBytes: maxFrameBytes }),
+    },
     {
       onMessage: (m) => {
         node.received.push(m)
@@ -179,6 +185,42 @@ describe("TcpTransport on 127.0.0.1", () => {
       await waitFor([b], () => b.received.length === 2)
       expect(b.received.map((x) => x.term)).toEqual([9, 11])
       expect(b.transport.stats().dropped).toBe(1)
+    } finally {
+      await a.transport.close()
+      await b.transport.close()
+    }
+  })
+
+  it("drops a message it cannot encode or that is too large, and sends the rest", async () => {
+    const a = await start("a", 0, 64 * 1024)
+    const b = await start("b", 0, 64 * 1024)
+    link(a, b)
+    try {
+      a.transport.send({ type: "TimeoutNow", from: "a", to: "b", term: 1 })
+      a.transport.send({ type: "TimeoutNow", from: "a", to: "b", term: -5 })
+      a.transport.send({
+        type: "InstallSnapshot",
+        from: "a",
+        to: "b",
+        term: 2,
+        lastIncludedIndex: 9,
+        lastIncludedTerm: 2,
+        config: {
+          voters: ["a", "b"],
+          outgoing: [],
+          learners: [],
+          learnersNext: [],
+          autoLeave: false,
+        },
+        offset: 0,
+        data: new Uint8Array(100 * 1024),
+        done: true,
+      })
+      a.transport.send({ type: "TimeoutNow", from: "a", to: "b", term: 3 })
+      await waitFor([a, b], () => b.received.length === 2)
+      expect(b.received.map((m) => m.term)).toEqual([1, 3])
+      expect(a.errors.map((e) => e.field)).toEqual(["term", "frame.length"])
+      expect(a.transport.stats().dropped).toBe(2)
     } finally {
       await a.transport.close()
       await b.transport.close()
