@@ -8,6 +8,9 @@
 // After every action the safety properties are checked: Election Safety,
 // Log Matching, Leader Completeness, State Machine Safety, and that a
 // ReadIndex answer covers everything applied anywhere before the read began.
+// The ordering contract is checked as messages leave a node: its durable state
+// must already justify every vote, every acknowledged entry, every installed
+// snapshot it reports.
 import {
   applyPersist,
   freezeDurable,
@@ -178,6 +181,7 @@ export class Chaos {
     for (const c of cmds) {
       switch (c.type) {
         case "Send":
+          this.checkDurable(n, c.message)
           this.network.push(c.message)
           break
         case "Persist":
@@ -225,12 +229,53 @@ export class Chaos {
     const p = n.writes.shift()
     if (p === undefined) return
     applyPersist(n.durable, p)
-    for (const m of p.after) this.network.push(m)
+    for (const m of p.after) {
+      this.checkDurable(n, m)
+      this.network.push(m)
+    }
     if (p.ack !== null) this.stepNode(n, { type: "Persisted", ...p.ack })
   }
 
   // -------------------------------------------------------------------------
   // Invariants
+
+  /** The ordering contract: what a message promises must be on disk when it leaves. */
+  private checkDurable(n: ChaosNode, m: Message): void {
+    const d = n.durable
+    const last = d.snapshot.index + d.entries.length
+    switch (m.type) {
+      case "RequestVote":
+        if (!m.preVote && (d.hardState.term !== m.term || d.hardState.vote !== n.id))
+          this.fail(
+            `ordering: ${n.id} asked for votes in term ${m.term} before its term and self-vote were durable`,
+          )
+        return
+      case "RequestVoteResponse":
+        if (
+          m.voteGranted &&
+          !m.preVote &&
+          (d.hardState.term !== m.term || d.hardState.vote !== m.to)
+        )
+          this.fail(
+            `ordering: ${n.id} granted its vote to ${m.to} in term ${m.term} before the vote was durable`,
+          )
+        return
+      case "AppendEntriesResponse":
+        if (m.success && m.matchIndex > last)
+          this.fail(
+            `ordering: ${n.id} acknowledged index ${m.matchIndex} with only ${last} durable`,
+          )
+        return
+      case "InstallSnapshotResponse":
+        if (m.done && m.success && m.lastIncludedIndex > last)
+          this.fail(
+            `ordering: ${n.id} reported snapshot ${m.lastIncludedIndex} installed with only ${last} durable`,
+          )
+        return
+      default:
+        return
+    }
+  }
 
   private checkNode(n: ChaosNode): void {
     const s = n.state
