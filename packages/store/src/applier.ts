@@ -59,6 +59,8 @@ export interface ApplierShape {
   readonly openWatch: (sink: (r: WatchResponse) => void) => Effect.Effect<number>
   readonly watchRequest: (stream: number, req: WatchRequest) => Effect.Effect<void>
   readonly closeWatch: (stream: number) => Effect.Effect<void>
+  /** Open watch streams and watchers on this member. */
+  readonly watchStats: Effect.Effect<{ readonly streams: number; readonly watchers: number }>
   readonly members: Effect.Effect<ReadonlyArray<Member>>
   readonly addMember: (
     peerURLs: ReadonlyArray<string>,
@@ -193,6 +195,7 @@ export class Applier extends Context.Service<Applier, ApplierShape>()("@flotilla
               hub.closeStream(stream)
               routes.delete(stream)
             }),
+          watchStats: Effect.sync(() => ({ streams: hub.streamCount, watchers: hub.size })),
           members: Effect.sync(() => members),
           addMember: (urls, isLearner) =>
             Effect.suspend(() => {

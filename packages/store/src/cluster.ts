@@ -1,7 +1,9 @@
 // The Cluster and Maintenance APIs (membership and status) over an Applier.
 import { Context, Effect, Layer } from "effect"
 import { Applier, fullHeader } from "./applier.ts"
+import { isEtcdFailure } from "./core/errors.ts"
 import type {
+  HashKVResponse,
   MemberAddRequest,
   MemberAddResponse,
   MemberListResponse,
@@ -9,7 +11,7 @@ import type {
   MemberRemoveResponse,
   StatusResponse,
 } from "./core/types.ts"
-import type { EtcdError } from "./errors.ts"
+import { EtcdError } from "./errors.ts"
 
 /** The etcd API version this store speaks (reported by Status). */
 export const ETCD_API_VERSION = "3.4.0"
@@ -21,6 +23,8 @@ export interface ClusterShape {
     req: MemberRemoveRequest,
   ) => Effect.Effect<MemberRemoveResponse, EtcdError>
   readonly status: Effect.Effect<StatusResponse>
+  /** A hash of the key-value history up to a revision (0: current), to compare replicas. */
+  readonly hashKV: (revision: number) => Effect.Effect<HashKVResponse, EtcdError>
 }
 
 export class Cluster extends Context.Service<Cluster, ClusterShape>()("@flotilla/store/Cluster") {
@@ -34,7 +38,14 @@ export class Cluster extends Context.Service<Cluster, ClusterShape>()("@flotilla
           (rev) => fullHeader(s, rev),
         ),
       ).pipe(Effect.orDie)
+      const hashKV = (revision: number): Effect.Effect<HashKVResponse, EtcdError> =>
+        Effect.gen(function* () {
+          const r = yield* applier.read((store) => store.hashKV(revision), true)
+          if (isEtcdFailure(r)) return yield* Effect.fail(EtcdError.fromFailure(r))
+          return { header: yield* header, hash: r.hash, compact_revision: r.compactRevision }
+        })
       return Cluster.of({
+        hashKV,
         memberList: Effect.all({ header, members: applier.members }),
         memberAdd: (req) =>
           Effect.gen(function* () {

@@ -4,6 +4,7 @@
 // checks everything and fails with a CodecError naming what is wrong; decoded
 // byte fields are views into the input (no copies).
 import { EMPTY } from "./bytes.ts"
+import { crc32 } from "./crc32.ts"
 import { MvccStore, type StoreConfig, type StoreState } from "./mvcc.ts"
 import type {
   Compare,
@@ -150,25 +151,6 @@ export class Reader {
   get done(): boolean {
     return this.pos >= this.end
   }
-}
-
-// ---------------------------------------------------------------------------
-// CRC-32 (IEEE), for snapshot integrity.
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256)
-  for (let n = 0; n < 256; n++) {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-    t[n] = c >>> 0
-  }
-  return t
-})()
-
-export const crc32 = (b: Uint8Array, start = 0, end = b.length): number => {
-  let c = 0xffffffff
-  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
 }
 
 // ---------------------------------------------------------------------------

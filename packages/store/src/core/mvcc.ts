@@ -8,6 +8,7 @@
 // main revision; its changes are numbered by their order inside it (the sub
 // revision), which is their order in the change log.
 import { compareBytes, EMPTY, type KeyRange, keyRange, toBinary } from "./bytes.ts"
+import { CRC_INIT, crcFinish, crcStep } from "./crc32.ts"
 import {
   ErrCompacted,
   ErrFutureRev,
@@ -587,6 +588,39 @@ export class MvccStore {
       if (next === undefined || lease.deadline < next) next = lease.deadline
     }
     return next
+  }
+
+  /**
+   * A hash of every retained version at or below `rev` (0: the current
+   * revision), in key then revision order: equal on replicas that applied the
+   * same entries and compacted at the same revision (etcd's HashKV).
+   */
+  hashKV(rev = 0): { readonly hash: number; readonly compactRevision: number } | EtcdFailure {
+    const at = rev > 0 ? rev : this.currentRev
+    if (at > this.currentRev) return ErrFutureRev
+    if (at < this.compactedRev) return ErrCompacted
+    let h = CRC_INIT
+    const mix = (bytes: Uint8Array): void => {
+      for (let i = 0; i < bytes.length; i++) h = crcStep(h, bytes[i]!)
+    }
+    const num = (n: number): void => {
+      for (let i = 0; i < 7; i++) {
+        h = crcStep(h, n % 256)
+        n = Math.floor(n / 256)
+      }
+    }
+    for (const ki of this.tree) {
+      for (const kv of ki.revs) {
+        if (kv.mod_revision > at) break
+        mix(kv.key)
+        num(kv.mod_revision)
+        num(kv.create_revision)
+        num(kv.version)
+        num(kv.lease < 0 ? -kv.lease * 2 + 1 : kv.lease * 2)
+        mix(kv.value)
+      }
+    }
+    return { hash: crcFinish(h), compactRevision: this.compactedRev }
   }
 
   // -------------------------------------------------------------------------

@@ -291,6 +291,12 @@ export interface StatusResponse {
   readonly isLearner: boolean
 }
 
+export interface HashKVResponse {
+  readonly header: ResponseHeader
+  readonly hash: number
+  readonly compact_revision: number
+}
+
 // ---------------------------------------------------------------------------
 // Log entries: what the Raft log carries (etcd's InternalRaftRequest).
 

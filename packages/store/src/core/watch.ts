@@ -99,6 +99,11 @@ export class WatchHub {
     return n
   }
 
+  /** Number of open watch streams. */
+  get streamCount(): number {
+    return this.streams.size
+  }
+
   openStream(): number {
     const id = this.nextStreamId++
     this.streams.set(id, { id, watchers: new Map(), nextWatchId: 0 })

@@ -322,6 +322,16 @@ export const serve = (
         () => cluster.status,
         (r) => ({ header: wireHeader(r.header), alarms: [] }),
       ),
+      HashKV: unary(
+        (w) => int64(w, "revision"),
+        cluster.hashKV,
+        (r) => ({ ...r, header: wireHeader(r.header) }),
+      ),
+      Hash: unary(
+        () => 0,
+        cluster.hashKV,
+        (r) => ({ header: wireHeader(r.header), hash: r.hash }),
+      ),
       // Memory is reclaimed by compaction; defragmenting has nothing to do.
       Defragment: unary(
         () => undefined,

@@ -210,6 +210,21 @@ describe("state-dependent errors", () => {
     })
   })
 
+  it("hashes the history: equal for equal histories, different otherwise, refused outside it", () => {
+    const a = setup()
+    const b = setup()
+    expect(a.hashKV()).toEqual(b.hashKV())
+    expect(a.hashKV(3)).not.toEqual(a.hashKV(4))
+    b.put({ key: k("b"), value: k("other") })
+    a.put({ key: k("b"), value: k("3") })
+    expect(a.hashKV()).not.toEqual(b.hashKV())
+    expect(a.hashKV(4)).toEqual(b.hashKV(4))
+    expect(a.hashKV(9)).toBe(ErrFutureRev)
+    a.compact({ revision: 3 })
+    expect(a.hashKV(2)).toBe(ErrCompacted)
+    expect(a.hashKV(3)).toMatchObject({ compactRevision: 3 })
+  })
+
   it("reads beyond the current revision fail", () => {
     const s = setup()
     expect(s.range({ key: k("a"), revision: 5 })).toBe(ErrFutureRev)

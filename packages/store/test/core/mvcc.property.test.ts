@@ -377,6 +377,9 @@ describe("MvccStore against the reference model", () => {
         expect(encodeSnapshot(restored)).toEqual(snap)
         expect(encodeSnapshot(replica)).toEqual(snap)
         for (let rev = 0; rev <= model.rev + 1; rev++) {
+          expect(restored.hashKV(rev)).toEqual(store.hashKV(rev))
+        }
+        for (let rev = 0; rev <= model.rev + 1; rev++) {
           for (const probe of PROBES) {
             const r = { ...probe, revision: rev }
             expect(restored.range(r)).toEqual(model.range(r))

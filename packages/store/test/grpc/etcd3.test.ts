@@ -71,7 +71,19 @@ describe("etcd3 client", () => {
     await client.delete().key("w/k")
     await eventually(() => seen.length >= 3, 10_000, "watch events")
     expect(seen).toEqual(["0", "1", "deleted w/k"])
+    expect((await server.watchStats()).watchers).toBe(1)
     await watcher.cancel()
+    let watchers = -1
+    await eventually(
+      () => {
+        void server.watchStats().then((s) => {
+          watchers = s.watchers
+        })
+        return watchers === 0
+      },
+      10_000,
+      "the watcher to be cancelled",
+    )
   })
 
   it("grants leases, keeps them alive and revokes them with their keys", async () => {

@@ -61,6 +61,12 @@ describe("etcdctl", () => {
     const rev = await revisionOf("watched")
     await ok("put", "watched", "two")
     const watch = etcdctlStream(server.endpoint, ["watch", "watched", `--rev=${rev}`])
+    let streams = -1
+    const poll = setInterval(() => {
+      void server.watchStats().then((s) => {
+        streams = s.streams
+      })
+    }, 20)
     try {
       await eventually(() => watch.out().includes("two"), 10_000, "the replayed events")
       await ok("put", "watched", "three")
@@ -71,6 +77,12 @@ describe("etcdctl", () => {
       )
     } finally {
       watch.child.kill()
+    }
+    // The server lets go of the watch when the client dies.
+    try {
+      await eventually(() => streams === 0, 10_000, "the watch stream to close")
+    } finally {
+      clearInterval(poll)
     }
   })
 
@@ -95,6 +107,8 @@ describe("etcdctl", () => {
     const status = JSON.parse(await ok("endpoint", "status", "-w", "json"))
     expect(status[0].Status.version).toBe("3.4.0")
     expect(status[0].Status.leader).toBe(members.members[0].ID)
+    const hash = JSON.parse(await ok("endpoint", "hashkv", "-w", "json"))
+    expect(hash[0].HashKV.hash).toBeGreaterThan(0)
   })
 
   it("compacts, and reads below the compaction fail with etcd's error", async () => {

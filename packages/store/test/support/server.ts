@@ -1,7 +1,7 @@
 // Starts an in-process store with the etcd gRPC API on a free port of
 // 127.0.0.1, for client tests; `close` stops it.
 import { Effect, Exit, Layer, Scope } from "effect"
-import type { LocalOptions } from "../../src/applier.ts"
+import { Applier, type LocalOptions } from "../../src/applier.ts"
 import { Cluster } from "../../src/cluster.ts"
 import { type EtcdServer, serve } from "../../src/grpc/server.ts"
 import { KV } from "../../src/kv.ts"
@@ -10,14 +10,22 @@ export interface TestServer extends EtcdServer {
   /** `127.0.0.1:port`: an endpoint as etcdctl's default is written. */
   readonly endpoint: string
   readonly close: () => Promise<void>
+  /** Open watch streams and watchers on the server. */
+  readonly watchStats: () => Promise<{ readonly streams: number; readonly watchers: number }>
 }
 
 export const startServer = async (options: LocalOptions = {}): Promise<TestServer> => {
   const scope = await Effect.runPromise(Scope.make())
   const layer = Cluster.layer.pipe(Layer.provideMerge(KV.layerMemory({ name: "test", ...options })))
-  const server = await Effect.runPromise(serve().pipe(Effect.provide(layer), Scope.provide(scope)))
+  const [server, applier] = await Effect.runPromise(
+    Effect.all([serve(), Effect.service(Applier)]).pipe(
+      Effect.provide(layer),
+      Scope.provide(scope),
+    ),
+  )
   return {
     ...server,
+    watchStats: () => Effect.runPromise(applier.watchStats),
     endpoint: `${server.host}:${server.port}`,
     close: () => Effect.runPromise(Scope.close(scope, Exit.void)),
   }
