@@ -50,8 +50,10 @@ const HARD_STATE_FIXED = 1 + 8 + 8 + 2
 const NO_VOTE = 0xffff
 /** Longest vote (node id) in UTF-8 bytes. */
 export const MAX_VOTE_BYTES = 1024
-const TRUNCATE_BODY = 1 + 8
-const COMMIT_BODY = 1 + 8
+/** Truncate, Reset and Commit: kind and one u64. */
+const ONE_NUMBER_BODY = 1 + 8
+const TRUNCATE_BODY = ONE_NUMBER_BODY
+const COMMIT_BODY = ONE_NUMBER_BODY
 /** Largest data an entry frame can carry. */
 export const MAX_ENTRY_DATA_BYTES = MAX_BODY_BYTES - ENTRY_FIXED
 
@@ -144,24 +146,23 @@ export class FrameWriter {
   }
 
   truncate(fromIndex: number): void {
-    const o = this.begin(TRUNCATE_BODY)
-    this.buf[o] = RecordKind.Truncate
-    this.u64(o + 1, fromIndex)
-    this.end(o, TRUNCATE_BODY)
+    this.oneNumber(RecordKind.Truncate, fromIndex)
   }
 
   resetLog(next: number): void {
-    const o = this.begin(TRUNCATE_BODY)
-    this.buf[o] = RecordKind.Reset
-    this.u64(o + 1, next)
-    this.end(o, TRUNCATE_BODY)
+    this.oneNumber(RecordKind.Reset, next)
   }
 
   commit(batchStart: number): void {
-    const o = this.begin(COMMIT_BODY)
-    this.buf[o] = RecordKind.Commit
-    this.u64(o + 1, batchStart)
-    this.end(o, COMMIT_BODY)
+    this.oneNumber(RecordKind.Commit, batchStart)
+  }
+
+  /** A record whose body is its kind and one u64 (Truncate, Reset, Commit). */
+  private oneNumber(kind: number, n: number): void {
+    const o = this.begin(ONE_NUMBER_BODY)
+    this.buf[o] = kind
+    this.u64(o + 1, n)
+    this.end(o, ONE_NUMBER_BODY)
   }
 
   /** Reserves a frame for a body of `bodyLength` bytes; returns the body's offset. */
