@@ -105,7 +105,7 @@ describe("Cache", () => {
           // The listed nodes are exactly the known ones.
           const list = cache.nodeInfoList()
           expect(list.map((n) => n.name).sort()).toEqual([...nodes.keys()].sort())
-          list.forEach((n, i) => expect(n.index).toBe(i))
+          expect(list.map((n) => n.index)).toEqual(list.map((_, i) => i))
           // Aggregates per node.
           for (const n of list) {
             const mine = [...pods.values()].filter((p) => p.nodeName === n.name)
