@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Event, Service } from "@flotilla/api"
+import { Effect, Layer, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { InMemoryCluster } from "../src/memory.ts"
 import { Scheduler } from "../src/service.ts"
@@ -136,4 +137,59 @@ describe("Scheduler service (in-memory source)", () => {
       assert.include(String(exit), "percentageOfNodesToScore: not in valid range [0-100]")
     }),
   )
+})
+
+describe("Scheduler service: Events and spreading", () => {
+  it.effect("records Events that decode as @flotilla/api Events", () => {
+    const cluster = new InMemoryCluster()
+    cluster.createNode(node("n1"))
+    cluster.createPod(pod("a"))
+    cluster.createPod(pod("b", { nodeSelector: { missing: "x" } }))
+    return run(cluster, (s) =>
+      Effect.gen(function* () {
+        yield* s.idle
+        assert.strictEqual(cluster.events.length, 2)
+        for (const e of cluster.events) {
+          const decoded = Schema.decodeUnknownSync(Event)(JSON.parse(JSON.stringify(e)))
+          assert.strictEqual(decoded.involvedObject.kind, "Pod")
+          assert.strictEqual(decoded.count, 1)
+          assert.match(decoded.firstTimestamp ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+        }
+      }),
+    )
+  })
+
+  it.effect("spreads the pods of a Service across nodes", () => {
+    // One big node the resource scores prefer, two small ones.
+    const place = (withService: boolean) => {
+      const cluster = new InMemoryCluster()
+      cluster.createNode(node("big", { cpu: "64", memory: "256Gi" }))
+      cluster.createNode(node("small-1", { cpu: "1", memory: "2Gi" }))
+      cluster.createNode(node("small-2", { cpu: "1", memory: "2Gi" }))
+      if (withService) {
+        cluster.createService(
+          Schema.decodeUnknownSync(Service)({
+            metadata: { name: "web", namespace: "default" },
+            spec: { selector: { app: "web" } },
+          }),
+        )
+      }
+      return run(cluster, (s) =>
+        Effect.gen(function* () {
+          for (let i = 0; i < 6; i++) cluster.createPod(pod(`web-${i}`, { labels: { app: "web" } }))
+          yield* s.idle
+          const perNode: Record<string, number> = {}
+          for (let i = 0; i < 6; i++) {
+            const n = cluster.nodeOf("default", `web-${i}`)!
+            perNode[n] = (perNode[n] ?? 0) + 1
+          }
+          return perNode
+        }),
+      )
+    }
+    return Effect.gen(function* () {
+      assert.deepStrictEqual(yield* place(false), { big: 6 })
+      assert.deepStrictEqual(yield* place(true), { big: 2, "small-1": 2, "small-2": 2 })
+    })
+  })
 })

@@ -9,7 +9,7 @@ import type { Node, Pod } from "@flotilla/api"
 import { GenericScheduler, ScheduleError } from "./algorithm.ts"
 import { Cache } from "./cache.ts"
 import { CompileError, compileNode, compilePod, type PodView } from "./compile.ts"
-import { instantiateProfile, type SchedulerConfiguration } from "./config.ts"
+import { ConfigError, instantiateProfile, type SchedulerConfiguration } from "./config.ts"
 import { FitError } from "./fit-error.ts"
 import {
   type BindRequest,
@@ -146,6 +146,17 @@ export class SchedulerCore {
       this.profiles.set(spec.schedulerName, instantiateProfile(spec, options.registry, handle))
     }
     const first = this.profiles.values().next().value as Profile
+    // One queue serves every profile, so they must sort it the same way (as Kubernetes requires).
+    for (const p of this.profiles.values()) {
+      if (p.queueSort.name !== first.queueSort.name) {
+        throw new ConfigError([
+          {
+            path: "profiles",
+            message: `different queue sort plugins for profile "${p.schedulerName}": "${p.queueSort.name}", first: "${first.queueSort.name}"`,
+          },
+        ])
+      }
+    }
     this.queue = new SchedulingQueue<PodInfo>({
       less: (a, b) => first.queueSort.less(a, b),
       initialBackoffMs: cfg.podInitialBackoffMs,

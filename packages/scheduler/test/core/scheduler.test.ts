@@ -1,7 +1,7 @@
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { decodeConfiguration, defaultConfiguration } from "../../src/core/config.ts"
-import { defaultRegistry } from "../../src/core/registry.ts"
+import { defaultRegistry, define } from "../../src/core/registry.ts"
 import { type Command, SchedulerCore } from "../../src/core/scheduler.ts"
 import { node, pod, rawPod } from "../fixtures.ts"
 
@@ -185,5 +185,56 @@ describe("SchedulerCore", () => {
       "Warning FailedScheduling default/a: 0/1 nodes are available: 1 Insufficient cpu.",
     )
     expect(out).toContain("Normal Scheduled default/b: Successfully assigned default/b to n1")
+  })
+})
+
+describe("node updates", () => {
+  it("a heartbeat does not wake unschedulable pods; a label change does", () => {
+    const s = core()
+    s.onNodeAdd(node("n1", { conditions: [{ type: "Ready", status: "True" }] }), 0)
+    s.onPodAdd(pod("p", { nodeSelector: { disk: "ssd" } }), 0)
+    drain(s, 0)
+    expect(s.queue.where("default/p")).toBe("unschedulable")
+    s.onNodeUpdate(node("n1", { conditions: [{ type: "Ready", status: "True" }] }), 10)
+    expect(s.queue.where("default/p")).toBe("unschedulable")
+    s.onNodeUpdate(
+      node("n1", { labels: { disk: "ssd" }, conditions: [{ type: "Ready", status: "True" }] }),
+      20,
+    )
+    expect(s.queue.where("default/p")).toBe("backoff")
+    s.tick(1020)
+    expect(events(drain(s, 1020))).toEqual([
+      "Normal Scheduled default/p: Successfully assigned default/p to n1",
+    ])
+  })
+
+  it("refuses profiles with different queue sort plugins", () => {
+    const registry = defaultRegistry().register(
+      define({
+        name: "Fifo",
+        factory: () => ({
+          name: "Fifo",
+          less: (a: { timestamp: number }, b: { timestamp: number }) => a.timestamp < b.timestamp,
+        }),
+      }),
+    )
+    const cfg = decodeConfiguration(
+      {
+        apiVersion: "kubescheduler.config.k8s.io/v1",
+        kind: "KubeSchedulerConfiguration",
+        profiles: [
+          {},
+          {
+            schedulerName: "fifo",
+            plugins: { queueSort: { disabled: [{ name: "*" }], enabled: [{ name: "Fifo" }] } },
+          },
+        ],
+      },
+      registry,
+    )
+    if (Result.isFailure(cfg)) throw cfg.failure
+    expect(() => new SchedulerCore({ registry, configuration: cfg.success, seed: 1 })).toThrow(
+      'profiles: different queue sort plugins for profile "fifo": "Fifo", first: "PrioritySort"',
+    )
   })
 })
