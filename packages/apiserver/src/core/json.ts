@@ -1,0 +1,76 @@
+/**
+ * Plain JSON values and the helpers the API server's cores share. Objects
+ * travel through the server in Kubernetes' JSON shape (what the store holds and
+ * the wire carries); typed views come from `@flotilla/api` where needed.
+ */
+
+export type Json = null | boolean | number | string | ReadonlyArray<Json> | JsonObject
+export interface JsonObject {
+  readonly [key: string]: Json
+}
+
+/** A mutable JSON object, as patches and preparation build them. */
+export type Obj = Record<string, unknown>
+
+export const isObject = (value: unknown): value is Obj =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** `obj[key]` as an object, or an empty one. */
+export const objectAt = (obj: Obj, key: string): Obj => {
+  const v = obj[key]
+  return isObject(v) ? v : {}
+}
+
+export const stringAt = (obj: Obj | undefined, key: string): string => {
+  const v = obj?.[key]
+  return typeof v === "string" ? v : ""
+}
+
+export const numberAt = (obj: Obj | undefined, key: string): number | undefined => {
+  const v = obj?.[key]
+  return typeof v === "number" ? v : undefined
+}
+
+/** The metadata of an object (an empty object when it has none). */
+export const metadataOf = (obj: Obj): Obj => objectAt(obj, "metadata")
+
+/** Structural equality of JSON values; object key order does not matter. */
+export const deepEqual = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false
+    return true
+  }
+  if (Array.isArray(b)) return false
+  const ao = a as Obj
+  const bo = b as Obj
+  const keys = Object.keys(ao)
+  if (keys.length !== Object.keys(bo).length) return false
+  for (const k of keys) {
+    if (!Object.hasOwn(bo, k) || !deepEqual(ao[k], bo[k])) return false
+  }
+  return true
+}
+
+/** A deep copy of a JSON value (structuredClone keeps `__proto__` keys as plain keys). */
+export const clone = <A>(value: A): A => structuredClone(value)
+
+/** Sets a own property safely, even for keys such as `__proto__`. */
+export const setKey = (obj: Obj, key: string, value: unknown): void => {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
+/** RFC 3339 with seconds, as Kubernetes' `metav1.Time` prints: `2026-11-28T16:14:50Z`. */
+export const rfc3339 = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}Z`
+
+/** RFC 3339 with microseconds (`metav1.MicroTime`). */
+export const rfc3339Micro = (ms: number): string => `${new Date(ms).toISOString().slice(0, 23)}000Z`
+
+/** Milliseconds since the epoch of an RFC 3339 time, or undefined when it is not one. */
+export const parseTime = (s: unknown): number | undefined => {
+  if (typeof s !== "string" || s === "") return undefined
+  const ms = Date.parse(s)
+  return Number.isNaN(ms) ? undefined : ms
+}

@@ -1,0 +1,570 @@
+/**
+ * Field management and server-side apply. Every write records, in
+ * `metadata.managedFields`, which manager set which fields (`FieldsV1`
+ * tries: `f:<field>`, `k:{"name":"x"}` for an item of a keyed list,
+ * `v:<json>` for a member of a set, `.` for the node itself). An update
+ * gives its manager the fields whose values it changed and takes them from
+ * the others; an apply (`application/apply-patch+yaml`) makes its manager own
+ * exactly the fields of its configuration, merges that configuration into
+ * the live object, removes fields it applied before and no longer applies
+ * (when nobody else owns them), and reports a conflict for every field
+ * another manager owns with a different value, unless forced. Pure.
+ */
+import { clone, deepEqual, isObject, metadataOf, type Obj, setKey } from "./json.ts"
+import { fieldType, type ListType, type TypeNode } from "./typemeta.ts"
+
+// ---------------------------------------------------------------------------
+// Field sets
+
+/** A node of a field set: whether the node itself is a member, and its children by path element. */
+export interface FieldNode {
+  self: boolean
+  readonly children: Map<string, FieldNode>
+}
+
+const node = (self = false): FieldNode => ({ self, children: new Map() })
+
+/** Reads a `fieldsV1` value (`{"f:spec":{"f:replicas":{}}}`). */
+export const fromFieldsV1 = (value: unknown): FieldNode => {
+  const out = node()
+  if (!isObject(value)) return out
+  const keys = Object.keys(value)
+  if (keys.length === 0) {
+    out.self = true
+    return out
+  }
+  for (const k of keys) {
+    if (k === ".") out.self = true
+    else out.children.set(k, fromFieldsV1(value[k]))
+  }
+  return out
+}
+
+/** Writes a field set as `fieldsV1` (children in sorted order, as Kubernetes serializes them). */
+export const toFieldsV1 = (n: FieldNode): Obj => {
+  const out: Obj = {}
+  if (n.children.size === 0) return out
+  if (n.self) out["."] = {}
+  for (const k of [...n.children.keys()].sort())
+    setKey(out, k, toFieldsV1(n.children.get(k) as FieldNode))
+  return out
+}
+
+/** Every member path of a set. */
+export const memberPaths = (n: FieldNode): Array<Array<string>> => {
+  const out: Array<Array<string>> = []
+  const walk = (cur: FieldNode, path: Array<string>) => {
+    if (cur.self && path.length > 0) out.push(path)
+    for (const [k, c] of cur.children) walk(c, [...path, k])
+  }
+  walk(n, [])
+  return out
+}
+
+/** Leaves: member paths without member descendants (the fields whose values are compared). */
+export const leafPaths = (n: FieldNode): Array<Array<string>> => {
+  const out: Array<Array<string>> = []
+  const walk = (cur: FieldNode, path: Array<string>) => {
+    if (cur.children.size === 0) {
+      if (cur.self && path.length > 0) out.push(path)
+      return
+    }
+    for (const [k, c] of cur.children) walk(c, [...path, k])
+  }
+  walk(n, [])
+  return out
+}
+
+export const hasPath = (n: FieldNode, path: ReadonlyArray<string>): boolean => {
+  let cur: FieldNode | undefined = n
+  for (const el of path) {
+    cur = cur.children.get(el)
+    if (cur === undefined) return false
+  }
+  return cur.self
+}
+
+export const addPath = (n: FieldNode, path: ReadonlyArray<string>): void => {
+  let cur = n
+  for (const el of path) {
+    let next = cur.children.get(el)
+    if (next === undefined) cur.children.set(el, (next = node()))
+    cur = next
+  }
+  cur.self = true
+}
+
+/** Removes a member path (and prunes nodes left empty). */
+export const removePath = (n: FieldNode, path: ReadonlyArray<string>): void => {
+  const walk = (cur: FieldNode, i: number): boolean => {
+    if (i === path.length) {
+      cur.self = false
+      return cur.children.size === 0
+    }
+    const el = path[i] as string
+    const next = cur.children.get(el)
+    if (next === undefined) return !cur.self && cur.children.size === 0
+    if (walk(next, i + 1)) cur.children.delete(el)
+    return !cur.self && cur.children.size === 0
+  }
+  walk(n, 0)
+}
+
+export const isEmpty = (n: FieldNode): boolean => !n.self && n.children.size === 0
+
+// ---------------------------------------------------------------------------
+// Field sets of objects
+
+/** Metadata fields the system owns: never part of a manager's set. */
+const systemMetadata = new Set([
+  "name",
+  "namespace",
+  "generateName",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "managedFields",
+  "selfLink",
+])
+
+/** The key fields of a keyed list's item, with key defaults filled in. */
+const itemKey = (item: Obj, list: Extract<ListType, { kind: "map" }>): Obj => {
+  const key: Obj = {}
+  for (const k of list.keys) {
+    const v = item[k] ?? list.keyDefaults?.[k]
+    if (v !== undefined) setKey(key, k, v)
+  }
+  return key
+}
+
+const keyElement = (item: Obj, list: Extract<ListType, { kind: "map" }>): string =>
+  `k:${JSON.stringify(itemKey(item, list))}`
+
+const build = (value: unknown, type: TypeNode): FieldNode => {
+  if (isObject(value) && type.atomic !== true && Object.keys(value).length > 0) {
+    const n = node(true)
+    for (const k of Object.keys(value))
+      n.children.set(`f:${k}`, build(value[k], fieldType(type, k)))
+    return n
+  }
+  if (Array.isArray(value) && value.length > 0 && type.list?.kind === "map") {
+    const list = type.list
+    const n = node(true)
+    for (const item of value) {
+      if (!isObject(item)) continue
+      n.children.set(keyElement(item, list), build(item, type.elem ?? {}))
+    }
+    return n
+  }
+  if (Array.isArray(value) && value.length > 0 && type.list?.kind === "set") {
+    const n = node(true)
+    for (const item of value) n.children.set(`v:${JSON.stringify(item)}`, node(true))
+    return n
+  }
+  return node(true)
+}
+
+/** Which part of an object a set covers: everything but status, or status only. */
+export type Scope = "main" | "status"
+
+/**
+ * The fields an object sets, in the given scope: apiVersion, kind and the
+ * system's metadata are nobody's, and status belongs to the status subresource.
+ */
+export const fieldsOf = (object: Obj, type: TypeNode, scope: Scope): FieldNode => {
+  const root = node()
+  for (const k of Object.keys(object)) {
+    if (k === "apiVersion" || k === "kind") continue
+    if ((k === "status") !== (scope === "status")) continue
+    const t = fieldType(type, k)
+    if (k === "metadata") {
+      const meta = isObject(object.metadata) ? object.metadata : {}
+      const m = node()
+      for (const mk of Object.keys(meta)) {
+        if (systemMetadata.has(mk)) continue
+        m.children.set(`f:${mk}`, build(meta[mk], fieldType(t, mk)))
+      }
+      if (m.children.size > 0) root.children.set("f:metadata", m)
+      continue
+    }
+    const child = build(object[k], t)
+    // Top-level structs are containers, not values of their own.
+    if (isObject(object[k])) child.self = child.children.size === 0
+    root.children.set(`f:${k}`, child)
+  }
+  return root
+}
+
+// ---------------------------------------------------------------------------
+// Values at paths
+
+const parseElement = (el: string): { kind: string; value: unknown } => {
+  const kind = el.slice(0, 1)
+  const rest = el.slice(2)
+  if (kind === "f") return { kind, value: rest }
+  if (kind === "i") return { kind, value: Number(rest) }
+  return { kind, value: JSON.parse(rest) as unknown }
+}
+
+const matchesKey = (item: unknown, key: Obj, type: TypeNode): boolean => {
+  if (!isObject(item) || type.list?.kind !== "map") return false
+  return deepEqual(itemKey(item, type.list), key)
+}
+
+/** The value at a path of a field set, or undefined when the object has none there. */
+export const valueAt = (object: unknown, path: ReadonlyArray<string>, type: TypeNode): unknown => {
+  let cur: unknown = object
+  let t = type
+  for (const el of path) {
+    const { kind, value } = parseElement(el)
+    if (kind === "f") {
+      if (!isObject(cur)) return undefined
+      cur = cur[value as string]
+      t = fieldType(t, value as string)
+    } else if (kind === "k") {
+      if (!Array.isArray(cur)) return undefined
+      cur = cur.find((item) => matchesKey(item, value as Obj, t))
+      t = t.elem ?? {}
+    } else if (kind === "v") {
+      if (!Array.isArray(cur)) return undefined
+      cur = cur.find((item) => deepEqual(item, value))
+    } else {
+      if (!Array.isArray(cur)) return undefined
+      cur = cur[value as number]
+    }
+    if (cur === undefined) return undefined
+  }
+  return cur
+}
+
+/** A path as Kubernetes prints it in conflicts: `.spec.template.spec.containers[name="web"].image`. */
+export const formatPath = (path: ReadonlyArray<string>): string =>
+  path
+    .map((el) => {
+      const { kind, value } = parseElement(el)
+      if (kind === "f") return `.${value as string}`
+      if (kind === "i") return `[${value as number}]`
+      if (kind === "v") return `[=${JSON.stringify(value)}]`
+      const key = value as Obj
+      return `[${Object.keys(key)
+        .map((k) => `${k}=${JSON.stringify(key[k])}`)
+        .join(",")}]`
+    })
+    .join("")
+
+/** Removes the value at a path from an object (a private copy), pruning nothing else. */
+const removeValue = (object: Obj, path: ReadonlyArray<string>, type: TypeNode): void => {
+  let cur: unknown = object
+  let t = type
+  for (let i = 0; i < path.length; i++) {
+    const { kind, value } = parseElement(path[i] as string)
+    const last = i === path.length - 1
+    if (kind === "f") {
+      if (!isObject(cur)) return
+      if (last) {
+        delete cur[value as string]
+        return
+      }
+      cur = cur[value as string]
+      t = fieldType(t, value as string)
+    } else if (Array.isArray(cur)) {
+      const list = cur
+      const index =
+        kind === "k"
+          ? list.findIndex((item) => matchesKey(item, value as Obj, t))
+          : kind === "v"
+            ? list.findIndex((item) => deepEqual(item, value))
+            : (value as number)
+      if (index < 0 || index >= list.length) return
+      if (last) {
+        list.splice(index, 1)
+        return
+      }
+      cur = list[index]
+      if (kind === "k") t = t.elem ?? {}
+    } else {
+      return
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// managedFields entries
+
+export interface ManagedEntry {
+  readonly manager: string
+  readonly operation: "Apply" | "Update"
+  readonly apiVersion: string
+  readonly time: string | undefined
+  readonly subresource: string
+  readonly fields: FieldNode
+}
+
+/** Reads `metadata.managedFields` (entries that are not objects are dropped). */
+export const readManagedFields = (object: Obj): Array<ManagedEntry> => {
+  const raw = metadataOf(object).managedFields
+  if (!Array.isArray(raw)) return []
+  const out: Array<ManagedEntry> = []
+  for (const e of raw) {
+    if (!isObject(e)) continue
+    out.push({
+      manager: typeof e.manager === "string" ? e.manager : "",
+      operation: e.operation === "Apply" ? "Apply" : "Update",
+      apiVersion: typeof e.apiVersion === "string" ? e.apiVersion : "",
+      time: typeof e.time === "string" ? e.time : undefined,
+      subresource: typeof e.subresource === "string" ? e.subresource : "",
+      fields: fromFieldsV1(e.fieldsV1),
+    })
+  }
+  return out
+}
+
+const writeEntries = (entries: ReadonlyArray<ManagedEntry>): Array<Obj> =>
+  entries
+    .filter((e) => !isEmpty(e.fields))
+    .map((e) => ({
+      manager: e.manager,
+      operation: e.operation,
+      apiVersion: e.apiVersion,
+      ...(e.time === undefined ? {} : { time: e.time }),
+      fieldsType: "FieldsV1",
+      fieldsV1: toFieldsV1(e.fields),
+      ...(e.subresource === "" ? {} : { subresource: e.subresource }),
+    }))
+
+const withManagedFields = (object: Obj, entries: ReadonlyArray<ManagedEntry>): Obj => {
+  const metadata = { ...metadataOf(object) }
+  const written = writeEntries(entries)
+  if (written.length === 0) delete metadata.managedFields
+  else metadata.managedFields = written
+  return { ...object, metadata }
+}
+
+const sameEntry = (e: ManagedEntry, manager: string, operation: string, subresource: string) =>
+  e.manager === manager && e.operation === operation && e.subresource === subresource
+
+/** Who makes a write and how: recorded on its managedFields entry. */
+export interface Manager {
+  readonly manager: string
+  readonly apiVersion: string
+  readonly subresource: string
+  readonly time: string
+}
+
+/**
+ * Records an update (create, update, patch) by `who`: it gains the fields
+ * whose values it set or changed, every other manager loses them, and fields
+ * the update removed are nobody's. A request that changes managedFields
+ * itself is taken at its word (that is how kubectl migrates client-side apply
+ * to server-side apply); `[{}]` resets them.
+ */
+export const trackUpdate = (old: Obj | undefined, next: Obj, type: TypeNode, who: Manager): Obj => {
+  const scope: Scope = who.subresource === "status" ? "status" : "main"
+  const requested = metadataOf(next).managedFields
+  const previous = old === undefined ? undefined : metadataOf(old).managedFields
+  if (requested !== undefined && !deepEqual(requested, previous)) {
+    if (Array.isArray(requested) && requested.length === 1 && deepEqual(requested[0], {})) {
+      const metadata = { ...metadataOf(next) }
+      delete metadata.managedFields
+      return { ...next, metadata }
+    }
+    return next
+  }
+  const entries = old === undefined ? [] : readManagedFields(old)
+  const before = old === undefined ? node() : fieldsOf(old, type, scope)
+  const after = fieldsOf(next, type, scope)
+  const changed: Array<Array<string>> = []
+  for (const path of memberPaths(after)) {
+    if (!hasPath(before, path)) changed.push(path)
+    else if (!deepEqual(valueAt(old, path, type), valueAt(next, path, type))) {
+      // A changed value: for containers (maps, keyed items) only their leaves count.
+      const n = childAt(after, path)
+      if (n === undefined || n.children.size === 0) changed.push(path)
+    }
+  }
+  const removed = memberPaths(before).filter((p) => !hasPath(after, p))
+  if (changed.length === 0 && removed.length === 0 && old !== undefined) {
+    return withManagedFields(next, entries)
+  }
+  const out: Array<ManagedEntry> = []
+  let mine: ManagedEntry | undefined
+  for (const e of entries) {
+    const fields = cloneSet(e.fields)
+    for (const p of removed) removePath(fields, p)
+    if (sameEntry(e, who.manager, "Update", who.subresource)) {
+      for (const p of changed) addPath(fields, p)
+      mine = { ...e, apiVersion: who.apiVersion, time: who.time, fields }
+      out.push(mine)
+      continue
+    }
+    for (const p of changed) removePath(fields, p)
+    out.push({ ...e, fields })
+  }
+  if (mine === undefined && changed.length > 0) {
+    const fields = node()
+    for (const p of changed) addPath(fields, p)
+    out.push({
+      manager: who.manager,
+      operation: "Update",
+      apiVersion: who.apiVersion,
+      time: who.time,
+      subresource: who.subresource,
+      fields,
+    })
+  }
+  return withManagedFields(next, out)
+}
+
+const childAt = (n: FieldNode, path: ReadonlyArray<string>): FieldNode | undefined => {
+  let cur: FieldNode | undefined = n
+  for (const el of path) {
+    cur = cur?.children.get(el)
+    if (cur === undefined) return undefined
+  }
+  return cur
+}
+
+const cloneSet = (n: FieldNode): FieldNode => {
+  const out = node(n.self)
+  for (const [k, c] of n.children) out.children.set(k, cloneSet(c))
+  return out
+}
+
+// ---------------------------------------------------------------------------
+// Server-side apply
+
+/** One field another manager owns with a different value. */
+export interface Conflict {
+  readonly manager: string
+  readonly apiVersion: string
+  readonly path: string
+}
+
+export type ApplyResult =
+  | { readonly _tag: "Applied"; readonly object: Obj }
+  | { readonly _tag: "Conflicts"; readonly conflicts: ReadonlyArray<Conflict> }
+
+/** Merges an applied configuration into the live object: keyed lists by key, sets by union. */
+const mergeApplied = (live: unknown, applied: unknown, type: TypeNode): unknown => {
+  if (isObject(applied) && type.atomic !== true) {
+    const out: Obj = isObject(live) ? { ...live } : {}
+    for (const k of Object.keys(applied))
+      setKey(out, k, mergeApplied(out[k], applied[k], fieldType(type, k)))
+    return out
+  }
+  if (Array.isArray(applied) && type.list?.kind === "map") {
+    const list = type.list
+    const out = Array.isArray(live) ? [...live] : []
+    for (const item of applied) {
+      if (!isObject(item)) continue
+      const key = itemKey(item, list)
+      const at = out.findIndex((o) => isObject(o) && deepEqual(itemKey(o, list), key))
+      if (at < 0) out.push(clone(item))
+      else out[at] = mergeApplied(out[at], item, type.elem ?? {})
+    }
+    return out
+  }
+  if (Array.isArray(applied) && type.list?.kind === "set") {
+    const out = Array.isArray(live) ? [...live] : []
+    for (const v of applied) if (!out.some((o) => deepEqual(o, v))) out.push(v)
+    return out
+  }
+  return clone(applied)
+}
+
+/**
+ * Server-side apply of `applied` (the configuration, in the served version,
+ * already decoded) by `who` onto `live` (undefined when the object does not
+ * exist yet). `force` takes conflicting fields from their owners.
+ */
+export const apply = (
+  live: Obj | undefined,
+  applied: Obj,
+  type: TypeNode,
+  who: Manager,
+  force: boolean,
+): ApplyResult => {
+  const scope: Scope = who.subresource === "status" ? "status" : "main"
+  const base = live ?? {}
+  const entries = live === undefined ? [] : readManagedFields(live)
+  const appliedSet = fieldsOf(applied, type, scope)
+  const appliedLeaves = leafPaths(appliedSet)
+
+  const conflicts: Array<Conflict> = []
+  const taken = new Map<number, Array<Array<string>>>()
+  entries.forEach((e, i) => {
+    if (e.manager === who.manager && e.subresource === who.subresource) return
+    if (e.subresource !== who.subresource) return
+    for (const path of appliedLeaves) {
+      if (!hasPath(e.fields, path)) continue
+      if (deepEqual(valueAt(base, path, type), valueAt(applied, path, type))) continue
+      conflicts.push({ manager: e.manager, apiVersion: e.apiVersion, path: formatPath(path) })
+      const list = taken.get(i) ?? []
+      list.push(path)
+      taken.set(i, list)
+    }
+  })
+  if (conflicts.length > 0 && !force) return { _tag: "Conflicts", conflicts }
+
+  // Fields this manager applied before and no longer applies, unless someone else owns them.
+  const previous = entries.find((e) => sameEntry(e, who.manager, "Apply", who.subresource))
+  let merged = mergeApplied(clone(base), applied, type) as Obj
+  if (previous !== undefined) {
+    const others = entries.filter((e) => e !== previous)
+    const dropped = leafPaths(previous.fields).filter(
+      (p) => !hasPath(appliedSet, p) && !others.some((o) => hasPath(o.fields, p)),
+    )
+    merged = clone(merged)
+    // Deepest first, so that list indexes and parents stay valid.
+    for (const p of dropped.sort((a, b) => b.length - a.length)) removeValue(merged, p, type)
+  }
+
+  const out: Array<ManagedEntry> = []
+  entries.forEach((e, i) => {
+    if (e === previous) return
+    const lost = taken.get(i)
+    if (lost === undefined) {
+      out.push(e)
+      return
+    }
+    const fields = cloneSet(e.fields)
+    for (const p of lost) removePath(fields, p)
+    out.push({ ...e, fields })
+  })
+  out.push({
+    manager: who.manager,
+    operation: "Apply",
+    apiVersion: who.apiVersion,
+    time: who.time,
+    subresource: who.subresource,
+    fields: appliedSet,
+  })
+  return { _tag: "Applied", object: withManagedFields(merged, out) }
+}
+
+/**
+ * Kubernetes' conflict message: `Apply failed with 1 conflict: conflict with
+ * "m" using apps/v1: .spec.replicas`; several are grouped by manager, one
+ * `- <path>` line each.
+ */
+export const conflictMessage = (conflicts: ReadonlyArray<Conflict>): string => {
+  const n = conflicts.length
+  const head = `Apply failed with ${n} conflict${n === 1 ? "" : "s"}: `
+  if (n === 1) {
+    const c = conflicts[0] as Conflict
+    return `${head}conflict with "${c.manager}" using ${c.apiVersion}: ${c.path}`
+  }
+  const groups = new Map<string, Array<string>>()
+  for (const c of conflicts) {
+    const who = `"${c.manager}" using ${c.apiVersion}`
+    const list = groups.get(who) ?? []
+    list.push(`- ${c.path}`)
+    groups.set(who, list)
+  }
+  const lines: Array<string> = []
+  for (const [who, paths] of groups) lines.push(`conflicts with ${who}:`, ...paths)
+  return `${head}${lines.join("\n")}`
+}

@@ -1,0 +1,420 @@
+/**
+ * The three patch formats of `PATCH` (server-side apply is in `apply.ts`):
+ *
+ * - JSON merge patch (RFC 7386, `application/merge-patch+json`): objects
+ *   merge key by key, `null` deletes, anything else replaces.
+ * - JSON patch (RFC 6902, `application/json-patch+json`): add, remove,
+ *   replace, move, copy and test at JSON pointers.
+ * - Strategic merge patch (`application/strategic-merge-patch+json`,
+ *   Kubernetes' own): a merge patch that merges lists of objects by their
+ *   merge key (containers by `name`, ports by `containerPort`), unions lists
+ *   of scalars tagged `merge`, and understands the directives `$patch`
+ *   (`replace`, `delete`, `merge`), `$setElementOrder/<list>`,
+ *   `$deleteFromPrimitiveList/<list>` and `$retainKeys`.
+ *
+ * Pure: JSON in, JSON (or an error naming the problem) out; inputs are never
+ * mutated.
+ */
+import { Result } from "effect"
+import { clone, deepEqual, isObject, type Obj, setKey } from "./json.ts"
+import { fieldType, type TypeNode } from "./typemeta.ts"
+
+/** A patch that cannot be applied; `invalid` is a 422 (the patch is well-formed but fails), else 400. */
+export class PatchError extends Error {
+  readonly invalid: boolean
+  constructor(message: string, invalid = false) {
+    super(message)
+    this.invalid = invalid
+  }
+}
+
+const guard = <A>(f: () => A): Result.Result<A, PatchError> => {
+  try {
+    return Result.succeed(f())
+  } catch (e) {
+    if (e instanceof PatchError) return Result.fail(e)
+    if (e instanceof RangeError) return Result.fail(new PatchError("patch is too deeply nested"))
+    throw e
+  }
+}
+
+// ---------------------------------------------------------------------------
+// JSON merge patch
+
+const mergeValue = (target: unknown, patch: unknown): unknown => {
+  if (!isObject(patch)) return clone(patch)
+  const out: Obj = isObject(target) ? { ...target } : {}
+  for (const k of Object.keys(patch)) {
+    const v = patch[k]
+    if (v === null) delete out[k]
+    else setKey(out, k, mergeValue(out[k], v))
+  }
+  return out
+}
+
+/** RFC 7386 merge patch. */
+export const jsonMergePatch = (
+  target: unknown,
+  patch: unknown,
+): Result.Result<unknown, PatchError> => guard(() => mergeValue(target, patch))
+
+// ---------------------------------------------------------------------------
+// JSON patch
+
+/** Splits a JSON pointer (`/a/b~1c/0`) into its reference tokens. */
+export const parsePointer = (pointer: string): Array<string> => {
+  if (pointer === "") return []
+  if (!pointer.startsWith("/"))
+    throw new PatchError(`invalid JSON pointer ${JSON.stringify(pointer)}: must start with /`)
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((t) => t.replaceAll("~1", "/").replaceAll("~0", "~"))
+}
+
+const arrayIndex = (token: string, length: number, allowEnd: boolean, pointer: string): number => {
+  if (allowEnd && token === "-") return length
+  if (!/^(0|[1-9]\d*)$/.test(token))
+    throw new PatchError(`invalid array index ${JSON.stringify(token)} in ${pointer}`, true)
+  const i = Number(token)
+  if (i > length || (!allowEnd && i === length)) {
+    throw new PatchError(`array index ${i} out of bounds in ${pointer}`, true)
+  }
+  return i
+}
+
+/** The value at a pointer, or undefined when nothing is there. */
+const getAt = (doc: unknown, tokens: ReadonlyArray<string>): unknown => {
+  let cur = doc
+  for (const t of tokens) {
+    if (Array.isArray(cur)) {
+      if (!/^(0|[1-9]\d*)$/.test(t)) return undefined
+      cur = cur[Number(t)]
+    } else if (isObject(cur)) {
+      if (!Object.hasOwn(cur, t)) return undefined
+      cur = cur[t]
+    } else {
+      return undefined
+    }
+  }
+  return cur
+}
+
+/** The container holding the pointer's last token (the document is a private copy: mutated in place). */
+const parentOf = (
+  root: { doc: unknown },
+  tokens: ReadonlyArray<string>,
+  pointer: string,
+): Obj | Array<unknown> => {
+  const parent = getAt(root.doc, tokens.slice(0, -1))
+  if (!Array.isArray(parent) && !isObject(parent)) {
+    throw new PatchError(`missing value at ${pointer}: its parent does not exist`, true)
+  }
+  return parent
+}
+
+const addAt = (root: { doc: unknown }, pointer: string, value: unknown): void => {
+  const tokens = parsePointer(pointer)
+  if (tokens.length === 0) {
+    root.doc = value
+    return
+  }
+  const parent = parentOf(root, tokens, pointer)
+  const last = tokens[tokens.length - 1] as string
+  if (Array.isArray(parent)) parent.splice(arrayIndex(last, parent.length, true, pointer), 0, value)
+  else setKey(parent, last, value)
+}
+
+const removeAt = (root: { doc: unknown }, pointer: string): unknown => {
+  const tokens = parsePointer(pointer)
+  if (tokens.length === 0) throw new PatchError("cannot remove the whole document", true)
+  const parent = parentOf(root, tokens, pointer)
+  const last = tokens[tokens.length - 1] as string
+  if (Array.isArray(parent)) {
+    const i = arrayIndex(last, parent.length, false, pointer)
+    return parent.splice(i, 1)[0]
+  }
+  if (!Object.hasOwn(parent, last)) {
+    throw new PatchError(`Unable to remove nonexistent key: ${last}: missing value`, true)
+  }
+  const old = parent[last]
+  delete parent[last]
+  return old
+}
+
+const opString = (op: Obj, field: string, i: number): string => {
+  const v = op[field]
+  if (typeof v !== "string") throw new PatchError(`operation ${i}: "${field}" must be a string`)
+  return v
+}
+
+/** RFC 6902 JSON patch. */
+export const jsonPatch = (target: unknown, patch: unknown): Result.Result<unknown, PatchError> =>
+  guard(() => {
+    if (!Array.isArray(patch)) throw new PatchError("json patch must be an array of operations")
+    const root = { doc: clone(target) }
+    patch.forEach((raw, i) => {
+      if (!isObject(raw)) throw new PatchError(`operation ${i} must be an object`)
+      const op = opString(raw, "op", i)
+      const path = opString(raw, "path", i)
+      switch (op) {
+        case "add":
+          if (!Object.hasOwn(raw, "value"))
+            throw new PatchError(`operation ${i}: add needs a "value"`)
+          addAt(root, path, clone(raw.value))
+          break
+        case "remove":
+          removeAt(root, path)
+          break
+        case "replace": {
+          if (!Object.hasOwn(raw, "value"))
+            throw new PatchError(`operation ${i}: replace needs a "value"`)
+          const tokens = parsePointer(path)
+          if (tokens.length > 0 && getAt(root.doc, tokens) === undefined) {
+            throw new PatchError(
+              `replace operation does not apply: doc is missing key: ${path}: missing value`,
+              true,
+            )
+          }
+          if (tokens.length > 0) removeAt(root, path)
+          addAt(root, path, clone(raw.value))
+          break
+        }
+        case "move": {
+          const from = opString(raw, "from", i)
+          if (path.startsWith(`${from}/`))
+            throw new PatchError(`operation ${i}: cannot move ${from} into itself`, true)
+          const value = removeAt(root, from)
+          addAt(root, path, value)
+          break
+        }
+        case "copy": {
+          const from = opString(raw, "from", i)
+          const value = getAt(root.doc, parsePointer(from))
+          if (value === undefined) throw new PatchError(`copy from ${from}: missing value`, true)
+          addAt(root, path, clone(value))
+          break
+        }
+        case "test": {
+          const actual = getAt(root.doc, parsePointer(path))
+          const expected = Object.hasOwn(raw, "value") ? raw.value : null
+          if (!deepEqual(actual ?? null, expected)) {
+            throw new PatchError(`testing value ${path} failed: test failed`, true)
+          }
+          break
+        }
+        default:
+          throw new PatchError(`Unexpected kind: ${op}`)
+      }
+    })
+    return root.doc
+  })
+
+// ---------------------------------------------------------------------------
+// Strategic merge patch
+
+const directive = "$patch"
+const retainKeysDirective = "$retainKeys"
+const setElementOrderPrefix = "$setElementOrder/"
+const deleteFromPrimitiveListPrefix = "$deleteFromPrimitiveList/"
+
+const isDirectiveKey = (k: string): boolean =>
+  k === directive ||
+  k === retainKeysDirective ||
+  k.startsWith(setElementOrderPrefix) ||
+  k.startsWith(deleteFromPrimitiveListPrefix)
+
+/** A patch value with its directives removed, as it is stored when nothing is there to merge into. */
+const stripDirectives = (value: unknown, type: TypeNode): unknown => {
+  if (Array.isArray(value)) {
+    const elem = type.elem ?? {}
+    return value
+      .filter((item) => !(isObject(item) && item[directive] === "delete"))
+      .map((item) => stripDirectives(item, elem))
+  }
+  if (!isObject(value)) return value
+  const out: Obj = {}
+  for (const k of Object.keys(value)) {
+    if (isDirectiveKey(k) || value[k] === null) continue
+    setKey(out, k, stripDirectives(value[k], fieldType(type, k)))
+  }
+  return out
+}
+
+const keyOf = (item: unknown, mergeKey: string): unknown =>
+  isObject(item) ? item[mergeKey] : undefined
+
+/**
+ * Orders a merged list by `$setElementOrder`: the patch's order for the items
+ * it names; items only on the server keep their place relative to the
+ * items that followed them there.
+ */
+const applyOrder = (
+  merged: ReadonlyArray<unknown>,
+  original: ReadonlyArray<unknown>,
+  order: ReadonlyArray<unknown>,
+  identify: (item: unknown) => unknown,
+): Array<unknown> => {
+  const rank = (item: unknown): number =>
+    order.findIndex((o) => deepEqual(identify(o), identify(item)))
+  const ordered = merged.filter((m) => rank(m) >= 0).sort((a, b) => rank(a) - rank(b))
+  const serverOnly = merged.filter((m) => rank(m) < 0)
+  const originalIndex = (item: unknown) =>
+    original.findIndex((o) => deepEqual(identify(o), identify(item)))
+  const out = [...ordered]
+  for (const s of serverOnly) {
+    const at = originalIndex(s)
+    // Insert before the first ordered item that came after it on the server.
+    const before = out.findIndex((o) => {
+      const i = originalIndex(o)
+      return at >= 0 && i > at
+    })
+    if (before < 0) out.push(s)
+    else out.splice(before, 0, s)
+  }
+  return out
+}
+
+const mergeMapList = (
+  original: ReadonlyArray<unknown>,
+  patch: ReadonlyArray<unknown>,
+  mergeKey: string,
+  elem: TypeNode,
+  field: string,
+): Array<unknown> => {
+  // `{$patch: replace}` in a list replaces the whole list with the other items.
+  if (patch.some((p) => isObject(p) && p[directive] === "replace")) {
+    return patch
+      .filter((p) => !(isObject(p) && p[directive] === "replace"))
+      .map((p) => stripDirectives(p, elem))
+  }
+  let out = [...original]
+  for (const p of patch) {
+    if (!isObject(p)) {
+      throw new PatchError(
+        `unable to merge a list of scalars into the list ${field} of objects keyed by ${mergeKey}`,
+      )
+    }
+    const key = p[mergeKey]
+    if (key === undefined) {
+      throw new PatchError(
+        `map: ${JSON.stringify(p)} does not contain declared merge key: ${mergeKey}`,
+      )
+    }
+    const at = out.findIndex((o) => deepEqual(keyOf(o, mergeKey), key))
+    if (p[directive] === "delete") {
+      out = out.filter((o) => !deepEqual(keyOf(o, mergeKey), key))
+      continue
+    }
+    if (at < 0) out.push(stripDirectives(p, elem))
+    else out[at] = mergeMap(out[at], p, elem)
+  }
+  return out
+}
+
+const mergeSetList = (
+  original: ReadonlyArray<unknown>,
+  patch: ReadonlyArray<unknown>,
+): Array<unknown> => {
+  const out = [...original]
+  for (const p of patch) if (!out.some((o) => deepEqual(o, p))) out.push(p)
+  return out
+}
+
+const mergeMap = (original: unknown, patch: Obj, type: TypeNode): unknown => {
+  const mode = patch[directive]
+  if (mode === "delete") return undefined
+  if (mode === "replace") return stripDirectives(patch, type)
+  if (mode !== undefined && mode !== "merge") {
+    throw new PatchError(`Unknown patch type: ${String(mode)} in map: ${JSON.stringify(patch)}`)
+  }
+  const out: Obj = isObject(original) ? { ...original } : {}
+  for (const k of Object.keys(patch)) {
+    if (isDirectiveKey(k)) continue
+    const value = patch[k]
+    if (value === null) {
+      delete out[k]
+      continue
+    }
+    const t = fieldType(type, k)
+    const current = out[k]
+    if (isObject(value)) {
+      const merged = t.atomic === true ? stripDirectives(value, t) : mergeMap(current, value, t)
+      if (merged === undefined) delete out[k]
+      else setKey(out, k, merged)
+      continue
+    }
+    if (Array.isArray(value)) {
+      const list = t.list
+      const currentList = Array.isArray(current) ? current : []
+      let merged: Array<unknown>
+      if (list?.kind === "map")
+        merged = mergeMapList(currentList, value, list.mergeKey, t.elem ?? {}, k)
+      else if (list?.kind === "set") merged = mergeSetList(currentList, value)
+      else merged = stripDirectives(value, t) as Array<unknown>
+      setKey(out, k, merged)
+      continue
+    }
+    setKey(out, k, value)
+  }
+  // Directives about lists, applied after the merge.
+  for (const k of Object.keys(patch)) {
+    if (k.startsWith(deleteFromPrimitiveListPrefix)) {
+      const field = k.slice(deleteFromPrimitiveListPrefix.length)
+      const remove = patch[k]
+      if (!Array.isArray(remove)) throw new PatchError(`${k} must be a list`)
+      const current = out[field]
+      if (Array.isArray(current)) {
+        setKey(
+          out,
+          field,
+          current.filter((v) => !remove.some((r) => deepEqual(r, v))),
+        )
+      }
+    }
+  }
+  for (const k of Object.keys(patch)) {
+    if (!k.startsWith(setElementOrderPrefix)) continue
+    const field = k.slice(setElementOrderPrefix.length)
+    const order = patch[k]
+    if (!Array.isArray(order)) throw new PatchError(`${k} must be a list`)
+    const current = out[field]
+    if (!Array.isArray(current)) continue
+    const t = fieldType(type, field)
+    const mergeKey = t.list?.kind === "map" ? t.list.mergeKey : undefined
+    const originalList = isObject(original) && Array.isArray(original[field]) ? original[field] : []
+    setKey(
+      out,
+      field,
+      applyOrder(
+        current,
+        originalList,
+        order,
+        mergeKey === undefined ? (x) => x : (x) => keyOf(x, mergeKey),
+      ),
+    )
+  }
+  const retain = patch[retainKeysDirective]
+  if (retain !== undefined) {
+    if (!Array.isArray(retain))
+      throw new PatchError(`${retainKeysDirective} must be a list of field names`)
+    if (type.retainKeys !== true) {
+      // Kubernetes accepts the directive only where the field is tagged; elsewhere it is ignored.
+    } else {
+      for (const k of Object.keys(out)) if (!retain.includes(k)) delete out[k]
+    }
+  }
+  return out
+}
+
+/** Applies a strategic merge patch to an object of the kind described by `type`. */
+export const strategicMergePatch = (
+  original: unknown,
+  patch: unknown,
+  type: TypeNode,
+): Result.Result<unknown, PatchError> =>
+  guard(() => {
+    if (!isObject(patch)) throw new PatchError("strategic merge patch must be a JSON object")
+    const merged = mergeMap(original, patch, type)
+    return merged === undefined ? {} : merged
+  })

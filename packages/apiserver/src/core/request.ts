@@ -1,0 +1,345 @@
+/**
+ * What a request asks for, read from its method, path and query as
+ * Kubernetes' `RequestInfoFactory` reads them:
+ * `/apis/<group>/<version>/namespaces/<ns>/<resource>/<name>/<subresource>`,
+ * the legacy core group under `/api/v1`, cluster-scoped resources without the
+ * namespace part, the deprecated `/watch/` prefix, and `namespaces/<name>/status`
+ * or `/finalize` as subresources of a namespace. Query options are decoded
+ * here with errors naming the parameter.
+ */
+import type { FieldValidation } from "@flotilla/api"
+import { type ApiError, badRequest } from "./status.ts"
+
+export type Verb =
+  | "get"
+  | "list"
+  | "watch"
+  | "create"
+  | "update"
+  | "patch"
+  | "delete"
+  | "deletecollection"
+
+/** A request for a resource (as opposed to discovery, OpenAPI or /version). */
+export interface ResourceRequest {
+  readonly verb: Verb
+  readonly group: string
+  readonly version: string
+  /** "" for cluster-scoped requests and for lists across every namespace. */
+  readonly namespace: string
+  readonly resource: string
+  readonly name: string
+  readonly subresource: string
+}
+
+/** Where a path points. */
+export type Route =
+  | { readonly _tag: "Resource"; readonly request: ResourceRequest }
+  | { readonly _tag: "Version" }
+  | { readonly _tag: "CoreDiscovery" }
+  | { readonly _tag: "GroupsDiscovery" }
+  | { readonly _tag: "Group"; readonly group: string }
+  | { readonly _tag: "GroupVersion"; readonly group: string; readonly version: string }
+  | { readonly _tag: "OpenApiIndex" }
+  | { readonly _tag: "OpenApiDocument"; readonly path: string }
+  | { readonly _tag: "OpenApiV2" }
+  | { readonly _tag: "Health"; readonly check: string }
+  | { readonly _tag: "NotFound" }
+
+const namespaceSubresources = new Set(["status", "finalize"])
+
+const splitPath = (path: string): Array<string> => {
+  const parts: Array<string> = []
+  for (const p of path.split("/")) {
+    if (p !== "") parts.push(decodeURIComponentSafe(p))
+  }
+  return parts
+}
+
+const decodeURIComponentSafe = (s: string): string => {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
+  }
+}
+
+const verbOf = (method: string, hasName: boolean, watch: boolean): Verb | undefined => {
+  switch (method) {
+    case "GET":
+    case "HEAD":
+      return watch ? "watch" : hasName ? "get" : "list"
+    case "POST":
+      return "create"
+    case "PUT":
+      return "update"
+    case "PATCH":
+      return "patch"
+    case "DELETE":
+      return hasName ? "delete" : "deletecollection"
+    default:
+      return undefined
+  }
+}
+
+const isTrue = (value: string | null): boolean => value === "true" || value === "1"
+
+/** Routes a request by method, path and query. */
+export const route = (method: string, path: string, query: URLSearchParams): Route => {
+  const parts = splitPath(path)
+  const [root] = parts
+  if (root === "version" && parts.length === 1) return { _tag: "Version" }
+  if ((root === "healthz" || root === "livez" || root === "readyz") && parts.length <= 2) {
+    return { _tag: "Health", check: root }
+  }
+  if (root === "openapi") {
+    if (parts[1] === "v3") {
+      return parts.length === 2
+        ? { _tag: "OpenApiIndex" }
+        : { _tag: "OpenApiDocument", path: parts.slice(2).join("/") }
+    }
+    if (parts[1] === "v2" && parts.length === 2) return { _tag: "OpenApiV2" }
+    return { _tag: "NotFound" }
+  }
+  let group: string
+  let version: string
+  let rest: Array<string>
+  if (root === "api") {
+    if (parts.length === 1) return { _tag: "CoreDiscovery" }
+    group = ""
+    version = parts[1] ?? ""
+    rest = parts.slice(2)
+  } else if (root === "apis") {
+    if (parts.length === 1) return { _tag: "GroupsDiscovery" }
+    if (parts.length === 2) return { _tag: "Group", group: parts[1] ?? "" }
+    group = parts[1] ?? ""
+    version = parts[2] ?? ""
+    rest = parts.slice(3)
+  } else {
+    return { _tag: "NotFound" }
+  }
+  if (rest.length === 0) return { _tag: "GroupVersion", group, version }
+
+  let watch = isTrue(query.get("watch"))
+  if (rest[0] === "watch") {
+    watch = true
+    rest = rest.slice(1)
+  }
+  let namespace = ""
+  if (rest[0] === "namespaces" && rest.length > 1) {
+    namespace = rest[1] ?? ""
+    if (rest.length > 2 && !namespaceSubresources.has(rest[2] ?? "")) rest = rest.slice(2)
+  }
+  if (rest.length === 0 || rest.length > 3) return { _tag: "NotFound" }
+  const resource = rest[0] ?? ""
+  const name = rest[1] ?? ""
+  const subresource = rest[2] ?? ""
+  const verb = verbOf(method, name !== "", watch)
+  if (verb === undefined) return { _tag: "NotFound" }
+  return {
+    _tag: "Resource",
+    request: { verb, group, version, namespace, resource, name, subresource },
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Query options
+
+/** `metav1.ListOptions`, decoded. */
+export interface ListOptions {
+  readonly labelSelector: string
+  readonly fieldSelector: string
+  readonly resourceVersion: string
+  readonly resourceVersionMatch: "" | "NotOlderThan" | "Exact"
+  readonly limit: number
+  readonly continue: string
+  readonly allowWatchBookmarks: boolean
+  readonly sendInitialEvents: boolean | undefined
+  /** Seconds; undefined: no timeout asked. */
+  readonly timeoutSeconds: number | undefined
+}
+
+/** Options of writes (create, update, patch, delete). */
+export interface WriteOptions {
+  readonly dryRun: boolean
+  readonly fieldManager: string
+  readonly fieldValidation: FieldValidation
+  readonly force: boolean | undefined
+}
+
+type Decoded<A> =
+  | { readonly ok: true; readonly value: A }
+  | { readonly ok: false; readonly error: ApiError }
+
+const ok = <A>(value: A): Decoded<A> => ({ ok: true, value })
+const fail = <A>(error: ApiError): Decoded<A> => ({ ok: false, error })
+
+const nonNegativeInt = (query: URLSearchParams, name: string): Decoded<number | undefined> => {
+  const raw = query.get(name)
+  if (raw === null || raw === "") return ok(undefined)
+  if (!/^-?\d+$/.test(raw)) {
+    return fail(badRequest(`invalid value for ${name}: ${JSON.stringify(raw)}: must be an integer`))
+  }
+  const n = Number(raw)
+  if (n < 0 || !Number.isSafeInteger(n)) {
+    return fail(badRequest(`invalid value for ${name}: ${raw}: must be a non-negative integer`))
+  }
+  return ok(n)
+}
+
+const bool = (query: URLSearchParams, name: string): Decoded<boolean | undefined> => {
+  const raw = query.get(name)
+  if (raw === null || raw === "") return ok(undefined)
+  if (raw === "true" || raw === "1") return ok(true)
+  if (raw === "false" || raw === "0") return ok(false)
+  return fail(
+    badRequest(`invalid value for ${name}: ${JSON.stringify(raw)}: must be true or false`),
+  )
+}
+
+export const decodeListOptions = (query: URLSearchParams): Decoded<ListOptions> => {
+  const limit = nonNegativeInt(query, "limit")
+  if (!limit.ok) return limit
+  const timeoutSeconds = nonNegativeInt(query, "timeoutSeconds")
+  if (!timeoutSeconds.ok) return timeoutSeconds
+  const bookmarks = bool(query, "allowWatchBookmarks")
+  if (!bookmarks.ok) return bookmarks
+  const initial = bool(query, "sendInitialEvents")
+  if (!initial.ok) return initial
+  const match = query.get("resourceVersionMatch") ?? ""
+  if (match !== "" && match !== "NotOlderThan" && match !== "Exact") {
+    return fail(
+      badRequest(
+        `invalid value for resourceVersionMatch: ${JSON.stringify(match)}: supported values: "Exact", "NotOlderThan"`,
+      ),
+    )
+  }
+  const resourceVersion = query.get("resourceVersion") ?? ""
+  if (resourceVersion !== "" && !/^\d+$/.test(resourceVersion)) {
+    return fail(
+      badRequest(
+        `Invalid value: ${JSON.stringify(resourceVersion)}: resourceVersion must be an integer`,
+      ),
+    )
+  }
+  return ok({
+    labelSelector: query.get("labelSelector") ?? "",
+    fieldSelector: query.get("fieldSelector") ?? "",
+    resourceVersion,
+    resourceVersionMatch: match,
+    limit: limit.value ?? 0,
+    continue: query.get("continue") ?? "",
+    allowWatchBookmarks: bookmarks.value ?? false,
+    sendInitialEvents: initial.value,
+    timeoutSeconds: timeoutSeconds.value,
+  })
+}
+
+const fieldValidations: ReadonlyArray<FieldValidation> = ["Strict", "Warn", "Ignore"]
+
+/**
+ * Write options. The field manager defaults as Kubernetes defaults it: the
+ * user agent up to its first `/` (`kubectl`), truncated to 128 characters.
+ */
+export const decodeWriteOptions = (
+  query: URLSearchParams,
+  userAgent: string,
+): Decoded<WriteOptions> => {
+  const dryRuns = query.getAll("dryRun")
+  for (const d of dryRuns) {
+    if (d !== "All") {
+      return fail(
+        badRequest(`Invalid value: ${JSON.stringify(d)}: supported values: "All"`, [
+          {
+            reason: "FieldValueNotSupported",
+            message: `Unsupported value: "${d}"`,
+            field: "dryRun",
+          },
+        ]),
+      )
+    }
+  }
+  const raw = query.get("fieldValidation") ?? ""
+  const matched = fieldValidations.find((v) => v.toLowerCase() === raw.toLowerCase())
+  if (raw !== "" && matched === undefined) {
+    return fail(
+      badRequest(
+        `fieldValidation parameter unsupported: ${raw}. Supported values: Strict, Warn, Ignore`,
+      ),
+    )
+  }
+  const force = bool(query, "force")
+  if (!force.ok) return force
+  const manager = query.get("fieldManager") ?? ""
+  if (manager.length > 128) {
+    return fail(
+      badRequest(`fieldManager: Too long: may not be more than 128 bytes`, [
+        {
+          reason: "FieldValueTooLong",
+          message: "may not be more than 128 bytes",
+          field: "fieldManager",
+        },
+      ]),
+    )
+  }
+  const fromAgent = userAgent.split("/")[0]?.slice(0, 128) ?? ""
+  return ok({
+    dryRun: dryRuns.length > 0,
+    fieldManager: manager !== "" ? manager : fromAgent === "" ? "unknown" : fromAgent,
+    fieldValidation: matched ?? "Warn",
+    force: force.value,
+  })
+}
+
+/** The `Accept` alternatives a client lists, first preferred. */
+export interface AcceptedType {
+  readonly type: string
+  readonly params: Readonly<Record<string, string>>
+}
+
+export const parseAccept = (accept: string | undefined): ReadonlyArray<AcceptedType> => {
+  if (accept === undefined || accept === "") return [{ type: "*/*", params: {} }]
+  const out: Array<AcceptedType> = []
+  for (const part of accept.split(",")) {
+    const [type, ...rest] = part.split(";")
+    const params: Record<string, string> = {}
+    for (const p of rest) {
+      const eq = p.indexOf("=")
+      if (eq > 0) params[p.slice(0, eq).trim()] = p.slice(eq + 1).trim()
+    }
+    out.push({ type: (type ?? "").trim().toLowerCase(), params })
+  }
+  return out
+}
+
+/** The response form a client asked for: a Table, object metadata only, or the objects. */
+export type Rendering =
+  | { readonly _tag: "Object" }
+  | { readonly _tag: "Table"; readonly includeObject: "None" | "Metadata" | "Object" }
+
+/**
+ * Picks the first acceptable rendering: `as=Table;g=meta.k8s.io;v=v1` (or
+ * v1beta1) gives a Table, plain JSON or `*` / `*` the object. Protobuf is not
+ * served; a client listing JSON after it gets JSON.
+ */
+export const chooseRendering = (
+  accept: ReadonlyArray<AcceptedType>,
+  includeObject: string | null,
+): Rendering | undefined => {
+  for (const a of accept) {
+    const json = a.type === "application/json" || a.type === "*/*" || a.type === "application/*"
+    if (!json) continue
+    const as = a.params.as
+    if (as === undefined) return { _tag: "Object" }
+    if (
+      as === "Table" &&
+      a.params.g === "meta.k8s.io" &&
+      (a.params.v === "v1" || a.params.v === "v1beta1")
+    ) {
+      const include =
+        includeObject === "None" || includeObject === "Object" ? includeObject : "Metadata"
+      return { _tag: "Table", includeObject: include }
+    }
+  }
+  return undefined
+}

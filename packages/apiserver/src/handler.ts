@@ -1,0 +1,609 @@
+/**
+ * The API server's request handler: a request (method, path, query,
+ * headers, body) in, a response (a body, or a stream of watch events) out,
+ * as an Effect over the object store. The HTTP shell (`server.ts`) only
+ * moves bytes; everything Kubernetes-shaped happens here and in `core/`:
+ * discovery, OpenAPI, get/list/watch with selectors, pagination and Tables,
+ * and (in `writes.ts`) create, update, patch, apply, delete and the
+ * subresources.
+ */
+import { convert, type KubeObject } from "@flotilla/api"
+import { Clock, Effect, Result, Stream } from "effect"
+import {
+  aggregatedDiscovery,
+  aggregatedDiscoveryContentType,
+  apiGroupList,
+  apiGroupOf,
+  apiResourceList,
+  apiVersions,
+} from "./core/discovery.ts"
+import { metadataOf, type Obj, stringAt } from "./core/json.ts"
+import { decodeContinue, encodeContinue, keyPrefix, objectKey } from "./core/keys.ts"
+import { openApiEntries, openApiIndex } from "./core/openapi.ts"
+import {
+  chooseRendering,
+  decodeListOptions,
+  type ListOptions,
+  parseAccept,
+  type Rendering,
+  type ResourceRequest,
+  route,
+} from "./core/request.ts"
+import { findResource, type ServedResource, storageResource } from "./core/resources.ts"
+import { compileSelectors, type Predicate } from "./core/selectors.ts"
+import {
+  type ApiError,
+  badRequest,
+  expired,
+  internalError,
+  isApiError,
+  methodNotSupported,
+  notAcceptable,
+  notFound,
+  pathNotFound,
+  tooOldResourceVersion,
+} from "./core/status.ts"
+import { printerFor, table, tableRow } from "./core/table.ts"
+import type { Change, ObjectStore } from "./storage.ts"
+import { type WriteDeps, writeRequest } from "./writes.ts"
+
+/** A request as the handler sees it (header names in lower case). */
+export interface ApiRequest {
+  readonly method: string
+  readonly path: string
+  readonly query: URLSearchParams
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly body: Uint8Array
+}
+
+export type ApiResponse =
+  | {
+      readonly _tag: "Body"
+      readonly status: number
+      readonly contentType: string
+      readonly body: string
+      readonly headers?: Readonly<Record<string, string>>
+    }
+  | {
+      readonly _tag: "Stream"
+      readonly status: number
+      readonly contentType: string
+      /** Chunks to write as they come (each a whole line of newline-delimited JSON). */
+      readonly body: Stream.Stream<string>
+    }
+
+/** Reads a pod's container log (the kubelet's job); the API server only proxies. */
+export type LogReader = (
+  pod: Obj,
+  container: string,
+  query: URLSearchParams,
+) => Effect.Effect<string, ApiError>
+
+export interface HandlerOptions {
+  /** The `host:port` clients reach the server at (for `/api`'s serverAddressByClientCIDRs). */
+  readonly serverAddress?: string
+  /** How often watches that allow bookmarks get one (default 60 s, as Kubernetes). */
+  readonly bookmarkIntervalMs?: number
+  /** The timeout of watches that ask for none (Kubernetes: 30 to 60 minutes). */
+  readonly defaultWatchTimeoutSeconds?: number
+  /** Where pod logs come from. Default: the kubelet's `/containerLogs` on the node. */
+  readonly logs?: LogReader
+}
+
+export const gitVersion = "v1.32.4-flotilla"
+
+/** `/version`: minor "32" makes kubectl's dispatcher use its built-in v1.32 client. */
+export const versionInfo = {
+  major: "1",
+  minor: "32",
+  gitVersion,
+  gitCommit: "0000000000000000000000000000000000000000",
+  gitTreeState: "clean",
+  buildDate: "2026-01-01T00:00:00Z",
+  goVersion: "go1.23.0",
+  compiler: "gc",
+  platform: "linux/amd64",
+}
+
+const jsonType = "application/json"
+
+export const jsonResponse = (
+  status: number,
+  value: unknown,
+  contentType = jsonType,
+  headers?: Readonly<Record<string, string>>,
+): ApiResponse => ({
+  _tag: "Body",
+  status,
+  contentType,
+  body: JSON.stringify(value),
+  ...(headers === undefined ? {} : { headers }),
+})
+
+export const errorResponse = (error: ApiError): ApiResponse =>
+  jsonResponse(error.status.code ?? 500, error.status)
+
+/** The object in the version it is served at (stored objects are in the storage version). */
+export const toServed = (served: ServedResource, object: Obj): Obj => {
+  if (served.apiVersion === served.storageApiVersion) return object
+  const converted = convert(object as unknown as KubeObject, served.apiVersion)
+  return Result.isSuccess(converted) ? (converted.success as unknown as Obj) : object
+}
+
+/** What a resource request needs once routed: its resource, rendering and time. */
+export interface ResourceContext {
+  readonly request: ApiRequest
+  readonly route: ResourceRequest
+  readonly served: ServedResource
+  readonly storage: ServedResource
+  readonly rendering: Rendering
+  readonly nowMs: number
+}
+
+export const renderObject = (ctx: ResourceContext, object: Obj, status = 200): ApiResponse => {
+  const served = toServed(ctx.served, object)
+  if (ctx.rendering._tag === "Table") {
+    const rv = stringAt(metadataOf(object), "resourceVersion")
+    return jsonResponse(
+      status,
+      table(
+        ctx.served.resource.name,
+        [served],
+        { resourceVersion: rv },
+        ctx.nowMs,
+        ctx.rendering.includeObject,
+      ),
+    )
+  }
+  return jsonResponse(status, served)
+}
+
+const keyOf = (ctx: ResourceContext, name: string) =>
+  objectKey(ctx.served.resource.name, ctx.served.namespaced, ctx.route.namespace, name)
+
+const target = (ctx: ResourceContext, name: string) => ({
+  resource: ctx.served.resource.name,
+  group: ctx.served.group,
+  name,
+})
+
+// ---------------------------------------------------------------------------
+// get and list
+
+const get = (store: ObjectStore, ctx: ResourceContext) =>
+  Effect.gen(function* () {
+    const current = yield* store.get(keyOf(ctx, ctx.route.name))
+    if (current === undefined) return errorResponse(notFound(target(ctx, ctx.route.name)))
+    return renderObject(ctx, current.object)
+  })
+
+const selectorsOf = (ctx: ResourceContext, options: ListOptions, name: string) => {
+  const fieldSelector =
+    name === ""
+      ? options.fieldSelector
+      : [options.fieldSelector, `metadata.name=${name}`].filter((s) => s !== "").join(",")
+  return Result.mapError(
+    compileSelectors(
+      ctx.served.resource.name,
+      ctx.served.kind,
+      options.labelSelector,
+      fieldSelector,
+    ),
+    (message) => badRequest(message),
+  )
+}
+
+/** Largest number of keys read per round while filling a page of a filtered list. */
+const listBatch = 1000
+
+interface ListResult {
+  readonly items: ReadonlyArray<Obj>
+  readonly revision: number
+  readonly continueToken: string | undefined
+  readonly remaining: number | undefined
+}
+
+/**
+ * Lists a prefix at one revision: the store's latest, the one a continue
+ * token carries, or the exact one asked for. With a limit, pages are filled
+ * with matching objects (a filtered list reads on until the page is full).
+ */
+export const listObjects = (
+  store: ObjectStore,
+  prefix: string,
+  options: ListOptions,
+  predicate: Predicate,
+): Effect.Effect<ListResult, ApiError> =>
+  Effect.gen(function* () {
+    let revision: number | undefined
+    let start: string | undefined
+    if (options.continue !== "") {
+      const token = decodeContinue(options.continue)
+      if (!token.ok) return yield* Effect.fail(badRequest(token.reason))
+      revision = token.token.resourceVersion
+      start = `${prefix}${token.token.start}`
+    } else if (options.resourceVersion !== "" && options.resourceVersion !== "0") {
+      const rv = Number(options.resourceVersion)
+      const current = yield* store.revision
+      if (options.resourceVersionMatch === "Exact") revision = rv
+      else if (rv > current) {
+        return yield* Effect.fail(
+          badRequest(`Too large resource version: ${rv}, current: ${current}`),
+        )
+      }
+    }
+    const limit = options.limit
+    const items: Array<Obj> = []
+    let more = false
+    let lastKey: string | undefined
+    let remaining: number | undefined
+    for (;;) {
+      const want = limit > 0 ? (predicate.everything ? limit - items.length : listBatch) : undefined
+      const page = yield* store
+        .list(prefix, {
+          ...(revision === undefined ? {} : { revision }),
+          ...(start === undefined ? {} : { start }),
+          ...(want === undefined ? {} : { limit: want }),
+        })
+        .pipe(
+          Effect.mapError((e) =>
+            e.status.reason === "Expired" && options.continue !== ""
+              ? expired(
+                  "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+                )
+              : e,
+          ),
+        )
+      revision = page.revision
+      for (const s of page.items) {
+        if (limit > 0 && items.length >= limit) {
+          more = true
+          break
+        }
+        lastKey = s.key
+        if (predicate.matches(s.object)) items.push(s.object)
+      }
+      if (limit > 0 && items.length >= limit) {
+        more = more || page.more
+        if (predicate.everything) remaining = page.remaining
+        break
+      }
+      if (!page.more || page.lastKey === undefined) {
+        more = false
+        break
+      }
+      start = `${page.lastKey}\u0000`
+    }
+    const continueToken =
+      more && lastKey !== undefined
+        ? encodeContinue({
+            resourceVersion: revision ?? 0,
+            start: `${lastKey.slice(prefix.length)}\u0000`,
+          })
+        : undefined
+    return {
+      items,
+      revision: revision ?? 0,
+      continueToken,
+      remaining: more && remaining !== undefined && remaining > 0 ? remaining : undefined,
+    }
+  })
+
+const list = (store: ObjectStore, ctx: ResourceContext) =>
+  Effect.gen(function* () {
+    const options = decodeListOptions(ctx.request.query)
+    if (!options.ok) return errorResponse(options.error)
+    const predicate = selectorsOf(ctx, options.value, "")
+    if (Result.isFailure(predicate)) return errorResponse(predicate.failure)
+    const prefix = keyPrefix(
+      ctx.served.resource.name,
+      ctx.served.namespaced ? ctx.route.namespace : "",
+    )
+    const result = yield* listObjects(store, prefix, options.value, predicate.success)
+    const listMeta: Obj = {
+      resourceVersion: String(result.revision),
+      ...(result.continueToken === undefined ? {} : { continue: result.continueToken }),
+      ...(result.remaining === undefined ? {} : { remainingItemCount: result.remaining }),
+    }
+    const items = result.items.map((o) => toServed(ctx.served, o))
+    if (ctx.rendering._tag === "Table") {
+      return jsonResponse(
+        200,
+        table(ctx.served.resource.name, items, listMeta, ctx.nowMs, ctx.rendering.includeObject),
+      )
+    }
+    return jsonResponse(200, {
+      kind: ctx.served.listKind,
+      apiVersion: ctx.served.apiVersion,
+      metadata: listMeta,
+      items: items.map((o) => ({ ...o, apiVersion: ctx.served.apiVersion, kind: ctx.served.kind })),
+    })
+  })
+
+// ---------------------------------------------------------------------------
+// watch
+
+/** A watch event for a change as one watcher with a selector sees it, if it sees it at all. */
+export const watchEventOf = (
+  change: Change,
+  predicate: Predicate,
+): { readonly type: "ADDED" | "MODIFIED" | "DELETED"; readonly object: Obj } | undefined => {
+  if (change.type === "DELETE") {
+    return predicate.matches(change.previous ?? change.object)
+      ? { type: "DELETED", object: change.object }
+      : undefined
+  }
+  const now = predicate.matches(change.object)
+  if (change.created || change.previous === undefined) {
+    return now ? { type: "ADDED", object: change.object } : undefined
+  }
+  const before = predicate.everything || predicate.matches(change.previous)
+  if (now && before) return { type: "MODIFIED", object: change.object }
+  if (now) return { type: "ADDED", object: change.object }
+  if (before) return { type: "DELETED", object: change.object }
+  return undefined
+}
+
+const eventLine = (type: string, object: unknown): string => `${JSON.stringify({ type, object })}\n`
+
+const watch = (store: ObjectStore, ctx: ResourceContext, options: HandlerOptions) =>
+  Effect.gen(function* () {
+    const decoded = decodeListOptions(ctx.request.query)
+    if (!decoded.ok) return errorResponse(decoded.error)
+    const opts = decoded.value
+    const predicate = selectorsOf(ctx, opts, ctx.route.name)
+    if (Result.isFailure(predicate)) return errorResponse(predicate.failure)
+    if (
+      opts.sendInitialEvents === true &&
+      (opts.resourceVersionMatch !== "NotOlderThan" || !opts.allowWatchBookmarks)
+    ) {
+      return errorResponse(
+        badRequest(
+          "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled and resourceVersionMatch is set to NotOlderThan and allowWatchBookmarks is set to true",
+        ),
+      )
+    }
+    const prefix = keyPrefix(
+      ctx.served.resource.name,
+      ctx.served.namespaced ? ctx.route.namespace : "",
+    )
+    const rendering = ctx.rendering
+    const printer = printerFor(ctx.served.resource.name)
+    const encodeObject = (object: Obj, nowMs: number): unknown => {
+      const served = toServed(ctx.served, object)
+      if (rendering._tag !== "Table") return served
+      return {
+        kind: "Table",
+        apiVersion: "meta.k8s.io/v1",
+        metadata: { resourceVersion: stringAt(metadataOf(object), "resourceVersion") },
+        columnDefinitions: printer.columns,
+        rows: [tableRow(printer, served, nowMs, rendering.includeObject)],
+      }
+    }
+    const bookmark = (revision: number, initialEnd: boolean) =>
+      eventLine("BOOKMARK", {
+        kind: ctx.served.kind,
+        apiVersion: ctx.served.apiVersion,
+        metadata: {
+          resourceVersion: String(revision),
+          ...(initialEnd ? { annotations: { "k8s.io/initial-events-end": "true" } } : {}),
+        },
+      })
+
+    // Where the stream starts: after a list (synthetic ADDED events) or after the given revision.
+    const synthetic =
+      opts.sendInitialEvents === true ||
+      (opts.sendInitialEvents === undefined &&
+        (opts.resourceVersion === "" || opts.resourceVersion === "0"))
+    let startRevision: number
+    let initial: Array<string> = []
+    if (synthetic) {
+      const listed = yield* listObjects(
+        store,
+        prefix,
+        { ...opts, limit: 0, continue: "", resourceVersion: "", resourceVersionMatch: "" },
+        predicate.success,
+      )
+      startRevision = listed.revision
+      initial = listed.items.map((o) => eventLine("ADDED", encodeObject(o, ctx.nowMs)))
+      if (opts.sendInitialEvents === true) initial.push(bookmark(startRevision, true))
+    } else if (opts.resourceVersion === "") {
+      startRevision = yield* store.revision
+    } else {
+      startRevision = Number(opts.resourceVersion)
+    }
+
+    const bookmarks = opts.allowWatchBookmarks && rendering._tag !== "Table"
+    const timeoutSeconds = opts.timeoutSeconds ?? options.defaultWatchTimeoutSeconds ?? 1800
+    const p = predicate.success
+    const changes = store
+      .watch(prefix, startRevision, bookmarks ? (options.bookmarkIntervalMs ?? 60_000) : undefined)
+      .pipe(
+        Stream.mapEffect((item) =>
+          Effect.map(Clock.currentTimeMillis, (nowMs): ReadonlyArray<string> => {
+            switch (item._tag) {
+              case "Changes": {
+                const lines: Array<string> = []
+                for (const change of item.changes) {
+                  const event = watchEventOf(change, p)
+                  if (event !== undefined)
+                    lines.push(eventLine(event.type, encodeObject(event.object, nowMs)))
+                }
+                return lines
+              }
+              case "Progress":
+                return bookmarks ? [bookmark(item.revision, false)] : []
+              case "Compacted":
+                return [
+                  eventLine(
+                    "ERROR",
+                    tooOldResourceVersion(startRevision, item.compactRevision).status,
+                  ),
+                ]
+            }
+          }),
+        ),
+        Stream.flatMap((lines) => Stream.fromIterable(lines)),
+        Stream.catch((error: ApiError) => Stream.make(eventLine("ERROR", error.status))),
+      )
+    const body = Stream.concat(Stream.fromIterable(initial), changes).pipe(
+      Stream.interruptWhen(Effect.sleep(timeoutSeconds * 1000)),
+    )
+    return { _tag: "Stream", status: 200, contentType: jsonType, body } as const
+  })
+
+// ---------------------------------------------------------------------------
+// Routing
+
+const openApi = openApiEntries()
+const openApiIndexJson = JSON.stringify(openApiIndex(openApi))
+
+const wantsAggregated = (accept: string | undefined): boolean =>
+  parseAccept(accept).some(
+    (a) =>
+      a.params.g === "apidiscovery.k8s.io" &&
+      a.params.as === "APIGroupDiscoveryList" &&
+      (a.params.v === "v2" || a.params.v === "v2beta1"),
+  )
+
+const nonResource = (
+  request: ApiRequest,
+  r: Exclude<ReturnType<typeof route>, { _tag: "Resource" }>,
+  options: HandlerOptions,
+): ApiResponse => {
+  const accept = request.headers.accept
+  switch (r._tag) {
+    case "Version":
+      return jsonResponse(200, versionInfo)
+    case "Health":
+      return { _tag: "Body", status: 200, contentType: "text/plain", body: "ok" }
+    case "CoreDiscovery":
+      return wantsAggregated(accept)
+        ? jsonResponse(200, aggregatedDiscovery(true), aggregatedDiscoveryContentType)
+        : jsonResponse(200, apiVersions(options.serverAddress ?? "127.0.0.1:6443"))
+    case "GroupsDiscovery":
+      return wantsAggregated(accept)
+        ? jsonResponse(200, aggregatedDiscovery(false), aggregatedDiscoveryContentType)
+        : jsonResponse(200, apiGroupList())
+    case "Group": {
+      const g = apiGroupOf(r.group)
+      return g === undefined ? errorResponse(pathNotFound()) : jsonResponse(200, g)
+    }
+    case "GroupVersion": {
+      const l = apiResourceList(r.group, r.version)
+      return l === undefined ? errorResponse(pathNotFound()) : jsonResponse(200, l)
+    }
+    case "OpenApiIndex":
+      return { _tag: "Body", status: 200, contentType: jsonType, body: openApiIndexJson }
+    case "OpenApiDocument": {
+      const doc = openApi.find((e) => e.path === r.path)
+      return doc === undefined
+        ? errorResponse(pathNotFound())
+        : { _tag: "Body", status: 200, contentType: jsonType, body: doc.json }
+    }
+    case "OpenApiV2":
+    case "NotFound":
+      return {
+        _tag: "Body",
+        status: 404,
+        contentType: "text/plain; charset=utf-8",
+        body: "404 page not found\n",
+      }
+  }
+}
+
+/** Builds the handler over an object store. */
+export const makeHandler = (store: ObjectStore, options: HandlerOptions = {}) => {
+  const deps: WriteDeps = { store, options }
+  const handleResource = (
+    request: ApiRequest,
+    r: ResourceRequest,
+  ): Effect.Effect<ApiResponse, ApiError> =>
+    Effect.gen(function* () {
+      const served = findResource(r.group, r.version, r.resource)
+      if (served === undefined) return errorResponse(pathNotFound())
+      const isNamespaces = served.resource.name === "namespaces"
+      // A namespace is named by the path's namespace segment.
+      const name = isNamespaces && r.name === "" && r.namespace !== "" ? r.namespace : r.name
+      const namespace = isNamespaces ? "" : r.namespace
+      if (!served.namespaced && namespace !== "") return errorResponse(pathNotFound())
+      if (served.namespaced && namespace === "" && name !== "") return errorResponse(pathNotFound())
+      const routed: ResourceRequest = {
+        ...r,
+        name,
+        namespace,
+        verb:
+          r.verb === "list" && name !== ""
+            ? "get"
+            : r.verb === "deletecollection" && name !== ""
+              ? "delete"
+              : r.verb,
+      }
+      if (
+        routed.subresource !== "" &&
+        !served.subresources.some((s) => s.name === routed.subresource)
+      ) {
+        return errorResponse(pathNotFound())
+      }
+      const rendering = chooseRendering(
+        parseAccept(request.headers.accept),
+        request.query.get("includeObject"),
+      )
+      if (rendering === undefined) {
+        return errorResponse(
+          notAcceptable([
+            "application/json",
+            "application/yaml",
+            "application/json;as=Table;v=v1;g=meta.k8s.io",
+          ]),
+        )
+      }
+      const nowMs = yield* Clock.currentTimeMillis
+      const ctx: ResourceContext = {
+        request,
+        route: routed,
+        served,
+        storage: storageResource(served),
+        rendering,
+        nowMs,
+      }
+      if (routed.subresource === "" || (routed.subresource === "status" && routed.verb === "get")) {
+        switch (routed.verb) {
+          case "get":
+            return yield* get(store, ctx)
+          case "list":
+            return yield* list(store, ctx)
+          case "watch":
+            return yield* watch(store, ctx, options)
+          default:
+            break
+        }
+      }
+      if (!served.verbs.includes(routed.verb) && routed.subresource === "") {
+        return errorResponse(methodNotSupported(served.resource.name, served.group, routed.verb))
+      }
+      return yield* writeRequest(deps, ctx)
+    })
+
+  return (request: ApiRequest): Effect.Effect<ApiResponse> => {
+    const r = route(request.method, request.path, request.query)
+    const effect: Effect.Effect<ApiResponse, ApiError> =
+      r._tag === "Resource"
+        ? handleResource(request, r.request)
+        : Effect.succeed(nonResource(request, r, options))
+    return effect.pipe(
+      Effect.catch((e: ApiError) => Effect.succeed(errorResponse(e))),
+      Effect.catchDefect((defect) =>
+        Effect.succeed(
+          errorResponse(
+            isApiError(defect)
+              ? defect
+              : internalError(defect instanceof Error ? defect.message : String(defect)),
+          ),
+        ),
+      ),
+    )
+  }
+}
+
+export type Handler = ReturnType<typeof makeHandler>

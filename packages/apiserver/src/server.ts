@@ -1,0 +1,242 @@
+/**
+ * The HTTP shell of the API server: `node:http` on 127.0.0.1, each request
+ * read whole (bodies above 3 MiB are refused, as Kubernetes refuses them),
+ * handed to the handler as an Effect run on the server's own context, and
+ * the response written back; a watch is streamed chunk by chunk (chunked
+ * transfer encoding, respecting backpressure) until it ends, times out or the
+ * client goes away, which interrupts it. The listener is a scoped resource:
+ * closing the scope stops accepting, ends open watches and closes the socket.
+ * TLS and bearer tokens can wrap this later without touching the handler.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import { KV } from "@flotilla/store"
+import { Context, Effect, Exit, Layer, Schema, type Scope, Stream } from "effect"
+import { kubernetesServiceIP } from "./core/allocation.ts"
+import { type ApiRequest, type ApiResponse, type HandlerOptions, makeHandler } from "./handler.ts"
+import { makeObjectStore, type ObjectStore } from "./storage.ts"
+import { systemNamespaces } from "./writes.ts"
+
+/** Largest request body accepted (Kubernetes: 3 MiB). */
+export const maxRequestBytes = 3 * 1024 * 1024
+
+export interface ServerOptions extends HandlerOptions {
+  /** Address to listen on (default 127.0.0.1). */
+  readonly host?: string
+  /** Port to listen on; 0 picks a free one (default 0). */
+  readonly port?: number
+  /** Create the system namespaces and the `kubernetes` Service when missing (default true). */
+  readonly bootstrap?: boolean
+}
+
+export class ServeError extends Schema.TaggedError<ServeError>()("ServeError", {
+  message: Schema.String,
+}) {}
+
+export interface ApiServerShape {
+  readonly host: string
+  readonly port: number
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string
+  /** The object store the server writes through (tests and embedding). */
+  readonly store: ObjectStore
+  /** The request handler, without HTTP (tests and embedding). */
+  readonly handle: ReturnType<typeof makeHandler>
+}
+
+const readBody = (req: IncomingMessage): Promise<Uint8Array | "too large"> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    let tooLarge = false
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length
+      if (size > maxRequestBytes) {
+        tooLarge = true
+        chunks.length = 0
+        return
+      }
+      if (!tooLarge) chunks.push(chunk)
+    })
+    req.on("end", () => resolve(tooLarge ? "too large" : new Uint8Array(Buffer.concat(chunks))))
+    req.on("error", reject)
+  })
+
+const headersOf = (req: IncomingMessage): Record<string, string | undefined> => {
+  const out: Record<string, string | undefined> = {}
+  for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(", ") : v
+  return out
+}
+
+/** Writes one chunk, waiting for the socket to drain when its buffer is full. */
+const writeChunk = (res: ServerResponse, chunk: string): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    if (res.destroyed) {
+      resume(Effect.void)
+      return
+    }
+    if (res.write(chunk)) resume(Effect.void)
+    else res.once("drain", () => resume(Effect.void))
+  })
+
+const respond = (res: ServerResponse, response: ApiResponse): Effect.Effect<void> => {
+  if (response._tag === "Body") {
+    return Effect.sync(() => {
+      res.writeHead(response.status, {
+        "content-type": response.contentType,
+        "cache-control": "no-cache, private",
+        ...response.headers,
+      })
+      res.end(response.body)
+    })
+  }
+  return Effect.gen(function* () {
+    res.writeHead(response.status, {
+      "content-type": response.contentType,
+      "cache-control": "no-cache, private",
+      "transfer-encoding": "chunked",
+    })
+    res.flushHeaders()
+    yield* Stream.runForEach(response.body, (chunk) => writeChunk(res, chunk))
+    res.end()
+  })
+}
+
+/** Creates what a fresh cluster has: the system namespaces and the `kubernetes` Service. */
+export const bootstrap = (
+  handle: ReturnType<typeof makeHandler>,
+  port: number,
+): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const post = (path: string, body: unknown) =>
+      handle({
+        method: "POST",
+        path,
+        query: new URLSearchParams({ fieldManager: "kube-apiserver" }),
+        headers: { "content-type": "application/json", "user-agent": "kube-apiserver/v1.32.4" },
+        body: new TextEncoder().encode(JSON.stringify(body)),
+      })
+    for (const name of systemNamespaces) {
+      yield* post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name } })
+    }
+    yield* post("/api/v1/namespaces/default/services", {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "kubernetes", labels: { component: "apiserver", provider: "kubernetes" } },
+      spec: {
+        type: "ClusterIP",
+        clusterIP: kubernetesServiceIP,
+        ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: port }],
+      },
+    })
+    yield* post("/api/v1/namespaces/default/endpoints", {
+      apiVersion: "v1",
+      kind: "Endpoints",
+      metadata: {
+        name: "kubernetes",
+        labels: { "endpointslice.kubernetes.io/skip-mirror": "true" },
+      },
+      subsets: [
+        { addresses: [{ ip: "127.0.0.1" }], ports: [{ name: "https", port, protocol: "TCP" }] },
+      ],
+    })
+  })
+
+const listen = (
+  server: Server,
+  host: string,
+  port: number,
+): Effect.Effect<AddressInfo, ServeError> =>
+  Effect.callback<AddressInfo, ServeError>((resume) => {
+    const onError = (e: Error) =>
+      resume(Effect.fail(new ServeError({ message: `listen on ${host}:${port}: ${e.message}` })))
+    server.once("error", onError)
+    server.listen(port, host, () => {
+      server.off("error", onError)
+      resume(Effect.succeed(server.address() as AddressInfo))
+    })
+  })
+
+/** Starts the server in the current scope. */
+export const serve = (
+  kv: KV["Service"],
+  options: ServerOptions = {},
+): Effect.Effect<ApiServerShape, ServeError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const host = options.host ?? "127.0.0.1"
+    const store = makeObjectStore(kv)
+    const server = createServer()
+    const address = yield* Effect.acquireRelease(listen(server, host, options.port ?? 0), () =>
+      Effect.callback<void>((resume) => {
+        server.close(() => resume(Effect.void))
+        server.closeAllConnections()
+      }),
+    )
+    const port = address.port
+    const handle = makeHandler(store, { serverAddress: `${host}:${port}`, ...options })
+    const context = yield* Effect.context<never>()
+    const run = Effect.runCallbackWith(context)
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      const url = new URL(req.url ?? "/", "http://localhost")
+      const program = Effect.gen(function* () {
+        const body = yield* Effect.promise(() => readBody(req))
+        if (body === "too large") {
+          return yield* respond(res, {
+            _tag: "Body",
+            status: 413,
+            contentType: "application/json",
+            body: JSON.stringify({
+              kind: "Status",
+              apiVersion: "v1",
+              metadata: {},
+              status: "Failure",
+              message: "the request is too large",
+              reason: "RequestEntityTooLarge",
+              code: 413,
+            }),
+          })
+        }
+        const request: ApiRequest = {
+          method: req.method ?? "GET",
+          path: url.pathname,
+          query: url.searchParams,
+          headers: headersOf(req),
+          body,
+        }
+        const response = yield* handle(request)
+        yield* respond(res, response)
+      })
+      const interrupt = run(program, {
+        onExit: (exit) => {
+          if (Exit.isFailure(exit) && !res.headersSent) {
+            res.writeHead(500, { "content-type": "text/plain" })
+            res.end("internal error\n")
+          } else if (!res.writableEnded) {
+            res.end()
+          }
+        },
+      })
+      // The client went away (a watch closed by kubectl): stop the work.
+      res.on("close", () => {
+        if (!res.writableFinished) interrupt()
+      })
+    })
+    if (options.bootstrap !== false) yield* bootstrap(handle, port)
+    return { host, port, url: `http://${host}:${port}`, store, handle }
+  })
+
+/** The running API server. */
+export class ApiServer extends Context.Service<ApiServer, ApiServerShape>()(
+  "@flotilla/apiserver/ApiServer",
+) {
+  /** An API server over the `KV` service, listening while the layer is alive. */
+  static layer(options: ServerOptions = {}): Layer.Layer<ApiServer, ServeError, KV> {
+    return Layer.effect(
+      ApiServer,
+      Effect.gen(function* () {
+        const kv = yield* KV
+        return yield* serve(kv, options)
+      }),
+    )
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * Objects over the store's `KV` service, as Kubernetes' etcd3 storage keeps
+ * them: the value is the object's JSON without `resourceVersion`, and the
+ * resourceVersion read back is the key's `mod_revision`. Creates are
+ * transactions that require the key to be absent; updates and deletes
+ * require the key's `mod_revision` to be the one read (optimistic
+ * concurrency), and `guaranteedUpdate` re-reads and retries when another
+ * writer got there first. Lists read one revision; watches come from the
+ * store's watch with the previous value of each change.
+ */
+import type {
+  Compare,
+  EtcdError,
+  KeyValue,
+  KVShape,
+  RequestOp,
+  Event as StoreEvent,
+  TxnResponse,
+} from "@flotilla/store"
+import { Effect, Stream } from "effect"
+import { isObject, type Obj } from "./core/json.ts"
+import { keyBytes, keyString, prefixEnd } from "./core/keys.ts"
+import { type ApiError, expired, internalError, timeout } from "./core/status.ts"
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** An object read from the store, with its revision and key. */
+export interface Stored {
+  readonly key: string
+  readonly object: Obj
+  readonly modRevision: number
+}
+
+/** The gRPC code etcd answers a read of a compacted revision with. */
+const OUT_OF_RANGE = 11
+
+const mapError =
+  (what: string, revision?: number) =>
+  (e: EtcdError): ApiError => {
+    if (e.code === OUT_OF_RANGE && /compacted/.test(e.message)) {
+      return expired(
+        revision === undefined ? `${what}: ${e.message}` : `too old resource version: ${revision}`,
+      )
+    }
+    if (e.code === OUT_OF_RANGE && /future/.test(e.message)) {
+      return timeout(`Too large resource version: ${revision ?? 0}`)
+    }
+    return internalError(`${what}: ${e.message}`)
+  }
+
+/** Parses a stored value and stamps its resourceVersion. */
+export const decodeStored = (kv: KeyValue): Obj => {
+  const parsed: unknown = JSON.parse(decoder.decode(kv.value))
+  const object = isObject(parsed) ? parsed : {}
+  const metadata = isObject(object.metadata) ? object.metadata : {}
+  object.metadata = { ...metadata, resourceVersion: String(kv.mod_revision) }
+  return object
+}
+
+/** The value stored for an object: its JSON without resourceVersion. */
+export const encodeStored = (object: Obj): Uint8Array => {
+  const metadata = isObject(object.metadata) ? { ...object.metadata } : {}
+  delete metadata.resourceVersion
+  return encoder.encode(JSON.stringify({ ...object, metadata }))
+}
+
+const stored = (kv: KeyValue): Stored => ({
+  key: keyString(kv.key),
+  object: decodeStored(kv),
+  modRevision: kv.mod_revision,
+})
+
+export interface ListPage {
+  readonly items: ReadonlyArray<Stored>
+  /** The revision the page was read at. */
+  readonly revision: number
+  /** More keys follow the last one read. */
+  readonly more: boolean
+  /** The last key read (where the next page continues), when `more`. */
+  readonly lastKey: string | undefined
+  /** Keys in the range after this page (for `remainingItemCount`). */
+  readonly remaining: number
+}
+
+/** One change of a watched prefix: the new object (or the deleted one) and the previous. */
+export interface Change {
+  readonly type: "PUT" | "DELETE"
+  readonly key: string
+  readonly revision: number
+  /** For a PUT the new object; for a DELETE the last version (stamped with the deletion revision). */
+  readonly object: Obj
+  readonly previous: Obj | undefined
+  /** Whether the key was created by this change. */
+  readonly created: boolean
+}
+
+/** What a watch stream carries: changes, progress (every change up to `revision` delivered), or the end. */
+export type WatchItem =
+  | { readonly _tag: "Changes"; readonly changes: ReadonlyArray<Change>; readonly revision: number }
+  | { readonly _tag: "Progress"; readonly revision: number }
+  | { readonly _tag: "Compacted"; readonly compactRevision: number }
+
+/** A decision of an update function: what to write for the current state. */
+export type UpdateDecision =
+  | {
+      readonly _tag: "Put"
+      readonly object: Obj
+      /** More conditions and operations of the same transaction (allocations). */
+      readonly compare?: ReadonlyArray<Compare>
+      readonly extra?: ReadonlyArray<RequestOp>
+    }
+  | {
+      readonly _tag: "Delete"
+      readonly compare?: ReadonlyArray<Compare>
+      readonly extra?: ReadonlyArray<RequestOp>
+    }
+  | { readonly _tag: "Noop"; readonly object: Obj }
+
+export type UpdateOutcome =
+  | { readonly _tag: "Put"; readonly stored: Stored; readonly created: boolean }
+  | { readonly _tag: "Deleted"; readonly stored: Stored }
+  | { readonly _tag: "Noop"; readonly object: Obj }
+
+/** Attempts before a contended update gives up (each loses only to a newer write). */
+const maxUpdateAttempts = 64
+
+export interface ObjectStore {
+  readonly get: (key: string) => Effect.Effect<Stored | undefined, ApiError>
+  /** The current revision of the store. */
+  readonly revision: Effect.Effect<number, ApiError>
+  readonly list: (
+    prefix: string,
+    options: { readonly revision?: number; readonly start?: string; readonly limit?: number },
+  ) => Effect.Effect<ListPage, ApiError>
+  /** Creates `key`; resolves with undefined when it already exists. Extra ops join the transaction. */
+  readonly create: (
+    key: string,
+    object: Obj,
+    extra?: ReadonlyArray<RequestOp>,
+  ) => Effect.Effect<Stored | undefined, ApiError>
+  /**
+   * Reads `key` and applies `update` to what is there (undefined when absent),
+   * writing the decision if nothing changed meanwhile, else retrying.
+   */
+  readonly guaranteedUpdate: <E>(
+    key: string,
+    update: (current: Stored | undefined, attempt: number) => Effect.Effect<UpdateDecision, E>,
+  ) => Effect.Effect<UpdateOutcome, E | ApiError>
+  /** Changes under `prefix` after `fromRevision` (exclusive), with progress notifications when asked. */
+  readonly watch: (
+    prefix: string,
+    fromRevision: number,
+    progressEveryMs?: number,
+  ) => Stream.Stream<WatchItem, ApiError>
+}
+
+/** A store event as a change of an object. */
+const toChange = (e: StoreEvent): Change => {
+  const previous = e.prev_kv === undefined ? undefined : decodeStored(e.prev_kv)
+  if (e.type === "PUT") {
+    return {
+      type: "PUT",
+      key: keyString(e.kv.key),
+      revision: e.kv.mod_revision,
+      object: decodeStored(e.kv),
+      previous,
+      created: e.kv.create_revision === e.kv.mod_revision,
+    }
+  }
+  const last = previous ?? {}
+  return {
+    type: "DELETE",
+    key: keyString(e.kv.key),
+    revision: e.kv.mod_revision,
+    object: {
+      ...last,
+      metadata: {
+        ...(isObject(last.metadata) ? last.metadata : {}),
+        resourceVersion: String(e.kv.mod_revision),
+      },
+    },
+    previous,
+    created: false,
+  }
+}
+
+/** The object store over a KV service. */
+export const makeObjectStore = (kv: KVShape): ObjectStore => {
+  const get = (key: string) =>
+    kv.range({ key: keyBytes(key) }).pipe(
+      Effect.map((r) => (r.kvs[0] === undefined ? undefined : stored(r.kvs[0]))),
+      Effect.mapError(mapError(`reading ${key}`)),
+    )
+
+  const revision = kv.range({ key: keyBytes("/registry/"), count_only: true, limit: 1 }).pipe(
+    Effect.map((r) => r.header.revision),
+    Effect.mapError(mapError("reading the revision")),
+  )
+
+  const list: ObjectStore["list"] = (prefix, options) => {
+    const prefixBytes = keyBytes(prefix)
+    const start = options.start === undefined ? prefixBytes : keyBytes(options.start)
+    return kv
+      .range({
+        key: start,
+        range_end: prefixEnd(prefixBytes),
+        ...(options.revision === undefined ? {} : { revision: options.revision }),
+        ...(options.limit === undefined ? {} : { limit: options.limit }),
+      })
+      .pipe(
+        Effect.map((r): ListPage => {
+          const items = r.kvs.map(stored)
+          const last = items[items.length - 1]
+          return {
+            items,
+            revision: options.revision ?? r.header.revision,
+            more: r.more,
+            lastKey: r.more && last !== undefined ? last.key : undefined,
+            remaining: Math.max(0, r.count - items.length),
+          }
+        }),
+        Effect.mapError(mapError(`listing ${prefix}`, options.revision)),
+      )
+  }
+
+  const txnPut = (
+    key: string,
+    object: Obj,
+    compare: "absent" | number,
+    extra: ReadonlyArray<RequestOp>,
+    extraCompare: ReadonlyArray<Compare> = [],
+  ): Effect.Effect<TxnResponse, ApiError> =>
+    kv
+      .txn({
+        compare: [
+          compare === "absent"
+            ? { key: keyBytes(key), target: "CREATE", result: "EQUAL", create_revision: 0 }
+            : { key: keyBytes(key), target: "MOD", result: "EQUAL", mod_revision: compare },
+          ...extraCompare,
+        ],
+        success: [{ request_put: { key: keyBytes(key), value: encodeStored(object) } }, ...extra],
+        failure: [],
+      })
+      .pipe(Effect.mapError(mapError(`writing ${key}`)))
+
+  const withRevision = (object: Obj, rev: number): Obj => ({
+    ...object,
+    metadata: {
+      ...(isObject(object.metadata) ? object.metadata : {}),
+      resourceVersion: String(rev),
+    },
+  })
+
+  const create: ObjectStore["create"] = (key, object, extra = []) =>
+    Effect.map(txnPut(key, object, "absent", extra), (r) =>
+      r.succeeded
+        ? { key, object: withRevision(object, r.header.revision), modRevision: r.header.revision }
+        : undefined,
+    )
+
+  const guaranteedUpdate: ObjectStore["guaranteedUpdate"] = <E>(
+    key: string,
+    update: (current: Stored | undefined, attempt: number) => Effect.Effect<UpdateDecision, E>,
+  ) => {
+    const attempt = (n: number): Effect.Effect<UpdateOutcome, E | ApiError> =>
+      Effect.gen(function* () {
+        const current = yield* get(key)
+        const decision = yield* update(current, n)
+        if (decision._tag === "Noop") return { _tag: "Noop", object: decision.object } as const
+        let response: TxnResponse
+        if (decision._tag === "Put") {
+          response = yield* txnPut(
+            key,
+            decision.object,
+            current === undefined ? "absent" : current.modRevision,
+            decision.extra ?? [],
+            decision.compare ?? [],
+          )
+        } else {
+          if (current === undefined)
+            return yield* Effect.fail(internalError(`deleting ${key}: not found`))
+          response = yield* kv
+            .txn({
+              compare: [
+                {
+                  key: keyBytes(key),
+                  target: "MOD",
+                  result: "EQUAL",
+                  mod_revision: current.modRevision,
+                },
+                ...(decision.compare ?? []),
+              ],
+              success: [
+                { request_delete_range: { key: keyBytes(key) } },
+                ...(decision.extra ?? []),
+              ],
+              failure: [],
+            })
+            .pipe(Effect.mapError(mapError(`deleting ${key}`)))
+        }
+        if (!response.succeeded) {
+          if (n + 1 >= maxUpdateAttempts) {
+            return yield* Effect.fail(internalError(`too many concurrent writes to ${key}`))
+          }
+          return yield* attempt(n + 1)
+        }
+        const rev = response.header.revision
+        if (decision._tag === "Put") {
+          return {
+            _tag: "Put",
+            stored: { key, object: withRevision(decision.object, rev), modRevision: rev },
+            created: current === undefined,
+          } as const
+        }
+        return {
+          _tag: "Deleted",
+          stored: { key, object: withRevision((current as Stored).object, rev), modRevision: rev },
+        } as const
+      })
+    return attempt(0)
+  }
+
+  const watch: ObjectStore["watch"] = (prefix, fromRevision, progressEveryMs) => {
+    const prefixBytes = keyBytes(prefix)
+    const request = {
+      key: prefixBytes,
+      range_end: prefixEnd(prefixBytes),
+      start_revision: fromRevision + 1,
+      prev_kv: true,
+    }
+    return Stream.unwrap(
+      Effect.gen(function* () {
+        const session = yield* kv.watchSession
+        yield* session.send({ create_request: request })
+        if (progressEveryMs !== undefined) {
+          yield* Effect.forkScoped(
+            Effect.forever(
+              Effect.andThen(Effect.sleep(progressEveryMs), session.send({ progress_request: {} })),
+            ),
+          )
+        }
+        return session.responses.pipe(
+          Stream.takeUntil((r) => r.canceled),
+          Stream.map((r): WatchItem | undefined => {
+            if (r.canceled) {
+              return r.compact_revision > 0
+                ? { _tag: "Compacted", compactRevision: r.compact_revision }
+                : undefined
+            }
+            if (r.created) return undefined
+            if (r.events.length === 0) return { _tag: "Progress", revision: r.header.revision }
+            return { _tag: "Changes", changes: r.events.map(toChange), revision: r.header.revision }
+          }),
+          Stream.filter((item): item is WatchItem => item !== undefined),
+          Stream.mapError(mapError(`watching ${prefix}`)),
+        )
+      }),
+    )
+  }
+
+  return { get, revision, list, create, guaranteedUpdate, watch }
+}

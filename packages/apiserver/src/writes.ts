@@ -1,0 +1,1371 @@
+/**
+ * Writes: create, update (PUT), patch (strategic merge, merge, JSON patch,
+ * server-side apply), delete and deletecollection, and the subresources
+ * (`status`, `scale`, `binding`, `log`, `finalize`). Each write decodes its
+ * body once, then runs a pure preparation (`core/objects.ts`,
+ * `core/managed.ts`, `core/patch.ts`) inside the store's optimistic update
+ * loop, so a concurrent writer makes it re-read and re-apply rather than
+ * overwrite.
+ */
+import {
+  applyDefaults,
+  autoscalingv1,
+  decodeWith,
+  encode,
+  type FieldValidation,
+  type KubeObject,
+  type LabelSelector,
+  labelSelectorAsSelector,
+  lookupKind,
+  toPreferredVersion,
+  validate,
+  validateUpdate,
+  validationStatus,
+} from "@flotilla/api"
+import type { Compare, RequestOp } from "@flotilla/store"
+import { Effect, Random, Result, Schema } from "effect"
+import {
+  candidateIP,
+  candidateNodePort,
+  ipAllocationKey,
+  ipInRange,
+  kubernetesServiceIP,
+  portAllocationKey,
+} from "./core/allocation.ts"
+import { decodeForResource, mediaType, parseObjectBody, parseText } from "./core/body.ts"
+import { clone, isObject, metadataOf, type Obj, objectAt, rfc3339, stringAt } from "./core/json.ts"
+import { keyBytes, keyPrefix, objectKey } from "./core/keys.ts"
+import { apply, conflictMessage, type Manager, trackUpdate } from "./core/managed.ts"
+import {
+  generatedName,
+  nameSuffix,
+  planDelete,
+  prepareForCreate,
+  prepareForFinalize,
+  prepareForStatusUpdate,
+  prepareForUpdate,
+  sameObject,
+  shouldRemoveAfterUpdate,
+} from "./core/objects.ts"
+import { jsonMergePatch, jsonPatch, type PatchError, strategicMergePatch } from "./core/patch.ts"
+import { decodeListOptions, decodeWriteOptions, type WriteOptions } from "./core/request.ts"
+import { compileSelectors } from "./core/selectors.ts"
+import {
+  type ApiError,
+  alreadyExists,
+  apiError,
+  badRequest,
+  conflict,
+  forbidden,
+  methodNotSupported,
+  modifiedConflict,
+  notFound,
+  pathNotFound,
+  unsupportedMediaType,
+} from "./core/status.ts"
+import { scaleType, typeOf } from "./core/typemeta.ts"
+import {
+  type ApiResponse,
+  errorResponse,
+  type HandlerOptions,
+  jsonResponse,
+  listObjects,
+  type ResourceContext,
+  renderObject,
+  toServed,
+} from "./handler.ts"
+import type { ObjectStore, Stored, UpdateDecision } from "./storage.ts"
+
+export interface WriteDeps {
+  readonly store: ObjectStore
+  readonly options: HandlerOptions
+}
+
+/** Namespaces that exist from the start and may not be deleted. */
+export const systemNamespaces: ReadonlyArray<string> = [
+  "default",
+  "kube-system",
+  "kube-public",
+  "kube-node-lease",
+]
+
+/** Resources an update (PUT or non-apply patch) may create when the object is missing. */
+const createOnUpdate = new Set(["events", "endpoints", "leases"])
+
+const fail = (e: ApiError) => Effect.fail(e)
+const fromResult = <A>(r: Result.Result<A, ApiError>): Effect.Effect<A, ApiError> =>
+  Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(r.failure)
+
+const target = (ctx: ResourceContext, name: string) => ({
+  resource: ctx.served.resource.name,
+  group: ctx.served.group,
+  name,
+})
+
+const keyFor = (ctx: ResourceContext, name: string) =>
+  objectKey(ctx.served.resource.name, ctx.served.namespaced, ctx.route.namespace, name)
+
+/** A v4 UUID from Effect's Random (seedable in tests). */
+export const randomUID = Effect.gen(function* () {
+  const bytes: Array<number> = []
+  for (let i = 0; i < 16; i++) bytes.push(yield* Random.nextIntBetween(0, 256))
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80
+  const hex = bytes.map((b) => b.toString(16).padStart(2, "0")).join("")
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+})
+
+const randomSuffix = Effect.gen(function* () {
+  const values: Array<number> = []
+  for (let i = 0; i < 5; i++) values.push(yield* Random.next)
+  return nameSuffix(values)
+})
+
+/** The warnings of a request, as `Warning` headers (`299 - "unknown field ..."`). */
+const warningHeaders = (
+  warnings: ReadonlyArray<string>,
+): Readonly<Record<string, string>> | undefined =>
+  warnings.length === 0
+    ? undefined
+    : { warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", ") }
+
+const withWarnings = (response: ApiResponse, warnings: ReadonlyArray<string>): ApiResponse => {
+  const headers = warningHeaders(warnings)
+  return headers === undefined || response._tag !== "Body" ? response : { ...response, headers }
+}
+
+/** Defaults an object in the version it arrived in, converts it to the storage version and encodes it. */
+const toStorageJson = (object: KubeObject): Result.Result<Obj, ApiError> => {
+  const converted = toPreferredVersion(applyDefaults(object))
+  if (Result.isFailure(converted)) return Result.fail(badRequest(converted.failure.message))
+  const encoded = encode(converted.success)
+  if (Result.isFailure(encoded)) return Result.fail(badRequest(encoded.failure.message))
+  return Result.succeed(encoded.success as Obj)
+}
+
+const invalid = (object: Obj, errors: ReturnType<typeof validate>): ApiError =>
+  apiError(validationStatus(object as unknown as KubeObject, errors))
+
+const checkCreate = (object: Obj): Result.Result<Obj, ApiError> => {
+  const errors = validate(object as unknown as KubeObject)
+  return errors.length > 0 ? Result.fail(invalid(object, errors)) : Result.succeed(object)
+}
+
+const checkUpdate = (object: Obj, old: Obj): Result.Result<Obj, ApiError> => {
+  const errors = validateUpdate(object as unknown as KubeObject, old as unknown as KubeObject)
+  return errors.length > 0 ? Result.fail(invalid(object, errors)) : Result.succeed(object)
+}
+
+/** Creates are refused in a namespace that does not exist or is being deleted. */
+const checkNamespace = (store: ObjectStore, ctx: ResourceContext, name: string) =>
+  Effect.gen(function* () {
+    if (!ctx.served.namespaced) return
+    const ns = yield* store.get(objectKey("namespaces", false, "", ctx.route.namespace))
+    if (ns === undefined) {
+      return yield* fail(notFound({ resource: "namespaces", group: "", name: ctx.route.namespace }))
+    }
+    if (metadataOf(ns.object).deletionTimestamp !== undefined) {
+      return yield* fail(
+        forbidden(
+          target(ctx, name),
+          `unable to create new content in namespace ${ctx.route.namespace} because it is being terminated`,
+        ),
+      )
+    }
+  })
+
+const managerOf = (ctx: ResourceContext, options: WriteOptions, subresource: string): Manager => ({
+  manager: options.fieldManager,
+  apiVersion: ctx.served.apiVersion,
+  subresource,
+  time: rfc3339(ctx.nowMs),
+})
+
+// ---------------------------------------------------------------------------
+// Services: cluster IPs and node ports
+
+interface Allocation {
+  readonly object: Obj
+  readonly compare: ReadonlyArray<Compare>
+  readonly extra: ReadonlyArray<RequestOp>
+}
+
+const absent = (key: string): Compare => ({
+  key: keyBytes(key),
+  target: "CREATE",
+  result: "EQUAL",
+  create_revision: 0,
+})
+const claim = (key: string, owner: string): RequestOp => ({
+  request_put: {
+    key: keyBytes(key),
+    value: new TextEncoder().encode(JSON.stringify({ service: owner })),
+  },
+})
+const release = (key: string): RequestOp => ({ request_delete_range: { key: keyBytes(key) } })
+
+const needsNodePorts = (type: string) => type === "NodePort" || type === "LoadBalancer"
+
+const nodePortsOf = (svc: Obj | undefined): Set<number> => {
+  const out = new Set<number>()
+  if (svc === undefined) return out
+  const ports = objectAt(svc, "spec").ports
+  if (Array.isArray(ports)) {
+    for (const p of ports)
+      if (isObject(p) && typeof p.nodePort === "number" && p.nodePort > 0) out.add(p.nodePort)
+  }
+  return out
+}
+
+/**
+ * Fills a Service's cluster IP and node ports (keeping the old ones on
+ * update) and returns the transaction's claims and releases. `attempt`
+ * picks the candidates; a lost race retries with the next.
+ */
+const allocateService = (
+  svc: Obj,
+  old: Obj | undefined,
+  attempt: number,
+): Result.Result<Allocation, ApiError> => {
+  const out = clone(svc)
+  const spec = { ...objectAt(out, "spec") }
+  const oldSpec = old === undefined ? {} : objectAt(old, "spec")
+  const owner = `${stringAt(metadataOf(svc), "namespace")}/${stringAt(metadataOf(svc), "name")}`
+  const type = stringAt(spec, "type")
+  const compare: Array<Compare> = []
+  const extra: Array<RequestOp> = []
+  const oldIP = stringAt(oldSpec, "clusterIP")
+  let ip = stringAt(spec, "clusterIP")
+  if (type === "ExternalName") {
+    ip = ""
+  } else if (ip === "" && oldIP !== "") {
+    ip = oldIP
+  } else if (ip === "") {
+    ip = candidateIP(owner, attempt)
+    compare.push(absent(ipAllocationKey(ip)))
+    extra.push(claim(ipAllocationKey(ip), owner))
+  } else if (ip !== "None" && ip !== oldIP) {
+    if (!ipInRange(ip) && ip !== kubernetesServiceIP) {
+      return Result.fail(
+        apiError(
+          validationStatus(svc as unknown as KubeObject, [
+            {
+              type: "FieldValueInvalid",
+              field: "spec.clusterIPs",
+              badValue: [ip],
+              detail:
+                "failed to allocate IP " +
+                ip +
+                ": provided IP is not in the valid range. The range of valid IPs is 10.96.0.0/12",
+            },
+          ]),
+        ),
+      )
+    }
+    compare.push(absent(ipAllocationKey(ip)))
+    extra.push(claim(ipAllocationKey(ip), owner))
+  }
+  if (oldIP !== "" && oldIP !== "None" && oldIP !== ip) extra.push(release(ipAllocationKey(oldIP)))
+  if (ip === "") {
+    delete spec.clusterIP
+    delete spec.clusterIPs
+  } else {
+    spec.clusterIP = ip
+    spec.clusterIPs = [ip]
+    if (ip !== "None") {
+      spec.ipFamilies = spec.ipFamilies ?? ["IPv4"]
+      spec.ipFamilyPolicy = spec.ipFamilyPolicy ?? "SingleStack"
+    }
+  }
+  const oldPorts = nodePortsOf(old)
+  const kept = new Set<number>()
+  if (Array.isArray(spec.ports)) {
+    const oldList = Array.isArray(oldSpec.ports) ? oldSpec.ports.filter(isObject) : []
+    spec.ports = spec.ports.map((p, i) => {
+      if (!isObject(p)) return p
+      const port = { ...p }
+      if (!needsNodePorts(type)) {
+        delete port.nodePort
+        return port
+      }
+      let nodePort = typeof port.nodePort === "number" ? port.nodePort : 0
+      if (nodePort === 0) {
+        const previous = oldList.find(
+          (o) => o.port === port.port && (o.protocol ?? "TCP") === (port.protocol ?? "TCP"),
+        )
+        if (
+          previous !== undefined &&
+          typeof previous.nodePort === "number" &&
+          previous.nodePort > 0
+        ) {
+          nodePort = previous.nodePort
+        }
+      }
+      if (nodePort === 0) {
+        nodePort = candidateNodePort(owner, i, attempt)
+      }
+      if (!oldPorts.has(nodePort) && !kept.has(nodePort)) {
+        compare.push(absent(portAllocationKey(nodePort)))
+        extra.push(claim(portAllocationKey(nodePort), owner))
+      }
+      kept.add(nodePort)
+      port.nodePort = nodePort
+      return port
+    })
+  }
+  for (const p of oldPorts) if (!kept.has(p)) extra.push(release(portAllocationKey(p)))
+  out.spec = spec
+  return Result.succeed({ object: out, compare, extra })
+}
+
+/** What deleting a Service releases. */
+const serviceReleases = (svc: Obj): Array<RequestOp> => {
+  const ops: Array<RequestOp> = []
+  const ip = stringAt(objectAt(svc, "spec"), "clusterIP")
+  if (ip !== "" && ip !== "None") ops.push(release(ipAllocationKey(ip)))
+  for (const p of nodePortsOf(svc)) ops.push(release(portAllocationKey(p)))
+  return ops
+}
+
+// ---------------------------------------------------------------------------
+// Object pipeline
+
+/** A put decision, with a Service's allocations when the object is a Service. */
+const putDecision = (
+  resource: string,
+  object: Obj,
+  old: Obj | undefined,
+  attempt: number,
+): Result.Result<UpdateDecision, ApiError> => {
+  if (resource !== "services") return Result.succeed({ _tag: "Put", object })
+  return Result.map(allocateService(object, old, attempt), (a) => ({
+    _tag: "Put" as const,
+    object: a.object,
+    compare: a.compare,
+    extra: a.extra,
+  }))
+}
+
+/** Names and namespaces a decoded object for a create at this URL. */
+const placeForCreate = (
+  ctx: ResourceContext,
+  object: KubeObject,
+  suffix: string,
+): Result.Result<KubeObject, ApiError> => {
+  const metadata = { ...object.metadata }
+  if (ctx.served.namespaced) {
+    const ns = metadata.namespace ?? ""
+    if (ns !== "" && ns !== ctx.route.namespace) {
+      return Result.fail(
+        badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        ),
+      )
+    }
+    metadata.namespace = ctx.route.namespace
+  }
+  const name = generatedName(metadata as Obj, suffix)
+  if (name !== "") metadata.name = name
+  return Result.succeed({ ...object, metadata })
+}
+
+/** Checks that a decoded object belongs at an update's URL (name and namespace). */
+const placeForUpdate = (
+  ctx: ResourceContext,
+  object: KubeObject,
+): Result.Result<KubeObject, ApiError> => {
+  const metadata = { ...object.metadata }
+  const name = metadata.name ?? ""
+  if (name !== ctx.route.name) {
+    return Result.fail(
+      badRequest(
+        `the name of the object (${name}) does not match the name on the URL (${ctx.route.name})`,
+      ),
+    )
+  }
+  if (ctx.served.namespaced) {
+    const ns = metadata.namespace ?? ""
+    if (ns !== "" && ns !== ctx.route.namespace) {
+      return Result.fail(
+        badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        ),
+      )
+    }
+    metadata.namespace = ctx.route.namespace
+  }
+  return Result.succeed({ ...object, metadata })
+}
+
+/**
+ * The shared tail of update, patch and apply: from the next object (storage
+ * version, defaulted) and what is stored, decide what to write.
+ */
+const decideUpdate = (
+  ctx: ResourceContext,
+  options: WriteOptions,
+  next: Obj,
+  current: Stored,
+  attempt: number,
+  subresource: string,
+): Result.Result<UpdateDecision, ApiError> => {
+  const resource = ctx.served.resource.name
+  const rv = stringAt(metadataOf(next), "resourceVersion")
+  if (rv !== "" && rv !== String(current.modRevision)) {
+    return Result.fail(modifiedConflict(target(ctx, ctx.route.name)))
+  }
+  const old = current.object
+  // An unconditional update (no resourceVersion) updates whatever is there.
+  if (rv === "")
+    next = {
+      ...next,
+      metadata: { ...metadataOf(next), resourceVersion: String(current.modRevision) },
+    }
+  const prepared =
+    subresource === "status"
+      ? prepareForStatusUpdate(next, old)
+      : subresource === "finalize"
+        ? prepareForFinalize(next, old)
+        : prepareForUpdate(resource, next, old)
+  const checked = checkUpdate(prepared, old)
+  if (Result.isFailure(checked)) return Result.fail(checked.failure)
+  const tracked = trackUpdate(old, prepared, typeOf(resource), managerOf(ctx, options, subresource))
+  if (sameObject(tracked, old)) return Result.succeed({ _tag: "Noop", object: old })
+  if (shouldRemoveAfterUpdate(tracked)) {
+    return Result.succeed({
+      _tag: "Delete",
+      extra: resource === "services" ? serviceReleases(old) : [],
+    })
+  }
+  return putDecision(resource, tracked, old, attempt)
+}
+
+/** The decision of a write that creates (update or apply of a missing object). */
+const decideCreate = (
+  ctx: ResourceContext,
+  options: WriteOptions,
+  next: Obj,
+  uid: string,
+  attempt: number,
+  operation: "Update" | "Apply",
+): Result.Result<UpdateDecision, ApiError> => {
+  const resource = ctx.served.resource.name
+  if (stringAt(metadataOf(next), "resourceVersion") !== "") {
+    return Result.fail(notFound(target(ctx, ctx.route.name)))
+  }
+  const prepared = prepareForCreate(resource, next, { nowMs: ctx.nowMs, uid })
+  const checked = checkCreate(prepared)
+  if (Result.isFailure(checked)) return Result.fail(checked.failure)
+  const tracked =
+    operation === "Apply"
+      ? prepared
+      : trackUpdate(undefined, prepared, typeOf(resource), managerOf(ctx, options, ""))
+  return putDecision(resource, tracked, undefined, attempt)
+}
+
+const outcomeResponse = (
+  deps: WriteDeps,
+  ctx: ResourceContext,
+  outcome:
+    | { readonly _tag: "Put"; readonly stored: Stored; readonly created: boolean }
+    | { readonly _tag: "Deleted"; readonly stored: Stored }
+    | { readonly _tag: "Noop"; readonly object: Obj },
+  warnings: ReadonlyArray<string>,
+): ApiResponse => {
+  const object = outcome._tag === "Noop" ? outcome.object : outcome.stored.object
+  const status = outcome._tag === "Put" && outcome.created ? 201 : 200
+  void deps
+  return withWarnings(renderObject(ctx, object, status), warnings)
+}
+
+// ---------------------------------------------------------------------------
+// create
+
+const create = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions) =>
+  Effect.gen(function* () {
+    const resource = ctx.served.resource.name
+    const body = yield* fromResult(
+      parseObjectBody(ctx.request.body, ctx.request.headers["content-type"]),
+    )
+    const decoded = yield* fromResult(decodeForResource(ctx.served, body, options.fieldValidation))
+    const suffix = yield* randomSuffix
+    const placed = yield* fromResult(placeForCreate(ctx, decoded.object, suffix))
+    const storageJson = yield* fromResult(toStorageJson(placed))
+    const uid = yield* randomUID
+    const prepared = yield* fromResult(
+      checkCreate(prepareForCreate(resource, storageJson, { nowMs: ctx.nowMs, uid })),
+    )
+    const name = stringAt(metadataOf(prepared), "name")
+    yield* checkNamespace(deps.store, ctx, name)
+    const tracked = trackUpdate(undefined, prepared, typeOf(resource), managerOf(ctx, options, ""))
+    const key = keyFor(ctx, name)
+    if (options.dryRun) {
+      const existing = yield* deps.store.get(key)
+      if (existing !== undefined) return yield* fail(alreadyExists(target(ctx, name)))
+      const dry =
+        resource === "services"
+          ? yield* fromResult(allocateService(tracked, undefined, 0))
+          : undefined
+      return withWarnings(renderObject(ctx, dry?.object ?? tracked, 201), decoded.warnings)
+    }
+    if (resource !== "services") {
+      const stored = yield* deps.store.create(key, tracked)
+      if (stored === undefined) return yield* fail(alreadyExists(target(ctx, name)))
+      return withWarnings(renderObject(ctx, stored.object, 201), decoded.warnings)
+    }
+    const outcome = yield* deps.store.guaranteedUpdate(key, (current, attempt) =>
+      current !== undefined
+        ? fail(alreadyExists(target(ctx, name)))
+        : fromResult(putDecision(resource, tracked, undefined, attempt)),
+    )
+    return outcomeResponse(deps, ctx, outcome, decoded.warnings)
+  })
+
+// ---------------------------------------------------------------------------
+// update
+
+const decodeUpdateBody = (ctx: ResourceContext, options: WriteOptions) =>
+  Effect.gen(function* () {
+    const body = yield* fromResult(
+      parseObjectBody(ctx.request.body, ctx.request.headers["content-type"]),
+    )
+    const decoded = yield* fromResult(decodeForResource(ctx.served, body, options.fieldValidation))
+    const placed = yield* fromResult(placeForUpdate(ctx, decoded.object))
+    const next = yield* fromResult(toStorageJson(placed))
+    return { next, warnings: decoded.warnings }
+  })
+
+const update = (
+  deps: WriteDeps,
+  ctx: ResourceContext,
+  options: WriteOptions,
+  subresource: string,
+) =>
+  Effect.gen(function* () {
+    const resource = ctx.served.resource.name
+    const { next, warnings } = yield* decodeUpdateBody(ctx, options)
+    const uid = yield* randomUID
+    const key = keyFor(ctx, ctx.route.name)
+    if (options.dryRun) return yield* dryRunUpdate(deps, ctx, options, next, subresource, warnings)
+    const outcome = yield* deps.store.guaranteedUpdate(key, (current, attempt) => {
+      if (current === undefined) {
+        if (!createOnUpdate.has(resource) || subresource !== "")
+          return fail(notFound(target(ctx, ctx.route.name)))
+        return Effect.andThen(
+          checkNamespace(deps.store, ctx, ctx.route.name),
+          fromResult(decideCreate(ctx, options, next, uid, attempt, "Update")),
+        )
+      }
+      return fromResult(decideUpdate(ctx, options, next, current, attempt, subresource))
+    })
+    return outcomeResponse(deps, ctx, outcome, warnings)
+  })
+
+const dryRunUpdate = (
+  deps: WriteDeps,
+  ctx: ResourceContext,
+  options: WriteOptions,
+  next: Obj,
+  subresource: string,
+  warnings: ReadonlyArray<string>,
+) =>
+  Effect.gen(function* () {
+    const current = yield* deps.store.get(keyFor(ctx, ctx.route.name))
+    if (current === undefined) return yield* fail(notFound(target(ctx, ctx.route.name)))
+    const decision = yield* fromResult(decideUpdate(ctx, options, next, current, 0, subresource))
+    const object =
+      decision._tag === "Put" || decision._tag === "Noop" ? decision.object : current.object
+    return withWarnings(renderObject(ctx, object), warnings)
+  })
+
+// ---------------------------------------------------------------------------
+// patch
+
+const patchTypes = [
+  "application/json-patch+json",
+  "application/merge-patch+json",
+  "application/strategic-merge-patch+json",
+  "application/apply-patch+yaml",
+  "application/apply-patch+cbor",
+] as const
+
+const patchError = (e: PatchError): ApiError =>
+  e.invalid
+    ? apiError({
+        apiVersion: "v1",
+        kind: "Status",
+        metadata: {},
+        status: "Failure",
+        message: e.message,
+        reason: "Invalid",
+        details: {},
+        code: 422,
+      })
+    : badRequest(e.message)
+
+/** Applies a non-apply patch to a served-version object. */
+const applyPatch = (type: string, live: Obj, patch: unknown, resource: string, isScale: boolean) =>
+  Result.mapError(
+    type === "application/json-patch+json"
+      ? jsonPatch(live, patch)
+      : type === "application/merge-patch+json"
+        ? jsonMergePatch(live, patch)
+        : strategicMergePatch(live, patch, isScale ? scaleType : typeOf(resource)),
+    patchError,
+  )
+
+/** Decodes a patched or applied object of the served kind, defaults and converts it. */
+const admit = (ctx: ResourceContext, object: unknown, fieldValidation: FieldValidation) =>
+  Effect.gen(function* () {
+    if (!isObject(object)) return yield* fail(badRequest("the patched object is not a JSON object"))
+    const decoded = yield* fromResult(decodeForResource(ctx.served, object, fieldValidation))
+    const placed = yield* fromResult(placeForUpdate(ctx, decoded.object))
+    const next = yield* fromResult(toStorageJson(placed))
+    return { next, warnings: decoded.warnings }
+  })
+
+const patch = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions, subresource: string) =>
+  Effect.gen(function* () {
+    const type = mediaType(ctx.request.headers["content-type"])
+    if (
+      !(patchTypes as ReadonlyArray<string>).includes(type) ||
+      type === "application/apply-patch+cbor"
+    ) {
+      return yield* fail(unsupportedMediaType(type, patchTypes.slice(0, 4)))
+    }
+    const patchValue = yield* fromResult(
+      parseText(
+        ctx.request.body,
+        type === "application/apply-patch+yaml" ? type : "application/json",
+      ),
+    )
+    if (type === "application/apply-patch+yaml")
+      return yield* applyRequest(deps, ctx, options, patchValue, subresource)
+    const resource = ctx.served.resource.name
+    const key = keyFor(ctx, ctx.route.name)
+    let warnings: ReadonlyArray<string> = []
+    const decide = (current: Stored | undefined, attempt: number) =>
+      Effect.gen(function* () {
+        if (current === undefined) return yield* fail(notFound(target(ctx, ctx.route.name)))
+        const live = toServed(ctx.served, current.object)
+        const patched = yield* fromResult(applyPatch(type, live, patchValue, resource, false))
+        const admitted = yield* admit(ctx, patched, options.fieldValidation)
+        warnings = admitted.warnings
+        return yield* fromResult(
+          decideUpdate(ctx, options, admitted.next, current, attempt, subresource),
+        )
+      })
+    if (options.dryRun) {
+      const current = yield* deps.store.get(key)
+      const decision = yield* decide(current, 0)
+      const object =
+        decision._tag === "Put" || decision._tag === "Noop"
+          ? decision.object
+          : (current?.object ?? {})
+      return withWarnings(renderObject(ctx, object), warnings)
+    }
+    const outcome = yield* deps.store.guaranteedUpdate(key, decide)
+    return outcomeResponse(deps, ctx, outcome, warnings)
+  })
+
+// ---------------------------------------------------------------------------
+// server-side apply
+
+const applyRequest = (
+  deps: WriteDeps,
+  ctx: ResourceContext,
+  options: WriteOptions,
+  patchValue: unknown,
+  subresource: string,
+) =>
+  Effect.gen(function* () {
+    const resource = ctx.served.resource.name
+    if (
+      ctx.request.query.get("fieldManager") === null ||
+      ctx.request.query.get("fieldManager") === ""
+    ) {
+      return yield* fail(
+        badRequest("PATCH /apis: fieldManager is required for apply requests", [
+          {
+            reason: "FieldValueRequired",
+            message: "is required for apply patch",
+            field: "fieldManager",
+          },
+        ]),
+      )
+    }
+    if (!isObject(patchValue))
+      return yield* fail(badRequest("the applied configuration must be an object"))
+    // The configuration is decoded strictly as the served kind (unknown fields are errors).
+    const decoded = yield* fromResult(
+      decodeForResource(ctx.served, patchValue, options.fieldValidation),
+    )
+    const configuration = yield* fromResult(
+      Result.map(placeForUpdate(ctx, decoded.object), (o) => {
+        // The configuration as sent (decoding fills Go's zero values, which were not applied).
+        const raw = { ...patchValue, apiVersion: ctx.served.apiVersion, kind: ctx.served.kind }
+        const metadata: Obj = { ...objectAt(raw, "metadata"), name: o.metadata?.name ?? "" }
+        if (ctx.served.namespaced) metadata.namespace = ctx.route.namespace
+        return { ...raw, metadata } as Obj
+      }),
+    )
+    const uid = yield* randomUID
+    const who = managerOf(ctx, options, subresource)
+    const key = keyFor(ctx, ctx.route.name)
+    const decide = (current: Stored | undefined, attempt: number) =>
+      Effect.gen(function* () {
+        const live = current === undefined ? undefined : toServed(ctx.served, current.object)
+        if (current === undefined && subresource !== "")
+          return yield* fail(notFound(target(ctx, ctx.route.name)))
+        const result = apply(live, configuration, typeOf(resource), who, options.force === true)
+        if (result._tag === "Conflicts") {
+          return yield* fail(
+            apiError({
+              apiVersion: "v1",
+              kind: "Status",
+              metadata: {},
+              status: "Failure",
+              message: conflictMessage(result.conflicts),
+              reason: "Conflict",
+              details: {
+                name: ctx.route.name,
+                group: ctx.served.group,
+                kind: ctx.served.resource.name,
+                causes: result.conflicts.map((c) => ({
+                  reason: "FieldManagerConflict",
+                  message: `conflict with "${c.manager}" using ${c.apiVersion}`,
+                  field: c.path,
+                })),
+              },
+              code: 409,
+            }),
+          )
+        }
+        const admitted = yield* admit(ctx, result.object, "Ignore")
+        if (current === undefined) {
+          yield* checkNamespace(deps.store, ctx, ctx.route.name)
+          return yield* fromResult(decideCreate(ctx, options, admitted.next, uid, attempt, "Apply"))
+        }
+        // Apply's managedFields are already right: keep them through the update tail.
+        return yield* fromResult(decideApplied(ctx, admitted.next, current, attempt, subresource))
+      })
+    if (options.dryRun) {
+      const current = yield* deps.store.get(key)
+      const decision = yield* decide(current, 0)
+      const object =
+        decision._tag === "Put" || decision._tag === "Noop"
+          ? decision.object
+          : (current?.object ?? {})
+      return withWarnings(
+        renderObject(ctx, object, current === undefined ? 201 : 200),
+        decoded.warnings,
+      )
+    }
+    const outcome = yield* deps.store.guaranteedUpdate(key, decide)
+    return outcomeResponse(deps, ctx, outcome, decoded.warnings)
+  })
+
+/** The update tail for an applied object, whose managedFields apply() already wrote. */
+const decideApplied = (
+  ctx: ResourceContext,
+  next: Obj,
+  current: Stored,
+  attempt: number,
+  subresource: string,
+): Result.Result<UpdateDecision, ApiError> => {
+  const resource = ctx.served.resource.name
+  const old = current.object
+  next = {
+    ...next,
+    metadata: { ...metadataOf(next), resourceVersion: String(current.modRevision) },
+  }
+  const base =
+    subresource === "status"
+      ? prepareForStatusUpdate(next, old)
+      : prepareForUpdate(resource, next, old)
+  const prepared = {
+    ...base,
+    metadata: { ...metadataOf(base), managedFields: metadataOf(next).managedFields },
+  }
+  if (prepared.metadata.managedFields === undefined) delete (prepared.metadata as Obj).managedFields
+  const checked = checkUpdate(prepared, old)
+  if (Result.isFailure(checked)) return Result.fail(checked.failure)
+  if (sameObject(prepared, old)) return Result.succeed({ _tag: "Noop", object: old })
+  return putDecision(resource, prepared, old, attempt)
+}
+
+// ---------------------------------------------------------------------------
+// delete
+
+const DeleteOptionsBody = lookupKind("v1", "DeleteOptions")
+
+const deleteOptionsOf = (ctx: ResourceContext) =>
+  Effect.gen(function* () {
+    const q = ctx.request.query
+    let body: Obj = {}
+    if (ctx.request.body.length > 0) {
+      const parsed = yield* fromResult(parseText(ctx.request.body, "application/json"))
+      if (!isObject(parsed)) return yield* fail(badRequest("DeleteOptions must be a JSON object"))
+      if (DeleteOptionsBody !== undefined) {
+        const decoded = decodeWith(DeleteOptionsBody.schema, parsed)
+        if (Result.isFailure(decoded)) return yield* fail(badRequest(decoded.failure.message))
+      }
+      body = parsed
+    }
+    const graceQuery = q.get("gracePeriodSeconds")
+    let grace = typeof body.gracePeriodSeconds === "number" ? body.gracePeriodSeconds : undefined
+    if (graceQuery !== null && graceQuery !== "") {
+      if (!/^-?\d+$/.test(graceQuery))
+        return yield* fail(badRequest(`invalid value for gracePeriodSeconds: ${graceQuery}`))
+      grace = Number(graceQuery)
+    }
+    if (grace !== undefined && grace < 0) grace = 1
+    const policy =
+      q.get("propagationPolicy") ??
+      (typeof body.propagationPolicy === "string" ? body.propagationPolicy : undefined)
+    if (
+      policy !== undefined &&
+      policy !== null &&
+      !["Orphan", "Background", "Foreground"].includes(policy)
+    ) {
+      return yield* fail(
+        badRequest(
+          `propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`,
+        ),
+      )
+    }
+    const preconditions = isObject(body.preconditions) ? body.preconditions : {}
+    const dryRun = Array.isArray(body.dryRun) && body.dryRun.includes("All")
+    return {
+      gracePeriodSeconds: grace,
+      propagationPolicy: policy ?? undefined,
+      orphanDependents:
+        typeof body.orphanDependents === "boolean" ? body.orphanDependents : undefined,
+      uid: typeof preconditions.uid === "string" ? preconditions.uid : undefined,
+      resourceVersion:
+        typeof preconditions.resourceVersion === "string"
+          ? preconditions.resourceVersion
+          : undefined,
+      dryRun,
+    }
+  })
+
+type DeleteOptionsDecoded = Effect.Success<ReturnType<typeof deleteOptionsOf>>
+
+const deleteOne = (
+  deps: WriteDeps,
+  ctx: ResourceContext,
+  name: string,
+  opts: DeleteOptionsDecoded,
+  dryRun: boolean,
+) =>
+  Effect.gen(function* () {
+    const resource = ctx.served.resource.name
+    if (resource === "namespaces" && systemNamespaces.includes(name)) {
+      return yield* fail(
+        forbidden({ resource, group: "", name }, "this namespace may not be deleted"),
+      )
+    }
+    const key = keyFor(ctx, name)
+    const decide = (current: Stored | undefined) =>
+      Effect.gen(function* () {
+        if (current === undefined) return yield* fail(notFound(target(ctx, name)))
+        const meta = metadataOf(current.object)
+        if (opts.uid !== undefined && opts.uid !== stringAt(meta, "uid")) {
+          return yield* fail(
+            conflict(
+              target(ctx, name),
+              `Precondition failed: UID in precondition: ${opts.uid}, UID in object meta: ${stringAt(meta, "uid")}`,
+            ),
+          )
+        }
+        if (
+          opts.resourceVersion !== undefined &&
+          opts.resourceVersion !== String(current.modRevision)
+        ) {
+          return yield* fail(
+            conflict(
+              target(ctx, name),
+              `Precondition failed: ResourceVersion in precondition: ${opts.resourceVersion}, ResourceVersion in object meta: ${current.modRevision}`,
+            ),
+          )
+        }
+        const plan = planDelete(resource, current.object, opts, ctx.nowMs)
+        switch (plan._tag) {
+          case "Delete":
+            return {
+              _tag: "Delete",
+              extra: resource === "services" ? serviceReleases(current.object) : [],
+            } as UpdateDecision
+          case "Mark":
+            return { _tag: "Put", object: plan.object } as UpdateDecision
+          case "Unchanged":
+            return { _tag: "Noop", object: current.object } as UpdateDecision
+        }
+      })
+    if (dryRun) {
+      const current = yield* deps.store.get(key)
+      const decision = yield* decide(current)
+      return {
+        object:
+          decision._tag === "Delete"
+            ? (current as Stored).object
+            : decision._tag === "Put" || decision._tag === "Noop"
+              ? decision.object
+              : {},
+        pending: decision._tag !== "Delete",
+      }
+    }
+    const outcome = yield* deps.store.guaranteedUpdate(key, (current) => decide(current))
+    if (outcome._tag === "Deleted") return { object: outcome.stored.object, pending: false }
+    if (outcome._tag === "Put") return { object: outcome.stored.object, pending: true }
+    return { object: outcome.object, pending: true }
+  })
+
+const deleteRequest = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions) =>
+  Effect.gen(function* () {
+    const opts = yield* deleteOptionsOf(ctx)
+    const result = yield* deleteOne(deps, ctx, ctx.route.name, opts, options.dryRun || opts.dryRun)
+    return renderObject(ctx, result.object, result.pending ? 202 : 200)
+  })
+
+const deleteCollection = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions) =>
+  Effect.gen(function* () {
+    const listOptions = decodeListOptions(ctx.request.query)
+    if (!listOptions.ok) return yield* fail(listOptions.error)
+    const predicate = compileSelectors(
+      ctx.served.resource.name,
+      ctx.served.kind,
+      listOptions.value.labelSelector,
+      listOptions.value.fieldSelector,
+    )
+    if (Result.isFailure(predicate)) return yield* fail(badRequest(predicate.failure))
+    const opts = yield* deleteOptionsOf(ctx)
+    const prefix = keyPrefix(
+      ctx.served.resource.name,
+      ctx.served.namespaced ? ctx.route.namespace : "",
+    )
+    const listed = yield* listObjects(
+      deps.store,
+      prefix,
+      { ...listOptions.value, limit: 0, continue: "" },
+      predicate.success,
+    )
+    const deleted: Array<Obj> = []
+    for (const object of listed.items) {
+      const name = stringAt(metadataOf(object), "name")
+      const result = yield* deleteOne(deps, ctx, name, opts, options.dryRun || opts.dryRun).pipe(
+        Effect.catch((e: ApiError) =>
+          e.status.code === 404 ? Effect.succeed(undefined) : Effect.fail(e),
+        ),
+      )
+      if (result !== undefined) deleted.push(toServed(ctx.served, result.object))
+    }
+    return jsonResponse(200, {
+      kind: ctx.served.listKind,
+      apiVersion: ctx.served.apiVersion,
+      metadata: { resourceVersion: String(listed.revision) },
+      items: deleted,
+    })
+  })
+
+// ---------------------------------------------------------------------------
+// scale
+
+const scaleOf = (object: Obj): Obj => {
+  const meta = metadataOf(object)
+  const spec = objectAt(object, "spec")
+  const selector = spec.selector
+  const parsed = isObject(selector)
+    ? labelSelectorAsSelector(selector as unknown as LabelSelector)
+    : undefined
+  return {
+    kind: "Scale",
+    apiVersion: "autoscaling/v1",
+    metadata: {
+      name: meta.name,
+      namespace: meta.namespace,
+      uid: meta.uid,
+      resourceVersion: meta.resourceVersion,
+      creationTimestamp: meta.creationTimestamp,
+    },
+    spec: { replicas: typeof spec.replicas === "number" ? spec.replicas : 0 },
+    status: {
+      replicas:
+        typeof objectAt(object, "status").replicas === "number"
+          ? objectAt(object, "status").replicas
+          : 0,
+      ...(parsed !== undefined && Result.isSuccess(parsed)
+        ? { selector: parsed.success.toString() }
+        : {}),
+    },
+  }
+}
+
+const scaleResponse = (object: Obj, status = 200) => jsonResponse(status, scaleOf(object))
+
+const decodeScale = (
+  value: unknown,
+  fieldValidation: FieldValidation,
+): Result.Result<Obj, ApiError> => {
+  if (!isObject(value)) return Result.fail(badRequest("a Scale must be a JSON object"))
+  const decoded = decodeWith(
+    autoscalingv1.Scale as unknown as Schema.Codec<unknown, unknown>,
+    value,
+    { fieldValidation },
+  )
+  if (Result.isFailure(decoded)) {
+    return Result.fail(
+      badRequest(`Scale in version "v1" cannot be handled as a Scale: ${decoded.failure.message}`),
+    )
+  }
+  const replicas = objectAt(value, "spec").replicas
+  if (typeof replicas === "number" && replicas < 0) {
+    return Result.fail(
+      apiError(
+        validationStatus(
+          {
+            apiVersion: "autoscaling/v1",
+            kind: "Scale",
+            metadata: metadataOf(value),
+          } as KubeObject,
+          [
+            {
+              type: "FieldValueInvalid",
+              field: "spec.replicas",
+              badValue: replicas,
+              detail: "must be greater than or equal to 0",
+            },
+          ],
+        ),
+      ),
+    )
+  }
+  return Result.succeed(value)
+}
+
+const scaleWrite = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions) =>
+  Effect.gen(function* () {
+    const key = keyFor(ctx, ctx.route.name)
+    const isPatch = ctx.route.verb === "patch"
+    const type = mediaType(ctx.request.headers["content-type"])
+    let requested: unknown
+    if (isPatch) {
+      if (!(patchTypes as ReadonlyArray<string>).slice(0, 3).includes(type)) {
+        return yield* fail(unsupportedMediaType(type, patchTypes.slice(0, 3)))
+      }
+      requested = yield* fromResult(parseText(ctx.request.body, "application/json"))
+    } else {
+      requested = yield* fromResult(
+        parseObjectBody(ctx.request.body, ctx.request.headers["content-type"]),
+      )
+    }
+    const decide = (current: Stored | undefined, attempt: number) =>
+      Effect.gen(function* () {
+        if (current === undefined) return yield* fail(notFound(target(ctx, ctx.route.name)))
+        const live = scaleOf(current.object)
+        const next = isPatch
+          ? yield* fromResult(applyPatch(type, live, requested, "", true))
+          : requested
+        const scale = yield* fromResult(decodeScale(next, options.fieldValidation))
+        const rv = stringAt(metadataOf(scale), "resourceVersion")
+        if (rv !== "" && rv !== String(current.modRevision)) {
+          return yield* fail(modifiedConflict(target(ctx, ctx.route.name)))
+        }
+        const replicas = objectAt(scale, "spec").replicas
+        const updated = clone(current.object)
+        updated.spec = {
+          ...objectAt(updated, "spec"),
+          replicas: typeof replicas === "number" ? replicas : 0,
+        }
+        const updatedMeta = { ...metadataOf(updated) }
+        delete updatedMeta.resourceVersion
+        updated.metadata = updatedMeta
+        return yield* fromResult(decideUpdate(ctx, options, updated, current, attempt, "scale"))
+      })
+    if (options.dryRun) {
+      const current = yield* deps.store.get(key)
+      const decision = yield* decide(current, 0)
+      return scaleResponse(
+        decision._tag === "Put" || decision._tag === "Noop"
+          ? decision.object
+          : (current?.object ?? {}),
+      )
+    }
+    const outcome = yield* deps.store.guaranteedUpdate(key, decide)
+    return scaleResponse(outcome._tag === "Noop" ? outcome.object : outcome.stored.object)
+  })
+
+// ---------------------------------------------------------------------------
+// binding
+
+const Binding = Schema.Struct({
+  apiVersion: Schema.optionalKey(Schema.String),
+  kind: Schema.optionalKey(Schema.String),
+  metadata: Schema.optionalKey(
+    Schema.Struct({
+      name: Schema.optionalKey(Schema.String),
+      namespace: Schema.optionalKey(Schema.String),
+      uid: Schema.optionalKey(Schema.String),
+      resourceVersion: Schema.optionalKey(Schema.String),
+      annotations: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+      labels: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+    }),
+  ),
+  target: Schema.Struct({
+    kind: Schema.optionalKey(Schema.String),
+    name: Schema.optionalKey(Schema.String),
+    namespace: Schema.optionalKey(Schema.String),
+    apiVersion: Schema.optionalKey(Schema.String),
+    uid: Schema.optionalKey(Schema.String),
+  }),
+})
+
+const binding = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions) =>
+  Effect.gen(function* () {
+    const body = yield* fromResult(
+      parseObjectBody(ctx.request.body, ctx.request.headers["content-type"]),
+    )
+    const decoded = decodeWith(
+      Binding as unknown as Schema.Codec<Schema.Schema.Type<typeof Binding>, unknown>,
+      body,
+      {
+        fieldValidation: options.fieldValidation,
+      },
+    )
+    if (Result.isFailure(decoded))
+      return yield* fail(
+        badRequest(
+          `Binding in version "v1" cannot be handled as a Binding: ${decoded.failure.message}`,
+        ),
+      )
+    const b = decoded.success.value
+    const bindingName = b.metadata?.name ?? ctx.route.name
+    if (bindingName !== ctx.route.name) {
+      return yield* fail(
+        badRequest(
+          `the name of the object (${bindingName}) does not match the name on the URL (${ctx.route.name})`,
+        ),
+      )
+    }
+    const node = b.target.name ?? ""
+    if (node === "") {
+      return yield* fail(
+        apiError(
+          validationStatus(
+            { apiVersion: "v1", kind: "Binding", metadata: { name: ctx.route.name } } as KubeObject,
+            [{ type: "FieldValueRequired", field: "target.name", detail: "" }],
+          ),
+        ),
+      )
+    }
+    const key = keyFor(ctx, ctx.route.name)
+    const now = rfc3339(ctx.nowMs)
+    const decide = (current: Stored | undefined) =>
+      Effect.gen(function* () {
+        if (current === undefined) return yield* fail(notFound(target(ctx, ctx.route.name)))
+        const pod = clone(current.object)
+        const meta = metadataOf(pod)
+        const t = target(ctx, ctx.route.name)
+        if (b.metadata?.uid !== undefined && b.metadata.uid !== stringAt(meta, "uid")) {
+          return yield* fail(
+            conflict(
+              t,
+              `Precondition failed: UID in precondition: ${b.metadata.uid}, UID in object meta: ${stringAt(meta, "uid")}`,
+            ),
+          )
+        }
+        if (meta.deletionTimestamp !== undefined) {
+          return yield* fail(
+            conflict(t, `pod ${ctx.route.name} is being deleted, cannot be assigned to a host`),
+          )
+        }
+        const spec = objectAt(pod, "spec")
+        const assigned = stringAt(spec, "nodeName")
+        if (assigned !== "") {
+          return yield* fail(
+            conflict(t, `pod ${ctx.route.name} is already assigned to node "${assigned}"`),
+          )
+        }
+        pod.spec = { ...spec, nodeName: node }
+        if (b.metadata?.annotations !== undefined) {
+          pod.metadata = {
+            ...meta,
+            annotations: {
+              ...(isObject(meta.annotations) ? meta.annotations : {}),
+              ...b.metadata.annotations,
+            },
+          }
+        }
+        const status = objectAt(pod, "status")
+        const conditions = Array.isArray(status.conditions)
+          ? status.conditions.filter(isObject)
+          : []
+        const scheduled = {
+          type: "PodScheduled",
+          status: "True",
+          lastProbeTime: null,
+          lastTransitionTime: now,
+        }
+        const others = conditions.filter((c) => c.type !== "PodScheduled")
+        pod.status = { ...status, conditions: [...others, scheduled] }
+        const tracked = trackUpdate(
+          current.object,
+          pod,
+          typeOf("pods"),
+          managerOf(ctx, options, "binding"),
+        )
+        return { _tag: "Put", object: tracked } as UpdateDecision
+      })
+    if (!options.dryRun) yield* deps.store.guaranteedUpdate(key, decide)
+    else yield* Effect.flatMap(deps.store.get(key), (c) => decide(c))
+    return jsonResponse(201, {
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Success",
+      code: 201,
+    })
+  })
+
+// ---------------------------------------------------------------------------
+// log
+
+const kubeletLogs: (
+  pod: Obj,
+  container: string,
+  query: URLSearchParams,
+) => Effect.Effect<string, ApiError> = (pod, container, query) =>
+  Effect.gen(function* () {
+    const nodeName = stringAt(objectAt(pod, "spec"), "nodeName")
+    const hostIP = stringAt(objectAt(pod, "status"), "hostIP")
+    const host = hostIP === "" ? "127.0.0.1" : hostIP
+    const meta = metadataOf(pod)
+    const params = new URLSearchParams()
+    for (const k of [
+      "follow",
+      "previous",
+      "sinceSeconds",
+      "sinceTime",
+      "timestamps",
+      "tailLines",
+      "limitBytes",
+    ]) {
+      const v = query.get(k)
+      if (v !== null) params.set(k, v)
+    }
+    const port = query.get("__kubeletPort") ?? "10250"
+    const url = `http://${host}:${port}/containerLogs/${stringAt(meta, "namespace")}/${stringAt(meta, "name")}/${container}?${params}`
+    const response = yield* Effect.tryPromise({
+      try: () => fetch(url),
+      catch: (e) =>
+        badRequest(
+          `Get "${url}": ${e instanceof Error ? e.message : String(e)} (node ${nodeName})`,
+        ),
+    })
+    const text = yield* Effect.tryPromise({
+      try: () => response.text(),
+      catch: (e) => badRequest(`reading logs from ${url}: ${String(e)}`),
+    })
+    if (!response.ok) return yield* fail(badRequest(text))
+    return text
+  })
+
+const logs = (deps: WriteDeps, ctx: ResourceContext) =>
+  Effect.gen(function* () {
+    const current = yield* deps.store.get(keyFor(ctx, ctx.route.name))
+    if (current === undefined) return yield* fail(notFound(target(ctx, ctx.route.name)))
+    const pod = current.object
+    const containers = (
+      Array.isArray(objectAt(pod, "spec").containers)
+        ? (objectAt(pod, "spec").containers as Array<unknown>)
+        : []
+    )
+      .filter(isObject)
+      .map((c) => stringAt(c, "name"))
+    let container = ctx.request.query.get("container") ?? ""
+    if (container === "") {
+      if (containers.length !== 1) {
+        return yield* fail(
+          badRequest(
+            `a container name must be specified for pod ${ctx.route.name}, choose one of: [${containers.join(" ")}]`,
+          ),
+        )
+      }
+      container = containers[0] as string
+    } else if (!containers.includes(container)) {
+      return yield* fail(
+        badRequest(`container ${container} is not valid for pod ${ctx.route.name}`),
+      )
+    }
+    if (stringAt(objectAt(pod, "spec"), "nodeName") === "") {
+      return yield* fail(badRequest(`pod ${ctx.route.name} does not have a host assigned`))
+    }
+    const reader = deps.options.logs ?? kubeletLogs
+    const text = yield* reader(pod, container, ctx.request.query)
+    return { _tag: "Body", status: 200, contentType: "text/plain", body: text } as ApiResponse
+  })
+
+// ---------------------------------------------------------------------------
+
+/** Every write (and the subresource reads other than status). */
+export const writeRequest = (
+  deps: WriteDeps,
+  ctx: ResourceContext,
+): Effect.Effect<ApiResponse, ApiError> =>
+  Effect.gen(function* () {
+    const decoded = decodeWriteOptions(ctx.request.query, ctx.request.headers["user-agent"] ?? "")
+    if (!decoded.ok) return errorResponse(decoded.error)
+    const options = decoded.value
+    const { verb, subresource } = ctx.route
+    const resource = ctx.served.resource.name
+    const unsupported = () =>
+      fail(
+        methodNotSupported(
+          subresource === "" ? resource : `${resource}/${subresource}`,
+          ctx.served.group,
+          verb,
+        ),
+      )
+    switch (subresource) {
+      case "":
+        switch (verb) {
+          case "create":
+            if (ctx.route.name !== "") return yield* unsupported()
+            return yield* create(deps, ctx, options)
+          case "update":
+            return yield* update(deps, ctx, options, "")
+          case "patch":
+            return yield* patch(deps, ctx, options, "")
+          case "delete":
+            return yield* deleteRequest(deps, ctx, options)
+          case "deletecollection":
+            return yield* deleteCollection(deps, ctx, options)
+          default:
+            return yield* unsupported()
+        }
+      case "status":
+        if (verb === "update") return yield* update(deps, ctx, options, "status")
+        if (verb === "patch") return yield* patch(deps, ctx, options, "status")
+        return yield* unsupported()
+      case "finalize":
+        if (verb === "update") return yield* update(deps, ctx, options, "finalize")
+        return yield* unsupported()
+      case "scale":
+        if (verb === "get") {
+          const current = yield* deps.store.get(keyFor(ctx, ctx.route.name))
+          if (current === undefined) return errorResponse(notFound(target(ctx, ctx.route.name)))
+          return scaleResponse(current.object)
+        }
+        if (verb === "update" || verb === "patch") return yield* scaleWrite(deps, ctx, options)
+        return yield* unsupported()
+      case "binding":
+        if (verb === "create") return yield* binding(deps, ctx, options)
+        return yield* unsupported()
+      case "log":
+        if (verb === "get") return yield* logs(deps, ctx)
+        return yield* unsupported()
+      default:
+        return errorResponse(pathNotFound())
+    }
+  })
