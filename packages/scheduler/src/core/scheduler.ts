@@ -278,7 +278,8 @@ export class SchedulerCore {
       this.cache.forgetPod(key)
       return []
     }
-    if (flight === undefined) this.removeAssigned(key, now)
+    // Also drops a pod assumed while its binding is in flight: it no longer exists.
+    this.removeAssigned(key, now)
     return []
   }
 

@@ -238,3 +238,16 @@ describe("node updates", () => {
     )
   })
 })
+
+describe("deletions during a cycle", () => {
+  it("a pod deleted while its binding is in flight leaves the node and is not requeued", () => {
+    const s = core()
+    s.onNodeAdd(node("n1", { cpu: "1" }), 0)
+    s.onPodAdd(pod("a", { requests: { cpu: "1" } }), 0)
+    expect(s.scheduleOne(0)[0]?.kind).toBe("bind")
+    s.onPodDelete(pod("a", { requests: { cpu: "1" } }), 5)
+    expect(s.cache.getNode("n1")!.requested.milliCPU).toBe(0)
+    expect(s.bindingFailed("default/a", 'pods "a" not found', 6)).toEqual([])
+    expect(s.queue.has("default/a")).toBe(false)
+  })
+})
