@@ -35,7 +35,13 @@ import {
 import { decodeForResource, mediaType, parseObjectBody, parseText } from "./core/body.ts"
 import { clone, isObject, metadataOf, type Obj, objectAt, rfc3339, stringAt } from "./core/json.ts"
 import { keyBytes, keyPrefix, objectKey } from "./core/keys.ts"
-import { apply, conflictMessage, type Manager, trackUpdate } from "./core/managed.ts"
+import {
+  apply,
+  conflictMessage,
+  describeManager,
+  type Manager,
+  trackUpdate,
+} from "./core/managed.ts"
 import {
   generatedName,
   nameSuffix,
@@ -733,7 +739,7 @@ const applyRequest = (
                 kind: ctx.served.resource.name,
                 causes: result.conflicts.map((c) => ({
                   reason: "FieldManagerConflict",
-                  message: `conflict with "${c.manager}" using ${c.apiVersion}`,
+                  message: `conflict with ${describeManager(c)}`,
                   field: c.path,
                 })),
               },

@@ -439,8 +439,21 @@ const cloneSet = (n: FieldNode): FieldNode => {
 /** One field another manager owns with a different value. */
 export interface Conflict {
   readonly manager: string
+  readonly operation: "Apply" | "Update"
   readonly apiVersion: string
+  readonly subresource: string
   readonly path: string
+}
+
+/**
+ * How Kubernetes names a manager in conflicts: `"m"` for an applier,
+ * `"m" using apps/v1` for an updater, with `with subresource "scale"` when
+ * it wrote through one.
+ */
+export const describeManager = (c: Omit<Conflict, "path">): string => {
+  let s = JSON.stringify(c.manager)
+  if (c.subresource !== "") s = `${s} with subresource ${JSON.stringify(c.subresource)}`
+  return c.operation === "Update" ? `${s} using ${c.apiVersion}` : s
 }
 
 export type ApplyResult =
@@ -496,12 +509,17 @@ export const apply = (
   const conflicts: Array<Conflict> = []
   const taken = new Map<number, Array<Array<string>>>()
   entries.forEach((e, i) => {
-    if (e.manager === who.manager && e.subresource === who.subresource) return
-    if (e.subresource !== who.subresource) return
+    if (sameEntry(e, who.manager, "Apply", who.subresource)) return
     for (const path of appliedLeaves) {
       if (!hasPath(e.fields, path)) continue
       if (deepEqual(valueAt(base, path, type), valueAt(applied, path, type))) continue
-      conflicts.push({ manager: e.manager, apiVersion: e.apiVersion, path: formatPath(path) })
+      conflicts.push({
+        manager: e.manager,
+        operation: e.operation,
+        apiVersion: e.apiVersion,
+        subresource: e.subresource,
+        path: formatPath(path),
+      })
       const list = taken.get(i) ?? []
       list.push(path)
       taken.set(i, list)
@@ -555,11 +573,11 @@ export const conflictMessage = (conflicts: ReadonlyArray<Conflict>): string => {
   const head = `Apply failed with ${n} conflict${n === 1 ? "" : "s"}: `
   if (n === 1) {
     const c = conflicts[0] as Conflict
-    return `${head}conflict with "${c.manager}" using ${c.apiVersion}: ${c.path}`
+    return `${head}conflict with ${describeManager(c)}: ${c.path}`
   }
   const groups = new Map<string, Array<string>>()
   for (const c of conflicts) {
-    const who = `"${c.manager}" using ${c.apiVersion}`
+    const who = describeManager(c)
     const list = groups.get(who) ?? []
     list.push(`- ${c.path}`)
     groups.set(who, list)
