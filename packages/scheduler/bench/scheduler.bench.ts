@@ -173,7 +173,7 @@ const run = (name: string, variant: boolean): Figures => {
         // The informer's update of the bound pod.
         core.onPodUpdate({ ...p, spec: { ...p.spec, nodeName: c.nodeName } }, now)
         scheduled++
-      } else if (c.reason === "FailedScheduling") failed++
+      } else if (c.kind === "event" && c.reason === "FailedScheduling") failed++
     }
   }
   // Initial pods (not measured), as scheduler_perf's initPods.

@@ -128,6 +128,13 @@ export class InMemoryCluster {
         Effect.sync(() => {
           this.events.push(event)
         }),
+      updatePodCondition: (ref, condition) =>
+        Effect.sync(() => {
+          const pod = this.pods.get(podKey(ref.namespace, ref.name))
+          if (pod === undefined) return
+          const others = (pod.status.conditions ?? []).filter((c) => c.type !== condition.type)
+          this.updatePod({ ...pod, status: { ...pod.status, conditions: [...others, condition] } })
+        }),
       spreadSelectors: makeSpreadSelectors(() => ({
         services: this.services.values(),
         replicaSets: this.replicaSets.values(),

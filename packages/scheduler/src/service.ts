@@ -142,6 +142,12 @@ const make = Effect.fnUntraced(function* (options: SchedulerOptions) {
       commands,
       (c) => {
         if (c.kind === "event") return source.recordEvent(toEvent(c, now))
+        if (c.kind === "condition") {
+          return source.updatePodCondition(c.pod, {
+            ...c.condition,
+            lastTransitionTime: rfc3339(now),
+          })
+        }
         const key = c.pod.key
         const ref = { namespace: c.pod.namespace, name: c.pod.name, uid: c.pod.uid }
         const binding =

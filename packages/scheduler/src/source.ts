@@ -1,4 +1,4 @@
-import type { Event, Node, Pod } from "@flotilla/api"
+import type { Event, Node, Pod, PodCondition } from "@flotilla/api"
 import { Context, type Effect, Schema, type Scope } from "effect"
 import type { SpreadSelectorSource } from "./core/framework.ts"
 import type { PodRef } from "./core/scheduler.ts"
@@ -36,6 +36,8 @@ export class ClusterSource extends Context.Service<
     readonly bind: (pod: PodRef, nodeName: string) => Effect.Effect<void, BindingError>
     /** Records a Scheduled or FailedScheduling Event. */
     readonly recordEvent: (event: Event) => Effect.Effect<void>
+    /** Sets a condition in the pod's status (`PodScheduled=False` after a failed cycle). */
+    readonly updatePodCondition: (pod: PodRef, condition: PodCondition) => Effect.Effect<void>
     /** Services and ReplicaSets selecting a pod, for SelectorSpread. */
     readonly spreadSelectors: SpreadSelectorSource
   }

@@ -193,3 +193,34 @@ describe("Scheduler service: Events and spreading", () => {
     })
   })
 })
+
+describe("Scheduler service: pod conditions", () => {
+  it.effect(
+    "sets PodScheduled=False with reason Unschedulable, without retrying the pod for it",
+    () => {
+      const cluster = new InMemoryCluster()
+      cluster.createNode(node("n1", { cpu: "1" }))
+      cluster.createPod(pod("big", { requests: { cpu: "2" } }))
+      return run(cluster, (s) =>
+        Effect.gen(function* () {
+          yield* s.idle
+          const conditions = cluster.pods.get("default/big")!.status.conditions ?? []
+          assert.deepStrictEqual(
+            conditions.map((c) => [c.type, c.status, c.reason, c.message]),
+            [
+              [
+                "PodScheduled",
+                "False",
+                "Unschedulable",
+                "0/1 nodes are available: 1 Insufficient cpu.",
+              ],
+            ],
+          )
+          // The condition update is not a spec change: the pod stays parked, with one event.
+          assert.strictEqual(s.core.queue.where("default/big"), "unschedulable")
+          assert.strictEqual(cluster.events.length, 1)
+        }),
+      )
+    },
+  )
+})

@@ -148,10 +148,9 @@ export class SchedulingQueue<P extends QueuePod> {
   }
 
   /**
-   * A pending pod changed. In activeQ it is updated in place; in backoffQ it
-   * moves to activeQ; in unschedulableQ it moves to activeQ when `changed`
-   * (the spec may now fit) and is otherwise updated where it is; a pod in no
-   * queue is added.
+   * A pending pod changed. In activeQ it is updated in place; in backoffQ and
+   * unschedulableQ it moves to activeQ when `changed` (the spec may now fit)
+   * and is otherwise updated where it is; a pod in no queue is added.
    */
   update(pod: P, now: number, changed = true): void {
     const active = this.activeQ.get(pod.key)
@@ -159,9 +158,12 @@ export class SchedulingQueue<P extends QueuePod> {
       this.activeQ.addOrUpdate({ ...active, pod })
       return
     }
-    const backingOff = this.backoffQ.delete(pod.key)
+    const backingOff = this.backoffQ.get(pod.key)
     if (backingOff !== undefined) {
-      this.activeQ.addOrUpdate({ ...backingOff, pod })
+      this.backoffQ.delete(pod.key)
+      // A status-only update (such as the scheduler's own condition) keeps the backoff.
+      if (changed) this.activeQ.addOrUpdate({ ...backingOff, pod })
+      else this.backoffQ.addOrUpdate({ ...backingOff, pod })
       return
     }
     const unschedulable = this.unschedulableQ.get(pod.key)

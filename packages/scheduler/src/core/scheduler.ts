@@ -49,6 +49,17 @@ export type Command =
       readonly message: string
       readonly pod: PodRef
     }
+  | {
+      /** The pod's PodScheduled condition (False with Unschedulable or SchedulerError when a cycle fails). */
+      readonly kind: "condition"
+      readonly pod: PodRef
+      readonly condition: {
+        readonly type: "PodScheduled"
+        readonly status: "False"
+        readonly reason: "Unschedulable" | "SchedulerError"
+        readonly message: string
+      }
+    }
 
 /** A pod view with the status phase, which decides whether an assigned pod still counts. */
 export interface SchedulablePodView extends PodView {
@@ -325,9 +336,10 @@ export class SchedulerCore {
     const result = this.algorithm.schedule(profile, state, pod)
     if (result instanceof FitError) {
       profile.runPostFilterPlugins(state, pod, result.filteredNodesStatuses)
-      return this.fail(info, cycle, result.message, now)
+      return this.fail(info, cycle, result.message, now, "Unschedulable")
     }
-    if (result instanceof ScheduleError) return this.fail(info, cycle, result.message, now)
+    if (result instanceof ScheduleError)
+      return this.fail(info, cycle, result.message, now, "SchedulerError")
     const nodeName = result.suggestedHost
     const assumed = this.cache.assumePod(pod, nodeName)
     const flight: InFlight = { info, cycle, profile, state, pod: assumed, nodeName, deleted: false }
@@ -407,25 +419,30 @@ export class SchedulerCore {
     f.profile.runUnreservePlugins(f.state, f.pod, f.nodeName)
     if (this.cache.isAssumed(f.pod.key)) this.cache.forgetPod(f.pod.key)
     if (f.deleted) return []
-    return this.fail(f.info, f.cycle, message, now)
+    return this.fail(f.info, f.cycle, message, now, "SchedulerError")
   }
 
+  /**
+   * Requeues the pod and reports why, as Kubernetes' recordSchedulingFailure:
+   * a FailedScheduling Event and the PodScheduled=False condition.
+   */
   private fail(
     info: QueuedPodInfo<PodInfo>,
     cycle: number,
     message: string,
     now: number,
+    reason: "Unschedulable" | "SchedulerError",
   ): Array<Command> {
     if (this.pendingPods.has(info.pod.key) && !this.queue.has(info.pod.key)) {
       this.queue.addUnschedulableIfNotPresent(info, cycle, now)
     }
+    const pod = refOf(info.pod.pod as PodView)
     return [
+      { kind: "event", type: "Warning", reason: "FailedScheduling", message, pod },
       {
-        kind: "event",
-        type: "Warning",
-        reason: "FailedScheduling",
-        message,
-        pod: refOf(info.pod.pod as PodView),
+        kind: "condition",
+        pod,
+        condition: { type: "PodScheduled", status: "False", reason, message },
       },
     ]
   }

@@ -108,7 +108,9 @@ describe("Reserve and Permit", () => {
     return s
   }
   const kinds = (cs: ReadonlyArray<Command>) =>
-    cs.map((c) => (c.kind === "bind" ? `bind ${c.nodeName}` : c.message))
+    cs.flatMap((c) =>
+      c.kind === "bind" ? [`bind ${c.nodeName}`] : c.kind === "event" ? [c.message] : [],
+    )
 
   it("Unreserve runs when Permit denies, and the pod is requeued", () => {
     const log: Array<string> = []

@@ -229,6 +229,7 @@ const simulate = (
     core.tick(now)
     while (core.hasActivePods) {
       for (const c of core.scheduleOne(now)) {
+        if (c.kind === "condition") continue
         const key = c.kind === "bind" ? c.pod.key : `${c.pod.namespace}/${c.pod.name}`
         const p = pods.get(key)!
         onCycle?.(p, c, assigned)
@@ -295,6 +296,7 @@ describe("scheduler properties", () => {
         fc.integer(),
         (nodes, steps, seed) => {
           simulate(nodes, steps, seed, (pod, c, assigned) => {
+            if (c.kind === "condition") return
             // Rebuild the world from scratch.
             const registry = defaultRegistry()
             const cache = new Cache()
