@@ -706,6 +706,9 @@ export class MvccStore {
     }
     for (const kv of s.base) add(kv, false)
     for (const kv of s.log) add(kv, true)
+    // The log keeps every change at the compact revision, a key's history only
+    // the last of them (a txn may put and then delete a key): trim as compact did.
+    if (s.compactRev > 0) for (const ki of [...store.tree]) store.compactKey(ki, s.compactRev)
     // Reattach keys to leases from their latest versions.
     for (const ki of store.tree) {
       const last = ki.revs[ki.revs.length - 1]

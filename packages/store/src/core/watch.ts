@@ -73,7 +73,7 @@ const eventSize = (e: Event): number =>
   48
 
 export class WatchHub {
-  private readonly store: MvccStore
+  private store: MvccStore
   private readonly emit: WatchSink
   private readonly maxResponseBytes: number
   private readonly batchEvents: number
@@ -264,32 +264,52 @@ export class WatchHub {
   }
 
   /**
+   * Switches to a store restored from a snapshot (a follower catching up):
+   * watchers receive the changes they have not seen from its change log, or
+   * are cancelled with its compact revision when the snapshot no longer has
+   * them. A snapshot behind what was already dispatched cancels every watcher.
+   */
+  restore(store: MvccStore): void {
+    this.store = store
+    if (store.rev < this.synced) {
+      for (const s of this.streams.values()) {
+        for (const w of s.watchers.values()) this.cancelCompacted(s, w, store.rev)
+      }
+      this.synced = store.rev
+      return
+    }
+    this.sync()
+  }
+
+  private cancelCompacted(s: StreamState, w: Watcher, rev: number): void {
+    this.unregister(w)
+    s.watchers.delete(w.id)
+    this.emit(
+      s.id,
+      response(rev, w.id, { canceled: true, compact_revision: this.store.compactRev }),
+    )
+  }
+
+  /**
    * Dispatches the changes applied since the last sync. Call after applying
    * entries (before a compaction can drop them from the log).
    */
   sync(): void {
     const store = this.store
     const to = store.rev
-    const from = this.synced + 1
-    if (to < from) return
-    if (from < store.compactRev) {
+    if (to <= this.synced) return
+    if (this.synced + 1 < store.compactRev) {
       // Changes were compacted away before they were dispatched: every watcher
-      // that may have missed one is cancelled with the compact revision.
-      this.synced = to
+      // that may have missed one is cancelled with the compact revision; the
+      // others still get what the log holds.
       for (const s of this.streams.values()) {
         for (const w of s.watchers.values()) {
-          if (w.nextRev < store.compactRev) {
-            this.unregister(w)
-            s.watchers.delete(w.id)
-            this.emit(
-              s.id,
-              response(to, w.id, { canceled: true, compact_revision: store.compactRev }),
-            )
-          }
+          if (w.nextRev < store.compactRev) this.cancelCompacted(s, w, to)
         }
       }
-      return
+      this.synced = store.compactRev - 1
     }
+    const from = this.synced + 1
     this.synced = to
     if (this.keyWatchers.size === 0 && this.rangeWatchers.size === 0) return
     const touched: Watcher[] = []

@@ -287,3 +287,23 @@ describe("state-dependent errors", () => {
     expect(s.rev).toBe(4)
   })
 })
+
+describe("a txn that puts and then deletes a key (allowed by etcd's checks)", () => {
+  it("keeps the same history after compaction and after a snapshot restore", async () => {
+    const { decodeSnapshot, encodeSnapshot } = await import("../../src/core/index.ts")
+    const s = new MvccStore()
+    // Sibling nested txns: the first puts d, the second (failing compare on a missing key) deletes it.
+    const r = s.txn({
+      success: [
+        txn({ success: [put("d")] }),
+        txn({ compare: [{ key: k("a"), target: "VALUE", value: k("") }], failure: [del("d")] }),
+      ],
+    })
+    expect(r).toMatchObject({ succeeded: true, header: { revision: 2 } })
+    expect(s.range({ key: k("d") })).toMatchObject({ count: 0 })
+    s.compact({ revision: 2 })
+    const restored = decodeSnapshot(encodeSnapshot(s))
+    expect(restored.hashKV()).toEqual(s.hashKV())
+    expect(encodeSnapshot(restored)).toEqual(encodeSnapshot(s))
+  })
+})

@@ -2,9 +2,11 @@
 // progress), fragmenting, batching and cancellation by compaction.
 import { describe, expect, it } from "vitest"
 import {
+  decodeSnapshot,
   ErrCompacted,
   ErrEmptyWatcherRange,
   ErrWatcherDuplicateID,
+  encodeSnapshot,
   fromUtf8,
   MvccStore,
   utf8,
@@ -179,5 +181,36 @@ describe("WatchHub", () => {
     put("a", "skipped")
     put("a", "seen")
     expect(out.slice(1).flatMap((r) => r.events.map((e) => fromUtf8(e.kv.value)))).toEqual(["seen"])
+  })
+
+  it("follows a store restored from a snapshot: the missing events, or a cancel", () => {
+    const leader = new MvccStore()
+    const follower = new MvccStore()
+    const out: WatchResponse[] = []
+    const hub = new WatchHub(follower, (_, r) => out.push(r))
+    const stream = hub.openStream()
+    const both = (k: string, v: string): void => {
+      for (const s of [leader, follower]) s.put({ key: utf8(k), value: utf8(v) })
+    }
+    both("a", "1")
+    hub.request(stream, { create_request: { key: utf8("a") } })
+    hub.request(stream, { create_request: { key: utf8("b"), start_revision: 50 } })
+    // The leader moves on; the follower installs its snapshot.
+    leader.put({ key: utf8("a"), value: utf8("2") })
+    leader.put({ key: utf8("b"), value: utf8("x") })
+    leader.put({ key: utf8("a"), value: utf8("3") })
+    out.length = 0
+    hub.restore(decodeSnapshot(encodeSnapshot(leader)))
+    expect(out.map((r) => [r.watch_id, r.events.map((e) => fromUtf8(e.kv.value))])).toEqual([
+      [0, ["2", "3"]],
+    ])
+
+    // A snapshot that compacted away what watchers need cancels them; future watchers stay.
+    for (let i = 0; i < 5; i++) leader.put({ key: utf8("a"), value: utf8(`${i}`) })
+    leader.compact({ revision: 8 })
+    out.length = 0
+    hub.restore(decodeSnapshot(encodeSnapshot(leader)))
+    expect(out.map((r) => [r.watch_id, r.canceled, r.compact_revision])).toEqual([[0, true, 8]])
+    expect(hub.size).toBe(1)
   })
 })
