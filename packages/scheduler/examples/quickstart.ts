@@ -6,7 +6,7 @@
  *   npx tsx --conditions=@flotilla/source packages/scheduler/examples/quickstart.ts
  */
 import { Node, Pod } from "@flotilla/api"
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { defaultRegistry, define, InMemoryCluster, Scheduler } from "../src/index.ts"
 import { NodeCost, NodeCostName } from "./node-cost.ts"
 
@@ -30,10 +30,7 @@ const schedule = (cluster: InMemoryCluster, options: Parameters<typeof Scheduler
     for (let i = 0; i < 3; i++) cluster.createPod(pod(`hello-${i}`, "500m"))
     cluster.createPod(pod("too-big", "16"))
     yield* scheduler.idle
-  }).pipe(
-    Effect.provide(Scheduler.layer(options).pipe(Layer.provide(cluster.layer))),
-    Effect.scoped,
-  )
+  }).pipe(Effect.provide(Scheduler.layerMemory(cluster, options)), Effect.scoped)
 
 const cluster = () =>
   new InMemoryCluster()

@@ -4,6 +4,7 @@ import { DefaultSchedulerName } from "./core/compile.ts"
 import { decodeConfiguration, defaultConfiguration } from "./core/config.ts"
 import { defaultRegistry, type Registry } from "./core/registry.ts"
 import { type Command, SchedulerCore } from "./core/scheduler.ts"
+import type { InMemoryCluster } from "./memory.ts"
 import { ClusterSource, type SourceEvent } from "./source.ts"
 
 export class SchedulerConfigError extends Schema.TaggedError<SchedulerConfigError>()(
@@ -55,6 +56,13 @@ export class Scheduler extends Context.Service<
     options: SchedulerOptions = {},
   ): Layer.Layer<Scheduler, SchedulerConfigError, ClusterSource> =>
     Layer.effect(Scheduler, make(options))
+
+  /** The scheduler over an in-memory cluster (no API server). */
+  static readonly layerMemory = (
+    cluster: InMemoryCluster,
+    options: SchedulerOptions = {},
+  ): Layer.Layer<Scheduler, SchedulerConfigError> =>
+    Scheduler.layer(options).pipe(Layer.provide(cluster.layer))
 }
 
 const make = Effect.fnUntraced(function* (options: SchedulerOptions) {
