@@ -63,6 +63,7 @@ export type {
   Role,
 } from "./core/state.ts"
 export * from "./core/types.ts"
+export * from "./runtime/index.ts"
 // The TCP transport and its binary wire codec; the file WAL.
 export {
   make as makeTcpTransport,

@@ -1,0 +1,12 @@
+export {
+  Dropped,
+  NotLeader,
+  RaftConfigError,
+  type RequestError,
+  Stopped,
+  StorageFailure,
+} from "./errors.ts"
+export { type Applied, RaftNode, RaftNodeOptions } from "./node.ts"
+export { MemoryStateMachine, StateMachine } from "./state-machine.ts"
+export { LogStorage, type MemoryStore, makeMemoryStore } from "./storage.ts"
+export { MemoryNetwork, type MemoryNetworkOptions, Transport } from "./transport.ts"

@@ -1,0 +1,90 @@
+// Durable storage of a Raft node behind one interface: in memory (tests, and
+// nodes whose durability is someone else's problem) or the file WAL.
+import { Context, Effect, Layer } from "effect"
+import {
+  applyPersist,
+  freezeDurable,
+  type MutableDurable,
+  mutableDurable,
+} from "../core/durable.ts"
+import { bootstrap, type DurableState } from "../core/raft.ts"
+import type { Config, Persist } from "../core/types.ts"
+import type { FileWal, WalOptions } from "../wal/file-wal.ts"
+import { openRaftStorage, persistToWal } from "../wal/raft-storage.ts"
+import { StorageFailure } from "./errors.ts"
+
+export class LogStorage extends Context.Service<
+  LogStorage,
+  {
+    /** The stored state to start from (a new member's bootstrap state). */
+    readonly load: Effect.Effect<DurableState, StorageFailure>
+    /**
+     * Makes the writes durable with the semantics of `applyPersist`, in order;
+     * completes once all of them are durable (one sync for the batch).
+     */
+    readonly persist: (writes: ReadonlyArray<Persist>) => Effect.Effect<void, StorageFailure>
+  }
+>()("@flotilla/raft/runtime/LogStorage") {
+  /** Storage in `store`, which outlives the node (a test's "disk" across restarts). */
+  static readonly layerMemory = (store: MemoryStore): Layer.Layer<LogStorage> =>
+    Layer.succeed(LogStorage, makeMemory(store))
+
+  /**
+   * The file WAL in `options.dir` (locked and open for the layer's lifetime).
+   * An empty directory is a new member: `bootstrapConfig` is then required.
+   */
+  static readonly layerWal = (
+    options: WalOptions & { readonly bootstrapConfig?: Config },
+  ): Layer.Layer<LogStorage, StorageFailure> => Layer.effect(LogStorage, makeWal(options))
+}
+
+/** A durable state kept in memory: survives the node, not the process. */
+export interface MemoryStore {
+  durable: MutableDurable
+  /** Writes made so far (each `Persist` counts one). */
+  writes: number
+  /** Batches made durable (each would be one fsync on a disk). */
+  syncs: number
+}
+
+export const makeMemoryStore = (config: Config): MemoryStore => ({
+  durable: mutableDurable(bootstrap(config)),
+  writes: 0,
+  syncs: 0,
+})
+
+const makeMemory = (store: MemoryStore): LogStorage["Service"] =>
+  LogStorage.of({
+    load: Effect.sync(() => freezeDurable(store.durable)),
+    persist: (writes) =>
+      Effect.sync(() => {
+        for (const p of writes) applyPersist(store.durable, p)
+        store.writes += writes.length
+        store.syncs++
+      }),
+  })
+
+const makeWal = Effect.fnUntraced(function* (
+  options: WalOptions & { readonly bootstrapConfig?: Config },
+) {
+  const { bootstrapConfig, ...walOptions } = options
+  const opened = yield* Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () => openRaftStorage(walOptions, bootstrapConfig),
+      catch: (cause) => new StorageFailure({ operation: "open", cause }),
+    }),
+    ({ wal }) => Effect.promise(() => wal.close()),
+  )
+  const wal: FileWal = opened.wal
+  const durable = opened.durable
+  return LogStorage.of({
+    load: Effect.succeed(durable),
+    persist: (writes) =>
+      Effect.tryPromise({
+        // Every call is issued before any is awaited: the WAL orders them and
+        // group-commits them into one fdatasync.
+        try: () => Promise.all(writes.map((p) => persistToWal(wal, p))).then(() => undefined),
+        catch: (cause) => new StorageFailure({ operation: "persist", cause }),
+      }),
+  })
+})

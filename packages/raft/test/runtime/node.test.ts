@@ -1,0 +1,269 @@
+// The RaftNode service over the in-memory network, in virtual time.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import { Dropped, MemoryNetwork, NotLeader, Stopped } from "../../src/index.ts"
+import { leaders, makeCluster, TICK_MS, waitFor } from "./harness.ts"
+
+const enc = new TextEncoder()
+const ids = ["a", "b", "c"]
+
+const electedCluster = (net = new MemoryNetwork(), options = {}) =>
+  Effect.gen(function* () {
+    const c = yield* makeCluster(ids, net, options)
+    yield* waitFor(
+      "a leader",
+      Effect.map(leaders(c.members), (l) => l.length === 1),
+    )
+    const [leaderId] = yield* leaders(c.members)
+    return { ...c, leader: c.byId(leaderId!) }
+  })
+
+describe("RaftNode", () => {
+  it.effect(
+    "elects a leader, and a proposal resolves with its index once applied on the leader",
+    () =>
+      Effect.gen(function* () {
+        const c = yield* electedCluster()
+        const index = yield* c.leader.node.propose(enc.encode("x"))
+        assert.isAbove(index, 0)
+        assert.deepStrictEqual(c.leader.sm.strings(), ["x"])
+        yield* waitFor(
+          "followers to apply",
+          Effect.sync(() => c.members.every((m) => m.sm.strings().join() === "x")),
+        )
+        const st = yield* c.leader.node.status
+        assert.strictEqual(st.commitIndex, index)
+        yield* c.stopAll
+      }),
+  )
+
+  it.effect("concurrent proposals are batched and all resolve, in order", () =>
+    Effect.gen(function* () {
+      const c = yield* electedCluster()
+      const indexes = yield* Effect.forEach(
+        Array.from({ length: 50 }, (_, i) => i),
+        (i) => c.leader.node.propose(enc.encode(`v${i}`)),
+        { concurrency: "unbounded" },
+      )
+      assert.strictEqual(new Set(indexes).size, 50)
+      assert.deepStrictEqual(
+        c.leader.sm.strings(),
+        Array.from({ length: 50 }, (_, i) => `v${i}`),
+      )
+      // 50 proposals went in as a handful of writes.
+      assert.isBelow(c.leader.store.syncs, 20)
+      yield* c.stopAll
+    }),
+  )
+
+  it.effect("a follower refuses proposals with the leader's id", () =>
+    Effect.gen(function* () {
+      const c = yield* electedCluster()
+      const follower = c.members.find((m) => m.id !== c.leader.id)!
+      const err = yield* Effect.flip(follower.node.propose(enc.encode("x")))
+      assert.instanceOf(err, NotLeader)
+      assert.strictEqual((err as NotLeader).leaderHint, c.leader.id)
+      yield* c.stopAll
+    }),
+  )
+
+  it.effect(
+    "linearizable reads: readIndex on leader and followers returns an applied index covering acknowledged writes",
+    () =>
+      Effect.gen(function* () {
+        const c = yield* electedCluster()
+        const written = yield* c.leader.node.propose(enc.encode("w"))
+        for (const m of c.members) {
+          const fiber = yield* Effect.forkChild(m.node.readIndex)
+          yield* waitFor(
+            "the read",
+            Effect.map(Fiber.await(fiber).pipe(Effect.timeoutOption(0)), (o) => o._tag === "Some"),
+          )
+          const index = yield* Fiber.join(fiber)
+          assert.isAtLeast(index, written)
+          assert.include(m.sm.strings(), "w")
+        }
+        yield* c.stopAll
+      }),
+  )
+
+  it.effect("hands leadership over on request", () =>
+    Effect.gen(function* () {
+      const c = yield* electedCluster()
+      const target = c.members.find((m) => m.id !== c.leader.id)!
+      yield* c.leader.node.transferLeadership(target.id)
+      yield* waitFor(
+        "the new leader",
+        Effect.map(leaders(c.members), (l) => l.join() === target.id),
+      )
+      const err = yield* Effect.flip(c.leader.node.transferLeadership(target.id))
+      assert.instanceOf(err, NotLeader)
+      yield* c.stopAll
+    }),
+  )
+
+  it.effect("membership: a new member joins as a learner, is promoted, and receives the log", () =>
+    Effect.gen(function* () {
+      const net = new MemoryNetwork()
+      const c = yield* electedCluster(net)
+      yield* c.leader.node.propose(enc.encode("before"))
+      yield* c.add("d")
+      yield* c.leader.node.changeMembership({
+        changes: [{ type: "AddLearner", node: "d" }],
+        transition: "Auto",
+      })
+      yield* c.leader.node.changeMembership({
+        changes: [{ type: "AddVoter", node: "d" }],
+        transition: "Auto",
+      })
+      yield* waitFor(
+        "d to catch up",
+        Effect.sync(() => c.byId("d").sm.strings().includes("before")),
+      )
+      const st = yield* c.byId("d").node.status
+      assert.deepStrictEqual([...st.config.voters], ["a", "b", "c", "d"])
+      yield* c.stopAll
+    }),
+  )
+
+  it.effect(
+    "a crashed follower restarts from its storage and catches up; a restarted node replays its log",
+    () =>
+      Effect.gen(function* () {
+        const c = yield* electedCluster()
+        const follower = c.members.find((m) => m.id !== c.leader.id)!
+        yield* c.leader.node.propose(enc.encode("1"))
+        yield* c.crash(follower.id)
+        yield* c.leader.node.propose(enc.encode("2"))
+        yield* c.restart(follower.id)
+        yield* waitFor(
+          "the follower to catch up",
+          Effect.sync(() => follower.sm.strings().join() === "1,2"),
+        )
+        yield* c.stopAll
+      }),
+  )
+
+  it.effect(
+    "snapshots are pulled from the state machine and compact the log; a new member installs one",
+    () =>
+      Effect.gen(function* () {
+        const net = new MemoryNetwork()
+        const c = yield* electedCluster(net, { snapshotEvery: 10 })
+        for (let i = 0; i < 25; i++) yield* c.leader.node.propose(enc.encode(`e${i}`))
+        yield* waitFor(
+          "a snapshot",
+          Effect.map(c.leader.node.status, (s) => s.snapshotIndex > 0),
+        )
+        yield* c.add("d")
+        const applied = yield* Effect.forkChild(
+          c.byId("d").node.applied.pipe(
+            Stream.filter((a) => a.type === "Snapshot"),
+            Stream.take(1),
+            Stream.runCollect,
+          ),
+        )
+        yield* c.leader.node.changeMembership({
+          changes: [{ type: "AddLearner", node: "d" }],
+          transition: "Auto",
+        })
+        yield* waitFor(
+          "d to catch up",
+          Effect.sync(() => c.byId("d").sm.strings().length === 25),
+        )
+        const got = yield* Fiber.join(applied)
+        assert.strictEqual(got.length, 1)
+        assert.deepStrictEqual(
+          c.byId("d").sm.strings(),
+          Array.from({ length: 25 }, (_, i) => `e${i}`),
+        )
+        yield* c.stopAll
+      }),
+  )
+
+  it.effect("survives an unreliable network (loss, duplicates, reordering)", () =>
+    Effect.gen(function* () {
+      const net = new MemoryNetwork({
+        seed: 7,
+        dropRate: 0.1,
+        duplicateRate: 0.05,
+        minDelayMs: 0,
+        maxDelayMs: 25,
+      })
+      const c = yield* makeCluster(ids, net)
+      const results: number[] = []
+      for (let i = 0; i < 10; i++) {
+        for (;;) {
+          const [leader] = yield* leaders(c.members)
+          if (leader === undefined) {
+            yield* TestClock.adjust(TICK_MS)
+            continue
+          }
+          const fiber = yield* Effect.forkChild(
+            c
+              .byId(leader)
+              .node.propose(enc.encode(`u${i}`))
+              .pipe(Effect.timeoutOption(2_000)),
+          )
+          yield* waitFor(
+            "the proposal",
+            Effect.map(Fiber.await(fiber).pipe(Effect.timeoutOption(0)), (o) => o._tag === "Some"),
+            400,
+          )
+          const r = yield* Fiber.join(fiber).pipe(Effect.option)
+          if (r._tag === "Some" && r.value._tag === "Some") {
+            results.push(r.value.value)
+            break
+          }
+        }
+      }
+      assert.strictEqual(results.length, 10)
+      net.setFaults({ dropRate: 0, duplicateRate: 0 })
+      yield* waitFor(
+        "everyone to apply",
+        Effect.sync(() =>
+          c.members.every((m) => m.sm.strings().filter((v) => v.startsWith("u")).length >= 10),
+        ),
+      )
+      const first = c.members[0]!.sm.strings()
+      for (const m of c.members) assert.deepStrictEqual(m.sm.strings(), first)
+      yield* c.stopAll
+    }),
+  )
+
+  it.effect("requests fail with Stopped once the node's scope closes", () =>
+    Effect.gen(function* () {
+      const c = yield* electedCluster()
+      yield* c.crash(c.leader.id)
+      const err = yield* Effect.flip(c.leader.node.propose(enc.encode("late")))
+      assert.instanceOf(err, Stopped)
+      yield* c.stopAll
+    }),
+  )
+
+  it.effect("a proposal placed by a deposed leader and overwritten fails with Dropped", () =>
+    Effect.gen(function* () {
+      const net = new MemoryNetwork()
+      const c = yield* electedCluster(net)
+      yield* c.leader.node.propose(enc.encode("ok"))
+      net.isolate(c.leader.id)
+      const lost = yield* Effect.forkChild(c.leader.node.propose(enc.encode("lost")))
+      const others = c.members.filter((m) => m.id !== c.leader.id)
+      yield* waitFor(
+        "a new leader",
+        Effect.map(leaders(others), (l) => l.length === 1),
+      )
+      const [newLeader] = yield* leaders(others)
+      yield* c.byId(newLeader!).node.propose(enc.encode("new"))
+      net.reconnect(c.leader.id)
+      yield* waitFor(
+        "the old leader's fate",
+        Effect.map(Fiber.await(lost).pipe(Effect.timeoutOption(0)), (o) => o._tag === "Some"),
+      )
+      const err = yield* Effect.flip(Fiber.join(lost))
+      assert.instanceOf(err, Dropped)
+      yield* c.stopAll
+    }),
+  )
+})
