@@ -17,6 +17,8 @@ export interface QueuedPodInfo<P extends QueuePod> {
   initialAttemptTimestamp: number
   /** Scheduling attempts so far (incremented by pop). */
   attempts: number
+  /** Arrival order, breaking ties between equal timestamps (so queues are deterministic). */
+  seq: number
 }
 
 /** Kubernetes' QueueSort `Less`: true when `a` should be scheduled before `b`. */
@@ -28,7 +30,8 @@ export const prioritySort = <P extends QueuePod>(
   b: QueuedPodInfo<P>,
 ): boolean =>
   a.pod.priority > b.pod.priority ||
-  (a.pod.priority === b.pod.priority && a.timestamp < b.timestamp)
+  (a.pod.priority === b.pod.priority &&
+    (a.timestamp < b.timestamp || (a.timestamp === b.timestamp && a.seq < b.seq)))
 
 /** Events that can make an unschedulable pod schedulable (Kubernetes' event labels). */
 export type ClusterEvent =
@@ -82,6 +85,7 @@ export class SchedulingQueue<P extends QueuePod> {
   private schedulingCycle = 0
   /** The cycle at which the last move request happened (Kubernetes' moveRequestCycle). */
   private moveRequestCycle = -1
+  private arrivals = 0
 
   constructor(options: SchedulingQueueOptions<P> = {}) {
     this.initialBackoffMs = options.initialBackoffMs ?? 1000
@@ -89,7 +93,11 @@ export class SchedulingQueue<P extends QueuePod> {
     this.unschedulableTimeoutMs = options.unschedulableTimeoutMs ?? 60_000
     const key = (p: QueuedPodInfo<P>) => p.pod.key
     this.activeQ = new KeyedHeap(key, options.less ?? prioritySort)
-    this.backoffQ = new KeyedHeap(key, (a, b) => this.backoffTime(a) < this.backoffTime(b))
+    this.backoffQ = new KeyedHeap(key, (a, b) => {
+      const ta = this.backoffTime(a)
+      const tb = this.backoffTime(b)
+      return ta < tb || (ta === tb && a.seq < b.seq)
+    })
   }
 
   /** The scheduling cycle of the most recent pop. */
@@ -144,7 +152,13 @@ export class SchedulingQueue<P extends QueuePod> {
   add(pod: P, now: number): void {
     this.backoffQ.delete(pod.key)
     this.unschedulableQ.delete(pod.key)
-    this.activeQ.addOrUpdate({ pod, timestamp: now, initialAttemptTimestamp: now, attempts: 0 })
+    this.activeQ.addOrUpdate({
+      pod,
+      timestamp: now,
+      initialAttemptTimestamp: now,
+      attempts: 0,
+      seq: this.arrivals++,
+    })
   }
 
   /**

@@ -63,12 +63,26 @@ describe("SchedulingQueue", () => {
     expect(q.pop()).toBeUndefined()
   })
 
+  it("keeps arrival order for pods added at the same time", () => {
+    const q = new SchedulingQueue<P>()
+    for (const k of ["e", "b", "d", "a", "c"]) q.add(pod(k), 7)
+    const order: Array<string> = []
+    for (let i = q.pop(); i !== undefined; i = q.pop()) order.push(i.pod.key)
+    expect(order).toEqual(["e", "b", "d", "a", "c"])
+  })
+
   it("backs off 1 s doubling to 10 s", () => {
     const q = new SchedulingQueue<P>()
     const durations: Array<number> = []
     for (let attempts = 1; attempts <= 7; attempts++) {
       durations.push(
-        q.backoffDuration({ pod: pod("x"), timestamp: 0, initialAttemptTimestamp: 0, attempts }),
+        q.backoffDuration({
+          pod: pod("x"),
+          timestamp: 0,
+          initialAttemptTimestamp: 0,
+          attempts,
+          seq: 0,
+        }),
       )
     }
     expect(durations).toEqual([1000, 2000, 4000, 8000, 10_000, 10_000, 10_000])
