@@ -109,6 +109,8 @@ export type UpdateDecision =
       /** More conditions and operations of the same transaction (allocations). */
       readonly compare?: ReadonlyArray<Compare>
       readonly extra?: ReadonlyArray<RequestOp>
+      /** Keys that must not exist, with the error to answer when one does (explicitly requested allocations). */
+      readonly absent?: ReadonlyArray<{ readonly key: string; readonly error: ApiError }>
     }
   | {
       readonly _tag: "Delete"
@@ -270,6 +272,12 @@ export const makeObjectStore = (kv: KVShape): ObjectStore => {
         if (decision._tag === "Noop") return { _tag: "Noop", object: decision.object } as const
         let response: TxnResponse
         if (decision._tag === "Put") {
+          for (const a of decision.absent ?? []) {
+            const taken = yield* kv
+              .range({ key: keyBytes(a.key), count_only: true })
+              .pipe(Effect.mapError(mapError(`reading ${a.key}`)))
+            if (taken.count > 0) return yield* Effect.fail(a.error)
+          }
           response = yield* txnPut(
             key,
             decision.object,

@@ -194,7 +194,16 @@ interface Allocation {
   readonly object: Obj
   readonly compare: ReadonlyArray<Compare>
   readonly extra: ReadonlyArray<RequestOp>
+  /** Values the request named itself: already taken is an error, not a reason to retry. */
+  readonly absent: ReadonlyArray<{ readonly key: string; readonly error: ApiError }>
 }
+
+const allocationError = (svc: Obj, field: string, badValue: unknown, detail: string): ApiError =>
+  apiError(
+    validationStatus(svc as unknown as KubeObject, [
+      { type: "FieldValueInvalid", field, badValue, detail },
+    ]),
+  )
 
 const absent = (key: string): Compare => ({
   key: keyBytes(key),
@@ -240,6 +249,7 @@ const allocateService = (
   const type = stringAt(spec, "type")
   const compare: Array<Compare> = []
   const extra: Array<RequestOp> = []
+  const explicit: Array<{ readonly key: string; readonly error: ApiError }> = []
   const oldIP = stringAt(oldSpec, "clusterIP")
   let ip = stringAt(spec, "clusterIP")
   if (type === "ExternalName") {
@@ -270,6 +280,15 @@ const allocateService = (
     }
     compare.push(absent(ipAllocationKey(ip)))
     extra.push(claim(ipAllocationKey(ip), owner))
+    explicit.push({
+      key: ipAllocationKey(ip),
+      error: allocationError(
+        svc,
+        "spec.clusterIPs",
+        [ip],
+        `failed to allocate IP ${ip}: provided IP is already allocated`,
+      ),
+    })
   }
   if (oldIP !== "" && oldIP !== "None" && oldIP !== ip) extra.push(release(ipAllocationKey(oldIP)))
   if (ip === "") {
@@ -295,6 +314,7 @@ const allocateService = (
         return port
       }
       let nodePort = typeof port.nodePort === "number" ? port.nodePort : 0
+      const requested = nodePort
       if (nodePort === 0) {
         const previous = oldList.find(
           (o) => o.port === port.port && (o.protocol ?? "TCP") === (port.protocol ?? "TCP"),
@@ -313,6 +333,17 @@ const allocateService = (
       if (!oldPorts.has(nodePort) && !kept.has(nodePort)) {
         compare.push(absent(portAllocationKey(nodePort)))
         extra.push(claim(portAllocationKey(nodePort), owner))
+        if (requested !== 0) {
+          explicit.push({
+            key: portAllocationKey(nodePort),
+            error: allocationError(
+              svc,
+              `spec.ports[${i}].nodePort`,
+              nodePort,
+              "provided port is already allocated",
+            ),
+          })
+        }
       }
       kept.add(nodePort)
       port.nodePort = nodePort
@@ -321,7 +352,7 @@ const allocateService = (
   }
   for (const p of oldPorts) if (!kept.has(p)) extra.push(release(portAllocationKey(p)))
   out.spec = spec
-  return Result.succeed({ object: out, compare, extra })
+  return Result.succeed({ object: out, compare, extra, absent: explicit })
 }
 
 /** What deleting a Service releases. */
@@ -349,6 +380,7 @@ const putDecision = (
     object: a.object,
     compare: a.compare,
     extra: a.extra,
+    absent: a.absent,
   }))
 }
 

@@ -532,12 +532,23 @@ export const apply = (
   let merged = mergeApplied(clone(base), applied, type) as Obj
   if (previous !== undefined) {
     const others = entries.filter((e) => e !== previous)
-    const dropped = leafPaths(previous.fields).filter(
+    const dropped = memberPaths(previous.fields).filter(
       (p) => !hasPath(appliedSet, p) && !others.some((o) => hasPath(o.fields, p)),
     )
     merged = clone(merged)
-    // Deepest first, so that list indexes and parents stay valid.
-    for (const p of dropped.sort((a, b) => b.length - a.length)) removeValue(merged, p, type)
+    // Deepest first: leaves go, then the maps and lists they leave empty.
+    for (const p of dropped.sort((a, b) => b.length - a.length)) {
+      const node = childAt(previous.fields, p)
+      if (node === undefined || node.children.size === 0) {
+        removeValue(merged, p, type)
+        continue
+      }
+      const value = valueAt(merged, p, type)
+      const empty = Array.isArray(value)
+        ? value.length === 0
+        : isObject(value) && Object.keys(value).length === 0
+      if (empty) removeValue(merged, p, type)
+    }
   }
 
   const out: Array<ManagedEntry> = []

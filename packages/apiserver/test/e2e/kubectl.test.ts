@@ -45,13 +45,16 @@ status:
   nodeInfo: {kubeletVersion: v1.32.4, osImage: Flotilla, kernelVersion: "6.1", containerRuntimeVersion: "flotilla://1", machineID: m, systemUUID: s, bootID: b, kubeProxyVersion: v1.32.4, operatingSystem: linux, architecture: amd64}
 `
 
+// biome-ignore lint/suspicious/noExplicitAny: kubectl's JSON output, navigated by the assertions
+type Doc = any
+
 let server: TestServer
 let k: Kubectl
 
 const json = async (args: ReadonlyArray<string>) => {
   const r = await k.run([...args, "-o", "json"])
   expect(r.stderr).toBe("")
-  return JSON.parse(r.stdout) as Record<string, any>
+  return JSON.parse(r.stdout) as Doc
 }
 
 beforeAll(async () => {
@@ -105,7 +108,7 @@ describe("kubectl against the API server", () => {
     const created = await k.run(["apply", "--server-side", "--field-manager=alice", "-f", file])
     expect(created.stdout.trim()).toBe("deployment.apps/ssa serverside-applied")
     const live = await json(["get", "deploy", "ssa", "--show-managed-fields"])
-    expect(live.metadata.managedFields.map((e: any) => [e.manager, e.operation])).toEqual([
+    expect(live.metadata.managedFields.map((e: Doc) => [e.manager, e.operation])).toEqual([
       ["alice", "Apply"],
     ])
     writeFileSync(file, deployment("ssa", 3, "nginx:1.27"))
@@ -126,9 +129,9 @@ describe("kubectl against the API server", () => {
     expect(forced.stdout.trim()).toBe("deployment.apps/ssa serverside-applied")
     const after = await json(["get", "deploy", "ssa", "--show-managed-fields"])
     expect(after.spec.replicas).toBe(3)
-    const bob = after.metadata.managedFields.find((e: any) => e.manager === "bob")
+    const bob = after.metadata.managedFields.find((e: Doc) => e.manager === "bob")
     expect(bob.fieldsV1["f:spec"]["f:replicas"]).toEqual({})
-    const alice = after.metadata.managedFields.find((e: any) => e.manager === "alice")
+    const alice = after.metadata.managedFields.find((e: Doc) => e.manager === "alice")
     expect(alice.fieldsV1["f:spec"]["f:replicas"]).toBeUndefined()
   })
 
@@ -230,8 +233,8 @@ describe("kubectl against the API server", () => {
       message: "Scaled up replica set web-6d4b to 5",
       type: "Normal",
       source: { component: "deployment-controller" },
-      firstTimestamp: new Date().toISOString().slice(0, 19) + "Z",
-      lastTimestamp: new Date().toISOString().slice(0, 19) + "Z",
+      firstTimestamp: `${new Date().toISOString().slice(0, 19)}Z`,
+      lastTimestamp: `${new Date().toISOString().slice(0, 19)}Z`,
       count: 1,
     }
     expect((await k.run(["create", "-f", "-"], JSON.stringify(event))).stdout.trim()).toBe(
