@@ -5,6 +5,7 @@ import { nextRng, seedRng } from "../core/rng.ts"
 import type { Message, NodeId } from "../core/types.ts"
 import {
   make as makeTcp,
+  RaftTcpTransport,
   type TcpTransportError,
   type TcpTransportOptions,
 } from "../transport/tcp.ts"
@@ -23,6 +24,14 @@ export class Transport extends Context.Service<
   /** This node's endpoint `id` on an in-memory `network`. */
   static readonly layerMemory = (network: MemoryNetwork, id: NodeId): Layer.Layer<Transport> =>
     Layer.effect(Transport, network.endpoint(id))
+
+  /** Adapts a provided RaftTcpTransport (keep it to learn its `address` or call `setPeer`). */
+  static readonly layerFromTcp: Layer.Layer<Transport, never, RaftTcpTransport> = Layer.effect(
+    Transport,
+    Effect.map(Effect.service(RaftTcpTransport), (t) =>
+      Transport.of({ send: t.send, incoming: t.incoming, unreachable: t.unreachable }),
+    ),
+  )
 
   /** TCP (`src/transport/tcp.ts`): listens for the layer's lifetime. */
   static readonly layerTcp = (
