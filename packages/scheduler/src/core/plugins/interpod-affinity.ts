@@ -120,6 +120,21 @@ export class InterPodAffinity
     return this.handle.snapshot.getNode(pod.nodeName)?.facts?.labels
   }
 
+  /** Adds `amount` at the topology value of every assigned pod matching the term. */
+  private countMatching(term: AffinityTerm, into: TopologyCounts, amount: number): void {
+    this.handle.snapshot.affinityIndex.candidates(term, (existing) => {
+      const labels = this.nodeLabels(existing)
+      if (
+        labels === undefined ||
+        !podMatchesTerm(existing, term) ||
+        !hasTopologyValue(labels, term.topologyKey)
+      ) {
+        return
+      }
+      into.add(term.topologyKey, labels[term.topologyKey]!, amount)
+    })
+  }
+
   preFilter(state: CycleState, pod: PodInfo): S.Result {
     const index = this.handle.snapshot.affinityIndex
     // Existing pods' required anti-affinity: one match per distinct term.
@@ -144,18 +159,7 @@ export class InterPodAffinity
           }
         })
       }
-      for (const t of a.requiredAntiAffinity) {
-        index.candidates(t, (existing) => {
-          const labels = this.nodeLabels(existing)
-          if (
-            labels === undefined ||
-            !podMatchesTerm(existing, t) ||
-            !hasTopologyValue(labels, t.topologyKey)
-          )
-            return
-          antiAffinity.add(t.topologyKey, labels[t.topologyKey]!, 1)
-        })
-      }
+      for (const t of a.requiredAntiAffinity) this.countMatching(t, antiAffinity, 1)
     }
     const s: PreFilterState = { existingAntiAffinity, affinity, antiAffinity }
     state.write(preFilterKey, s)
@@ -210,17 +214,7 @@ export class InterPodAffinity
     const a = pod.affinity
     if (a !== undefined) {
       const own = (t: WeightedAffinityTerm, sign: number): void => {
-        if (t.weight === 0) return
-        index.candidates(t, (existing) => {
-          const labels = this.nodeLabels(existing)
-          if (
-            labels === undefined ||
-            !podMatchesTerm(existing, t) ||
-            !hasTopologyValue(labels, t.topologyKey)
-          )
-            return
-          scores.add(t.topologyKey, labels[t.topologyKey]!, sign * t.weight)
-        })
+        if (t.weight !== 0) this.countMatching(t, scores, sign * t.weight)
       }
       for (const t of a.preferredAffinity) own(t, 1)
       for (const t of a.preferredAntiAffinity) own(t, -1)
