@@ -55,6 +55,17 @@ const podArb = fc.record({
   app: fc.constantFrom("a", "b", "c"),
   antiAffinity: fc.boolean(),
   preferZone: fc.option(fc.constantFrom("a", "b"), { nil: undefined }),
+  /** Preferred pod (anti-)affinity to another app, per zone: weights of either sign. */
+  near: fc.option(
+    fc.record({
+      app: fc.constantFrom("a", "b", "c"),
+      weight: fc.integer({ min: 1, max: 100 }),
+      anti: fc.boolean(),
+    }),
+    {
+      nil: undefined,
+    },
+  ),
   image: fc.option(fc.constantFrom("big:v1", "small:v1"), { nil: undefined }),
   priority: fc.integer({ min: 0, max: 2 }),
 })
@@ -85,6 +96,14 @@ const buildNode = (i: number, s: NodeSpec): Node =>
       : {}),
   })
 
+const nearTerm = (n: { app: string; weight: number }) => ({
+  weight: n.weight,
+  podAffinityTerm: {
+    labelSelector: { matchLabels: { app: n.app } },
+    topologyKey: "topology.kubernetes.io/zone",
+  },
+})
+
 const buildPod = (i: number, s: PodSpec): Pod =>
   makePod(`p${i}`, {
     labels: { app: s.app },
@@ -98,17 +117,27 @@ const buildPod = (i: number, s: PodSpec): Pod =>
     ...(s.image !== undefined ? { image: s.image } : {}),
     priority: s.priority,
     affinity: {
-      ...(s.antiAffinity
+      ...(s.antiAffinity || s.near?.anti
         ? {
             podAntiAffinity: {
-              requiredDuringSchedulingIgnoredDuringExecution: [
-                {
-                  labelSelector: { matchLabels: { app: s.app } },
-                  topologyKey: "kubernetes.io/hostname",
-                },
-              ],
+              ...(s.antiAffinity
+                ? {
+                    requiredDuringSchedulingIgnoredDuringExecution: [
+                      {
+                        labelSelector: { matchLabels: { app: s.app } },
+                        topologyKey: "kubernetes.io/hostname",
+                      },
+                    ],
+                  }
+                : {}),
+              ...(s.near?.anti
+                ? { preferredDuringSchedulingIgnoredDuringExecution: [nearTerm(s.near)] }
+                : {}),
             },
           }
+        : {}),
+      ...(s.near !== undefined && !s.near.anti
+        ? { podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [nearTerm(s.near)] } }
         : {}),
       ...(s.preferZone !== undefined
         ? {
