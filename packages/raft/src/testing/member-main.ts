@@ -1,0 +1,128 @@
+// One Raft member in its own process: a RaftNode over TCP (127.0.0.1, a free
+// port) with a file WAL, driven by its parent over the IPC channel (see
+// processes.ts for the protocol). Started by `spawnMember`; runs until killed.
+import { Context, Effect, Layer } from "effect"
+import { makeConfig } from "../core/quorum.ts"
+import type { Entry } from "../core/types.ts"
+import { RaftNode } from "../runtime/node.ts"
+import { MemoryStateMachine, StateMachine } from "../runtime/state-machine.ts"
+import { LogStorage } from "../runtime/storage.ts"
+import { Transport } from "../runtime/transport.ts"
+import { RaftTcpTransport } from "../transport/tcp.ts"
+import type { MemberArgs, ToMember } from "./processes.ts"
+
+const args = JSON.parse(process.argv[2] ?? "{}") as MemberArgs
+const send = (m: unknown): void => {
+  process.send?.(m)
+}
+
+/** Counts applied entries without keeping them (for load runs). */
+const counting = (): StateMachine["Service"] => {
+  let index = 0
+  return StateMachine.of({
+    appliedIndex: Effect.succeed(0),
+    apply: (entries: ReadonlyArray<Entry>) =>
+      Effect.sync(() => {
+        if (entries.length > 0) index = entries[entries.length - 1]!.index
+      }),
+    snapshot: Effect.sync(() => ({ index, data: new Uint8Array(8) })),
+    restore: (s) =>
+      Effect.sync(() => {
+        index = s.index
+      }),
+  })
+}
+
+const quantile = (sorted: ReadonlyArray<number>, q: number): number =>
+  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+
+const program = Effect.gen(function* () {
+  const tcpCtx = yield* Layer.build(RaftTcpTransport.layer({ id: args.id, port: 0 }))
+  const tcp = Context.get(tcpCtx, RaftTcpTransport)
+  const memory = new MemoryStateMachine()
+  const sm = args.keepValues ? memory.service() : counting()
+  const ctx = yield* Layer.build(
+    RaftNode.layer({
+      id: args.id,
+      tickMs: args.tickMs,
+      snapshotEvery: args.snapshotEvery,
+      raft: { electionTick: 10, heartbeatTick: 2, seed: args.seed, maxInflightMsgs: 1024 },
+    }).pipe(
+      Layer.provide(
+        Layer.mergeAll(
+          LogStorage.layerWal({ dir: args.dir, bootstrapConfig: makeConfig(args.ids) }),
+          Transport.layerFromTcp.pipe(Layer.provide(Layer.succeed(RaftTcpTransport, tcp))),
+          Layer.succeed(StateMachine, sm),
+        ),
+      ),
+    ),
+  )
+  const node = Context.get(ctx, RaftNode)
+  const enc = new TextEncoder()
+
+  const handle = (m: ToMember): Effect.Effect<void> => {
+    switch (m.type) {
+      case "peers":
+        return Effect.sync(() => {
+          for (const [id, address] of Object.entries(m.peers))
+            if (id !== args.id) tcp.unsafe.setPeer(id, address)
+        })
+      case "status":
+        return Effect.map(node.status, (status) => send({ type: "status", seq: m.seq, status }))
+      case "values":
+        return Effect.sync(() => send({ type: "values", seq: m.seq, values: memory.strings() }))
+      case "propose":
+        return Effect.forEach(
+          m.values,
+          (v) =>
+            Effect.match(node.propose(enc.encode(v)), {
+              onSuccess: (index) => send({ type: "acked", value: v, index }),
+              onFailure: (e) => send({ type: "nacked", value: v, error: e._tag }),
+            }),
+          { concurrency: m.concurrency, discard: true },
+        )
+      case "load":
+        return Effect.gen(function* () {
+          const data = new Uint8Array(m.entryBytes).fill(7)
+          const latencies: number[] = []
+          let failures = 0
+          const deadline = performance.now() + m.durationMs
+          const worker = Effect.gen(function* () {
+            while (performance.now() < deadline) {
+              const t0 = performance.now()
+              const r = yield* Effect.result(node.propose(data))
+              if (r._tag === "Success") latencies.push(performance.now() - t0)
+              else failures++
+            }
+          })
+          const t0 = performance.now()
+          yield* Effect.all(
+            Array.from({ length: m.concurrency }, () => worker),
+            {
+              concurrency: "unbounded",
+              discard: true,
+            },
+          )
+          const seconds = (performance.now() - t0) / 1000
+          latencies.sort((a, b) => a - b)
+          send({
+            type: "loaded",
+            seq: m.seq,
+            committed: latencies.length,
+            failures,
+            perSecond: latencies.length / seconds,
+            p50: quantile(latencies, 0.5),
+            p99: quantile(latencies, 0.99),
+          })
+        })
+    }
+  }
+
+  process.on("message", (m: ToMember) => {
+    Effect.runFork(handle(m))
+  })
+  send({ type: "ready", address: tcp.address })
+  return yield* Effect.never
+})
+
+Effect.runFork(Effect.scoped(program))
