@@ -186,15 +186,19 @@ const make = Effect.fnUntraced(function* (options: SchedulerOptions) {
       { discard: true },
     )
 
+  /** Runs a core transition; a bug that throws is logged and the loop goes on. */
+  const guarded = Effect.fnUntraced(function* (what: string, run: () => Array<Command>) {
+    try {
+      return run()
+    } catch (e) {
+      yield* Effect.logError(`scheduler: ${what} failed`, e)
+      return []
+    }
+  })
+
   const step = Effect.fnUntraced(function* (input: Input) {
     const now = yield* Clock.currentTimeMillis
-    let commands: Array<Command>
-    try {
-      commands = apply(input, now)
-    } catch (e) {
-      yield* Effect.logError("scheduler: failed to apply an input", e)
-      commands = []
-    }
+    const commands = yield* guarded(input.type, () => apply(input, now))
     pending--
     yield* execute(commands, now)
   })
@@ -211,7 +215,7 @@ const make = Effect.fnUntraced(function* (options: SchedulerOptions) {
         }
         if (!core.hasActivePods) break
         const now = yield* Clock.currentTimeMillis
-        yield* execute(core.scheduleOne(now), now)
+        yield* execute(yield* guarded("scheduleOne", () => core.scheduleOne(now)), now)
         yield* Effect.yieldNow
       }
       if (pending === 0 && !core.hasActivePods) Latch.openUnsafe(idle)

@@ -147,7 +147,12 @@ export class Profile implements ProfilePlugins {
 
   runReservePlugins(state: CycleState, pod: PodInfo, nodeName: string): Result {
     for (const p of this.reserve) {
-      const s = p.reserve(state, pod, nodeName)
+      let s: Result
+      try {
+        s = p.reserve(state, pod, nodeName)
+      } catch (e) {
+        s = error(describe(e))
+      }
       if (s !== undefined && s.code !== Code.Success) {
         return error(
           `error while running Reserve in "${p.name}" reserve plugin for pod "${pod.name}": ${s.reasons.join(", ")}`,
@@ -159,8 +164,13 @@ export class Profile implements ProfilePlugins {
 
   /** Unreserve runs in reverse order of Reserve. */
   runUnreservePlugins(state: CycleState, pod: PodInfo, nodeName: string): void {
-    for (let i = this.reserve.length - 1; i >= 0; i--)
-      this.reserve[i]!.unreserve(state, pod, nodeName)
+    for (let i = this.reserve.length - 1; i >= 0; i--) {
+      try {
+        this.reserve[i]!.unreserve(state, pod, nodeName)
+      } catch {
+        // Unreserve must not fail (Kubernetes ignores its result); the others still run.
+      }
+    }
   }
 
   /**
@@ -174,7 +184,17 @@ export class Profile implements ProfilePlugins {
   ): { readonly rejected: Status } | { readonly waitFor: ReadonlyMap<string, number> } {
     const waitFor = new Map<string, number>()
     for (const p of this.permit) {
-      const r: PermitResult = p.permit(state, pod, nodeName)
+      let r: PermitResult
+      try {
+        r = p.permit(state, pod, nodeName)
+      } catch (e) {
+        return {
+          rejected: {
+            ...error(`running Permit plugin "${p.name}": ${describe(e)}`),
+            plugin: p.name,
+          },
+        }
+      }
       if (r === undefined) continue
       if (isWait(r)) {
         waitFor.set(p.name, r.timeoutMs)

@@ -398,7 +398,12 @@ export class SchedulerCore {
 
   private bind(f: InFlight, now: number): Array<Command> {
     for (const b of f.profile.bind) {
-      const r = b.bind(f.state, f.pod, f.nodeName)
+      let r: ReturnType<typeof b.bind>
+      try {
+        r = b.bind(f.state, f.pod, f.nodeName)
+      } catch (e) {
+        return this.undo(f, `Binding rejected: ${e instanceof Error ? e.message : String(e)}`, now)
+      }
       if ("code" in r) {
         if ((r as Status).code === Code.Skip) continue
         return this.undo(f, `Binding rejected: ${(r as Status).reasons.join(", ")}`, now)

@@ -149,3 +149,49 @@ describe("Reserve and Permit", () => {
     expect(s.cache.getPod("default/b")).toBeUndefined()
   })
 })
+
+describe("plugins that throw", () => {
+  it("a throwing Reserve, Permit or Bind plugin fails the cycle, not the scheduler", () => {
+    const registry = defaultRegistry()
+    const s = new SchedulerCore({
+      registry,
+      configuration: defaultConfiguration(registry),
+      seed: 1,
+    })
+    const p = s.profiles.get("default-scheduler")!
+    const boom = (): never => {
+      throw new Error("boom")
+    }
+    s.profiles.set(
+      "default-scheduler",
+      new Profile("default-scheduler", {
+        ...p,
+        reserve: [{ name: "R", reserve: boom, unreserve: boom }],
+      }),
+    )
+    s.onNodeAdd(node("n1"), 0)
+    s.onPodAdd(pod("a"), 0)
+    const out = s.scheduleOne(0)
+    expect(out.flatMap((c) => (c.kind === "event" ? [c.message] : []))).toEqual([
+      'error while running Reserve in "R" reserve plugin for pod "a": boom',
+    ])
+    expect(s.cache.getNode("n1")!.pods).toHaveLength(0)
+    s.profiles.set(
+      "default-scheduler",
+      new Profile("default-scheduler", { ...p, permit: [{ name: "P", permit: boom }] }),
+    )
+    s.tick(100_000)
+    expect(s.scheduleOne(100_000).flatMap((c) => (c.kind === "event" ? [c.message] : []))).toEqual([
+      'running Permit plugin "P": boom',
+    ])
+    s.profiles.set(
+      "default-scheduler",
+      new Profile("default-scheduler", { ...p, bind: [{ name: "B", bind: boom }] }),
+    )
+    s.tick(200_000)
+    expect(s.scheduleOne(200_000).flatMap((c) => (c.kind === "event" ? [c.message] : []))).toEqual([
+      "Binding rejected: boom",
+    ])
+    expect(s.cache.getNode("n1")!.pods).toHaveLength(0)
+  })
+})
