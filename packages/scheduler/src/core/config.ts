@@ -314,6 +314,27 @@ export const decodeConfiguration = (
   })
 }
 
+/**
+ * Decodes a configuration file's text. JSON here; YAML files are parsed by the
+ * caller (any YAML parser's output is the object `decodeConfiguration` takes).
+ */
+export const parseConfigurationJson = (
+  text: string,
+  registry: Registry,
+): Result.Result<SchedulerConfiguration, ConfigError> => {
+  let input: unknown
+  try {
+    input = JSON.parse(text)
+  } catch (e) {
+    return Result.fail(
+      new ConfigError([
+        { path: "", message: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` },
+      ]),
+    )
+  }
+  return decodeConfiguration(input, registry)
+}
+
 /** The configuration with no file: one `default-scheduler` profile with the default plugins. */
 export const defaultConfiguration = (registry: Registry): SchedulerConfiguration => {
   const r = decodeConfiguration(

@@ -6,6 +6,7 @@ import {
   defaultConfiguration,
   instantiateProfile,
   mergePluginSets,
+  parseConfigurationJson,
 } from "../../src/core/config.ts"
 import { everything } from "../../src/core/labels.ts"
 import { defaultRegistry, define, Registry, RegistryError } from "../../src/core/registry.ts"
@@ -190,6 +191,16 @@ describe("KubeSchedulerConfiguration", () => {
       'profiles[1].pluginConfig[3].args.extra: unknown field "extra"',
       "profiles[1].pluginConfig[3].args.resources[0].weight: resource weight should be in range 1-100",
     ])
+  })
+
+  it("parses a JSON file, reporting syntax errors", () => {
+    const ok = parseConfigurationJson(
+      JSON.stringify({ ...base, percentageOfNodesToScore: 40 }),
+      defaultRegistry(),
+    )
+    expect(Result.isSuccess(ok) && ok.success.percentageOfNodesToScore).toBe(40)
+    const bad = parseConfigurationJson('{"apiVersion": ', defaultRegistry())
+    expect(Result.isFailure(bad) && bad.failure.message).toMatch(/^invalid JSON: /)
   })
 
   it("rejects wrong kinds, versions and unknown fields", () => {
