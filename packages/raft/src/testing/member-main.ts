@@ -71,6 +71,8 @@ const program = Effect.gen(function* () {
         return Effect.map(node.status, (status) => send({ type: "status", seq: m.seq, status }))
       case "values":
         return Effect.sync(() => send({ type: "values", seq: m.seq, values: memory.strings() }))
+      case "exit":
+        return Effect.sync(() => process.exit(0))
       case "propose":
         return Effect.forEach(
           m.values,

@@ -27,6 +27,7 @@ export type ToMember =
   | { readonly type: "peers"; readonly peers: Record<NodeId, Address> }
   | { readonly type: "status"; readonly seq: number }
   | { readonly type: "values"; readonly seq: number }
+  | { readonly type: "exit" }
   | {
       readonly type: "propose"
       readonly values: ReadonlyArray<string>
@@ -72,6 +73,8 @@ export interface MemberProcess {
   peers(peers: Record<NodeId, Address>): void
   /** SIGKILL: no chance to flush anything. */
   kill(): Promise<void>
+  /** Asks the process to exit (flushing, e.g., a CPU profile). */
+  exit(): Promise<void>
 }
 
 const MAIN = fileURLToPath(new URL("./member-main.ts", import.meta.url))
@@ -79,7 +82,13 @@ const MAIN = fileURLToPath(new URL("./member-main.ts", import.meta.url))
 export const spawnMember = (args: MemberArgs): Promise<MemberProcess> =>
   new Promise((resolve, reject) => {
     const child = fork(MAIN, [JSON.stringify(args)], {
-      execArgv: ["--conditions=@flotilla/source"],
+      // RAFT_MEMBER_PROFILE=<dir> writes a CPU profile of each member there.
+      execArgv: [
+        "--conditions=@flotilla/source",
+        ...(process.env.RAFT_MEMBER_PROFILE
+          ? ["--cpu-prof", `--cpu-prof-dir=${process.env.RAFT_MEMBER_PROFILE}`]
+          : []),
+      ],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     })
     let seq = 0
@@ -120,6 +129,10 @@ export const spawnMember = (args: MemberArgs): Promise<MemberProcess> =>
       },
       kill: () => {
         child.kill("SIGKILL")
+        return exited
+      },
+      exit: () => {
+        child.send({ type: "exit" } satisfies ToMember)
         return exited
       },
     }
