@@ -1,6 +1,7 @@
 import { Command } from "effect/cli"
 import pkg from "../package.json" with { type: "json" }
 import { check } from "./commands/check.ts"
+import { up } from "./commands/up.ts"
 import { validate } from "./commands/validate.ts"
 
 /** The version printed by `flotilla --version`: this package's version. */
@@ -16,6 +17,6 @@ export const flotilla = Command.make("flotilla").pipe(
   ),
 )
 
-export const subcommands = [validate, check] as const
+export const subcommands = [validate, check, up] as const
 
 export const run = flotilla.pipe(Command.withSubcommands(subcommands), Command.run({ version }))
