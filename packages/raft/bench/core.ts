@@ -132,7 +132,7 @@ const rows = shapes.map((s) => ({ shape: s, ...run(s, total) }))
 
 const pad = (x: string, n: number) => x.padEnd(n)
 console.log(
-  `core-only, 3 nodes in one process, ${ENTRY_BYTES}-byte entries, ${total} entries per shape`,
+  `core-only, 3 nodes in one process, ${ENTRY_BYTES}-byte entries, ${total} entries per run, best of 3 runs`,
 )
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}`)
 console.log(`${pad("shape", 40)} ${pad("entries/s", 12)} ${pad("msgs/entry", 10)}`)

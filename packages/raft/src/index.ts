@@ -44,6 +44,7 @@ export {
   findProgress,
   type NodeOptions,
   promotable,
+  quorumCommitIndex,
   RaftInputError,
   resolveOptions,
   type Status,
