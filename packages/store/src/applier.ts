@@ -12,6 +12,7 @@ import {
   ErrPeerURLExist,
   isEtcdFailure,
 } from "./core/errors.ts"
+import { fnv64 } from "./core/hash.ts"
 import { MvccStore, type StoreConfig } from "./core/mvcc.ts"
 import type {
   InternalRequest,
@@ -80,16 +81,6 @@ export interface LocalOptions {
   readonly progressNotifyInterval?: Duration.Input
   /** Encode and decode every entry, as a replicated log would (exercises the codec). */
   readonly roundTripEntries?: boolean
-}
-
-/** FNV-1a, 64-bit: stable member and cluster IDs from names and URLs. */
-export const fnv64 = (s: string): bigint => {
-  let h = 0xcbf29ce484222325n
-  for (let i = 0; i < s.length; i++) {
-    h ^= BigInt(s.charCodeAt(i) & 0xff)
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn
-  }
-  return h
 }
 
 const validURL = (u: string): boolean => {

@@ -2,8 +2,10 @@
 // an Applier. Requests are checked (etcd's stateless checks) before they are
 // proposed, so a bad request never enters the log. This is what the API server
 // uses, and what the gRPC server maps one to one.
+import type { RaftConfigError, StorageFailure } from "@flotilla/raft"
 import { Context, Effect, Layer, Queue, type Scope, Stream } from "effect"
 import { Applier, fullHeader, type LocalOptions } from "./applier.ts"
+import type { Cluster } from "./cluster.ts"
 import {
   ErrLeaseTTLTooLarge,
   type EtcdFailure,
@@ -43,6 +45,7 @@ import {
   checkTxn,
   DEFAULT_MAX_TXN_OPS,
 } from "./core/validate.ts"
+import { type EmbeddedOptions, layerEmbedded } from "./embedded.ts"
 import { EtcdError } from "./errors.ts"
 import { layerRemote, type RemoteOptions } from "./remote.ts"
 
@@ -201,6 +204,18 @@ export class KV extends Context.Service<KV, KVShape>()("@flotilla/store/KV") {
   /** The KV service of remote etcd v3 endpoints (ours or a real etcd). */
   static layerRemote(options: RemoteOptions): Layer.Layer<KV> {
     return layerRemote(options)
+  }
+
+  /**
+   * An embedded cluster replicated by Raft: `members` (default 3) in-process
+   * members over an in-memory network, on memory or a file WAL per member
+   * under `dataDir`; the KV is served by the first member (writes reach the
+   * leader through Raft).
+   */
+  static layerRaft(
+    options: EmbeddedOptions = {},
+  ): Layer.Layer<KV | Cluster | Applier, StorageFailure | RaftConfigError> {
+    return layerEmbedded(options)
   }
 
   /** An in-process, single-member store (no Raft): for tests and embedding. */

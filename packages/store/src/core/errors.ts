@@ -92,6 +92,21 @@ export const ErrMemberBadURLs = etcdFailure(
   GrpcCode.INVALID_ARGUMENT,
   "etcdserver: given member URLs are invalid",
 )
+export const ErrMemberNotLearner = etcdFailure(
+  GrpcCode.FAILED_PRECONDITION,
+  "etcdserver: can only promote a learner member",
+)
+/** Ours: member IDs derive from peer URLs, so a removed member's URLs cannot come back. */
+export const ErrRemovedPeerURLs = etcdFailure(
+  GrpcCode.FAILED_PRECONDITION,
+  "etcdserver: these peer URLs belonged to a removed member; use other URLs",
+)
+export const ErrTimeout = etcdFailure(GrpcCode.UNAVAILABLE, "etcdserver: request timed out")
+export const ErrTimeoutDueToLeaderFail = etcdFailure(
+  GrpcCode.UNAVAILABLE,
+  "etcdserver: request timed out, possibly due to previous leader failure",
+)
+export const ErrLeaderChanged = etcdFailure(GrpcCode.UNAVAILABLE, "etcdserver: leader changed")
 export const ErrNotCapable = etcdFailure(GrpcCode.UNAVAILABLE, "etcdserver: not capable")
 export const ErrStopped = etcdFailure(GrpcCode.UNAVAILABLE, "etcdserver: server stopped")
 export const ErrNoLeader = etcdFailure(GrpcCode.UNAVAILABLE, "etcdserver: no leader")

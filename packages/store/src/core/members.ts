@@ -1,0 +1,213 @@
+// The cluster's membership as the replicated state machine knows it (etcd's
+// membership.RaftCluster): member IDs, names, peer and client URLs, learners,
+// and the IDs of removed members. Changed only by log entries, so every member
+// agrees on it; the Raft configuration follows it (the leader proposes the
+// configuration changes that make Raft's voters and learners match it).
+//
+// IDs are deterministic: a member's ID is a hash of its peer URLs and the
+// cluster token, so a member started with `--initial-cluster-state existing`
+// knows its own ID (and so its Raft node ID) before it has heard from anyone.
+// Pure: no clock, no I/O.
+
+import {
+  ErrMemberBadURLs,
+  ErrMemberExist,
+  ErrMemberNotFound,
+  ErrMemberNotLearner,
+  ErrPeerURLExist,
+  ErrRemovedPeerURLs,
+  type EtcdFailure,
+} from "./errors.ts"
+import { fnv64 } from "./hash.ts"
+import type { Member } from "./types.ts"
+
+/** A change to the membership, as a log entry carries it. */
+export type MemberOp =
+  /** A new member (unstarted: no name, no client URLs until it publishes them). */
+  | {
+      readonly type: "add"
+      readonly ID: bigint
+      readonly peerURLs: ReadonlyArray<string>
+      readonly isLearner: boolean
+    }
+  | { readonly type: "remove"; readonly ID: bigint }
+  /** A started member publishes its name and client URLs (etcd's "publish"). */
+  | {
+      readonly type: "attributes"
+      readonly ID: bigint
+      readonly name: string
+      readonly clientURLs: ReadonlyArray<string>
+    }
+  | { readonly type: "promote"; readonly ID: bigint }
+
+/** The membership part of a snapshot. */
+export interface MembershipState {
+  readonly clusterId: bigint
+  /** Members in ID order. */
+  readonly members: ReadonlyArray<Member>
+  /** Removed member IDs, ascending: they may never come back. */
+  readonly removed: ReadonlyArray<bigint>
+}
+
+/** An etcd member ID in the form etcdctl prints it (hex, no leading zeros). */
+export const memberIdHex = (id: bigint): string => id.toString(16)
+
+/** The Raft node ID of a member: its ID as 16 hex digits. */
+export const raftNodeId = (id: bigint): string => id.toString(16).padStart(16, "0")
+
+/** The member ID of a Raft node ID (inverse of `raftNodeId`); undefined if malformed. */
+export const memberIdOfNode = (node: string): bigint | undefined =>
+  /^[0-9a-f]{16}$/.test(node) ? BigInt(`0x${node}`) : undefined
+
+/** A member's ID: from its (sorted) peer URLs and the cluster token; never 0. */
+export const memberIdFor = (peerURLs: ReadonlyArray<string>, token: string): bigint => {
+  const id = fnv64(`member|${[...peerURLs].sort().join(",")}|${token}`)
+  return id === 0n ? 1n : id
+}
+
+/** The cluster ID: from the initial members' IDs and the cluster token. */
+export const clusterIdFor = (memberIds: ReadonlyArray<bigint>, token: string): bigint => {
+  const ids = [...memberIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  const id = fnv64(`cluster|${ids.map(memberIdHex).join(",")}|${token}`)
+  return id === 0n ? 1n : id
+}
+
+/** A peer or client URL as etcd accepts it: http(s)://host:port. */
+export const validMemberURL = (u: string): boolean => {
+  try {
+    const url = new URL(u)
+    return (
+      (url.protocol === "http:" || url.protocol === "https:") &&
+      url.port !== "" &&
+      url.pathname === "/" &&
+      url.search === "" &&
+      url.hash === ""
+    )
+  } catch {
+    return false
+  }
+}
+
+const byId = (a: Member, b: Member): number => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0)
+
+export class Membership {
+  private cluster: bigint
+  private readonly byID = new Map<bigint, Member>()
+  private readonly removedIDs = new Set<bigint>()
+  /** Bumped on every change (lets shells notice changes cheaply). */
+  version = 0
+
+  constructor(state: MembershipState = { clusterId: 0n, members: [], removed: [] }) {
+    this.cluster = state.clusterId
+    for (const m of state.members) this.byID.set(m.ID, m)
+    for (const id of state.removed) this.removedIDs.add(id)
+  }
+
+  /** The membership of a brand-new cluster from its initial members (name and peer URLs). */
+  static initial(
+    members: ReadonlyArray<{ readonly name: string; readonly peerURLs: ReadonlyArray<string> }>,
+    token: string,
+  ): Membership {
+    const ms: Member[] = members.map((m) => ({
+      ID: memberIdFor(m.peerURLs, token),
+      name: m.name,
+      peerURLs: [...m.peerURLs],
+      clientURLs: [],
+      isLearner: false,
+    }))
+    return new Membership({
+      clusterId: clusterIdFor(
+        ms.map((m) => m.ID),
+        token,
+      ),
+      members: ms,
+      removed: [],
+    })
+  }
+
+  /** 0 until known (a joining member learns it from the leader's snapshot). */
+  get clusterId(): bigint {
+    return this.cluster
+  }
+
+  /** Members in ID order. */
+  get members(): Member[] {
+    return [...this.byID.values()].sort(byId)
+  }
+
+  member(id: bigint): Member | undefined {
+    return this.byID.get(id)
+  }
+
+  isRemoved(id: bigint): boolean {
+    return this.removedIDs.has(id)
+  }
+
+  state(): MembershipState {
+    return {
+      clusterId: this.cluster,
+      members: this.members,
+      removed: [...this.removedIDs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+    }
+  }
+
+  /**
+   * Checks an op against the current membership without applying it: what the
+   * proposer does first, so that a refused request never enters the log.
+   */
+  check(op: MemberOp): EtcdFailure | undefined {
+    switch (op.type) {
+      case "add": {
+        if (op.peerURLs.length === 0 || !op.peerURLs.every(validMemberURL)) return ErrMemberBadURLs
+        if (this.removedIDs.has(op.ID)) return ErrRemovedPeerURLs
+        if (this.byID.has(op.ID)) return ErrMemberExist
+        for (const m of this.byID.values()) {
+          if (m.peerURLs.some((u) => op.peerURLs.includes(u))) return ErrPeerURLExist
+        }
+        return undefined
+      }
+      case "remove":
+        return this.byID.has(op.ID) ? undefined : ErrMemberNotFound
+      case "attributes":
+        return this.byID.has(op.ID) ? undefined : ErrMemberNotFound
+      case "promote": {
+        const m = this.byID.get(op.ID)
+        if (m === undefined) return ErrMemberNotFound
+        return m.isLearner ? undefined : ErrMemberNotLearner
+      }
+    }
+  }
+
+  /** Applies an op from the log; deterministic. A refused op changes nothing. */
+  apply(op: MemberOp): EtcdFailure | undefined {
+    const refused = this.check(op)
+    if (refused !== undefined) return refused
+    switch (op.type) {
+      case "add":
+        this.byID.set(op.ID, {
+          ID: op.ID,
+          name: "",
+          peerURLs: [...op.peerURLs],
+          clientURLs: [],
+          isLearner: op.isLearner,
+        })
+        break
+      case "remove":
+        this.byID.delete(op.ID)
+        this.removedIDs.add(op.ID)
+        break
+      case "attributes": {
+        const m = this.byID.get(op.ID)!
+        this.byID.set(op.ID, { ...m, name: op.name, clientURLs: [...op.clientURLs] })
+        break
+      }
+      case "promote": {
+        const m = this.byID.get(op.ID)!
+        this.byID.set(op.ID, { ...m, isLearner: false })
+        break
+      }
+    }
+    this.version++
+    return undefined
+  }
+}

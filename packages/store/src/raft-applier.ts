@@ -1,0 +1,401 @@
+// The Applier of a replicated member: requests go through a RaftNode's log and
+// are applied by the member's Replica.
+//
+// - Writes: the proposer stamps a request ID and its clock, proposes the
+//   encoded entry (a follower's Raft node forwards it to the leader) and
+//   answers with what applying it here gave. A proposal refused before it
+//   was placed (no leader yet, a leadership transfer, an overloaded leader) or
+//   overwritten by a later leader is retried until the request timeout; one
+//   whose fate is unknown fails with etcd's timeout errors.
+// - Linearizable reads: ReadIndex, one round at a time for every read that
+//   arrived before the round started (as etcd's linearizableReadLoop), then
+//   the local store. Serializable reads: the local store at once.
+// - Leases: the leader proposes `lease_promote` once per term it leads, and
+//   `lease_expire` for the leases due on its clock.
+// - Membership: the log carries member additions and removals (the replicated
+//   registry); the leader then proposes the Raft configuration changes that
+//   make Raft's voters and learners match it, one at a time, and only while
+//   its replica has applied its whole log (so registry and configuration
+//   describe the same log). Each member publishes its name and client URLs.
+import {
+  type ConfChangeItem,
+  Dropped,
+  isJoint,
+  NotLeader,
+  RaftNode,
+  type RequestError,
+  type Status,
+  Stopped,
+} from "@flotilla/raft"
+import { Clock, Deferred, Duration, Effect, Layer, Queue, Schedule } from "effect"
+import { Applier, type Proposal, type RaftStatus } from "./applier.ts"
+import { encodeMemberEntry, encodeStoreEntry } from "./core/entry.ts"
+import {
+  ErrMemberBadURLs,
+  ErrNoLeader,
+  ErrStopped,
+  ErrTimeout,
+  ErrTimeoutDueToLeaderFail,
+  type EtcdFailure,
+  isEtcdFailure,
+} from "./core/errors.ts"
+import {
+  type MemberOp,
+  memberIdFor,
+  memberIdOfNode,
+  raftNodeId,
+  validMemberURL,
+} from "./core/members.ts"
+import type { InternalResponse, Member } from "./core/types.ts"
+import { EtcdError } from "./errors.ts"
+import { type ApplyResult, Replica } from "./replica.ts"
+
+export interface RaftApplierOptions {
+  /** This member's ID (its Raft node ID is `raftNodeId(memberId)`). */
+  readonly memberId: bigint
+  /** Published in the membership once the member runs. */
+  readonly name: string
+  readonly clientURLs: ReadonlyArray<string>
+  /** The cluster token: IDs of members added later derive from it and their peer URLs. */
+  readonly token: string
+  /** How long a request may wait for consensus (etcd: 5 s + 2 election timeouts; default 7 s). */
+  readonly requestTimeout?: Duration.Input
+  /** Pause before retrying a proposal or read that found no leader (default 50 ms). */
+  readonly retryInterval?: Duration.Input
+  /** How often the leader looks for expired leases (default 500 ms). */
+  readonly leaseCheckInterval?: Duration.Input
+  /** How often membership is reconciled and attributes published (default 100 ms). */
+  readonly membershipInterval?: Duration.Input
+  /** Period of progress notifications to progress_notify watchers (etcd: 10 minutes). */
+  readonly progressNotifyInterval?: Duration.Input
+  /** Called once when this member finds itself removed from the cluster. */
+  readonly onRemoved?: () => void
+}
+
+const fail = (f: EtcdFailure): Effect.Effect<never, EtcdError> =>
+  Effect.fail(EtcdError.fromFailure(f))
+
+/** Refusals that say the proposal was never placed in the log (or was overwritten): safe to retry. */
+const retryable = (e: RequestError): boolean =>
+  e instanceof NotLeader ||
+  (e instanceof Dropped &&
+    (e.reason === "TransferInProgress" ||
+      e.reason === "Overloaded" ||
+      e.reason === "ConfChangeRejected" ||
+      e.reason === "overwritten by a later leader"))
+
+const toEtcd = (e: RequestError): EtcdError => {
+  if (e instanceof Stopped) return EtcdError.fromFailure(ErrStopped)
+  if (e instanceof NotLeader) return EtcdError.fromFailure(ErrNoLeader)
+  return EtcdError.fromFailure(ErrTimeoutDueToLeaderFail)
+}
+
+const ID_SPACE = 2 ** 37
+
+export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplierOptions) {
+  const raft = yield* RaftNode
+  const replica = yield* Replica
+  const self = raftNodeId(options.memberId)
+  const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout ?? 7000)
+  const retryInterval = Duration.fromInputUnsafe(options.retryInterval ?? 50)
+  const startMs = yield* Clock.currentTimeMillis
+
+  // Request IDs: 16 bits of the member ID, then a counter started from the
+  // clock, so that entries replayed after a restart rarely share an ID with new
+  // proposals (and the applied index is checked anyway).
+  const idPrefix = Number(options.memberId & 0xffffn) * ID_SPACE
+  let counter = (startMs * 64) % ID_SPACE
+  const nextRequestId = (): number => {
+    counter = (counter + 1) % ID_SPACE
+    return idPrefix + counter
+  }
+
+  const timedOut = () => fail(ErrTimeout)
+
+  /** Proposes `data` (whose request ID is `id`) until placed; the result of applying it here. */
+  const submit = (
+    id: number,
+    data: Uint8Array,
+    propose: (d: Uint8Array) => Effect.Effect<number, RequestError>,
+  ): Effect.Effect<ApplyResult, EtcdError> => {
+    const attempt: Effect.Effect<ApplyResult, EtcdError> = Effect.suspend(() => {
+      replica.expect(id)
+      return Effect.matchEffect(propose(data), {
+        onSuccess: (index) => {
+          const r = replica.take(id, index)
+          // Raft says our entry was applied at `index`; the replica saw another one there.
+          return r === undefined ? fail(ErrTimeoutDueToLeaderFail) : Effect.succeed(r.result)
+        },
+        onFailure: (e) =>
+          retryable(e)
+            ? Effect.andThen(Effect.sleep(retryInterval), attempt)
+            : Effect.fail(toEtcd(e)),
+      })
+    })
+    return attempt.pipe(
+      Effect.timeoutOrElse({ duration: requestTimeout, orElse: timedOut }),
+      Effect.ensuring(Effect.sync(() => replica.forget(id))),
+    )
+  }
+
+  const propose = (p: Proposal): Effect.Effect<InternalResponse, EtcdError> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const id = nextRequestId()
+      const data = encodeStoreEntry({ header: { ID: id, now }, ...p })
+      return Effect.flatMap(submit(id, data, raft.propose), (r) =>
+        r === null
+          ? fail(ErrTimeoutDueToLeaderFail)
+          : isEtcdFailure(r)
+            ? fail(r)
+            : Effect.succeed(r),
+      )
+    })
+
+  const proposeMember = (op: MemberOp): Effect.Effect<void, EtcdError> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const id = nextRequestId()
+      const data = encodeMemberEntry({ ID: id, now }, op)
+      return Effect.flatMap(submit(id, data, raft.propose), (r) =>
+        r === null ? Effect.void : isEtcdFailure(r) ? fail(r) : Effect.void,
+      )
+    })
+
+  // -------------------------------------------------------------------------
+  // Linearizable reads: one ReadIndex round at a time serves every read that
+  // joined before it started.
+
+  let nextRound: Deferred.Deferred<void, EtcdError> | null = null
+  const kick = yield* Queue.unbounded<void>()
+
+  const readIndex: Effect.Effect<void, EtcdError> = Effect.matchEffect(
+    // A lost ReadIndex request or reply leaves the node's request pending: retry it.
+    raft.readIndex.pipe(
+      Effect.timeoutOrElse({
+        duration: Duration.times(retryInterval, 20),
+        orElse: () => Effect.fail(new Dropped({ reason: "read index lost" })),
+      }),
+    ),
+    {
+      onSuccess: () => Effect.void,
+      onFailure: (e) =>
+        e instanceof Stopped
+          ? Effect.fail(toEtcd(e))
+          : Effect.andThen(Effect.sleep(retryInterval), () => readIndex),
+    },
+  )
+
+  yield* Effect.forkScoped(
+    Effect.forever(
+      Effect.gen(function* () {
+        yield* Queue.take(kick)
+        const round = nextRound
+        nextRound = null
+        if (round === null) return
+        const exit = yield* Effect.exit(
+          readIndex.pipe(Effect.timeoutOrElse({ duration: requestTimeout, orElse: timedOut })),
+        )
+        Deferred.doneUnsafe(round, exit)
+      }),
+    ),
+  )
+
+  const linearizable: Effect.Effect<void, EtcdError> = Effect.suspend(() => {
+    if (nextRound === null) {
+      nextRound = Deferred.makeUnsafe<void, EtcdError>()
+      Queue.offerUnsafe(kick, undefined)
+    }
+    return Deferred.await(nextRound)
+  })
+
+  const read = <A>(f: (store: typeof replica.store) => A, serializable: boolean) =>
+    serializable
+      ? Effect.sync(() => f(replica.store))
+      : Effect.map(linearizable, () => f(replica.store))
+
+  // -------------------------------------------------------------------------
+  // Status
+
+  const statusOf = (st: Status): RaftStatus => ({
+    clusterId: replica.membership.clusterId,
+    memberId: options.memberId,
+    leader: st.leader === null ? 0n : (memberIdOfNode(st.leader) ?? 0n),
+    raftTerm: st.term,
+    raftIndex: st.commitIndex,
+    raftAppliedIndex: replica.appliedIndex,
+    isLearner: st.config.learners.includes(self),
+  })
+
+  // -------------------------------------------------------------------------
+  // Leases: the leader's duties.
+
+  let promotedTerm = 0
+  const leaseDuties = Effect.gen(function* () {
+    const st = yield* raft.status
+    if (st.role !== "Leader") {
+      promotedTerm = 0
+      return
+    }
+    if (promotedTerm !== st.term) {
+      // Until its promote entry applies, deadlines are in the previous leader's time.
+      yield* propose({ lease_promote: {} })
+      promotedTerm = st.term
+      return
+    }
+    const now = yield* Clock.currentTimeMillis
+    const due = replica.store.expiredLeases(now)
+    if (due.length > 0) yield* propose({ lease_expire: { IDs: due } })
+  })
+
+  // -------------------------------------------------------------------------
+  // Membership: registry -> Raft configuration (leader), attributes (everyone).
+
+  const change = (item: ConfChangeItem) =>
+    raft
+      .changeMembership({ changes: [item], transition: "Auto" })
+      .pipe(
+        Effect.timeoutOrElse({ duration: requestTimeout, orElse: () => Effect.void }),
+        Effect.ignore,
+      )
+
+  const reconcile = Effect.gen(function* () {
+    const st = yield* raft.status
+    if (st.role !== "Leader" || isJoint(st.config)) return
+    // Registry (applied) and configuration (appended) must describe the same log.
+    if (replica.appliedIndex < st.lastIndex || replica.membership.clusterId === 0n) return
+    const { voters, learners } = st.config
+    for (const m of replica.membership.members) {
+      const node = raftNodeId(m.ID)
+      if (!m.isLearner && !voters.includes(node)) return yield* change({ type: "AddVoter", node })
+      if (m.isLearner && !learners.includes(node))
+        return yield* change({ type: "AddLearner", node })
+    }
+    for (const node of [...voters, ...learners]) {
+      const id = memberIdOfNode(node)
+      if (id === undefined || replica.membership.member(id) === undefined) {
+        return yield* change({ type: "RemoveNode", node })
+      }
+    }
+  })
+
+  let published = false
+  let removedReported = false
+  const publish = Effect.gen(function* () {
+    if (replica.membership.isRemoved(options.memberId)) {
+      if (!removedReported) {
+        removedReported = true
+        options.onRemoved?.()
+      }
+      return
+    }
+    const me = replica.membership.member(options.memberId)
+    if (published || me === undefined) return
+    const same =
+      me.name === options.name &&
+      me.clientURLs.length === options.clientURLs.length &&
+      me.clientURLs.every((u, i) => u === options.clientURLs[i])
+    if (!same) {
+      yield* proposeMember({
+        type: "attributes",
+        ID: options.memberId,
+        name: options.name,
+        clientURLs: options.clientURLs,
+      })
+    }
+    published = true
+  })
+
+  const every = (
+    interval: Duration.Input | undefined,
+    fallback: number,
+    e: Effect.Effect<void, unknown>,
+  ) =>
+    Effect.forkScoped(
+      Effect.repeat(
+        Effect.ignore(e),
+        Schedule.spaced(Duration.fromInputUnsafe(interval ?? fallback)),
+      ),
+    )
+  yield* every(options.leaseCheckInterval, 500, leaseDuties)
+  yield* every(options.membershipInterval, 100, Effect.andThen(reconcile, publish))
+  yield* every(
+    options.progressNotifyInterval,
+    600_000,
+    Effect.sync(() => replica.hub.progressNotify()),
+  )
+
+  /** Waits until this member's Raft configuration satisfies `done`. */
+  const configured = (
+    done: (voters: ReadonlyArray<string>, learners: ReadonlyArray<string>) => boolean,
+  ) =>
+    Effect.gen(function* () {
+      for (;;) {
+        const st = yield* raft.status
+        if (done([...st.config.voters, ...st.config.outgoing], st.config.learners)) return
+        yield* Effect.sleep(retryInterval)
+      }
+    }).pipe(Effect.timeoutOrElse({ duration: requestTimeout, orElse: timedOut }))
+
+  const startMsLease = startMs
+  let leaseCounter = 0
+
+  return Applier.of({
+    propose,
+    read,
+    now: Clock.currentTimeMillis,
+    newLeaseId: Effect.sync(() => {
+      // 13 bits of member ID, then start time and a counter: positive, below 2^53.
+      const prefix = Number(options.memberId & 0x1fffn) * 2 ** 40
+      for (;;) {
+        const id = prefix + ((startMsLease * 256 + ++leaseCounter) % 2 ** 40)
+        if (id !== 0 && replica.store.lease(id) === undefined) return id
+      }
+    }),
+    status: Effect.map(raft.status, statusOf),
+    openWatch: (sink) => Effect.sync(() => replica.openWatch(sink)),
+    watchRequest: (stream, req) => Effect.sync(() => replica.watchRequest(stream, req)),
+    closeWatch: (stream) => Effect.sync(() => replica.closeWatch(stream)),
+    watchStats: Effect.sync(() => ({
+      streams: replica.hub.streamCount,
+      watchers: replica.hub.size,
+    })),
+    members: Effect.sync(() => replica.membership.members),
+    addMember: (peerURLs, isLearner) =>
+      Effect.gen(function* () {
+        if (peerURLs.length === 0 || !peerURLs.every(validMemberURL)) {
+          return yield* fail(ErrMemberBadURLs)
+        }
+        const ID = memberIdFor(peerURLs, options.token)
+        const op: MemberOp = { type: "add", ID, peerURLs, isLearner }
+        const refused = replica.membership.check(op)
+        if (refused !== undefined) return yield* fail(refused)
+        yield* proposeMember(op)
+        const node = raftNodeId(ID)
+        yield* configured((voters, learners) =>
+          isLearner ? learners.includes(node) : voters.includes(node),
+        )
+        const member: Member = replica.membership.member(ID) ?? {
+          ID,
+          name: "",
+          peerURLs: [...peerURLs],
+          clientURLs: [],
+          isLearner,
+        }
+        return member
+      }),
+    removeMember: (ID) =>
+      Effect.gen(function* () {
+        const op: MemberOp = { type: "remove", ID }
+        const refused = replica.membership.check(op)
+        if (refused !== undefined) return yield* fail(refused)
+        yield* proposeMember(op)
+        const node = raftNodeId(ID)
+        yield* configured((voters, learners) => !voters.includes(node) && !learners.includes(node))
+      }),
+  })
+})
+
+/** The Applier over a RaftNode and its Replica, with its duties running for the layer's lifetime. */
+export const layerRaft = (
+  options: RaftApplierOptions,
+): Layer.Layer<Applier, never, RaftNode | Replica> =>
+  Layer.effect(Applier, makeRaftApplier(options))

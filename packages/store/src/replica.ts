@@ -1,0 +1,224 @@
+// One member's copy of the replicated state: the MVCC store, the membership
+// and the watch hub, applied from a Raft node's committed entries.
+//
+// `ReplicatedStore` is plain TypeScript (the apply path is hot); the `Replica`
+// layer puts it behind the Raft runtime's `StateMachine` and wraps the node's
+// `LogStorage`: a member that joins an existing cluster receives the
+// leader's base snapshot (index 0) through storage only (the core hands the
+// state machine snapshots above index 0), so the wrapper passes that one on.
+import { type Entry, LogStorage, type Snapshot, StateMachine } from "@flotilla/raft"
+import { Context, Effect, Layer } from "effect"
+import { encodeSnapshot } from "./core/codec.ts"
+import { decodeEntry, decodeReplicaSnapshot, encodeReplicaSnapshot } from "./core/entry.ts"
+import { type EtcdFailure, invalidArgument } from "./core/errors.ts"
+import { Membership } from "./core/members.ts"
+import { MvccStore, type StoreConfig } from "./core/mvcc.ts"
+import type { InternalResponse, WatchRequest, WatchResponse } from "./core/types.ts"
+import { WatchHub, type WatchHubOptions } from "./core/watch.ts"
+
+/** What applying one entry gave: a store response or failure; `null` for an accepted member change. */
+export type ApplyResult = InternalResponse | EtcdFailure | null
+
+export interface ReplicaOptions {
+  readonly store?: Partial<StoreConfig>
+  readonly watch?: WatchHubOptions
+}
+
+const EMPTY = new Uint8Array(0)
+
+interface Waiting {
+  index: number
+  result: ApplyResult
+}
+
+export class ReplicatedStore {
+  store: MvccStore
+  membership: Membership
+  readonly hub: WatchHub
+  /** Index of the last entry applied (or of the snapshot restored). */
+  appliedIndex = 0
+  private readonly options: ReplicaOptions
+  private readonly routes = new Map<number, (r: WatchResponse) => void>()
+  /**
+   * This member's proposals, by request ID: where and with what result they
+   * were applied (`index` 0 until then). The proposer checks the index Raft
+   * reports, so an older entry with the same ID cannot answer it.
+   */
+  private readonly waiting = new Map<number, Waiting>()
+  private readonly listeners = new Set<() => void>()
+
+  /** A replica at index 0: `base` is the snapshot data of index 0 (empty for a joining member). */
+  constructor(base: Uint8Array, options: ReplicaOptions = {}) {
+    this.options = options
+    if (base.length === 0) {
+      this.store = new MvccStore(options.store)
+      this.membership = new Membership()
+    } else {
+      const s = decodeReplicaSnapshot(base, options.store)
+      this.store = s.store
+      this.membership = s.membership
+    }
+    this.hub = new WatchHub(this.store, (stream, r) => this.routes.get(stream)?.(r), options.watch)
+  }
+
+  /** Calls `f` after every change of the membership (applied or restored). */
+  onMembershipChange(f: () => void): () => void {
+    this.listeners.add(f)
+    return () => this.listeners.delete(f)
+  }
+
+  /** A proposal with request ID `id` is about to be made by this member. */
+  expect(id: number): void {
+    this.waiting.set(id, { index: 0, result: null })
+  }
+
+  /** The result of the proposal `id` if it was applied at `index`; forgets it. */
+  take(id: number, index: number): { readonly result: ApplyResult } | undefined {
+    const w = this.waiting.get(id)
+    this.waiting.delete(id)
+    return w !== undefined && w.index === index ? { result: w.result } : undefined
+  }
+
+  /** Gives up on the proposal `id` (failed or timed out). */
+  forget(id: number): void {
+    this.waiting.delete(id)
+  }
+
+  /** Applies committed entries in order; watchers see the changes once per batch. */
+  apply(entries: ReadonlyArray<Entry>): void {
+    let membershipChanged = false
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!
+      this.appliedIndex = e.index
+      this.store.appliedIndex = e.index
+      // Configuration changes are Raft's; no-ops carry nothing.
+      if (e.type !== "Normal" || e.data.length === 0) continue
+      let result: ApplyResult
+      let id: number
+      try {
+        const cmd = decodeEntry(e.data)
+        if (cmd.kind === "store") {
+          id = cmd.request.header.ID
+          result = this.store.apply(cmd.request)
+        } else {
+          id = cmd.header.ID
+          result = this.membership.apply(cmd.op) ?? null
+          if (result === null) membershipChanged = true
+        }
+      } catch (err) {
+        // Every replica refuses the same bytes the same way: a no-op. Only a bug
+        // in a proposer can put such an entry in the log.
+        const w = this.waiting.size > 0 ? peekId(e.data) : undefined
+        if (w === undefined) continue
+        id = w
+        result = invalidArgument("log entry", String(err))
+      }
+      const w = this.waiting.get(id)
+      if (w !== undefined) {
+        w.index = e.index
+        w.result = result
+      }
+    }
+    this.hub.sync()
+    if (membershipChanged) for (const f of this.listeners) f()
+  }
+
+  /** The whole state as snapshot bytes. */
+  snapshot(): Uint8Array {
+    return encodeReplicaSnapshot(this.membership, encodeSnapshot(this.store))
+  }
+
+  /** Replaces the state with a snapshot's; watchers catch up from it or are cancelled. */
+  restore(index: number, data: Uint8Array): void {
+    if (data.length === 0) {
+      this.store = new MvccStore(this.options.store)
+      this.membership = new Membership()
+    } else {
+      const s = decodeReplicaSnapshot(data, this.options.store)
+      this.store = s.store
+      this.membership = s.membership
+    }
+    this.appliedIndex = index
+    this.store.appliedIndex = index
+    this.hub.restore(this.store)
+    for (const f of this.listeners) f()
+  }
+
+  // Watches (local to this member).
+
+  openWatch(sink: (r: WatchResponse) => void): number {
+    const id = this.hub.openStream()
+    this.routes.set(id, sink)
+    return id
+  }
+
+  watchRequest(stream: number, req: WatchRequest): void {
+    this.hub.request(stream, req)
+  }
+
+  closeWatch(stream: number): void {
+    this.hub.closeStream(stream)
+    this.routes.delete(stream)
+  }
+}
+
+/** The request ID of an entry whose body is damaged (kind byte, then the ID varint). */
+const peekId = (b: Uint8Array): number | undefined => {
+  let v = 0
+  let mul = 1
+  for (let i = 1; i < b.length && i < 9; i++) {
+    v += (b[i]! & 0x7f) * mul
+    if (b[i]! < 0x80) return v
+    mul *= 0x80
+  }
+  return undefined
+}
+
+export class Replica extends Context.Service<Replica, ReplicatedStore>()(
+  "@flotilla/store/Replica",
+) {
+  /**
+   * The replica of a member over the provided (inner) `LogStorage`: provides
+   * the `StateMachine` a `RaftNode` applies to, and the `LogStorage` it must
+   * use (the inner one, wrapped as described above).
+   */
+  static layer(
+    options: ReplicaOptions = {},
+  ): Layer.Layer<Replica | StateMachine | LogStorage, never, LogStorage> {
+    return Layer.effectContext(
+      Effect.gen(function* () {
+        const inner = yield* LogStorage
+        const durable = yield* Effect.orDie(inner.load)
+        const base = durable.snapshot.index === 0 ? durable.snapshot.data : EMPTY
+        const replica = new ReplicatedStore(base, options)
+        const sm = StateMachine.of({
+          // The replica lives in memory: a restart rebuilds it from the snapshot and the log.
+          appliedIndex: Effect.succeed(0),
+          apply: (entries) => Effect.sync(() => replica.apply(entries)),
+          snapshot: Effect.sync(() => ({ index: replica.appliedIndex, data: replica.snapshot() })),
+          restore: (snapshot: Snapshot) =>
+            Effect.sync(() => replica.restore(snapshot.index, snapshot.data)),
+        })
+        const storage = LogStorage.of({
+          load: inner.load,
+          persist: (writes) =>
+            Effect.tap(inner.persist(writes), () =>
+              Effect.sync(() => {
+                for (const p of writes) {
+                  const snap = p.snapshot
+                  // A joining member's base snapshot: the state at index 0.
+                  if (snap !== null && snap.index === 0 && snap.data.length > 0) {
+                    if (replica.appliedIndex === 0) replica.restore(0, snap.data)
+                  }
+                }
+              }),
+            ),
+        })
+        return Context.make(Replica, replica).pipe(
+          Context.add(StateMachine, sm),
+          Context.add(LogStorage, storage),
+        )
+      }),
+    )
+  }
+}
