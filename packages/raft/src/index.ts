@@ -51,6 +51,7 @@ export {
   status,
   step,
   validateDurable,
+  wellFormed,
 } from "./core/raft.ts"
 export type {
   DeferredRead,

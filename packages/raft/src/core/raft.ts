@@ -376,13 +376,70 @@ export const step = (s: RaftState, input: Input): Command[] => {
     case "ReadIndexResponse":
     case "ForwardProposals":
     case "ForwardProposalsResponse":
-      if (input.to === s.id) receive(s, ctx, input)
+      // Misaddressed or malformed messages (a buggy or hostile peer) are dropped.
+      if (input.to === s.id && wellFormed(input)) receive(s, ctx, input)
       break
     default:
       input satisfies never
   }
   finish(s, ctx)
   return ctx.out
+}
+
+const isIndex = (n: number): boolean => Number.isSafeInteger(n) && n >= 0
+
+/**
+ * The structural facts the core relies on, checked before a message from the
+ * network is acted on: indexes and terms are non-negative integers, and an
+ * AppendEntries carries contiguous entries right after prevLogIndex with
+ * non-decreasing terms between prevLogTerm and the sender's term.
+ */
+export const wellFormed = (m: Message): boolean => {
+  if (!isIndex(m.term) || typeof m.from !== "string" || m.from.length === 0) return false
+  switch (m.type) {
+    case "AppendEntries": {
+      if (!isIndex(m.prevLogIndex) || !isIndex(m.prevLogTerm) || !isIndex(m.leaderCommit))
+        return false
+      let term = m.prevLogTerm
+      for (let i = 0; i < m.entries.length; i++) {
+        const e = m.entries[i]!
+        if (
+          e.index !== m.prevLogIndex + 1 + i ||
+          !isIndex(e.term) ||
+          e.term < term ||
+          e.term > m.term
+        )
+          return false
+        term = e.term
+      }
+      return true
+    }
+    case "RequestVote":
+      return isIndex(m.lastLogIndex) && isIndex(m.lastLogTerm)
+    case "AppendEntriesResponse":
+      return (
+        isIndex(m.matchIndex) &&
+        isIndex(m.prevLogIndex) &&
+        isIndex(m.conflictIndex) &&
+        isIndex(m.conflictTerm)
+      )
+    case "Heartbeat":
+      return isIndex(m.leaderCommit) && isIndex(m.readContext)
+    case "InstallSnapshot":
+      return (
+        isIndex(m.lastIncludedIndex) &&
+        isIndex(m.lastIncludedTerm) &&
+        isIndex(m.offset) &&
+        m.lastIncludedTerm <= m.term &&
+        (m.lastIncludedIndex === 0) === (m.lastIncludedTerm === 0)
+      )
+    case "InstallSnapshotResponse":
+      return isIndex(m.lastIncludedIndex) && isIndex(m.offset)
+    case "ReadIndexResponse":
+      return isIndex(m.leaderCommit) && Number.isSafeInteger(m.index)
+    default:
+      return true
+  }
 }
 
 const send = (ctx: Ctx, m: Message): void => {

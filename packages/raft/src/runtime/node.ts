@@ -11,7 +11,7 @@
 //   proposals and reads waiting for them, publishes them on `applied`, and
 //   pulls a snapshot from the state machine every `snapshotEvery` entries;
 // - a ticker turns the clock into Tick inputs; transport streams feed the driver.
-import { Context, Deferred, Effect, Layer, PubSub, Queue, Schema, Stream } from "effect"
+import { Cause, Context, Deferred, Effect, Layer, PubSub, Queue, Schema, Stream } from "effect"
 import { createNode, RaftInputError, type Status, status as statusOf, step } from "../core/raft.ts"
 import type { RaftState } from "../core/state.ts"
 import type {
@@ -397,10 +397,19 @@ export const make = Effect.fnUntraced(function* (options: RaftNodeOptions) {
     e: Effect.Effect<unknown, E>,
   ) => e.pipe(Effect.catch((err: E) => Effect.sync(() => stop(`${name}: ${err.message}`))))
 
+  // A defect (a broken invariant in the core, a state machine that throws)
+  // stops the node too, so that no request waits forever.
+  const fatal = (name: string, e: Effect.Effect<unknown>) =>
+    e.pipe(
+      Effect.catchCause((cause) =>
+        Effect.sync(() => stop(`${name} failed: ${String(Cause.squash(cause))}`)),
+      ),
+    )
+
   yield* Effect.addFinalizer(() => Effect.sync(() => stop("the node's scope closed")))
-  yield* Effect.forkScoped(guard("writer", writer))
-  yield* Effect.forkScoped(applier)
-  yield* Effect.forkScoped(driver)
+  yield* Effect.forkScoped(fatal("writer", guard("writer", writer)))
+  yield* Effect.forkScoped(fatal("applier", applier))
+  yield* Effect.forkScoped(fatal("driver", driver))
   yield* Effect.forkScoped(ticker)
   yield* Effect.forkScoped(receiver)
   yield* Effect.forkScoped(unreachable)

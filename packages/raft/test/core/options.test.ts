@@ -3,9 +3,12 @@ import { describe, expect, it } from "vitest"
 import {
   bootstrap,
   createNode,
+  encodeState,
   makeConfig,
   RaftInputError,
   resolveOptions,
+  step,
+  wellFormed,
 } from "../../src/index.ts"
 
 const catchInput = (f: () => unknown): RaftInputError => {
@@ -93,5 +96,55 @@ describe("stored state", () => {
     ]
     for (const [d, applied, field] of cases)
       expect(catchInput(() => createNode({ id: "a" }, d, applied)).field).toBe(field)
+  })
+})
+
+describe("messages from the network", () => {
+  const peers = ["a", "b", "c"]
+  const entry = (index: number, term: number) => ({
+    type: "Normal" as const,
+    index,
+    term,
+    data: new Uint8Array(0),
+  })
+  const ae = (over: Record<string, unknown>) => ({
+    type: "AppendEntries" as const,
+    from: "b",
+    to: "a",
+    term: 2,
+    prevLogIndex: 0,
+    prevLogTerm: 0,
+    entries: [entry(1, 1), entry(2, 2)],
+    leaderCommit: 0,
+    ...over,
+  })
+
+  it("malformed messages change nothing and get no reply", () => {
+    const bad = [
+      ae({ entries: [entry(1, 1), entry(3, 2)] }),
+      ae({ entries: [entry(1, 2), entry(2, 1)] }),
+      ae({ entries: [entry(1, 3)] }),
+      ae({ prevLogIndex: -1 }),
+      ae({ term: 1.5 }),
+      ae({ from: "" }),
+      {
+        type: "RequestVote" as const,
+        from: "b",
+        to: "a",
+        term: 3,
+        lastLogIndex: -2,
+        lastLogTerm: 1,
+        preVote: false,
+        transfer: false,
+      },
+    ]
+    for (const m of bad) {
+      expect(wellFormed(m as never)).toBe(false)
+      const s = createNode({ id: "a" }, bootstrap(makeConfig(peers)))
+      const before = encodeState(s)
+      expect(step(s, m as never)).toEqual([])
+      expect(encodeState(s)).toBe(before)
+    }
+    expect(wellFormed(ae({}))).toBe(true)
   })
 })

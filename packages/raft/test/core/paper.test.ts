@@ -304,7 +304,7 @@ describe("§5.3 log replication", () => {
     ]
     for (const [prev, prevTerm, newTerms, want] of cases) {
       const s = node("1", peers3, { terms: [1, 2], term: 2 })
-      step(s, appendEntries("2", "1", 3, prev, prevTerm, ents(newTerms, prev + 1)))
+      step(s, appendEntries("2", "1", 4, prev, prevTerm, ents(newTerms, prev + 1)))
       expect(logTerms(s), `${prev} ${newTerms}`).toEqual(want)
     }
   })

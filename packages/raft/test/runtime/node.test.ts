@@ -1,8 +1,19 @@
 // The RaftNode service over the in-memory network, in virtual time.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Stream } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { Dropped, MemoryNetwork, NotLeader, Stopped } from "../../src/index.ts"
+import {
+  Dropped,
+  LogStorage,
+  MemoryNetwork,
+  makeConfig,
+  makeMemoryStore,
+  NotLeader,
+  RaftNode,
+  StateMachine,
+  Stopped,
+  Transport,
+} from "../../src/index.ts"
 import { leaders, makeCluster, TICK_MS, waitFor } from "./harness.ts"
 
 const enc = new TextEncoder()
@@ -230,6 +241,36 @@ describe("RaftNode", () => {
       for (const m of c.members) assert.deepStrictEqual(m.sm.strings(), first)
       yield* c.stopAll
     }),
+  )
+
+  it.effect(
+    "a state machine that throws stops the node: requests fail with Stopped instead of hanging",
+    () =>
+      Effect.gen(function* () {
+        const net = new MemoryNetwork()
+        const broken = StateMachine.of({
+          appliedIndex: Effect.succeed(0),
+          apply: () => Effect.die(new Error("disk full")),
+          snapshot: Effect.succeed({ index: 0, data: new Uint8Array(0) }),
+          restore: () => Effect.void,
+        })
+        const layer = RaftNode.layer({ id: "solo", tickMs: TICK_MS }).pipe(
+          Layer.provide(
+            Layer.mergeAll(
+              LogStorage.layerMemory(makeMemoryStore(makeConfig(["solo"]))),
+              Transport.layerMemory(net, "solo"),
+              Layer.succeed(StateMachine, broken),
+            ),
+          ),
+        )
+        const scope = yield* Scope.make()
+        const node = Context.get(yield* Layer.buildWithScope(layer, scope), RaftNode)
+        yield* node.campaign
+        const err = yield* Effect.flip(node.propose(enc.encode("x")))
+        assert.instanceOf(err, Stopped)
+        assert.include((err as Stopped).reason, "disk full")
+        yield* Scope.close(scope, Exit.void)
+      }),
   )
 
   it.effect("requests fail with Stopped once the node's scope closes", () =>
