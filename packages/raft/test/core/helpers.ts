@@ -141,12 +141,8 @@ export const makeLeader = (s: RaftState, voters: ReadonlyArray<string>): Command
   return out
 }
 
-/**
- * Steps like a shell whose disk is instant: each `Persist` is acknowledged at
- * once. Returns every command of the step and of the acknowledgements.
- */
-export const stepDurable = (s: RaftState, input: Input): Command[] => {
-  const out = step(s, input)
+/** Acknowledges every write in `out` (and in what the acknowledgements return), appending their commands. */
+const acknowledgeAll = (s: RaftState, out: Command[]): Command[] => {
   for (let i = 0; i < out.length; i++) {
     const c = out[i]!
     if (c.type === "Persist" && c.ack !== null)
@@ -154,20 +150,20 @@ export const stepDurable = (s: RaftState, input: Input): Command[] => {
   }
   return out
 }
+
+/**
+ * Steps like a shell whose disk is instant: each `Persist` is acknowledged at
+ * once. Returns every command of the step and of the acknowledgements.
+ */
+export const stepDurable = (s: RaftState, input: Input): Command[] =>
+  acknowledgeAll(s, step(s, input))
 
 export const sentDurable = (s: RaftState, input: Input): Message[] =>
   messagesOf(stepDurable(s, input))
 
 /** `makeLeader`, then acknowledge the leader's own writes. */
-export const makeDurableLeader = (s: RaftState, voters: ReadonlyArray<string>): Command[] => {
-  const out = makeLeader(s, voters)
-  for (let i = 0; i < out.length; i++) {
-    const c = out[i]!
-    if (c.type === "Persist" && c.ack !== null)
-      out.push(...step(s, { type: "Persisted", ...c.ack }))
-  }
-  return out
-}
+export const makeDurableLeader = (s: RaftState, voters: ReadonlyArray<string>): Command[] =>
+  acknowledgeAll(s, makeLeader(s, voters))
 
 export const appendOk = (from: string, to: string, term: number, matchIndex: number): Message => ({
   type: "AppendEntriesResponse",
