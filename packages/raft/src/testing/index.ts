@@ -3,6 +3,13 @@
 // 28 MIT 6.5840 scenarios.
 export { Chaos, type ChaosOptions, type ChaosResult } from "./chaos.ts"
 export { EventHeap, type Timed } from "./heap.ts"
+export {
+  type Address,
+  type LoadResult,
+  type MemberArgs,
+  type MemberProcess,
+  spawnMember,
+} from "./processes.ts"
 export { type Scenario, type ScenarioResult, scenarios } from "./scenarios.ts"
 export {
   type Client,
