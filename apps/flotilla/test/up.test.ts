@@ -64,13 +64,22 @@ describe("flotilla up", () => {
     expect((await kubectl("create", "namespace", "kept")).stdout.trim()).toBe(
       "namespace/kept created",
     )
+    const before = (
+      await kubectl("get", "namespace", "kept", "-o", "jsonpath={.metadata.resourceVersion}")
+    ).stdout
     const stopped = await first.stop()
     expect(stopped.output).toContain("flotilla: stopping")
     const second = await start()
     try {
-      expect(second.output()).toMatch(/keys restored/)
-      const { stdout } = await kubectl("get", "namespace", "kept", "-o", "jsonpath={.status.phase}")
-      expect(stdout).toBe("Active")
+      expect(second.output()).toMatch(/store: 3 members replicated by Raft/)
+      const { stdout } = await kubectl(
+        "get",
+        "namespace",
+        "kept",
+        "-o",
+        "jsonpath={.status.phase} {.metadata.resourceVersion}",
+      )
+      expect(stdout).toBe(`Active ${before}`)
     } finally {
       await second.stop()
     }

@@ -1,34 +1,20 @@
 /**
  * `flotilla up`: a local cluster's control plane on this machine. It starts
- * the store (embedded, or remote etcd v3 endpoints with `--etcd-servers`),
- * the API server on 127.0.0.1 (`--port`, default 6443 or the next free
- * port), writes a kubeconfig into the data directory (`.flotilla` unless
- * `--data-dir` says otherwise), prints the kubectl line, and runs until
- * Ctrl-C, when it stops cleanly.
- *
- * The embedded store is one in-process member: Raft replication of the store
- * is not wired in yet. Until the store persists its own log, `up` keeps the
- * data durable with a snapshot file (`<data-dir>/store.snapshot`), written
- * every few seconds when something changed and on shutdown, and read back by
- * the next `up` on the same data directory (objects keep their content and
- * order; resourceVersions restart from the store's new revisions, as after an
- * etcd restore). A lock file keeps two `up`s off one data directory.
+ * the store (three members replicated by Raft inside this process, each with
+ * its write-ahead log under `<data-dir>/store/`; or remote etcd v3 endpoints
+ * with `--etcd-servers`), the API server on 127.0.0.1 (`--port`, default 6443
+ * or the next free port), writes a kubeconfig into the data directory
+ * (`.flotilla` unless `--data-dir` says otherwise), prints the kubectl line,
+ * and runs until Ctrl-C, when it stops cleanly. A second `up` on the same data
+ * directory starts the members from their logs and finds every object, with
+ * its resourceVersion, as it was. A lock file keeps two `up`s off one data
+ * directory.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { type ApiServerShape, serve } from "@flotilla/apiserver"
-import { Applier, decodeSnapshot, encodeSnapshot, KV } from "@flotilla/store"
-import {
-  Console,
-  Context,
-  Duration,
-  Effect,
-  Layer,
-  Option,
-  Runtime,
-  Schema,
-  type Scope,
-} from "effect"
+import { KV } from "@flotilla/store"
+import { Console, Context, Effect, Layer, Option, Runtime, Schema, type Scope } from "effect"
 import { Command, Flag } from "effect/cli"
 
 /** `up` could not start; the message says why. */
@@ -44,8 +30,14 @@ const port = Flag.Int("port").pipe(
   Flag.optional,
 )
 const dataDir = Flag.String("data-dir").pipe(
-  Flag.withDescription("Where the kubeconfig, the store's snapshot and the lock file live"),
+  Flag.withDescription("Where the kubeconfig, the store's logs and the lock file live"),
   Flag.withDefault(".flotilla"),
+)
+const members = Flag.Int("members").pipe(
+  Flag.withDescription(
+    "Members of the embedded store, replicated by Raft (default 3; 1 for no replication)",
+  ),
+  Flag.withDefault(3),
 )
 const etcdServers = Flag.String("etcd-servers").pipe(
   Flag.withDescription(
@@ -56,8 +48,6 @@ const etcdServers = Flag.String("etcd-servers").pipe(
 
 /** How many ports after 6443 are tried when no port is given. */
 const portSearch = 50
-/** How often a changed store is written to the snapshot file. */
-const snapshotEvery = Duration.seconds(5)
 
 const kubeconfigText = (url: string, dir: string) =>
   [
@@ -116,24 +106,6 @@ const lockDataDir = (dir: string): Effect.Effect<void, UpFailed, Scope.Scope> =>
     () => Effect.sync(() => rmSync(join(dir, "up.pid"), { force: true })),
   )
 
-/** Puts a snapshot's live keys into an empty store, oldest change first. */
-const restore = (kv: KV["Service"], bytes: Uint8Array) =>
-  Effect.gen(function* () {
-    const snapshot = decodeSnapshot(bytes)
-    const all = snapshot.range({ key: new Uint8Array([0]), range_end: new Uint8Array([0]) })
-    if ("_tag" in all)
-      return yield* new UpFailed({ message: `the snapshot cannot be read: ${all.message}` })
-    const kvs = [...all.kvs].sort((a, b) => a.mod_revision - b.mod_revision)
-    for (const entry of kvs) {
-      yield* kv
-        .put({ key: entry.key, value: entry.value })
-        .pipe(
-          Effect.mapError((e) => new UpFailed({ message: `restoring the snapshot: ${e.message}` })),
-        )
-    }
-    return kvs.length
-  })
-
 /** Listens on the asked port, or on the first free one from 6443. */
 const listen = (kv: KV["Service"], asked: Option.Option<number>) =>
   Effect.gen(function* () {
@@ -153,36 +125,26 @@ const listen = (kv: KV["Service"], asked: Option.Option<number>) =>
     return yield* new UpFailed({ message: `no port to listen on: ${lastError}` })
   })
 
-const embedded = (dir: string) =>
+/** The embedded store: `members` Raft members with their logs under `<dir>/store`. */
+const embedded = (dir: string, members: number) =>
   Effect.gen(function* () {
-    const context = yield* Layer.build(KV.layerMemory({ name: "flotilla" }))
-    const kv = Context.get(context, KV)
-    const applier = Context.get(context, Applier)
-    const file = join(dir, "store.snapshot")
-    let restored = 0
-    if (existsSync(file)) restored = yield* restore(kv, new Uint8Array(readFileSync(file)))
-    let written = -1
-    const snapshot = Effect.gen(function* () {
-      const revision = yield* applier.read((s) => s.rev, true)
-      if (revision === written) return
-      const bytes = yield* applier.read((s) => encodeSnapshot(s), true)
-      writeAtomic(file, bytes)
-      written = revision
-    }).pipe(Effect.catch((e) => Console.error(`flotilla: writing ${file} failed: ${e.message}`)))
-    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(snapshotEvery), snapshot)))
-    // Runs before the store closes (finalizers run in reverse order).
-    yield* Effect.addFinalizer(() => snapshot)
-    return { kv, file, restored }
+    const context = yield* Layer.build(KV.layerRaft({ members, dataDir: join(dir, "store") })).pipe(
+      Effect.mapError((e) => new UpFailed({ message: `starting the store: ${e.message}` })),
+    )
+    return { kv: Context.get(context, KV) }
   })
 
 export const up = Command.make(
   "up",
-  { port, dataDir, etcdServers },
+  { port, dataDir, members, etcdServers },
   Effect.fn(
-    function* ({ port, dataDir, etcdServers }) {
+    function* ({ port, dataDir, members, etcdServers }) {
       const dir = resolve(dataDir)
       mkdirSync(dir, { recursive: true })
       yield* lockDataDir(dir)
+      if (members < 1) {
+        return yield* new UpFailed({ message: `--members must be at least 1, not ${members}` })
+      }
       const store = Option.isSome(etcdServers)
         ? {
             kv: Context.get(
@@ -196,10 +158,8 @@ export const up = Command.make(
               ),
               KV,
             ),
-            file: undefined,
-            restored: 0,
           }
-        : yield* embedded(dir)
+        : yield* embedded(dir, members)
       const server = yield* listen(store.kv, port)
       const kubeconfig = join(dir, "kubeconfig")
       writeAtomic(kubeconfig, kubeconfigText(server.url, dir))
@@ -207,7 +167,7 @@ export const up = Command.make(
       yield* Console.log(
         Option.isSome(etcdServers)
           ? `flotilla: store: etcd v3 endpoints ${etcdServers.value}`
-          : `flotilla: store: one embedded member (Raft replication of the store is not wired in yet); snapshot ${store.file}${store.restored > 0 ? `, ${store.restored} keys restored` : ""}`,
+          : `flotilla: store: ${members} member${members === 1 ? "" : "s"} replicated by Raft, write-ahead logs in ${join(dir, "store")}`,
       )
       yield* Console.log(`flotilla: API server on ${server.url} (kubectl v1.32 compatible)`)
       yield* Console.log(`flotilla: kubeconfig ${kubeconfig}`)
