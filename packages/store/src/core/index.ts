@@ -2,6 +2,7 @@
 // encodings. No clock, no randomness, no I/O.
 export * from "./bytes.ts"
 export * from "./codec.ts"
+export * from "./config.ts"
 export { crc32 } from "./crc32.ts"
 export * from "./entry.ts"
 export * from "./errors.ts"

@@ -1,0 +1,111 @@
+/**
+ * `flotilla store`: one member of an etcd-compatible store cluster, taking
+ * etcd's own flags for the subset it supports, so that a script that starts
+ * an etcd cluster starts ours by changing only the program's name:
+ *
+ *   flotilla store --name n1 --data-dir n1.data \
+ *     --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
+ *     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+ *     --initial-cluster n1=http://127.0.0.1:2380,n2=...,n3=... \
+ *     --initial-cluster-token tok --initial-cluster-state new
+ *
+ * Data in `--data-dir` (Raft WAL and snapshots) survives restarts; an
+ * existing data directory ignores the --initial-cluster flags, as etcd does.
+ * Runs until SIGINT/SIGTERM, or until the member is removed from its cluster.
+ * Bad flags exit 2 with a message naming the flag. The member itself is
+ * `@flotilla/store`'s `startMember`; this shell parses flags and logs.
+ */
+import {
+  decodeMemberConfig,
+  type EtcdFlags,
+  FlagError,
+  memberIdHex,
+  startMember,
+} from "@flotilla/store"
+import { Console, Deferred, Effect, Option, Runtime, Schema } from "effect"
+import { Command, Flag } from "effect/cli"
+
+/** Bad flags: the message is printed, the process exits 2. */
+export class StoreUsageError extends Schema.TaggedError<StoreUsageError>()("StoreUsageError", {
+  message: Schema.String,
+}) {
+  override readonly [Runtime.errorReported] = false
+  override readonly [Runtime.errorExitCode] = 2
+}
+
+/** The member could not start (a port in use, a damaged data directory, ...). */
+export class StoreFailed extends Schema.TaggedError<StoreFailed>()("StoreFailed", {
+  message: Schema.String,
+}) {
+  override readonly [Runtime.errorReported] = false
+  override readonly [Runtime.errorExitCode] = 1
+}
+
+const text = (name: keyof EtcdFlags, description: string) =>
+  Flag.String(name).pipe(Flag.withDescription(description), Flag.optional)
+
+const flags = {
+  name: text("name", "Human-readable name for this member (default: default)"),
+  dataDir: text("data-dir", "Path to the data directory (default: ${name}.etcd)"),
+  listenClientUrls: text("listen-client-urls", "URLs to listen on for client traffic"),
+  advertiseClientUrls: text("advertise-client-urls", "Client URLs advertised to the cluster"),
+  listenPeerUrls: text("listen-peer-urls", "URL to listen on for peer (Raft) traffic"),
+  initialAdvertisePeerUrls: text(
+    "initial-advertise-peer-urls",
+    "This member's peer URLs, advertised to the rest of the cluster",
+  ),
+  initialCluster: text("initial-cluster", "Initial cluster configuration: name=peerURL,..."),
+  initialClusterState: text("initial-cluster-state", "new (default) or existing"),
+  initialClusterToken: text(
+    "initial-cluster-token",
+    "Initial cluster token (default: etcd-cluster)",
+  ),
+  snapshotCount: text("snapshot-count", "Committed entries between snapshots (default: 100000)"),
+  heartbeatInterval: text("heartbeat-interval", "Heartbeat interval in ms (default: 100)"),
+  electionTimeout: text("election-timeout", "Election timeout in ms (default: 1000)"),
+}
+
+const value = (o: Option.Option<string>): string | undefined => Option.getOrUndefined(o)
+
+export const store = Command.make(
+  "store",
+  flags,
+  Effect.fn(function* (f) {
+    const raw: EtcdFlags = {
+      name: value(f.name),
+      "data-dir": value(f.dataDir),
+      "listen-client-urls": value(f.listenClientUrls),
+      "advertise-client-urls": value(f.advertiseClientUrls),
+      "listen-peer-urls": value(f.listenPeerUrls),
+      "initial-advertise-peer-urls": value(f.initialAdvertisePeerUrls),
+      "initial-cluster": value(f.initialCluster),
+      "initial-cluster-state": value(f.initialClusterState),
+      "initial-cluster-token": value(f.initialClusterToken),
+      "snapshot-count": value(f.snapshotCount),
+      "heartbeat-interval": value(f.heartbeatInterval),
+      "election-timeout": value(f.electionTimeout),
+    }
+    const config = yield* Effect.try({
+      try: () => decodeMemberConfig(raw),
+      catch: (e) =>
+        new StoreUsageError({ message: e instanceof FlagError ? e.message : String(e) }),
+    }).pipe(Effect.tapError((e) => Console.error(`flotilla store: ${e.message}`)))
+    yield* Effect.scoped(
+      Effect.gen(function* () {
+        const member = yield* startMember(config).pipe(
+          Effect.mapError((e) => new StoreFailed({ message: e.message })),
+          Effect.tapError((e) => Console.error(`flotilla store: ${e.message}`)),
+        )
+        const clients = member.servers.map((s) => s.url).join(",")
+        yield* Console.error(
+          `flotilla store: member ${memberIdHex(member.id)} (${config.name}) data-dir=${config.dataDir} peer=${config.listenPeerURL.host} state=${config.initialClusterState}`,
+        )
+        yield* Console.error(`flotilla store: ready to serve client requests on ${clients}`)
+        yield* Deferred.await(member.removed)
+        yield* Console.error(
+          "flotilla store: the member has been permanently removed from the cluster; exiting",
+        )
+      }),
+    )
+  }),
+).pipe(Command.withDescription("Run one member of an etcd-compatible store cluster (etcd's flags)"))

@@ -1,0 +1,190 @@
+// A member's configuration from etcd's own flags (the subset we support), so
+// that a script starting an etcd cluster starts ours by changing only the
+// program's name. Pure: decoding and checking, with errors naming the flag.
+
+/** The flags, as given (absent ones take etcd's defaults). */
+export interface EtcdFlags {
+  readonly name?: string | undefined
+  readonly "data-dir"?: string | undefined
+  readonly "listen-client-urls"?: string | undefined
+  readonly "advertise-client-urls"?: string | undefined
+  readonly "listen-peer-urls"?: string | undefined
+  readonly "initial-advertise-peer-urls"?: string | undefined
+  readonly "initial-cluster"?: string | undefined
+  readonly "initial-cluster-state"?: string | undefined
+  readonly "initial-cluster-token"?: string | undefined
+  readonly "snapshot-count"?: string | undefined
+  readonly "heartbeat-interval"?: string | undefined
+  readonly "election-timeout"?: string | undefined
+}
+
+export interface MemberConfig {
+  readonly name: string
+  readonly dataDir: string
+  readonly listenClientURLs: ReadonlyArray<URL>
+  readonly advertiseClientURLs: ReadonlyArray<string>
+  readonly listenPeerURL: URL
+  readonly initialAdvertisePeerURLs: ReadonlyArray<string>
+  readonly initialCluster: ReadonlyArray<{
+    readonly name: string
+    readonly peerURLs: ReadonlyArray<string>
+  }>
+  readonly initialClusterState: "new" | "existing"
+  readonly initialClusterToken: string
+  readonly snapshotCount: number
+  readonly heartbeatMs: number
+  readonly electionMs: number
+}
+
+/** A flag's value was refused: `flag` names it (without dashes). */
+export class FlagError extends Error {
+  readonly flag: string
+  readonly reason: string
+  constructor(flag: string, reason: string) {
+    super(`--${flag}: ${reason}`)
+    this.name = "FlagError"
+    this.flag = flag
+    this.reason = reason
+  }
+}
+
+const urlList = (flag: string, value: string): URL[] => {
+  const parts = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+  if (parts.length === 0) throw new FlagError(flag, "expected at least one URL")
+  return parts.map((p) => {
+    let u: URL
+    try {
+      u = new URL(p)
+    } catch {
+      throw new FlagError(flag, `${JSON.stringify(p)} is not a URL`)
+    }
+    if (u.protocol !== "http:") {
+      const why = u.protocol === "https:" ? "TLS is not supported yet" : "expected http://host:port"
+      throw new FlagError(flag, `${JSON.stringify(p)}: ${why}`)
+    }
+    if (u.port === "") throw new FlagError(flag, `${JSON.stringify(p)} has no port`)
+    if (u.pathname !== "/" || u.search !== "" || u.hash !== "") {
+      throw new FlagError(flag, `${JSON.stringify(p)} must not have a path, query or fragment`)
+    }
+    return u
+  })
+}
+
+/** A URL as etcd prints it: scheme://host:port, no trailing slash. */
+const show = (u: URL): string => `${u.protocol}//${u.host}`
+
+const positiveInt = (flag: string, value: string | undefined, fallback: number): number => {
+  if (value === undefined) return fallback
+  const n = Number(value.trim())
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new FlagError(flag, `expected a positive integer, got ${JSON.stringify(value)}`)
+  }
+  return n
+}
+
+/** Decodes and checks the flags; throws FlagError naming the flag at fault. */
+export const decodeMemberConfig = (flags: EtcdFlags): MemberConfig => {
+  const name = flags.name ?? "default"
+  if (name.trim() === "") throw new FlagError("name", "must not be empty")
+  const dataDir = flags["data-dir"] ?? `${name}.etcd`
+  if (dataDir.trim() === "") throw new FlagError("data-dir", "must not be empty")
+  const listenClientURLs = urlList(
+    "listen-client-urls",
+    flags["listen-client-urls"] ?? "http://localhost:2379",
+  )
+  const advertiseClientURLs = urlList(
+    "advertise-client-urls",
+    flags["advertise-client-urls"] ?? "http://localhost:2379",
+  ).map(show)
+  const listenPeer = urlList(
+    "listen-peer-urls",
+    flags["listen-peer-urls"] ?? "http://localhost:2380",
+  )
+  if (listenPeer.length > 1) {
+    throw new FlagError("listen-peer-urls", "only one peer URL is supported")
+  }
+  const initialAdvertisePeerURLs = urlList(
+    "initial-advertise-peer-urls",
+    flags["initial-advertise-peer-urls"] ?? "http://localhost:2380",
+  ).map(show)
+  const clusterFlag =
+    flags["initial-cluster"] ?? `${name}=${initialAdvertisePeerURLs.join(`,${name}=`)}`
+  const byName = new Map<string, string[]>()
+  for (const part of clusterFlag.split(",").map((s) => s.trim())) {
+    if (part === "") continue
+    const eq = part.indexOf("=")
+    if (eq <= 0) {
+      throw new FlagError("initial-cluster", `${JSON.stringify(part)} is not name=URL`)
+    }
+    const member = part.slice(0, eq).trim()
+    const [url] = urlList("initial-cluster", part.slice(eq + 1))
+    const urls = byName.get(member) ?? []
+    const shown = show(url!)
+    if (urls.includes(shown)) {
+      throw new FlagError("initial-cluster", `${JSON.stringify(part)} is given twice`)
+    }
+    urls.push(shown)
+    byName.set(member, urls)
+  }
+  if (byName.size === 0) throw new FlagError("initial-cluster", "names no member")
+  const own = byName.get(name)
+  if (own === undefined) {
+    throw new FlagError(
+      "initial-cluster",
+      `has no entry for this member's --name ${JSON.stringify(name)}`,
+    )
+  }
+  const same =
+    own.length === initialAdvertisePeerURLs.length &&
+    [...own].sort().every((u, i) => u === [...initialAdvertisePeerURLs].sort()[i])
+  if (!same) {
+    throw new FlagError(
+      "initial-cluster",
+      `${name}=${own.join(",")} does not match --initial-advertise-peer-urls ${initialAdvertisePeerURLs.join(",")}`,
+    )
+  }
+  const seen = new Map<string, string>()
+  for (const [member, urls] of byName) {
+    for (const u of urls) {
+      const other = seen.get(u)
+      if (other !== undefined) {
+        throw new FlagError("initial-cluster", `${u} is given to both ${other} and ${member}`)
+      }
+      seen.set(u, member)
+    }
+  }
+  const state = flags["initial-cluster-state"] ?? "new"
+  if (state !== "new" && state !== "existing") {
+    throw new FlagError(
+      "initial-cluster-state",
+      `expected new or existing, got ${JSON.stringify(state)}`,
+    )
+  }
+  const token = flags["initial-cluster-token"] ?? "etcd-cluster"
+  if (token === "") throw new FlagError("initial-cluster-token", "must not be empty")
+  const heartbeatMs = positiveInt("heartbeat-interval", flags["heartbeat-interval"], 100)
+  const electionMs = positiveInt("election-timeout", flags["election-timeout"], 1000)
+  if (electionMs < 5 * heartbeatMs) {
+    throw new FlagError(
+      "election-timeout",
+      `${electionMs} ms should be at least 5 times --heartbeat-interval (${heartbeatMs} ms)`,
+    )
+  }
+  return {
+    name,
+    dataDir,
+    listenClientURLs,
+    advertiseClientURLs,
+    listenPeerURL: listenPeer[0]!,
+    initialAdvertisePeerURLs,
+    initialCluster: [...byName].map(([n, peerURLs]) => ({ name: n, peerURLs })),
+    initialClusterState: state,
+    initialClusterToken: token,
+    snapshotCount: positiveInt("snapshot-count", flags["snapshot-count"], 100_000),
+    heartbeatMs,
+    electionMs,
+  }
+}

@@ -1,0 +1,94 @@
+// One member process, as `flotilla store` runs it: the WAL in
+// `<data-dir>/member/wal`, Raft over TCP on the peer URL, the etcd v3 gRPC API
+// on every client URL. Peers come from `--initial-cluster` and then from the
+// replicated membership.
+import * as path from "node:path"
+import { RaftTcpTransport } from "@flotilla/raft"
+import { Context, Deferred, Effect, Layer, type Scope } from "effect"
+import type { MemberConfig } from "./core/config.ts"
+import { memberIdFor, raftNodeId } from "./core/members.ts"
+import type { EtcdError } from "./errors.ts"
+import { type EtcdServer, serve } from "./grpc/server.ts"
+import { bootstrapFor, memberLayer, peerAddress, tcpTransport, walStorage } from "./member.ts"
+import { Replica } from "./replica.ts"
+
+/** A listening host: `localhost` means the IPv4 loopback here. */
+const listenHost = (u: URL): string =>
+  u.hostname === "localhost" ? "127.0.0.1" : u.hostname.replace(/^\[|\]$/g, "")
+
+export interface RunningMember {
+  readonly id: bigint
+  readonly clusterId: Effect.Effect<bigint>
+  readonly servers: ReadonlyArray<EtcdServer>
+  /** Completes when this member learns it was removed from the cluster. */
+  readonly removed: Deferred.Deferred<void>
+}
+
+/** Starts a member for the current Scope. */
+export const startMember = (
+  config: MemberConfig,
+): Effect.Effect<RunningMember, EtcdError | Error, Scope.Scope> =>
+  Effect.gen(function* () {
+    const token = config.initialClusterToken
+    const memberId = memberIdFor(config.initialAdvertisePeerURLs, token)
+    const self = raftNodeId(memberId)
+    const removed = yield* Deferred.make<void>()
+    const peers: Record<string, { host: string; port: number }> = {}
+    for (const m of config.initialCluster) {
+      const id = raftNodeId(memberIdFor(m.peerURLs, token))
+      if (id !== self) peers[id] = peerAddress(m.peerURLs[0]!)
+    }
+    const tcp = RaftTcpTransport.layer({
+      id: self,
+      host: listenHost(config.listenPeerURL),
+      port: Number(config.listenPeerURL.port),
+      peers,
+    })
+    const boot = bootstrapFor(config.initialClusterState, config.initialCluster, token)
+    const member = memberLayer({
+      memberId,
+      name: config.name,
+      clientURLs: config.advertiseClientURLs,
+      token,
+      tickMs: config.heartbeatMs,
+      electionTicks: Math.max(2, Math.round(config.electionMs / config.heartbeatMs)),
+      snapshotCount: config.snapshotCount,
+      onRemoved: () => Deferred.doneUnsafe(removed, Effect.void),
+    }).pipe(
+      Layer.provide(walStorage(path.join(config.dataDir, "member", "wal"), boot)),
+      Layer.provide(tcpTransport),
+      Layer.provideMerge(tcp),
+    )
+    const ctx = yield* Layer.build(member).pipe(
+      Effect.mapError((e) => new Error(e.message, { cause: e })),
+    )
+    const transport = Context.get(ctx, RaftTcpTransport)
+    const replica = Context.get(ctx, Replica)
+    // Peers follow the replicated membership (a removed member is forgotten).
+    const syncPeers = (): void => {
+      for (const m of replica.membership.members) {
+        const id = raftNodeId(m.ID)
+        if (id !== self && m.peerURLs.length > 0)
+          transport.unsafe.setPeer(id, peerAddress(m.peerURLs[0]!))
+      }
+      for (const m of config.initialCluster) {
+        const id = memberIdFor(m.peerURLs, token)
+        if (replica.membership.isRemoved(id)) transport.unsafe.removePeer(raftNodeId(id))
+      }
+    }
+    const unsubscribe = replica.onMembershipChange(syncPeers)
+    yield* Effect.addFinalizer(() => Effect.sync(unsubscribe))
+    syncPeers()
+    const servers: EtcdServer[] = []
+    for (const u of config.listenClientURLs) {
+      servers.push(
+        yield* serve({ host: listenHost(u), port: Number(u.port) }).pipe(Effect.provide(ctx)),
+      )
+    }
+    return {
+      id: memberId,
+      clusterId: Effect.sync(() => replica.membership.clusterId),
+      servers,
+      removed,
+    }
+  })
