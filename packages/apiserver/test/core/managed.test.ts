@@ -1,0 +1,175 @@
+import * as fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import type { Obj } from "../../src/core/json.ts"
+import {
+  apply,
+  conflictMessage,
+  fieldsOf,
+  formatPath,
+  fromFieldsV1,
+  readManagedFields,
+  toFieldsV1,
+  trackUpdate,
+} from "../../src/core/managed.ts"
+import { typeOf } from "../../src/core/typemeta.ts"
+
+const type = typeOf("deployments")
+const who = (manager: string, subresource = "") => ({
+  manager,
+  apiVersion: "apps/v1",
+  subresource,
+  time: "2026-01-01T00:00:00Z",
+})
+
+const deployment = (replicas: number, image: string, labels: Record<string, string> = {}): Obj => ({
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name: "web", namespace: "default", uid: "u", resourceVersion: "5", labels },
+  spec: {
+    replicas,
+    template: { spec: { containers: [{ name: "main", image, ports: [{ containerPort: 80 }] }] } },
+  },
+})
+
+const entries = (o: Obj) =>
+  readManagedFields(o).map((e) => [e.manager, e.operation, toFieldsV1(e.fields)])
+
+describe("field sets", () => {
+  // Nested objects carry "." (the node itself is owned); Kubernetes leaves it
+  // off non-pointer structs, which needs Go's types, and only removal reads it.
+  it("name keyed list items by their keys, with key defaults, and skip system metadata", () => {
+    const v1 = toFieldsV1(fieldsOf(deployment(1, "x", { app: "web" }), type, "main"))
+    expect(v1).toEqual({
+      "f:metadata": { "f:labels": { ".": {}, "f:app": {} } },
+      "f:spec": {
+        "f:replicas": {},
+        "f:template": {
+          ".": {},
+          "f:spec": {
+            ".": {},
+            "f:containers": {
+              ".": {},
+              'k:{"name":"main"}': {
+                ".": {},
+                "f:image": {},
+                "f:name": {},
+                "f:ports": {
+                  ".": {},
+                  'k:{"containerPort":80,"protocol":"TCP"}': { ".": {}, "f:containerPort": {} },
+                },
+              },
+            },
+          },
+        },
+      },
+    })
+  })
+
+  it("read back what they write (property)", () => {
+    const obj = fc.letrec((tie) => ({
+      v: fc.oneof({ depthSize: "small" }, fc.integer(), fc.string({ maxLength: 3 }), tie("o")),
+      o: fc.dictionary(fc.constantFrom("a", "b", "c"), tie("v"), { minKeys: 1, maxKeys: 3 }),
+    })).o as fc.Arbitrary<Obj>
+    fc.assert(
+      fc.property(obj, (o) => {
+        const set = fieldsOf({ spec: o }, {}, "main")
+        expect(toFieldsV1(fromFieldsV1(toFieldsV1(set)))).toEqual(toFieldsV1(set))
+      }),
+    )
+  })
+
+  it("print paths as Kubernetes does", () => {
+    expect(
+      formatPath([
+        "f:spec",
+        "f:template",
+        "f:spec",
+        "f:containers",
+        'k:{"name":"main"}',
+        "f:image",
+      ]),
+    ).toBe('.spec.template.spec.containers[name="main"].image')
+    expect(formatPath(["f:metadata", "f:finalizers", 'v:"a"'])).toBe('.metadata.finalizers[="a"]')
+  })
+})
+
+describe("trackUpdate", () => {
+  it("gives an updater the fields it changed and takes them from others", () => {
+    const created = trackUpdate(undefined, deployment(1, "x"), type, who("creator"))
+    const scaled = trackUpdate(created, deployment(3, "x"), type, who("scaler", "scale"))
+    const got = entries(scaled)
+    expect(got.map(([m]) => m)).toEqual(["creator", "scaler"])
+    const creator = got[0]?.[2] as Obj
+    expect((creator["f:spec"] as Obj)["f:replicas"]).toBeUndefined()
+    expect(got[1]?.[2]).toEqual({ "f:spec": { "f:replicas": {} } })
+    expect(readManagedFields(scaled)[1]?.subresource).toBe("scale")
+  })
+
+  it("takes a request's own managedFields at its word, and [{}] resets them", () => {
+    const created = trackUpdate(undefined, deployment(1, "x"), type, who("creator"))
+    const own = {
+      ...created,
+      metadata: {
+        ...(created.metadata as Obj),
+        managedFields: [{ manager: "x", operation: "Apply", fieldsV1: {} }],
+      },
+    }
+    expect(trackUpdate(created, own, type, who("other"))).toBe(own)
+    const reset = { ...created, metadata: { ...(created.metadata as Obj), managedFields: [{}] } }
+    expect(
+      (trackUpdate(created, reset, type, who("other")).metadata as Obj).managedFields,
+    ).toBeUndefined()
+  })
+})
+
+describe("apply", () => {
+  const applied = (replicas: number, labels?: Record<string, string>): Obj => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", ...(labels === undefined ? {} : { labels }) },
+    spec: { replicas },
+  })
+
+  it("creates, owns exactly what it applied, and drops what it no longer applies", () => {
+    const first = apply(undefined, applied(1, { a: "1", b: "2" }), type, who("me"), false)
+    if (first._tag !== "Applied") throw new Error("conflict")
+    expect(first.object).toMatchObject({
+      metadata: { labels: { a: "1", b: "2" } },
+      spec: { replicas: 1 },
+    })
+    const second = apply(first.object, applied(2, { a: "1" }), type, who("me"), false)
+    if (second._tag !== "Applied") throw new Error("conflict")
+    expect((second.object.metadata as Obj).labels).toEqual({ a: "1" })
+    expect((second.object.spec as Obj).replicas).toBe(2)
+  })
+
+  it("conflicts on fields others own with other values, shares equal ones, and forces", () => {
+    const base = trackUpdate(undefined, deployment(1, "x"), type, who("kubectl-client-side-apply"))
+    const same = apply(base, applied(1), type, who("me"), false)
+    expect(same._tag).toBe("Applied")
+    const different = apply(base, applied(5), type, who("me"), false)
+    expect(different._tag).toBe("Conflicts")
+    if (different._tag === "Conflicts") {
+      expect(conflictMessage(different.conflicts)).toBe(
+        'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas',
+      )
+    }
+    const forced = apply(base, applied(5), type, who("me"), true)
+    if (forced._tag !== "Applied") throw new Error("force must win")
+    const owners = readManagedFields(forced.object)
+    const csa = owners.find((e) => e.manager === "kubectl-client-side-apply")
+    expect((toFieldsV1(csa?.fields ?? fromFieldsV1({})) as Obj)["f:spec"]).not.toHaveProperty(
+      "f:replicas",
+    )
+  })
+
+  it("keeps fields another manager also applies", () => {
+    const a = apply(undefined, applied(1, { shared: "x" }), type, who("a"), false)
+    if (a._tag !== "Applied") throw new Error("conflict")
+    const b = apply(a.object, applied(1, { shared: "x" }), type, who("b"), false)
+    if (b._tag !== "Applied") throw new Error("conflict")
+    const aDrops = apply(b.object, applied(1), type, who("a"), false)
+    if (aDrops._tag !== "Applied") throw new Error("conflict")
+    expect((aDrops.object.metadata as Obj).labels).toEqual({ shared: "x" })
+  })
+})

@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest"
+import {
+  chooseRendering,
+  decodeListOptions,
+  decodeWriteOptions,
+  parseAccept,
+  route,
+} from "../../src/core/request.ts"
+
+const r = (method: string, path: string, query = "") =>
+  route(method, path, new URLSearchParams(query))
+
+describe("route", () => {
+  it("reads resource requests as Kubernetes' RequestInfoFactory does", () => {
+    expect(r("GET", "/apis/apps/v1/namespaces/default/deployments/web/scale")).toEqual({
+      _tag: "Resource",
+      request: {
+        verb: "get",
+        group: "apps",
+        version: "v1",
+        namespace: "default",
+        resource: "deployments",
+        name: "web",
+        subresource: "scale",
+      },
+    })
+    expect(r("GET", "/api/v1/pods", "watch=true")).toMatchObject({
+      request: { verb: "watch", namespace: "", resource: "pods" },
+    })
+    expect(r("GET", "/api/v1/watch/namespaces/x/pods")).toMatchObject({
+      request: { verb: "watch", namespace: "x" },
+    })
+    expect(r("DELETE", "/api/v1/namespaces/x/pods")).toMatchObject({
+      request: { verb: "deletecollection" },
+    })
+    expect(r("PATCH", "/api/v1/nodes/n1/status")).toMatchObject({
+      request: { verb: "patch", resource: "nodes", name: "n1", subresource: "status" },
+    })
+    // A namespace and its subresources.
+    expect(r("GET", "/api/v1/namespaces/default")).toMatchObject({
+      request: { resource: "namespaces", name: "default" },
+    })
+    expect(r("PUT", "/api/v1/namespaces/default/finalize")).toMatchObject({
+      request: {
+        verb: "update",
+        resource: "namespaces",
+        namespace: "default",
+        subresource: "finalize",
+      },
+    })
+  })
+
+  it("routes discovery, OpenAPI and version, and refuses the rest", () => {
+    expect(r("GET", "/version")._tag).toBe("Version")
+    expect(r("GET", "/api")._tag).toBe("CoreDiscovery")
+    expect(r("GET", "/apis")._tag).toBe("GroupsDiscovery")
+    expect(r("GET", "/apis/apps")).toEqual({ _tag: "Group", group: "apps" })
+    expect(r("GET", "/apis/apps/v1")).toEqual({
+      _tag: "GroupVersion",
+      group: "apps",
+      version: "v1",
+    })
+    expect(r("GET", "/openapi/v3")._tag).toBe("OpenApiIndex")
+    expect(r("GET", "/openapi/v3/apis/apps/v1")).toEqual({
+      _tag: "OpenApiDocument",
+      path: "apis/apps/v1",
+    })
+    expect(r("GET", "/nope")._tag).toBe("NotFound")
+    expect(r("GET", "/api/v1/namespaces/a/pods/b/c/d")._tag).toBe("NotFound")
+    expect(r("TRACE", "/api/v1/pods")._tag).toBe("NotFound")
+  })
+})
+
+describe("options", () => {
+  it("decodes list options and names the bad parameter", () => {
+    const ok = decodeListOptions(
+      new URLSearchParams("limit=500&resourceVersion=7&allowWatchBookmarks=true&timeoutSeconds=30"),
+    )
+    expect(ok).toMatchObject({
+      ok: true,
+      value: { limit: 500, resourceVersion: "7", allowWatchBookmarks: true, timeoutSeconds: 30 },
+    })
+    const bad = decodeListOptions(new URLSearchParams("limit=lots"))
+    expect(bad.ok ? "" : bad.error.status.message).toContain("limit")
+    const rv = decodeListOptions(new URLSearchParams("resourceVersion=abc"))
+    expect(rv.ok).toBe(false)
+    const match = decodeListOptions(new URLSearchParams("resourceVersionMatch=Sometimes"))
+    expect(match.ok ? "" : match.error.status.message).toContain("resourceVersionMatch")
+  })
+
+  it("defaults the field manager from the user agent and checks fieldValidation and dryRun", () => {
+    const w = decodeWriteOptions(
+      new URLSearchParams("fieldValidation=strict"),
+      "kubectl/v1.32.4 (linux/amd64)",
+    )
+    expect(w).toEqual({
+      ok: true,
+      value: {
+        dryRun: false,
+        fieldManager: "kubectl",
+        fieldValidation: "Strict",
+        force: undefined,
+      },
+    })
+    expect(
+      decodeWriteOptions(new URLSearchParams("dryRun=All&force=true&fieldManager=m"), "").ok,
+    ).toBe(true)
+    expect(decodeWriteOptions(new URLSearchParams("dryRun=Some"), "").ok).toBe(false)
+    expect(decodeWriteOptions(new URLSearchParams("fieldValidation=Loose"), "").ok).toBe(false)
+    expect(decodeWriteOptions(new URLSearchParams(`fieldManager=${"m".repeat(129)}`), "").ok).toBe(
+      false,
+    )
+  })
+
+  it("renders Tables only when asked the way kubectl asks", () => {
+    const accept = (header: string, include: string | null = null) =>
+      chooseRendering(parseAccept(header), include)
+    expect(
+      accept(
+        "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json",
+      ),
+    ).toEqual({
+      _tag: "Table",
+      includeObject: "Metadata",
+    })
+    expect(accept("application/json;as=Table;v=v1;g=meta.k8s.io", "Object")).toEqual({
+      _tag: "Table",
+      includeObject: "Object",
+    })
+    expect(accept("application/vnd.kubernetes.protobuf,application/json")).toEqual({
+      _tag: "Object",
+    })
+    expect(accept("")).toEqual({ _tag: "Object" })
+    expect(accept("application/vnd.kubernetes.protobuf")).toBeUndefined()
+  })
+})
