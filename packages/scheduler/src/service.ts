@@ -1,9 +1,18 @@
+import { readFileSync } from "node:fs"
 import type { Event } from "@flotilla/api"
+import type { KubeClientShape } from "@flotilla/client"
 import { Clock, Context, Effect, Exit, Latch, Layer, Option, Queue, Result, Schema } from "effect"
-import { DefaultSchedulerName } from "./core/compile.ts"
-import { decodeConfiguration, defaultConfiguration } from "./core/config.ts"
+import {
+  type ConfigError,
+  decodeConfiguration,
+  defaultConfiguration,
+  formatConfigIssue,
+  type SchedulerConfiguration,
+} from "./core/config.ts"
+import { parseConfiguration } from "./core/config-file.ts"
 import { defaultRegistry, type Registry } from "./core/registry.ts"
 import { type Command, SchedulerCore } from "./core/scheduler.ts"
+import { type InformerSourceOptions, layerInformers } from "./informers.ts"
 import type { InMemoryCluster } from "./memory.ts"
 import { ClusterSource, type SourceEvent } from "./source.ts"
 
@@ -19,6 +28,12 @@ export interface SchedulerOptions {
   readonly registry?: Registry
   /** A KubeSchedulerConfiguration object (decoded and checked here); the defaults when absent. */
   readonly configuration?: unknown
+  /**
+   * A KubeSchedulerConfiguration file (YAML or JSON), read when the layer is
+   * built; its problems are reported as `<file>:<line>: <field>: <reason>`.
+   * Takes precedence over `configuration`.
+   */
+  readonly configurationFile?: string
   /** Seed for tie-breaking (the same seed and inputs give the same placements). */
   readonly seed?: number
   /** How often queues are flushed and timeouts checked (Kubernetes: 1 s). */
@@ -57,6 +72,13 @@ export class Scheduler extends Context.Service<
   ): Layer.Layer<Scheduler, SchedulerConfigError, ClusterSource> =>
     Layer.effect(Scheduler, make(options))
 
+  /** The scheduler over a real API server: informers, `pods/binding`, Events (see `informers.ts`). */
+  static readonly layerClient = (
+    client: KubeClientShape,
+    options: SchedulerOptions & InformerSourceOptions = {},
+  ): Layer.Layer<Scheduler, SchedulerConfigError> =>
+    Scheduler.layer(options).pipe(Layer.provide(layerInformers(client, options)))
+
   /** The scheduler over an in-memory cluster (no API server). */
   static readonly layerMemory = (
     cluster: InMemoryCluster,
@@ -65,15 +87,58 @@ export class Scheduler extends Context.Service<
     Scheduler.layer(options).pipe(Layer.provide(cluster.layer))
 }
 
-const make = Effect.fnUntraced(function* (options: SchedulerOptions) {
-  const source = yield* ClusterSource
-  const registry = options.registry ?? defaultRegistry()
-  let configuration = defaultConfiguration(registry)
-  if (options.configuration !== undefined) {
-    const r = decodeConfiguration(options.configuration, registry)
-    if (Result.isFailure(r)) return yield* new SchedulerConfigError({ message: r.failure.message })
-    configuration = r.success
+/** `file:line: field: reason` per problem, as compilers print them. */
+const fileProblems = (file: string, e: ConfigError): string =>
+  e.issues
+    .map((i) =>
+      i.line === undefined
+        ? `${file}: ${formatConfigIssue(i)}`
+        : `${file}:${i.line}: ${formatConfigIssue({ path: i.path, message: i.message })}`,
+    )
+    .join("\n")
+
+/**
+ * Reads and decodes a KubeSchedulerConfiguration file (YAML or JSON) against
+ * the registry (the in-tree plugins when absent).
+ */
+export const readConfigurationFile = (
+  file: string,
+  registry: Registry = defaultRegistry(),
+): Effect.Effect<SchedulerConfiguration, SchedulerConfigError> =>
+  Effect.gen(function* () {
+    const text = yield* Effect.try({
+      try: () => readFileSync(file, "utf8"),
+      catch: (e) =>
+        new SchedulerConfigError({
+          message: `${file}: ${e instanceof Error ? e.message : String(e)}`,
+        }),
+    })
+    const r = parseConfiguration(text, registry)
+    if (Result.isFailure(r)) {
+      return yield* new SchedulerConfigError({ message: fileProblems(file, r.failure) })
+    }
+    return r.success
+  })
+
+const configure = (
+  options: SchedulerOptions,
+  registry: Registry,
+): Effect.Effect<SchedulerConfiguration, SchedulerConfigError> => {
+  if (options.configurationFile !== undefined) {
+    return readConfigurationFile(options.configurationFile, registry)
   }
+  if (options.configuration === undefined) return Effect.succeed(defaultConfiguration(registry))
+  const r = decodeConfiguration(options.configuration, registry)
+  return Result.isFailure(r)
+    ? Effect.fail(new SchedulerConfigError({ message: r.failure.message }))
+    : Effect.succeed(r.success)
+}
+
+const make = Effect.fnUntraced(function* (options: SchedulerOptions) {
+  const registry = options.registry ?? defaultRegistry()
+  // The configuration is checked before the source starts (a bad file fails fast).
+  const configuration = yield* configure(options, registry)
+  const source = yield* ClusterSource
   const core = yield* Effect.try({
     try: () =>
       new SchedulerCore({
@@ -137,11 +202,11 @@ const make = Effect.fnUntraced(function* (options: SchedulerOptions) {
     reason: c.reason,
     message: c.message,
     type: c.type,
-    source: { component: DefaultSchedulerName },
+    source: { component: c.component },
     firstTimestamp: rfc3339(now),
     lastTimestamp: rfc3339(now),
     count: 1,
-    reportingComponent: DefaultSchedulerName,
+    reportingComponent: c.component,
     reportingInstance: "",
   })
 

@@ -141,14 +141,20 @@ export interface ConfigIssue {
   /** Field path such as `profiles[0].plugins.score.enabled[1].weight` ("" for the root). */
   readonly path: string
   readonly message: string
+  /** 1-based line in the configuration file, when the configuration came from one. */
+  readonly line?: number
 }
+
+/** One issue as a line of text: `line 7: profiles[0].schedulerName: must not be empty`. */
+export const formatConfigIssue = (i: ConfigIssue): string =>
+  `${i.line === undefined ? "" : `line ${i.line}: `}${i.path === "" ? "" : `${i.path}: `}${i.message}`
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError"
   readonly issues: ReadonlyArray<ConfigIssue>
 
   constructor(issues: ReadonlyArray<ConfigIssue>) {
-    super(issues.map((i) => (i.path === "" ? i.message : `${i.path}: ${i.message}`)).join("\n"))
+    super(issues.map(formatConfigIssue).join("\n"))
     this.issues = issues
   }
 }
@@ -315,8 +321,8 @@ export const decodeConfiguration = (
 }
 
 /**
- * Decodes a configuration file's text. JSON here; YAML files are parsed by the
- * caller (any YAML parser's output is the object `decodeConfiguration` takes).
+ * Decodes a configuration file's JSON text (`parseConfiguration` in
+ * `config-file.ts` reads YAML or JSON and reports lines).
  */
 export const parseConfigurationJson = (
   text: string,

@@ -8,7 +8,13 @@
 import type { Node, Pod } from "@flotilla/api"
 import { GenericScheduler, ScheduleError } from "./algorithm.ts"
 import { Cache } from "./cache.ts"
-import { CompileError, compileNode, compilePod, type PodView } from "./compile.ts"
+import {
+  CompileError,
+  compileNode,
+  compilePod,
+  DefaultSchedulerName,
+  type PodView,
+} from "./compile.ts"
 import { ConfigError, instantiateProfile, type SchedulerConfiguration } from "./config.ts"
 import { FitError } from "./fit-error.ts"
 import {
@@ -48,6 +54,8 @@ export type Command =
       readonly reason: "Scheduled" | "FailedScheduling"
       readonly message: string
       readonly pod: PodRef
+      /** The profile's scheduler name, the Event's `source.component` (as each Kubernetes profile has its own recorder). */
+      readonly component: string
     }
   | {
       /** The pod's PodScheduled condition (False with Unschedulable or SchedulerError when a cycle fails). */
@@ -101,6 +109,9 @@ const refOf = (pod: PodView): PodRef => ({
 
 const isTerminated = (pod: SchedulablePodView): boolean =>
   pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed"
+
+/** A pending pod being deleted is never scheduled (the API server would refuse its binding). */
+const isDeleting = (pod: PodView): boolean => pod.metadata.deletionTimestamp !== undefined
 
 const sameLabels = (
   a: Readonly<Record<string, string>>,
@@ -231,7 +242,7 @@ export class SchedulerCore {
       this.queue.assignedPodAdded(info, (pending, a) => pendingAffinityMatches(pending, a), now)
       return []
     }
-    if (!this.responsibleFor(pod) || isTerminated(pod)) return []
+    if (!this.responsibleFor(pod) || isTerminated(pod) || isDeleting(pod)) return []
     const info = this.compileOrReport(pod)
     if (Array.isArray(info)) return info
     this.pendingPods.set(info.key, pod)
@@ -259,7 +270,7 @@ export class SchedulerCore {
     }
     // An assumed pod's own updates (status) are ignored until it is bound.
     if (this.cache.isAssumed(key) || this.inFlight.has(key) || this.waiting.has(key)) return []
-    if (!this.responsibleFor(pod) || isTerminated(pod)) {
+    if (!this.responsibleFor(pod) || isTerminated(pod) || isDeleting(pod)) {
       this.pendingPods.delete(key)
       this.queue.delete(key)
       return []
@@ -383,6 +394,7 @@ export class SchedulerCore {
         reason: "Scheduled",
         message: `Successfully assigned ${f.pod.namespace}/${f.pod.name} to ${f.nodeName}`,
         pod: refOf(f.pod.pod as PodView),
+        component: f.profile.schedulerName,
       },
     ]
   }
@@ -443,7 +455,14 @@ export class SchedulerCore {
     }
     const pod = refOf(info.pod.pod as PodView)
     return [
-      { kind: "event", type: "Warning", reason: "FailedScheduling", message, pod },
+      {
+        kind: "event",
+        type: "Warning",
+        reason: "FailedScheduling",
+        message,
+        pod,
+        component: info.pod.schedulerName,
+      },
       {
         kind: "condition",
         pod,
@@ -470,6 +489,7 @@ export class SchedulerCore {
           reason: "FailedScheduling",
           message: e.message,
           pod: refOf(pod),
+          component: pod.spec.schedulerName ?? DefaultSchedulerName,
         },
       ]
     }

@@ -132,6 +132,43 @@ describe("SchedulerCore", () => {
     expect(s.cache.getNode("n1")!.pods).toHaveLength(0)
   })
 
+  it("never schedules a pending pod being deleted, at its add or once it is marked", () => {
+    const s = core()
+    s.onNodeAdd(node("small", { cpu: "1" }), 0)
+    s.onPodAdd(pod("doomed", { deleting: true }), 0)
+    expect(s.queue.where("default/doomed")).toBeUndefined()
+    s.onPodAdd(pod("big", { requests: { cpu: "2" } }), 0)
+    expect(events(drain(s, 0))).toHaveLength(1)
+    expect(s.queue.where("default/big")).toBe("unschedulable")
+    // The deletion is marked (a finalizer keeps the object); a fitting node then arrives.
+    s.onPodUpdate(pod("big", { requests: { cpu: "2" }, deleting: true }), 10)
+    expect(s.queue.where("default/big")).toBeUndefined()
+    s.onNodeAdd(node("large", { cpu: "8" }), 20)
+    s.tick(60_000)
+    expect(drain(s, 60_000)).toEqual([])
+  })
+
+  it("events name the profile that scheduled the pod as their component", () => {
+    const registry = defaultRegistry()
+    const cfg = decodeConfiguration(
+      {
+        apiVersion: "kubescheduler.config.k8s.io/v1",
+        kind: "KubeSchedulerConfiguration",
+        profiles: [{ schedulerName: "default-scheduler" }, { schedulerName: "batch" }],
+      },
+      registry,
+    )
+    if (Result.isFailure(cfg)) throw cfg.failure
+    const s = new SchedulerCore({ registry, configuration: cfg.success, seed: 3 })
+    s.onNodeAdd(node("n1", { cpu: "1" }), 0)
+    s.onPodAdd(pod("a", { requests: { cpu: "500m" } }), 0)
+    s.onPodAdd(pod("b", { requests: { cpu: "2" }, schedulerName: "batch" }), 0)
+    const out = drain(s, 0).flatMap((c) =>
+      c.kind === "event" ? [`${c.component} ${c.reason} ${c.pod.name}`] : [],
+    )
+    expect(out.sort()).toEqual(["batch FailedScheduling b", "default-scheduler Scheduled a"])
+  })
+
   it("reports a pod with an invalid quantity, naming the field", () => {
     const s = core()
     const out = s.onPodAdd(rawPod("bad", { requests: { cpu: "lots" } }), 0)
