@@ -60,11 +60,19 @@ export interface Actor<S, M, T = never, P = never, I = never, O = never> {
  * - `duplicating` (with `unordered`): a delivered message stays in flight and
  *   can be delivered again; sending a message already in flight changes nothing.
  * - `lossy`: any in-flight message can be dropped.
+ * - `dedupe` (with `unordered`): identical in-flight messages merge.
  */
 export interface NetworkSemantics {
   readonly ordering: "unordered" | "ordered"
   readonly duplicating?: boolean
   readonly lossy?: boolean
+  /**
+   * Identical messages in flight merge into one (sending a message already in
+   * flight changes nothing). An under-approximation of a reliable network
+   * (one copy of a retransmission is lost), exact for a lossy one; it keeps
+   * periodic messages such as heartbeats from growing the state forever.
+   */
+  readonly dedupe?: boolean
 }
 
 /** A message in flight. `hi`/`lo` are its fingerprint (sender, receiver and message). */
@@ -74,6 +82,8 @@ export interface Envelope<M> {
   readonly msg: M
   readonly hi: number
   readonly lo: number
+  /** With symmetry: its fingerprint under each renaming (pairs), else empty. */
+  readonly sym: ReadonlyArray<number>
 }
 
 export type HistoryEvent<I, O> =
@@ -86,9 +96,12 @@ export interface SystemState<S, M, T = never, P = never, I = never, O = never> {
   readonly actors: ReadonlyArray<S | undefined>
   /** Cached fingerprints of the actor states: `[hi0, lo0, hi1, lo1, ...]`. */
   readonly actorHashes: ReadonlyArray<number>
+  /** With symmetry: each actor's fingerprint under each renaming (pairs, actor-major). */
+  readonly actorSym: ReadonlyArray<number>
   /** What each actor last persisted. */
   readonly persisted: ReadonlyArray<P | undefined>
   readonly persistedHashes: ReadonlyArray<number>
+  readonly persistedSym: ReadonlyArray<number>
   /** Pending timers per actor, as a set (in a canonical order). */
   readonly timers: ReadonlyArray<ReadonlyArray<T>>
   /**
@@ -159,8 +172,54 @@ export interface ActorSystemConfig<S, M, T = never, P = never, I = never, O = ne
     readonly input?: (input: I) => string
     readonly output?: (output: O) => string
   }
-  /** Symmetry reduction (see `Model.representative`). */
+  /**
+   * Symmetry reduction by renaming interchangeable actors (see
+   * `ActorSymmetry`); the model then has a `symmetricFingerprint`.
+   */
+  readonly symmetry?: ActorSymmetry<S, M, P>
+  /** Symmetry reduction through a representative state (see `Model.representative`). */
   readonly representative?: (state: SystemState<S, M, T, P, I, O>) => SystemState<S, M, T, P, I, O>
+}
+
+/**
+ * Interchangeable actors (for example the servers of a replicated system):
+ * states that differ only by a renaming of these actors are explored once.
+ * The hash functions must feed every actor id they meet through `rename`, so
+ * that renamed states hash alike; everything else in the state must not
+ * depend on which of these actors is which (timers and client histories
+ * must not name them).
+ */
+export interface ActorSymmetry<S, M, P> {
+  /** The interchangeable actors (at most 5: every permutation is tried). */
+  readonly actors: ReadonlyArray<Id>
+  readonly hashState: (state: S, rename: (id: Id) => Id, hasher: Hasher) => void
+  readonly hashMessage: (msg: M, rename: (id: Id) => Id, hasher: Hasher) => void
+  /** Default: structural (what is persisted names no actor). */
+  readonly hashPersisted?: (value: P, rename: (id: Id) => Id, hasher: Hasher) => void
+}
+
+/** Every permutation of `group` as a map over ids 0..n-1 (identity elsewhere). */
+const permutations = (n: number, group: ReadonlyArray<Id>): Array<Int32Array> => {
+  const out: Array<Int32Array> = []
+  const images = group.slice()
+  const rec = (k: number): void => {
+    if (k === images.length) {
+      const map = new Int32Array(n)
+      for (let i = 0; i < n; i++) map[i] = i
+      group.forEach((id, j) => {
+        map[id] = images[j]!
+      })
+      out.push(map)
+      return
+    }
+    for (let j = k; j < images.length; j++) {
+      ;[images[k], images[j]] = [images[j]!, images[k]!]
+      rec(k + 1)
+      ;[images[k], images[j]] = [images[j]!, images[k]!]
+    }
+  }
+  rec(0)
+  return out
 }
 
 const CRASHED_HI = 0x0c4a5ed0
@@ -186,6 +245,10 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     throw new RangeError("network: a duplicating network cannot be ordered")
   }
   const lossy = net.lossy === true
+  const asSet = duplicating || net.dedupe === true
+  if (ordered && net.dedupe === true) {
+    throw new RangeError("network: an ordered network cannot merge identical messages")
+  }
   const crashable = config.crashes?.actors ?? []
   const maxCrashes = config.crashes?.max ?? 0
   const restart = config.crashes?.restart ?? false
@@ -203,14 +266,51 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
   const hashState = config.hash?.state ?? ((s: S, h: Hasher) => h.value(s))
   const hashMsg = config.hash?.msg ?? ((m: M, h: Hasher) => h.value(m))
   const hasher = new Hasher()
+  const symmetry = config.symmetry
+  if (symmetry !== undefined) {
+    if (symmetry.actors.length > 5) {
+      throw new RangeError(
+        `symmetry.actors: at most 5 interchangeable actors, got ${symmetry.actors.length}`,
+      )
+    }
+    for (const id of symmetry.actors) {
+      if (!Number.isInteger(id) || id < 0 || id >= n) {
+        throw new RangeError(`symmetry.actors: actor id ${id} is not one of 0..${n - 1}`)
+      }
+    }
+  }
+  const perms = symmetry === undefined ? [] : permutations(n, symmetry.actors)
+  const renames = perms.map((map) => (id: Id) => map[id]!)
+  const inverses = perms.map((map) => {
+    const inv = new Int32Array(n)
+    for (let i = 0; i < n; i++) inv[map[i]!] = i
+    return inv
+  })
+  const P = perms.length
+  const hashPersistedSym =
+    symmetry?.hashPersisted ?? ((v: P, _: (id: Id) => Id, h: Hasher) => h.value(v))
 
   const envelope = (src: Id, dst: Id, msg: M): Envelope<M> => {
+    let sym: Array<number> = []
+    if (symmetry !== undefined) {
+      sym = new Array<number>(2 * P)
+      for (let p = 0; p < P; p++) {
+        const map = perms[p]!
+        hasher.reset()
+        hasher.word(map[src]!)
+        hasher.word(map[dst]!)
+        symmetry.hashMessage(msg, renames[p]!, hasher)
+        hasher.finish()
+        sym[2 * p] = hasher.hi
+        sym[2 * p + 1] = hasher.lo
+      }
+    }
     hasher.reset()
     hasher.word(src)
     hasher.word(dst)
     hashMsg(msg, hasher)
     hasher.finish()
-    return { src, dst, msg, hi: hasher.hi, lo: hasher.lo }
+    return { src, dst, msg, hi: hasher.hi, lo: hasher.lo, sym }
   }
 
   // Canonical order of in-flight messages (see SystemState.network).
@@ -232,8 +332,10 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
   class Draft {
     actors: Array<S | undefined> | ReadonlyArray<S | undefined>
     actorHashes: Array<number> | ReadonlyArray<number>
+    actorSym: Array<number> | ReadonlyArray<number>
     persisted: Array<P | undefined> | ReadonlyArray<P | undefined>
     persistedHashes: Array<number> | ReadonlyArray<number>
+    persistedSym: Array<number> | ReadonlyArray<number>
     timers: Array<ReadonlyArray<T>> | ReadonlyArray<ReadonlyArray<T>>
     network: Array<Envelope<M>> | ReadonlyArray<Envelope<M>>
     history: Array<HistoryEvent<I, O>> | ReadonlyArray<HistoryEvent<I, O>>
@@ -248,8 +350,10 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     constructor(s: State) {
       this.actors = s.actors
       this.actorHashes = s.actorHashes
+      this.actorSym = s.actorSym
       this.persisted = s.persisted
       this.persistedHashes = s.persistedHashes
+      this.persistedSym = s.persistedSym
       this.timers = s.timers
       this.network = s.network
       this.history = s.history
@@ -271,6 +375,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       if (this.own(1)) {
         this.actors = this.actors.slice()
         this.actorHashes = this.actorHashes.slice()
+        if (symmetry !== undefined) this.actorSym = this.actorSym.slice()
       }
       ;(this.actors as Array<S | undefined>)[id] = state
       if (state === undefined) {
@@ -283,12 +388,29 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
         ;(this.actorHashes as Array<number>)[2 * id] = hasher.hi
         ;(this.actorHashes as Array<number>)[2 * id + 1] = hasher.lo
       }
+      if (symmetry !== undefined) {
+        const sym = this.actorSym as Array<number>
+        for (let p = 0; p < P; p++) {
+          const at = 2 * (id * P + p)
+          if (state === undefined) {
+            sym[at] = CRASHED_HI
+            sym[at + 1] = CRASHED_LO
+            continue
+          }
+          hasher.reset()
+          symmetry.hashState(state, renames[p]!, hasher)
+          hasher.finish()
+          sym[at] = hasher.hi
+          sym[at + 1] = hasher.lo
+        }
+      }
     }
 
     setPersisted(id: Id, value: P): void {
       if (this.own(2)) {
         this.persisted = this.persisted.slice()
         this.persistedHashes = this.persistedHashes.slice()
+        if (symmetry !== undefined) this.persistedSym = this.persistedSym.slice()
       }
       ;(this.persisted as Array<P | undefined>)[id] = value
       hasher.reset()
@@ -296,6 +418,16 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       hasher.finish()
       ;(this.persistedHashes as Array<number>)[2 * id] = hasher.hi
       ;(this.persistedHashes as Array<number>)[2 * id + 1] = hasher.lo
+      if (symmetry !== undefined) {
+        const sym = this.persistedSym as Array<number>
+        for (let p = 0; p < P; p++) {
+          hasher.reset()
+          hashPersistedSym(value, renames[p]!, hasher)
+          hasher.finish()
+          sym[2 * (id * P + p)] = hasher.hi
+          sym[2 * (id * P + p) + 1] = hasher.lo
+        }
+      }
     }
 
     setTimers(id: Id, timers: ReadonlyArray<T>): void {
@@ -325,7 +457,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       // Insert at the canonical position: after every envelope not after it.
       let i = list.length
       while (i > 0 && before(e, list[i - 1]!)) i--
-      if (duplicating) {
+      if (asSet) {
         for (let j = i - 1; j >= 0 && list[j]!.hi === e.hi; j--) {
           if (list[j]!.lo === e.lo) return
         }
@@ -348,8 +480,10 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       return {
         actors: this.actors,
         actorHashes: this.actorHashes,
+        actorSym: this.actorSym,
         persisted: this.persisted,
         persistedHashes: this.persistedHashes,
+        persistedSym: this.persistedSym,
         timers: this.timers,
         network: this.network,
         crashed: this.crashed,
@@ -411,8 +545,10 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     const d = new Draft({
       actors: config.actors.map(() => undefined),
       actorHashes: config.actors.flatMap(() => [CRASHED_HI, CRASHED_LO]),
+      actorSym: config.actors.flatMap(() => perms.flatMap(() => [CRASHED_HI, CRASHED_LO])),
       persisted: config.actors.map(() => undefined),
       persistedHashes: config.actors.flatMap(() => [NONE_HI, NONE_LO]),
+      persistedSym: config.actors.flatMap(() => perms.flatMap(() => [NONE_HI, NONE_LO])),
       timers: config.actors.map(() => emptyTimers),
       network: [],
       crashed: 0,
@@ -563,6 +699,72 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     h.fingerprint(s.historyHi, s.historyLo)
   }
 
+  // The least fingerprint over all renamings of the interchangeable actors:
+  // the same for every state of a symmetry class. Each part uses the cached
+  // per-renaming hashes; the network is combined commutatively (its stored
+  // order depends on the unrenamed hashes).
+  const timerHashes = new Array<number>(2 * n)
+  const symHasher = new Hasher()
+  const symmetricFingerprint = (s: State, h: Hasher): void => {
+    for (let id = 0; id < n; id++) {
+      const timers = s.timers[id]!
+      symHasher.reset()
+      symHasher.word(timers.length)
+      if (timers.length === 1) symHasher.value(timers[0])
+      else if (timers.length > 1) symHasher.value(new Set(timers))
+      symHasher.finish()
+      timerHashes[2 * id] = symHasher.hi
+      timerHashes[2 * id + 1] = symHasher.lo
+    }
+    let bestHi = 0
+    let bestLo = 0
+    for (let p = 0; p < P; p++) {
+      const map = perms[p]!
+      const inv = inverses[p]!
+      const x = symHasher.reset()
+      for (let j = 0; j < n; j++) {
+        const at = 2 * (inv[j]! * P + p)
+        x.word(s.actorSym[at]!)
+        x.word(s.actorSym[at + 1]!)
+      }
+      for (let j = 0; j < n; j++) {
+        const at = 2 * (inv[j]! * P + p)
+        x.word(s.persistedSym[at]!)
+        x.word(s.persistedSym[at + 1]!)
+      }
+      for (let j = 0; j < n; j++) {
+        x.word(timerHashes[2 * inv[j]!]!)
+        x.word(timerHashes[2 * inv[j]! + 1]!)
+      }
+      let a1 = 0
+      let a2 = 0
+      for (const e of s.network) {
+        a1 = (a1 + e.sym[2 * p]!) | 0
+        a2 = (a2 + e.sym[2 * p + 1]!) | 0
+      }
+      x.word(s.network.length)
+      x.word(a1)
+      x.word(a2)
+      let crashed = 0
+      let isolated = 0
+      for (let i = 0; i < n; i++) {
+        if ((s.crashed & (1 << i)) !== 0) crashed |= 1 << map[i]!
+        if ((s.isolated & (1 << i)) !== 0) isolated |= 1 << map[i]!
+      }
+      x.word(crashed)
+      x.word(s.crashes)
+      x.word(isolated)
+      x.word(s.partitions)
+      x.fingerprint(s.historyHi, s.historyLo)
+      x.finish()
+      if (p === 0 || x.hi < bestHi || (x.hi === bestHi && x.lo < bestLo)) {
+        bestHi = x.hi
+        bestLo = x.lo
+      }
+    }
+    h.fingerprint(bestHi, bestLo)
+  }
+
   const showMsg = (m: M): string => config.describe?.msg?.(m) ?? canonicalEncoding(m)
   const showTimer = (t: T): string => config.describe?.timer?.(t) ?? canonicalEncoding(t)
   const showState = (s: S | undefined, id: Id): string =>
@@ -598,9 +800,10 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
         prev.actorHashes[2 * id] !== next.actorHashes[2 * id] ||
         prev.actorHashes[2 * id + 1] !== next.actorHashes[2 * id + 1]
       ) {
-        lines.push(
-          `${names[id]}: ${showState(prev.actors[id], id)} → ${showState(next.actors[id], id)}`,
-        )
+        // Changes the rendering does not show are left out.
+        const was = showState(prev.actors[id], id)
+        const now = showState(next.actors[id], id)
+        if (was !== now) lines.push(`${names[id]}: ${was} → ${now}`)
       }
       if (prev.persisted[id] !== next.persisted[id] && next.persisted[id] !== undefined) {
         const p = next.persisted[id] as P
@@ -661,6 +864,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     ...(config.within === undefined ? {} : { within: config.within }),
     fingerprint,
     ...(config.representative === undefined ? {} : { representative: config.representative }),
+    ...(symmetry === undefined ? {} : { symmetricFingerprint }),
     describeAction,
     describeStep,
     describeState,

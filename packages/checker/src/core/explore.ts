@@ -84,7 +84,7 @@ export interface ExploreOptions {
    * violations (default false; for state counts and benchmarks).
    */
   readonly exhaustive?: boolean
-  /** Use the model's `representative` for symmetry reduction (default true). */
+  /** Use the model's symmetry reduction, if it has one (default true). */
   readonly symmetry?: boolean
   /** Called every `progressEvery` generated states. */
   readonly onProgress?: (progress: Progress) => void
@@ -107,9 +107,16 @@ export class StateFingerprinter<S> {
 
   of(state: S): void {
     const model = this.model
+    const h = this.hasher.reset()
+    if (this.symmetry && model.symmetricFingerprint !== undefined) {
+      model.symmetricFingerprint(state, h)
+      h.finish()
+      this.hi = h.hi
+      this.lo = h.lo
+      return
+    }
     const s =
       this.symmetry && model.representative !== undefined ? model.representative(state) : state
-    const h = this.hasher.reset()
     if (model.fingerprint !== undefined) model.fingerprint(s, h)
     else h.value(s)
     h.finish()

@@ -86,6 +86,13 @@ export interface Model<S, A> {
    * successors) and the properties must not tell symmetric states apart.
    */
   representative?(state: S): S
+  /**
+   * Symmetry reduction without building states: feeds the hasher a
+   * fingerprint that is the same for all states of a symmetry class (for
+   * example the least fingerprint over all renamings of interchangeable ids).
+   * Used instead of `representative` when both exist. Same requirements.
+   */
+  symmetricFingerprint?(state: S, hasher: Hasher): void
   /** A one-line description of an action taken in `state`. */
   describeAction?(state: S, action: A): string
   /** Readable lines describing what the step from `prev` to `next` changed. */

@@ -19,6 +19,23 @@ export {
   resolveOptions,
 } from "./options.ts"
 export {
+  type ClientOp as RaftClientOp,
+  type ClientResult as RaftClientResult,
+  type ClientState as RaftClientState,
+  defaultRaftOptions,
+  type Ghost as RaftGhost,
+  hashRaft,
+  type MutationOption as RaftMutation,
+  nodeId,
+  type RaftModelMessage,
+  type RaftModelOptions,
+  type RaftModelState,
+  type RaftSystemState,
+  raftModel,
+  raftRegisterSpec,
+  type ServerState as RaftServerState,
+} from "./raft.ts"
+export {
   type BuiltModel,
   buildModel,
   buildModelForWorker,

@@ -8,6 +8,7 @@ import {
   ModelOptionError,
   resolveOptions,
 } from "./options.ts"
+import { type MutationOption, raftModel } from "./raft.ts"
 import { twoPhaseCommit, type Variant } from "./two-phase-commit.ts"
 
 /** A model the `flotilla check` command knows by name. */
@@ -45,6 +46,61 @@ const definitions: Array<ModelDefinition> = [
       ]),
     ],
     build: (v) => twoPhaseCommit({ rms: v.rms as number, variant: v.variant as Variant }),
+  },
+  {
+    name: "raft",
+    description:
+      "The real @flotilla/raft core as actors, with clients, crashes and a chosen network; Raft's safety properties and linearizability.",
+    options: [
+      integerOption("servers", "number of servers", 3, 2, 5),
+      integerOption("clients", "clients, each writing its own value once", 1, 0, 3),
+      integerOption("reads", "reads each client makes after its write", 0, 0, 1),
+      choiceOption("read-path", "reads go through the log, or (broken) answer locally", "log", [
+        "log",
+        "local",
+      ]),
+      integerOption("max-term", "boundary: highest term explored", 2, 1, 6),
+      integerOption("max-log", "boundary: longest log explored", 2, 1, 8),
+      integerOption("max-messages", "boundary: most messages in flight (0: unbounded)", 0, 0, 50),
+      integerOption("crashes", "server crashes (each may restart from its disk)", 0, 0, 3),
+      choiceOption(
+        "network",
+        "message loss and duplication (messages are always reordered)",
+        "reliable",
+        ["reliable", "lossy", "duplicating", "lossy-duplicating"],
+      ),
+      choiceOption("heartbeats", "leaders send heartbeats on timeouts", "off", ["off", "on"]),
+      choiceOption("append-batch", "entries per AppendEntries", "all", ["all", "1"]),
+      choiceOption("disk", "writes durable at the end of their step, or completing later", "sync", [
+        "sync",
+        "async",
+      ]),
+      choiceOption<MutationOption>("mutation", "a deliberately broken core", "none", [
+        "none",
+        "vote-without-log-check",
+        "commit-prior-term-by-count",
+        "append-without-prev-check",
+        "reply-before-persist",
+        "leader-ignores-higher-term",
+      ]),
+    ],
+    build: (v) =>
+      raftModel({
+        servers: v.servers as number,
+        clients: v.clients as number,
+        reads: v.reads === 1,
+        localReads: v["read-path"] === "local",
+        maxTerm: v["max-term"] as number,
+        maxLog: v["max-log"] as number,
+        maxMessages: v["max-messages"] as number,
+        crashes: v.crashes as number,
+        lossy: String(v.network).startsWith("lossy"),
+        duplicating: String(v.network).endsWith("duplicating"),
+        heartbeats: v.heartbeats === "on",
+        appendBatch: v["append-batch"] === "1" ? 1 : 0,
+        disk: v.disk as "sync" | "async",
+        mutation: v.mutation as MutationOption,
+      }),
   },
 ]
 
