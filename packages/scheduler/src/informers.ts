@@ -18,6 +18,8 @@ import {
   type EventRecorder,
   type EventType,
   type Informer,
+  isConflict,
+  isNotFound,
   type KubeClientShape,
   makeEventRecorder,
   makeInformer,
@@ -90,43 +92,62 @@ export const makeInformerSource = (
 
     /**
      * Kubernetes' updatePod: patch the condition in only when it changes
-     * something, keep `lastTransitionTime` while the status stays the same, and
-     * leave pods alone that are gone, replaced (another uid) or already bound.
+     * something, keep `lastTransitionTime` while the status stays the same,
+     * and leave pods alone that are gone, replaced (another uid) or bound. The
+     * patch carries the resourceVersion it was decided on, so a pod bound
+     * meanwhile (by another scheduler) is never marked unschedulable: on a
+     * conflict the pod is read again and the decision made once more.
      */
+    const patchCondition = (pod: Pod | undefined, ref: PodRef, condition: PodCondition) => {
+      if (pod === undefined || (ref.uid !== "" && pod.metadata.uid !== ref.uid)) return undefined
+      if ((pod.spec.nodeName ?? "") !== "") return undefined
+      const current = pod.status?.conditions?.find((c) => c.type === condition.type)
+      if (
+        current !== undefined &&
+        current.status === condition.status &&
+        current.reason === condition.reason &&
+        current.message === condition.message
+      ) {
+        return undefined
+      }
+      const lastTransitionTime =
+        current !== undefined && current.status === condition.status
+          ? current.lastTransitionTime
+          : condition.lastTransitionTime
+      return client.pods.patch(
+        ref.namespace,
+        ref.name,
+        {
+          metadata: { resourceVersion: pod.metadata.resourceVersion },
+          status: { conditions: [{ ...condition, lastTransitionTime }] },
+        },
+        { type: "strategic", subresource: "status", fieldManager },
+      )
+    }
+
     const writeCondition = (ref: PodRef, condition: PodCondition) =>
       Effect.gen(function* () {
-        const pod = pods.indexer.get(`${ref.namespace}/${ref.name}`)
-        if (pod === undefined || (ref.uid !== "" && pod.metadata.uid !== ref.uid)) return
-        if ((pod.spec.nodeName ?? "") !== "") return
-        const current = pod.status?.conditions?.find((c) => c.type === condition.type)
-        if (
-          current !== undefined &&
-          current.status === condition.status &&
-          current.reason === condition.reason &&
-          current.message === condition.message
-        ) {
-          return
-        }
-        const lastTransitionTime =
-          current !== undefined && current.status === condition.status
-            ? current.lastTransitionTime
-            : condition.lastTransitionTime
-        const patched = { ...condition, lastTransitionTime }
-        yield* client.pods
-          .patch(
-            ref.namespace,
-            ref.name,
-            { status: { conditions: [patched] } },
-            { type: "strategic", subresource: "status", fieldManager },
-          )
-          .pipe(
-            Effect.catch((e) =>
-              Effect.logWarning(
+        const first = patchCondition(
+          pods.indexer.get(`${ref.namespace}/${ref.name}`),
+          ref,
+          condition,
+        )
+        if (first === undefined) return
+        const r = yield* Effect.result(first)
+        if (r._tag === "Success") return
+        if (!isConflict(r.failure)) return yield* Effect.fail(r.failure)
+        const fresh = yield* client.pods.get(ref.namespace, ref.name)
+        const again = patchCondition(fresh as Pod, ref, condition)
+        if (again !== undefined) yield* again
+      }).pipe(
+        Effect.catch((e) =>
+          isNotFound(e)
+            ? Effect.void
+            : Effect.logWarning(
                 `scheduler: could not set ${condition.type}=${condition.status} on pod ${ref.namespace}/${ref.name}: ${e.message}`,
               ),
-            ),
-          )
-      })
+        ),
+      )
 
     const writes = yield* Queue.dropping<Write>(options.maxPendingWrites ?? 1000)
     yield* Effect.forkScoped(
