@@ -1,0 +1,249 @@
+// A 3-member cluster of real `flotilla store` processes on 127.0.0.1, started
+// with etcd's flags and driven by etcdctl 3.4 and the npm etcd3 client:
+// headers, membership, kill -9 of a follower and of the leader without losing
+// an acknowledged write, a member added (it joins from a snapshot of the
+// registry) and removed (it exits).
+import { Etcd3 } from "etcd3"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ensureEtcdctl, etcdctl } from "../support/etcdctl.ts"
+import { ProcessCluster, type StoreProcess, waitFor } from "../support/processes.ts"
+
+let cluster: ProcessCluster
+
+/** etcdctl's JSON with uint64 IDs kept exact (as strings). */
+const parse = <T>(text: string): T =>
+  JSON.parse(text.replace(/("(?:cluster_id|member_id|ID|leader)":)(\d+)/g, '$1"$2"')) as T
+
+interface Header {
+  readonly cluster_id: string
+  readonly member_id: string
+  readonly revision: number
+  readonly raft_term: number
+}
+interface MemberJson {
+  readonly ID: string
+  readonly name?: string
+  readonly peerURLs: ReadonlyArray<string>
+  readonly clientURLs?: ReadonlyArray<string>
+}
+interface MemberList {
+  readonly header: Header
+  readonly members: ReadonlyArray<MemberJson>
+}
+interface StatusJson {
+  readonly Endpoint: string
+  readonly Status: { readonly header: Header; readonly leader: string; readonly raftTerm: number }
+}
+interface GetJson {
+  readonly header: Header
+  readonly kvs: ReadonlyArray<{ readonly value: string }>
+}
+
+const ctl = async (endpoints: string, ...args: string[]): Promise<string> => {
+  const r = await etcdctl(endpoints, args)
+  if (r.code !== 0) throw new Error(`etcdctl ${args.join(" ")}: ${r.stderr}`)
+  return r.stdout
+}
+
+interface EndpointStatus {
+  readonly endpoint: string
+  readonly clusterId: string
+  readonly memberId: string
+  readonly leader: string
+  readonly raftTerm: number
+  readonly revision: number
+}
+
+const statuses = async (endpoints: string): Promise<EndpointStatus[]> =>
+  parse<StatusJson[]>(await ctl(endpoints, "endpoint", "status", "-w", "json")).map((s) => ({
+    endpoint: s.Endpoint,
+    clusterId: s.Status.header.cluster_id,
+    memberId: s.Status.header.member_id,
+    leader: s.Status.leader,
+    raftTerm: s.Status.raftTerm,
+    revision: s.Status.header.revision,
+  }))
+
+/** The member every running member agrees leads (waits for one). */
+const leader = (): Promise<StoreProcess> =>
+  waitFor("an agreed leader", async () => {
+    const ss = await statuses(cluster.endpoints)
+    const leaders = new Set(ss.map((s) => s.leader))
+    if (leaders.size !== 1) return undefined
+    const l = ss.find((s) => s.memberId === ss[0]!.leader)
+    return l === undefined ? undefined : cluster.members.find((m) => m.endpoint === l.endpoint)
+  })
+
+const memberIdOf = async (m: StoreProcess): Promise<string> =>
+  (await statuses(m.endpoint))[0]!.memberId
+
+beforeAll(async () => {
+  ensureEtcdctl()
+  cluster = await ProcessCluster.start({ members: 3 })
+}, 60_000)
+
+afterAll(async () => {
+  await cluster?.close()
+})
+
+describe("a 3-member cluster of flotilla store processes", () => {
+  it("serves etcdctl on every member with etcd's headers and membership", async () => {
+    const [n1, n2, n3] = cluster.members as [StoreProcess, StoreProcess, StoreProcess]
+    expect(await ctl(n1.endpoint, "put", "greeting", "hello")).toBe("OK\n")
+    const got = parse<GetJson>(await ctl(n2.endpoint, "get", "greeting", "-w", "json"))
+    expect(Buffer.from(got.kvs[0]!.value, "base64").toString()).toBe("hello")
+    const ss = await statuses(cluster.endpoints)
+    expect(ss).toHaveLength(3)
+    expect(new Set(ss.map((s) => s.clusterId)).size).toBe(1)
+    expect(new Set(ss.map((s) => s.memberId)).size).toBe(3)
+    expect(new Set(ss.map((s) => s.leader)).size).toBe(1)
+    expect(ss.map((s) => s.memberId)).toContain(ss[0]!.leader)
+    expect(got.header.cluster_id).toBe(ss[0]!.clusterId)
+    expect(got.header.member_id).toBe(await memberIdOf(n2))
+    expect(got.header.raft_term).toBeGreaterThanOrEqual(1)
+    expect(got.header.revision).toBeGreaterThanOrEqual(2)
+
+    const list = parse<MemberList>(await ctl(n3.endpoint, "member", "list", "-w", "json"))
+    expect(list.members.map((m) => m.name).sort()).toEqual(["n1", "n2", "n3"])
+    for (const m of cluster.members) {
+      const entry = list.members.find((x) => x.name === m.name)
+      expect(entry?.peerURLs).toEqual([m.peerURL])
+      expect(entry?.clientURLs).toEqual([`http://${m.endpoint}`])
+      expect(entry?.ID).toBe(await memberIdOf(m))
+    }
+    const txn = 'value("greeting") = "hello"\n\nput greeting bye\n\nget greeting\n\n'
+    const r = await etcdctl(n3.endpoint, ["txn"], txn)
+    expect(r.stdout).toBe("SUCCESS\n\nOK\n")
+    expect(await ctl(n1.endpoint, "get", "greeting", "--print-value-only")).toBe("bye\n")
+  })
+
+  it("serves the etcd3 client: writes on one member, a watch on another, leases", async () => {
+    const [n1, n2, n3] = cluster.members as [StoreProcess, StoreProcess, StoreProcess]
+    const writer = new Etcd3({ hosts: n1.endpoint })
+    const watcher = new Etcd3({ hosts: n3.endpoint })
+    const other = new Etcd3({ hosts: n2.endpoint })
+    try {
+      const seen: string[] = []
+      const w = await watcher.watch().prefix("e3/").create()
+      w.on("put", (kv) => seen.push(kv.value.toString()))
+      for (const v of ["a", "b", "c"]) await writer.put("e3/k").value(v)
+      expect(await other.get("e3/k").string()).toBe("c")
+      const cas = await other
+        .if("e3/k", "Value", "==", "c")
+        .then(other.put("e3/k").value("d"))
+        .commit()
+      expect(cas.succeeded).toBe(true)
+      await waitFor("the watch events", () => (seen.length >= 4 ? true : undefined))
+      expect(seen).toEqual(["a", "b", "c", "d"])
+      await w.cancel()
+
+      const lease = other.lease(30, { autoKeepAlive: false })
+      await lease.grant()
+      await lease.put("e3/leased").value("x")
+      const ka = await lease.keepaliveOnce()
+      expect(String(ka.TTL)).toBe("30")
+      expect(await writer.get("e3/leased").string()).toBe("x")
+      await lease.revoke()
+      expect(await writer.get("e3/leased").string()).toBeNull()
+    } finally {
+      writer.close()
+      watcher.close()
+      other.close()
+    }
+  })
+
+  it("loses no acknowledged write to kill -9 of a follower and then of the leader", async () => {
+    const acked = new Map<string, string>()
+    let seq = 0
+    /** Writes through every running member; failures (unacknowledged) are allowed. */
+    const writeSome = async (n: number) => {
+      const clients = cluster.members.filter((m) => m.running)
+      await Promise.all(
+        clients.map(async (m) => {
+          const client = new Etcd3({ hosts: m.endpoint })
+          try {
+            for (let i = 0; i < n; i++) {
+              const n = ++seq
+              const key = `durable/${n}`
+              try {
+                await client.put(key).value(`v${n}`)
+                acked.set(key, `v${n}`)
+              } catch {
+                // Unacknowledged: may or may not be there.
+              }
+            }
+          } finally {
+            client.close()
+          }
+        }),
+      )
+    }
+    await writeSome(10)
+    const first = await leader()
+    const follower = cluster.members.find((m) => m !== first)!
+    await follower.kill()
+    await writeSome(10)
+    await follower.start()
+    await writeSome(5)
+    const current = await leader()
+    await current.kill()
+    await writeSome(10)
+    await current.start()
+    await writeSome(5)
+    expect(acked.size).toBeGreaterThanOrEqual(60)
+
+    // Every member converges to the same revision and holds every acknowledged write.
+    const revision = await waitFor("the members to converge", async () => {
+      const ss = await statuses(cluster.endpoints)
+      const revs = new Set(ss.map((s) => s.revision))
+      return ss.length === 3 && revs.size === 1 ? ss[0]!.revision : undefined
+    })
+    expect(revision).toBeGreaterThan(acked.size)
+    for (const m of cluster.members) {
+      const client = new Etcd3({ hosts: m.endpoint })
+      try {
+        const all = await client.getAll().prefix("durable/").strings()
+        for (const [k, v] of acked) expect(all[k], `${k} on ${m.name}`).toBe(v)
+      } finally {
+        client.close()
+      }
+    }
+    const hashes = parse<{ readonly HashKV: { readonly hash?: number } }[]>(
+      await ctl(cluster.endpoints, "endpoint", "hashkv", "-w", "json"),
+    )
+    expect(hashes).toHaveLength(3)
+    expect(new Set(hashes.map((h) => h.HashKV.hash)).size).toBe(1)
+  })
+
+  it("adds a member that joins from the others, then removes it (and it exits)", async () => {
+    const n4 = await cluster.prepare("n4")
+    const out = await ctl(cluster.endpoints, "member", "add", "n4", `--peer-urls=${n4.peerURL}`)
+    // etcdctl prints IDs with %16x: short ones are padded with spaces.
+    expect(out).toMatch(/^Member +[0-9a-f]+ added to cluster +[0-9a-f]+/)
+    expect(out).toContain('ETCD_INITIAL_CLUSTER_STATE="existing"')
+    expect(out).toContain(`n4=${n4.peerURL}`)
+    const id = /^Member +([0-9a-f]+)/.exec(out)![1]!
+    await n4.start("existing")
+    // It catches up with everything written before it joined.
+    await waitFor("n4 to catch up", async () => {
+      const v = await ctl(n4.endpoint, "get", "greeting", "--print-value-only", "--consistency=s")
+      return v === "bye\n" ? true : undefined
+    })
+    const list = parse<MemberList>(await ctl(n4.endpoint, "member", "list", "-w", "json"))
+    expect(list.members).toHaveLength(4)
+    await waitFor("n4 to publish its name", async () => {
+      const l = parse<MemberList>(await ctl(cluster.endpoints, "member", "list", "-w", "json"))
+      return l.members.some((m) => m.name === "n4") ? true : undefined
+    })
+    expect(BigInt(`0x${id}`).toString()).toBe(await memberIdOf(n4))
+
+    expect(await ctl(cluster.byName("n1").endpoint, "member", "remove", id)).toMatch(
+      new RegExp(`^Member +${id} removed from cluster`),
+    )
+    await waitFor("n4 to exit", () => (n4.running ? undefined : true))
+    expect(n4.log).toContain("permanently removed")
+    const after = parse<MemberList>(await ctl(cluster.endpoints, "member", "list", "-w", "json"))
+    expect(after.members.map((m) => m.name).sort()).toEqual(["n1", "n2", "n3"])
+    expect(await ctl(cluster.endpoints, "put", "after-removal", "ok")).toBe("OK\n")
+  })
+})
