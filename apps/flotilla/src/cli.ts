@@ -1,6 +1,7 @@
 import { Command } from "effect/cli"
 import pkg from "../package.json" with { type: "json" }
 import { check } from "./commands/check.ts"
+import { scheduler } from "./commands/scheduler.ts"
 import { store } from "./commands/store.ts"
 import { up } from "./commands/up.ts"
 import { validate } from "./commands/validate.ts"
@@ -18,6 +19,6 @@ export const flotilla = Command.make("flotilla").pipe(
   ),
 )
 
-export const subcommands = [validate, check, up, store] as const
+export const subcommands = [validate, check, up, store, scheduler] as const
 
 export const run = flotilla.pipe(Command.withSubcommands(subcommands), Command.run({ version }))

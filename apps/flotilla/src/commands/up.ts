@@ -16,6 +16,7 @@ import { type ApiServerShape, serve } from "@flotilla/apiserver"
 import { KV } from "@flotilla/store"
 import { Console, Context, Effect, Layer, Option, Runtime, Schema, type Scope } from "effect"
 import { Command, Flag } from "effect/cli"
+import { schedulerConfigFlag, startScheduler } from "./scheduler.ts"
 
 /** `up` could not start; the message says why. */
 export class UpFailed extends Schema.TaggedError<UpFailed>()("UpFailed", {
@@ -136,9 +137,9 @@ const embedded = (dir: string, members: number) =>
 
 export const up = Command.make(
   "up",
-  { port, dataDir, members, etcdServers },
+  { port, dataDir, members, etcdServers, schedulerConfig: schedulerConfigFlag },
   Effect.fn(
-    function* ({ port, dataDir, members, etcdServers }) {
+    function* ({ port, dataDir, members, etcdServers, schedulerConfig }) {
       const dir = resolve(dataDir)
       mkdirSync(dir, { recursive: true })
       yield* lockDataDir(dir)
@@ -164,6 +165,7 @@ export const up = Command.make(
       const kubeconfig = join(dir, "kubeconfig")
       writeAtomic(kubeconfig, kubeconfigText(server.url, dir))
       const shown = dataDir === ".flotilla" ? ".flotilla/kubeconfig" : kubeconfig
+      const profiles = yield* startScheduler({ server: server.url }, schedulerConfig)
       yield* Console.log(
         Option.isSome(etcdServers)
           ? `flotilla: store: etcd v3 endpoints ${etcdServers.value}`
@@ -171,9 +173,8 @@ export const up = Command.make(
       )
       yield* Console.log(`flotilla: API server on ${server.url} (kubectl v1.32 compatible)`)
       yield* Console.log(`flotilla: kubeconfig ${kubeconfig}`)
-      yield* Console.log(
-        "flotilla: the scheduler, controllers and kubelets join as they land; Ctrl-C stops",
-      )
+      yield* Console.log(`flotilla: scheduler running (profiles: ${profiles.join(", ")})`)
+      yield* Console.log("flotilla: controllers and kubelets join as they land; Ctrl-C stops")
       yield* Console.log("")
       yield* Console.log(`  kubectl --kubeconfig ${shown} get all -A`)
       yield* Console.log("")

@@ -1,0 +1,170 @@
+/**
+ * `--kubeconfig`: the server and credentials of a kubeconfig file's current
+ * context (or a named one), as kube-scheduler reads them, turned into
+ * `@flotilla/client` options. Only what that client can use is accepted: an
+ * http(s) server and a bearer token (inline or `tokenFile`); client
+ * certificates and exec/auth-provider plugins are refused by name rather than
+ * ignored.
+ */
+import { readFileSync } from "node:fs"
+import { dirname, resolve } from "node:path"
+import type { ClientOptions } from "@flotilla/client"
+import { Effect, Result, Schema, SchemaIssue } from "effect"
+import { parse } from "yaml"
+
+export class KubeconfigError extends Schema.TaggedError<KubeconfigError>()("KubeconfigError", {
+  message: Schema.String,
+}) {}
+
+const Name = Schema.String.check(Schema.isNonEmpty({ message: "must not be empty" }))
+
+const Cluster = Schema.Struct({
+  server: Schema.String.check(
+    Schema.isPattern(/^https?:\/\/[^/\s]+/, { message: "must be an http:// or https:// URL" }),
+  ),
+})
+
+const User = Schema.Struct({
+  token: Schema.optionalKey(Schema.String),
+  tokenFile: Schema.optionalKey(Schema.String),
+})
+
+const Context = Schema.Struct({
+  cluster: Schema.String,
+  user: Schema.optionalKey(Schema.String),
+  namespace: Schema.optionalKey(Schema.String),
+})
+
+const Kubeconfig = Schema.Struct({
+  clusters: Schema.Array(Schema.Struct({ name: Name, cluster: Cluster })),
+  users: Schema.optionalKey(Schema.NullOr(Schema.Array(Schema.Struct({ name: Name, user: User })))),
+  contexts: Schema.Array(Schema.Struct({ name: Name, context: Context })),
+  "current-context": Schema.optionalKey(Schema.String),
+})
+
+/** What a kubeconfig says about one context. */
+export interface KubeconfigContext {
+  readonly context: string
+  readonly server: string
+  readonly namespace: string
+  readonly token: string | undefined
+}
+
+/** User fields this client cannot honour; refusing them beats connecting without them. */
+const unsupportedUserFields = [
+  "client-certificate",
+  "client-certificate-data",
+  "client-key",
+  "client-key-data",
+  "exec",
+  "auth-provider",
+  "username",
+  "password",
+]
+
+const issuePath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.reduce<string>(
+    (out, k) => (typeof k === "number" ? `${out}[${k}]` : out === "" ? String(k) : `${out}.${String(k)}`),
+    "",
+  )
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const issueLines = (issue: SchemaIssue.Issue): Array<string> =>
+  formatter(issue).issues.map((i) => {
+    const path = issuePath((i.path ?? []) as ReadonlyArray<PropertyKey>)
+    return path === "" ? i.message : `${path}: ${i.message}`
+  })
+
+/**
+ * Decodes a kubeconfig's text. `file` names it in errors and anchors a
+ * relative `tokenFile`; `context` picks a context other than the current one.
+ */
+export const parseKubeconfig = (
+  text: string,
+  file: string,
+  options: { readonly context?: string; readonly readFile?: (path: string) => string } = {},
+): Result.Result<KubeconfigContext, KubeconfigError> => {
+  const fail = (message: string) => Result.fail(new KubeconfigError({ message: `${file}: ${message}` }))
+  let raw: unknown
+  try {
+    raw = parse(text, { maxAliasCount: 100 })
+  } catch (e) {
+    return fail(`invalid YAML: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`)
+  }
+  const decoded = Schema.decodeUnknownResult(Kubeconfig)(raw, { errors: "all" })
+  if (Result.isFailure(decoded)) {
+    const issues = issueLines(decoded.failure.issue)
+    return fail(issues.join("; "))
+  }
+  const cfg = decoded.success
+  const name = options.context ?? cfg["current-context"] ?? ""
+  if (name === "") return fail("current-context: no current context is set (pass a context)")
+  const context = cfg.contexts.find((c) => c.name === name)
+  if (context === undefined) return fail(`context "${name}" does not exist`)
+  const clusterIndex = cfg.clusters.findIndex((c) => c.name === context.context.cluster)
+  const cluster = cfg.clusters[clusterIndex]
+  if (cluster === undefined) {
+    return fail(`context "${name}": cluster "${context.context.cluster}" does not exist`)
+  }
+  let token: string | undefined
+  const userName = context.context.user
+  if (userName !== undefined && userName !== "") {
+    const users = cfg.users ?? []
+    const userIndex = users.findIndex((u) => u.name === userName)
+    const user = users[userIndex]
+    if (user === undefined) return fail(`context "${name}": user "${userName}" does not exist`)
+    const rawUser = ((raw as { users: Array<{ user?: Record<string, unknown> }> }).users[userIndex]
+      ?.user ?? {}) as Record<string, unknown>
+    for (const field of unsupportedUserFields) {
+      if (rawUser[field] !== undefined) {
+        return fail(
+          `users[${userIndex}].user.${field}: not supported (this client authenticates with a bearer token only)`,
+        )
+      }
+    }
+    token = user.user.token
+    if (token === undefined && user.user.tokenFile !== undefined) {
+      const path = resolve(dirname(file), user.user.tokenFile)
+      try {
+        token = (options.readFile ?? ((p) => readFileSync(p, "utf8")))(path).trim()
+      } catch (e) {
+        return fail(
+          `users[${userIndex}].user.tokenFile: cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`,
+        )
+      }
+    }
+  }
+  return Result.succeed({
+    context: name,
+    server: cluster.cluster.server.replace(/\/+$/, ""),
+    namespace: context.context.namespace ?? "default",
+    token,
+  })
+}
+
+/** Reads a kubeconfig file into `@flotilla/client` options. */
+export const readKubeconfig = (
+  file: string,
+  options: { readonly context?: string; readonly userAgent?: string } = {},
+): Effect.Effect<ClientOptions & { readonly context: KubeconfigContext }, KubeconfigError> =>
+  Effect.gen(function* () {
+    const text = yield* Effect.try({
+      try: () => readFileSync(file, "utf8"),
+      catch: (e) =>
+        new KubeconfigError({ message: `${file}: ${e instanceof Error ? e.message : String(e)}` }),
+    })
+    const r = parseKubeconfig(
+      text,
+      file,
+      options.context === undefined ? {} : { context: options.context },
+    )
+    if (Result.isFailure(r)) return yield* r.failure
+    const c = r.success
+    return {
+      server: c.server,
+      context: c,
+      ...(c.token === undefined ? {} : { token: c.token }),
+      ...(options.userAgent === undefined ? {} : { userAgent: options.userAgent }),
+    }
+  })
