@@ -64,7 +64,8 @@ const unsupportedUserFields = [
 
 const issuePath = (path: ReadonlyArray<PropertyKey>): string =>
   path.reduce<string>(
-    (out, k) => (typeof k === "number" ? `${out}[${k}]` : out === "" ? String(k) : `${out}.${String(k)}`),
+    (out, k) =>
+      typeof k === "number" ? `${out}[${k}]` : out === "" ? String(k) : `${out}.${String(k)}`,
     "",
   )
 
@@ -85,7 +86,8 @@ export const parseKubeconfig = (
   file: string,
   options: { readonly context?: string; readonly readFile?: (path: string) => string } = {},
 ): Result.Result<KubeconfigContext, KubeconfigError> => {
-  const fail = (message: string) => Result.fail(new KubeconfigError({ message: `${file}: ${message}` }))
+  const fail = (message: string) =>
+    Result.fail(new KubeconfigError({ message: `${file}: ${message}` }))
   let raw: unknown
   try {
     raw = parse(text, { maxAliasCount: 100 })
