@@ -8,7 +8,8 @@
  * subresources.
  */
 import { convert, type KubeObject } from "@flotilla/api"
-import { Clock, Effect, Result, Stream } from "effect"
+import { Clock, Effect, Queue, Result, Stream } from "effect"
+import type { WatchCaches } from "./cacher.ts"
 import {
   aggregatedDiscovery,
   aggregatedDiscoveryContentType,
@@ -17,7 +18,7 @@ import {
   apiResourceList,
   apiVersions,
 } from "./core/discovery.ts"
-import { metadataOf, type Obj, stringAt } from "./core/json.ts"
+import { memoJson, metadataOf, type Obj, stringAt } from "./core/json.ts"
 import { decodeContinue, encodeContinue, keyPrefix, objectKey } from "./core/keys.ts"
 import { openApiEntries, openApiIndex } from "./core/openapi.ts"
 import {
@@ -116,7 +117,7 @@ export const jsonResponse = (
   _tag: "Body",
   status,
   contentType,
-  body: JSON.stringify(value),
+  body: typeof value === "object" && value !== null ? memoJson(value) : JSON.stringify(value),
   ...(headers === undefined ? {} : { headers }),
 })
 
@@ -305,6 +306,15 @@ const list = (store: ObjectStore, ctx: ResourceContext) =>
       ...(result.continueToken === undefined ? {} : { continue: result.continueToken }),
       ...(result.remaining === undefined ? {} : { remainingItemCount: result.remaining }),
     }
+    if (ctx.rendering._tag === "Object" && ctx.served.apiVersion === ctx.served.storageApiVersion) {
+      // Stored objects carry their apiVersion and kind; each one's JSON is shared (memoJson).
+      return {
+        _tag: "Body",
+        status: 200,
+        contentType: jsonType,
+        body: `{"kind":${JSON.stringify(ctx.served.listKind)},"apiVersion":${JSON.stringify(ctx.served.apiVersion)},"metadata":${JSON.stringify(listMeta)},"items":[${result.items.map((o) => memoJson(o)).join(",")}]}`,
+      } as ApiResponse
+    }
     const items = result.items.map((o) => toServed(ctx.served, o))
     if (ctx.rendering._tag === "Table") {
       return jsonResponse(
@@ -344,9 +354,15 @@ export const watchEventOf = (
   return undefined
 }
 
-const eventLine = (type: string, object: unknown): string => `${JSON.stringify({ type, object })}\n`
+const eventLine = (type: string, object: unknown): string =>
+  `{"type":${JSON.stringify(type)},"object":${typeof object === "object" && object !== null ? memoJson(object) : JSON.stringify(object)}}\n`
 
-const watch = (store: ObjectStore, ctx: ResourceContext, options: HandlerOptions) =>
+const watch = (
+  store: ObjectStore,
+  ctx: ResourceContext,
+  options: HandlerOptions,
+  caches: WatchCaches | undefined,
+) =>
   Effect.gen(function* () {
     const decoded = decodeListOptions(ctx.request.query)
     if (!decoded.ok) return errorResponse(decoded.error)
@@ -416,41 +432,93 @@ const watch = (store: ObjectStore, ctx: ResourceContext, options: HandlerOptions
     const bookmarks = opts.allowWatchBookmarks && rendering._tag !== "Table"
     const timeoutSeconds = opts.timeoutSeconds ?? options.defaultWatchTimeoutSeconds ?? 1800
     const p = predicate.success
-    const changes = store
-      .watch(prefix, startRevision, bookmarks ? (options.bookmarkIntervalMs ?? 60_000) : undefined)
-      .pipe(
-        Stream.mapEffect((item) =>
-          Effect.map(Clock.currentTimeMillis, (nowMs): ReadonlyArray<string> => {
-            switch (item._tag) {
-              case "Changes": {
-                const lines: Array<string> = []
-                for (const change of item.changes) {
-                  const event = watchEventOf(change, p)
-                  if (event !== undefined)
-                    lines.push(eventLine(event.type, encodeObject(event.object, nowMs)))
-                }
-                return lines
+    const memoKey = ctx.served.apiVersion
+    /** The lines of a batch of changes as this watcher sees them (plain lines shared through the memo). */
+    const linesOf = (changes: ReadonlyArray<Change>, nowMs: number): string => {
+      let out = ""
+      for (const change of changes) {
+        if (!change.key.startsWith(prefix)) continue
+        const event = watchEventOf(change, p)
+        if (event === undefined) continue
+        if (rendering._tag === "Table") {
+          out += eventLine(event.type, encodeObject(event.object, nowMs))
+          continue
+        }
+        let memo = lineMemo.get(change)
+        if (memo === undefined) lineMemo.set(change, (memo = new Map()))
+        const key = `${event.type}\u0000${memoKey}`
+        let line = memo.get(key)
+        if (line === undefined)
+          memo.set(key, (line = eventLine(event.type, encodeObject(event.object, nowMs))))
+        out += line
+      }
+      return out
+    }
+    const cache = caches?.get(ctx.served.resource.name)
+    const changes: Stream.Stream<string> =
+      cache?.canServe(startRevision)
+        ? Stream.callback<string>((queue) =>
+            Effect.gen(function* () {
+              const sub = cache.subscribe(startRevision, {
+                changes: (batch) => {
+                  const out = linesOf(batch, Date.now())
+                  if (out !== "") Queue.offerUnsafe(queue, out)
+                },
+                ...(bookmarks
+                  ? {
+                      progress: (revision: number) =>
+                        void Queue.offerUnsafe(queue, bookmark(revision, false)),
+                    }
+                  : {}),
+                end: (reason) => {
+                  Queue.offerUnsafe(queue, eventLine("ERROR", expired(reason).status))
+                  Queue.endUnsafe(queue)
+                },
+              })
+              if (sub === undefined) {
+                Queue.offerUnsafe(
+                  queue,
+                  eventLine("ERROR", expired(`too old resource version: ${startRevision}`).status),
+                )
+                Queue.endUnsafe(queue)
+                return
               }
-              case "Progress":
-                return bookmarks ? [bookmark(item.revision, false)] : []
-              case "Compacted":
-                return [
-                  eventLine(
-                    "ERROR",
-                    tooOldResourceVersion(startRevision, item.compactRevision).status,
-                  ),
-                ]
-            }
-          }),
-        ),
-        Stream.flatMap((lines) => Stream.fromIterable(lines)),
-        Stream.catch((error: ApiError) => Stream.make(eventLine("ERROR", error.status))),
-      )
+              yield* Effect.addFinalizer(() => Effect.sync(() => sub.unsubscribe()))
+            }),
+          )
+        : store
+            .watch(
+              prefix,
+              startRevision,
+              bookmarks ? (options.bookmarkIntervalMs ?? 60_000) : undefined,
+            )
+            .pipe(
+              Stream.mapEffect((item) =>
+                Effect.map(Clock.currentTimeMillis, (nowMs): string => {
+                  switch (item._tag) {
+                    case "Changes":
+                      return linesOf(item.changes, nowMs)
+                    case "Progress":
+                      return bookmarks ? bookmark(item.revision, false) : ""
+                    case "Compacted":
+                      return eventLine(
+                        "ERROR",
+                        tooOldResourceVersion(startRevision, item.compactRevision).status,
+                      )
+                  }
+                }),
+              ),
+              Stream.filter((chunk) => chunk !== ""),
+              Stream.catch((error: ApiError) => Stream.make(eventLine("ERROR", error.status))),
+            )
     const body = Stream.concat(Stream.fromIterable(initial), changes).pipe(
       Stream.interruptWhen(Effect.sleep(timeoutSeconds * 1000)),
     )
     return { _tag: "Stream", status: 200, contentType: jsonType, body } as const
   })
+
+/** Encoded event lines per change, shared by the watchers of a watch cache. */
+const lineMemo = new WeakMap<Change, Map<string, string>>()
 
 // ---------------------------------------------------------------------------
 // Routing
@@ -513,7 +581,11 @@ const nonResource = (
 }
 
 /** Builds the handler over an object store. */
-export const makeHandler = (store: ObjectStore, options: HandlerOptions = {}) => {
+export const makeHandler = (
+  store: ObjectStore,
+  options: HandlerOptions = {},
+  caches?: WatchCaches,
+) => {
   const deps: WriteDeps = { store, options }
   const handleResource = (
     request: ApiRequest,
@@ -574,7 +646,7 @@ export const makeHandler = (store: ObjectStore, options: HandlerOptions = {}) =>
           case "list":
             return yield* list(store, ctx)
           case "watch":
-            return yield* watch(store, ctx, options)
+            return yield* watch(store, ctx, options, caches)
           default:
             break
         }

@@ -12,7 +12,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net"
 import { KV } from "@flotilla/store"
 import { Context, Effect, Exit, Layer, Schema, type Scope, Stream } from "effect"
+import { makeWatchCaches } from "./cacher.ts"
 import { kubernetesServiceIP } from "./core/allocation.ts"
+import { servedResources } from "./core/resources.ts"
 import { type ApiRequest, type ApiResponse, type HandlerOptions, makeHandler } from "./handler.ts"
 import { makeObjectStore, type ObjectStore } from "./storage.ts"
 import { systemNamespaces } from "./writes.ts"
@@ -173,7 +175,14 @@ export const serve = (
       }),
     )
     const port = address.port
-    const handle = makeHandler(store, { serverAddress: `${host}:${port}`, ...options })
+    const caches = yield* makeWatchCaches(
+      store,
+      [...new Set(servedResources.map((r) => r.resource.name))],
+      {
+        progressEveryMs: options.bookmarkIntervalMs ?? 60_000,
+      },
+    )
+    const handle = makeHandler(store, { serverAddress: `${host}:${port}`, ...options }, caches)
     const context = yield* Effect.context<never>()
     const run = Effect.runCallbackWith(context)
     server.on("request", (req: IncomingMessage, res: ServerResponse) => {

@@ -18,7 +18,7 @@ import type {
   TxnResponse,
 } from "@flotilla/store"
 import { Effect, Stream } from "effect"
-import { isObject, type Obj } from "./core/json.ts"
+import { deepFreeze, isObject, type Obj } from "./core/json.ts"
 import { keyBytes, keyString, prefixEnd } from "./core/keys.ts"
 import { type ApiError, expired, internalError, timeout } from "./core/status.ts"
 
@@ -49,12 +49,22 @@ const mapError =
     return internalError(`${what}: ${e.message}`)
   }
 
-/** Parses a stored value and stamps its resourceVersion. */
+const decodedMemo = new WeakMap<KeyValue, Obj>()
+
+/**
+ * Parses a stored value and stamps its resourceVersion. The result is frozen
+ * and shared: the embedded store hands out the same `KeyValue` for a version
+ * every time, so each version is parsed once.
+ */
 export const decodeStored = (kv: KeyValue): Obj => {
+  const memo = decodedMemo.get(kv)
+  if (memo !== undefined) return memo
   const parsed: unknown = JSON.parse(decoder.decode(kv.value))
   const object = isObject(parsed) ? parsed : {}
   const metadata = isObject(object.metadata) ? object.metadata : {}
   object.metadata = { ...metadata, resourceVersion: String(kv.mod_revision) }
+  deepFreeze(object)
+  decodedMemo.set(kv, object)
   return object
 }
 

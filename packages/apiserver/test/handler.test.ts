@@ -6,7 +6,8 @@
 import { readFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
 import { KV } from "@flotilla/store"
-import { Effect } from "effect"
+import { Effect, Random, type Scope } from "effect"
+import { randomUID } from "../src/writes.ts"
 import { deployment, makeApi, pod } from "./support-handler.ts"
 
 const fixture = (name: string) =>
@@ -14,7 +15,8 @@ const fixture = (name: string) =>
 
 const deployments = "/apis/apps/v1/namespaces/default/deployments"
 const pods = "/api/v1/namespaces/default/pods"
-const run = <A, E>(effect: Effect.Effect<A, E, KV>) => effect.pipe(Effect.provide(KV.layerMemory()))
+const run = <A, E>(effect: Effect.Effect<A, E, KV | Scope.Scope>) =>
+  effect.pipe(Effect.provide(KV.layerMemory()))
 
 describe("create", () => {
   it.effect("fills uid, creationTimestamp, resourceVersion and generation; resets status", () =>
@@ -715,5 +717,16 @@ describe("apps/v1beta1", () => {
         assert.strictEqual(list.items[0].apiVersion, "apps/v1beta1")
       }),
     ),
+  )
+})
+
+describe("uids", () => {
+  it.effect("are version 4 UUIDs for every seed", () =>
+    Effect.gen(function* () {
+      for (let seed = 0; seed < 300; seed++) {
+        const uid = yield* randomUID.pipe(Random.withSeed(seed))
+        assert.match(uid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      }
+    }),
   )
 })

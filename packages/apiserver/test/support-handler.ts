@@ -1,7 +1,9 @@
 // Test support: the request handler over an in-memory store, without HTTP,
 // on Effect's test clock (times start at the epoch and move only when told).
 import { KV } from "@flotilla/store"
-import { Effect, Stream } from "effect"
+import { Effect, type Scope, Stream } from "effect"
+import { makeWatchCaches } from "../src/cacher.ts"
+import { servedResources } from "../src/core/resources.ts"
 import { type ApiResponse, type Handler, type HandlerOptions, makeHandler } from "../src/handler.ts"
 import { bootstrap } from "../src/server.ts"
 import { makeObjectStore, type ObjectStore } from "../src/storage.ts"
@@ -39,11 +41,24 @@ export interface Api {
   ) => Effect.Effect<Stream.Stream<Doc>>
 }
 
-export const makeApi = (options: HandlerOptions = {}): Effect.Effect<Api, never, KV> =>
+/**
+ * The handler over the KV in context. Watches go through the watch cache
+ * unless `caches` is false (then each watch is a direct store watch).
+ */
+export const makeApi = (
+  options: HandlerOptions & { readonly caches?: boolean; readonly historySize?: number } = {},
+): Effect.Effect<Api, never, KV | Scope.Scope> =>
   Effect.gen(function* () {
     const kv = yield* KV
     const store = makeObjectStore(kv)
-    const handle = makeHandler(store, options)
+    const caches =
+      options.caches === false
+        ? undefined
+        : yield* makeWatchCaches(store, [...new Set(servedResources.map((r) => r.resource.name))], {
+            progressEveryMs: options.bookmarkIntervalMs ?? 60_000,
+            ...(options.historySize === undefined ? {} : { historySize: options.historySize }),
+          })
+    const handle = makeHandler(store, options, caches)
     yield* bootstrap(handle, 6443)
     const request = (
       method: string,
@@ -87,7 +102,17 @@ export const makeApi = (options: HandlerOptions = {}): Effect.Effect<Api, never,
         }),
         (r) => {
           if (r._tag !== "Stream") throw new Error(`expected a stream from ${path}: ${r.body}`)
-          return r.body.pipe(Stream.map((line) => JSON.parse(line) as Doc))
+          // A chunk carries one or more whole lines.
+          return r.body.pipe(
+            Stream.flatMap((chunk) =>
+              Stream.fromIterable(
+                chunk
+                  .split("\n")
+                  .filter((line) => line !== "")
+                  .map((line) => JSON.parse(line) as Doc),
+              ),
+            ),
+          )
         },
       )
     return { handle, store, call, watch }

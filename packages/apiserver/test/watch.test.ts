@@ -127,7 +127,7 @@ describe("watch delivery", () => {
                 const want = expected.slice(w.from).filter((e) => e.type !== "NONE")
                 assert.deepStrictEqual(seen, want)
               }
-            }).pipe(Effect.provide(KV.layerMemory())),
+            }).pipe(Effect.provide(KV.layerMemory()), Effect.scoped),
           ),
       ),
       { numRuns: 40 },
@@ -210,9 +210,9 @@ describe("watch protocol", () => {
     }).pipe(Effect.provide(KV.layerMemory())),
   )
 
-  it.effect("answers a compacted revision with a 410 Expired event", () =>
+  it.effect("answers a compacted revision with a 410 Expired event (direct store watch)", () =>
     Effect.gen(function* () {
-      const api = yield* makeApi()
+      const api = yield* makeApi({ caches: false })
       const first = yield* api.call("POST", pods, { body: pod("a") })
       yield* api.call("POST", pods, { body: pod("b") })
       yield* api.call("POST", pods, { body: pod("c") })
@@ -234,6 +234,36 @@ describe("watch protocol", () => {
       })
       assert.strictEqual(list.status, 410)
     }).pipe(Effect.provide(KV.layerMemory())),
+  )
+
+  it.effect(
+    "serves old revisions past the cache's history from the store, 410 once compacted",
+    () =>
+      Effect.gen(function* () {
+        const api = yield* makeApi({ historySize: 2 })
+        const first = yield* api.call("POST", pods, { body: pod("a") })
+        for (const n of ["b", "c", "d"]) yield* api.call("POST", pods, { body: pod(n) })
+        // Older than the cache's two changes: a direct store watch, still complete.
+        const fromStore = yield* api.watch(pods, {
+          resourceVersion: first.body.metadata.resourceVersion,
+        })
+        const events = yield* Stream.runCollect(Stream.take(fromStore, 3))
+        assert.deepStrictEqual(
+          events.map((e: Doc) => e.object.metadata.name),
+          ["b", "c", "d"],
+        )
+        const kv = yield* KV
+        const latest = yield* api.call("GET", pods)
+        yield* kv.compact({ revision: Number(latest.body.metadata.resourceVersion) })
+        const [gone] = yield* Stream.runCollect(
+          Stream.take(
+            yield* api.watch(pods, { resourceVersion: first.body.metadata.resourceVersion }),
+            1,
+          ),
+        )
+        assert.strictEqual(gone.type, "ERROR")
+        assert.strictEqual(gone.object.code, 410)
+      }).pipe(Effect.provide(KV.layerMemory())),
   )
 
   it.effect("ends at timeoutSeconds", () =>

@@ -74,3 +74,26 @@ export const parseTime = (s: unknown): number | undefined => {
   const ms = Date.parse(s)
   return Number.isNaN(ms) ? undefined : ms
 }
+
+/** Freezes a JSON value and everything in it (objects read from the store are shared, never changed). */
+export const deepFreeze = <A>(value: A): A => {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}
+
+const jsonMemo = new WeakMap<object, string>()
+
+/**
+ * `JSON.stringify` of a frozen object, computed once per object: objects read
+ * from the store are shared by lists, gets and watches, so each version is
+ * serialized once however many clients read it.
+ */
+export const memoJson = (value: object): string => {
+  if (!Object.isFrozen(value)) return JSON.stringify(value)
+  let text = jsonMemo.get(value)
+  if (text === undefined) jsonMemo.set(value, (text = JSON.stringify(value)))
+  return text
+}

@@ -8,7 +8,7 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { KV } from "@flotilla/store"
-import { Effect, Fiber, Layer, Stream } from "effect"
+import { Effect, Fiber, Layer, type Scope, Stream } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { deployment, makeApi, pod } from "../support-handler.ts"
 
@@ -66,11 +66,12 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const onEtcd = <A, E>(effect: Effect.Effect<A, E, KV>) =>
+const onEtcd = <A, E>(effect: Effect.Effect<A, E, KV | Scope.Scope>) =>
   Effect.runPromise(
     effect.pipe(
       Effect.provide(Layer.fresh(KV.layerRemote({ endpoints: [endpoint] }))),
-    ) as Effect.Effect<A, E>,
+      Effect.scoped,
+    ),
   )
 
 describe("the API server on a real etcd", () => {
@@ -135,7 +136,7 @@ describe("the API server on a real etcd", () => {
   it("answers 410 for compacted revisions", async () => {
     await onEtcd(
       Effect.gen(function* () {
-        const api = yield* makeApi()
+        const api = yield* makeApi({ caches: false })
         const pods = "/api/v1/namespaces/default/pods"
         const old = yield* api.call("POST", pods, { body: pod("old") })
         yield* api.call("POST", pods, { body: pod("newer") })

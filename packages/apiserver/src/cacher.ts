@@ -1,0 +1,193 @@
+/**
+ * The watch cache (Kubernetes' `Cacher`): one store watch per resource,
+ * shared by every HTTP watch of it. Each change is decoded once and kept in a
+ * bounded history; a new watcher replays the history after its revision and
+ * then receives live changes, both in the same synchronous step, so it sees
+ * each change after its revision exactly once and in order. Encoded event
+ * lines are memoized per change, so a hundred plain watchers cost one
+ * `JSON.stringify` per change, not a hundred.
+ *
+ * A watcher asking for a revision older than the history (or any watch when
+ * the cache is not running) is served by a direct store watch instead, which
+ * answers 410 when the revision was compacted.
+ */
+import { Duration, Effect, type Scope, Stream } from "effect"
+import type { Change, ObjectStore } from "./storage.ts"
+
+/** Changes a watcher receives in one step (never empty), with the revision they bring it to. */
+export type Sink = (changes: ReadonlyArray<Change>, revision: number) => void
+
+export interface Subscription {
+  readonly unsubscribe: () => void
+}
+
+/** What the cache tells its watchers besides changes. */
+export interface WatcherCallbacks {
+  readonly changes: Sink
+  /** Every change up to `revision` has been delivered (for bookmarks). */
+  readonly progress?: (revision: number) => void
+  /** The cache stopped (its store watch failed): the watch must end. */
+  readonly end: (reason: string) => void
+}
+
+interface Watcher {
+  readonly from: number
+  readonly callbacks: WatcherCallbacks
+}
+
+/** Changes kept per resource for watchers that start in the recent past. */
+export const defaultHistorySize = 10_000
+
+export class ResourceCache {
+  readonly prefix: string
+  readonly #capacity: number
+  #history: Array<Change> = []
+  /** The history holds every change after this revision. */
+  #complete = Number.POSITIVE_INFINITY
+  /** Every change up to this revision has been received. */
+  #revision = 0
+  #running = false
+  readonly #watchers = new Set<Watcher>()
+
+  constructor(prefix: string, capacity = defaultHistorySize) {
+    this.prefix = prefix
+    this.#capacity = capacity
+  }
+
+  get running(): boolean {
+    return this.#running
+  }
+
+  get revision(): number {
+    return this.#revision
+  }
+
+  /** Starts receiving changes after `revision`. */
+  start(revision: number): void {
+    this.#history = []
+    this.#complete = revision
+    this.#revision = revision
+    this.#running = true
+  }
+
+  /** Stops: every watcher ends with `reason`. */
+  stop(reason: string): void {
+    this.#running = false
+    this.#complete = Number.POSITIVE_INFINITY
+    const watchers = [...this.#watchers]
+    this.#watchers.clear()
+    for (const w of watchers) w.callbacks.end(reason)
+  }
+
+  /** Receives a batch of changes from the store (in revision order). */
+  receive(changes: ReadonlyArray<Change>, revision: number): void {
+    for (const c of changes) this.#history.push(c)
+    if (this.#history.length > this.#capacity) {
+      const drop = this.#history.length - this.#capacity
+      const last = this.#history[drop - 1] as Change
+      this.#complete = last.revision
+      this.#history = this.#history.slice(drop)
+    }
+    this.#revision = Math.max(this.#revision, revision, changes[changes.length - 1]?.revision ?? 0)
+    for (const w of this.#watchers) {
+      const wanted =
+        changes[0] !== undefined && changes[0].revision > w.from
+          ? changes
+          : changes.filter((c) => c.revision > w.from)
+      if (wanted.length > 0) w.callbacks.changes(wanted, this.#revision)
+    }
+  }
+
+  /** Every change up to `revision` has been received. */
+  progress(revision: number): void {
+    this.#revision = Math.max(this.#revision, revision)
+    for (const w of this.#watchers) w.callbacks.progress?.(this.#revision)
+  }
+
+  /** Whether a watcher from `from` can be served from this cache. */
+  canServe(from: number): boolean {
+    return this.#running && from >= this.#complete
+  }
+
+  /**
+   * Subscribes a watcher to changes after `from`: the history's first, then
+   * live ones. Undefined when the cache cannot serve that revision.
+   */
+  subscribe(from: number, callbacks: WatcherCallbacks): Subscription | undefined {
+    if (!this.#running || from < this.#complete) return undefined
+    const w: Watcher = { from, callbacks }
+    // Binary search for the first change after `from`.
+    let lo = 0
+    let hi = this.#history.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if ((this.#history[mid] as Change).revision <= from) lo = mid + 1
+      else hi = mid
+    }
+    const replay = this.#history.slice(lo)
+    if (replay.length > 0) callbacks.changes(replay, this.#revision)
+    this.#watchers.add(w)
+    return { unsubscribe: () => this.#watchers.delete(w) }
+  }
+
+  get watcherCount(): number {
+    return this.#watchers.size
+  }
+}
+
+export interface WatchCaches {
+  /** The cache of a resource's changes (all namespaces), if the resource is cached. */
+  readonly get: (resource: string) => ResourceCache | undefined
+}
+
+/**
+ * Starts a cache per resource, each on its own store watch, for the scope's
+ * lifetime. A cache whose watch fails ends its watchers and starts again from
+ * the store's current revision.
+ */
+export const makeWatchCaches = (
+  store: ObjectStore,
+  resources: ReadonlyArray<string>,
+  options: { readonly historySize?: number; readonly progressEveryMs?: number } = {},
+): Effect.Effect<WatchCaches, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const caches = new Map<string, ResourceCache>()
+    for (const resource of resources) {
+      const cache = new ResourceCache(`/registry/${resource}/`, options.historySize)
+      caches.set(resource, cache)
+      const run = Effect.gen(function* () {
+        const revision = yield* store.revision
+        cache.start(revision)
+        yield* Stream.runForEach(
+          store.watch(cache.prefix, revision, options.progressEveryMs ?? 1000),
+          (item) =>
+            Effect.sync(() => {
+              switch (item._tag) {
+                case "Changes":
+                  cache.receive(item.changes, item.revision)
+                  return
+                case "Progress":
+                  cache.progress(item.revision)
+                  return
+                case "Compacted":
+                  cache.stop(
+                    `too old resource version: ${cache.revision} (${item.compactRevision})`,
+                  )
+                  return
+              }
+            }),
+        )
+      })
+      yield* Effect.forkScoped(
+        Effect.forever(
+          run.pipe(
+            Effect.catch((e) => Effect.sync(() => cache.stop(e.status.message ?? "watch failed"))),
+            Effect.andThen(Effect.sync(() => cache.stop("the watch cache restarts"))),
+            Effect.andThen(Effect.sleep(Duration.millis(100))),
+          ),
+        ),
+      )
+      yield* Effect.addFinalizer(() => Effect.sync(() => cache.stop("the server is stopping")))
+    }
+    return { get: (resource) => caches.get(resource) }
+  })

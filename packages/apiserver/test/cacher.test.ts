@@ -1,0 +1,78 @@
+// The watch cache's rules, without a store: replay then live, each change
+// once and in order, a bounded history, and watchers ended when it stops.
+import * as fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { ResourceCache } from "../src/cacher.ts"
+import type { Change } from "../src/storage.ts"
+
+const change = (revision: number): Change => ({
+  type: "PUT",
+  key: `/registry/pods/default/p${revision}`,
+  revision,
+  object: { metadata: { name: `p${revision}`, resourceVersion: String(revision) } },
+  previous: undefined,
+  created: true,
+})
+
+describe("ResourceCache", () => {
+  it("gives each watcher every change after its revision once, in order, wherever it joins (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.record({ at: fc.nat(), from: fc.nat() }), { minLength: 1, maxLength: 10 }),
+        fc.integer({ min: 1, max: 5 }),
+        (total, joins, batch) => {
+          const cache = new ResourceCache("/registry/pods/", 1000)
+          cache.start(0)
+          const seen = new Map<number, Array<number>>()
+          const plans = joins.map((j, i) => ({ id: i, at: j.at % (total + 1), from: 0 }))
+          for (const p of plans) p.from = Math.min(p.at, joins[p.id]?.from ?? 0)
+          let rev = 0
+          const join = (now: number) => {
+            for (const p of plans) {
+              if (p.at !== now) continue
+              const got: Array<number> = []
+              seen.set(p.id, got)
+              cache.subscribe(p.from, {
+                changes: (cs) => got.push(...cs.map((c) => c.revision)),
+                end: () => {},
+              })
+            }
+          }
+          join(0)
+          while (rev < total) {
+            const size = Math.min(batch, total - rev)
+            const cs = Array.from({ length: size }, (_, k) => change(rev + k + 1))
+            rev += size
+            cache.receive(cs, rev)
+            for (let r = rev - size + 1; r <= rev; r++) join(r)
+          }
+          for (const p of plans) {
+            const want = Array.from({ length: total - p.from }, (_, k) => p.from + k + 1)
+            expect(seen.get(p.id)).toEqual(want)
+          }
+        },
+      ),
+    )
+  })
+
+  it("refuses revisions older than its history, and ends its watchers when it stops", () => {
+    const cache = new ResourceCache("/registry/pods/", 2)
+    cache.start(10)
+    cache.receive([change(11), change(12), change(13)], 13)
+    expect(cache.canServe(10)).toBe(false)
+    expect(cache.canServe(11)).toBe(true)
+    expect(cache.subscribe(10, { changes: () => {}, end: () => {} })).toBeUndefined()
+    const ended: Array<string> = []
+    const got: Array<number> = []
+    cache.subscribe(11, {
+      changes: (cs) => got.push(...cs.map((c) => c.revision)),
+      end: (r) => ended.push(r),
+    })
+    expect(got).toEqual([12, 13])
+    cache.stop("bye")
+    expect(ended).toEqual(["bye"])
+    expect(cache.canServe(11)).toBe(false)
+    expect(cache.watcherCount).toBe(0)
+  })
+})
