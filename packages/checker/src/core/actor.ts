@@ -699,11 +699,19 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     h.fingerprint(s.historyHi, s.historyLo)
   }
 
-  // The least fingerprint over all renamings of the interchangeable actors:
-  // the same for every state of a symmetry class. Each part uses the cached
+  // The least fingerprint over renamings of the interchangeable actors: the
+  // same for every state of a symmetry class. Each part uses the cached
   // per-renaming hashes; the network is combined commutatively (its stored
-  // order depends on the unrenamed hashes).
+  // order depends on the unrenamed hashes). Only renamings that put the
+  // actors in order of an invariant key are tried (the least of an actor's
+  // hashes over all renamings, which renaming cannot change): the candidates
+  // of symmetric states correspond one to one, so the least fingerprint
+  // among them is still canonical, and usually a single renaming is tried.
+  const group = symmetry?.actors ?? []
+  const symGroupMask = group.reduce((m, id) => m | (1 << id), 0)
   const timerHashes = new Array<number>(2 * n)
+  const keyHi = new Array<number>(n).fill(0)
+  const keyLo = new Array<number>(n).fill(0)
   const symHasher = new Hasher()
   const symmetricFingerprint = (s: State, h: Hasher): void => {
     for (let id = 0; id < n; id++) {
@@ -716,25 +724,56 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       timerHashes[2 * id] = symHasher.hi
       timerHashes[2 * id + 1] = symHasher.lo
     }
+    // Invariant keys of the group's actors: least (state, persisted, timers) hash over renamings.
+    for (const id of group) {
+      let bh = 0
+      let bl = 0
+      for (let p = 0; p < P; p++) {
+        const at = 2 * (id * P + p)
+        symHasher.reset()
+        symHasher.word(s.actorSym[at]!)
+        symHasher.word(s.actorSym[at + 1]!)
+        symHasher.word(s.persistedSym[at]!)
+        symHasher.word(s.persistedSym[at + 1]!)
+        symHasher.finish()
+        if (p === 0 || symHasher.hi < bh || (symHasher.hi === bh && symHasher.lo < bl)) {
+          bh = symHasher.hi
+          bl = symHasher.lo
+        }
+      }
+      keyHi[id] = (bh ^ timerHashes[2 * id]!) >>> 0
+      keyLo[id] = (bl ^ timerHashes[2 * id + 1]!) >>> 0
+    }
+    let found = false
     let bestHi = 0
     let bestLo = 0
     for (let p = 0; p < P; p++) {
       const map = perms[p]!
       const inv = inverses[p]!
+      // Candidate only if the actors land in non-decreasing key order.
+      let sorted = true
+      let prev = -1
+      for (let j = 0; j < n && sorted; j++) {
+        if ((symGroupMask & (1 << j)) === 0) continue
+        const i = inv[j]!
+        if (prev >= 0) {
+          const ph = keyHi[prev]!
+          const ch = keyHi[i]!
+          if (ch < ph || (ch === ph && keyLo[i]! < keyLo[prev]!)) sorted = false
+        }
+        prev = i
+      }
+      if (!sorted) continue
       const x = symHasher.reset()
       for (let j = 0; j < n; j++) {
-        const at = 2 * (inv[j]! * P + p)
+        const i = inv[j]!
+        const at = 2 * (i * P + p)
         x.word(s.actorSym[at]!)
         x.word(s.actorSym[at + 1]!)
-      }
-      for (let j = 0; j < n; j++) {
-        const at = 2 * (inv[j]! * P + p)
         x.word(s.persistedSym[at]!)
         x.word(s.persistedSym[at + 1]!)
-      }
-      for (let j = 0; j < n; j++) {
-        x.word(timerHashes[2 * inv[j]!]!)
-        x.word(timerHashes[2 * inv[j]! + 1]!)
+        x.word(timerHashes[2 * i]!)
+        x.word(timerHashes[2 * i + 1]!)
       }
       let a1 = 0
       let a2 = 0
@@ -757,7 +796,8 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       x.word(s.partitions)
       x.fingerprint(s.historyHi, s.historyLo)
       x.finish()
-      if (p === 0 || x.hi < bestHi || (x.hi === bestHi && x.lo < bestLo)) {
+      if (!found || x.hi < bestHi || (x.hi === bestHi && x.lo < bestLo)) {
+        found = true
         bestHi = x.hi
         bestLo = x.lo
       }

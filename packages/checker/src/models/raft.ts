@@ -33,7 +33,7 @@ import {
   send,
   setTimer,
 } from "../core/actor.ts"
-import type { Hasher } from "../core/hash.ts"
+import { Hasher } from "../core/hash.ts"
 import { linearizable } from "../core/history.ts"
 import type { SequentialSpec } from "../core/linearizability.ts"
 import { always, type Property, sometimes } from "../core/model.ts"
@@ -233,210 +233,276 @@ export const nodeId = (i: number): NodeId => `n${i + 1}`
 const idOf = (node: NodeId): Id => Number(node.slice(1)) - 1
 
 const hashEntries = (entries: ReadonlyArray<Entry>, h: Hasher): void => {
-  h.int(entries.length)
+  h.word(entries.length)
   for (const e of entries) {
-    h.int(e.index)
-    h.int(e.term)
+    h.word(e.index)
+    h.word(e.term)
     if (e.type === "Normal") {
-      h.int(e.data.length)
+      h.word(e.data.length)
       for (let i = 0; i < e.data.length; i++) h.word(e.data[i]!)
     } else h.value(e.change)
   }
 }
 
-type Rename = (id: NodeId) => NodeId
-const same: Rename = (id) => id
+/**
+ * A renaming of servers by index (symmetry); node ids are hashed as their
+ * renamed index, so renamed states hash alike.
+ */
+type Perm = (index: number) => number
+const identity: Perm = (i) => i
 
-/** Feeds a set of node ids (renamed), in sorted order. */
-const hashIds = (ids: ReadonlyArray<NodeId>, h: Hasher, rename: Rename): void => {
-  h.int(ids.length)
-  if (ids.length === 0) return
-  const renamed = ids.map(rename).sort()
-  for (const id of renamed) h.string(id)
+/** `n1` -> 0, `n2` -> 1, ... (the model has at most 5 servers). */
+const indexOf = (id: NodeId): number => id.charCodeAt(1) - 49
+const idWord = (id: NodeId | null, perm: Perm): number => (id === null ? -1 : perm(indexOf(id)))
+const idMask = (ids: ReadonlyArray<NodeId>, perm: Perm): number => {
+  let mask = 0
+  for (const id of ids) mask |= 1 << perm(indexOf(id))
+  return mask
+}
+
+const roleCode: Record<RaftState["role"], number> = {
+  Follower: 1,
+  PreCandidate: 2,
+  Candidate: 3,
+  Leader: 4,
+}
+const progressCode = { Probe: 1, Replicate: 2, Snapshot: 3 } as const
+
+const hashGhost = (g: Ghost, h: Hasher): void => {
+  h.word(g.led.length)
+  for (const t of g.led) h.word(t)
+  h.word(g.commits.length)
+  for (const [i, t, at] of g.commits) {
+    h.word(i)
+    h.word(t)
+    h.word(at)
+  }
+  h.word(g.applied.length)
+  for (const t of g.applied) h.word(t)
+  h.string(g.violation ?? "")
 }
 
 /**
- * Feeds the parts of a Raft node that can influence its future (see the
- * module comment), with every node id passed through `rename` (symmetry).
- * Vote tallies are sets and progress is taken in order of (renamed) id: the
- * core only ever asks whether a node is in a tally and looks progress up by
- * id.
+ * The parts of a server's state that name no node, hashed once per state
+ * object and shared by every renaming (the builder asks for all renamings of
+ * one state in a row): `baseHi`/`baseLo`, and per progress entry its own
+ * fields (`progressHashes`: index, hi, lo).
  */
-export const hashRaft = (s: RaftState, h: Hasher, rename: Rename = same): void => {
-  h.string(s.role)
-  h.int(s.term)
-  h.string(s.vote === null ? "" : rename(s.vote))
-  h.string(s.leader === null ? "" : rename(s.leader))
-  h.int(s.snapshot.index)
-  h.int(s.snapshot.term)
-  hashEntries(s.entries, h)
-  h.int(s.commitIndex)
-  h.int(s.appliedIndex)
-  h.int(s.stableIndex)
-  h.int(s.persisted.term)
-  h.string(s.persisted.vote === null ? "" : rename(s.persisted.vote))
-  h.int(s.persisted.commit)
-  h.int(s.pendingConfIndex)
-  hashIds(s.votesGranted, h, rename)
-  hashIds(s.votesRejected, h, rename)
-  h.int(s.progress.length)
-  const order = s.progress
-    .map((p) => ({ id: rename(p.id), p }))
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  for (const { id, p } of order) {
-    h.string(id)
-    h.int(p.match)
-    h.int(p.next)
-    h.string(p.state)
+let baseOf: ServerState | undefined
+let baseHi = 0
+let baseLo = 0
+const progressHashes: Array<number> = []
+const baseHasher = new Hasher()
+
+const serverBase = (s: ServerState): void => {
+  if (baseOf === s) return
+  baseOf = s
+  const r = s.raft
+  const h = baseHasher
+  progressHashes.length = 0
+  for (const p of r.progress) {
+    h.reset()
+    h.word(p.match)
+    h.word(p.next)
+    h.word(progressCode[p.state])
     h.bool(p.probeSent)
-    h.int(p.inflight.length)
-    for (const i of p.inflight) h.int(i)
-    h.int(p.pendingSnapshot)
-    h.int(p.snapshotOffset)
+    h.word(p.inflight.length)
+    for (const i of p.inflight) h.word(i)
+    h.word(p.pendingSnapshot)
+    h.word(p.snapshotOffset)
     h.bool(p.stalled)
-    h.int(p.sentCommit)
+    h.word(p.sentCommit)
     h.bool(p.learner)
+    h.finish()
+    progressHashes.push(indexOf(p.id), h.hi, h.lo)
   }
-  h.string(s.leadTransferee === null ? "" : rename(s.leadTransferee))
-  h.int(s.uncommittedBytes)
-  h.int(s.readSeq)
-  h.int(s.pendingReads.length)
-  h.int(s.deferredReads.length)
-  h.bool(s.incoming !== null)
+  h.reset()
+  h.word(roleCode[r.role])
+  h.word(r.term)
+  h.word(r.snapshot.index)
+  h.word(r.snapshot.term)
+  hashEntries(r.entries, h)
+  h.word(r.commitIndex)
+  h.word(r.appliedIndex)
+  h.word(r.stableIndex)
+  h.word(r.persisted.term)
+  h.word(r.persisted.commit)
+  h.word(r.pendingConfIndex)
+  h.word(r.progress.length)
+  h.int(r.uncommittedBytes)
+  h.word(r.readSeq)
+  h.word(r.pendingReads.length)
+  h.word(r.deferredReads.length)
+  h.bool(r.incoming !== null)
+  h.word(s.value)
+  h.word(s.pending.length)
+  for (const p of s.pending) {
+    h.word(p.client)
+    h.word(p.seq)
+    h.word(p.index)
+    h.word(p.term)
+  }
+  hashGhost(s.ghost, h)
+  h.finish()
+  baseHi = h.hi
+  baseLo = h.lo
+}
+
+const slots: Array<number> = []
+
+/**
+ * Feeds the parts of a server that can influence its future (see the module
+ * comment), naming nodes by renamed index. Vote tallies are sets (the core
+ * only asks whether a node is in one) and progress is taken in order of
+ * renamed index (the core looks progress up by id).
+ */
+const hashServer = (s: ServerState, h: Hasher, perm: Perm): void => {
+  serverBase(s)
+  const r = s.raft
+  h.word(1)
+  h.fingerprint(baseHi, baseLo)
+  h.word(idWord(r.vote, perm))
+  h.word(idWord(r.leader, perm))
+  h.word(idWord(r.persisted.vote, perm))
+  h.word(idWord(r.leadTransferee, perm))
+  h.word(idMask(r.votesGranted, perm))
+  h.word(idMask(r.votesRejected, perm))
+  const k = progressHashes.length / 3
+  if (k > 0) {
+    slots.length = 8
+    slots.fill(-1)
+    for (let j = 0; j < k; j++) slots[perm(progressHashes[3 * j]!)] = j
+    for (let i = 0; i < 8; i++) {
+      const j = slots[i]!
+      if (j < 0) continue
+      h.word(i)
+      h.word(progressHashes[3 * j + 1]!)
+      h.word(progressHashes[3 * j + 2]!)
+    }
+  }
+  h.word(s.writes.length)
+  for (const w of s.writes) hashWrite(w, h, perm)
+  // `disk` is what the system persisted (hashed there when crashes are on).
+}
+
+/** Feeds the canonical parts of a Raft node (no renaming), for tests and tools. */
+export const hashRaft = (s: RaftState, h: Hasher): void => {
+  hashServer(
+    { role: "server", raft: s, value: 0, pending: [], ghost: emptyGhost, disk: null, writes: [] },
+    h,
+    identity,
+  )
+}
+
+const messageCode: Record<RaftModelMessage["type"], number> = {
+  ClientRequest: 1,
+  ClientReply: 2,
+  RequestVote: 3,
+  RequestVoteResponse: 4,
+  AppendEntries: 5,
+  AppendEntriesResponse: 6,
+  Heartbeat: 7,
+  HeartbeatResponse: 8,
+  InstallSnapshot: 9,
+  InstallSnapshotResponse: 10,
+  TimeoutNow: 11,
+  ReadIndexRequest: 12,
+  ReadIndexResponse: 13,
+  ForwardProposals: 14,
+  ForwardProposalsResponse: 15,
 }
 
 /** A canonical hash of a message: its type, then its fields in a fixed order. */
-export const hashMessage = (m: RaftModelMessage, h: Hasher, rename: Rename = same): void => {
-  h.string(m.type)
+export const hashMessage = (m: RaftModelMessage, h: Hasher, perm: Perm = identity): void => {
+  h.word(messageCode[m.type])
   switch (m.type) {
     case "ClientRequest":
-      h.int(m.seq)
-      h.string(m.op.type)
-      if (m.op.type === "write") h.int(m.op.value)
+      h.word(m.seq)
+      if (m.op.type === "write") h.word(m.op.value)
+      else h.word(-1)
       return
     case "ClientReply":
-      h.int(m.seq)
+      h.word(m.seq)
       h.bool(m.result.ok)
       if (m.result.ok) h.int(m.result.value ?? -1)
       return
+    default:
+  }
+  h.word(perm(indexOf(m.from)))
+  h.word(perm(indexOf(m.to)))
+  h.word(m.term)
+  switch (m.type) {
     case "RequestVote":
-      h.string(rename(m.from))
-      h.string(rename(m.to))
-      h.int(m.term)
-      h.int(m.lastLogIndex)
-      h.int(m.lastLogTerm)
+      h.word(m.lastLogIndex)
+      h.word(m.lastLogTerm)
       h.bool(m.preVote)
       h.bool(m.transfer)
       return
     case "RequestVoteResponse":
-      h.string(rename(m.from))
-      h.string(rename(m.to))
-      h.int(m.term)
       h.bool(m.voteGranted)
       h.bool(m.preVote)
       return
     case "AppendEntries":
-      h.string(rename(m.from))
-      h.string(rename(m.to))
-      h.int(m.term)
-      h.int(m.prevLogIndex)
-      h.int(m.prevLogTerm)
+      h.word(m.prevLogIndex)
+      h.word(m.prevLogTerm)
       hashEntries(m.entries, h)
-      h.int(m.leaderCommit)
+      h.word(m.leaderCommit)
       return
     case "AppendEntriesResponse":
-      h.string(rename(m.from))
-      h.string(rename(m.to))
-      h.int(m.term)
       h.bool(m.success)
-      h.int(m.matchIndex)
-      h.int(m.prevLogIndex)
-      h.int(m.conflictIndex)
-      h.int(m.conflictTerm)
+      h.word(m.matchIndex)
+      h.word(m.prevLogIndex)
+      h.word(m.conflictIndex)
+      h.word(m.conflictTerm)
       return
     case "Heartbeat":
-      h.string(rename(m.from))
-      h.string(rename(m.to))
-      h.int(m.term)
-      h.int(m.leaderCommit)
-      h.int(m.readContext)
+      h.word(m.leaderCommit)
+      h.word(m.readContext)
       return
     case "HeartbeatResponse":
-      h.string(rename(m.from))
-      h.string(rename(m.to))
-      h.int(m.term)
-      h.int(m.readContext)
+      h.word(m.readContext)
       return
     default:
       // Messages the model's configuration does not produce: structurally
-      // (they name nodes only in from/to, which are renamed).
-      h.string(rename(m.from))
-      h.string(rename(m.to))
+      // (they name nodes only in from/to, hashed above).
       h.value({ ...m, from: "", to: "" })
   }
 }
 
-const hashGhost = (g: Ghost, h: Hasher): void => {
-  h.int(g.led.length)
-  for (const t of g.led) h.int(t)
-  h.int(g.commits.length)
-  for (const [i, t, at] of g.commits) {
-    h.int(i)
-    h.int(t)
-    h.int(at)
-  }
-  h.int(g.applied.length)
-  for (const t of g.applied) h.int(t)
-  h.string(g.violation ?? "")
-}
-
-const hashWrite = (w: Persist, h: Hasher, rename: Rename): void => {
+const hashWrite = (w: Persist, h: Hasher, perm: Perm): void => {
   if (w.hardState === null) h.int(-1)
   else {
-    h.int(w.hardState.term)
-    h.string(w.hardState.vote === null ? "" : rename(w.hardState.vote))
-    h.int(w.hardState.commit)
+    h.word(w.hardState.term)
+    h.word(idWord(w.hardState.vote, perm))
+    h.word(w.hardState.commit)
   }
   h.bool(w.snapshot !== null)
   if (w.snapshot !== null) h.value(w.snapshot)
   hashEntries(w.entries, h)
-  h.int(w.after.length)
-  for (const m of w.after) hashMessage(m, h, rename)
+  h.word(w.after.length)
+  for (const m of w.after) hashMessage(m, h, perm)
   h.int(w.ack === null ? -1 : w.ack.index)
   h.int(w.ack === null ? -1 : w.ack.term)
 }
 
-const hashState = (s: RaftModelState, h: Hasher, rename: Rename = same): void => {
+const hashState = (s: RaftModelState, h: Hasher, perm: Perm = identity): void => {
   if (s.role === "client") {
     h.word(2)
-    h.int(s.op)
+    h.word(s.op)
     h.bool(s.waiting)
     return
   }
-  h.word(1)
-  hashRaft(s.raft, h, rename)
-  h.int(s.value)
-  h.int(s.pending.length)
-  for (const p of s.pending) {
-    h.int(p.client)
-    h.int(p.seq)
-    h.int(p.index)
-    h.int(p.term)
-  }
-  hashGhost(s.ghost, h)
-  h.int(s.writes.length)
-  for (const w of s.writes) hashWrite(w, h, rename)
-  // `disk` is what the system persisted (hashed there when crashes are on).
+  hashServer(s, h, perm)
 }
 
 /** What a server persisted: its disk (votes renamed) and ghost. */
-const hashPersisted = (p: Persisted, h: Hasher, rename: Rename): void => {
+const hashPersisted = (p: Persisted, h: Hasher, perm: Perm): void => {
   const hs = p.disk.hardState
-  h.int(hs.term)
-  h.string(hs.vote === null ? "" : rename(hs.vote))
-  h.int(hs.commit)
-  h.int(p.disk.snapshot.index)
-  h.int(p.disk.snapshot.term)
+  h.word(hs.term)
+  h.word(idWord(hs.vote, perm))
+  h.word(hs.commit)
+  h.word(p.disk.snapshot.index)
+  h.word(p.disk.snapshot.term)
   hashEntries(p.disk.entries, h)
   hashGhost(p.ghost, h)
 }
@@ -809,9 +875,9 @@ export const raftModel = (options: Partial<RaftModelOptions> = {}) => {
     // properties do not tell them apart. Node ids are renamed as actor ids.
     symmetry: {
       actors: serverIds,
-      hashState: (x, rename, h) => hashState(x, h, (id) => nodeId(rename(idOf(id)))),
-      hashMessage: (m, rename, h) => hashMessage(m, h, (id) => nodeId(rename(idOf(id)))),
-      hashPersisted: (p, rename, h) => hashPersisted(p, h, (id) => nodeId(rename(idOf(id)))),
+      hashState: (x, rename, h) => hashState(x, h, rename),
+      hashMessage: (m, rename, h) => hashMessage(m, h, rename),
+      hashPersisted: (p, rename, h) => hashPersisted(p, h, rename),
     },
     describe: {
       state: (s) =>
