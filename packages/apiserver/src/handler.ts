@@ -455,62 +455,61 @@ const watch = (
       return out
     }
     const cache = caches?.get(ctx.served.resource.name)
-    const changes: Stream.Stream<string> =
-      cache?.canServe(startRevision)
-        ? Stream.callback<string>((queue) =>
-            Effect.gen(function* () {
-              const sub = cache.subscribe(startRevision, {
-                changes: (batch) => {
-                  const out = linesOf(batch, Date.now())
-                  if (out !== "") Queue.offerUnsafe(queue, out)
-                },
-                ...(bookmarks
-                  ? {
-                      progress: (revision: number) =>
-                        void Queue.offerUnsafe(queue, bookmark(revision, false)),
-                    }
-                  : {}),
-                end: (reason) => {
-                  Queue.offerUnsafe(queue, eventLine("ERROR", expired(reason).status))
-                  Queue.endUnsafe(queue)
-                },
-              })
-              if (sub === undefined) {
-                Queue.offerUnsafe(
-                  queue,
-                  eventLine("ERROR", expired(`too old resource version: ${startRevision}`).status),
-                )
-                Queue.endUnsafe(queue)
-                return
-              }
-              yield* Effect.addFinalizer(() => Effect.sync(() => sub.unsubscribe()))
-            }),
-          )
-        : store
-            .watch(
-              prefix,
-              startRevision,
-              bookmarks ? (options.bookmarkIntervalMs ?? 60_000) : undefined,
-            )
-            .pipe(
-              Stream.mapEffect((item) =>
-                Effect.map(Clock.currentTimeMillis, (nowMs): string => {
-                  switch (item._tag) {
-                    case "Changes":
-                      return linesOf(item.changes, nowMs)
-                    case "Progress":
-                      return bookmarks ? bookmark(item.revision, false) : ""
-                    case "Compacted":
-                      return eventLine(
-                        "ERROR",
-                        tooOldResourceVersion(startRevision, item.compactRevision).status,
-                      )
+    const changes: Stream.Stream<string> = cache?.canServe(startRevision)
+      ? Stream.callback<string>((queue) =>
+          Effect.gen(function* () {
+            const sub = cache.subscribe(startRevision, {
+              changes: (batch) => {
+                const out = linesOf(batch, Date.now())
+                if (out !== "") Queue.offerUnsafe(queue, out)
+              },
+              ...(bookmarks
+                ? {
+                    progress: (revision: number) =>
+                      void Queue.offerUnsafe(queue, bookmark(revision, false)),
                   }
-                }),
-              ),
-              Stream.filter((chunk) => chunk !== ""),
-              Stream.catch((error: ApiError) => Stream.make(eventLine("ERROR", error.status))),
-            )
+                : {}),
+              end: (reason) => {
+                Queue.offerUnsafe(queue, eventLine("ERROR", expired(reason).status))
+                Queue.endUnsafe(queue)
+              },
+            })
+            if (sub === undefined) {
+              Queue.offerUnsafe(
+                queue,
+                eventLine("ERROR", expired(`too old resource version: ${startRevision}`).status),
+              )
+              Queue.endUnsafe(queue)
+              return
+            }
+            yield* Effect.addFinalizer(() => Effect.sync(() => sub.unsubscribe()))
+          }),
+        )
+      : store
+          .watch(
+            prefix,
+            startRevision,
+            bookmarks ? (options.bookmarkIntervalMs ?? 60_000) : undefined,
+          )
+          .pipe(
+            Stream.mapEffect((item) =>
+              Effect.map(Clock.currentTimeMillis, (nowMs): string => {
+                switch (item._tag) {
+                  case "Changes":
+                    return linesOf(item.changes, nowMs)
+                  case "Progress":
+                    return bookmarks ? bookmark(item.revision, false) : ""
+                  case "Compacted":
+                    return eventLine(
+                      "ERROR",
+                      tooOldResourceVersion(startRevision, item.compactRevision).status,
+                    )
+                }
+              }),
+            ),
+            Stream.filter((chunk) => chunk !== ""),
+            Stream.catch((error: ApiError) => Stream.make(eventLine("ERROR", error.status))),
+          )
     const body = Stream.concat(Stream.fromIterable(initial), changes).pipe(
       Stream.interruptWhen(Effect.sleep(timeoutSeconds * 1000)),
     )

@@ -3,6 +3,8 @@
 // discovery, OpenAPI, object semantics, patches, server-side apply, Tables,
 // protobuf bodies) in core/; the object store over KV, the request handler and
 // the HTTP shell beside them.
+
+export * from "./cacher.ts"
 export * from "./core/allocation.ts"
 export * from "./core/discovery.ts"
 export * from "./core/keys.ts"
@@ -16,5 +18,6 @@ export * from "./core/resources.ts"
 export * from "./core/status.ts"
 export * from "./core/table.ts"
 export * from "./handler.ts"
+export * from "./namespaces.ts"
 export * from "./server.ts"
 export * from "./storage.ts"

@@ -16,6 +16,7 @@ import { makeWatchCaches } from "./cacher.ts"
 import { kubernetesServiceIP } from "./core/allocation.ts"
 import { servedResources } from "./core/resources.ts"
 import { type ApiRequest, type ApiResponse, type HandlerOptions, makeHandler } from "./handler.ts"
+import { runNamespaceLifecycle } from "./namespaces.ts"
 import { makeObjectStore, type ObjectStore } from "./storage.ts"
 import { systemNamespaces } from "./writes.ts"
 
@@ -29,6 +30,8 @@ export interface ServerOptions extends HandlerOptions {
   readonly port?: number
   /** Create the system namespaces and the `kubernetes` Service when missing (default true). */
   readonly bootstrap?: boolean
+  /** Empty and remove deleted namespaces, as Kubernetes' namespace controller does (default true). */
+  readonly namespaceLifecycle?: boolean
 }
 
 export class ServeError extends Schema.TaggedError<ServeError>()("ServeError", {
@@ -231,6 +234,7 @@ export const serve = (
       })
     })
     if (options.bootstrap !== false) yield* bootstrap(handle, port)
+    if (options.namespaceLifecycle !== false) yield* runNamespaceLifecycle(handle, caches)
     return { host, port, url: `http://${host}:${port}`, store, handle }
   })
 

@@ -471,7 +471,7 @@ const decideUpdate = (
   if (Result.isFailure(checked)) return Result.fail(checked.failure)
   const tracked = trackUpdate(old, prepared, typeOf(resource), managerOf(ctx, options, subresource))
   if (sameObject(tracked, old)) return Result.succeed({ _tag: "Noop", object: old })
-  if (shouldRemoveAfterUpdate(tracked)) {
+  if (shouldRemoveAfterUpdate(resource, tracked)) {
     return Result.succeed({
       _tag: "Delete",
       extra: resource === "services" ? serviceReleases(old) : [],

@@ -730,3 +730,54 @@ describe("uids", () => {
     }),
   )
 })
+
+describe("admission", () => {
+  it.effect("gives pods Kubernetes' default NoExecute tolerations unless they have their own", () =>
+    run(
+      Effect.gen(function* () {
+        const api = yield* makeApi()
+        const plain = yield* api.call("POST", pods, { body: pod("plain") })
+        assert.deepStrictEqual(plain.body.spec.tolerations, [
+          {
+            key: "node.kubernetes.io/not-ready",
+            operator: "Exists",
+            effect: "NoExecute",
+            tolerationSeconds: 300,
+          },
+          {
+            key: "node.kubernetes.io/unreachable",
+            operator: "Exists",
+            effect: "NoExecute",
+            tolerationSeconds: 300,
+          },
+        ])
+        const own = yield* api.call("POST", pods, {
+          body: pod("own", {
+            tolerations: [
+              {
+                key: "node.kubernetes.io/unreachable",
+                operator: "Exists",
+                effect: "NoExecute",
+                tolerationSeconds: 5,
+              },
+            ],
+          }),
+        })
+        assert.deepStrictEqual(
+          own.body.spec.tolerations.map((t: { key: string; tolerationSeconds: number }) => [
+            t.key,
+            t.tolerationSeconds,
+          ]),
+          [
+            ["node.kubernetes.io/unreachable", 5],
+            ["node.kubernetes.io/not-ready", 300],
+          ],
+        )
+        const all = yield* api.call("POST", pods, {
+          body: pod("all", { tolerations: [{ operator: "Exists" }] }),
+        })
+        assert.deepStrictEqual(all.body.spec.tolerations, [{ operator: "Exists" }])
+      }),
+    ),
+  )
+})

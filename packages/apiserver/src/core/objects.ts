@@ -77,6 +77,40 @@ export const podQOSClass = (pod: Obj): string => {
   return guaranteed ? "Guaranteed" : "Burstable"
 }
 
+/**
+ * The `DefaultTolerationSeconds` admission plugin: a pod that does not
+ * tolerate `node.kubernetes.io/not-ready` or `node.kubernetes.io/unreachable`
+ * with effect NoExecute gets a 300-second toleration of each, so the node
+ * lifecycle controller evicts it five minutes after its node goes away.
+ */
+export const defaultTolerationSeconds = 300
+export const withDefaultTolerations = (pod: Obj): Obj => {
+  const spec = objectAt(pod, "spec")
+  const tolerations = Array.isArray(spec.tolerations) ? spec.tolerations.filter(isObject) : []
+  const tolerates = (key: string) =>
+    tolerations.some(
+      (t) =>
+        (t.operator === "Exists" &&
+          (t.key === undefined || t.key === "") &&
+          (t.effect === undefined || t.effect === "" || t.effect === "NoExecute")) ||
+        (t.key === key && (t.effect === undefined || t.effect === "" || t.effect === "NoExecute")),
+    )
+  const added: Array<Obj> = []
+  for (const key of ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]) {
+    if (!tolerates(key)) {
+      added.push({
+        key,
+        operator: "Exists",
+        effect: "NoExecute",
+        tolerationSeconds: defaultTolerationSeconds,
+      })
+    }
+  }
+  return added.length === 0
+    ? pod
+    : { ...pod, spec: { ...spec, tolerations: [...tolerations, ...added] } }
+}
+
 /** The status a create starts from, per resource (Kubernetes' `PrepareForCreate`). */
 const initialStatus = (resource: string, object: Obj): Obj | undefined => {
   switch (resource) {
@@ -100,7 +134,7 @@ const initialStatus = (resource: string, object: Obj): Obj | undefined => {
  * `object` is already decoded, defaulted, converted and named.
  */
 export const prepareForCreate = (resource: string, object: Obj, ctx: WriteContext): Obj => {
-  const out = clone(object)
+  const out = clone(resource === "pods" ? withDefaultTolerations(object) : object)
   const metadata = { ...metadataOf(out) }
   delete metadata.resourceVersion
   delete metadata.selfLink
@@ -330,9 +364,13 @@ export const planDelete = (
  * left and no grace period is running, the object is removed (Kubernetes'
  * `deletionFinalizersForGarbageCollection` path in `GuaranteedUpdate`).
  */
-export const shouldRemoveAfterUpdate = (object: Obj): boolean => {
+export const shouldRemoveAfterUpdate = (resource: string, object: Obj): boolean => {
   const metadata = metadataOf(object)
   if (metadata.deletionTimestamp === undefined) return false
+  // A namespace also waits for its spec.finalizers (the namespace controller's "kubernetes").
+  const specFinalizers = objectAt(object, "spec").finalizers
+  if (resource === "namespaces" && Array.isArray(specFinalizers) && specFinalizers.length > 0)
+    return false
   const finalizers = Array.isArray(metadata.finalizers) ? metadata.finalizers : []
   const grace =
     typeof metadata.deletionGracePeriodSeconds === "number"

@@ -366,3 +366,22 @@ describe("kubectl against the API server", () => {
     })
   })
 })
+
+describe("namespaces", () => {
+  it("deletes a namespace with its contents, as kubectl waits for it", async () => {
+    expect((await k.run(["create", "namespace", "doomed"])).stdout.trim()).toBe(
+      "namespace/doomed created",
+    )
+    expect(
+      (await k.run(["-n", "doomed", "run", "victim", "--image=nginx:1.27"])).stdout.trim(),
+    ).toBe("pod/victim created")
+    const r = await k.run(["delete", "namespace", "doomed"])
+    expect(r.stdout.trim()).toBe('namespace "doomed" deleted')
+    const gone = await k.run(["get", "namespace", "doomed"])
+    expect(gone.stderr.trim()).toBe('Error from server (NotFound): namespaces "doomed" not found')
+    const system = await k.run(["delete", "namespace", "kube-system"])
+    expect(system.stderr).toContain(
+      'namespaces "kube-system" is forbidden: this namespace may not be deleted',
+    )
+  })
+})
