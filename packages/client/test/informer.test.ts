@@ -4,6 +4,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Pod } from "@flotilla/api"
 import { Effect, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import type { List, ResourceClient, WatchEvent } from "../src/client.ts"
 import { keyOf, labelsIndex, nodeNameIndex } from "../src/core/indexer.ts"
 import { makeInformer } from "../src/informer.ts"
@@ -118,6 +119,38 @@ describe("informer", () => {
       assert.deepStrictEqual(informer.indexer.keys(), ["default/b"])
       assert.strictEqual(yield* informer.lists, 2)
       assert.strictEqual(yield* informer.resourceVersion, "9")
+    }),
+  )
+})
+
+describe("informer resync", () => {
+  it.effect("re-delivers every cached object as an update each period", () =>
+    Effect.gen(function* () {
+      const p = (name: string): Pod => ({
+        ...pod(name),
+        metadata: { name, namespace: "default", resourceVersion: "1" },
+      })
+      const fake = {
+        listAll: () =>
+          Effect.succeed({
+            items: [p("a"), p("b")],
+            resourceVersion: "1",
+            continue: undefined,
+          } as List<Pod>),
+        watch: () => Stream.never,
+      } as unknown as ResourceClient<Pod>
+      const informer = yield* makeInformer(fake, { resyncPeriod: "30 seconds" })
+      const updates: Array<string> = []
+      yield* informer.addEventHandler({
+        onUpdate: (old, o) => updates.push(`${old === o ? "same" : "changed"} ${o.metadata.name}`),
+      })
+      yield* informer.waitForSync
+      assert.deepStrictEqual(updates, [])
+      for (let i = 0; i < 20 && updates.length < 2; i++) {
+        yield* TestClock.adjust("30 seconds")
+        yield* Effect.yieldNow
+      }
+      assert.deepStrictEqual(updates.sort(), ["same a", "same b"])
     }),
   )
 })
