@@ -8,7 +8,9 @@
  * closing the scope stops accepting, ends open watches and closes the socket.
  * TLS and bearer tokens can wrap this later without touching the handler.
  */
+import { timingSafeEqual } from "node:crypto"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import { createServer as createHttpsServer } from "node:https"
 import type { AddressInfo } from "node:net"
 import { KV } from "@flotilla/store"
 import { Context, Effect, Exit, Layer, Schema, type Scope, Stream } from "effect"
@@ -32,6 +34,13 @@ export interface ServerOptions extends HandlerOptions {
   readonly bootstrap?: boolean
   /** Empty and remove deleted namespaces, as Kubernetes' namespace controller does (default true). */
   readonly namespaceLifecycle?: boolean
+  /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer }
+  /**
+   * Require `Authorization: Bearer <token>` on every request except the
+   * health checks; others get 401 Unauthorized.
+   */
+  readonly token?: string
 }
 
 export class ServeError extends Schema.TaggedError<ServeError>()("ServeError", {
@@ -41,7 +50,7 @@ export class ServeError extends Schema.TaggedError<ServeError>()("ServeError", {
 export interface ApiServerShape {
   readonly host: string
   readonly port: number
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` (`https://` with TLS) */
   readonly url: string
   /** The object store the server writes through (tests and embedding). */
   readonly store: ObjectStore
@@ -170,7 +179,19 @@ export const serve = (
   Effect.gen(function* () {
     const host = options.host ?? "127.0.0.1"
     const store = makeObjectStore(kv)
-    const server = createServer()
+    const server: Server =
+      options.tls === undefined
+        ? createServer()
+        : createHttpsServer({ cert: options.tls.cert, key: options.tls.key })
+    const scheme = options.tls === undefined ? "http" : "https"
+    const expected =
+      options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`)
+    const authorized = (req: IncomingMessage, path: string): boolean => {
+      if (expected === undefined || path === "/healthz" || path === "/livez" || path === "/readyz")
+        return true
+      const given = Buffer.from(req.headers.authorization ?? "")
+      return given.length === expected.length && timingSafeEqual(given, expected)
+    }
     const address = yield* Effect.acquireRelease(listen(server, host, options.port ?? 0), () =>
       Effect.callback<void>((resume) => {
         server.close(() => resume(Effect.void))
@@ -186,11 +207,29 @@ export const serve = (
       },
     )
     const handle = makeHandler(store, { serverAddress: `${host}:${port}`, ...options }, caches)
+    const unauthorized: ApiResponse = {
+      _tag: "Body",
+      status: 401,
+      contentType: "application/json",
+      body: JSON.stringify({
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message: "Unauthorized",
+        reason: "Unauthorized",
+        code: 401,
+      }),
+    }
     const context = yield* Effect.context<never>()
     const run = Effect.runCallbackWith(context)
     server.on("request", (req: IncomingMessage, res: ServerResponse) => {
       const url = new URL(req.url ?? "/", "http://localhost")
       const program = Effect.gen(function* () {
+        if (!authorized(req, url.pathname)) {
+          req.resume()
+          return yield* respond(res, unauthorized)
+        }
         const body = yield* Effect.promise(() => readBody(req))
         if (body === "too large") {
           return yield* respond(res, {
@@ -235,7 +274,7 @@ export const serve = (
     })
     if (options.bootstrap !== false) yield* bootstrap(handle, port)
     if (options.namespaceLifecycle !== false) yield* runNamespaceLifecycle(handle, caches)
-    return { host, port, url: `http://${host}:${port}`, store, handle }
+    return { host, port, url: `${scheme}://${host}:${port}`, store, handle }
   })
 
 /** The running API server. */
