@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Event, Service } from "@flotilla/api"
 import { Effect, Layer, Schema } from "effect"
@@ -135,6 +138,50 @@ describe("Scheduler service (in-memory source)", () => {
       )
       assert.isTrue(exit._tag === "Failure")
       assert.include(String(exit), "percentageOfNodesToScore: not in valid range [0-100]")
+    }),
+  )
+})
+
+describe("Scheduler service: configuration files", () => {
+  const withFile = <A, E>(text: string, body: (file: string) => Effect.Effect<A, E>) =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "scheduler-config-"))),
+      (dir) => {
+        const file = join(dir, "scheduler.yaml")
+        writeFileSync(file, text)
+        return body(file)
+      },
+      (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true })),
+    )
+
+  it.effect("a YAML file configures the profiles; its problems name file, line and field", () =>
+    Effect.gen(function* () {
+      const cluster = new InMemoryCluster()
+      cluster.createNode(node("n1", { cpu: "1" }))
+      cluster.createPod(pod("a", { schedulerName: "batch" }))
+      const good = [
+        "apiVersion: kubescheduler.config.k8s.io/v1",
+        "kind: KubeSchedulerConfiguration",
+        "profiles:",
+        "  - schedulerName: batch",
+        "",
+      ].join("\n")
+      yield* withFile(good, (file) => run(cluster, (s) => s.idle, { configurationFile: file }))
+      assert.strictEqual(cluster.nodeOf("default", "a"), "n1")
+      assert.strictEqual(cluster.events[0]?.source?.component, "batch")
+
+      const bad = good.replace("schedulerName: batch", "schedulerName: batch\n    plugins: 3")
+      const message = yield* withFile(bad, (file) =>
+        Effect.map(
+          Effect.flip(run(new InMemoryCluster(), () => Effect.void, { configurationFile: file })),
+          (e) => ({ file, message: e.message }),
+        ),
+      )
+      assert.strictEqual(message.message, `${message.file}:5: profiles[0].plugins: Expected object`)
+      const missing = yield* Effect.flip(
+        run(new InMemoryCluster(), () => Effect.void, { configurationFile: "/nonexistent.yaml" }),
+      )
+      assert.match(missing.message, /^\/nonexistent\.yaml: ENOENT/)
     }),
   )
 })

@@ -10,6 +10,7 @@ import { serve } from "@flotilla/apiserver"
 import { type KubeClientShape, makeClient } from "@flotilla/client"
 import { KV } from "@flotilla/store"
 import { Context, Duration, Effect, Layer, type Scope } from "effect"
+import { stringify } from "yaml"
 
 export interface TestCluster {
   readonly client: KubeClientShape
@@ -153,18 +154,15 @@ export interface Kubectl {
 /** The real kubectl with its own kubeconfig and cache under `dir`. */
 export const kubectlFor = (url: string, dir: string): Kubectl => {
   const kubeconfig = join(dir, "kubeconfig")
-  writeFileSync(
-    kubeconfig,
-    [
-      "apiVersion: v1",
-      "kind: Config",
-      `clusters: [{name: flotilla, cluster: {server: "${url}"}}]`,
-      "users: [{name: flotilla, user: {}}]",
-      "contexts: [{name: flotilla, context: {cluster: flotilla, user: flotilla, namespace: default}}]",
-      "current-context: flotilla",
-      "",
-    ].join("\n"),
-  )
+  const config = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "test", cluster: { server: url } }],
+    users: [{ name: "test", user: {} }],
+    contexts: [{ name: "test", context: { cluster: "test", user: "test", namespace: "default" } }],
+    "current-context": "test",
+  }
+  writeFileSync(kubeconfig, stringify(config))
   const env = { ...process.env, KUBECONFIG: kubeconfig, HOME: dir, NO_COLOR: "1" }
   return {
     run: (...args) =>
