@@ -153,7 +153,12 @@ export const makeInformerSource = (
     yield* Effect.forkScoped(
       Effect.forever(
         Effect.flatMap(Queue.take(writes), (w) =>
-          w.kind === "event" ? writeEvent(w.event) : writeCondition(w.pod, w.condition),
+          (w.kind === "event" ? writeEvent(w.event) : writeCondition(w.pod, w.condition)).pipe(
+            // A bug in one write must not stop the writer (and every later write).
+            Effect.catchCause((cause) =>
+              Effect.logError("scheduler: a status write failed", cause),
+            ),
+          ),
         ),
       ),
     )
