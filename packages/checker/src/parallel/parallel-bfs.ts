@@ -82,8 +82,9 @@ class Handle {
 /**
  * Breadth-first search across worker threads: fingerprints are partitioned
  * among the workers by their high half; each worker keeps its part of the
- * visited set, checks and expands its states, and ships successors to their
- * owners. Levels are synchronised, so counterexamples are still shortest (among
+ * visited set, expands the states it holds and asks the owners whether their
+ * successors are new (only fingerprints travel between threads; see
+ * `worker.ts`). Levels are synchronised, so counterexamples are still shortest (among
  * states of the same depth, the one with the least fingerprint is reported;
  * which parent a state records can depend on thread timing, so the path
  * itself may differ between runs, never its length).

@@ -68,14 +68,22 @@ export type FromWorker =
     }
   | { readonly t: "error"; readonly message: string }
 
+/**
+ * Between workers only fingerprints travel: a worker asks the owner of each
+ * successor's fingerprint whether it is new (the owner records it with its
+ * parent and action), and keeps the states the owner calls new.
+ */
 export type PeerMessage =
   | {
-      readonly t: "batch"
-      /** The depth of these states (the sender's level + 1). */
-      readonly depth: number
-      readonly states: ReadonlyArray<unknown>
-      /** Per state: fingerprint hi, lo, parent hi, parent lo. */
+      readonly t: "query"
+      readonly batch: number
+      /** Per candidate: fingerprint hi, lo, parent hi, parent lo. */
       readonly keys: Uint32Array
       readonly actions: Int32Array
     }
-  | { readonly t: "end"; readonly depth: number }
+  | {
+      readonly t: "answer"
+      readonly batch: number
+      /** Per candidate: 1 when it was new. */
+      readonly fresh: Uint8Array
+    }

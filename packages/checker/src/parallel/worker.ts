@@ -1,11 +1,15 @@
 /**
- * A worker of the parallel breadth-first search. It owns the fingerprints
- * whose high half is congruent to its index modulo the worker count: it keeps
- * them in its own table, checks and expands the states behind them, and sends
- * every successor it does not own to its owner. Levels are synchronised by
- * the main thread; within a level, an "end" marker on every peer channel
- * (channels are ordered) tells a worker it has received all its next-level
- * states.
+ * A worker of the parallel breadth-first search.
+ *
+ * Fingerprints are partitioned: a worker owns those whose high half is
+ * congruent to its index modulo the worker count, and its table holds them
+ * with their parent and action (for rebuilding counterexamples). States never
+ * leave the worker that generated them: a worker expands its own frontier,
+ * asks the owner of each successor's fingerprint whether it is new (batched;
+ * only fingerprints travel), and keeps, checks and later expands the states
+ * the owners call new. Levels are synchronised by the main thread, so the
+ * first worker to ask about a state at the least depth wins it: paths stay
+ * shortest.
  */
 import { registerHooks } from "node:module"
 import { type MessagePort, parentPort, workerData } from "node:worker_threads"
@@ -31,6 +35,7 @@ const main = parentPort!
 const setup = workerData.setup as WorkerSetup
 const ports = workerData.ports as ReadonlyArray<MessagePort | null>
 const post = (m: FromWorker): void => main.postMessage(m)
+const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 const run = async (): Promise<void> => {
   const mod = (await import(setup.source.module)) as Record<string, unknown>
@@ -44,123 +49,108 @@ const run = async (): Promise<void> => {
   const fingerprinter = new StateFingerprinter(model, setup.symmetry)
   const tracker = new SafetyTracker(model.properties)
   const table = new FingerprintTable()
-  // Per entry: parent fingerprint and action (roots: -(initial index + 1)).
+  // Per owned entry: parent fingerprint and action (roots: -(initial index + 1)).
   const parentHi = new IntColumn()
   const parentLo = new IntColumn()
   const via = new IntColumn()
   const within = model.within
 
-  let current: Array<unknown> = []
-  let currentKeys: Array<number> = []
   let next: Array<unknown> = []
   let nextKeys: Array<number> = []
-  // States of the level after `next`: a peer that started level d before
-  // this worker did sends states of depth d + 1 while `next` still holds d.
-  let later: Array<unknown> = []
-  let laterKeys: Array<number> = []
-  let started = -1
   let hits: Array<Hit> = []
   let generated = 0
+  // Checks handles are positions in `checked` (this worker's new states).
+  let checkedCount = 0
 
-  const admit = (
-    state: unknown,
-    hi: number,
-    lo: number,
-    pHi: number,
-    pLo: number,
-    action: number,
-    early = false,
-  ): void => {
+  /** Records an owned fingerprint; true when it is new. */
+  const record = (hi: number, lo: number, pHi: number, pLo: number, action: number): boolean => {
     const id = table.add(hi, lo)
-    if (id < 0) return
+    if (id < 0) return false
     parentHi.set(id, pHi | 0)
     parentLo.set(id, pLo | 0)
     via.set(id, action)
-    if (tracker.check(state, id) !== 0) {
-      tracker.alwaysHit.forEach((h, index) => {
-        if (h === id) hits.push({ kind: "always", index, hi, lo })
-      })
-      tracker.sometimesHit.forEach((h, index) => {
-        if (h === id) hits.push({ kind: "sometimes", index, hi, lo })
-      })
-    }
-    if (early) {
-      later.push(state)
-      laterKeys.push(hi, lo)
-    } else {
-      next.push(state)
-      nextKeys.push(hi, lo)
-    }
+    return true
   }
 
-  // Outgoing batches per peer.
-  const BATCH = 256
+  /** A state this worker keeps: check it and queue it for the next level. */
+  const keep = (state: unknown, hi: number, lo: number): void => {
+    const handle = checkedCount++
+    if (tracker.check(state, handle) !== 0) {
+      tracker.alwaysHit.forEach((h, index) => {
+        if (h === handle) hits.push({ kind: "always", index, hi, lo })
+      })
+      tracker.sometimesHit.forEach((h, index) => {
+        if (h === handle) hits.push({ kind: "sometimes", index, hi, lo })
+      })
+    }
+    next.push(state)
+    nextKeys.push(hi, lo)
+  }
+
+  // Outgoing queries per peer, and candidates waiting for their answers.
+  const BATCH = 512
   const outStates: Array<Array<unknown>> = ports.map(() => [])
   const outKeys: Array<Array<number>> = ports.map(() => [])
   const outActions: Array<Array<number>> = ports.map(() => [])
+  const waiting = new Map<
+    number,
+    { readonly states: Array<unknown>; readonly keys: Array<number> }
+  >()
+  let batchSeq = 0
+  let settle: (() => void) | undefined
+
   const flush = (peer: number): void => {
     if (outStates[peer]!.length === 0) return
+    const batch = batchSeq++
+    waiting.set(batch, { states: outStates[peer]!, keys: outKeys[peer]! })
     const keys = Uint32Array.from(outKeys[peer]!)
     const actions = Int32Array.from(outActions[peer]!)
-    const m: PeerMessage = {
-      t: "batch",
-      depth: started + 1,
-      states: outStates[peer]!,
-      keys,
-      actions,
-    }
+    const m: PeerMessage = { t: "query", batch, keys, actions }
     ports[peer]!.postMessage(m, [keys.buffer as ArrayBuffer, actions.buffer as ArrayBuffer])
     outStates[peer] = []
     outKeys[peer] = []
     outActions[peer] = []
   }
 
-  // End markers received so far over all levels: level d is complete once
-  // (d + 1) * (count - 1) have arrived (a fast peer's marker can arrive
-  // before this worker has even started the level).
-  let ends = 0
-  let endsWanted = 0
-  let wake: (() => void) | undefined
   ports.forEach((port) => {
     if (port === null) return
     port.on("message", (m: PeerMessage) => {
-      if (m.t === "batch") {
-        const early = m.depth > started + 1
-        for (let i = 0; i < m.states.length; i++) {
+      if (m.t === "query") {
+        const n = m.actions.length
+        const fresh = new Uint8Array(n)
+        for (let i = 0; i < n; i++) {
           const k = 4 * i
-          admit(
-            m.states[i],
-            m.keys[k]!,
-            m.keys[k + 1]!,
-            m.keys[k + 2]!,
-            m.keys[k + 3]!,
-            m.actions[i]!,
-            early,
-          )
+          if (record(m.keys[k]!, m.keys[k + 1]!, m.keys[k + 2]!, m.keys[k + 3]!, m.actions[i]!)) {
+            fresh[i] = 1
+          }
         }
-      } else {
-        ends++
-        if (ends >= endsWanted && wake !== undefined) {
-          const w = wake
-          wake = undefined
-          w()
-        }
+        port.postMessage({ t: "answer", batch: m.batch, fresh } satisfies PeerMessage, [
+          fresh.buffer,
+        ])
+        return
+      }
+      const pending = waiting.get(m.batch)
+      if (pending === undefined) return
+      waiting.delete(m.batch)
+      for (let i = 0; i < m.fresh.length; i++) {
+        if (m.fresh[i] === 1)
+          keep(pending.states[i], pending.keys[4 * i]!, pending.keys[4 * i + 1]!)
+      }
+      if (waiting.size === 0 && settle !== undefined) {
+        const s = settle
+        settle = undefined
+        s()
       }
     })
   })
-  const allEnds = (depth: number): Promise<void> => {
-    endsWanted = (depth + 1) * (count - 1)
-    return ends >= endsWanted ? Promise.resolve() : new Promise((resolve) => (wake = resolve))
-  }
+  const answered = (): Promise<void> =>
+    waiting.size === 0 ? Promise.resolve() : new Promise((resolve) => (settle = resolve))
 
   const level = async (depth: number): Promise<void> => {
-    started = depth
-    current = next
-    currentKeys = nextKeys
-    next = later
-    nextKeys = laterKeys
-    later = []
-    laterKeys = []
+    const current = next
+    const currentKeys = nextKeys
+    next = []
+    nextKeys = []
     const buffer: Array<unknown> = []
     let timedOut = false
     let nextProgress = generated + setup.progressEvery
@@ -179,14 +169,17 @@ const run = async (): Promise<void> => {
         const hi = fingerprinter.hi
         const lo = fingerprinter.lo
         const owner = hi % count
-        if (owner === me) admit(t, hi, lo, sHi, sLo, a)
-        else {
+        if (owner === me) {
+          if (record(hi, lo, sHi, sLo, a)) keep(t, hi, lo)
+        } else {
           outStates[owner]!.push(t)
           outKeys[owner]!.push(hi, lo, sHi, sLo)
           outActions[owner]!.push(a)
           if (outStates[owner]!.length >= BATCH) flush(owner)
         }
       }
+      // Let answers in and serve the other workers' queries now and then.
+      if ((k & 255) === 255) await yieldToEvents()
       if (generated >= nextProgress) {
         nextProgress = generated + setup.progressEvery
         post({ t: "progress", generated, unique: table.size })
@@ -196,15 +189,8 @@ const run = async (): Promise<void> => {
         }
       }
     }
-    current = []
-    currentKeys = []
-    for (let peer = 0; peer < count; peer++) {
-      if (peer === me) continue
-      flush(peer)
-      const end: PeerMessage = { t: "end", depth }
-      ports[peer]!.postMessage(end)
-    }
-    await allEnds(depth)
+    for (let peer = 0; peer < count; peer++) if (peer !== me) flush(peer)
+    await answered()
     post({
       t: "levelDone",
       depth,
@@ -246,7 +232,8 @@ const run = async (): Promise<void> => {
     }
   })
 
-  // Listeners are in place: admit the owned initial states and report.
+  // Listeners are in place: every worker computes the initial states; each
+  // keeps those it owns.
   const inits = model.initialStates
   for (let i = 0; i < inits.length; i++) {
     const s = inits[i]
@@ -254,7 +241,9 @@ const run = async (): Promise<void> => {
     if (within !== undefined && !within(s)) continue
     fingerprinter.of(s)
     if (fingerprinter.hi % count !== me) continue
-    admit(s, fingerprinter.hi, fingerprinter.lo, 0, 0, -(i + 1))
+    if (record(fingerprinter.hi, fingerprinter.lo, 0, 0, -(i + 1))) {
+      keep(s, fingerprinter.hi, fingerprinter.lo)
+    }
   }
   post({ t: "ready", generated, unique: table.size, queued: next.length, hits })
   hits = []

@@ -1,0 +1,177 @@
+/**
+ * Benchmarks of the checker: exploration speed on a plain model and on the
+ * Raft model (one thread and worker threads), the time and state count to
+ * exhaust the bounded Raft configuration of issue 4, and the linearizability
+ * checker's throughput. Prints a table, then one JSON line of the figures.
+ *
+ *   npm run bench -w @flotilla/checker              # everything
+ *   BENCH_EXHAUST=0 npm run bench -w @flotilla/checker   # skip the long exhaustive run
+ */
+import { availableParallelism, cpus } from "node:os"
+import { bfs } from "../src/core/bfs.ts"
+import { dfs } from "../src/core/dfs.ts"
+import {
+  checkLinearizability,
+  type KvInput,
+  type KvOutput,
+  kvSpec,
+  type Operation,
+  type RegisterInput,
+  type RegisterOutput,
+  registerSpec,
+} from "../src/core/linearizability.ts"
+import { Random } from "../src/core/random.ts"
+import { buildModel } from "../src/models/registry.ts"
+import { twoPhaseCommit } from "../src/models/two-phase-commit.ts"
+import { parallelBfs } from "../src/parallel/parallel-bfs.ts"
+
+const rows: Array<[string, string]> = []
+const row = (name: string, value: string): void => {
+  rows.push([name, value])
+  process.stderr.write(`${name}: ${value}\n`)
+}
+const grouped = (n: number): string => Math.round(n).toLocaleString("en-US")
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
+
+// --- A plain model: two-phase commit, 7 RMs, no symmetry (296,448 states).
+const tpc = twoPhaseCommit({ rms: 7 })
+let t0 = performance.now()
+const tpcResult = bfs(tpc, { symmetry: false, exhaustive: true })
+let ms = performance.now() - t0
+const tpcRate = tpcResult.generated / (ms / 1000)
+row(
+  "two-phase-commit, 7 RMs, bfs",
+  `${grouped(tpcResult.unique)} unique, ${grouped(tpcResult.generated)} generated in ${seconds(ms)}: ${grouped(tpcRate)} states/s`,
+)
+
+// --- The Raft model: 3 servers, one client value, terms <= 2, log <= 2.
+const raftOptions = { servers: "3", clients: "1", "max-term": "2", "max-log": "2" }
+const raft = await buildModel("raft", raftOptions)
+const budget = Number(process.env.BENCH_STATES ?? 400_000)
+
+t0 = performance.now()
+const single = bfs(raft.model, { maxStates: budget, exhaustive: true })
+ms = performance.now() - t0
+const singleRate = single.generated / (ms / 1000)
+row(
+  "raft, 1 thread, bfs",
+  `${grouped(single.unique)} unique, ${grouped(single.generated)} generated in ${seconds(ms)}: ${grouped(singleRate)} states/s, ${grouped(single.unique / (ms / 1000))} unique/s`,
+)
+
+t0 = performance.now()
+const dfsRun = dfs(raft.model, { maxStates: budget, exhaustive: true })
+ms = performance.now() - t0
+const dfsRate = dfsRun.generated / (ms / 1000)
+row(
+  "raft, 1 thread, dfs",
+  `${grouped(dfsRun.unique)} unique, ${grouped(dfsRun.generated)} generated in ${seconds(ms)}: ${grouped(dfsRate)} states/s`,
+)
+
+const threads = Math.max(2, Math.min(4, availableParallelism()))
+t0 = performance.now()
+const parallel = await parallelBfs(raft.source, raft.model, {
+  threads,
+  maxStates: budget,
+  exhaustive: true,
+})
+ms = performance.now() - t0
+const parallelRate = parallel.generated / (ms / 1000)
+row(
+  `raft, ${threads} worker threads, bfs`,
+  `${grouped(parallel.unique)} unique, ${grouped(parallel.generated)} generated in ${seconds(ms)}: ${grouped(parallelRate)} states/s`,
+)
+
+// --- Exhausting the bounded configuration (depth-first: memory stays small).
+let exhaust: { unique: number; generated: number; ms: number; maxDepth: number } | null = null
+if (process.env.BENCH_EXHAUST !== "0") {
+  t0 = performance.now()
+  let last = t0
+  const r = dfs(raft.model, {
+    exhaustive: true,
+    progressEvery: 1 << 18,
+    onProgress: (p) => {
+      const now = performance.now()
+      if (now - last > 30_000) {
+        last = now
+        process.stderr.write(
+          `  exhausting: ${grouped(p.unique)} unique, ${grouped(p.generated)} generated, ${seconds(now - t0)}\n`,
+        )
+      }
+    },
+  })
+  ms = performance.now() - t0
+  exhaust = { unique: r.unique, generated: r.generated, ms, maxDepth: r.maxDepth }
+  const failed = r.properties.filter((p) => p.status === "violated").map((p) => p.name)
+  row(
+    "raft exhausted (3 servers, terms <= 2, log <= 2, one value, no restarts)",
+    `${grouped(r.unique)} unique states (up to server symmetry), ${grouped(r.generated)} generated, depth ${r.maxDepth}, ${seconds(ms)}${failed.length > 0 ? `, VIOLATED: ${failed.join(", ")}` : ", every property holds"}`,
+  )
+}
+
+// --- Linearizability checking.
+const kvHistory = (count: number, clients: number, keys: number, seed: number) => {
+  const random = new Random(seed)
+  const ops: Array<Operation<KvInput<number, number>, KvOutput<number>>> = []
+  const values = new Map<number, number | null>()
+  const busy = new Array<number>(clients).fill(0)
+  let t = 0
+  for (let i = 0; i < count; i++) {
+    const client = random.below(clients)
+    const key = random.below(keys)
+    const call = Math.max(t, busy[client]!) + random.below(3)
+    const point = call + 1 + random.below(8)
+    const ret = point + 1 + random.below(8)
+    busy[client] = ret + 1
+    t = point + 1
+    if (random.below(2) === 0) {
+      values.set(key, i)
+      ops.push({ client, input: { type: "put", key, value: i }, output: null, call, return: ret })
+    } else {
+      const output = values.get(key) ?? null
+      ops.push({ client, input: { type: "get", key }, output, call, return: ret })
+    }
+  }
+  return ops
+}
+const kvOps = kvHistory(100_000, 16, 200, 1)
+t0 = performance.now()
+const kvResult = checkLinearizability(kvSpec<number, number>(), kvOps)
+ms = performance.now() - t0
+const kvRate = kvOps.length / (ms / 1000)
+row(
+  "linearizability, key-value, 100,000 ops, 16 clients, 200 keys",
+  `${kvResult.linearizable} in ${seconds(ms)}: ${grouped(kvRate)} ops/s`,
+)
+
+// One register, 20,000 operations from 8 overlapping clients (no partitioning helps).
+const regOps: Array<Operation<RegisterInput<number | null>, RegisterOutput<number | null>>> =
+  kvHistory(20_000, 8, 1, 2).map((o) => ({
+    ...o,
+    input: o.input.type === "put" ? { type: "write", value: o.input.value } : { type: "read" },
+  }))
+t0 = performance.now()
+const regResult = checkLinearizability(registerSpec<number | null>(null), regOps)
+ms = performance.now() - t0
+const regRate = regOps.length / (ms / 1000)
+row(
+  "linearizability, one register, 20,000 ops, 8 clients",
+  `${regResult.linearizable} in ${seconds(ms)}: ${grouped(regRate)} ops/s`,
+)
+
+const width = Math.max(...rows.map(([n]) => n.length))
+console.log(`machine: ${cpus()[0]?.model ?? "unknown"} x ${cpus().length}, Node ${process.version}`)
+for (const [name, value] of rows) console.log(`${name.padEnd(width)}  ${value}`)
+console.log(
+  JSON.stringify({
+    twoPhaseCommitStatesPerSecond: Math.round(tpcRate),
+    raftStatesPerSecondSingleThread: Math.round(singleRate),
+    raftStatesPerSecondDfs: Math.round(dfsRate),
+    raftStatesPerSecondWorkers: Math.round(parallelRate),
+    workerThreads: threads,
+    raftExhaustUniqueStates: exhaust?.unique ?? null,
+    raftExhaustGeneratedStates: exhaust?.generated ?? null,
+    raftExhaustSeconds: exhaust === null ? null : Math.round(exhaust.ms / 100) / 10,
+    linearizabilityKvOpsPerSecond: Math.round(kvRate),
+    linearizabilityRegisterOpsPerSecond: Math.round(regRate),
+  }),
+)
