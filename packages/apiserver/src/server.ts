@@ -133,7 +133,19 @@ export const bootstrap = (
     for (const name of systemNamespaces) {
       yield* post("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name } })
     }
-    yield* post("/api/v1/namespaces/default/services", {
+    // The Service and its Endpoints are applied: a restart on another port updates them.
+    const apply = (path: string, body: unknown) =>
+      handle({
+        method: "PATCH",
+        path,
+        query: new URLSearchParams({ fieldManager: "kube-apiserver", force: "true" }),
+        headers: {
+          "content-type": "application/apply-patch+yaml",
+          "user-agent": "kube-apiserver/v1.32.4",
+        },
+        body: new TextEncoder().encode(JSON.stringify(body)),
+      })
+    yield* apply("/api/v1/namespaces/default/services/kubernetes", {
       apiVersion: "v1",
       kind: "Service",
       metadata: { name: "kubernetes", labels: { component: "apiserver", provider: "kubernetes" } },
@@ -143,7 +155,7 @@ export const bootstrap = (
         ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: port }],
       },
     })
-    yield* post("/api/v1/namespaces/default/endpoints", {
+    yield* apply("/api/v1/namespaces/default/endpoints/kubernetes", {
       apiVersion: "v1",
       kind: "Endpoints",
       metadata: {

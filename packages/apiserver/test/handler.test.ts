@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
 import { KV } from "@flotilla/store"
 import { Effect, Random, type Scope } from "effect"
+import { bootstrap } from "../src/server.ts"
 import { randomUID } from "../src/writes.ts"
 import { deployment, makeApi, pod } from "./support-handler.ts"
 
@@ -779,5 +780,39 @@ describe("admission", () => {
         assert.deepStrictEqual(all.body.spec.tolerations, [{ operator: "Exists" }])
       }),
     ),
+  )
+})
+
+describe("bootstrap", () => {
+  it.effect(
+    "creates the system namespaces and points the kubernetes Service at the server, also after a move",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const api = yield* makeApi()
+          const names = (yield* api.call("GET", "/api/v1/namespaces")).body.items.map(
+            (n: { metadata: { name: string } }) => n.metadata.name,
+          )
+          assert.deepStrictEqual(names, [
+            "default",
+            "kube-node-lease",
+            "kube-public",
+            "kube-system",
+          ])
+          const svc = (yield* api.call("GET", "/api/v1/namespaces/default/services/kubernetes"))
+            .body
+          assert.strictEqual(svc.spec.clusterIP, "10.96.0.1")
+          assert.strictEqual(svc.spec.ports[0].targetPort, 6443)
+          yield* bootstrap(api.handle, 7443)
+          const moved = (yield* api.call("GET", "/api/v1/namespaces/default/endpoints/kubernetes"))
+            .body
+          assert.strictEqual(moved.subsets[0].ports[0].port, 7443)
+          assert.strictEqual(
+            (yield* api.call("GET", "/api/v1/namespaces/default/services/kubernetes")).body.spec
+              .ports[0].targetPort,
+            7443,
+          )
+        }),
+      ),
   )
 })
