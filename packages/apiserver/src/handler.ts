@@ -522,8 +522,17 @@ const lineMemo = new WeakMap<Change, Map<string, string>>()
 // ---------------------------------------------------------------------------
 // Routing
 
-const openApi = openApiEntries()
-const openApiIndexJson = JSON.stringify(openApiIndex(openApi))
+/** The OpenAPI documents, rendered on first use (generating the schemas takes a moment). */
+let openApiCache:
+  | { readonly entries: ReturnType<typeof openApiEntries>; readonly index: string }
+  | undefined
+const openApi = () => {
+  if (openApiCache === undefined) {
+    const entries = openApiEntries()
+    openApiCache = { entries, index: JSON.stringify(openApiIndex(entries)) }
+  }
+  return openApiCache
+}
 
 const wantsAggregated = (accept: string | undefined): boolean =>
   parseAccept(accept).some(
@@ -561,9 +570,9 @@ const nonResource = (
       return l === undefined ? errorResponse(pathNotFound()) : jsonResponse(200, l)
     }
     case "OpenApiIndex":
-      return { _tag: "Body", status: 200, contentType: jsonType, body: openApiIndexJson }
+      return { _tag: "Body", status: 200, contentType: jsonType, body: openApi().index }
     case "OpenApiDocument": {
-      const doc = openApi.find((e) => e.path === r.path)
+      const doc = openApi().entries.find((e) => e.path === r.path)
       return doc === undefined
         ? errorResponse(pathNotFound())
         : { _tag: "Body", status: 200, contentType: jsonType, body: doc.json }

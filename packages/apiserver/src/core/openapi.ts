@@ -4,10 +4,12 @@
  * checks that the kind has a `patch` operation tagged with
  * `x-kubernetes-group-version-kind` and a `fieldValidation` parameter; it then
  * leaves field validation to the server (`fieldValidation=Strict`). The
- * schemas are stubs (type and top-level fields), so the patch request body
+ * schemas are generated from the object model (for `kubectl explain`); the patch request body
  * does not advertise strategic merge patch (which would make kubectl look for
  * patch-merge-key extensions in full schemas).
  */
+import type { KindSchema } from "@flotilla/api"
+import { Schema } from "effect"
 import { resourcesOf, type ServedResource, servedGroups } from "./resources.ts"
 
 /** FNV-1a 64-bit of a string, as 16 upper-case hex digits: a stable content hash. */
@@ -111,18 +113,22 @@ const operations = (r: ServedResource) => {
   return { item, collection }
 }
 
-const stubSchema = (r: ServedResource, kind: string, description: string) => ({
-  type: "object",
-  description,
-  properties: {
-    apiVersion: { type: "string" },
-    kind: { type: "string" },
-    metadata: { type: "object" },
-    ...(kind.endsWith("List") ? { items: { type: "array" } } : { spec: { type: "object" } }),
-    ...(kind.endsWith("List") ? {} : { status: { type: "object" } }),
-  },
-  "x-kubernetes-group-version-kind": [{ group: r.group, version: r.version, kind }],
-})
+/**
+ * A kind's schema, generated from the object model's Effect Schema (so
+ * `kubectl explain` shows every field with its type), tagged with its
+ * group-version-kind as Kubernetes tags its definitions.
+ */
+const kindSchema = (r: ServedResource, kind: string, schema: KindSchema) => {
+  const generated = Schema.toJsonSchemaDocument(schema as unknown as Schema.Top).schema as Record<
+    string,
+    unknown
+  >
+  return {
+    ...generated,
+    description: `${kind} (${r.apiVersion}), as Flotilla's object model defines it.`,
+    "x-kubernetes-group-version-kind": [{ group: r.group, version: r.version, kind }],
+  }
+}
 
 /** The OpenAPI v3 document of one group version, or undefined when it is not served. */
 export const openApiDocument = (group: string, version: string) => {
@@ -144,8 +150,8 @@ export const openApiDocument = (group: string, version: string) => {
     const { item, collection } = operations(r)
     paths[base] = collection
     paths[`${base}/{name}`] = item
-    schemas[schemaName(r)] = stubSchema(r, r.kind, `${r.kind} (stub schema)`)
-    schemas[`${schemaName(r)}List`] = stubSchema(r, r.listKind, `${r.listKind} (stub schema)`)
+    schemas[schemaName(r)] = kindSchema(r, r.kind, r.info.schema)
+    schemas[`${schemaName(r)}List`] = kindSchema(r, r.listKind, r.resource.listSchema)
   }
   return {
     openapi: "3.0.0",

@@ -367,6 +367,17 @@ describe("kubectl against the API server", () => {
   })
 })
 
+describe("explain", () => {
+  it("explains fields from the served OpenAPI schemas", async () => {
+    const r = await k.run(["explain", "deployment.spec.replicas"])
+    expect(r.stdout).toMatch(/GROUP:\s+apps/)
+    expect(r.stdout).toMatch(/FIELD: replicas <integer>/)
+    const containers = await k.run(["explain", "pod.spec.containers"])
+    expect(containers.stdout).toMatch(/FIELD: containers <\[\]Object>/)
+    expect(containers.stdout).toContain("image\t<string>")
+  })
+})
+
 describe("namespaces", () => {
   it("deletes a namespace with its contents, as kubectl waits for it", async () => {
     expect((await k.run(["create", "namespace", "doomed"])).stdout.trim()).toBe(
