@@ -82,8 +82,11 @@ export interface Envelope<M> {
   readonly msg: M
   readonly hi: number
   readonly lo: number
-  /** With symmetry: its fingerprint under each renaming (pairs), else empty. */
-  readonly sym: ReadonlyArray<number>
+  /**
+   * With symmetry: its fingerprint under each renaming (pairs), filled in on
+   * first use (NaN until then: a cache, deterministic, so safe to share).
+   */
+  readonly sym: Array<number>
 }
 
 export type HistoryEvent<I, O> =
@@ -96,8 +99,13 @@ export interface SystemState<S, M, T = never, P = never, I = never, O = never> {
   readonly actors: ReadonlyArray<S | undefined>
   /** Cached fingerprints of the actor states: `[hi0, lo0, hi1, lo1, ...]`. */
   readonly actorHashes: ReadonlyArray<number>
-  /** With symmetry: each actor's fingerprint under each renaming (pairs, actor-major). */
+  /**
+   * With symmetry: each actor's fingerprint under each renaming (pairs,
+   * actor-major), filled in on first use (NaN until then), and each actor's
+   * renaming-invariant key (pairs).
+   */
   readonly actorSym: ReadonlyArray<number>
+  readonly actorKey: ReadonlyArray<number>
   /** What each actor last persisted. */
   readonly persisted: ReadonlyArray<P | undefined>
   readonly persistedHashes: ReadonlyArray<number>
@@ -196,6 +204,13 @@ export interface ActorSymmetry<S, M, P> {
   readonly hashMessage: (msg: M, rename: (id: Id) => Id, hasher: Hasher) => void
   /** Default: structural (what is persisted names no actor). */
   readonly hashPersisted?: (value: P, rename: (id: Id) => Id, hasher: Hasher) => void
+  /**
+   * Optional, for speed: a hash of an actor's state that no renaming can
+   * change (ids reduced to "this actor" or "another"). Only renamings that
+   * sort the actors by it are then hashed in full. Without it the least of
+   * an actor's renamed hashes serves, which needs every renaming.
+   */
+  readonly invariantState?: (state: S, self: Id, hasher: Hasher) => void
 }
 
 /** Every permutation of `group` as a map over ids 0..n-1 (identity elsewhere). */
@@ -291,26 +306,27 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     symmetry?.hashPersisted ?? ((v: P, _: (id: Id) => Id, h: Hasher) => h.value(v))
 
   const envelope = (src: Id, dst: Id, msg: M): Envelope<M> => {
-    let sym: Array<number> = []
-    if (symmetry !== undefined) {
-      sym = new Array<number>(2 * P)
-      for (let p = 0; p < P; p++) {
-        const map = perms[p]!
-        hasher.reset()
-        hasher.word(map[src]!)
-        hasher.word(map[dst]!)
-        symmetry.hashMessage(msg, renames[p]!, hasher)
-        hasher.finish()
-        sym[2 * p] = hasher.hi
-        sym[2 * p + 1] = hasher.lo
-      }
-    }
+    const sym: Array<number> =
+      symmetry === undefined ? [] : new Array<number>(2 * P).fill(Number.NaN)
     hasher.reset()
     hasher.word(src)
     hasher.word(dst)
     hashMsg(msg, hasher)
     hasher.finish()
     return { src, dst, msg, hi: hasher.hi, lo: hasher.lo, sym }
+  }
+
+  /** An envelope's fingerprint under renaming `p` (computed once). */
+  const envelopeSym = (e: Envelope<M>, p: number): void => {
+    if (!Number.isNaN(e.sym[2 * p]!)) return
+    const map = perms[p]!
+    hasher.reset()
+    hasher.word(map[e.src]!)
+    hasher.word(map[e.dst]!)
+    symmetry!.hashMessage(e.msg, renames[p]!, hasher)
+    hasher.finish()
+    e.sym[2 * p] = hasher.hi
+    e.sym[2 * p + 1] = hasher.lo
   }
 
   // Canonical order of in-flight messages (see SystemState.network).
@@ -333,6 +349,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     actors: Array<S | undefined> | ReadonlyArray<S | undefined>
     actorHashes: Array<number> | ReadonlyArray<number>
     actorSym: Array<number> | ReadonlyArray<number>
+    actorKey: Array<number> | ReadonlyArray<number>
     persisted: Array<P | undefined> | ReadonlyArray<P | undefined>
     persistedHashes: Array<number> | ReadonlyArray<number>
     persistedSym: Array<number> | ReadonlyArray<number>
@@ -351,6 +368,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       this.actors = s.actors
       this.actorHashes = s.actorHashes
       this.actorSym = s.actorSym
+      this.actorKey = s.actorKey
       this.persisted = s.persisted
       this.persistedHashes = s.persistedHashes
       this.persistedSym = s.persistedSym
@@ -375,7 +393,10 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       if (this.own(1)) {
         this.actors = this.actors.slice()
         this.actorHashes = this.actorHashes.slice()
-        if (symmetry !== undefined) this.actorSym = this.actorSym.slice()
+        if (symmetry !== undefined) {
+          this.actorSym = this.actorSym.slice()
+          this.actorKey = this.actorKey.slice()
+        }
       }
       ;(this.actors as Array<S | undefined>)[id] = state
       if (state === undefined) {
@@ -389,19 +410,26 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
         ;(this.actorHashes as Array<number>)[2 * id + 1] = hasher.lo
       }
       if (symmetry !== undefined) {
+        // Renamed hashes are computed when first needed; the key now.
         const sym = this.actorSym as Array<number>
+        const key = this.actorKey as Array<number>
         for (let p = 0; p < P; p++) {
           const at = 2 * (id * P + p)
-          if (state === undefined) {
-            sym[at] = CRASHED_HI
-            sym[at + 1] = CRASHED_LO
-            continue
-          }
+          sym[at] = state === undefined ? CRASHED_HI : Number.NaN
+          sym[at + 1] = state === undefined ? CRASHED_LO : Number.NaN
+        }
+        if (state === undefined) {
+          key[2 * id] = CRASHED_HI
+          key[2 * id + 1] = CRASHED_LO
+        } else if (symmetry.invariantState !== undefined) {
           hasher.reset()
-          symmetry.hashState(state, renames[p]!, hasher)
+          symmetry.invariantState(state, id, hasher)
           hasher.finish()
-          sym[at] = hasher.hi
-          sym[at + 1] = hasher.lo
+          key[2 * id] = hasher.hi
+          key[2 * id + 1] = hasher.lo
+        } else {
+          key[2 * id] = Number.NaN
+          key[2 * id + 1] = Number.NaN
         }
       }
     }
@@ -481,6 +509,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
         actors: this.actors,
         actorHashes: this.actorHashes,
         actorSym: this.actorSym,
+        actorKey: this.actorKey,
         persisted: this.persisted,
         persistedHashes: this.persistedHashes,
         persistedSym: this.persistedSym,
@@ -546,6 +575,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       actors: config.actors.map(() => undefined),
       actorHashes: config.actors.flatMap(() => [CRASHED_HI, CRASHED_LO]),
       actorSym: config.actors.flatMap(() => perms.flatMap(() => [CRASHED_HI, CRASHED_LO])),
+      actorKey: config.actors.flatMap(() => [CRASHED_HI, CRASHED_LO]),
       persisted: config.actors.map(() => undefined),
       persistedHashes: config.actors.flatMap(() => [NONE_HI, NONE_LO]),
       persistedSym: config.actors.flatMap(() => perms.flatMap(() => [NONE_HI, NONE_LO])),
@@ -713,6 +743,18 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
   const keyHi = new Array<number>(n).fill(0)
   const keyLo = new Array<number>(n).fill(0)
   const symHasher = new Hasher()
+  /** Index of actor `id`'s hash under renaming `p` in `actorSym`, computing it on first use. */
+  const actorSymAt = (s: State, id: Id, p: number): number => {
+    const at = 2 * (id * P + p)
+    const sym = s.actorSym as Array<number>
+    if (!Number.isNaN(sym[at]!)) return at
+    hasher.reset()
+    symmetry!.hashState(s.actors[id]!, renames[p]!, hasher)
+    hasher.finish()
+    sym[at] = hasher.hi
+    sym[at + 1] = hasher.lo
+    return at
+  }
   const symmetricFingerprint = (s: State, h: Hasher): void => {
     for (let id = 0; id < n; id++) {
       const timers = s.timers[id]!
@@ -724,25 +766,43 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       timerHashes[2 * id] = symHasher.hi
       timerHashes[2 * id + 1] = symHasher.lo
     }
-    // Invariant keys of the group's actors: least (state, persisted, timers) hash over renamings.
+    // Invariant keys of the group's actors (with their timers and disks).
     for (const id of group) {
-      let bh = 0
-      let bl = 0
-      for (let p = 0; p < P; p++) {
-        const at = 2 * (id * P + p)
-        symHasher.reset()
-        symHasher.word(s.actorSym[at]!)
-        symHasher.word(s.actorSym[at + 1]!)
-        symHasher.word(s.persistedSym[at]!)
-        symHasher.word(s.persistedSym[at + 1]!)
-        symHasher.finish()
-        if (p === 0 || symHasher.hi < bh || (symHasher.hi === bh && symHasher.lo < bl)) {
-          bh = symHasher.hi
-          bl = symHasher.lo
+      let bh = s.actorKey[2 * id]!
+      let bl = s.actorKey[2 * id + 1]!
+      if (Number.isNaN(bh)) {
+        // No invariant hash: the least hash over all renamings.
+        for (let p = 0; p < P; p++) {
+          const at = actorSymAt(s, id, p)
+          const h1 = s.actorSym[at]!
+          const h2 = s.actorSym[at + 1]!
+          if (p === 0 || h1 < bh || (h1 === bh && h2 < bl)) {
+            bh = h1
+            bl = h2
+          }
         }
       }
-      keyHi[id] = (bh ^ timerHashes[2 * id]!) >>> 0
-      keyLo[id] = (bl ^ timerHashes[2 * id + 1]!) >>> 0
+      let ph = 0
+      let pl = 0
+      for (let p = 0; p < P; p++) {
+        const at = 2 * (id * P + p)
+        const h1 = s.persistedSym[at]!
+        const h2 = s.persistedSym[at + 1]!
+        if (p === 0 || h1 < ph || (h1 === ph && h2 < pl)) {
+          ph = h1
+          pl = h2
+        }
+      }
+      symHasher.reset()
+      symHasher.word(bh)
+      symHasher.word(bl)
+      symHasher.word(ph)
+      symHasher.word(pl)
+      symHasher.word(timerHashes[2 * id]!)
+      symHasher.word(timerHashes[2 * id + 1]!)
+      symHasher.finish()
+      keyHi[id] = symHasher.hi
+      keyLo[id] = symHasher.lo
     }
     let found = false
     let bestHi = 0
@@ -767,7 +827,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       const x = symHasher.reset()
       for (let j = 0; j < n; j++) {
         const i = inv[j]!
-        const at = 2 * (i * P + p)
+        const at = actorSymAt(s, i, p)
         x.word(s.actorSym[at]!)
         x.word(s.actorSym[at + 1]!)
         x.word(s.persistedSym[at]!)
@@ -778,6 +838,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       let a1 = 0
       let a2 = 0
       for (const e of s.network) {
+        envelopeSym(e, p)
         a1 = (a1 + e.sym[2 * p]!) | 0
         a2 = (a2 + e.sym[2 * p + 1]!) | 0
       }

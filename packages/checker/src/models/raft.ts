@@ -385,6 +385,46 @@ const hashServer = (s: ServerState, h: Hasher, perm: Perm): void => {
   // `disk` is what the system persisted (hashed there when crashes are on).
 }
 
+/**
+ * A hash of a server's state that renaming servers cannot change: node ids
+ * are reduced to "itself" (0) or "another" (1), and other servers' progress
+ * is summed. Symmetry reduction sorts servers by it before trying renamings.
+ */
+const invariantState = (x: RaftModelState, self: Id, h: Hasher): void => {
+  if (x.role === "client") {
+    hashState(x, h)
+    return
+  }
+  serverBase(x)
+  const r = x.raft
+  const rel: Perm = (i) => (i === self ? 0 : 1)
+  h.word(1)
+  h.fingerprint(baseHi, baseLo)
+  h.word(idWord(r.vote, rel))
+  h.word(idWord(r.leader, rel))
+  h.word(idWord(r.persisted.vote, rel))
+  h.word(idWord(r.leadTransferee, rel))
+  h.word(r.votesGranted.length)
+  h.bool(r.votesGranted.some((id) => indexOf(id) === self))
+  h.word(r.votesRejected.length)
+  h.bool(r.votesRejected.some((id) => indexOf(id) === self))
+  let a1 = 0
+  let a2 = 0
+  for (let j = 0; j < progressHashes.length; j += 3) {
+    if (progressHashes[j] === self) {
+      h.word(progressHashes[j + 1]!)
+      h.word(progressHashes[j + 2]!)
+    } else {
+      a1 = (a1 + progressHashes[j + 1]!) | 0
+      a2 = (a2 + progressHashes[j + 2]!) | 0
+    }
+  }
+  h.word(a1)
+  h.word(a2)
+  h.word(x.writes.length)
+  for (const w of x.writes) hashWrite(w, h, rel)
+}
+
 /** Feeds the canonical parts of a Raft node (no renaming), for tests and tools. */
 export const hashRaft = (s: RaftState, h: Hasher): void => {
   hashServer(
@@ -878,6 +918,7 @@ export const raftModel = (options: Partial<RaftModelOptions> = {}) => {
       hashState: (x, rename, h) => hashState(x, h, rename),
       hashMessage: (m, rename, h) => hashMessage(m, h, rename),
       hashPersisted: (p, rename, h) => hashPersisted(p, h, rename),
+      invariantState,
     },
     describe: {
       state: (s) =>
