@@ -78,7 +78,7 @@ export type LogReader = (
   pod: Obj,
   container: string,
   query: URLSearchParams,
-) => Effect.Effect<string, ApiError>
+) => Effect.Effect<string | Stream.Stream<string>, ApiError>
 
 export interface HandlerOptions {
   /** The `host:port` clients reach the server at (for `/api`'s serverAddressByClientCIDRs). */

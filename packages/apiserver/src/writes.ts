@@ -22,7 +22,7 @@ import {
   validationStatus,
 } from "@flotilla/api"
 import type { Compare, RequestOp } from "@flotilla/store"
-import { Effect, Random, Result, Schema } from "effect"
+import { Effect, Random, Result, Schema, Stream } from "effect"
 import {
   candidateIP,
   candidateNodePort,
@@ -74,6 +74,7 @@ import {
   errorResponse,
   type HandlerOptions,
   jsonResponse,
+  type LogReader,
   listObjects,
   type ResourceContext,
   renderObject,
@@ -1271,45 +1272,64 @@ const binding = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions) =
 // ---------------------------------------------------------------------------
 // log
 
-const kubeletLogs: (
-  pod: Obj,
-  container: string,
-  query: URLSearchParams,
-) => Effect.Effect<string, ApiError> = (pod, container, query) =>
-  Effect.gen(function* () {
-    const nodeName = stringAt(objectAt(pod, "spec"), "nodeName")
-    const hostIP = stringAt(objectAt(pod, "status"), "hostIP")
-    const host = hostIP === "" ? "127.0.0.1" : hostIP
-    const meta = metadataOf(pod)
-    const params = new URLSearchParams()
-    for (const k of [
-      "follow",
-      "previous",
-      "sinceSeconds",
-      "sinceTime",
-      "timestamps",
-      "tailLines",
-      "limitBytes",
-    ]) {
-      const v = query.get(k)
-      if (v !== null) params.set(k, v)
-    }
-    const port = query.get("__kubeletPort") ?? "10250"
-    const url = `http://${host}:${port}/containerLogs/${stringAt(meta, "namespace")}/${stringAt(meta, "name")}/${container}?${params}`
-    const response = yield* Effect.tryPromise({
-      try: () => fetch(url),
-      catch: (e) =>
-        badRequest(
-          `Get "${url}": ${e instanceof Error ? e.message : String(e)} (node ${nodeName})`,
-        ),
+/** Log options the kubelet understands, passed through. */
+const logParameters = [
+  "follow",
+  "previous",
+  "sinceSeconds",
+  "sinceTime",
+  "timestamps",
+  "tailLines",
+  "limitBytes",
+]
+
+/**
+ * Reads a container's log from the kubelet of the pod's node, as the API
+ * server proxies it: `GET http://<node InternalIP>:<kubeletEndpoint port>/containerLogs/<ns>/<pod>/<container>`
+ * (the node's address and `status.daemonEndpoints.kubeletEndpoint.Port`,
+ * 10250 by default), streamed through as it comes (`follow=true` keeps it open).
+ */
+const kubeletLogs =
+  (store: ObjectStore): LogReader =>
+  (pod, container, query) =>
+    Effect.gen(function* () {
+      const nodeName = stringAt(objectAt(pod, "spec"), "nodeName")
+      const node = yield* store.get(objectKey("nodes", false, "", nodeName))
+      const status = node === undefined ? {} : objectAt(node.object, "status")
+      const addresses = Array.isArray(status.addresses) ? status.addresses.filter(isObject) : []
+      const internal = addresses.find((a) => a.type === "InternalIP")
+      const host =
+        stringAt(internal, "address") || stringAt(objectAt(pod, "status"), "hostIP") || "127.0.0.1"
+      const endpoint = objectAt(objectAt(status, "daemonEndpoints"), "kubeletEndpoint")
+      const port = typeof endpoint.Port === "number" && endpoint.Port > 0 ? endpoint.Port : 10250
+      const meta = metadataOf(pod)
+      const params = new URLSearchParams()
+      for (const k of logParameters) {
+        const v = query.get(k)
+        if (v !== null) params.set(k, v)
+      }
+      const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}/containerLogs/${stringAt(meta, "namespace")}/${stringAt(meta, "name")}/${container}?${params}`
+      const controller = new AbortController()
+      const response = yield* Effect.tryPromise({
+        try: () => fetch(url, { signal: controller.signal }),
+        catch: (e) => badRequest(`Get "${url}": ${e instanceof Error ? e.message : String(e)}`),
+      })
+      if (!response.ok || response.body === null) {
+        const text = yield* Effect.promise(() => response.text().catch(() => ""))
+        return yield* fail(
+          badRequest(text.trim() || `the kubelet of node ${nodeName} answered ${response.status}`),
+        )
+      }
+      const body = response.body
+      return Stream.fromReadableStream({
+        evaluate: () => body,
+        onError: () => undefined as never,
+      }).pipe(
+        Stream.decodeText(),
+        Stream.ensuring(Effect.sync(() => controller.abort())),
+        Stream.catchCause(() => Stream.empty),
+      )
     })
-    const text = yield* Effect.tryPromise({
-      try: () => response.text(),
-      catch: (e) => badRequest(`reading logs from ${url}: ${String(e)}`),
-    })
-    if (!response.ok) return yield* fail(badRequest(text))
-    return text
-  })
 
 const logs = (deps: WriteDeps, ctx: ResourceContext) =>
   Effect.gen(function* () {
@@ -1341,9 +1361,13 @@ const logs = (deps: WriteDeps, ctx: ResourceContext) =>
     if (stringAt(objectAt(pod, "spec"), "nodeName") === "") {
       return yield* fail(badRequest(`pod ${ctx.route.name} does not have a host assigned`))
     }
-    const reader = deps.options.logs ?? kubeletLogs
+    const reader = deps.options.logs ?? kubeletLogs(deps.store)
     const text = yield* reader(pod, container, ctx.request.query)
-    return { _tag: "Body", status: 200, contentType: "text/plain", body: text } as ApiResponse
+    return (
+      typeof text === "string"
+        ? { _tag: "Body", status: 200, contentType: "text/plain", body: text }
+        : { _tag: "Stream", status: 200, contentType: "text/plain", body: text }
+    ) as ApiResponse
   })
 
 // ---------------------------------------------------------------------------
