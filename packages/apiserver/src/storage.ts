@@ -17,7 +17,7 @@ import type {
   Event as StoreEvent,
   TxnResponse,
 } from "@flotilla/store"
-import { Effect, Stream } from "effect"
+import { Clock, Effect, Stream } from "effect"
 import { deepFreeze, isObject, type Obj } from "./core/json.ts"
 import { keyBytes, keyString, prefixEnd } from "./core/keys.ts"
 import { type ApiError, expired, internalError, timeout } from "./core/status.ts"
@@ -197,8 +197,44 @@ const toChange = (e: StoreEvent): Change => {
   }
 }
 
+export interface ObjectStoreOptions {
+  /**
+   * Seconds a key lives after its last write, or undefined to live until
+   * deleted. Kubernetes keeps events for an hour (`--event-ttl`): they are
+   * written with a store lease and vanish on their own.
+   */
+  readonly ttlSeconds?: (key: string) => number | undefined
+}
+
+/** Events live an hour after their last write, as with Kubernetes' default `--event-ttl`. */
+export const eventTtl = (key: string): number | undefined =>
+  key.startsWith("/registry/events/") ? 3600 : undefined
+
+/** Writes within this long share one lease (Kubernetes' lease reuse keeps the lease count low). */
+const leaseReuseMs = 60_000
+
 /** The object store over a KV service. */
-export const makeObjectStore = (kv: KVShape): ObjectStore => {
+export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): ObjectStore => {
+  const ttlOf = options.ttlSeconds ?? eventTtl
+  const leases = new Map<number, { readonly id: number; readonly grantedMs: number }>()
+  /** A lease for a key that expires, shared by the writes of the last minute. */
+  const leaseFor = (key: string): Effect.Effect<number, ApiError> => {
+    const ttl = ttlOf(key)
+    if (ttl === undefined) return Effect.succeed(0)
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const current = leases.get(ttl)
+      if (current !== undefined && now - current.grantedMs < leaseReuseMs)
+        return Effect.succeed(current.id)
+      // The lease outlives its reuse window so the last key written under it still gets its full TTL.
+      return kv.leaseGrant({ TTL: ttl + leaseReuseMs / 1000 }).pipe(
+        Effect.map((r) => {
+          leases.set(ttl, { id: r.ID, grantedMs: now })
+          return r.ID
+        }),
+        Effect.mapError(mapError(`granting a lease for ${key}`)),
+      )
+    })
+  }
   const get = (key: string) =>
     kv.range({ key: keyBytes(key) }).pipe(
       Effect.map((r) => (r.kvs[0] === undefined ? undefined : stored(r.kvs[0]))),
@@ -243,18 +279,29 @@ export const makeObjectStore = (kv: KVShape): ObjectStore => {
     extra: ReadonlyArray<RequestOp>,
     extraCompare: ReadonlyArray<Compare> = [],
   ): Effect.Effect<TxnResponse, ApiError> =>
-    kv
-      .txn({
-        compare: [
-          compare === "absent"
-            ? { key: keyBytes(key), target: "CREATE", result: "EQUAL", create_revision: 0 }
-            : { key: keyBytes(key), target: "MOD", result: "EQUAL", mod_revision: compare },
-          ...extraCompare,
-        ],
-        success: [{ request_put: { key: keyBytes(key), value: encodeStored(object) } }, ...extra],
-        failure: [],
-      })
-      .pipe(Effect.mapError(mapError(`writing ${key}`)))
+    Effect.flatMap(leaseFor(key), (lease) =>
+      kv
+        .txn({
+          compare: [
+            compare === "absent"
+              ? { key: keyBytes(key), target: "CREATE", result: "EQUAL", create_revision: 0 }
+              : { key: keyBytes(key), target: "MOD", result: "EQUAL", mod_revision: compare },
+            ...extraCompare,
+          ],
+          success: [
+            {
+              request_put: {
+                key: keyBytes(key),
+                value: encodeStored(object),
+                ...(lease === 0 ? {} : { lease }),
+              },
+            },
+            ...extra,
+          ],
+          failure: [],
+        })
+        .pipe(Effect.mapError(mapError(`writing ${key}`))),
+    )
 
   const withRevision = (object: Obj, rev: number): Obj => ({
     ...object,

@@ -286,3 +286,49 @@ describe("watch protocol", () => {
     }).pipe(Effect.provide(KV.layerMemory())),
   )
 })
+
+describe("event TTL", () => {
+  it.effect("events vanish an hour after their last write, and watchers see them go", () =>
+    Effect.gen(function* () {
+      const api = yield* makeApi()
+      const events = "/api/v1/namespaces/default/events"
+      const event = {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name: "e1" },
+        involvedObject: { kind: "Pod", name: "p", namespace: "default" },
+        reason: "Test",
+        message: "m",
+        type: "Normal",
+      }
+      const created = yield* api.call("POST", events, { body: event })
+      assert.strictEqual(created.status, 201)
+      const stream = yield* api.watch(events, {
+        resourceVersion: created.body.metadata.resourceVersion,
+        timeoutSeconds: "100000",
+      })
+      const fiber = yield* Effect.forkChild(Stream.runCollect(Stream.take(stream, 1)))
+      yield* TestClock.adjust("30 minutes")
+      yield* Effect.yieldNow
+      assert.strictEqual((yield* api.call("GET", `${events}/e1`)).status, 200)
+      for (let i = 0; i < 40 && fiber.pollUnsafe() === undefined; i++) {
+        yield* TestClock.adjust("5 minutes")
+        yield* Effect.yieldNow
+      }
+      const [deleted] = yield* Fiber.join(fiber)
+      assert.strictEqual(deleted.type, "DELETED")
+      assert.strictEqual(deleted.object.metadata.name, "e1")
+      assert.strictEqual((yield* api.call("GET", `${events}/e1`)).status, 404)
+      const pods = yield* api.call("POST", "/api/v1/namespaces/default/pods", {
+        body: pod("stays"),
+      })
+      yield* TestClock.adjust("3 hours")
+      yield* Effect.yieldNow
+      assert.strictEqual(
+        (yield* api.call("GET", `/api/v1/namespaces/default/pods/stays`)).status,
+        200,
+      )
+      assert.strictEqual(pods.status, 201)
+    }).pipe(Effect.provide(KV.layerMemory())),
+  )
+})
