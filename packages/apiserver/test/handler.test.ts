@@ -716,6 +716,36 @@ describe("apps/v1beta1", () => {
           .body
         assert.strictEqual(list.apiVersion, "apps/v1beta1")
         assert.strictEqual(list.items[0].apiVersion, "apps/v1beta1")
+        const patched = yield* api.call(
+          "PATCH",
+          "/apis/apps/v1beta1/namespaces/default/deployments/old",
+          {
+            contentType: "application/strategic-merge-patch+json",
+            body: {
+              spec: {
+                replicas: 5,
+                template: { spec: { containers: [{ name: "c", image: "x:2" }] } },
+              },
+            },
+          },
+        )
+        assert.strictEqual(patched.status, 200)
+        assert.strictEqual(patched.body.apiVersion, "apps/v1beta1")
+        const after = (yield* api.call("GET", `${deployments}/old`)).body
+        assert.strictEqual(after.spec.replicas, 5)
+        assert.strictEqual(after.spec.template.spec.containers[0].image, "x:2")
+        assert.strictEqual(after.metadata.generation, 2)
+        const rolledBack = yield* api.call(
+          "PATCH",
+          "/apis/apps/v1beta1/namespaces/default/deployments/old",
+          {
+            contentType: "application/merge-patch+json",
+            body: { spec: { rollbackTo: { revision: 1 } } },
+          },
+        )
+        assert.strictEqual(rolledBack.body.spec.rollbackTo.revision, 1)
+        const annotated = (yield* api.call("GET", `${deployments}/old`)).body
+        assert.strictEqual(annotated.metadata.annotations["deprecated.deployment.rollback.to"], "1")
       }),
     ),
   )
