@@ -51,6 +51,14 @@ export interface Actor<S, M, T = never, P = never, I = never, O = never> {
   start(id: Id, persisted: P | undefined): Step<S, Command<M, T, P, I, O>>
   receive(id: Id, state: S, from: Id, msg: M): Step<S, Command<M, T, P, I, O>> | undefined
   timeout?(id: Id, state: S, timer: T): Step<S, Command<M, T, P, I, O>> | undefined
+  /**
+   * Optional: whether the actor takes `msg` in `state` now. A message it does
+   * not take stays in flight (its delivery is not an action yet): it arrives
+   * later, or never, which is what a network may do to any message. Use it
+   * for messages that would be ignored now but matter later, so that
+   * ignoring them does not multiply states.
+   */
+  accepts?(id: Id, state: S, from: Id, msg: M): boolean
 }
 
 /**
@@ -606,6 +614,11 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
         // Only the oldest message of each channel can arrive.
         if (i > 0 && network[i - 1]!.src === e.src && network[i - 1]!.dst === e.dst) continue
       } else if (i > 0 && network[i - 1]!.hi === e.hi && network[i - 1]!.lo === e.lo) continue
+      const receiver = config.actors[e.dst]!
+      if (receiver.accepts !== undefined) {
+        const current = s.actors[e.dst]
+        if (current !== undefined && !receiver.accepts(e.dst, current, e.src, e.msg)) continue
+      }
       out.push({ kind: "deliver", index: i })
     }
     for (let id = 0; id < n; id++) {

@@ -749,8 +749,7 @@ export const raftModel = (options: Partial<RaftModelOptions> = {}) => {
               ],
             }
           }
-          // Only a leader takes proposals (followers would drop them; the
-          // model leaves them out rather than stepping the core for nothing).
+          // Only a leader takes proposals (see `accepts`).
           if (s.raft.role !== "Leader") return undefined
           return run(self, s, {
             type: "Propose",
@@ -759,6 +758,12 @@ export const raftModel = (options: Partial<RaftModelOptions> = {}) => {
         }
         return run(self, s, msg)
       },
+      // A client request reaches a server when it leads (or never): a
+      // follower would drop it, which is the same as never delivering it.
+      accepts: (_, s, __, msg) =>
+        msg.type !== "ClientRequest" ||
+        (s.role === "server" &&
+          (s.raft.role === "Leader" || (o.localReads && msg.op.type === "read"))),
       timeout: (self, s, timer) => {
         if (s.role !== "server") return undefined
         if (timer === "disk") {
