@@ -10,20 +10,11 @@
 import { availableParallelism, cpus } from "node:os"
 import { bfs } from "../src/core/bfs.ts"
 import { dfs } from "../src/core/dfs.ts"
-import {
-  checkLinearizability,
-  type KvInput,
-  type KvOutput,
-  kvSpec,
-  type Operation,
-  type RegisterInput,
-  type RegisterOutput,
-  registerSpec,
-} from "../src/core/linearizability.ts"
-import { Random } from "../src/core/random.ts"
+import { checkLinearizability, kvSpec } from "../src/core/linearizability.ts"
 import { buildModel } from "../src/models/registry.ts"
 import { twoPhaseCommit } from "../src/models/two-phase-commit.ts"
 import { parallelBfs } from "../src/parallel/parallel-bfs.ts"
+import { linearizableHistory } from "../test/core/histories.ts"
 
 const rows: Array<[string, string]> = []
 const row = (name: string, value: string): void => {
@@ -109,31 +100,7 @@ if (process.env.BENCH_EXHAUST !== "0") {
 }
 
 // --- Linearizability checking.
-const kvHistory = (count: number, clients: number, keys: number, seed: number) => {
-  const random = new Random(seed)
-  const ops: Array<Operation<KvInput<number, number>, KvOutput<number>>> = []
-  const values = new Map<number, number | null>()
-  const busy = new Array<number>(clients).fill(0)
-  let t = 0
-  for (let i = 0; i < count; i++) {
-    const client = random.below(clients)
-    const key = random.below(keys)
-    const call = Math.max(t, busy[client]!) + random.below(3)
-    const point = call + 1 + random.below(8)
-    const ret = point + 1 + random.below(8)
-    busy[client] = ret + 1
-    t = point + 1
-    if (random.below(2) === 0) {
-      values.set(key, i)
-      ops.push({ client, input: { type: "put", key, value: i }, output: null, call, return: ret })
-    } else {
-      const output = values.get(key) ?? null
-      ops.push({ client, input: { type: "get", key }, output, call, return: ret })
-    }
-  }
-  return ops
-}
-const kvOps = kvHistory(100_000, 16, 200, 1)
+const kvOps = linearizableHistory(1, 100_000, 16, 200)
 t0 = performance.now()
 const kvResult = checkLinearizability(kvSpec<number, number>(), kvOps)
 ms = performance.now() - t0
@@ -143,19 +110,15 @@ row(
   `${kvResult.linearizable} in ${seconds(ms)}: ${grouped(kvRate)} ops/s`,
 )
 
-// One register, 20,000 operations from 8 overlapping clients (no partitioning helps).
-const regOps: Array<Operation<RegisterInput<number | null>, RegisterOutput<number | null>>> =
-  kvHistory(20_000, 8, 1, 2).map((o) => ({
-    ...o,
-    input: o.input.type === "put" ? { type: "write", value: o.input.value } : { type: "read" },
-  }))
+// One key, 20,000 operations from 8 overlapping clients (partitioning cannot help).
+const oneKey = linearizableHistory(2, 20_000, 8, 1)
 t0 = performance.now()
-const regResult = checkLinearizability(registerSpec<number | null>(null), regOps)
+const oneKeyResult = checkLinearizability(kvSpec<number, number>(), oneKey)
 ms = performance.now() - t0
-const regRate = regOps.length / (ms / 1000)
+const regRate = oneKey.length / (ms / 1000)
 row(
-  "linearizability, one register, 20,000 ops, 8 clients",
-  `${regResult.linearizable} in ${seconds(ms)}: ${grouped(regRate)} ops/s`,
+  "linearizability, one key, 20,000 ops, 8 clients",
+  `${oneKeyResult.linearizable} in ${seconds(ms)}: ${grouped(regRate)} ops/s`,
 )
 
 const width = Math.max(...rows.map(([n]) => n.length))

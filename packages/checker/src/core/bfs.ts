@@ -2,12 +2,12 @@ import {
   assertDistinctNames,
   type ExploreOptions,
   type ExploreOutcome,
-  inModelOrder,
   type Path,
-  type PropertyOutcome,
+  resolveExplore,
   SafetyTracker,
   StateFingerprinter,
   type StopReason,
+  safetyOutcomes,
   VIOLATED,
 } from "./explore.ts"
 import { FingerprintTable, IntColumn } from "./fingerprint-table.ts"
@@ -27,15 +27,18 @@ import type { Model } from "./model.ts"
  */
 export const bfs = <S, A>(model: Model<S, A>, options: ExploreOptions = {}): ExploreOutcome => {
   assertDistinctNames(model.properties)
-  const maxDepth = options.maxDepth ?? Number.POSITIVE_INFINITY
-  const maxStates = options.maxStates ?? Number.POSITIVE_INFINITY
-  const deadline = options.deadline ?? Number.POSITIVE_INFINITY
-  const clock = options.clock
-  const exhaustive = options.exhaustive ?? false
-  const stopOnViolation = !exhaustive && (options.stopOnViolation ?? true)
-  const progressEvery = options.progressEvery ?? 1 << 16
-  const onProgress = options.onProgress
-  const fingerprinter = new StateFingerprinter<S>(model, options.symmetry ?? true)
+  const {
+    maxDepth,
+    maxStates,
+    deadline,
+    clock,
+    exhaustive,
+    stopOnViolation,
+    progressEvery,
+    onProgress,
+    symmetry,
+  } = resolveExplore(options)
+  const fingerprinter = new StateFingerprinter<S>(model, symmetry)
   const tracker = new SafetyTracker<S>(model.properties)
   const table = new FingerprintTable()
   // Per entry id: the parent's id (-1 for initial states) and the action
@@ -131,30 +134,17 @@ export const bfs = <S, A>(model: Model<S, A>, options: ExploreOptions = {}): Exp
     return { init: via.get(cur), actions }
   }
 
-  const complete = stop === "exhausted"
-  const outcomes: Array<PropertyOutcome> = []
-  tracker.always.forEach((p, i) => {
-    const hit = tracker.alwaysHit[i]!
-    outcomes.push(
-      hit >= 0
-        ? { name: p.name, kind: p.kind, status: "violated", path: pathTo(hit) }
-        : { name: p.name, kind: p.kind, status: stop === "violation" ? "unknown" : "holds" },
-    )
-  })
-  tracker.sometimes.forEach((p, i) => {
-    const hit = tracker.sometimesHit[i]!
-    outcomes.push(
-      hit >= 0
-        ? { name: p.name, kind: p.kind, status: "reached", path: pathTo(hit) }
-        : { name: p.name, kind: p.kind, status: stop === "violation" ? "unknown" : "unreached" },
-    )
+  const reason = stop
+  const properties = safetyOutcomes(model.properties, reason, (kind, i) => {
+    const hit = kind === "always" ? tracker.alwaysHit[i]! : tracker.sometimesHit[i]!
+    return hit >= 0 ? pathTo(hit) : undefined
   })
   return {
     generated,
     unique: table.size,
     maxDepth: depth,
-    complete,
+    complete: stop === "exhausted",
     stopReason: stop,
-    properties: inModelOrder(model.properties, outcomes),
+    properties,
   }
 }

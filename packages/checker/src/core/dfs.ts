@@ -2,12 +2,12 @@ import {
   assertDistinctNames,
   type ExploreOptions,
   type ExploreOutcome,
-  inModelOrder,
   type Path,
-  type PropertyOutcome,
+  resolveExplore,
   SafetyTracker,
   StateFingerprinter,
   type StopReason,
+  safetyOutcomes,
   VIOLATED,
 } from "./explore.ts"
 import { FingerprintTable } from "./fingerprint-table.ts"
@@ -26,15 +26,18 @@ import type { Model } from "./model.ts"
  */
 export const dfs = <S, A>(model: Model<S, A>, options: ExploreOptions = {}): ExploreOutcome => {
   assertDistinctNames(model.properties)
-  const maxDepth = options.maxDepth ?? Number.POSITIVE_INFINITY
-  const maxStates = options.maxStates ?? Number.POSITIVE_INFINITY
-  const deadline = options.deadline ?? Number.POSITIVE_INFINITY
-  const clock = options.clock
-  const exhaustive = options.exhaustive ?? false
-  const stopOnViolation = !exhaustive && (options.stopOnViolation ?? true)
-  const progressEvery = options.progressEvery ?? 1 << 16
-  const onProgress = options.onProgress
-  const fingerprinter = new StateFingerprinter<S>(model, options.symmetry ?? true)
+  const {
+    maxDepth,
+    maxStates,
+    deadline,
+    clock,
+    exhaustive,
+    stopOnViolation,
+    progressEvery,
+    onProgress,
+    symmetry,
+  } = resolveExplore(options)
+  const fingerprinter = new StateFingerprinter<S>(model, symmetry)
   const tracker = new SafetyTracker<S>(model.properties)
   const table = new FingerprintTable()
   const within = model.within
@@ -120,22 +123,10 @@ export const dfs = <S, A>(model: Model<S, A>, options: ExploreOptions = {}): Exp
   }
   if (stop === undefined) stop = bounded ? "max-depth" : "exhausted"
 
-  const outcomes: Array<PropertyOutcome> = []
-  tracker.always.forEach((p, i) => {
-    const hit = tracker.alwaysHit[i]!
-    outcomes.push(
-      hit >= 0
-        ? { name: p.name, kind: p.kind, status: "violated", path: paths[hit]! }
-        : { name: p.name, kind: p.kind, status: stop === "violation" ? "unknown" : "holds" },
-    )
-  })
-  tracker.sometimes.forEach((p, i) => {
-    const hit = tracker.sometimesHit[i]!
-    outcomes.push(
-      hit >= 0
-        ? { name: p.name, kind: p.kind, status: "reached", path: paths[hit]! }
-        : { name: p.name, kind: p.kind, status: stop === "violation" ? "unknown" : "unreached" },
-    )
+  const reason = stop
+  const properties = safetyOutcomes(model.properties, reason, (kind, i) => {
+    const hit = kind === "always" ? tracker.alwaysHit[i]! : tracker.sometimesHit[i]!
+    return hit >= 0 ? paths[hit] : undefined
   })
   return {
     generated,
@@ -143,6 +134,6 @@ export const dfs = <S, A>(model: Model<S, A>, options: ExploreOptions = {}): Exp
     maxDepth: maxDepthSeen,
     complete: stop === "exhausted",
     stopReason: stop,
-    properties: inModelOrder(model.properties, outcomes),
+    properties,
   }
 }

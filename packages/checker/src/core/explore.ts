@@ -207,3 +207,64 @@ export const assertDistinctNames = <S>(properties: ReadonlyArray<Property<S>>): 
     seen.add(p.name)
   }
 }
+
+/** Exploration options with their defaults filled in. */
+export interface ResolvedExplore {
+  readonly maxDepth: number
+  readonly maxStates: number
+  readonly deadline: number
+  readonly clock: (() => number) | undefined
+  readonly exhaustive: boolean
+  readonly stopOnViolation: boolean
+  readonly progressEvery: number
+  readonly onProgress: ((progress: Progress) => void) | undefined
+  readonly symmetry: boolean
+}
+
+export const resolveExplore = (options: ExploreOptions): ResolvedExplore => {
+  const exhaustive = options.exhaustive ?? false
+  return {
+    maxDepth: options.maxDepth ?? Number.POSITIVE_INFINITY,
+    maxStates: options.maxStates ?? Number.POSITIVE_INFINITY,
+    deadline: options.deadline ?? Number.POSITIVE_INFINITY,
+    clock: options.clock,
+    exhaustive,
+    stopOnViolation: !exhaustive && (options.stopOnViolation ?? true),
+    progressEvery: options.progressEvery ?? 1 << 16,
+    onProgress: options.onProgress,
+    symmetry: options.symmetry ?? true,
+  }
+}
+
+/**
+ * The outcomes of `always` and `sometimes` properties from where each was
+ * first decided (`hit(kind, index)`: a path, or undefined when it was not).
+ * Undecided ones hold / are unreached, or are unknown when the search stopped
+ * at a violation.
+ */
+export const safetyOutcomes = <S>(
+  properties: ReadonlyArray<Property<S>>,
+  stop: StopReason,
+  hit: (kind: "always" | "sometimes", index: number) => Path | undefined,
+): Array<PropertyOutcome> => {
+  const outcomes: Array<PropertyOutcome> = []
+  let always = 0
+  let sometimes = 0
+  for (const p of properties) {
+    if (p.kind === "eventually") continue
+    const index = p.kind === "always" ? always++ : sometimes++
+    const path = hit(p.kind, index)
+    if (path !== undefined) {
+      outcomes.push({
+        name: p.name,
+        kind: p.kind,
+        status: p.kind === "always" ? "violated" : "reached",
+        path,
+      })
+    } else {
+      const status = stop === "violation" ? "unknown" : p.kind === "always" ? "holds" : "unreached"
+      outcomes.push({ name: p.name, kind: p.kind, status })
+    }
+  }
+  return inModelOrder(properties, outcomes)
+}

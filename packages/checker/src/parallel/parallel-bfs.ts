@@ -4,10 +4,9 @@ import type {
   ExploreOutcome,
   Path,
   Progress,
-  PropertyOutcome,
   StopReason,
 } from "../core/explore.ts"
-import { assertDistinctNames, inModelOrder } from "../core/explore.ts"
+import { assertDistinctNames, safetyOutcomes } from "../core/explore.ts"
 import type { AnyModel, Property } from "../core/model.ts"
 import type { FromWorker, Hit, ModelSource, ToWorker, WorkerSetup } from "./protocol.ts"
 
@@ -239,32 +238,24 @@ export const parallelBfs = async (
       actions.reverse()
       return { init: cur.action, actions }
     }
-    const outcomes: Array<PropertyOutcome> = []
-    for (let i = 0; i < always.length; i++) {
-      const p = always[i]!
-      const hit = alwaysHit[i]
-      outcomes.push(
-        hit !== undefined
-          ? { name: p.name, kind: p.kind, status: "violated", path: await pathTo(hit.hi, hit.lo) }
-          : { name: p.name, kind: p.kind, status: stop === "violation" ? "unknown" : "holds" },
-      )
-    }
-    for (let i = 0; i < sometimes.length; i++) {
-      const p = sometimes[i]!
-      const hit = sometimesHit[i]
-      outcomes.push(
-        hit !== undefined
-          ? { name: p.name, kind: p.kind, status: "reached", path: await pathTo(hit.hi, hit.lo) }
-          : { name: p.name, kind: p.kind, status: stop === "violation" ? "unknown" : "unreached" },
-      )
-    }
+    // Paths first (lookups are asynchronous), then the outcomes.
+    const alwaysPaths = await Promise.all(
+      alwaysHit.map((hit) => (hit === undefined ? undefined : pathTo(hit.hi, hit.lo))),
+    )
+    const sometimesPaths = await Promise.all(
+      sometimesHit.map((hit) => (hit === undefined ? undefined : pathTo(hit.hi, hit.lo))),
+    )
+    const reason = stop
+    const properties = safetyOutcomes(model.properties, reason, (kind, i) =>
+      kind === "always" ? alwaysPaths[i] : sometimesPaths[i],
+    )
     return {
       generated,
       unique,
       maxDepth: depth,
       complete: stop === "exhausted",
       stopReason: stop,
-      properties: inModelOrder(model.properties, outcomes),
+      properties,
     }
   } finally {
     // Healthy workers close their ports and exit; a failed one is terminated.
