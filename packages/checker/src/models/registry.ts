@@ -59,7 +59,7 @@ const definitions: Array<ModelDefinition> = [
         "log",
         "local",
       ]),
-      integerOption("max-term", "boundary: highest term explored", 2, 1, 6),
+      integerOption("max-term", "boundary: highest term explored", 1, 1, 6),
       integerOption("max-log", "boundary: longest log explored", 2, 1, 8),
       integerOption("max-messages", "boundary: most messages in flight (0: unbounded)", 0, 0, 50),
       integerOption("crashes", "server crashes (each may restart from its disk)", 0, 0, 3),
