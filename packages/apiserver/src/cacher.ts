@@ -152,12 +152,18 @@ export const makeWatchCaches = (
 ): Effect.Effect<WatchCaches, never, Scope.Scope> =>
   Effect.gen(function* () {
     const caches = new Map<string, ResourceCache>()
+    // Every cache starts at once from the current revision, so watches can use them
+    // as soon as this returns; a restart starts again from the revision of its time.
+    const initial = yield* Effect.orElseSucceed(store.revision, () => 0)
     for (const resource of resources) {
       const cache = new ResourceCache(`/registry/${resource}/`, options.historySize)
       caches.set(resource, cache)
+      cache.start(initial)
+      let first = true
       const run = Effect.gen(function* () {
-        const revision = yield* store.revision
-        cache.start(revision)
+        const revision = first ? initial : yield* store.revision
+        first = false
+        if (!cache.running) cache.start(revision)
         yield* Stream.runForEach(
           store.watch(cache.prefix, revision, options.progressEveryMs ?? 1000),
           (item) =>

@@ -8,8 +8,8 @@
  * subresources.
  */
 import { convert, type KubeObject } from "@flotilla/api"
-import { Clock, Effect, Queue, Result, Stream } from "effect"
-import type { WatchCaches } from "./cacher.ts"
+import { type Cause, Clock, Effect, Queue, Result, Stream } from "effect"
+import type { Subscription, WatchCaches } from "./cacher.ts"
 import {
   aggregatedDiscovery,
   aggregatedDiscoveryContentType,
@@ -87,6 +87,8 @@ export interface HandlerOptions {
   readonly bookmarkIntervalMs?: number
   /** The timeout of watches that ask for none (Kubernetes: 30 to 60 minutes). */
   readonly defaultWatchTimeoutSeconds?: number
+  /** Chunks a watcher may leave unread before it is ended as too slow (default 10,000). */
+  readonly maxPendingWatchChunks?: number
   /** Where pod logs come from. Default: the kubelet's `/containerLogs` on the node. */
   readonly logs?: LogReader
 }
@@ -455,66 +457,76 @@ const watch = (
       return out
     }
     const cache = caches?.get(ctx.served.resource.name)
-    const changes: Stream.Stream<string> = cache?.canServe(startRevision)
-      ? Stream.callback<string>((queue) =>
-          Effect.gen(function* () {
-            const sub = cache.subscribe(startRevision, {
-              changes: (batch) => {
-                const out = linesOf(batch, Date.now())
-                if (out !== "") Queue.offerUnsafe(queue, out)
-              },
-              ...(bookmarks
-                ? {
-                    progress: (revision: number) =>
-                      void Queue.offerUnsafe(queue, bookmark(revision, false)),
+    // The cache subscription is taken now, in the same step as the check that
+    // the cache can serve this revision (a stream started later could find
+    // the history moved on); chunks wait in a bounded queue until written.
+    const queue = yield* Queue.dropping<string, Cause.Done>(
+      options.maxPendingWatchChunks ?? maxPendingChunks,
+    )
+    let fromCache: Stream.Stream<string> | undefined
+    if (cache?.canServe(startRevision)) {
+      let subscription: Subscription | undefined
+      let closed = false
+      const close = () => {
+        if (closed) return
+        closed = true
+        Queue.endUnsafe(queue)
+        subscription?.unsubscribe()
+      }
+      // A watcher that falls this far behind is ended (Kubernetes: "too slow"):
+      // it re-watches from the last revision it has and loses nothing.
+      const offer = (chunk: string) => {
+        if (!closed && !Queue.offerUnsafe(queue, chunk)) close()
+      }
+      subscription = cache.subscribe(startRevision, {
+        changes: (batch) => {
+          const out = linesOf(batch, Date.now())
+          if (out !== "") offer(out)
+        },
+        ...(bookmarks ? { progress: (revision: number) => offer(bookmark(revision, false)) } : {}),
+        end: (reason) => {
+          offer(eventLine("ERROR", expired(reason).status))
+          close()
+        },
+      })
+      fromCache = Stream.fromQueue(queue).pipe(Stream.ensuring(Effect.sync(close)))
+    }
+    const changes: Stream.Stream<string> =
+      fromCache !== undefined
+        ? fromCache
+        : store
+            .watch(
+              prefix,
+              startRevision,
+              bookmarks ? (options.bookmarkIntervalMs ?? 60_000) : undefined,
+            )
+            .pipe(
+              Stream.mapEffect((item) =>
+                Effect.map(Clock.currentTimeMillis, (nowMs): string => {
+                  switch (item._tag) {
+                    case "Changes":
+                      return linesOf(item.changes, nowMs)
+                    case "Progress":
+                      return bookmarks ? bookmark(item.revision, false) : ""
+                    case "Compacted":
+                      return eventLine(
+                        "ERROR",
+                        tooOldResourceVersion(startRevision, item.compactRevision).status,
+                      )
                   }
-                : {}),
-              end: (reason) => {
-                Queue.offerUnsafe(queue, eventLine("ERROR", expired(reason).status))
-                Queue.endUnsafe(queue)
-              },
-            })
-            if (sub === undefined) {
-              Queue.offerUnsafe(
-                queue,
-                eventLine("ERROR", expired(`too old resource version: ${startRevision}`).status),
-              )
-              Queue.endUnsafe(queue)
-              return
-            }
-            yield* Effect.addFinalizer(() => Effect.sync(() => sub.unsubscribe()))
-          }),
-        )
-      : store
-          .watch(
-            prefix,
-            startRevision,
-            bookmarks ? (options.bookmarkIntervalMs ?? 60_000) : undefined,
-          )
-          .pipe(
-            Stream.mapEffect((item) =>
-              Effect.map(Clock.currentTimeMillis, (nowMs): string => {
-                switch (item._tag) {
-                  case "Changes":
-                    return linesOf(item.changes, nowMs)
-                  case "Progress":
-                    return bookmarks ? bookmark(item.revision, false) : ""
-                  case "Compacted":
-                    return eventLine(
-                      "ERROR",
-                      tooOldResourceVersion(startRevision, item.compactRevision).status,
-                    )
-                }
-              }),
-            ),
-            Stream.filter((chunk) => chunk !== ""),
-            Stream.catch((error: ApiError) => Stream.make(eventLine("ERROR", error.status))),
-          )
+                }),
+              ),
+              Stream.filter((chunk) => chunk !== ""),
+              Stream.catch((error: ApiError) => Stream.make(eventLine("ERROR", error.status))),
+            )
     const body = Stream.concat(Stream.fromIterable(initial), changes).pipe(
       Stream.interruptWhen(Effect.sleep(timeoutSeconds * 1000)),
     )
     return { _tag: "Stream", status: 200, contentType: jsonType, body } as const
   })
+
+/** Chunks a watcher may have waiting before it is ended as too slow. */
+export const maxPendingChunks = 10_000
 
 /** Encoded event lines per change, shared by the watchers of a watch cache. */
 const lineMemo = new WeakMap<Change, Map<string, string>>()

@@ -5,7 +5,7 @@
 // turn updates into ADDED/DELETED, bookmarks, and 410 for compacted revisions.
 import { assert, describe, it } from "@effect/vitest"
 import { KV } from "@flotilla/store"
-import { Effect, Fiber, Stream } from "effect"
+import { Deferred, Effect, Fiber, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { it as vitestIt } from "vitest"
@@ -284,6 +284,53 @@ describe("watch protocol", () => {
       const events = yield* Fiber.join(fiber)
       assert.deepStrictEqual(events, [])
     }).pipe(Effect.provide(KV.layerMemory())),
+  )
+})
+
+describe("slow watchers", () => {
+  it.effect(
+    "end when too far behind, and lose nothing by watching again from their last revision",
+    () =>
+      Effect.gen(function* () {
+        const api = yield* makeApi({ maxPendingWatchChunks: 3 })
+        const listed = yield* api.call("GET", pods)
+        const stream = yield* api.watch(pods, {
+          resourceVersion: listed.body.metadata.resourceVersion,
+        })
+        // The reader takes the first change, then stops reading while nine more happen.
+        const gate = yield* Deferred.make<void>()
+        const first: Array<Doc> = []
+        const reader = yield* Effect.forkChild(
+          Stream.runForEach(stream, (e: Doc) =>
+            Effect.andThen(
+              Effect.sync(() => first.push(e)),
+              Deferred.await(gate),
+            ),
+          ),
+        )
+        const names = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]
+        yield* api.call("POST", pods, { body: pod("a") })
+        for (let i = 0; i < 10 && first.length === 0; i++) yield* Effect.yieldNow
+        for (const n of names.slice(1)) yield* api.call("POST", pods, { body: pod(n) })
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(reader)
+        assert.isBelow(first.length, names.length)
+        assert.deepStrictEqual(
+          first.map((e: Doc) => e.object.metadata.name),
+          names.slice(0, first.length),
+        )
+        const last = first[first.length - 1].object.metadata.resourceVersion
+        const rest = yield* Stream.runCollect(
+          Stream.take(
+            yield* api.watch(pods, { resourceVersion: last }),
+            names.length - first.length,
+          ),
+        )
+        assert.deepStrictEqual(
+          [...first, ...rest].map((e: Doc) => e.object.metadata.name),
+          names,
+        )
+      }).pipe(Effect.provide(KV.layerMemory())),
   )
 })
 
