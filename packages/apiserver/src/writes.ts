@@ -259,6 +259,8 @@ const allocateService = (
     ip = ""
   } else if (ip === "" && oldIP !== "") {
     ip = oldIP
+  } else if (oldIP !== "" && ip !== oldIP && stringAt(oldSpec, "type") !== "ExternalName") {
+    return Result.fail(allocationError(svc, "spec.clusterIPs[0]", [ip], "may not change once set"))
   } else if (ip === "") {
     ip = candidateIP(owner, attempt)
     compare.push(absent(ipAllocationKey(ip)))

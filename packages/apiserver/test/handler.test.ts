@@ -682,6 +682,18 @@ describe("subresources", () => {
           },
         })
         assert.strictEqual(reuse.status, 201)
+        const moved = yield* api.call("PATCH", "/api/v1/namespaces/default/services/b", {
+          contentType: "application/merge-patch+json",
+          body: { spec: { clusterIP: "10.96.0.77", clusterIPs: ["10.96.0.77"] } },
+        })
+        assert.strictEqual(moved.status, 422)
+        assert.include(moved.body.message, "may not change once set")
+        const relabelled = yield* api.call("PATCH", "/api/v1/namespaces/default/services/b", {
+          contentType: "application/merge-patch+json",
+          body: { metadata: { labels: { x: "y" } } },
+        })
+        assert.strictEqual(relabelled.body.spec.clusterIP, b.spec.clusterIP)
+        assert.strictEqual(relabelled.body.spec.ports[0].nodePort, b.spec.ports[0].nodePort)
       }),
     ),
   )
