@@ -151,6 +151,20 @@ describe("kubectl against the API server", () => {
     expect(svc.spec.ports[0].nodePort).toBeGreaterThanOrEqual(30000)
     const again = await k.run(["apply", "-f", seedManifest])
     expect(again.stdout).toContain("deployment.apps/hello-kubecon-deployment unchanged")
+    const serverSide = await k.run(["apply", "--server-side", "-f", seedManifest])
+    expect(serverSide.stderr).toBe("")
+    expect(serverSide.stdout).toContain(
+      "deployment.apps/hello-kubecon-deployment serverside-applied",
+    )
+    const migrated = await json([
+      "get",
+      "deploy",
+      "hello-kubecon-deployment",
+      "--show-managed-fields",
+    ])
+    expect(
+      migrated.metadata.managedFields.map((e: Doc) => `${e.manager}/${e.operation}`),
+    ).toContain("kubectl/Apply")
     const rows = tableRows((await k.run(["get", "deploy", "hello-kubecon-deployment"])).stdout)
     expect(rows[0]).toEqual(["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"])
     expect(rows[1]?.slice(0, 4)).toEqual(["hello-kubecon-deployment", "0/3", "0", "0"])
