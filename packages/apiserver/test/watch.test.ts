@@ -38,101 +38,111 @@ interface Expected {
 }
 
 describe("watch delivery", () => {
-  vitestIt("every watcher sees exactly the changes after its revision, in order", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(opArb, { minLength: 1, maxLength: 30 }),
-        fc.array(fc.record({ from: fc.nat(), lag: fc.nat({ max: 10 }) }), {
-          minLength: 1,
-          maxLength: 12,
-        }),
-        (ops, rawWatchers) =>
-          Effect.runPromise(
-            Effect.gen(function* () {
-              const api = yield* makeApi()
-              const watchers: Array<Watcher> = rawWatchers.map((w) => ({
-                from: w.from % (ops.length + 1),
-                lag: w.lag,
-              }))
-              // revisions[i]: the store's revision before op i.
-              const revisions: Array<string> = []
-              const expected: Array<Expected> = []
-              const live = new Map<string, boolean>()
-              const started: Array<{
-                readonly w: Watcher
-                readonly fiber: Fiber.Fiber<Array<Doc>>
-              }> = []
-              const startDue = (i: number) =>
-                Effect.gen(function* () {
-                  for (const w of watchers) {
-                    if (Math.min(w.from + w.lag, ops.length) !== i) continue
-                    const stream = yield* api.watch(pods, {
-                      resourceVersion: revisions[w.from] as string,
-                    })
-                    const fiber = yield* stream.pipe(
-                      Stream.takeUntil((e: Doc) => e.object?.metadata?.name === "zz-end"),
-                      Stream.runCollect,
-                      Effect.forkChild,
-                    )
-                    started.push({ w, fiber })
-                  }
-                })
-              for (let i = 0; i < ops.length; i++) {
-                const list = yield* api.call("GET", pods)
-                revisions.push(list.body.metadata.resourceVersion)
-                yield* startDue(i)
-                const op = ops[i] as Op
-                if (op.kind === "write") {
-                  if (live.get(op.name) === true) {
-                    const r = yield* api.call("PATCH", `${pods}/${op.name}`, {
-                      contentType: "application/merge-patch+json",
-                      body: { metadata: { labels: { step: String(i) } } },
-                    })
-                    expected.push({
-                      type: "MODIFIED",
-                      name: op.name,
-                      rv: r.body.metadata.resourceVersion,
-                    })
-                  } else {
-                    const r = yield* api.call("POST", pods, { body: pod(op.name) })
-                    expected.push({
-                      type: "ADDED",
-                      name: op.name,
-                      rv: r.body.metadata.resourceVersion,
-                    })
-                    live.set(op.name, true)
-                  }
-                } else if (live.get(op.name) === true) {
-                  const r = yield* api.call("DELETE", `${pods}/${op.name}`)
-                  expected.push({
-                    type: "DELETED",
-                    name: op.name,
-                    rv: r.body.metadata.resourceVersion,
-                  })
-                  live.set(op.name, false)
-                } else {
-                  expected.push({ type: "NONE", name: op.name, rv: "" })
-                }
-              }
-              revisions.push((yield* api.call("GET", pods)).body.metadata.resourceVersion)
-              yield* startDue(ops.length)
-              yield* api.call("POST", pods, { body: pod("zz-end") })
-              for (const { w, fiber } of started) {
-                const events = yield* Fiber.join(fiber)
-                const seen = events.slice(0, -1).map((e: Doc) => ({
-                  type: e.type,
-                  name: e.object.metadata.name,
-                  rv: e.object.metadata.resourceVersion,
+  vitestIt.each([
+    ["through the watch cache", { caches: true }],
+    [
+      "with a 3-change cache history, older revisions from the store",
+      { caches: true, historySize: 3 },
+    ],
+    ["on direct store watches", { caches: false }],
+  ] as const)(
+    "every watcher sees exactly the changes after its revision, in order (%s)",
+    async (_, mode) => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(opArb, { minLength: 1, maxLength: 30 }),
+          fc.array(fc.record({ from: fc.nat(), lag: fc.nat({ max: 10 }) }), {
+            minLength: 1,
+            maxLength: 12,
+          }),
+          (ops, rawWatchers) =>
+            Effect.runPromise(
+              Effect.gen(function* () {
+                const api = yield* makeApi(mode)
+                const watchers: Array<Watcher> = rawWatchers.map((w) => ({
+                  from: w.from % (ops.length + 1),
+                  lag: w.lag,
                 }))
-                const want = expected.slice(w.from).filter((e) => e.type !== "NONE")
-                assert.deepStrictEqual(seen, want)
-              }
-            }).pipe(Effect.provide(KV.layerMemory()), Effect.scoped),
-          ),
-      ),
-      { numRuns: 40 },
-    )
-  })
+                // revisions[i]: the store's revision before op i.
+                const revisions: Array<string> = []
+                const expected: Array<Expected> = []
+                const live = new Map<string, boolean>()
+                const started: Array<{
+                  readonly w: Watcher
+                  readonly fiber: Fiber.Fiber<Array<Doc>>
+                }> = []
+                const startDue = (i: number) =>
+                  Effect.gen(function* () {
+                    for (const w of watchers) {
+                      if (Math.min(w.from + w.lag, ops.length) !== i) continue
+                      const stream = yield* api.watch(pods, {
+                        resourceVersion: revisions[w.from] as string,
+                      })
+                      const fiber = yield* stream.pipe(
+                        Stream.takeUntil((e: Doc) => e.object?.metadata?.name === "zz-end"),
+                        Stream.runCollect,
+                        Effect.forkChild,
+                      )
+                      started.push({ w, fiber })
+                    }
+                  })
+                for (let i = 0; i < ops.length; i++) {
+                  const list = yield* api.call("GET", pods)
+                  revisions.push(list.body.metadata.resourceVersion)
+                  yield* startDue(i)
+                  const op = ops[i] as Op
+                  if (op.kind === "write") {
+                    if (live.get(op.name) === true) {
+                      const r = yield* api.call("PATCH", `${pods}/${op.name}`, {
+                        contentType: "application/merge-patch+json",
+                        body: { metadata: { labels: { step: String(i) } } },
+                      })
+                      expected.push({
+                        type: "MODIFIED",
+                        name: op.name,
+                        rv: r.body.metadata.resourceVersion,
+                      })
+                    } else {
+                      const r = yield* api.call("POST", pods, { body: pod(op.name) })
+                      expected.push({
+                        type: "ADDED",
+                        name: op.name,
+                        rv: r.body.metadata.resourceVersion,
+                      })
+                      live.set(op.name, true)
+                    }
+                  } else if (live.get(op.name) === true) {
+                    const r = yield* api.call("DELETE", `${pods}/${op.name}`)
+                    expected.push({
+                      type: "DELETED",
+                      name: op.name,
+                      rv: r.body.metadata.resourceVersion,
+                    })
+                    live.set(op.name, false)
+                  } else {
+                    expected.push({ type: "NONE", name: op.name, rv: "" })
+                  }
+                }
+                revisions.push((yield* api.call("GET", pods)).body.metadata.resourceVersion)
+                yield* startDue(ops.length)
+                yield* api.call("POST", pods, { body: pod("zz-end") })
+                for (const { w, fiber } of started) {
+                  const events = yield* Fiber.join(fiber)
+                  const seen = events.slice(0, -1).map((e: Doc) => ({
+                    type: e.type,
+                    name: e.object.metadata.name,
+                    rv: e.object.metadata.resourceVersion,
+                  }))
+                  const want = expected.slice(w.from).filter((e) => e.type !== "NONE")
+                  assert.deepStrictEqual(seen, want)
+                }
+              }).pipe(Effect.provide(KV.layerMemory()), Effect.scoped),
+            ),
+        ),
+        { numRuns: 40 },
+      )
+    },
+  )
 })
 
 describe("watch protocol", () => {
