@@ -80,7 +80,7 @@ import {
   renderObject,
   toServed,
 } from "./handler.ts"
-import type { ObjectStore, Stored, UpdateDecision } from "./storage.ts"
+import type { ObjectStore, Stored, UpdateDecision, UpdateOutcome } from "./storage.ts"
 
 export interface WriteDeps {
   readonly store: ObjectStore
@@ -506,18 +506,14 @@ const decideCreate = (
   return putDecision(resource, tracked, undefined, attempt)
 }
 
+/** The answer to a write: the object as written (201 when it was created), with the request's warnings. */
 const outcomeResponse = (
-  deps: WriteDeps,
   ctx: ResourceContext,
-  outcome:
-    | { readonly _tag: "Put"; readonly stored: Stored; readonly created: boolean }
-    | { readonly _tag: "Deleted"; readonly stored: Stored }
-    | { readonly _tag: "Noop"; readonly object: Obj },
+  outcome: UpdateOutcome,
   warnings: ReadonlyArray<string>,
 ): ApiResponse => {
   const object = outcome._tag === "Noop" ? outcome.object : outcome.stored.object
   const status = outcome._tag === "Put" && outcome.created ? 201 : 200
-  void deps
   return withWarnings(renderObject(ctx, object, status), warnings)
 }
 
@@ -561,7 +557,7 @@ const create = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions) =>
         ? fail(alreadyExists(target(ctx, name)))
         : fromResult(putDecision(resource, tracked, undefined, attempt)),
     )
-    return outcomeResponse(deps, ctx, outcome, decoded.warnings)
+    return outcomeResponse(ctx, outcome, decoded.warnings)
   })
 
 // ---------------------------------------------------------------------------
@@ -601,7 +597,7 @@ const update = (
       }
       return fromResult(decideUpdate(ctx, options, next, current, attempt, subresource))
     })
-    return outcomeResponse(deps, ctx, outcome, warnings)
+    return outcomeResponse(ctx, outcome, warnings)
   })
 
 const dryRunUpdate = (
@@ -708,7 +704,7 @@ const patch = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions, sub
       return withWarnings(renderObject(ctx, object), warnings)
     }
     const outcome = yield* deps.store.guaranteedUpdate(key, decide)
-    return outcomeResponse(deps, ctx, outcome, warnings)
+    return outcomeResponse(ctx, outcome, warnings)
   })
 
 // ---------------------------------------------------------------------------
@@ -805,7 +801,7 @@ const applyRequest = (
       )
     }
     const outcome = yield* deps.store.guaranteedUpdate(key, decide)
-    return outcomeResponse(deps, ctx, outcome, decoded.warnings)
+    return outcomeResponse(ctx, outcome, decoded.warnings)
   })
 
 /** The update tail for an applied object, whose managedFields apply() already wrote. */

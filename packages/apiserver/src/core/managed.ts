@@ -373,9 +373,23 @@ export const trackUpdate = (old: Obj | undefined, next: Obj, type: TypeNode, who
     }
     return next
   }
-  const entries = old === undefined ? [] : readManagedFields(old)
-  const before = old === undefined ? node() : fieldsOf(old, type, scope)
   const after = fieldsOf(next, type, scope)
+  if (old === undefined) {
+    // A create: the creator sets every field there is.
+    if (isEmpty(after)) return withManagedFields(next, [])
+    return withManagedFields(next, [
+      {
+        manager: who.manager,
+        operation: "Update",
+        apiVersion: who.apiVersion,
+        time: who.time,
+        subresource: who.subresource,
+        fields: after,
+      },
+    ])
+  }
+  const entries = readManagedFields(old)
+  const before = fieldsOf(old, type, scope)
   const changed: Array<Array<string>> = []
   for (const path of memberPaths(after)) {
     if (!hasPath(before, path)) changed.push(path)
