@@ -76,6 +76,22 @@ const readBody = (req: IncomingMessage): Promise<Uint8Array | "too large"> =>
     req.on("error", reject)
   })
 
+/** A failure the HTTP shell answers itself, as a `Status`. */
+const failure = (code: number, reason: string, message: string): ApiResponse => ({
+  _tag: "Body",
+  status: code,
+  contentType: "application/json",
+  body: JSON.stringify({
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message,
+    reason,
+    code,
+  }),
+})
+
 const headersOf = (req: IncomingMessage): Record<string, string | undefined> => {
   const out: Record<string, string | undefined> = {}
   for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(", ") : v
@@ -219,20 +235,7 @@ export const serve = (
       },
     )
     const handle = makeHandler(store, { serverAddress: `${host}:${port}`, ...options }, caches)
-    const unauthorized: ApiResponse = {
-      _tag: "Body",
-      status: 401,
-      contentType: "application/json",
-      body: JSON.stringify({
-        kind: "Status",
-        apiVersion: "v1",
-        metadata: {},
-        status: "Failure",
-        message: "Unauthorized",
-        reason: "Unauthorized",
-        code: 401,
-      }),
-    }
+    const unauthorized = failure(401, "Unauthorized", "Unauthorized")
     const context = yield* Effect.context<never>()
     const run = Effect.runCallbackWith(context)
     server.on("request", (req: IncomingMessage, res: ServerResponse) => {
@@ -244,20 +247,10 @@ export const serve = (
         }
         const body = yield* Effect.promise(() => readBody(req))
         if (body === "too large") {
-          return yield* respond(res, {
-            _tag: "Body",
-            status: 413,
-            contentType: "application/json",
-            body: JSON.stringify({
-              kind: "Status",
-              apiVersion: "v1",
-              metadata: {},
-              status: "Failure",
-              message: "the request is too large",
-              reason: "RequestEntityTooLarge",
-              code: 413,
-            }),
-          })
+          return yield* respond(
+            res,
+            failure(413, "RequestEntityTooLarge", "the request is too large"),
+          )
         }
         const request: ApiRequest = {
           method: req.method ?? "GET",

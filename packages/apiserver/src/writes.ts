@@ -390,23 +390,33 @@ const putDecision = (
 }
 
 /** Names and namespaces a decoded object for a create at this URL. */
+/** The object's namespace, which must be the URL's (or unset, then the URL's is taken). */
+const placeNamespace = (
+  ctx: ResourceContext,
+  metadata: { namespace?: string },
+): Result.Result<void, ApiError> => {
+  if (!ctx.served.namespaced) return Result.void
+  const ns = metadata.namespace ?? ""
+  if (ns !== "" && ns !== ctx.route.namespace) {
+    return Result.fail(
+      badRequest(
+        "the namespace of the provided object does not match the namespace sent on the request",
+      ),
+    )
+  }
+  metadata.namespace = ctx.route.namespace
+  return Result.void
+}
+
+/** Names and namespaces a decoded object for a create at this URL. */
 const placeForCreate = (
   ctx: ResourceContext,
   object: KubeObject,
   suffix: string,
 ): Result.Result<KubeObject, ApiError> => {
   const metadata = { ...object.metadata }
-  if (ctx.served.namespaced) {
-    const ns = metadata.namespace ?? ""
-    if (ns !== "" && ns !== ctx.route.namespace) {
-      return Result.fail(
-        badRequest(
-          "the namespace of the provided object does not match the namespace sent on the request",
-        ),
-      )
-    }
-    metadata.namespace = ctx.route.namespace
-  }
+  const placed = placeNamespace(ctx, metadata)
+  if (Result.isFailure(placed)) return Result.fail(placed.failure)
   const name = generatedName(metadata as Obj, suffix)
   if (name !== "") metadata.name = name
   return Result.succeed({ ...object, metadata })
@@ -426,17 +436,8 @@ const placeForUpdate = (
       ),
     )
   }
-  if (ctx.served.namespaced) {
-    const ns = metadata.namespace ?? ""
-    if (ns !== "" && ns !== ctx.route.namespace) {
-      return Result.fail(
-        badRequest(
-          "the namespace of the provided object does not match the namespace sent on the request",
-        ),
-      )
-    }
-    metadata.namespace = ctx.route.namespace
-  }
+  const placed = placeNamespace(ctx, metadata)
+  if (Result.isFailure(placed)) return Result.fail(placed.failure)
   return Result.succeed({ ...object, metadata })
 }
 

@@ -83,18 +83,15 @@ export const makeEventRecorder = (
   const eventOrFail: EventRecorder["eventOrFail"] = (object, type, reason, message) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const correlation = correlator.correlate(
-        {
-          involvedObject: referenceOf(object),
-          type,
-          reason,
-          message,
-          source,
-          reportingComponent: options.component,
-        },
-        now,
-        eventNameSuffix(now, sequence++),
-      )
+      const draft = {
+        involvedObject: referenceOf(object),
+        type,
+        reason,
+        message,
+        source,
+        reportingComponent: options.component,
+      }
+      const correlation = correlator.correlate(draft, now, eventNameSuffix(now, sequence++))
       const event = toEvent(correlation)
       const ns = correlation.event.namespace
       if (correlation.action === "create") return yield* client.events.create(ns, event)
@@ -109,18 +106,7 @@ export const makeEventRecorder = (
       if (!isNotFound(patched.failure)) return yield* Effect.fail(patched.failure)
       // The event was deleted meanwhile (events expire): write it afresh.
       correlator.forget(correlation.key)
-      const again = correlator.correlate(
-        {
-          involvedObject: referenceOf(object),
-          type,
-          reason,
-          message,
-          source,
-          reportingComponent: options.component,
-        },
-        now,
-        eventNameSuffix(now, sequence++),
-      )
+      const again = correlator.correlate(draft, now, eventNameSuffix(now, sequence++))
       return yield* client.events.create(ns, toEvent(again))
     })
 
