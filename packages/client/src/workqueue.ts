@@ -16,6 +16,8 @@ export interface RateLimiter {
 
 export interface WorkQueue<T> {
   readonly add: (item: T) => Effect.Effect<void>
+  /** `add` as a plain call, for informer handlers (which run synchronously and only enqueue). */
+  readonly addUnsafe: (item: T) => void
   readonly addAfter: (item: T, delay: Duration.Input) => Effect.Effect<void>
   /** Adds after the rate limiter's delay for this item (its backoff grows with each call). */
   readonly addRateLimited: (item: T) => Effect.Effect<void>
@@ -105,12 +107,13 @@ export const makeWorkQueue = <T>(
         }),
       )
 
+    const addUnsafe = (item: T) => {
+      state.add(item)
+      wake()
+    }
     return {
-      add: (item) =>
-        Effect.sync(() => {
-          state.add(item)
-          wake()
-        }),
+      add: (item) => Effect.sync(() => addUnsafe(item)),
+      addUnsafe,
       addAfter: (item, delay) => addAt(item, Duration.toMillis(Duration.fromInputUnsafe(delay))),
       addRateLimited: (item) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>

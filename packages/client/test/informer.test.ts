@@ -24,15 +24,15 @@ describe("informer", () => {
       yield* informer.addEventHandler({
         onAdd: (p) => {
           seen.push(`add ${p.metadata.name}`)
-          Effect.runSync(queue.add(keyOf(p)))
+          queue.addUnsafe(keyOf(p))
         },
         onUpdate: (_, p) => {
           seen.push(`update ${p.metadata.name}`)
-          Effect.runSync(queue.add(keyOf(p)))
+          queue.addUnsafe(keyOf(p))
         },
         onDelete: (p) => {
           seen.push(`delete ${p.metadata.name}`)
-          Effect.runSync(queue.add(keyOf(p)))
+          queue.addUnsafe(keyOf(p))
         },
       })
       yield* informer.waitForSync
@@ -102,11 +102,11 @@ describe("informer", () => {
       yield* informer.addEventHandler({
         onAdd: (o) => {
           seen.push(`add ${o.metadata.name}`)
-          Effect.runSync(queue.add(`add ${o.metadata.name}`))
+          queue.addUnsafe(`add ${o.metadata.name}`)
         },
         onDelete: (o) => {
           seen.push(`delete ${o.metadata.name}`)
-          Effect.runSync(queue.add(`delete ${o.metadata.name}`))
+          queue.addUnsafe(`delete ${o.metadata.name}`)
         },
       })
       const got: Array<string> = []
