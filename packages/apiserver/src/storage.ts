@@ -138,7 +138,14 @@ export type UpdateOutcome =
 const maxUpdateAttempts = 64
 
 export interface ObjectStore {
-  readonly get: (key: string) => Effect.Effect<Stored | undefined, ApiError>
+  /**
+   * Reads a key: linearizably by default; `serializable` reads this member's
+   * applied state, which may lag the leader (no consensus round).
+   */
+  readonly get: (
+    key: string,
+    options?: { readonly serializable?: boolean },
+  ) => Effect.Effect<Stored | undefined, ApiError>
   /** The current revision of the store. */
   readonly revision: Effect.Effect<number, ApiError>
   readonly list: (
@@ -235,11 +242,16 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
       )
     })
   }
-  const get = (key: string) =>
-    kv.range({ key: keyBytes(key) }).pipe(
-      Effect.map((r) => (r.kvs[0] === undefined ? undefined : stored(r.kvs[0]))),
-      Effect.mapError(mapError(`reading ${key}`)),
-    )
+  const get = (key: string, options?: { readonly serializable?: boolean }) =>
+    kv
+      .range({
+        key: keyBytes(key),
+        ...(options?.serializable === true ? { serializable: true } : {}),
+      })
+      .pipe(
+        Effect.map((r) => (r.kvs[0] === undefined ? undefined : stored(r.kvs[0]))),
+        Effect.mapError(mapError(`reading ${key}`)),
+      )
 
   const revision = kv.range({ key: keyBytes("/registry/"), count_only: true, limit: 1 }).pipe(
     Effect.map((r) => r.header.revision),
@@ -324,8 +336,18 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
   ) => {
     const attempt = (n: number): Effect.Effect<UpdateOutcome, E | ApiError> =>
       Effect.gen(function* () {
-        const current = yield* get(key)
-        const decision = yield* update(current, n)
+        // The first attempt reads this member's state, which may be stale: a
+        // write is caught by the transaction's compare, and anything that would
+        // answer without writing (a Noop, or a refusal such as a conflict on
+        // the client's resourceVersion) is decided again on a linearizable read.
+        const serializable = n === 0
+        const current = yield* get(key, { serializable })
+        const result = yield* Effect.result(update(current, n))
+        if (serializable && (result._tag === "Failure" || result.success._tag === "Noop")) {
+          return yield* attempt(n + 1)
+        }
+        if (result._tag === "Failure") return yield* Effect.fail(result.failure)
+        const decision = result.success
         if (decision._tag === "Noop") return { _tag: "Noop", object: decision.object } as const
         let response: TxnResponse
         if (decision._tag === "Put") {

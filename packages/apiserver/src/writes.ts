@@ -169,7 +169,11 @@ const checkUpdate = (object: Obj, old: Obj): Result.Result<Obj, ApiError> => {
 const checkNamespace = (store: ObjectStore, ctx: ResourceContext, name: string) =>
   Effect.gen(function* () {
     if (!ctx.served.namespaced) return
-    const ns = yield* store.get(objectKey("namespaces", false, "", ctx.route.namespace))
+    // A local read: a namespace created a moment ago on another member may be missed, as
+    // Kubernetes' namespace lister may miss it; deletion is checked the same way.
+    const ns = yield* store.get(objectKey("namespaces", false, "", ctx.route.namespace), {
+      serializable: true,
+    })
     if (ns === undefined) {
       return yield* fail(notFound({ resource: "namespaces", group: "", name: ctx.route.namespace }))
     }

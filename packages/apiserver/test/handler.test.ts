@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
 import { KV } from "@flotilla/store"
-import { Effect, Random, type Scope } from "effect"
+import { Effect, Layer, Random, type Scope } from "effect"
 import { bootstrap } from "../src/server.ts"
 import { randomUID } from "../src/writes.ts"
 import { deployment, makeApi, pod } from "./support-handler.ts"
@@ -854,6 +854,53 @@ describe("bootstrap", () => {
               .ports[0].targetPort,
             7443,
           )
+        }),
+      ),
+  )
+})
+
+describe("stale reads", () => {
+  it.effect(
+    "a write decided on a lagging member's read is decided again on a linearizable one",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const kv = yield* KV
+          let lagAt: number | undefined
+          // A member whose serializable reads lag at `lagAt` (linearizable ones do not).
+          const lagging = Layer.succeed(KV, {
+            ...kv,
+            range: (req) =>
+              kv.range(
+                req.serializable === true && lagAt !== undefined
+                  ? { ...req, revision: lagAt }
+                  : req,
+              ),
+          })
+          yield* Effect.gen(function* () {
+            const api = yield* makeApi()
+            const created = (yield* api.call("POST", deployments, { body: deployment("web") })).body
+            lagAt = Number(created.metadata.resourceVersion)
+            const moved = (yield* api.call("PATCH", `${deployments}/web`, {
+              contentType: "application/merge-patch+json",
+              body: { spec: { replicas: 2 } },
+            })).body
+            const put = yield* api.call("PUT", `${deployments}/web`, {
+              body: { ...moved, spec: { ...moved.spec, replicas: 3 } },
+            })
+            assert.strictEqual(put.status, 200)
+            assert.strictEqual(put.body.spec.replicas, 3)
+            const stale = yield* api.call("PUT", `${deployments}/web`, {
+              body: { ...created, spec: { ...created.spec, replicas: 4 } },
+            })
+            assert.strictEqual(stale.status, 409)
+            const same = yield* api.call("PUT", `${deployments}/web`, { body: put.body })
+            assert.strictEqual(
+              same.body.metadata.resourceVersion,
+              put.body.metadata.resourceVersion,
+            )
+            assert.strictEqual(same.body.spec.replicas, 3)
+          }).pipe(Effect.provide(lagging))
         }),
       ),
   )
