@@ -127,7 +127,10 @@ const respond = (res: ServerResponse, response: ApiResponse): Effect.Effect<void
       "transfer-encoding": "chunked",
     })
     res.flushHeaders()
-    yield* Stream.runForEach(response.body, (chunk) => writeChunk(res, chunk))
+    // Whatever chunks are ready go out in one write.
+    yield* Stream.runForEachArray(response.body, (chunks) =>
+      writeChunk(res, chunks.length === 1 ? (chunks[0] as string) : chunks.join("")),
+    )
     res.end()
   })
 }
