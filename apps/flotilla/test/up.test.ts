@@ -2,6 +2,7 @@
 // second `up` on the same data directory finds the objects of the first.
 import { execFile, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -13,14 +14,18 @@ const dir = mkdtempSync(join(tmpdir(), "flotilla-up-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 /** Starts `flotilla up` and resolves once it prints the kubectl line. */
-const start = () =>
+const start = (extra: ReadonlyArray<string> = [], dataDir = dir) =>
   new Promise<{
     readonly stop: () => Promise<{ code: number | null; output: string }>
     readonly output: () => string
   }>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "up", "--port", "0", "--data-dir", dir], {
-      env: { ...process.env, NO_COLOR: "1" },
-    })
+    const child = spawn(
+      process.execPath,
+      [bin, "up", "--port", "0", "--data-dir", dataDir, ...extra],
+      {
+        env: { ...process.env, NO_COLOR: "1" },
+      },
+    )
     let output = ""
     const timer = setTimeout(
       () => reject(new Error(`flotilla up did not start:\n${output}`)),
@@ -45,14 +50,25 @@ const start = () =>
     child.once("exit", (code) => reject(new Error(`flotilla up exited (${code}):\n${output}`)))
   })
 
-const kubectl = (...args: Array<string>) =>
+const kubectlIn = (dataDir: string, ...args: Array<string>) =>
   promisify(execFile)(
     "/usr/bin/kubectl",
-    ["--kubeconfig", join(dir, "kubeconfig"), "--cache-dir", join(dir, "cache"), ...args],
+    ["--kubeconfig", join(dataDir, "kubeconfig"), "--cache-dir", join(dataDir, "cache"), ...args],
     {
       encoding: "utf8",
     },
   )
+const kubectl = (...args: Array<string>) => kubectlIn(dir, ...args)
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer()
+    s.once("error", reject)
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
 
 describe("flotilla up", () => {
   it("serves kubectl, stops on SIGINT and keeps its objects for the next up", async () => {
@@ -82,6 +98,58 @@ describe("flotilla up", () => {
       expect(stdout).toBe(`Active ${before}`)
     } finally {
       await second.stop()
+    }
+  })
+
+  it("keeps its objects in a real etcd with --etcd-servers", async () => {
+    const etcdDir = mkdtempSync(join(tmpdir(), "flotilla-up-etcd-"))
+    const client = await freePort()
+    const peer = await freePort()
+    const etcd = spawn("/usr/bin/etcd", [
+      "--name=t",
+      `--data-dir=${join(etcdDir, "data")}`,
+      `--listen-client-urls=http://127.0.0.1:${client}`,
+      `--advertise-client-urls=http://127.0.0.1:${client}`,
+      `--listen-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-cluster=t=http://127.0.0.1:${peer}`,
+    ])
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let log = ""
+        const timer = setTimeout(() => reject(new Error(`etcd did not start:\n${log}`)), 30_000)
+        etcd.stderr.on("data", (d: Buffer) => {
+          log += d.toString("utf8")
+          if (log.includes("ready to serve client requests")) {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+      })
+      const up = await start(["--etcd-servers", `127.0.0.1:${client}`], etcdDir)
+      try {
+        expect(up.output()).toContain(`store: etcd v3 endpoints 127.0.0.1:${client}`)
+        expect((await kubectlIn(etcdDir, "create", "namespace", "in-etcd")).stdout.trim()).toBe(
+          "namespace/in-etcd created",
+        )
+      } finally {
+        await up.stop()
+      }
+      // The objects are in etcd, under Kubernetes' keys.
+      const { stdout } = await promisify(execFile)(
+        "/usr/bin/etcdctl",
+        [
+          `--endpoints=127.0.0.1:${client}`,
+          "get",
+          "/registry/namespaces/in-etcd",
+          "--print-value-only",
+        ],
+        { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } },
+      )
+      expect(JSON.parse(stdout).metadata.name).toBe("in-etcd")
+    } finally {
+      etcd.kill()
+      rmSync(etcdDir, { recursive: true, force: true })
     }
   })
 })
