@@ -36,7 +36,7 @@ interface Watcher {
 }
 
 /** Changes kept per resource for watchers that start in the recent past. */
-export const defaultHistorySize = 10_000
+export const defaultHistorySize = 1000
 
 export class ResourceCache {
   readonly prefix: string
