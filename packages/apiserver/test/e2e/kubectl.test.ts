@@ -230,6 +230,21 @@ describe("kubectl against the API server", () => {
     expect(d.spec.replicas).toBe(5)
   })
 
+  it("exposes a deployment and sets its image", async () => {
+    expect(
+      (await k.run(["expose", "deploy", "web", "--port=80", "--target-port=8080"])).stdout.trim(),
+    ).toBe("service/web exposed")
+    const svc = await json(["get", "svc", "web"])
+    expect(svc.spec.selector).toEqual({ app: "web" })
+    expect(svc.spec.ports[0]).toMatchObject({ port: 80, targetPort: 8080, protocol: "TCP" })
+    expect((await k.run(["set", "image", "deploy/web", "main=nginx:1.29"])).stdout.trim()).toBe(
+      "deployment.apps/web image updated",
+    )
+    expect((await json(["get", "deploy", "web"])).spec.template.spec.containers[0].image).toBe(
+      "nginx:1.29",
+    )
+  })
+
   it("describes a deployment with its events", async () => {
     const d = await json(["get", "deploy", "web"])
     const event = {
