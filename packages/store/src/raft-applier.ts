@@ -27,9 +27,9 @@ import {
   type Status,
   Stopped,
 } from "@flotilla/raft"
-import { Clock, Deferred, Duration, Effect, Layer, Queue, Schedule } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Layer, Queue, Schedule } from "effect"
 import { Applier, type Proposal, type RaftStatus } from "./applier.ts"
-import { encodeMemberEntry, encodeStoreEntry } from "./core/entry.ts"
+import { encodeBatchEntry, encodeMemberEntry, encodeStoreEntry } from "./core/entry.ts"
 import {
   ErrMemberBadURLs,
   ErrNoLeader,
@@ -112,37 +112,132 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
 
   const timedOut = () => fail(ErrTimeout)
 
-  /** Proposes `data` (whose request ID is `id`) until placed; the result of applying it here. */
-  const submit = (
-    id: number,
-    data: Uint8Array,
-    propose: (d: Uint8Array) => Effect.Effect<number, RequestError>,
-  ): Effect.Effect<ApplyResult, EtcdError> => {
-    const attempt: Effect.Effect<ApplyResult, EtcdError> = Effect.suspend(() => {
-      replica.expect(id)
-      return Effect.matchEffect(propose(data), {
-        onSuccess: (index) => {
-          const r = replica.take(id, index)
-          // Raft says our entry was applied at `index`; the replica saw another one there.
-          return r === undefined ? fail(ErrTimeoutDueToLeaderFail) : Effect.succeed(r.result)
-        },
-        onFailure: (e) =>
-          retryable(e)
-            ? Effect.andThen(Effect.sleep(retryInterval), attempt)
-            : Effect.fail(toEtcd(e)),
+  // -------------------------------------------------------------------------
+  // Proposals. Requests made in the same turn of the event loop are proposed
+  // together as one log entry (a batch): one Raft proposal, one WAL record
+  // and one message per follower for all of them. Deadlines and retry pauses
+  // are kept by one sweeper on the Effect clock, not a timer per request.
+
+  const clock = yield* Clock.Clock
+  const context = yield* Effect.context<never>()
+  const runCallback = Effect.runCallbackWith(context)
+  const timeoutMs = Duration.toMillis(requestTimeout)
+
+  interface Request {
+    readonly id: number
+    readonly data: Uint8Array
+    readonly deadline: number
+    readonly resume: (e: Effect.Effect<ApplyResult, EtcdError>) => void
+    settled: boolean
+  }
+  let queue: Request[] = []
+  let flushing = false
+  /** Refused before they were placed: proposed again by the sweeper. */
+  let retries: Request[] = []
+  const open = new Set<Request>()
+
+  const settle = (r: Request, e: Effect.Effect<ApplyResult, EtcdError>): void => {
+    if (r.settled) return
+    r.settled = true
+    open.delete(r)
+    replica.forget(r.id)
+    r.resume(e)
+  }
+
+  const proposeBatch = (items: Request[]): void => {
+    for (const r of items) replica.expect(r.id)
+    const data = items.length === 1 ? items[0]!.data : encodeBatchEntry(items.map((r) => r.data))
+    runCallback(raft.propose(data), {
+      onExit: (exit) => {
+        if (Exit.isSuccess(exit)) {
+          for (const r of items) {
+            if (r.settled) continue
+            const t = replica.take(r.id, exit.value)
+            // Raft says our entry was applied at that index; the replica saw another one there.
+            settle(r, t === undefined ? fail(ErrTimeoutDueToLeaderFail) : Effect.succeed(t.result))
+          }
+          return
+        }
+        const error = Cause.findErrorOption(exit.cause)
+        for (const r of items) {
+          if (r.settled) continue
+          if (error._tag === "Some" && retryable(error.value)) retries.push(r)
+          else
+            settle(
+              r,
+              Effect.fail(
+                error._tag === "Some" ? toEtcd(error.value) : EtcdError.fromFailure(ErrStopped),
+              ),
+            )
+        }
+      },
+    })
+  }
+
+  /** Bytes of requests in one batch entry at most (far below the core's message limit). */
+  const MAX_BATCH_BYTES = 256 * 1024
+  const flush = (): void => {
+    flushing = false
+    const items = queue
+    queue = []
+    let from = 0
+    let bytes = 0
+    for (let i = 0; i < items.length; i++) {
+      const r = items[i]!
+      if (r.settled) continue
+      if (bytes > 0 && bytes + r.data.length > MAX_BATCH_BYTES) {
+        proposeBatch(items.slice(from, i).filter((x) => !x.settled))
+        from = i
+        bytes = 0
+      }
+      bytes += r.data.length
+    }
+    const rest = items.slice(from).filter((x) => !x.settled)
+    if (rest.length > 0) proposeBatch(rest)
+  }
+
+  const enqueue = (r: Request): void => {
+    queue.push(r)
+    if (!flushing) {
+      flushing = true
+      queueMicrotask(flush)
+    }
+  }
+
+  /** Proposes an encoded entry; the result of applying it on this member. */
+  const submit = (id: number, data: Uint8Array): Effect.Effect<ApplyResult, EtcdError> =>
+    Effect.callback<ApplyResult, EtcdError>((resume) => {
+      const r: Request = {
+        id,
+        data,
+        deadline: clock.currentTimeMillisUnsafe() + timeoutMs,
+        resume,
+        settled: false,
+      }
+      open.add(r)
+      enqueue(r)
+      // A caller that goes away (a cancelled gRPC call) stops waiting; the entry may still apply.
+      return Effect.sync(() => {
+        r.settled = true
+        open.delete(r)
+        replica.forget(r.id)
       })
     })
-    return attempt.pipe(
-      Effect.timeoutOrElse({ duration: requestTimeout, orElse: timedOut }),
-      Effect.ensuring(Effect.sync(() => replica.forget(id))),
-    )
-  }
+
+  const sweep = Effect.sync(() => {
+    const now = clock.currentTimeMillisUnsafe()
+    const again = retries
+    retries = []
+    for (const r of again) if (!r.settled && r.deadline > now) enqueue(r)
+    for (const r of open) if (r.deadline <= now) settle(r, timedOut())
+  })
+  yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(retryInterval)))
 
   const propose = (p: Proposal): Effect.Effect<InternalResponse, EtcdError> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       const id = nextRequestId()
       const data = encodeStoreEntry({ header: { ID: id, now }, ...p })
-      return Effect.flatMap(submit(id, data, raft.propose), (r) =>
+      return Effect.flatMap(submit(id, data), (r) =>
         r === null
           ? fail(ErrTimeoutDueToLeaderFail)
           : isEtcdFailure(r)
@@ -155,7 +250,7 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       const id = nextRequestId()
       const data = encodeMemberEntry({ ID: id, now }, op)
-      return Effect.flatMap(submit(id, data, raft.propose), (r) =>
+      return Effect.flatMap(submit(id, data), (r) =>
         r === null ? Effect.void : isEtcdFailure(r) ? fail(r) : Effect.void,
       )
     })
@@ -223,6 +318,24 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
     raftIndex: st.commitIndex,
     raftAppliedIndex: replica.appliedIndex,
     isLearner: st.config.learners.includes(self),
+  })
+
+  // Response headers ask for the status on every request: keep it for as long
+  // as nothing new is applied (at most 50 ms).
+  let cached: RaftStatus | undefined
+  let cachedIndex = -1
+  let cachedAt = 0
+  const status: Effect.Effect<RaftStatus> = Effect.suspend(() => {
+    const now = clock.currentTimeMillisUnsafe()
+    if (cached !== undefined && cachedIndex === replica.appliedIndex && now - cachedAt < 50) {
+      return Effect.succeed(cached)
+    }
+    return Effect.map(raft.status, (st) => {
+      cached = statusOf(st)
+      cachedIndex = replica.appliedIndex
+      cachedAt = now
+      return cached
+    })
   })
 
   // -------------------------------------------------------------------------
@@ -350,7 +463,7 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
         if (id !== 0 && replica.store.lease(id) === undefined) return id
       }
     }),
-    status: Effect.map(raft.status, statusOf),
+    status,
     openWatch: (sink) => Effect.sync(() => replica.openWatch(sink)),
     watchRequest: (stream, req) => Effect.sync(() => replica.watchRequest(stream, req)),
     closeWatch: (stream) => Effect.sync(() => replica.closeWatch(stream)),

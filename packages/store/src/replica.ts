@@ -9,7 +9,12 @@
 import { type Entry, LogStorage, type Snapshot, StateMachine } from "@flotilla/raft"
 import { Context, Effect, Layer } from "effect"
 import { encodeSnapshot } from "./core/codec.ts"
-import { decodeEntry, decodeReplicaSnapshot, encodeReplicaSnapshot } from "./core/entry.ts"
+import {
+  decodeEntry,
+  decodeReplicaSnapshot,
+  encodeReplicaSnapshot,
+  entriesOf,
+} from "./core/entry.ts"
 import { type EtcdFailure, invalidArgument } from "./core/errors.ts"
 import { Membership } from "./core/members.ts"
 import { MvccStore, type StoreConfig } from "./core/mvcc.ts"
@@ -84,7 +89,7 @@ export class ReplicatedStore {
     this.waiting.delete(id)
   }
 
-  /** Applies committed entries in order; watchers see the changes once per batch. */
+  /** Applies committed entries in order; watchers see the changes once per call. */
   apply(entries: ReadonlyArray<Entry>): void {
     let membershipChanged = false
     for (let i = 0; i < entries.length; i++) {
@@ -93,34 +98,50 @@ export class ReplicatedStore {
       this.store.appliedIndex = e.index
       // Configuration changes are Raft's; no-ops carry nothing.
       if (e.type !== "Normal" || e.data.length === 0) continue
-      let result: ApplyResult
-      let id: number
+      let parts: Uint8Array[]
       try {
-        const cmd = decodeEntry(e.data)
-        if (cmd.kind === "store") {
-          id = cmd.request.header.ID
-          result = this.store.apply(cmd.request)
-        } else {
-          id = cmd.header.ID
-          result = this.membership.apply(cmd.op) ?? null
-          if (result === null) membershipChanged = true
-        }
-      } catch (err) {
-        // Every replica refuses the same bytes the same way: a no-op. Only a bug
-        // in a proposer can put such an entry in the log.
-        const w = this.waiting.size > 0 ? peekId(e.data) : undefined
-        if (w === undefined) continue
-        id = w
-        result = invalidArgument("log entry", String(err))
+        parts = entriesOf(e.data)
+      } catch {
+        // Every replica refuses the same bytes the same way: a no-op. Only a
+        // bug in a proposer can put such an entry in the log.
+        continue
       }
-      const w = this.waiting.get(id)
-      if (w !== undefined) {
-        w.index = e.index
-        w.result = result
+      for (let j = 0; j < parts.length; j++) {
+        if (this.applyOne(e.index, parts[j]!)) membershipChanged = true
       }
     }
     this.hub.sync()
     if (membershipChanged) for (const f of this.listeners) f()
+  }
+
+  /** Applies one request of the entry at `index`; whether the membership changed. */
+  private applyOne(index: number, data: Uint8Array): boolean {
+    let result: ApplyResult
+    let id: number
+    let changed = false
+    try {
+      const cmd = decodeEntry(data)
+      if (cmd.kind === "store") {
+        id = cmd.request.header.ID
+        result = this.store.apply(cmd.request)
+      } else {
+        id = cmd.header.ID
+        result = this.membership.apply(cmd.op) ?? null
+        changed = result === null
+      }
+    } catch (err) {
+      // Refused alike everywhere (see above); tell the proposer if it is ours.
+      const peeked = this.waiting.size > 0 ? peekId(data) : undefined
+      if (peeked === undefined) return false
+      id = peeked
+      result = invalidArgument("log entry", String(err))
+    }
+    const w = this.waiting.get(id)
+    if (w !== undefined) {
+      w.index = index
+      w.result = result
+    }
+    return changed
   }
 
   /** The whole state as snapshot bytes. */

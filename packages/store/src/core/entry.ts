@@ -1,7 +1,9 @@
 // What a replicated store's Raft log and snapshots carry.
 //
-// Log entry: one kind byte, then either a store request (`encodeRequest`) or
-// a membership change (header, op). Snapshot: a magic, the membership, the
+// Log entry: one kind byte, then either a store request (`encodeRequest`), a
+// membership change (header, op), or a batch of such entries (requests
+// proposed together share one Raft entry; each is still its own request, with
+// its own revision when it writes). Snapshot: a magic, the membership, the
 // store's own snapshot (`encodeSnapshot`, CRC-checked on its own) and a
 // CRC-32 of the membership part. Decoding checks everything and throws
 // CodecError naming what is wrong.
@@ -20,6 +22,7 @@ import type { InternalRequest, Member, RequestHeader } from "./types.ts"
 
 export const ENTRY_STORE = 1
 export const ENTRY_MEMBER = 2
+export const ENTRY_BATCH = 3
 
 export type LogCommand =
   | { readonly kind: "store"; readonly request: InternalRequest }
@@ -132,7 +135,38 @@ const readMemberOp = (r: Reader): MemberOp => {
   }
 }
 
-/** Decodes a log entry's data; throws CodecError on malformed input. */
+/** Several encoded entries (store or member, not batches) as one log entry. */
+export const encodeBatchEntry = (entries: ReadonlyArray<Uint8Array>): Uint8Array => {
+  let size = 6
+  for (const e of entries) size += e.length + 5
+  const w = new Writer(size)
+  w.u8(ENTRY_BATCH)
+  w.uint(entries.length)
+  for (const e of entries) w.bytes(e)
+  return w.finish()
+}
+
+/**
+ * The entries a log entry carries, in order: itself, or the members of a
+ * batch (views into `b`). Throws CodecError on a malformed batch.
+ */
+export const entriesOf = (b: Uint8Array): Uint8Array[] => {
+  if (b.length === 0 || b[0] !== ENTRY_BATCH) return [b]
+  const r = new Reader(b)
+  r.pos = 1
+  const n = r.uint("batch size")
+  const out: Uint8Array[] = []
+  for (let i = 0; i < n; i++) {
+    const e = r.bytes(`batch entry ${i}`)
+    if (e.length > 0 && e[0] === ENTRY_BATCH)
+      throw new CodecError(`batch entry ${i}: a nested batch`)
+    out.push(e)
+  }
+  if (!r.done) throw new CodecError(`${r.end - r.pos} trailing bytes after the batch`)
+  return out
+}
+
+/** Decodes one (non-batch) log entry's data; throws CodecError on malformed input. */
 export const decodeEntry = (b: Uint8Array): LogCommand => {
   if (b.length === 0) throw new CodecError("empty log entry")
   switch (b[0]) {

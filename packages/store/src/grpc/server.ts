@@ -1,7 +1,11 @@
-// The etcd v3 gRPC API over the KV and Cluster services: each method decodes
-// its request (wire.ts), runs the service's Effect and sends the response or
-// etcd's status. Streams (Watch, LeaseKeepAlive) process requests in arrival
-// order and end when the client goes away.
+// The etcd v3 gRPC API over the KV and Cluster services, served by our own
+// gRPC-over-HTTP/2 server (h2.ts): each method decodes its request, runs the
+// service's Effect and sends the response or etcd's status. The KV service,
+// watch responses and lease keep-alives use hand-written protobuf codecs
+// (proto.ts); the rest goes through @grpc/proto-loader's (de)serializers and
+// wire.ts. Streams (Watch, LeaseKeepAlive) process requests in arrival order
+// and end when the client goes away.
+import type * as http2 from "node:http2"
 import * as net from "node:net"
 import { fileURLToPath } from "node:url"
 import * as grpc from "@grpc/grpc-js"
@@ -13,12 +17,23 @@ import type { WatchRequest, WatchResponse } from "../core/types.ts"
 import { EtcdError } from "../errors.ts"
 import { KV } from "../kv.ts"
 import { handleConnection } from "./authority.ts"
+import { type GrpcMethod, type GrpcStatus, makeGrpcServer } from "./h2.ts"
 import {
-  decodeDelete,
+  frameDeleteResponse,
+  frameKeepAliveResponse,
+  framePutResponse,
+  frameRangeResponse,
+  frameTxnResponse,
+  frameWatchResponse,
+  ProtoReader,
+  readDelete,
+  readLeaseId,
+  readPut,
+  readRange,
+  readTxn,
+} from "./proto.ts"
+import {
   decodeMemberAdd,
-  decodePut,
-  decodeRange,
-  decodeTxn,
   decodeWatchRequest,
   int64,
   uint64,
@@ -78,16 +93,18 @@ export interface EtcdServer {
   readonly url: string
 }
 
-const statusOf = (f: EtcdFailure): Partial<grpc.StatusObject> => ({
-  code: f.code,
-  details: f.message,
-})
+const statusOfFailure = (f: EtcdFailure): GrpcStatus => ({ code: f.code, message: f.message })
 
-const statusOfCause = (cause: Cause.Cause<EtcdError>): Partial<grpc.StatusObject> => {
+const statusOfCause = (cause: Cause.Cause<EtcdError>): GrpcStatus => {
   const error = Cause.findErrorOption(cause)
-  if (error._tag === "Some") return { code: error.value.code, details: error.value.message }
-  return { code: GrpcCode.INTERNAL, details: `etcdserver: ${Cause.pretty(cause)}` }
+  if (error._tag === "Some") return { code: error.value.code, message: error.value.message }
+  return { code: GrpcCode.INTERNAL, message: `etcdserver: ${Cause.pretty(cause)}` }
 }
+
+const statusOfThrown = (e: unknown): GrpcStatus =>
+  e instanceof WireError
+    ? statusOfFailure(e.failure)
+    : statusOfFailure(invalidArgument("request", String(e)))
 
 const listenError = (host: string, port: number, error: Error): EtcdError =>
   new EtcdError({
@@ -95,37 +112,30 @@ const listenError = (host: string, port: number, error: Error): EtcdError =>
     message: `cannot listen on ${host}:${port}: ${error.message}`,
   })
 
-/** grpc-js listens itself. */
-const bindDirect = (server: grpc.Server, host: string, port: number) =>
-  Effect.acquireRelease(
-    Effect.callback<number, EtcdError>((resume) => {
-      server.bindAsync(
-        `${host}:${port}`,
-        grpc.ServerCredentials.createInsecure(),
-        (error, bound) => {
-          resume(
-            error !== null ? Effect.fail(listenError(host, port, error)) : Effect.succeed(bound),
-          )
-        },
-      )
-    }),
-    () =>
-      Effect.sync(() => {
-        // Open streams (watches) would keep a graceful shutdown waiting: force it.
-        server.forceShutdown()
-      }),
-  )
+/** A message as a gRPC frame (flag 0, u32 length, bytes). */
+const frame = (message: Uint8Array): Buffer => {
+  const out = Buffer.allocUnsafe(5 + message.length)
+  out[0] = 0
+  out.writeUInt32BE(message.length, 1)
+  out.set(message, 5)
+  return out
+}
 
-/** We listen, and hand connections to grpc-js through the authority shim. */
-const bindWithShim = (server: grpc.Server, host: string, port: number) =>
+interface MethodCodec {
+  readonly requestDeserialize: (b: Buffer) => unknown
+  readonly responseSerialize: (v: unknown) => Buffer
+}
+
+/** Listens on host:port and hands each connection to the HTTP/2 server (through the shim). */
+const listen = (server: http2.Http2Server, host: string, port: number, repair: boolean) =>
   Effect.acquireRelease(
     Effect.callback<{ listener: net.Server; sockets: Set<net.Socket> }, EtcdError>((resume) => {
-      const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
       const sockets = new Set<net.Socket>()
-      const listener = net.createServer((socket) => {
+      const listener = net.createServer({ noDelay: true }, (socket) => {
         sockets.add(socket)
         socket.once("close", () => sockets.delete(socket))
-        handleConnection(socket, (connection) => injector.injectConnection(connection))
+        if (repair) handleConnection(socket, (connection) => server.emit("connection", connection))
+        else server.emit("connection", socket)
       })
       listener.once("error", (error) => resume(Effect.fail(listenError(host, port, error))))
       listener.listen(port, host, () => resume(Effect.succeed({ listener, sockets })))
@@ -133,7 +143,7 @@ const bindWithShim = (server: grpc.Server, host: string, port: number) =>
     ({ listener, sockets }) =>
       Effect.sync(() => {
         listener.close()
-        server.forceShutdown()
+        server.close()
         for (const s of sockets) s.destroy()
       }),
   ).pipe(Effect.map(({ listener }) => (listener.address() as net.AddressInfo).port))
@@ -147,203 +157,281 @@ export const serve = (
     const kv = Context.get(context, KV)
     const cluster = Context.get(context, Cluster)
     const runCallback = Effect.runCallbackWith(context)
-    const services = loadEtcdServices()
+    const definition = protoLoader.loadSync("etcdserverpb/rpc.proto", PROTO_OPTIONS)
+    const codec = (service: string, method: string): MethodCodec => {
+      const s = definition[`etcdserverpb.${service}`] as unknown as Record<string, MethodCodec>
+      return s[method]!
+    }
     const maxRequestBytes = options.maxRequestBytes ?? 1.5 * 1024 * 1024
-    const server = new grpc.Server({
-      "grpc.max_receive_message_length": maxRequestBytes + 512 * 1024,
-      "grpc.max_send_message_length": 2 ** 31 - 1,
-    })
+    const methods = new Map<string, GrpcMethod>()
 
-    /** A unary method: decode, run, encode, or answer with etcd's status. */
-    const unary =
-      <Q, R>(
-        decode: (w: Wire) => Q,
-        run: (q: Q) => Effect.Effect<R, EtcdError>,
-        encode: (r: R) => unknown,
-      ): grpc.handleUnaryCall<Wire, unknown> =>
-      (call, callback) => {
-        let q: Q
-        try {
-          q = decode(call.request)
-        } catch (e) {
-          if (e instanceof WireError) return callback(statusOf(e.failure), null)
-          return callback(statusOf(invalidArgument("request", String(e))), null)
-        }
-        runCallback(run(q), {
-          onExit: (exit) => {
-            if (Exit.isSuccess(exit)) callback(null, encode(exit.value))
-            else callback(statusOfCause(exit.cause), null)
-          },
-        })
-      }
+    /** A unary method: decode, run, encode (a framed message), or etcd's status. */
+    const unary = <Q, R>(
+      service: string,
+      name: string,
+      decode: (message: Uint8Array) => Q,
+      run: (q: Q) => Effect.Effect<R, EtcdError>,
+      encode: (r: R) => Uint8Array,
+    ): void => {
+      methods.set(`/etcdserverpb.${service}/${name}`, {
+        kind: "unary",
+        call: (message, reply) => {
+          let q: Q
+          try {
+            q = decode(message)
+          } catch (e) {
+            reply(statusOfThrown(e))
+            return undefined
+          }
+          const interrupt = runCallback(run(q), {
+            onExit: (exit) => {
+              if (Exit.isSuccess(exit)) {
+                let out: Uint8Array
+                try {
+                  out = encode(exit.value)
+                } catch (e) {
+                  reply({ code: GrpcCode.INTERNAL, message: `etcdserver: ${String(e)}` })
+                  return
+                }
+                reply(null, out)
+              } else if (!Cause.hasInterruptsOnly(exit.cause)) reply(statusOfCause(exit.cause))
+            },
+          })
+          return () => interrupt()
+        },
+      })
+    }
+
+    /** A unary method through proto-loader's codecs and wire.ts's mapping. */
+    const generic = <Q, R>(
+      service: string,
+      name: string,
+      decode: (w: Wire) => Q,
+      run: (q: Q) => Effect.Effect<R, EtcdError>,
+      encode: (r: R) => unknown,
+    ): void => {
+      const c = codec(service, name)
+      unary(
+        service,
+        name,
+        (message) =>
+          decode(
+            c.requestDeserialize(
+              Buffer.from(message.buffer, message.byteOffset, message.byteLength),
+            ) as Wire,
+          ),
+        run,
+        (r) => frame(c.responseSerialize(encode(r))),
+      )
+    }
 
     /**
      * A bidirectional stream: requests are handled one at a time in arrival
      * order; `setup` gets a writer and returns the handler. The stream's scope
-     * closes when the client cancels or the call fails.
+     * closes when the client cancels, half-closes or the connection breaks.
      */
-    const bidi =
-      <Q>(
-        decode: (w: Wire) => Q | undefined,
-        setup: (
-          write: (r: unknown) => void,
-        ) => Effect.Effect<(q: Q) => Effect.Effect<void, EtcdError>, never, KV | Scope.Scope>,
-      ): grpc.handleBidiStreamingCall<Wire, unknown> =>
-      (call) => {
-        const program = Effect.scoped(
-          Effect.gen(function* () {
-            const inbox = yield* Queue.unbounded<Q>()
-            const handle = yield* setup((r) => {
-              call.write(r)
-            })
-            call.on("data", (w: Wire) => {
+    const bidi = <Q>(
+      service: string,
+      name: string,
+      decode: (message: Uint8Array) => Q | undefined,
+      setup: (
+        write: (frame: Uint8Array) => void,
+      ) => Effect.Effect<(q: Q) => Effect.Effect<void, EtcdError>, never, KV | Scope.Scope>,
+    ): void => {
+      methods.set(`/etcdserverpb.${service}/${name}`, {
+        kind: "bidi",
+        open: (send, end) => {
+          let inbox: Queue.Queue<Q> | undefined
+          const early: Q[] = []
+          let closed = false
+          let resumeClosed: (() => void) | undefined
+          const program = Effect.scoped(
+            Effect.gen(function* () {
+              const q = yield* Queue.unbounded<Q>()
+              for (const x of early) Queue.offerUnsafe(q, x)
+              inbox = q
+              const handle = yield* setup(send)
+              yield* Effect.forkScoped(Stream.runForEach(Stream.fromQueue(q), handle))
+              yield* Effect.callback<void>((resume) => {
+                if (closed) return resume(Effect.void)
+                resumeClosed = () => resume(Effect.void)
+              })
+            }),
+          )
+          runCallback(program, {
+            onExit: (exit) => {
+              if (Exit.isFailure(exit)) end(statusOfCause(exit.cause as Cause.Cause<EtcdError>))
+              else end({ code: 0, message: "" })
+            },
+          })
+          return {
+            message: (m) => {
+              let q: Q | undefined
               try {
-                const q = decode(w)
-                if (q !== undefined) Queue.offerUnsafe(inbox, q)
+                q = decode(m)
               } catch (e) {
                 // Like etcd, a malformed request does not end the stream; it is dropped.
                 if (!(e instanceof WireError)) throw e
+                return
               }
-            })
-            yield* Effect.forkScoped(Stream.runForEach(Stream.fromQueue(inbox), handle))
-            yield* Effect.callback<void>((resume) => {
-              const done = (): void => resume(Effect.void)
-              call.once("cancelled", done)
-              call.once("error", done)
-              call.once("close", done)
-              if (call.cancelled || call.destroyed) done()
-            })
-          }),
-        )
-        runCallback(program, {
-          onExit: (exit) => {
-            if (Exit.isFailure(exit) && !call.cancelled && !call.destroyed) {
-              call.emit("error", statusOfCause(exit.cause as Cause.Cause<EtcdError>))
-            } else if (!call.destroyed) call.end()
-          },
-        })
-      }
-
-    const header = (h: { readonly header: Parameters<typeof wireHeader>[0] }) => withWireHeader(h)
-
-    server.addService(services.KV.service, {
-      Range: unary((w) => decodeRange(w), kv.range, header),
-      Put: unary(
-        (w) => {
-          const p = decodePut(w)
-          if (p.key.length + (p.value?.length ?? 0) > maxRequestBytes) {
-            throw new WireError(ErrRequestTooLarge)
+              if (q === undefined) return
+              if (inbox === undefined) early.push(q)
+              else Queue.offerUnsafe(inbox, q)
+            },
+            close: () => {
+              if (closed) return
+              closed = true
+              resumeClosed?.()
+            },
           }
-          return p
         },
-        kv.put,
-        header,
-      ),
-      DeleteRange: unary((w) => decodeDelete(w), kv.deleteRange, header),
-      Txn: unary((w) => decodeTxn(w), kv.txn, header),
-      Compact: unary(
-        (w) => ({ revision: int64(w, "revision"), physical: w.physical === true }),
-        kv.compact,
-        header,
-      ),
-    })
+      })
+    }
 
-    server.addService(services.Watch.service, {
-      Watch: bidi<WatchRequest>(decodeWatchRequest, (write) =>
+    const reader = (m: Uint8Array) => new ProtoReader(m)
+
+    unary("KV", "Range", (m) => readRange(reader(m)), kv.range, frameRangeResponse)
+    unary(
+      "KV",
+      "Put",
+      (m) => {
+        const p = readPut(reader(m))
+        if (p.key.length + (p.value?.length ?? 0) > maxRequestBytes) {
+          throw new WireError(ErrRequestTooLarge)
+        }
+        return p
+      },
+      kv.put,
+      framePutResponse,
+    )
+    unary("KV", "DeleteRange", (m) => readDelete(reader(m)), kv.deleteRange, frameDeleteResponse)
+    unary("KV", "Txn", (m) => readTxn(reader(m)), kv.txn, frameTxnResponse)
+    generic(
+      "KV",
+      "Compact",
+      (w) => ({ revision: int64(w, "revision"), physical: w.physical === true }),
+      kv.compact,
+      withWireHeader,
+    )
+
+    const watchCodec = codec("Watch", "Watch")
+    bidi<WatchRequest>(
+      "Watch",
+      "Watch",
+      (m) =>
+        decodeWatchRequest(
+          watchCodec.requestDeserialize(Buffer.from(m.buffer, m.byteOffset, m.byteLength)) as Wire,
+        ),
+      (write) =>
         Effect.gen(function* () {
           const session = yield* kv.watchSession
           yield* Effect.forkScoped(
             Stream.runForEach(session.responses, (r: WatchResponse) =>
-              Effect.sync(() => write(withWireHeader(r))),
+              Effect.sync(() => write(frameWatchResponse(r))),
             ),
           )
           return session.send
         }),
-      ),
-    })
+    )
 
-    server.addService(services.Lease.service, {
-      LeaseGrant: unary(
-        (w) => ({ TTL: int64(w, "TTL"), ID: int64(w, "ID") }),
-        kv.leaseGrant,
-        header,
-      ),
-      LeaseRevoke: unary((w) => ({ ID: int64(w, "ID") }), kv.leaseRevoke, header),
-      LeaseKeepAlive: bidi(
-        (w) => ({ ID: int64(w, "ID") }),
-        (write) =>
-          Effect.succeed((q: { ID: number }) =>
-            Effect.map(kv.leaseKeepAlive(q), (r) => write(withWireHeader(r))),
-          ),
-      ),
-      LeaseTimeToLive: unary(
-        (w) => ({ ID: int64(w, "ID"), keys: w.keys === true }),
-        kv.leaseTimeToLive,
-        header,
-      ),
-      LeaseLeases: unary(
-        () => undefined,
-        () => kv.leaseLeases,
-        header,
-      ),
-    })
+    generic(
+      "Lease",
+      "LeaseGrant",
+      (w) => ({ TTL: int64(w, "TTL"), ID: int64(w, "ID") }),
+      kv.leaseGrant,
+      withWireHeader,
+    )
+    generic("Lease", "LeaseRevoke", (w) => ({ ID: int64(w, "ID") }), kv.leaseRevoke, withWireHeader)
+    bidi(
+      "Lease",
+      "LeaseKeepAlive",
+      (m) => readLeaseId(reader(m)),
+      (write) =>
+        Effect.succeed((q: { ID: number }) =>
+          Effect.map(kv.leaseKeepAlive(q), (r) => write(frameKeepAliveResponse(r))),
+        ),
+    )
+    generic(
+      "Lease",
+      "LeaseTimeToLive",
+      (w) => ({ ID: int64(w, "ID"), keys: w.keys === true }),
+      kv.leaseTimeToLive,
+      withWireHeader,
+    )
+    generic(
+      "Lease",
+      "LeaseLeases",
+      () => undefined,
+      () => kv.leaseLeases,
+      withWireHeader,
+    )
 
-    server.addService(services.Cluster.service, {
-      MemberList: unary(
-        () => undefined,
-        () => cluster.memberList,
-        (r) => ({ header: wireHeader(r.header), members: r.members.map(wireMember) }),
-      ),
-      MemberAdd: unary(
-        (w) => decodeMemberAdd(w),
-        cluster.memberAdd,
-        (r) => ({
-          header: wireHeader(r.header),
-          member: wireMember(r.member),
-          members: r.members.map(wireMember),
-        }),
-      ),
-      MemberRemove: unary(
-        (w) => ({ ID: uint64(w, "ID") }),
-        cluster.memberRemove,
-        (r) => ({ header: wireHeader(r.header), members: r.members.map(wireMember) }),
-      ),
-    })
+    generic(
+      "Cluster",
+      "MemberList",
+      () => undefined,
+      () => cluster.memberList,
+      (r) => ({ header: wireHeader(r.header), members: r.members.map(wireMember) }),
+    )
+    generic(
+      "Cluster",
+      "MemberAdd",
+      (w) => decodeMemberAdd(w),
+      cluster.memberAdd,
+      (r) => ({
+        header: wireHeader(r.header),
+        member: wireMember(r.member),
+        members: r.members.map(wireMember),
+      }),
+    )
+    generic(
+      "Cluster",
+      "MemberRemove",
+      (w) => ({ ID: uint64(w, "ID") }),
+      cluster.memberRemove,
+      (r) => ({ header: wireHeader(r.header), members: r.members.map(wireMember) }),
+    )
 
-    server.addService(services.Maintenance.service, {
-      Status: unary(
-        () => undefined,
-        () => cluster.status,
-        (r) => ({ ...r, header: wireHeader(r.header), leader: r.leader.toString() }),
-      ),
-      // No alarms are ever raised (no space quota yet): GET lists none, the rest are no-ops.
-      Alarm: unary(
-        () => undefined,
-        () => cluster.status,
-        (r) => ({ header: wireHeader(r.header), alarms: [] }),
-      ),
-      HashKV: unary(
-        (w) => int64(w, "revision"),
-        cluster.hashKV,
-        (r) => ({ ...r, header: wireHeader(r.header) }),
-      ),
-      Hash: unary(
-        () => 0,
-        cluster.hashKV,
-        (r) => ({ header: wireHeader(r.header), hash: r.hash }),
-      ),
-      // Memory is reclaimed by compaction; defragmenting has nothing to do.
-      Defragment: unary(
-        () => undefined,
-        () => cluster.status,
-        (r) => ({ header: wireHeader(r.header) }),
-      ),
-    })
+    generic(
+      "Maintenance",
+      "Status",
+      () => undefined,
+      () => cluster.status,
+      (r) => ({ ...r, header: wireHeader(r.header), leader: r.leader.toString() }),
+    )
+    // No alarms are ever raised (no space quota yet): GET lists none, the rest are no-ops.
+    generic(
+      "Maintenance",
+      "Alarm",
+      () => undefined,
+      () => cluster.status,
+      (r) => ({ header: wireHeader(r.header), alarms: [] }),
+    )
+    generic(
+      "Maintenance",
+      "HashKV",
+      (w) => int64(w, "revision"),
+      cluster.hashKV,
+      (r) => ({ ...r, header: wireHeader(r.header) }),
+    )
+    generic(
+      "Maintenance",
+      "Hash",
+      () => 0,
+      cluster.hashKV,
+      (r) => ({ header: wireHeader(r.header), hash: r.hash }),
+    )
+    // Memory is reclaimed by compaction; defragmenting has nothing to do.
+    generic(
+      "Maintenance",
+      "Defragment",
+      () => undefined,
+      () => cluster.status,
+      (r) => ({ header: wireHeader(r.header) }),
+    )
 
+    const server = makeGrpcServer(methods, { maxReceiveBytes: maxRequestBytes + 512 * 1024 })
     const host = options.host ?? "127.0.0.1"
-    const port =
-      options.repairAuthority === false
-        ? yield* bindDirect(server, host, options.port ?? 0)
-        : yield* bindWithShim(server, host, options.port ?? 0)
+    const port = yield* listen(server, host, options.port ?? 0, options.repairAuthority !== false)
     return { host, port, url: `http://${host}:${port}` }
   })

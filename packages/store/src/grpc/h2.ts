@@ -1,0 +1,250 @@
+// gRPC over Node's HTTP/2, server side, without @grpc/grpc-js: what etcd's v3
+// API needs (unary calls and bidirectional streams, identity encoding), so a
+// request costs an HTTP/2 stream and two protobuf codecs and nothing more.
+//
+// Wire format (grpc/PROTOCOL-HTTP2.md): request headers with :path
+// /package.Service/Method and content-type application/grpc; messages framed
+// as a compressed flag, a big-endian u32 length and the bytes; the response
+// is headers (:status 200, content-type), messages, then trailers with
+// grpc-status (and grpc-message, percent-encoded). An error before any message
+// is a "Trailers-Only" response: one header block that ends the stream.
+import * as http2 from "node:http2"
+import { GrpcCode } from "../core/errors.ts"
+
+export interface GrpcStatus {
+  readonly code: number
+  readonly message: string
+}
+
+/** Completes a unary call: a framed message (status OK) or an error status. */
+export type UnaryReply = (error: GrpcStatus | null, frame?: Uint8Array) => void
+
+export interface UnaryMethod {
+  readonly kind: "unary"
+  /** Handles one request message; returns a canceller for a client that goes away. */
+  readonly call: (message: Uint8Array, reply: UnaryReply) => (() => void) | undefined
+}
+
+export interface BidiCall {
+  /** One request message, in arrival order. */
+  readonly message: (message: Uint8Array) => void
+  /** The client half-closed, cancelled, or the connection broke. */
+  readonly close: () => void
+}
+
+export interface BidiMethod {
+  readonly kind: "bidi"
+  /** Opens a stream: `send` writes a framed message, `end` finishes with a status. */
+  readonly open: (send: (frame: Uint8Array) => void, end: (status: GrpcStatus) => void) => BidiCall
+}
+
+export type GrpcMethod = UnaryMethod | BidiMethod
+
+/** percent-encoding of grpc-message: bytes outside printable ASCII, and '%'. */
+export const encodeGrpcMessage = (message: string): string => {
+  let out = ""
+  for (const b of new TextEncoder().encode(message)) {
+    out +=
+      b >= 0x20 && b <= 0x7e && b !== 0x25
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, "0")}`
+  }
+  return out
+}
+
+const trailersOnly = (stream: http2.ServerHttp2Stream, status: GrpcStatus): void => {
+  if (stream.destroyed || stream.closed) return
+  if (stream.headersSent) {
+    endWithTrailers(stream, status)
+    return
+  }
+  stream.respond(
+    {
+      ":status": 200,
+      "content-type": "application/grpc",
+      "grpc-status": String(status.code),
+      "grpc-message": encodeGrpcMessage(status.message),
+    },
+    { endStream: true },
+  )
+}
+
+const endWithTrailers = (stream: http2.ServerHttp2Stream, status: GrpcStatus): void => {
+  if (stream.destroyed || stream.closed) return
+  const trailers: http2.OutgoingHttpHeaders = { "grpc-status": String(status.code) }
+  if (status.code !== 0) trailers["grpc-message"] = encodeGrpcMessage(status.message)
+  stream.once("wantTrailers", () => {
+    if (!stream.destroyed) stream.sendTrailers(trailers)
+  })
+  stream.end()
+}
+
+const RESPONSE_HEADERS = { ":status": 200, "content-type": "application/grpc" } as const
+
+/** Splits a stream's DATA into gRPC messages. */
+class MessageReader {
+  private chunks: Buffer[] = []
+  private buffered = 0
+  private readonly max: number
+
+  constructor(max: number) {
+    this.max = max
+  }
+
+  /** Complete messages in `chunk` (and before it); throws a status on a bad or oversized one. */
+  push(chunk: Buffer, out: (message: Uint8Array) => void): void {
+    this.chunks.push(chunk)
+    this.buffered += chunk.length
+    for (;;) {
+      if (this.buffered < 5) return
+      const head = this.peek(5)
+      const length = head.readUInt32BE(1)
+      if (head[0] !== 0) {
+        throw { code: GrpcCode.UNIMPLEMENTED, message: "compressed messages are not supported" }
+      }
+      if (length > this.max) {
+        throw {
+          code: GrpcCode.RESOURCE_EXHAUSTED,
+          message: `received message larger than max (${length} vs. ${this.max})`,
+        }
+      }
+      if (this.buffered < 5 + length) return
+      this.take(5)
+      out(this.take(length))
+    }
+  }
+
+  private peek(n: number): Buffer {
+    const first = this.chunks[0]!
+    if (first.length >= n) return first
+    const all = Buffer.concat(this.chunks)
+    this.chunks = [all]
+    return all
+  }
+
+  private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0)
+    const first = this.peek(n)
+    const out = first.subarray(0, n)
+    if (first.length === n) this.chunks.shift()
+    else this.chunks[0] = first.subarray(n)
+    this.buffered -= n
+    return out
+  }
+}
+
+export interface GrpcServerOptions {
+  /** Largest request message accepted. */
+  readonly maxReceiveBytes: number
+}
+
+/** An HTTP/2 server (fed connections by its owner) answering the given methods by :path. */
+export const makeGrpcServer = (
+  methods: ReadonlyMap<string, GrpcMethod>,
+  options: GrpcServerOptions,
+): http2.Http2Server => {
+  const server = http2.createServer({ maxSessionMemory: 256 })
+  server.on("stream", (stream, headers) => {
+    stream.on("error", () => undefined)
+    const path = headers[":path"] ?? ""
+    const method = methods.get(path)
+    const type = headers["content-type"] ?? ""
+    if (!type.startsWith("application/grpc")) {
+      stream.respond({ ":status": 415 }, { endStream: true })
+      return
+    }
+    if (method === undefined) {
+      trailersOnly(stream, { code: GrpcCode.UNIMPLEMENTED, message: `unknown method ${path}` })
+      return
+    }
+    const reader = new MessageReader(options.maxReceiveBytes)
+    if (method.kind === "unary") serveUnary(stream, method, reader)
+    else serveBidi(stream, method, reader)
+  })
+  return server
+}
+
+const serveUnary = (
+  stream: http2.ServerHttp2Stream,
+  method: UnaryMethod,
+  reader: MessageReader,
+): void => {
+  let started = false
+  let cancel: (() => void) | undefined
+  let done = false
+  const reply: UnaryReply = (error, frame) => {
+    if (done) return
+    done = true
+    if (stream.destroyed || stream.closed) return
+    if (error !== null) {
+      trailersOnly(stream, error)
+      return
+    }
+    stream.respond(RESPONSE_HEADERS, { waitForTrailers: true })
+    stream.once("wantTrailers", () => {
+      if (!stream.destroyed) stream.sendTrailers({ "grpc-status": "0" })
+    })
+    stream.end(frame)
+  }
+  const start = (message: Uint8Array): void => {
+    if (started) return
+    started = true
+    cancel = method.call(message, reply)
+  }
+  stream.on("data", (chunk: Buffer) => {
+    try {
+      reader.push(chunk, start)
+    } catch (status) {
+      reply(status as GrpcStatus, undefined)
+    }
+  })
+  stream.on("end", () => {
+    if (!started) reply({ code: GrpcCode.INTERNAL, message: "no request message" }, undefined)
+  })
+  stream.on("close", () => {
+    if (!done) {
+      done = true
+      cancel?.()
+    }
+  })
+}
+
+const serveBidi = (
+  stream: http2.ServerHttp2Stream,
+  method: BidiMethod,
+  reader: MessageReader,
+): void => {
+  let finished = false
+  const send = (frame: Uint8Array): void => {
+    if (finished || stream.destroyed || stream.closed) return
+    if (!stream.headersSent) stream.respond(RESPONSE_HEADERS, { waitForTrailers: true })
+    stream.write(frame)
+  }
+  const end = (status: GrpcStatus): void => {
+    if (finished) return
+    finished = true
+    if (stream.headersSent) endWithTrailers(stream, status)
+    else trailersOnly(stream, status)
+  }
+  const call = method.open(send, end)
+  let closed = false
+  const close = (): void => {
+    if (closed) return
+    closed = true
+    call.close()
+  }
+  stream.on("data", (chunk: Buffer) => {
+    try {
+      reader.push(chunk, call.message)
+    } catch (status) {
+      end(status as GrpcStatus)
+      close()
+    }
+  })
+  // The client half-closed: no more requests; the server ends the stream too.
+  stream.on("end", () => {
+    close()
+    end({ code: 0, message: "" })
+  })
+  stream.on("close", close)
+}
