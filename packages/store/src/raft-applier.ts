@@ -197,10 +197,18 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
   }
 
   const enqueue = (r: Request): void => {
+    // Alone (nothing else waiting for consensus): propose now, for latency.
+    if (!flushing && open.size <= 1 && queue.length === 0) {
+      proposeBatch([r])
+      return
+    }
     queue.push(r)
     if (!flushing) {
       flushing = true
-      queueMicrotask(flush)
+      // After this turn's I/O callbacks: Node drains microtasks after every
+      // callback from native code (each HTTP/2 stream's headers and data), so
+      // a microtask would see one request at a time.
+      setImmediate(flush)
     }
   }
 

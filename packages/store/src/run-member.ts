@@ -4,13 +4,14 @@
 // replicated membership.
 import * as path from "node:path"
 import { RaftTcpTransport } from "@flotilla/raft"
-import { Context, Deferred, Effect, Layer, type Scope } from "effect"
+import { Context, Deferred, Effect, Layer, Scheduler, type Scope } from "effect"
 import type { MemberConfig } from "./core/config.ts"
 import { memberIdFor, raftNodeId } from "./core/members.ts"
 import type { EtcdError } from "./errors.ts"
 import { type EtcdServer, serve } from "./grpc/server.ts"
 import { bootstrapFor, memberLayer, peerAddress, tcpTransport, walStorage } from "./member.ts"
 import { Replica } from "./replica.ts"
+import { makeMemberScheduler } from "./scheduler.ts"
 
 /** A listening host: `localhost` means the IPv4 loopback here. */
 const listenHost = (u: URL): string =>
@@ -26,6 +27,11 @@ export interface RunningMember {
 
 /** Starts a member for the current Scope. */
 export const startMember = (
+  config: MemberConfig,
+): Effect.Effect<RunningMember, EtcdError | Error, Scope.Scope> =>
+  Effect.provideService(startMemberWith(config), Scheduler.Scheduler, makeMemberScheduler())
+
+const startMemberWith = (
   config: MemberConfig,
 ): Effect.Effect<RunningMember, EtcdError | Error, Scope.Scope> =>
   Effect.gen(function* () {
