@@ -4,6 +4,7 @@
 // applier will implement the same shape: propose through the Raft log and
 // complete when the entry is applied, serve linearizable reads after a
 // ReadIndex round, and keep a watch hub beside its local state machine.
+import type { RaftNode } from "@flotilla/raft"
 import { Clock, Context, Duration, Effect, Layer, Schedule } from "effect"
 import { decodeRequest, encodeRequest } from "./core/codec.ts"
 import {
@@ -24,6 +25,8 @@ import type {
 } from "./core/types.ts"
 import { WatchHub } from "./core/watch.ts"
 import { EtcdError } from "./errors.ts"
+import { layerRaft, type RaftApplierOptions } from "./raft-applier.ts"
+import type { Replica } from "./replica.ts"
 
 /** A log entry without its header (the applier stamps it). */
 export type Proposal = Omit<InternalRequest, "header">
@@ -93,6 +96,14 @@ const validURL = (u: string): boolean => {
 }
 
 export class Applier extends Context.Service<Applier, ApplierShape>()("@flotilla/store/Applier") {
+  /**
+   * A replicated member's Applier over a `RaftNode` and its `Replica`
+   * (raft-applier.ts); `memberLayer` assembles a whole member.
+   */
+  static layerRaft(options: RaftApplierOptions): Layer.Layer<Applier, never, RaftNode | Replica> {
+    return layerRaft(options)
+  }
+
   /** One member, applying each proposal immediately, with its own lease and progress timers. */
   static layerLocal(options: LocalOptions = {}): Layer.Layer<Applier> {
     return Layer.effect(

@@ -7,6 +7,9 @@
 // failed before any connection existed was never sent and is dropped; any
 // other failed write is pending (it may or may not have taken effect); a
 // failed read is dropped (it changed nothing).
+
+import { readdirSync } from "node:fs"
+import * as path from "node:path"
 import {
   checkLinearizability,
   describeCounterexample,
@@ -20,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { fromUtf8, utf8 } from "../../src/core/bytes.ts"
 import { KV } from "../../src/kv.ts"
 import { ensureEtcdctl, etcdctl } from "../support/etcdctl.ts"
-import { ProcessCluster, type StoreProcess, waitFor } from "../support/processes.ts"
+import { FAST, ProcessCluster, type StoreProcess, waitFor } from "../support/processes.ts"
 
 type Op = Operation<KvInput<string, string>, KvOutput<string>>
 
@@ -34,7 +37,9 @@ let cluster: ProcessCluster
 let scope: Scope.Closeable
 
 beforeAll(async () => {
-  cluster = await ProcessCluster.start({ members: 3 })
+  // Small snapshots: restarts replay a snapshot and the log after it, and a
+  // member that was down may be sent one.
+  cluster = await ProcessCluster.start({ members: 3, flags: [...FAST, "--snapshot-count=64"] })
   scope = await Effect.runPromise(Scope.make())
 }, 60_000)
 
@@ -183,5 +188,12 @@ describe("linearizability under faults", () => {
       )
     }
     expect(result.partitions).toBe(KEYS.length)
+    // The members did compact their logs into snapshots (beyond the base one at index 0).
+    for (const m of cluster.members) {
+      const snaps = readdirSync(path.join(m.dataDir, "member", "wal")).filter(
+        (f) => f.endsWith(".snap") && !f.startsWith("snap-0000000000000000-"),
+      )
+      expect(snaps.length, `snapshots of ${m.name}`).toBeGreaterThan(0)
+    }
   }, 180_000)
 })
