@@ -14,9 +14,9 @@
 //   `lease_expire` for the leases due on its clock.
 // - Membership: the log carries member additions and removals (the replicated
 //   registry); the leader then proposes the Raft configuration changes that
-//   make Raft's voters and learners match it, one at a time, and only while
-//   its replica has applied its whole log (so registry and configuration
-//   describe the same log). Each member publishes its name and client URLs.
+//   make Raft's voters and learners match it, one at a time, once it has
+//   applied an entry of its own term (so registry and configuration describe
+//   the same log). Each member publishes its name and client URLs.
 import {
   type ConfChangeItem,
   Dropped,
@@ -381,8 +381,11 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
   const reconcile = Effect.gen(function* () {
     const st = yield* raft.status
     if (st.role !== "Leader" || isJoint(st.config)) return
-    // Registry (applied) and configuration (appended) must describe the same log.
-    if (replica.appliedIndex < st.lastIndex || replica.membership.clusterId === 0n) return
+    // Registry (applied) and configuration (appended) must describe the same
+    // log: once this leader has applied an entry of its own term, everything
+    // before it is applied, and everything after it this leader proposed,
+    // each configuration change after applying the registry change behind it.
+    if (replica.appliedTerm !== st.term || replica.membership.clusterId === 0n) return
     const { voters, learners } = st.config
     for (const m of replica.membership.members) {
       const node = raftNodeId(m.ID)

@@ -42,6 +42,8 @@ export class ReplicatedStore {
   readonly hub: WatchHub
   /** Index of the last entry applied (or of the snapshot restored). */
   appliedIndex = 0
+  /** Term of that entry (or snapshot). */
+  appliedTerm = 0
   private readonly options: ReplicaOptions
   private readonly routes = new Map<number, (r: WatchResponse) => void>()
   /**
@@ -95,6 +97,7 @@ export class ReplicatedStore {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!
       this.appliedIndex = e.index
+      this.appliedTerm = e.term
       this.store.appliedIndex = e.index
       // Configuration changes are Raft's; no-ops carry nothing.
       if (e.type !== "Normal" || e.data.length === 0) continue
@@ -150,7 +153,7 @@ export class ReplicatedStore {
   }
 
   /** Replaces the state with a snapshot's; watchers catch up from it or are cancelled. */
-  restore(index: number, data: Uint8Array): void {
+  restore(index: number, term: number, data: Uint8Array): void {
     if (data.length === 0) {
       this.store = new MvccStore(this.options.store)
       this.membership = new Membership()
@@ -160,6 +163,7 @@ export class ReplicatedStore {
       this.membership = s.membership
     }
     this.appliedIndex = index
+    this.appliedTerm = term
     this.store.appliedIndex = index
     this.hub.restore(this.store)
     for (const f of this.listeners) f()
@@ -218,7 +222,7 @@ export class Replica extends Context.Service<Replica, ReplicatedStore>()(
           apply: (entries) => Effect.sync(() => replica.apply(entries)),
           snapshot: Effect.sync(() => ({ index: replica.appliedIndex, data: replica.snapshot() })),
           restore: (snapshot: Snapshot) =>
-            Effect.sync(() => replica.restore(snapshot.index, snapshot.data)),
+            Effect.sync(() => replica.restore(snapshot.index, snapshot.term, snapshot.data)),
         })
         const storage = LogStorage.of({
           load: inner.load,
@@ -229,7 +233,7 @@ export class Replica extends Context.Service<Replica, ReplicatedStore>()(
                   const snap = p.snapshot
                   // A joining member's base snapshot: the state at index 0.
                   if (snap !== null && snap.index === 0 && snap.data.length > 0) {
-                    if (replica.appliedIndex === 0) replica.restore(0, snap.data)
+                    if (replica.appliedIndex === 0) replica.restore(0, 0, snap.data)
                   }
                 }
               }),

@@ -156,6 +156,33 @@ describe("the store on Raft (embedded, test clock)", () => {
       }),
   )
 
+  it.effect("adds a member while writes keep coming", () =>
+    Effect.gen(function* () {
+      const c = yield* embedded()
+      const leader = yield* leaderOf(c.members)
+      let written = 0
+      const writer = yield* Effect.forkChild(
+        Effect.forever(
+          Effect.tap(
+            Effect.all(
+              Array.from({ length: 8 }, (_, i) =>
+                leader.get(KV).put({ key: utf8(`busy/${i}`), value: utf8(`${written}`) }),
+              ),
+            ),
+            () => Effect.sync(() => written++),
+          ),
+        ),
+      )
+      const peerURLs = ["http://embedded-m4:2380"]
+      const added = yield* drive(leader.get(Cluster).memberAdd({ peerURLs }))
+      assert.strictEqual(added.members.length, 4)
+      yield* Fiber.interrupt(writer)
+      assert.isAbove(written, 0)
+      const voters = (yield* leader.get(RaftNode).status).config.voters
+      assert.include(voters, raftNodeId(added.member.ID))
+    }),
+  )
+
   it.effect("removes a member: the configuration follows, the rest keeps serving", () =>
     Effect.gen(function* () {
       const c = yield* embedded()
