@@ -1,0 +1,253 @@
+// The replicated membership, the log entries and snapshots of a replicated
+// store, and the decoding of etcd's flags.
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { decodeRequest, encodeRequest, encodeSnapshot } from "../../src/core/codec.ts"
+import { decodeMemberConfig, FlagError } from "../../src/core/config.ts"
+import {
+  decodeEntry,
+  decodeReplicaSnapshot,
+  encodeBatchEntry,
+  encodeMemberEntry,
+  encodeReplicaSnapshot,
+  encodeStoreEntry,
+  entriesOf,
+} from "../../src/core/entry.ts"
+import {
+  clusterIdFor,
+  type MemberOp,
+  Membership,
+  memberIdFor,
+  memberIdOfNode,
+  raftNodeId,
+} from "../../src/core/members.ts"
+import { MvccStore } from "../../src/core/mvcc.ts"
+import type { Member } from "../../src/core/types.ts"
+
+const urls = fc.constantFrom(
+  "http://127.0.0.1:2380",
+  "http://127.0.0.1:2381",
+  "http://10.0.0.2:2380",
+  "https://n4:2380",
+)
+const id = fc.constantFrom(1n, 2n, 3n, 2n ** 64n - 1n)
+const op: fc.Arbitrary<MemberOp> = fc.oneof(
+  fc.record({
+    type: fc.constant("add" as const),
+    ID: id,
+    peerURLs: fc.uniqueArray(urls, { minLength: 0, maxLength: 2 }),
+    isLearner: fc.boolean(),
+  }),
+  fc.record({ type: fc.constant("remove" as const), ID: id }),
+  fc.record({
+    type: fc.constant("attributes" as const),
+    ID: id,
+    name: fc.string({ maxLength: 4 }),
+    clientURLs: fc.array(urls, { maxLength: 2 }),
+  }),
+  fc.record({ type: fc.constant("promote" as const), ID: id }),
+)
+
+/** A reference registry: a plain list, checked the obvious way. */
+const reference = (ops: ReadonlyArray<MemberOp>) => {
+  let members: Member[] = []
+  const removed = new Set<bigint>()
+  const results: string[] = []
+  for (const o of ops) {
+    const m = members.find((x) => x.ID === o.ID)
+    let error = ""
+    if (o.type === "add") {
+      if (o.peerURLs.length === 0) error = "bad"
+      else if (removed.has(o.ID)) error = "removed"
+      else if (m !== undefined) error = "exists"
+      else if (members.some((x) => x.peerURLs.some((u) => o.peerURLs.includes(u)))) error = "url"
+      else
+        members.push({
+          ID: o.ID,
+          name: "",
+          peerURLs: o.peerURLs,
+          clientURLs: [],
+          isLearner: o.isLearner,
+        })
+    } else if (m === undefined) error = "missing"
+    else if (o.type === "remove") {
+      members = members.filter((x) => x !== m)
+      removed.add(o.ID)
+    } else if (o.type === "attributes") {
+      members = members.map((x) => (x === m ? { ...x, name: o.name, clientURLs: o.clientURLs } : x))
+    } else if (!m.isLearner) error = "voter"
+    else members = members.map((x) => (x === m ? { ...x, isLearner: false } : x))
+    results.push(error)
+  }
+  members.sort((a, b) => (a.ID < b.ID ? -1 : 1))
+  return { members, removed: [...removed].sort((a, b) => (a < b ? -1 : 1)), results }
+}
+
+describe("membership", () => {
+  it("derives member IDs from peer URLs and the token, the cluster ID from the members", () => {
+    const a = memberIdFor(["http://127.0.0.1:2380"], "t")
+    expect(memberIdFor(["http://127.0.0.1:2380"], "t")).toBe(a)
+    expect(memberIdFor(["http://127.0.0.1:2380"], "u")).not.toBe(a)
+    expect(memberIdFor(["http://b:1", "http://a:1"], "t")).toBe(
+      memberIdFor(["http://a:1", "http://b:1"], "t"),
+    )
+    expect(clusterIdFor([3n, 1n], "t")).toBe(clusterIdFor([1n, 3n], "t"))
+    expect(memberIdOfNode(raftNodeId(a))).toBe(a)
+    expect(memberIdOfNode("n1")).toBeUndefined()
+  })
+
+  it("applies random changes as the reference does; snapshots and log entries round-trip", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 20 }), (ops) => {
+        const m = new Membership({ clusterId: 7n, members: [], removed: [] })
+        const results = ops.map((o) => {
+          // Through the log encoding, as a replica sees it.
+          const decoded = decodeEntry(encodeMemberEntry({ ID: 1, now: 2 }, o))
+          expect(decoded).toEqual({ kind: "member", header: { ID: 1, now: 2 }, op: o })
+          const before = m.version
+          const r = m.apply(o)
+          expect(m.version).toBe(r === undefined ? before + 1 : before)
+          return r
+        })
+        const ref = reference(ops)
+        expect(results.map((r) => r !== undefined)).toEqual(ref.results.map((e) => e !== ""))
+        expect(m.state()).toEqual({ clusterId: 7n, members: ref.members, removed: ref.removed })
+        const back = decodeReplicaSnapshot(
+          encodeReplicaSnapshot(m, encodeSnapshot(new MvccStore())),
+        )
+        expect(back.membership.state()).toEqual(m.state())
+      }),
+    )
+  })
+
+  it("refuses with etcd's errors", () => {
+    const m = Membership.initial([{ name: "a", peerURLs: ["http://127.0.0.1:2380"] }], "t")
+    const [a] = m.members
+    expect(
+      m.check({ type: "add", ID: 9n, peerURLs: ["ftp://x:1"], isLearner: false })?.message,
+    ).toBe("etcdserver: given member URLs are invalid")
+    expect(
+      m.check({ type: "add", ID: 9n, peerURLs: ["http://127.0.0.1:2380"], isLearner: false })
+        ?.message,
+    ).toBe("etcdserver: Peer URLs already exists")
+    expect(
+      m.check({ type: "add", ID: a!.ID, peerURLs: ["http://x:1"], isLearner: false })?.message,
+    ).toBe("etcdserver: member ID already exist")
+    expect(m.check({ type: "promote", ID: a!.ID })?.message).toBe(
+      "etcdserver: can only promote a learner member",
+    )
+    expect(m.apply({ type: "remove", ID: a!.ID })).toBeUndefined()
+    expect(m.check({ type: "remove", ID: a!.ID })?.message).toBe("etcdserver: member not found")
+    expect(
+      m.check({ type: "add", ID: a!.ID, peerURLs: ["http://127.0.0.1:2380"], isLearner: false })
+        ?.message,
+    ).toMatch(/belonged to a removed member/)
+  })
+})
+
+describe("log entries and snapshots", () => {
+  it("batches requests and member changes into one entry and reads them back in order", () => {
+    const put = encodeStoreEntry({
+      header: { ID: 5, now: 9 },
+      put: { key: new Uint8Array([1]), value: new Uint8Array([2]) },
+    })
+    const member = encodeMemberEntry({ ID: 6, now: 9 }, { type: "remove", ID: 3n })
+    const parts = entriesOf(encodeBatchEntry([put, member, put]))
+    expect(parts.map((p) => decodeEntry(p).kind)).toEqual(["store", "member", "store"])
+    const first = decodeEntry(parts[0]!)
+    expect(first.kind === "store" && decodeRequest(encodeRequest(first.request))).toEqual(
+      first.kind === "store" && first.request,
+    )
+    expect(entriesOf(put)).toEqual([put])
+    expect(() => entriesOf(encodeBatchEntry([encodeBatchEntry([put])]))).toThrow("a nested batch")
+    expect(() => decodeEntry(new Uint8Array([9]))).toThrow("log entry kind: unknown value 9")
+    expect(() => decodeEntry(new Uint8Array(0))).toThrow("empty log entry")
+  })
+
+  it("refuses a damaged snapshot", () => {
+    const m = Membership.initial([{ name: "a", peerURLs: ["http://127.0.0.1:2380"] }], "t")
+    const s = new MvccStore()
+    s.apply({
+      header: { ID: 1, now: 1 },
+      put: { key: new Uint8Array([1]), value: new Uint8Array([2]) },
+    })
+    const bytes = encodeReplicaSnapshot(m, encodeSnapshot(s))
+    const back = decodeReplicaSnapshot(bytes)
+    expect(back.store.rev).toBe(2)
+    expect(back.membership.members).toEqual(m.members)
+    const damaged = bytes.slice()
+    damaged[6] = damaged[6]! ^ 0xff
+    expect(() => decodeReplicaSnapshot(damaged)).toThrow()
+    expect(() => decodeReplicaSnapshot(bytes.subarray(0, 3))).toThrow("replica snapshot too short")
+  })
+})
+
+describe("etcd's flags", () => {
+  const cluster = "n1=http://127.0.0.1:2380,n2=http://127.0.0.1:2381"
+  const base = {
+    name: "n1",
+    "initial-advertise-peer-urls": "http://127.0.0.1:2380",
+    "initial-cluster": cluster,
+  }
+
+  it("decodes a member's flags with etcd's defaults", () => {
+    const c = decodeMemberConfig(base)
+    expect(c.dataDir).toBe("n1.etcd")
+    expect(c.initialClusterState).toBe("new")
+    expect(c.initialClusterToken).toBe("etcd-cluster")
+    expect(c.snapshotCount).toBe(100_000)
+    expect(c.heartbeatMs).toBe(100)
+    expect(c.electionMs).toBe(1000)
+    expect(c.advertiseClientURLs).toEqual(["http://localhost:2379"])
+    expect(c.initialCluster).toEqual([
+      { name: "n1", peerURLs: ["http://127.0.0.1:2380"] },
+      { name: "n2", peerURLs: ["http://127.0.0.1:2381"] },
+    ])
+    expect(decodeMemberConfig({}).initialCluster).toEqual([
+      { name: "default", peerURLs: ["http://localhost:2380"] },
+    ])
+  })
+
+  it.each([
+    [
+      { "initial-cluster-state": "maybe" },
+      '--initial-cluster-state: expected new or existing, got "maybe"',
+    ],
+    [{ name: "n3" }, '--initial-cluster: has no entry for this member\'s --name "n3"'],
+    [
+      { "initial-advertise-peer-urls": "http://127.0.0.1:9" },
+      "--initial-cluster: n1=http://127.0.0.1:2380 does not match --initial-advertise-peer-urls http://127.0.0.1:9",
+    ],
+    [
+      { "initial-cluster": "n1=http://127.0.0.1:2380,n1x" },
+      '--initial-cluster: "n1x" is not name=URL',
+    ],
+    [
+      { "initial-cluster": "n1=http://127.0.0.1:2380,n2=http://127.0.0.1:2380" },
+      "--initial-cluster: http://127.0.0.1:2380 is given to both n1 and n2",
+    ],
+    [
+      { "listen-client-urls": "https://127.0.0.1:2379" },
+      '--listen-client-urls: "https://127.0.0.1:2379": TLS is not supported yet',
+    ],
+    [
+      { "listen-client-urls": "http://127.0.0.1" },
+      '--listen-client-urls: "http://127.0.0.1" has no port',
+    ],
+    [{ "listen-peer-urls": "nonsense" }, '--listen-peer-urls: "nonsense" is not a URL'],
+    [{ "snapshot-count": "0" }, '--snapshot-count: expected a positive integer, got "0"'],
+    [
+      { "heartbeat-interval": "100", "election-timeout": "300" },
+      "--election-timeout: 300 ms should be at least 5 times --heartbeat-interval (100 ms)",
+    ],
+  ])("refuses %o naming the flag", (flags, message) => {
+    let error: unknown
+    try {
+      decodeMemberConfig({ ...base, ...flags })
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(FlagError)
+    expect((error as FlagError).message).toBe(message)
+  })
+})
