@@ -11,7 +11,7 @@ import {
   type StorageFailure,
   Transport,
 } from "@flotilla/raft"
-import { Context, type Duration, Effect, Exit, Layer, Scope } from "effect"
+import { Context, type Duration, Effect, Exit, Layer, Scheduler, Scope } from "effect"
 import { Applier } from "./applier.ts"
 import { Cluster } from "./cluster.ts"
 import { memberIdFor, raftNodeId } from "./core/members.ts"
@@ -26,6 +26,7 @@ import {
   walStorage,
 } from "./member.ts"
 import type { Replica } from "./replica.ts"
+import { makeMemberScheduler } from "./scheduler.ts"
 
 export interface EmbeddedOptions {
   /** Number of members (default 3; 1 for a single-member cluster). */
@@ -174,11 +175,19 @@ export const layerEmbedded = (
   options: EmbeddedOptions = {},
 ): Layer.Layer<KV | Cluster | Applier, StorageFailure | RaftConfigError> =>
   Layer.effectContext(
-    Effect.map(makeEmbeddedCluster(options), (c) => {
-      const first = c.members[0]!
-      return Context.make(KV, first.get(KV)).pipe(
-        Context.add(Cluster, first.get(Cluster)),
-        Context.add(Applier, first.get(Applier)),
-      )
-    }),
+    // The members' fibers run on the member scheduler (scheduler.ts).
+    Effect.map(
+      Effect.provideService(
+        makeEmbeddedCluster(options),
+        Scheduler.Scheduler,
+        makeMemberScheduler(),
+      ),
+      (c) => {
+        const first = c.members[0]!
+        return Context.make(KV, first.get(KV)).pipe(
+          Context.add(Cluster, first.get(Cluster)),
+          Context.add(Applier, first.get(Applier)),
+        )
+      },
+    ),
   )
