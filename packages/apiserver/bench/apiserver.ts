@@ -1,245 +1,394 @@
-// API server benchmark: create, get and list latency (p50, p99) and
-// throughput with 100 concurrent clients, and watch-delivery latency to 100
-// watchers, against a server in its own process on the embedded store. The
-// load and the watchers share this process; times are wall-clock.
+// API server benchmark (issue 6): latency (p50, p99) and throughput of
+// create, get, list and update with 100 concurrent clients, and watch-delivery
+// latency to 100 watchers, on the embedded store.
 //
-//   npm run bench -w @flotilla/apiserver [-- raft]
-import { spawn } from "node:child_process"
-import { Agent, request as httpRequest } from "node:http"
-import { cpus } from "node:os"
+// Three parts, so that the figures measure the server:
+// - the server runs in its own process (`server.ts`), which notes when each
+//   commit's answer reaches it;
+// - the load runs in this process, on two worker threads (`load.ts`): 100
+//   closed-loop clients (each on its own kept-alive connection, sending its
+//   next request as soon as the last answer is complete), and 100 watchers
+//   streaming the namespace the clients write to;
+// - the main thread only orchestrates: phases, CPU and event-loop figures of
+//   every part, and the summary.
+// Each phase runs one operation alone (create, get, list, update) or a
+// Kubernetes-style mix, after an unmeasured warm-up. Watch delivery is the
+// time from a write's commit (its answer reaching the API server) to a
+// watcher holding the event, for every event of every watcher.
+//
+//   npm run bench -w @flotilla/apiserver [-- raft] [phases,...]
+//   BENCH_SCALE=2 (twice the operations)
+//   BENCH_CPU_PROF=<dir>: the server profiles each measured phase into <dir>/<phase>.cpuprofile
+//   (summarize one with `node bench/profile.ts <file>`)
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdirSync } from "node:fs"
+import { cpus, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
+import { Worker } from "node:worker_threads"
+import type {
+  ClientsData,
+  FromClients,
+  FromWatchers,
+  LoopDelay,
+  Mix,
+  Op,
+  ToClients,
+  ToWatchers,
+  WatchersData,
+} from "./load.ts"
+import type { ServerReply, ServerRequest } from "./server.ts"
+import { type Summary, summarize } from "./stats.ts"
 
-const mode = process.argv[2] === "raft" ? "raft" : "memory"
+const mode = process.argv.includes("raft") ? "raft" : "memory"
 const clients = 100
 const watchers = 100
-const createsPerClient = 20
-const getsPerClient = 50
-const listsPerClient = 5
 const listSize = 100
+const scale = Number(process.env.BENCH_SCALE ?? 1)
+const namespace = "bench"
+const listNamespace = "listing"
 
-const startServer = () =>
-  new Promise<{ url: string; stop: () => void }>((resolve, reject) => {
-    const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url))
-    const child = spawn(
-      tsx,
+/** The Kubernetes-style mix: mostly updates (status, leases) and reads, some creates and lists. */
+const kubernetesMix: Mix = { create: 20, get: 30, list: 10, update: 40 }
+const only = (op: Op): Mix => ({ create: 0, get: 0, list: 0, update: 0, [op]: 1 })
+
+interface Phase {
+  readonly name: string
+  readonly mix: Mix
+  readonly opsPerClient: number
+  readonly measured: boolean
+}
+const allPhases: ReadonlyArray<Phase> = [
+  { name: "warmup", mix: kubernetesMix, opsPerClient: 10, measured: false },
+  { name: "create", mix: only("create"), opsPerClient: 20, measured: true },
+  { name: "get", mix: only("get"), opsPerClient: 50, measured: true },
+  { name: "list", mix: only("list"), opsPerClient: 5, measured: true },
+  { name: "update", mix: only("update"), opsPerClient: 20, measured: true },
+  { name: "mix", mix: kubernetesMix, opsPerClient: 40, measured: true },
+]
+const chosen = process.argv.slice(2).find((a) => /^[a-z,]+$/.test(a) && a !== "raft")
+const phases = allPhases.filter(
+  (p) => chosen === undefined || p.name === "warmup" || chosen.split(",").includes(p.name),
+)
+
+// ---------------------------------------------------------------------------
+// The server process
+
+interface ServerProcess {
+  readonly url: string
+  readonly ask: <T extends ServerReply["type"]>(
+    m: ServerRequest & { type: T },
+  ) => Promise<Extract<ServerReply, { type: T }>>
+  readonly stop: () => void
+}
+
+const startServer = (): Promise<ServerProcess> =>
+  new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(
+      process.execPath,
       [
         "--conditions=@flotilla/source",
         fileURLToPath(new URL("./server.ts", import.meta.url)),
         mode,
       ],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-      },
+      { stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced" },
     )
-    child.stdout.once("data", (d: Buffer) =>
-      resolve({ url: d.toString().trim(), stop: () => child.kill() }),
-    )
-    child.once("exit", (code) => reject(new Error(`server exited (${code})`)))
+    const waiting = new Map<string, Array<(m: ServerReply) => void>>()
+    child.on("message", (m: ServerReply) => {
+      if (m.type === "ready") {
+        resolve({
+          url: m.url,
+          ask: (request) =>
+            new Promise((answer) => {
+              const list = waiting.get(request.type) ?? []
+              list.push(answer as (m: ServerReply) => void)
+              waiting.set(request.type, list)
+              child.send(request)
+            }),
+          stop: () => child.send({ type: "stop" } satisfies ServerRequest),
+        })
+        return
+      }
+      waiting.get(m.type)?.shift()?.(m)
+    })
+    child.once("exit", (code) => reject(new Error(`the server exited (${code})`)))
   })
 
-const percentile = (sorted: ReadonlyArray<number>, p: number) =>
-  sorted.length === 0
-    ? Number.NaN
-    : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number)
+// ---------------------------------------------------------------------------
+// Workers
 
-interface Figures {
-  readonly p50: number
-  readonly p99: number
-  readonly perSecond: number
-  readonly count: number
-}
+const loadPath = new URL("./load.ts", import.meta.url)
 
-const summarize = (latencies: Array<number>, elapsedMs: number): Figures => {
-  const sorted = [...latencies].sort((a, b) => a - b)
+/** A worker answering one message with one message (in order). */
+const startWorker = <In, Out>(data: ClientsData | WatchersData) => {
+  const worker = new Worker(loadPath, { workerData: data })
+  const pending: Array<(m: Out) => void> = []
+  const first = new Promise<Out>((resolve) => pending.push(resolve))
+  worker.on("message", (m: Out) => pending.shift()?.(m))
+  worker.on("error", (e) => {
+    console.error(e)
+    process.exit(1)
+  })
   return {
-    p50: Number(percentile(sorted, 50).toFixed(2)),
-    p99: Number(percentile(sorted, 99).toFixed(2)),
-    perSecond: Math.round((latencies.length * 1000) / elapsedMs),
-    count: latencies.length,
+    first,
+    ask: (m: In) =>
+      new Promise<Out>((resolve) => {
+        pending.push(resolve)
+        worker.postMessage(m)
+      }),
+    stop: () => worker.terminate(),
   }
 }
 
-const pod = (name: string) =>
-  JSON.stringify({
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name, labels: { app: "bench" } },
-    spec: {
-      containers: [
-        {
-          name: "main",
-          image: "nginx:1.27",
-          resources: { requests: { cpu: "100m", memory: "64Mi" } },
-        },
-      ],
-    },
+// ---------------------------------------------------------------------------
+// Setup requests (before measuring, from the main thread)
+
+const setupRequest = async (base: string, method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`)
+  return JSON.parse(text) as { metadata: { resourceVersion: string } }
+}
+
+// ---------------------------------------------------------------------------
+
+interface PhaseResult {
+  readonly phase: Phase
+  readonly ops: Partial<Record<Op, Summary & { readonly perSecond: number }>>
+  readonly total: number
+  readonly elapsedMs: number
+  readonly perSecond: number
+  /** CPU used during the phase, in cores (CPU ms per wall ms). */
+  readonly serverCores: number
+  /** Server CPU time per operation of the phase (µs), watch fan-out included. */
+  readonly serverCpuPerOpUs: number
+  readonly serverBusy: number
+  readonly clientsCores: number
+  readonly watchersCores: number
+  readonly loadCores: number
+  readonly clientsLoopDelay: LoopDelay
+  readonly watchersLoopDelay: LoopDelay
+  readonly revisions: readonly [number, number]
+  readonly errors: ReadonlyArray<string>
+}
 
 const main = async () => {
-  // BENCH_SERVER=<url> measures a server started elsewhere (for profiling it).
-  const external = process.env.BENCH_SERVER
-  const server = external === undefined ? await startServer() : { url: external, stop: () => {} }
+  const load0 = loadavg()[0] ?? 0
+  const server = await startServer()
   const base = server.url
-  const url = new URL(base)
-  const agent = new Agent({ keepAlive: true, maxSockets: clients + watchers + 10 })
-  const headers = { "content-type": "application/json", accept: "application/json" }
-  /** One request over a kept-alive connection; resolves with the body text. */
-  const request = (method: string, path: string, body?: string) =>
-    new Promise<string>((resolve, reject) => {
-      const req = httpRequest(
-        { host: url.hostname, port: url.port, method, path, agent, headers },
-        (res) => {
-          let text = ""
-          res.setEncoding("utf8")
-          res.on("data", (d: string) => {
-            text += d
-          })
-          res.on("end", () =>
-            (res.statusCode ?? 500) < 300
-              ? resolve(text)
-              : reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`)),
-          )
-        },
-      )
-      req.on("error", reject)
-      req.end(body)
+  for (const name of [namespace, listNamespace])
+    await setupRequest(base, "POST", "/api/v1/namespaces", {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name },
     })
-  await request(
-    "POST",
-    "/api/v1/namespaces",
-    JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } }),
+  for (let i = 0; i < listSize; i++) {
+    await setupRequest(base, "POST", `/api/v1/namespaces/${listNamespace}/pods`, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: `l-${i}`, labels: { app: "bench" } },
+      spec: { containers: [{ name: "main", image: "nginx:1.27" }] },
+    })
+  }
+  const fromRevision = Number(
+    (await setupRequest(base, "GET", `/api/v1/namespaces/${namespace}/pods`)).metadata
+      .resourceVersion,
   )
-  await request(
-    "POST",
-    "/api/v1/namespaces",
-    JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: "listing" } }),
-  )
-  for (let i = 0; i < listSize; i++)
-    await request("POST", "/api/v1/namespaces/listing/pods", pod(`l-${i}`))
-  const start = JSON.parse(await request("GET", "/api/v1/namespaces/bench/pods")).metadata
-    .resourceVersion as string
-
-  // Watchers: each streams the bench namespace from `start` and notes when each ADDED arrives.
-  // Delivery is measured from the moment the create was acknowledged (the
-  // write is in the store) to the moment each watcher has the event; an event
-  // that beats the acknowledgement counts as 0.
-  const sentAt = new Map<string, number>()
-  const ackedAt = new Map<string, number>()
-  const received: Array<[string, number]> = []
-  const delivery: Array<number> = []
-  const expected = clients * createsPerClient
-  let allDelivered: () => void = () => {}
-  const delivered = new Promise<void>((resolve) => {
-    allDelivered = resolve
+  const watch = startWorker<ToWatchers, FromWatchers>({
+    role: "watchers",
+    url: base,
+    watchers,
+    namespace,
+    fromRevision,
   })
-  const requests: Array<{ destroy: () => void }> = []
-  const nameMarker = '"name":"'
-  await Promise.all(
-    Array.from(
-      { length: watchers },
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const req = httpRequest(
-            {
-              host: url.hostname,
-              port: url.port,
-              path: `/api/v1/namespaces/bench/pods?watch=true&resourceVersion=${start}`,
-              agent,
-              headers,
-            },
-            (res) => {
-              let buffer = ""
-              let seen = 0
-              res.setEncoding("utf8")
-              res.on("data", (d: string) => {
-                buffer += d
-                let nl = buffer.indexOf("\n")
-                while (nl >= 0) {
-                  const line = buffer.slice(0, nl)
-                  buffer = buffer.slice(nl + 1)
-                  nl = buffer.indexOf("\n")
-                  // Only the type and the name are needed: no full parse on the load side.
-                  if (!line.startsWith('{"type":"ADDED"')) continue
-                  const at = line.indexOf(nameMarker) + nameMarker.length
-                  const name = line.slice(at, line.indexOf('"', at))
-                  if (sentAt.has(name)) received.push([name, performance.now()])
-                  seen++
-                  if (seen === expected && received.length === expected * watchers) allDelivered()
-                }
-              })
-              resolve()
-            },
-          )
-          req.on("error", (e) =>
-            e.message.includes("aborted") || e.message.includes("socket hang up")
-              ? undefined
-              : reject(e),
-          )
-          req.end()
-          requests.push(req)
-        }),
-    ),
-  )
-
-  const phase = async (perClient: number, op: (client: number, i: number) => Promise<unknown>) => {
-    const latencies: Array<number> = []
-    const t0 = performance.now()
-    await Promise.all(
-      Array.from({ length: clients }, async (_, c) => {
-        for (let i = 0; i < perClient; i++) {
-          const t = performance.now()
-          await op(c, i)
-          latencies.push(performance.now() - t)
-        }
-      }),
-    )
-    return summarize(latencies, performance.now() - t0)
+  await watch.first
+  const load = startWorker<ToClients, FromClients>({
+    role: "clients",
+    url: base,
+    clients,
+    namespace,
+    listNamespace,
+    seed: 6,
+  })
+  await load.first
+  const progress = async (mark: boolean) => {
+    const p = await watch.ask({ type: "progress", mark })
+    if (p.type !== "progress") throw new Error("unexpected answer from the watchers")
+    return p
   }
 
-  const create = await phase(createsPerClient, async (c, i) => {
-    const name = `p-${c}-${i}`
-    sentAt.set(name, performance.now())
-    await request("POST", "/api/v1/namespaces/bench/pods", pod(name))
-    ackedAt.set(name, performance.now())
-  })
-  await Promise.race([delivered, new Promise((r) => setTimeout(r, 60_000))])
-  for (const [name, at] of received) delivery.push(Math.max(0, at - (ackedAt.get(name) ?? at)))
-  const watch = summarize(delivery, 1)
-  const get = await phase(getsPerClient, (c, i) =>
-    request("GET", `/api/v1/namespaces/bench/pods/p-${(c + i) % clients}-${i % createsPerClient}`),
-  )
-  const list = await phase(listsPerClient, () => request("GET", "/api/v1/namespaces/listing/pods"))
-  for (const r of requests) r.destroy()
-  server.stop()
+  const profileDir = process.env.BENCH_CPU_PROF
+  if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true })
+  const results: Array<PhaseResult> = []
+  for (const phase of phases) {
+    if (profileDir !== undefined && phase.measured) await server.ask({ type: "profileStart" })
+    const s0 = await server.ask({ type: "stats" })
+    const w0 = await progress(true)
+    const opsPerClient = Math.max(1, Math.round(phase.opsPerClient * scale))
+    const done = await load.ask({ type: "run", phase: phase.name, mix: phase.mix, opsPerClient })
+    if (done.type !== "done") throw new Error("unexpected answer from the clients")
+    // Writes are done when every watcher holds the last of them (60 s at most).
+    const deadline = performance.now() + 60_000
+    let w1 = await progress(false)
+    while (w1.minRevision < done.maxRevision && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20))
+      w1 = await progress(false)
+    }
+    w1 = await progress(true)
+    const s1 = await server.ask({ type: "stats" })
+    if (profileDir !== undefined && phase.measured)
+      await server.ask({ type: "profileStop", file: `${profileDir}/${phase.name}.cpuprofile` })
+    const elapsedMs = done.elapsedMs
+    const ops: PhaseResult["ops"] = {}
+    let total = 0
+    for (const op of Object.keys(done.latencies) as Array<Op>) {
+      const samples = done.latencies[op]
+      total += samples.length
+      if (samples.length > 0)
+        ops[op] = {
+          ...summarize(samples),
+          perSecond: Math.round((samples.length * 1000) / elapsedMs),
+        }
+    }
+    // CPU figures cover the whole phase including the watchers' catch-up.
+    const wallMsTotal = s1.idleMs + s1.activeMs - (s0.idleMs + s0.activeMs)
+    const result: PhaseResult = {
+      phase,
+      ops,
+      total,
+      elapsedMs,
+      perSecond: Math.round((total * 1000) / elapsedMs),
+      serverCores: (s1.cpuMs - s0.cpuMs) / wallMsTotal,
+      serverCpuPerOpUs: Math.round(((s1.cpuMs - s0.cpuMs) * 1000) / Math.max(1, total)),
+      serverBusy: (s1.activeMs - s0.activeMs) / wallMsTotal,
+      clientsCores: done.cpuMs / elapsedMs,
+      watchersCores: (w1.cpuMs - w0.cpuMs) / wallMsTotal,
+      loadCores: 0,
+      clientsLoopDelay: done.loopDelay,
+      watchersLoopDelay: w1.loopDelay,
+      revisions: [s0.lastRevision, s1.lastRevision],
+      errors: [
+        ...done.errors,
+        ...(w1.minRevision < done.maxRevision
+          ? [`watchers reached revision ${w1.minRevision} of ${done.maxRevision}`]
+          : []),
+      ],
+    }
+    results.push({ ...result, loadCores: result.clientsCores + result.watchersCores })
+  }
 
-  const rows: Array<[string, Figures, string]> = [
-    ["create (POST pod)", create, `${clients} clients x ${createsPerClient}`],
-    ["get (GET pod)", get, `${clients} clients x ${getsPerClient}`],
-    [`list (${listSize} pods)`, list, `${clients} clients x ${listsPerClient}`],
-    ["watch delivery", watch, `${watchers} watchers x ${expected} events, after the write's ack`],
-  ]
-  console.log(
-    `API server benchmark: ${mode} store, ${cpus()[0]?.model ?? "cpu"} x${cpus().length}, Node ${process.version}`,
+  // Watch delivery: each event's arrival against its revision's commit.
+  const commits = await server.ask({ type: "commits" })
+  const collected = await watch.ask({ type: "collect" })
+  if (collected.type !== "collect") throw new Error("unexpected answer from the watchers")
+  const maxRevision = commits.revisions.reduce((m, r) => Math.max(m, r), 0)
+  const committedAt = new Float64Array(maxRevision + 1).fill(Number.NaN)
+  commits.revisions.forEach((r, i) => {
+    committedAt[r] = commits.times[i] as number
+  })
+  const delivery = new Map<string, Array<number>>()
+  let unmatched = 0
+  for (let i = 0; i < collected.revisions.length; i++) {
+    const revision = collected.revisions[i] as number
+    const at = committedAt[revision]
+    const phase = results.find((r) => revision > r.revisions[0] && revision <= r.revisions[1])
+    if (at === undefined || Number.isNaN(at) || phase === undefined) {
+      unmatched++
+      continue
+    }
+    const list = delivery.get(phase.phase.name) ?? []
+    list.push((collected.times[i] as number) - at)
+    delivery.set(phase.phase.name, list)
+  }
+  const allDelivery = summarize(
+    [...delivery.entries()].filter(([p]) => p !== "warmup").flatMap(([, v]) => v),
   )
-  console.log("operation              p50 ms    p99 ms    ops/s     count    load")
-  for (const [name, f, load] of rows) {
-    const rate = name === "watch delivery" ? "-" : String(f.perSecond)
-    console.log(
-      `${name.padEnd(22)} ${String(f.p50).padStart(7)}   ${String(f.p99).padStart(7)}   ${rate.padStart(7)}   ${String(f.count).padStart(7)}    ${load}`,
-    )
+  server.stop()
+  await load.stop()
+  await watch.stop()
+  const load1 = loadavg()[0] ?? 0
+
+  // ---------------------------------------------------------------------------
+  // Report
+
+  const cpu = cpus()
+  console.log(
+    `API server benchmark: ${mode} store, ${clients} closed-loop clients, ${watchers} watchers; ${cpu[0]?.model ?? "cpu"} x${cpu.length}, Node ${process.version}, load average ${load0.toFixed(1)} -> ${load1.toFixed(1)}`,
+  )
+  console.log(
+    "phase   op         count    ops/s   p50 ms   p99 ms   max ms | server cores (busy), CPU µs/op | clients / watchers cores, loop p99 ms",
+  )
+  const pad = (x: unknown, n: number) => String(x).padStart(n)
+  for (const r of results) {
+    if (!r.phase.measured) continue
+    for (const [op, s] of Object.entries(r.ops)) {
+      console.log(
+        `${r.phase.name.padEnd(7)} ${op.padEnd(8)} ${pad(s.count, 7)} ${pad(s.perSecond, 8)} ${pad(s.p50, 8)} ${pad(s.p99, 8)} ${pad(s.max, 8)} | ${r.serverCores.toFixed(2)} (${Math.round(r.serverBusy * 100)}%), ${r.serverCpuPerOpUs} | ${r.clientsCores.toFixed(2)} / ${r.watchersCores.toFixed(2)}, ${r.clientsLoopDelay.p99} / ${r.watchersLoopDelay.p99}`,
+      )
+    }
+    const d = delivery.get(r.phase.name)
+    if (d !== undefined && d.length > 0) {
+      const s = summarize(d)
+      console.log(
+        `${r.phase.name.padEnd(7)} ${"watch".padEnd(8)} ${pad(s.count, 7)} ${pad("-", 8)} ${pad(s.p50, 8)} ${pad(s.p99, 8)} ${pad(s.max, 8)} | events after their commit, ${watchers} watchers`,
+      )
+    }
+  }
+  const problems = [
+    ...results.flatMap((r) => r.errors.map((e) => `${r.phase.name}: ${e}`)),
+    ...collected.problems,
+    ...(unmatched > 0 ? [`${unmatched} watch events without a matching commit`] : []),
+  ]
+  for (const p of problems) console.log(`problem: ${p}`)
+
+  const figure = (name: string, op?: Op) => {
+    const r = results.find((x) => x.phase.name === name)
+    if (r === undefined) return undefined
+    const opFigures = (s: Summary & { perSecond: number }) => ({
+      p50: s.p50,
+      p99: s.p99,
+      perSecond: s.perSecond,
+    })
+    const d = delivery.get(name)
+    const watchFigures =
+      d === undefined || d.length === 0
+        ? {}
+        : (() => {
+            const s = summarize(d)
+            return { watch: { p50: s.p50, p99: s.p99, events: s.count } }
+          })()
+    const single = op === undefined ? undefined : r.ops[op]
+    return {
+      ...(single !== undefined
+        ? opFigures(single)
+        : Object.fromEntries(Object.entries(r.ops).map(([k, v]) => [k, opFigures(v)]))),
+      ...(name === "list" ? { items: listSize } : {}),
+      ...watchFigures,
+      serverCores: Number(r.serverCores.toFixed(2)),
+      serverCpuPerOpUs: r.serverCpuPerOpUs,
+      loadCores: Number(r.loadCores.toFixed(2)),
+    }
   }
   console.log(
     JSON.stringify({
       store: mode,
       clients,
       watchers,
-      create: { p50: create.p50, p99: create.p99, perSecond: create.perSecond },
-      get: { p50: get.p50, p99: get.p99, perSecond: get.perSecond },
-      list: { p50: list.p50, p99: list.p99, perSecond: list.perSecond, items: listSize },
-      watchDelivery: { p50: watch.p50, p99: watch.p99, events: watch.count },
+      cores: cpu.length,
+      loadAverage: Number(load0.toFixed(1)),
+      create: figure("create", "create"),
+      get: figure("get", "get"),
+      list: figure("list", "list"),
+      update: figure("update", "update"),
+      mix: figure("mix"),
+      watchDelivery: { p50: allDelivery.p50, p99: allDelivery.p99, events: allDelivery.count },
+      problems: problems.length,
     }),
   )
-  process.exit(0)
+  process.exit(problems.length === 0 ? 0 : 1)
 }
 
 main().catch((e) => {

@@ -1,18 +1,129 @@
 // The benchmark's server process: the API server on the embedded store
-// (in-memory, or 3 Raft members with `raft`), printing its URL.
-import { KV } from "@flotilla/store"
+// (in-memory, or 3 Raft members with `raft`). It notes the wall-clock time at
+// which each successful transaction's answer reaches the API server (the
+// commit, as the server sees it), so watch delivery can be measured from the
+// commit rather than from a client's acknowledgement. Over the IPC channel it
+// answers the orchestrator with its CPU time, event-loop utilization and that
+// commit log; without one (run by hand) it prints its URL.
+//
+//   node --import tsx --conditions=@flotilla/source bench/server.ts [memory|raft] [port]
+import { writeFileSync } from "node:fs"
+import { Session } from "node:inspector/promises"
+import { KV, type KVShape } from "@flotilla/store"
 import { Context, Effect, Layer } from "effect"
 import { serve } from "../src/server.ts"
+import { Samples, wallMs } from "./stats.ts"
 
-const mode = process.argv[2] ?? "memory"
-// A clean exit on SIGINT lets `node --cpu-prof` write its profile.
+const mode = process.argv[2] === "raft" ? "raft" : "memory"
+const port = Number(process.argv[3] ?? 0)
+
+/** Revisions committed, and when the server got each commit's answer. */
+const commitRevisions = new Samples()
+const commitTimes = new Samples()
+let lastRevision = 0
+
+/** The KV service with each successful transaction's commit time noted. */
+const timed = (kv: KVShape): KVShape => ({
+  ...kv,
+  txn: (req) =>
+    Effect.tap(kv.txn(req), (r) =>
+      Effect.sync(() => {
+        if (!r.succeeded) return
+        commitRevisions.push(r.header.revision)
+        commitTimes.push(wallMs())
+        if (r.header.revision > lastRevision) lastRevision = r.header.revision
+      }),
+    ),
+})
+
+export type ServerRequest =
+  | { readonly type: "stats" }
+  | { readonly type: "commits" }
+  | { readonly type: "stop" }
+  /** Starts profiling this process's CPU (the inspector's sampling profiler). */
+  | { readonly type: "profileStart" }
+  /** Stops profiling and writes the profile (`.cpuprofile`, for `profile.ts` or DevTools). */
+  | { readonly type: "profileStop"; readonly file: string }
+
+export type ServerReply =
+  | { readonly type: "ready"; readonly url: string }
+  | {
+      readonly type: "stats"
+      readonly cpuMs: number
+      readonly idleMs: number
+      readonly activeMs: number
+      readonly rssMiB: number
+      readonly lastRevision: number
+    }
+  | {
+      readonly type: "commits"
+      readonly revisions: Float64Array
+      readonly times: Float64Array
+    }
+  | { readonly type: "profileStart" }
+  | { readonly type: "profileStop" }
+
+const reply = (m: ServerReply) => process.send?.(m)
+
+let inspector: Session | undefined
+const profileStart = async () => {
+  inspector = new Session()
+  inspector.connect()
+  await inspector.post("Profiler.enable")
+  await inspector.post("Profiler.setSamplingInterval", { interval: 500 })
+  await inspector.post("Profiler.start")
+}
+const profileStop = async (file: string) => {
+  if (inspector === undefined) return
+  const { profile } = await inspector.post("Profiler.stop")
+  writeFileSync(file, JSON.stringify(profile))
+  inspector.disconnect()
+  inspector = undefined
+}
+
+process.on("message", (m: ServerRequest) => {
+  switch (m.type) {
+    case "stats": {
+      const cpu = process.cpuUsage()
+      const elu = performance.eventLoopUtilization()
+      reply({
+        type: "stats",
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        idleMs: elu.idle,
+        activeMs: elu.active,
+        rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20),
+        lastRevision,
+      })
+      return
+    }
+    case "commits":
+      reply({
+        type: "commits",
+        revisions: commitRevisions.toArray(),
+        times: commitTimes.toArray(),
+      })
+      return
+    case "profileStart":
+      profileStart().then(() => reply({ type: "profileStart" }))
+      return
+    case "profileStop":
+      profileStop(m.file).then(() => reply({ type: "profileStop" }))
+      return
+    case "stop":
+      // A clean exit lets `--cpu-prof` write its profile.
+      process.exit(0)
+  }
+})
 process.on("SIGINT", () => process.exit(0))
+process.on("disconnect", () => process.exit(0))
+
 const program = Effect.scoped(
   Effect.gen(function* () {
     const layer = mode === "raft" ? KV.layerRaft({ members: 3 }) : KV.layerMemory()
     const context = yield* Layer.build(layer as Layer.Layer<KV>)
-    const server = yield* serve(Context.get(context, KV), { port: 0 })
-    process.stdout.write(`${server.url}\n`)
+    const server = yield* serve(timed(Context.get(context, KV)), { port })
+    if (process.send === undefined) process.stdout.write(`${server.url}\n`)
+    else reply({ type: "ready", url: server.url })
     yield* Effect.never
   }),
 )

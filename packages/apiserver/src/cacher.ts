@@ -159,6 +159,24 @@ export const makeWatchCaches = (
       const cache = new ResourceCache(`/registry/${resource}/`, options.historySize)
       caches.set(resource, cache)
       cache.start(initial)
+      // Changes reach the cache in batches, once the store's events that are
+      // ready have been taken (a microtask later): a store event per write
+      // would reach every watcher per write; batched, each watcher gets one
+      // chunk for all of them (and plain watchers share its bytes).
+      let pending: Array<Change> = []
+      let pendingRevision = 0
+      let scheduled = false
+      const flush = () => {
+        scheduled = false
+        if (pending.length === 0) return
+        const batch = pending
+        pending = []
+        cache.receive(batch, pendingRevision)
+      }
+      const stop = (reason: string) => {
+        flush()
+        cache.stop(reason)
+      }
       let first = true
       const run = Effect.gen(function* () {
         const revision = first ? initial : yield* store.revision
@@ -170,15 +188,19 @@ export const makeWatchCaches = (
             Effect.sync(() => {
               switch (item._tag) {
                 case "Changes":
-                  cache.receive(item.changes, item.revision)
+                  for (const c of item.changes) pending.push(c)
+                  if (item.revision > pendingRevision) pendingRevision = item.revision
+                  if (!scheduled) {
+                    scheduled = true
+                    queueMicrotask(flush)
+                  }
                   return
                 case "Progress":
+                  flush()
                   cache.progress(item.revision)
                   return
                 case "Compacted":
-                  cache.stop(
-                    `too old resource version: ${cache.revision} (${item.compactRevision})`,
-                  )
+                  stop(`too old resource version: ${cache.revision} (${item.compactRevision})`)
                   return
               }
             }),
@@ -187,13 +209,13 @@ export const makeWatchCaches = (
       yield* Effect.forkScoped(
         Effect.forever(
           run.pipe(
-            Effect.catch((e) => Effect.sync(() => cache.stop(e.status.message ?? "watch failed"))),
-            Effect.andThen(Effect.sync(() => cache.stop("the watch cache restarts"))),
+            Effect.catch((e) => Effect.sync(() => stop(e.status.message ?? "watch failed"))),
+            Effect.andThen(Effect.sync(() => stop("the watch cache restarts"))),
             Effect.andThen(Effect.sleep(Duration.millis(100))),
           ),
         ),
       )
-      yield* Effect.addFinalizer(() => Effect.sync(() => cache.stop("the server is stopping")))
+      yield* Effect.addFinalizer(() => Effect.sync(() => stop("the server is stopping")))
     }
     return { get: (resource) => caches.get(resource) }
   })

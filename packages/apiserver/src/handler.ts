@@ -8,8 +8,8 @@
  * subresources.
  */
 import { convert, type KubeObject } from "@flotilla/api"
-import { type Cause, Clock, Effect, Queue, Result, Stream } from "effect"
-import type { Subscription, WatchCaches } from "./cacher.ts"
+import { Clock, Effect, Queue, Result, Stream } from "effect"
+import type { WatchCaches } from "./cacher.ts"
 import {
   aggregatedDiscovery,
   aggregatedDiscoveryContentType,
@@ -45,6 +45,7 @@ import {
   tooOldResourceVersion,
 } from "./core/status.ts"
 import { printerFor, table, tableRow } from "./core/table.ts"
+import { type FeedConsumer, WatchFeed } from "./feed.ts"
 import type { Change, ObjectStore } from "./storage.ts"
 import { type WriteDeps, writeRequest } from "./writes.ts"
 
@@ -69,8 +70,15 @@ export type ApiResponse =
       readonly _tag: "Stream"
       readonly status: number
       readonly contentType: string
-      /** Chunks to write as they come (each a whole line of newline-delimited JSON). */
+      /** Chunks to write as they come (each one or more whole lines of newline-delimited JSON). */
       readonly body: Stream.Stream<string>
+      /**
+       * The same chunks pushed straight to a consumer, without a fiber or a
+       * queue per watcher (the HTTP shell's path for watches the cache
+       * serves); returns a function that stops the watch. Use `body` or
+       * `push`, not both.
+       */
+      readonly push?: (consumer: FeedConsumer) => () => void
     }
 
 /** Reads a pod's container log (the kubelet's job); the API server only proxies. */
@@ -87,7 +95,7 @@ export interface HandlerOptions {
   readonly bookmarkIntervalMs?: number
   /** The timeout of watches that ask for none (Kubernetes: 30 to 60 minutes). */
   readonly defaultWatchTimeoutSeconds?: number
-  /** Chunks a watcher may leave unread before it is ended as too slow (default 10,000). */
+  /** Events a watcher may leave unread before it is ended as too slow (default 10,000). */
   readonly maxPendingWatchChunks?: number
   /** Where pod logs come from. Default: the kubelet's `/containerLogs` on the node. */
   readonly logs?: LogReader
@@ -435,15 +443,32 @@ const watch = (
     const timeoutSeconds = opts.timeoutSeconds ?? options.defaultWatchTimeoutSeconds ?? 1800
     const p = predicate.success
     const memoKey = ctx.served.apiVersion
-    /** The lines of a batch of changes as this watcher sees them (plain lines shared through the memo). */
-    const linesOf = (changes: ReadonlyArray<Change>, nowMs: number): string => {
-      let out = ""
+    const batchKey =
+      p.everything && rendering._tag !== "Table" ? `${prefix}\u0000${memoKey}` : undefined
+    /**
+     * The lines of a batch of changes as this watcher sees them. Plain lines
+     * are shared through the memo; so is the whole text of a batch for
+     * watchers without a selector (the same string, whose bytes the HTTP
+     * shell encodes once for all of them).
+     */
+    const linesOf = (changes: ReadonlyArray<Change>, nowMs: number): WatchChunk => {
+      if (batchKey === undefined) return batchLines(changes, nowMs)
+      let memo = batchMemo.get(changes)
+      if (memo === undefined) batchMemo.set(changes, (memo = new Map()))
+      let chunk = memo.get(batchKey)
+      if (chunk === undefined) memo.set(batchKey, (chunk = batchLines(changes, nowMs)))
+      return chunk
+    }
+    const batchLines = (changes: ReadonlyArray<Change>, nowMs: number): WatchChunk => {
+      let text = ""
+      let events = 0
       for (const change of changes) {
         if (!change.key.startsWith(prefix)) continue
         const event = watchEventOf(change, p)
         if (event === undefined) continue
+        events++
         if (rendering._tag === "Table") {
-          out += eventLine(event.type, encodeObject(event.object, nowMs))
+          text += eventLine(event.type, encodeObject(event.object, nowMs))
           continue
         }
         let memo = lineMemo.get(change)
@@ -452,84 +477,114 @@ const watch = (
         let line = memo.get(key)
         if (line === undefined)
           memo.set(key, (line = eventLine(event.type, encodeObject(event.object, nowMs))))
-        out += line
+        text += line
       }
-      return out
+      return { text, events }
     }
     const cache = caches?.get(ctx.served.resource.name)
-    // The cache subscription is taken now, in the same step as the check that
-    // the cache can serve this revision (a stream started later could find
-    // the history moved on); chunks wait in a bounded queue until written.
-    const queue = yield* Queue.dropping<string, Cause.Done>(
-      options.maxPendingWatchChunks ?? maxPendingChunks,
-    )
-    let fromCache: Stream.Stream<string> | undefined
+    const maxPending = options.maxPendingWatchChunks ?? maxPendingChunks
     if (cache?.canServe(startRevision)) {
-      let subscription: Subscription | undefined
-      let closed = false
-      const close = () => {
-        if (closed) return
-        closed = true
-        Queue.endUnsafe(queue)
-        subscription?.unsubscribe()
-      }
-      // A watcher that falls this far behind is ended (Kubernetes: "too slow"):
-      // it re-watches from the last revision it has and loses nothing.
-      const offer = (chunk: string) => {
-        if (!closed && !Queue.offerUnsafe(queue, chunk)) close()
-      }
-      subscription = cache.subscribe(startRevision, {
+      // The cache subscription is taken now, in the same step as the check that
+      // the cache can serve this revision (a stream started later could find
+      // the history moved on); events wait in the feed until consumed.
+      const feed = new WatchFeed(maxPending)
+      // The history replayed while subscribing is not held to the bound (it
+      // is at most the cache's history; a watcher behind by more is served
+      // by the store).
+      let replaying = true
+      const subscription = cache.subscribe(startRevision, {
         changes: (batch) => {
-          const out = linesOf(batch, Date.now())
-          if (out !== "") offer(out)
+          const chunk = linesOf(batch, Date.now())
+          if (chunk.events > 0) feed.offer(chunk.text, replaying ? 0 : chunk.events)
         },
-        ...(bookmarks ? { progress: (revision: number) => offer(bookmark(revision, false)) } : {}),
+        ...(bookmarks
+          ? { progress: (revision: number) => feed.offer(bookmark(revision, false), 1) }
+          : {}),
         end: (reason) => {
-          offer(eventLine("ERROR", expired(reason).status))
-          close()
+          feed.offer(eventLine("ERROR", expired(reason).status), 1)
+          feed.close()
         },
       })
-      fromCache = Stream.fromQueue(queue).pipe(Stream.ensuring(Effect.sync(close)))
-    }
-    const changes: Stream.Stream<string> =
-      fromCache !== undefined
-        ? fromCache
-        : store
-            .watch(
-              prefix,
-              startRevision,
-              bookmarks ? (options.bookmarkIntervalMs ?? 60_000) : undefined,
-            )
-            .pipe(
-              Stream.mapEffect((item) =>
-                Effect.map(Clock.currentTimeMillis, (nowMs): string => {
-                  switch (item._tag) {
-                    case "Changes":
-                      return linesOf(item.changes, nowMs)
-                    case "Progress":
-                      return bookmarks ? bookmark(item.revision, false) : ""
-                    case "Compacted":
-                      return eventLine(
-                        "ERROR",
-                        tooOldResourceVersion(startRevision, item.compactRevision).status,
-                      )
+      replaying = false
+      feed.onClose(() => subscription?.unsubscribe())
+      // The stream carries one event per chunk, each taking a place in its bounded queue.
+      const live = Stream.callback<string>(
+        (queue) =>
+          Effect.acquireRelease(
+            Effect.sync(() =>
+              feed.attach({
+                write: (text, events) => {
+                  // Unbounded chunks (the replay) stay whole, as one place in the queue.
+                  if (events <= 1) return Queue.offerUnsafe(queue, text)
+                  let from = 0
+                  for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", from)) {
+                    if (!Queue.offerUnsafe(queue, text.slice(from, nl + 1))) return false
+                    from = nl + 1
                   }
-                }),
-              ),
-              Stream.filter((chunk) => chunk !== ""),
-              Stream.catch((error: ApiError) => Stream.make(eventLine("ERROR", error.status))),
-            )
+                  return true
+                },
+                end: () => Queue.endUnsafe(queue),
+              }),
+            ),
+            () => Effect.sync(() => feed.close()),
+          ),
+        { bufferSize: maxPending, strategy: "dropping" },
+      )
+      const body = Stream.concat(Stream.fromIterable(initial), live).pipe(
+        Stream.interruptWhen(Effect.sleep(timeoutSeconds * 1000)),
+      )
+      const push = (consumer: FeedConsumer): (() => void) => {
+        const timer = setTimeout(() => feed.close(), timeoutSeconds * 1000)
+        timer.unref()
+        feed.onClose(() => clearTimeout(timer))
+        // The initial events (a list's worth) are not held to the bound.
+        if (initial.length > 0) consumer.write(initial.join(""), 0)
+        feed.attach(consumer)
+        return () => feed.close()
+      }
+      return { _tag: "Stream", status: 200, contentType: jsonType, body, push } as const
+    }
+    const changes: Stream.Stream<string> = store
+      .watch(prefix, startRevision, bookmarks ? (options.bookmarkIntervalMs ?? 60_000) : undefined)
+      .pipe(
+        Stream.mapEffect((item) =>
+          Effect.map(Clock.currentTimeMillis, (nowMs): string => {
+            switch (item._tag) {
+              case "Changes":
+                return linesOf(item.changes, nowMs).text
+              case "Progress":
+                return bookmarks ? bookmark(item.revision, false) : ""
+              case "Compacted":
+                return eventLine(
+                  "ERROR",
+                  tooOldResourceVersion(startRevision, item.compactRevision).status,
+                )
+            }
+          }),
+        ),
+        Stream.filter((chunk) => chunk !== ""),
+        Stream.catch((error: ApiError) => Stream.make(eventLine("ERROR", error.status))),
+      )
     const body = Stream.concat(Stream.fromIterable(initial), changes).pipe(
       Stream.interruptWhen(Effect.sleep(timeoutSeconds * 1000)),
     )
     return { _tag: "Stream", status: 200, contentType: jsonType, body } as const
   })
 
-/** Chunks a watcher may have waiting before it is ended as too slow. */
+/** Events a watcher may have waiting before it is ended as too slow. */
 export const maxPendingChunks = 10_000
 
 /** Encoded event lines per change, shared by the watchers of a watch cache. */
 const lineMemo = new WeakMap<Change, Map<string, string>>()
+
+/** Watch event lines and how many events they hold. */
+interface WatchChunk {
+  readonly text: string
+  readonly events: number
+}
+
+/** The lines of a batch of changes per (prefix, version), shared by plain watchers of a watch cache. */
+const batchMemo = new WeakMap<ReadonlyArray<Change>, Map<string, WatchChunk>>()
 
 // ---------------------------------------------------------------------------
 // Routing

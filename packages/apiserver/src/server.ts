@@ -17,7 +17,14 @@ import { Context, Effect, Exit, Layer, Schema, type Scope, Stream } from "effect
 import { makeWatchCaches } from "./cacher.ts"
 import { kubernetesServiceIP } from "./core/allocation.ts"
 import { servedResources } from "./core/resources.ts"
-import { type ApiRequest, type ApiResponse, type HandlerOptions, makeHandler } from "./handler.ts"
+import type { FeedConsumer } from "./feed.ts"
+import {
+  type ApiRequest,
+  type ApiResponse,
+  type HandlerOptions,
+  makeHandler,
+  maxPendingChunks,
+} from "./handler.ts"
 import { runNamespaceLifecycle } from "./namespaces.ts"
 import { makeObjectStore, type ObjectStore } from "./storage.ts"
 import { systemNamespaces } from "./writes.ts"
@@ -98,6 +105,20 @@ const headersOf = (req: IncomingMessage): Record<string, string | undefined> => 
   return out
 }
 
+/**
+ * The bytes of the chunk written last: watchers of the same resource get the
+ * same string for the same changes, encoded once here rather than per socket.
+ */
+let lastChunk = ""
+let lastBytes: Buffer = Buffer.alloc(0)
+const bytesOf = (chunk: string): Buffer => {
+  if (chunk !== lastChunk) {
+    lastChunk = chunk
+    lastBytes = Buffer.from(chunk)
+  }
+  return lastBytes
+}
+
 /** Writes one chunk, waiting for the socket to drain when its buffer is full. */
 const writeChunk = (res: ServerResponse, chunk: string): Effect.Effect<void> =>
   Effect.callback<void>((resume) => {
@@ -105,11 +126,46 @@ const writeChunk = (res: ServerResponse, chunk: string): Effect.Effect<void> =>
       resume(Effect.void)
       return
     }
-    if (res.write(chunk)) resume(Effect.void)
+    if (res.write(bytesOf(chunk))) resume(Effect.void)
     else res.once("drain", () => resume(Effect.void))
   })
 
-const respond = (res: ServerResponse, response: ApiResponse): Effect.Effect<void> => {
+/**
+ * Writes a watch's chunks to its response as they come, in the same turn of
+ * the event loop. The socket's buffer holds what it cannot send yet; a
+ * watcher with more than `maxPending` events written since the buffer last
+ * drained is too slow and its watch ends.
+ */
+const socketConsumer = (
+  res: ServerResponse,
+  maxPending: number,
+  ended: () => void,
+): FeedConsumer => {
+  let behind = 0
+  const drained = () => {
+    behind = 0
+  }
+  res.on("drain", drained)
+  return {
+    write: (text, events) => {
+      if (res.destroyed) return false
+      if (res.write(bytesOf(text))) behind = 0
+      else behind += events
+      return behind <= maxPending
+    },
+    end: () => {
+      res.off("drain", drained)
+      if (!res.writableEnded) res.end()
+      ended()
+    },
+  }
+}
+
+const respond = (
+  res: ServerResponse,
+  response: ApiResponse,
+  maxPending = maxPendingChunks,
+): Effect.Effect<void> => {
   if (response._tag === "Body") {
     return Effect.sync(() => {
       res.writeHead(response.status, {
@@ -118,6 +174,20 @@ const respond = (res: ServerResponse, response: ApiResponse): Effect.Effect<void
         ...response.headers,
       })
       res.end(response.body)
+    })
+  }
+  if (response.push !== undefined) {
+    const push = response.push
+    return Effect.callback<void>((resume) => {
+      res.writeHead(response.status, {
+        "content-type": response.contentType,
+        "cache-control": "no-cache, private",
+        "transfer-encoding": "chunked",
+      })
+      res.flushHeaders()
+      const stop = push(socketConsumer(res, maxPending, () => resume(Effect.void)))
+      // Interrupted (the client went away, the server stops): end the watch.
+      return Effect.sync(stop)
     })
   }
   return Effect.gen(function* () {
@@ -263,7 +333,7 @@ export const serve = (
           body,
         }
         const response = yield* handle(request)
-        yield* respond(res, response)
+        yield* respond(res, response, options.maxPendingWatchChunks)
       })
       const interrupt = run(program, {
         onExit: (exit) => {

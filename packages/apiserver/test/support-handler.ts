@@ -1,7 +1,7 @@
 // Test support: the request handler over an in-memory store, without HTTP,
 // on Effect's test clock (times start at the epoch and move only when told).
 import { KV } from "@flotilla/store"
-import { Effect, type Scope, Stream } from "effect"
+import { Effect, Queue, type Scope, Stream } from "effect"
 import { makeWatchCaches } from "../src/cacher.ts"
 import { servedResources } from "../src/core/resources.ts"
 import { type ApiResponse, type Handler, type HandlerOptions, makeHandler } from "../src/handler.ts"
@@ -43,10 +43,16 @@ export interface Api {
 
 /**
  * The handler over the KV in context. Watches go through the watch cache
- * unless `caches` is false (then each watch is a direct store watch).
+ * unless `caches` is false (then each watch is a direct store watch); with
+ * `push`, watches the cache serves are consumed as the HTTP shell consumes
+ * them (the response's `push`), else through the response's stream.
  */
 export const makeApi = (
-  options: HandlerOptions & { readonly caches?: boolean; readonly historySize?: number } = {},
+  options: HandlerOptions & {
+    readonly caches?: boolean
+    readonly historySize?: number
+    readonly push?: boolean
+  } = {},
 ): Effect.Effect<Api, never, KV | Scope.Scope> =>
   Effect.gen(function* () {
     const kv = yield* KV
@@ -102,8 +108,23 @@ export const makeApi = (
         }),
         (r) => {
           if (r._tag !== "Stream") throw new Error(`expected a stream from ${path}: ${r.body}`)
+          const push = r.push
+          const chunks =
+            options.push === true && push !== undefined
+              ? Stream.callback<string>((queue) =>
+                  Effect.acquireRelease(
+                    Effect.sync(() =>
+                      push({
+                        write: (text) => Queue.offerUnsafe(queue, text),
+                        end: () => Queue.endUnsafe(queue),
+                      }),
+                    ),
+                    (stop) => Effect.sync(stop),
+                  ),
+                )
+              : r.body
           // A chunk carries one or more whole lines.
-          return r.body.pipe(
+          return chunks.pipe(
             Stream.flatMap((chunk) =>
               Stream.fromIterable(
                 chunk

@@ -45,6 +45,7 @@ describe("watch delivery", () => {
       { caches: true, historySize: 3 },
     ],
     ["on direct store watches", { caches: false }],
+    ["through the watch cache, pushed as the HTTP shell takes it", { caches: true, push: true }],
   ] as const)(
     "every watcher sees exactly the changes after its revision, in order (%s)",
     async (_, mode) => {

@@ -1,0 +1,343 @@
+// The benchmark's load generator, run as worker threads of the benchmark's
+// process (never the server's): the `clients` worker runs closed-loop clients,
+// each with its own kept-alive connection, each sending its next request as
+// soon as the previous answer is complete; the `watchers` worker holds the
+// watches open and notes when each event arrives. Each worker reports its own
+// thread's CPU time and event-loop delay, so a saturated load generator shows
+// in the figures instead of hiding in the latencies.
+import { Agent, request as httpRequest, type IncomingMessage } from "node:http"
+import type { Socket } from "node:net"
+import { monitorEventLoopDelay } from "node:perf_hooks"
+import { parentPort, workerData } from "node:worker_threads"
+import { cpuMs, Samples, seeded, wallMs } from "./stats.ts"
+
+export type Op = "create" | "get" | "list" | "update"
+export const ops: ReadonlyArray<Op> = ["create", "get", "list", "update"]
+export type Mix = Readonly<Record<Op, number>>
+
+export interface ClientsData {
+  readonly role: "clients"
+  readonly url: string
+  readonly clients: number
+  readonly namespace: string
+  readonly listNamespace: string
+  readonly seed: number
+}
+
+export interface WatchersData {
+  readonly role: "watchers"
+  readonly url: string
+  readonly watchers: number
+  readonly namespace: string
+  readonly fromRevision: number
+}
+
+export type ToClients = {
+  readonly type: "run"
+  readonly phase: string
+  readonly mix: Mix
+  readonly opsPerClient: number
+}
+export interface LoopDelay {
+  readonly p50: number
+  readonly p99: number
+  readonly max: number
+}
+export type FromClients =
+  | { readonly type: "ready" }
+  | {
+      readonly type: "done"
+      readonly phase: string
+      readonly latencies: Readonly<Record<Op, Float64Array>>
+      readonly elapsedMs: number
+      readonly cpuMs: number
+      readonly loopDelay: LoopDelay
+      readonly maxRevision: number
+      readonly errors: ReadonlyArray<string>
+    }
+
+/** `progress` with `mark` starts a new measuring window for the event-loop delay. */
+export type ToWatchers =
+  | { readonly type: "progress"; readonly mark: boolean }
+  | { readonly type: "collect" }
+export type FromWatchers =
+  | { readonly type: "ready" }
+  | {
+      readonly type: "progress"
+      readonly minRevision: number
+      readonly events: number
+      /** This thread's CPU time since it started. */
+      readonly cpuMs: number
+      /** Event-loop delay since the last mark. */
+      readonly loopDelay: LoopDelay
+    }
+  | {
+      readonly type: "collect"
+      /** Every event of every watcher: its revision and when it arrived (wall clock, ms). */
+      readonly revisions: Float64Array
+      readonly times: Float64Array
+      /** Events out of order or repeated (must be none). */
+      readonly problems: ReadonlyArray<string>
+    }
+
+const port = parentPort
+if (port === null) throw new Error("load.ts runs as a worker thread")
+
+const delay = monitorEventLoopDelay({ resolution: 10 })
+delay.enable()
+/** Event-loop delay since the last call, in ms (how late this thread ran what was ready). */
+const takeLoopDelay = (): LoopDelay => {
+  const d = {
+    p50: Math.round(delay.percentile(50) / 1e4) / 100,
+    p99: Math.round(delay.percentile(99) / 1e4) / 100,
+    max: Math.round(delay.max / 1e4) / 100,
+  }
+  delay.reset()
+  return d
+}
+
+/** Requests go out at once, not held back by Nagle's algorithm. */
+const noDelay = (socket: Socket) => socket.setNoDelay(true)
+
+const rvMarker = '"resourceVersion":"'
+/** The first resourceVersion in a JSON text (an object's own: the benchmark's pods carry no other). */
+const revisionIn = (text: string, from = 0): number => {
+  const at = text.indexOf(rvMarker, from)
+  if (at < 0) return 0
+  const start = at + rvMarker.length
+  return Number(text.slice(start, text.indexOf('"', start)))
+}
+
+const podJson = (namespace: string, name: string, revision?: number, generation?: number) =>
+  JSON.stringify({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name,
+      namespace,
+      labels: { app: "bench" },
+      ...(revision === undefined ? {} : { resourceVersion: String(revision) }),
+      ...(generation === undefined ? {} : { annotations: { "bench/update": String(generation) } }),
+    },
+    spec: {
+      containers: [
+        {
+          name: "main",
+          image: "nginx:1.27",
+          resources: { requests: { cpu: "100m", memory: "64Mi" } },
+        },
+      ],
+    },
+  })
+
+const runClients = (data: ClientsData) => {
+  const url = new URL(data.url)
+  const agent = new Agent({ keepAlive: true, maxSockets: data.clients })
+  const headers = { "content-type": "application/json", accept: "application/json" }
+  /** One request; resolves with the body when `wantBody`, else with "". */
+  const send = (method: string, path: string, body: string | undefined, wantBody: boolean) =>
+    new Promise<string>((resolve, reject) => {
+      const req = httpRequest(
+        { host: url.hostname, port: url.port, method, path, agent, headers },
+        (res: IncomingMessage) => {
+          const ok = (res.statusCode ?? 500) < 300
+          const chunks: Array<Buffer> = []
+          res.on("data", (d: Buffer) => {
+            if (wantBody || !ok) chunks.push(d)
+          })
+          res.on("end", () =>
+            ok
+              ? resolve(wantBody ? Buffer.concat(chunks).toString() : "")
+              : reject(
+                  new Error(
+                    `${method} ${path}: ${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 300)}`,
+                  ),
+                ),
+          )
+        },
+      )
+      req.on("error", reject)
+      req.on("socket", noDelay)
+      req.end(body)
+    })
+
+  const ns = data.namespace
+  const podsPath = `/api/v1/namespaces/${ns}/pods`
+  const listPath = `/api/v1/namespaces/${data.listNamespace}/pods`
+  /** Pods each client created, with the revision of its last write to each. */
+  const owned: Array<Array<{ readonly name: string; revision: number; generation: number }>> =
+    Array.from({ length: data.clients }, () => [])
+  const names: Array<string> = []
+  const random = seeded(data.seed)
+  let serial = 0
+
+  const runPhase = async (m: ToClients): Promise<FromClients> => {
+    const total = ops.reduce((s, op) => s + m.mix[op], 0)
+    const latencies = Object.fromEntries(ops.map((op) => [op, new Samples()])) as Record<
+      Op,
+      Samples
+    >
+    const errors: Array<string> = []
+    let maxRevision = 0
+    const choose = (r: number): Op => {
+      let x = r * total
+      for (const op of ops) {
+        x -= m.mix[op]
+        if (x < 0) return op
+      }
+      return "get"
+    }
+    /** One operation of client `c`; an op that has nothing to work on yet creates. */
+    const step = async (c: number, op: Op): Promise<Op> => {
+      const mine = owned[c] as Array<{ name: string; revision: number; generation: number }>
+      if ((op === "update" && mine.length === 0) || (op === "get" && names.length === 0))
+        op = "create"
+      switch (op) {
+        case "create": {
+          const name = `p-${m.phase}-${c}-${serial++}`
+          const text = await send("POST", podsPath, podJson(ns, name), true)
+          const revision = revisionIn(text)
+          if (revision > maxRevision) maxRevision = revision
+          mine.push({ name, revision, generation: 0 })
+          names.push(name)
+          return op
+        }
+        case "get":
+          await send(
+            "GET",
+            `${podsPath}/${names[Math.floor(random() * names.length)]}`,
+            undefined,
+            false,
+          )
+          return op
+        case "list":
+          await send("GET", listPath, undefined, false)
+          return op
+        case "update": {
+          const pod = mine[Math.floor(random() * mine.length)] as (typeof mine)[number]
+          pod.generation++
+          const text = await send(
+            "PUT",
+            `${podsPath}/${pod.name}`,
+            podJson(ns, pod.name, pod.revision, pod.generation),
+            true,
+          )
+          pod.revision = revisionIn(text)
+          if (pod.revision > maxRevision) maxRevision = pod.revision
+          return op
+        }
+      }
+    }
+    takeLoopDelay()
+    const cpu0 = process.threadCpuUsage()
+    const t0 = performance.now()
+    await Promise.all(
+      Array.from({ length: data.clients }, async (_, c) => {
+        for (let i = 0; i < m.opsPerClient; i++) {
+          const t = performance.now()
+          try {
+            const done = await step(c, choose(random()))
+            latencies[done].push(performance.now() - t)
+          } catch (e) {
+            if (errors.length < 20) errors.push(e instanceof Error ? e.message : String(e))
+          }
+        }
+      }),
+    )
+    const elapsedMs = performance.now() - t0
+    return {
+      type: "done",
+      phase: m.phase,
+      latencies: Object.fromEntries(ops.map((op) => [op, latencies[op].toArray()])) as Record<
+        Op,
+        Float64Array
+      >,
+      elapsedMs,
+      cpuMs: cpuMs(process.threadCpuUsage(cpu0)),
+      loopDelay: takeLoopDelay(),
+      maxRevision,
+      errors,
+    }
+  }
+
+  port.postMessage({ type: "ready" } satisfies FromClients)
+  port.on("message", (m: ToClients) => {
+    runPhase(m).then(
+      (r) => port.postMessage(r),
+      (e) => {
+        throw e
+      },
+    )
+  })
+}
+
+const runWatchers = (data: WatchersData) => {
+  const url = new URL(data.url)
+  const agent = new Agent({ keepAlive: true, maxSockets: data.watchers })
+  const revisions = new Samples()
+  const times = new Samples()
+  const problems: Array<string> = []
+  const last = new Array<number>(data.watchers).fill(data.fromRevision)
+  let opened = 0
+  const path = `/api/v1/namespaces/${data.namespace}/pods?watch=true&resourceVersion=${data.fromRevision}`
+  for (let w = 0; w < data.watchers; w++) {
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, path, agent, headers: { accept: "application/json" } },
+      (res) => {
+        if (res.statusCode !== 200) throw new Error(`watch: ${res.statusCode}`)
+        let buffer = ""
+        res.setEncoding("utf8")
+        res.on("data", (d: string) => {
+          const now = wallMs()
+          buffer = buffer === "" ? d : buffer + d
+          let start = 0
+          let nl = buffer.indexOf("\n")
+          while (nl >= 0) {
+            // Only the revision is needed: no full parse on the load side.
+            const revision = revisionIn(buffer.slice(start, nl))
+            if (revision <= (last[w] as number) && problems.length < 20)
+              problems.push(`watcher ${w}: revision ${revision} after ${last[w]}`)
+            last[w] = revision
+            revisions.push(revision)
+            times.push(now)
+            start = nl + 1
+            nl = buffer.indexOf("\n", start)
+          }
+          buffer = start === buffer.length ? "" : buffer.slice(start)
+        })
+        res.on("end", () => problems.push(`watcher ${w}: the watch ended`))
+        opened++
+        if (opened === data.watchers) port.postMessage({ type: "ready" } satisfies FromWatchers)
+      },
+    )
+    req.on("error", (e) => problems.push(`watcher ${w}: ${e.message}`))
+    req.on("socket", noDelay)
+    req.end()
+  }
+  takeLoopDelay()
+  const cpu0 = process.threadCpuUsage()
+  let loopDelay = takeLoopDelay()
+  port.on("message", (m: ToWatchers) => {
+    if (m.type === "progress") {
+      if (m.mark) loopDelay = takeLoopDelay()
+      port.postMessage({
+        type: "progress",
+        minRevision: Math.min(...last),
+        events: revisions.length,
+        cpuMs: cpuMs(process.threadCpuUsage(cpu0)),
+        loopDelay,
+      } satisfies FromWatchers)
+    } else {
+      port.postMessage({
+        type: "collect",
+        revisions: revisions.toArray(),
+        times: times.toArray(),
+        problems,
+      } satisfies FromWatchers)
+    }
+  })
+}
+
+const data = workerData as ClientsData | WatchersData
+if (data.role === "clients") runClients(data)
+else runWatchers(data)
