@@ -52,32 +52,43 @@ export const encodeGrpcMessage = (message: string): string => {
   return out
 }
 
-const trailersOnly = (stream: http2.ServerHttp2Stream, status: GrpcStatus): void => {
+/**
+ * Runs a write to a stream the client may have reset or whose session may be
+ * gone meanwhile: Node then throws, and the answer has nobody to go to.
+ */
+const guarded = (stream: http2.ServerHttp2Stream, write: () => void): void => {
   if (stream.destroyed || stream.closed) return
-  if (stream.headersSent) {
-    endWithTrailers(stream, status)
-    return
+  try {
+    write()
+  } catch {
+    stream.destroy()
   }
-  stream.respond(
-    {
-      ":status": 200,
-      "content-type": "application/grpc",
-      "grpc-status": String(status.code),
-      "grpc-message": encodeGrpcMessage(status.message),
-    },
-    { endStream: true },
-  )
 }
 
-const endWithTrailers = (stream: http2.ServerHttp2Stream, status: GrpcStatus): void => {
-  if (stream.destroyed || stream.closed) return
-  const trailers: http2.OutgoingHttpHeaders = { "grpc-status": String(status.code) }
-  if (status.code !== 0) trailers["grpc-message"] = encodeGrpcMessage(status.message)
-  stream.once("wantTrailers", () => {
-    if (!stream.destroyed) stream.sendTrailers(trailers)
+const trailersOnly = (stream: http2.ServerHttp2Stream, status: GrpcStatus): void =>
+  guarded(stream, () => {
+    if (stream.headersSent) {
+      endWithTrailers(stream, status)
+      return
+    }
+    stream.respond(
+      {
+        ":status": 200,
+        "content-type": "application/grpc",
+        "grpc-status": String(status.code),
+        "grpc-message": encodeGrpcMessage(status.message),
+      },
+      { endStream: true },
+    )
   })
-  stream.end()
-}
+
+const endWithTrailers = (stream: http2.ServerHttp2Stream, status: GrpcStatus): void =>
+  guarded(stream, () => {
+    const trailers: http2.OutgoingHttpHeaders = { "grpc-status": String(status.code) }
+    if (status.code !== 0) trailers["grpc-message"] = encodeGrpcMessage(status.message)
+    stream.once("wantTrailers", () => guarded(stream, () => stream.sendTrailers(trailers)))
+    stream.end()
+  })
 
 const RESPONSE_HEADERS = { ":status": 200, "content-type": "application/grpc" } as const
 
@@ -180,11 +191,13 @@ const serveUnary = (
       trailersOnly(stream, error)
       return
     }
-    stream.respond(RESPONSE_HEADERS, { waitForTrailers: true })
-    stream.once("wantTrailers", () => {
-      if (!stream.destroyed) stream.sendTrailers({ "grpc-status": "0" })
+    guarded(stream, () => {
+      stream.respond(RESPONSE_HEADERS, { waitForTrailers: true })
+      stream.once("wantTrailers", () =>
+        guarded(stream, () => stream.sendTrailers({ "grpc-status": "0" })),
+      )
+      stream.end(frame)
     })
-    stream.end(frame)
   }
   const start = (message: Uint8Array): void => {
     if (started) return
@@ -216,9 +229,11 @@ const serveBidi = (
 ): void => {
   let finished = false
   const send = (frame: Uint8Array): void => {
-    if (finished || stream.destroyed || stream.closed) return
-    if (!stream.headersSent) stream.respond(RESPONSE_HEADERS, { waitForTrailers: true })
-    stream.write(frame)
+    if (finished) return
+    guarded(stream, () => {
+      if (!stream.headersSent) stream.respond(RESPONSE_HEADERS, { waitForTrailers: true })
+      stream.write(frame)
+    })
   }
   const end = (status: GrpcStatus): void => {
     if (finished) return
