@@ -13,6 +13,12 @@ const FLOTILLA = fileURLToPath(
   new URL("../../../../apps/flotilla/bin/flotilla.js", import.meta.url),
 )
 
+/** Children still running: killed if the test process exits without closing its clusters. */
+const running = new Set<ChildProcess>()
+process.once("exit", () => {
+  for (const c of running) c.kill("SIGKILL")
+})
+
 /** Ports the kernel says are free now (all bound before any is released, so they differ). */
 export const freePorts = async (n: number): Promise<number[]> => {
   const servers = await Promise.all(
@@ -121,10 +127,12 @@ export class StoreProcess {
       stdio: ["ignore", "pipe", "pipe"],
     })
     this.child = child
+    running.add(child)
     const from = this.log.length
     child.stdout!.on("data", (d) => (this.log += d))
     child.stderr!.on("data", (d) => (this.log += d))
     child.once("exit", () => {
+      running.delete(child)
       this.exits++
       if (this.child === child) this.child = undefined
     })
