@@ -65,26 +65,49 @@ export interface ApiServerShape {
   readonly handle: ReturnType<typeof makeHandler>
 }
 
-const readBody = (req: IncomingMessage): Promise<Uint8Array | "too large"> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    let tooLarge = false
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length
-      if (size > maxRequestBytes) {
-        tooLarge = true
-        chunks.length = 0
-        return
-      }
-      if (!tooLarge) chunks.push(chunk)
-    })
-    req.on("end", () => resolve(tooLarge ? "too large" : new Uint8Array(Buffer.concat(chunks))))
-    req.on("error", reject)
+/**
+ * Reads a request's body whole, then calls `done` with it (or with "too
+ * large" past `maxRequestBytes`). A request that announces no body (no
+ * Content-Length, no Transfer-Encoding, as GETs come) is handed on at once.
+ * A request that fails while its body is read is dropped with its socket.
+ */
+const readBody = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  done: (body: Uint8Array | "too large") => void,
+): void => {
+  const length = req.headers["content-length"]
+  if ((length === undefined || length === "0") && req.headers["transfer-encoding"] === undefined) {
+    done(noBody)
+    return
+  }
+  const chunks: Array<Buffer> = []
+  let size = 0
+  let tooLarge = false
+  req.on("data", (chunk: Buffer) => {
+    size += chunk.length
+    if (size > maxRequestBytes) {
+      tooLarge = true
+      chunks.length = 0
+      return
+    }
+    if (!tooLarge) chunks.push(chunk)
   })
+  req.on("end", () =>
+    done(
+      tooLarge
+        ? "too large"
+        : new Uint8Array(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)),
+    ),
+  )
+  req.on("error", () => res.destroy())
+}
+const noBody = new Uint8Array(0)
 
 /** A failure the HTTP shell answers itself, as a `Status`. */
-const failure = (code: number, reason: string, message: string): ApiResponse => ({
+type BodyResponse = Extract<ApiResponse, { _tag: "Body" }>
+
+const failure = (code: number, reason: string, message: string): BodyResponse => ({
   _tag: "Body",
   status: code,
   contentType: "application/json",
@@ -161,21 +184,22 @@ const socketConsumer = (
   }
 }
 
+/** Writes a whole response. */
+const writeBody = (res: ServerResponse, response: BodyResponse) => {
+  res.writeHead(response.status, {
+    "content-type": response.contentType,
+    "cache-control": "no-cache, private",
+    ...response.headers,
+  })
+  res.end(response.body)
+}
+
+/** Streams a response (a watch, a followed log) until it ends. */
 const respond = (
   res: ServerResponse,
-  response: ApiResponse,
-  maxPending = maxPendingChunks,
+  response: Extract<ApiResponse, { _tag: "Stream" }>,
+  maxPending: number,
 ): Effect.Effect<void> => {
-  if (response._tag === "Body") {
-    return Effect.sync(() => {
-      res.writeHead(response.status, {
-        "content-type": response.contentType,
-        "cache-control": "no-cache, private",
-        ...response.headers,
-      })
-      res.end(response.body)
-    })
-  }
   if (response.push !== undefined) {
     const push = response.push
     return Effect.callback<void>((resume) => {
@@ -311,43 +335,50 @@ export const serve = (
     const unauthorized = failure(401, "Unauthorized", "Unauthorized")
     const context = yield* Effect.context<never>()
     const run = Effect.runCallbackWith(context)
-    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-      const url = new URL(req.url ?? "/", "http://localhost")
-      const program = Effect.gen(function* () {
-        if (!authorized(req, url.pathname)) {
-          req.resume()
-          return yield* respond(res, unauthorized)
-        }
-        const body = yield* Effect.promise(() => readBody(req))
-        if (body === "too large") {
-          return yield* respond(
-            res,
-            failure(413, "RequestEntityTooLarge", "the request is too large"),
-          )
-        }
-        const request: ApiRequest = {
-          method: req.method ?? "GET",
-          path: url.pathname,
-          query: url.searchParams,
-          headers: headersOf(req),
-          body,
-        }
-        const response = yield* handle(request)
-        yield* respond(res, response, options.maxPendingWatchChunks)
-      })
-      const interrupt = run(program, {
-        onExit: (exit) => {
-          if (Exit.isFailure(exit) && !res.headersSent) {
-            res.writeHead(500, { "content-type": "text/plain" })
-            res.end("internal error\n")
-          } else if (!res.writableEnded) {
-            res.end()
-          }
-        },
-      })
+    const maxPending = options.maxPendingWatchChunks ?? maxPendingChunks
+    // Plain callbacks around one fiber per request, which runs the handler
+    // (and streams a watch); whole bodies are written straight from its exit.
+    const onExit = (res: ServerResponse) => (exit: Exit.Exit<ApiResponse | undefined>) => {
+      if (Exit.isSuccess(exit)) {
+        if (exit.value !== undefined && exit.value._tag === "Body") writeBody(res, exit.value)
+        else if (!res.writableEnded) res.end()
+      } else if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "text/plain" })
+        res.end("internal error\n")
+      } else if (!res.writableEnded) {
+        res.end()
+      }
+    }
+    const dispatch = (req: IncomingMessage, res: ServerResponse, url: URL, body: Uint8Array) => {
+      const request: ApiRequest = {
+        method: req.method ?? "GET",
+        path: url.pathname,
+        query: url.searchParams,
+        headers: headersOf(req),
+        body,
+      }
+      const program = Effect.flatMap(handle(request), (response) =>
+        response._tag === "Body"
+          ? Effect.succeed(response)
+          : Effect.as(respond(res, response, maxPending), undefined),
+      )
+      const interrupt = run(program, { onExit: onExit(res) })
       // The client went away (a watch closed by kubectl): stop the work.
       res.on("close", () => {
         if (!res.writableFinished) interrupt()
+      })
+    }
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      const url = new URL(req.url ?? "/", "http://localhost")
+      if (!authorized(req, url.pathname)) {
+        req.resume()
+        writeBody(res, unauthorized)
+        return
+      }
+      readBody(req, res, (body) => {
+        if (body === "too large")
+          writeBody(res, failure(413, "RequestEntityTooLarge", "the request is too large"))
+        else dispatch(req, res, url, body)
       })
     })
     if (options.bootstrap !== false) yield* bootstrap(handle, port)
