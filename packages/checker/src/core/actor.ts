@@ -56,7 +56,8 @@ export interface Actor<S, M, T = never, P = never, I = never, O = never> {
    * not take stays in flight (its delivery is not an action yet): it arrives
    * later, or never, which is what a network may do to any message. Use it
    * for messages that would be ignored now but matter later, so that
-   * ignoring them does not multiply states.
+   * ignoring them does not multiply states. Unordered networks only: on FIFO
+   * channels a message left in flight would block the ones behind it.
    */
   accepts?(id: Id, state: S, from: Id, msg: M): boolean
 }
@@ -615,7 +616,9 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
         if (i > 0 && network[i - 1]!.src === e.src && network[i - 1]!.dst === e.dst) continue
       } else if (i > 0 && network[i - 1]!.hi === e.hi && network[i - 1]!.lo === e.lo) continue
       const receiver = config.actors[e.dst]!
-      if (receiver.accepts !== undefined) {
+      // (On FIFO channels a message left in flight would block the ones
+      // behind it, so there every message is delivered as usual.)
+      if (!ordered && receiver.accepts !== undefined) {
         const current = s.actors[e.dst]
         if (current !== undefined && !receiver.accepts(e.dst, current, e.src, e.msg)) continue
       }

@@ -758,12 +758,28 @@ export const raftModel = (options: Partial<RaftModelOptions> = {}) => {
         }
         return run(self, s, msg)
       },
-      // A client request reaches a server when it leads (or never): a
-      // follower would drop it, which is the same as never delivering it.
-      accepts: (_, s, __, msg) =>
-        msg.type !== "ClientRequest" ||
-        (s.role === "server" &&
-          (s.raft.role === "Leader" || (o.localReads && msg.op.type === "read"))),
+      // Messages the core would ignore now are left in flight (delivered
+      // later, or never): delivering one would only drop it, and a message
+      // that is never delivered already covers that. A client request is
+      // taken only by a leader; a response only by the role it answers, in
+      // its term (an older term's response is ignored for good: terms only
+      // grow, except after a crash, when it may still be delivered).
+      accepts: (_, s, __, msg) => {
+        if (s.role !== "server") return true
+        const r = s.raft
+        switch (msg.type) {
+          case "ClientRequest":
+            return r.role === "Leader" || (o.localReads && msg.op.type === "read")
+          case "RequestVoteResponse":
+            return msg.term > r.term || (msg.term === r.term && r.role === "Candidate")
+          case "AppendEntriesResponse":
+          case "HeartbeatResponse":
+          case "InstallSnapshotResponse":
+            return msg.term > r.term || (msg.term === r.term && r.role === "Leader")
+          default:
+            return true
+        }
+      },
       timeout: (self, s, timer) => {
         if (s.role !== "server") return undefined
         if (timer === "disk") {

@@ -1,11 +1,5 @@
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads"
-import type {
-  ExploreOptions,
-  ExploreOutcome,
-  Path,
-  Progress,
-  StopReason,
-} from "../core/explore.ts"
+import type { ExploreOptions, ExploreOutcome, Path, Progress, StopReason } from "../core/explore.ts"
 import { assertDistinctNames, safetyOutcomes } from "../core/explore.ts"
 import type { AnyModel, Property } from "../core/model.ts"
 import type { FromWorker, Hit, ModelSource, ToWorker, WorkerSetup } from "./protocol.ts"

@@ -148,14 +148,14 @@ describe("raft model: every mutant of the core is caught", () => {
       maxLog: 2,
       mutation: "append-without-prev-check",
     })
-    const r = simulate(model, { seed: 1, walks: 2000, maxDepth: 40 })
+    const r = simulate(model, { seed: 2, walks: 2000, maxDepth: 40 })
     const p = r.properties.find((x) => x.name === "Log Matching")!
     expect(p.status).toBe("violated")
-    // Pinned: the shrunk schedule for seed 1 (action indices follow the
+    // Pinned: the shrunk schedule for seed 2 (action indices follow the
     // network's canonical order, so they change when message hashing does).
     expect(p.path).toEqual({
       init: 0,
-      actions: [2, 0, 2, 5, 5, 3, 5, 5, 7, 8, 0, 4, 0, 3, 0, 0, 0, 0],
+      actions: [2, 0, 2, 1, 1, 2, 2, 3, 4, 4, 2, 3, 2, 0, 0, 2, 0, 0, 2],
     })
     const last = statesAlong(model, p.path!).at(-1)!
     expect(model.properties.find((x) => x.name === "Log Matching")!.holds(last)).toBe(false)
