@@ -46,7 +46,7 @@ const text = (name: keyof EtcdFlags, description: string) =>
 
 const flags = {
   name: text("name", "Human-readable name for this member (default: default)"),
-  dataDir: text("data-dir", "Path to the data directory (default: ${name}.etcd)"),
+  dataDir: text("data-dir", "Path to the data directory (default: NAME.etcd)"),
   listenClientUrls: text("listen-client-urls", "URLs to listen on for client traffic"),
   advertiseClientUrls: text("advertise-client-urls", "Client URLs advertised to the cluster"),
   listenPeerUrls: text("listen-peer-urls", "URL to listen on for peer (Raft) traffic"),
