@@ -97,14 +97,17 @@ const stripNulls = (value: unknown): unknown => {
   const out: Record<string, unknown> = {}
   for (const k of Object.keys(value)) {
     const v = value[k]
-    // defineProperty, not assignment: a "__proto__" key must stay a plain key.
-    if (v !== null) {
+    if (v === null) continue
+    // A "__proto__" key must stay a plain key: defineProperty for it, not assignment.
+    if (k === "__proto__") {
       Object.defineProperty(out, k, {
         value: stripNulls(v),
         enumerable: true,
         writable: true,
         configurable: true,
       })
+    } else {
+      out[k] = stripNulls(v)
     }
   }
   return out

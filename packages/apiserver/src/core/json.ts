@@ -54,12 +54,32 @@ export const deepEqual = (a: unknown, b: unknown): boolean => {
   return true
 }
 
-/** A deep copy of a JSON value (structuredClone keeps `__proto__` keys as plain keys). */
-export const clone = <A>(value: A): A => structuredClone(value)
+/**
+ * A deep copy of a JSON value (objects and arrays copied, everything else
+ * shared), with `__proto__` keys kept as plain keys. Plain recursion: several
+ * times faster than `structuredClone` on the small objects of the write path.
+ */
+export const clone = <A>(value: A): A => cloneValue(value) as A
 
-/** Sets a own property safely, even for keys such as `__proto__`. */
+const cloneValue = (value: unknown): unknown => {
+  if (typeof value !== "object" || value === null) return value
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length)
+    for (let i = 0; i < value.length; i++) out[i] = cloneValue(value[i])
+    return out
+  }
+  const out: Obj = {}
+  for (const k in value) {
+    if (Object.hasOwn(value, k)) setKey(out, k, cloneValue((value as Obj)[k]))
+  }
+  return out
+}
+
+/** Sets an own property safely, even for the key `__proto__` (which assignment would not create). */
 export const setKey = (obj: Obj, key: string, value: unknown): void => {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
+  if (key === "__proto__")
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
+  else obj[key] = value
 }
 
 /** RFC 3339 with seconds, as Kubernetes' `metav1.Time` prints: `2026-11-28T16:14:50Z`. */

@@ -390,16 +390,8 @@ export const trackUpdate = (old: Obj | undefined, next: Obj, type: TypeNode, who
   }
   const entries = readManagedFields(old)
   const before = fieldsOf(old, type, scope)
-  const changed: Array<Array<string>> = []
-  for (const path of memberPaths(after)) {
-    if (!hasPath(before, path)) changed.push(path)
-    else if (!deepEqual(valueAt(old, path, type), valueAt(next, path, type))) {
-      // A changed value: for containers (maps, keyed items) only their leaves count.
-      const n = childAt(after, path)
-      if (n === undefined || n.children.size === 0) changed.push(path)
-    }
-  }
-  const removed = memberPaths(before).filter((p) => !hasPath(after, p))
+  const changed = changedPaths(before, after, old, next, type)
+  const removed = removedPaths(before, after)
   if (changed.length === 0 && removed.length === 0 && old !== undefined) {
     return withManagedFields(next, entries)
   }
@@ -439,6 +431,76 @@ const childAt = (n: FieldNode, path: ReadonlyArray<string>): FieldNode | undefin
     if (cur === undefined) return undefined
   }
   return cur
+}
+
+/** One step of `valueAt`: the value under a path element (undefined when none). */
+const stepValue = (cur: unknown, el: string, type: TypeNode): unknown => {
+  const { kind, value } = parseElement(el)
+  if (kind === "f") return isObject(cur) ? cur[value as string] : undefined
+  if (!Array.isArray(cur)) return undefined
+  if (kind === "k") return cur.find((item) => matchesKey(item, value as Obj, type))
+  if (kind === "v") return cur.find((item) => deepEqual(item, value))
+  return cur[value as number]
+}
+
+/** One step of `valueAt`'s type: the type under a path element. */
+const stepType = (el: string, type: TypeNode): TypeNode =>
+  el.startsWith("f:")
+    ? fieldType(type, el.slice(2))
+    : el.startsWith("k:")
+      ? (type.elem ?? {})
+      : type
+
+/**
+ * The member paths of `after` an update changed, in pre-order: those `before`
+ * lacks, and leaves whose value differs between `old` and `next` (containers
+ * count only through their leaves). One walk of both sets and both objects
+ * together, rather than a walk from the root per path.
+ */
+export const changedPaths = (
+  before: FieldNode,
+  after: FieldNode,
+  old: unknown,
+  next: unknown,
+  type: TypeNode,
+): Array<Array<string>> => {
+  const out: Array<Array<string>> = []
+  const walk = (
+    a: FieldNode,
+    b: FieldNode | undefined,
+    o: unknown,
+    n: unknown,
+    t: TypeNode,
+    path: ReadonlyArray<string>,
+  ) => {
+    for (const [el, child] of a.children) {
+      const bc = b?.children.get(el)
+      const leaf = child.children.size === 0
+      // Under a node `before` lacks, every member is new: no values needed.
+      const known = bc !== undefined
+      const ov = known ? stepValue(o, el, t) : undefined
+      const nv = known ? stepValue(n, el, t) : undefined
+      if (child.self && (!known || !bc.self || (leaf && !deepEqual(ov, nv))))
+        out.push([...path, el])
+      if (!leaf) walk(child, bc, ov, nv, stepType(el, t), [...path, el])
+    }
+  }
+  walk(after, before, old, next, type, [])
+  return out
+}
+
+/** The member paths of `before` that `after` lacks, in pre-order. */
+export const removedPaths = (before: FieldNode, after: FieldNode): Array<Array<string>> => {
+  const out: Array<Array<string>> = []
+  const walk = (b: FieldNode, a: FieldNode | undefined, path: ReadonlyArray<string>) => {
+    for (const [el, child] of b.children) {
+      const ac = a?.children.get(el)
+      if (child.self && (ac === undefined || !ac.self)) out.push([...path, el])
+      if (child.children.size > 0) walk(child, ac, [...path, el])
+    }
+  }
+  walk(before, after, [])
+  return out
 }
 
 const cloneSet = (n: FieldNode): FieldNode => {

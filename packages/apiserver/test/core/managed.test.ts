@@ -1,15 +1,22 @@
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import type { Obj } from "../../src/core/json.ts"
+import { deepEqual } from "../../src/core/json.ts"
 import {
   apply,
+  changedPaths,
   conflictMessage,
+  type FieldNode,
   fieldsOf,
   formatPath,
   fromFieldsV1,
+  hasPath,
+  memberPaths,
   readManagedFields,
+  removedPaths,
   toFieldsV1,
   trackUpdate,
+  valueAt,
 } from "../../src/core/managed.ts"
 import { typeOf } from "../../src/core/typemeta.ts"
 
@@ -90,6 +97,71 @@ describe("field sets", () => {
       ]),
     ).toBe('.spec.template.spec.containers[name="main"].image')
     expect(formatPath(["f:metadata", "f:finalizers", 'v:"a"'])).toBe('.metadata.finalizers[="a"]')
+  })
+})
+
+describe("changed and removed paths", () => {
+  // The definitions, path by path from the root.
+  const childAt = (n: FieldNode, path: ReadonlyArray<string>) =>
+    path.reduce<FieldNode | undefined>((cur, el) => cur?.children.get(el), n)
+  const changedByDefinition = (before: FieldNode, after: FieldNode, old: Obj, next: Obj) =>
+    memberPaths(after).filter(
+      (path) =>
+        !hasPath(before, path) ||
+        (!deepEqual(valueAt(old, path, type), valueAt(next, path, type)) &&
+          (childAt(after, path)?.children.size ?? 0) === 0),
+    )
+  const container = fc.record(
+    {
+      name: fc.constantFrom("main", "side", "init"),
+      image: fc.constantFrom("a", "b"),
+      ports: fc.array(
+        fc.record(
+          { containerPort: fc.constantFrom(80, 443), protocol: fc.constantFrom("TCP", "UDP") },
+          { requiredKeys: ["containerPort"] },
+        ),
+        { maxLength: 2 },
+      ),
+      args: fc.array(fc.constantFrom("-v", "-q"), { maxLength: 2 }),
+    },
+    { requiredKeys: ["name"] },
+  )
+  const deploymentArb: fc.Arbitrary<Obj> = fc.record({
+    apiVersion: fc.constant("apps/v1"),
+    kind: fc.constant("Deployment"),
+    metadata: fc.record(
+      {
+        name: fc.constant("web"),
+        labels: fc.dictionary(fc.constantFrom("a", "b"), fc.constantFrom("1", "2")),
+        finalizers: fc.array(fc.constantFrom("x", "y"), { maxLength: 2 }),
+      },
+      { requiredKeys: ["name"] },
+    ),
+    spec: fc.record(
+      {
+        replicas: fc.constantFrom(1, 2),
+        paused: fc.boolean(),
+        template: fc.record({
+          spec: fc.record({ containers: fc.array(container, { maxLength: 3 }) }),
+        }),
+      },
+      { requiredKeys: [] },
+    ),
+  })
+
+  it("match their definitions for any two objects (property)", () => {
+    fc.assert(
+      fc.property(deploymentArb, deploymentArb, (old, next) => {
+        const before = fieldsOf(old, type, "main")
+        const after = fieldsOf(next, type, "main")
+        expect(changedPaths(before, after, old, next, type)).toEqual(
+          changedByDefinition(before, after, old, next),
+        )
+        expect(removedPaths(before, after)).toEqual(
+          memberPaths(before).filter((p) => !hasPath(after, p)),
+        )
+      }),
+    )
   })
 })
 
