@@ -17,7 +17,7 @@
 // watcher holding the event, for every event of every watcher.
 //
 //   npm run bench -w @flotilla/apiserver [-- raft] [phases,...]
-//   BENCH_SCALE=2 (twice the operations)
+//   BENCH_SCALE=2 (twice the operations); BENCH_CLIENTS, BENCH_WATCHERS (default 100 each)
 //   BENCH_CPU_PROF=<dir>: the server profiles each measured phase into <dir>/<phase>.cpuprofile
 //   (summarize one with `node bench/profile.ts <file>`)
 import { type ChildProcess, spawn } from "node:child_process"
@@ -40,8 +40,8 @@ import type { ServerReply, ServerRequest } from "./server.ts"
 import { type Summary, summarize } from "./stats.ts"
 
 const mode = process.argv.includes("raft") ? "raft" : "memory"
-const clients = 100
-const watchers = 100
+const clients = Number(process.env.BENCH_CLIENTS ?? 100)
+const watchers = Number(process.env.BENCH_WATCHERS ?? 100)
 const listSize = 100
 const scale = Number(process.env.BENCH_SCALE ?? 1)
 const namespace = "bench"
@@ -165,6 +165,8 @@ interface PhaseResult {
   readonly serverCores: number
   /** Server CPU time per operation of the phase (µs), watch fan-out included. */
   readonly serverCpuPerOpUs: number
+  /** The same, the server's main thread alone. */
+  readonly serverMainCpuPerOpUs: number
   readonly serverBusy: number
   readonly clientsCores: number
   readonly watchersCores: number
@@ -263,6 +265,7 @@ const main = async () => {
       perSecond: Math.round((total * 1000) / elapsedMs),
       serverCores: (s1.cpuMs - s0.cpuMs) / wallMsTotal,
       serverCpuPerOpUs: Math.round(((s1.cpuMs - s0.cpuMs) * 1000) / Math.max(1, total)),
+      serverMainCpuPerOpUs: Math.round(((s1.mainCpuMs - s0.mainCpuMs) * 1000) / Math.max(1, total)),
       serverBusy: (s1.activeMs - s0.activeMs) / wallMsTotal,
       clientsCores: done.cpuMs / elapsedMs,
       watchersCores: (w1.cpuMs - w0.cpuMs) / wallMsTotal,
@@ -319,14 +322,14 @@ const main = async () => {
     `API server benchmark: ${mode} store, ${clients} closed-loop clients, ${watchers} watchers; ${cpu[0]?.model ?? "cpu"} x${cpu.length}, Node ${process.version}, load average ${load0.toFixed(1)} -> ${load1.toFixed(1)}`,
   )
   console.log(
-    "phase   op         count    ops/s   p50 ms   p99 ms   max ms | server cores (busy), CPU µs/op | clients / watchers cores, loop p99 ms",
+    "phase   op         count    ops/s   p50 ms   p99 ms   max ms | server cores (busy), CPU µs/op (main thread) | clients / watchers cores, loop p99 ms",
   )
   const pad = (x: unknown, n: number) => String(x).padStart(n)
   for (const r of results) {
     if (!r.phase.measured) continue
     for (const [op, s] of Object.entries(r.ops)) {
       console.log(
-        `${r.phase.name.padEnd(7)} ${op.padEnd(8)} ${pad(s.count, 7)} ${pad(s.perSecond, 8)} ${pad(s.p50, 8)} ${pad(s.p99, 8)} ${pad(s.max, 8)} | ${r.serverCores.toFixed(2)} (${Math.round(r.serverBusy * 100)}%), ${r.serverCpuPerOpUs} | ${r.clientsCores.toFixed(2)} / ${r.watchersCores.toFixed(2)}, ${r.clientsLoopDelay.p99} / ${r.watchersLoopDelay.p99}`,
+        `${r.phase.name.padEnd(7)} ${op.padEnd(8)} ${pad(s.count, 7)} ${pad(s.perSecond, 8)} ${pad(s.p50, 8)} ${pad(s.p99, 8)} ${pad(s.max, 8)} | ${r.serverCores.toFixed(2)} (${Math.round(r.serverBusy * 100)}%), ${r.serverCpuPerOpUs} (${r.serverMainCpuPerOpUs}) | ${r.clientsCores.toFixed(2)} / ${r.watchersCores.toFixed(2)}, ${r.clientsLoopDelay.p99} / ${r.watchersLoopDelay.p99}`,
       )
     }
     const d = delivery.get(r.phase.name)

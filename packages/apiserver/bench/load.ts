@@ -314,6 +314,7 @@ const runWatchers = (data: WatchersData) => {
     req.on("socket", noDelay)
     req.end()
   }
+  if (data.watchers === 0) port.postMessage({ type: "ready" } satisfies FromWatchers)
   takeLoopDelay()
   const cpu0 = process.threadCpuUsage()
   let loopDelay = takeLoopDelay()
@@ -322,7 +323,7 @@ const runWatchers = (data: WatchersData) => {
       if (m.mark) loopDelay = takeLoopDelay()
       port.postMessage({
         type: "progress",
-        minRevision: Math.min(...last),
+        minRevision: last.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...last),
         events: revisions.length,
         cpuMs: cpuMs(process.threadCpuUsage(cpu0)),
         loopDelay,

@@ -50,6 +50,8 @@ export type ServerReply =
   | {
       readonly type: "stats"
       readonly cpuMs: number
+      /** CPU time of the main thread alone (the rest: GC helpers, libuv's pool, the inspector). */
+      readonly mainCpuMs: number
       readonly idleMs: number
       readonly activeMs: number
       readonly rssMiB: number
@@ -85,10 +87,12 @@ process.on("message", (m: ServerRequest) => {
   switch (m.type) {
     case "stats": {
       const cpu = process.cpuUsage()
+      const main = process.threadCpuUsage()
       const elu = performance.eventLoopUtilization()
       reply({
         type: "stats",
         cpuMs: (cpu.user + cpu.system) / 1000,
+        mainCpuMs: (main.user + main.system) / 1000,
         idleMs: elu.idle,
         activeMs: elu.active,
         rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20),
