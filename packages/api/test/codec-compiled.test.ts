@@ -1,0 +1,143 @@
+// The compiled decoders against Effect's Schema parser: for generated objects
+// of every kind, valid or mutated (keys dropped or added, values of another
+// type, values checks refuse), the compiled path answers exactly when the parser succeeds, with the
+// same value and the same key order.
+import { Result, Schema } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { decodeCompiled } from "../src/codec.ts"
+import { kinds } from "../src/registry.ts"
+import { arbitrary } from "./arbitraries.ts"
+
+type Mutation = {
+  readonly at: number
+  readonly op: "drop" | "add" | "retype" | "corrupt" | "pad" | "none"
+}
+
+/** Every object, array and leaf of a JSON value, with a way to replace or edit it. */
+const nodesOf = (
+  value: unknown,
+): Array<{ readonly holder: unknown; readonly key: string | number }> => {
+  const out: Array<{ holder: unknown; key: string | number }> = []
+  const walk = (holder: unknown, key: string | number, v: unknown) => {
+    out.push({ holder, key })
+    if (Array.isArray(v)) v.forEach((item, i) => walk(v, i, item))
+    else if (typeof v === "object" && v !== null)
+      for (const k of Object.keys(v)) walk(v, k, (v as Record<string, unknown>)[k])
+  }
+  const root = { value }
+  walk(root, "value", value)
+  return out
+}
+
+const mutate = (value: unknown, mutations: ReadonlyArray<Mutation>): unknown => {
+  const root = { value: structuredClone(value) }
+  for (const m of mutations) {
+    const nodes = nodesOf(root.value)
+    const node = nodes[m.at % nodes.length]
+    if (node === undefined || m.op === "none") continue
+    const holder = node.holder as Record<string | number, unknown>
+    const target = node.key === "value" && holder === undefined ? root : holder
+    const current = (target as Record<string | number, unknown>)[node.key]
+    switch (m.op) {
+      case "drop":
+        if (!Array.isArray(target)) delete (target as Record<string | number, unknown>)[node.key]
+        break
+      case "add":
+        if (typeof current === "object" && current !== null && !Array.isArray(current))
+          (current as Record<string, unknown>).unknownField = 1
+        break
+      case "corrupt":
+        // Same type, a value checks refuse (not an integer, not a time or quantity).
+        if (typeof current === "number")
+          (target as Record<string | number, unknown>)[node.key] = 0.5
+        if (typeof current === "string")
+          (target as Record<string | number, unknown>)[node.key] = "%%"
+        break
+      case "pad":
+        // Quantities are trimmed (and numbers taken as quantities) by their transformation.
+        if (typeof current === "string")
+          (target as Record<string | number, unknown>)[node.key] = ` ${current} `
+        if (typeof current === "number")
+          (target as Record<string | number, unknown>)[node.key] = String(current)
+        break
+      case "retype":
+        ;(target as Record<string | number, unknown>)[node.key] =
+          typeof current === "string"
+            ? 7
+            : typeof current === "number"
+              ? "7"
+              : typeof current === "object"
+                ? "x"
+                : {}
+        break
+    }
+  }
+  return root.value
+}
+
+const mutation: fc.Arbitrary<Mutation> = fc.record({
+  at: fc.nat(),
+  op: fc.constantFrom(
+    "drop" as const,
+    "add" as const,
+    "retype" as const,
+    "corrupt" as const,
+    "pad" as const,
+    "none" as const,
+  ),
+})
+
+describe("compiled decoding", () => {
+  for (const info of kinds) {
+    it(`answers as the Schema parser does for ${info.apiVersion} ${info.kind} (property)`, () => {
+      const parse = Schema.decodeUnknownResult(info.schema)
+      let answered = 0
+      fc.assert(
+        fc.property(
+          arbitrary(info.schema),
+          fc.array(mutation, { maxLength: 2 }),
+          (valid, mutations) => {
+            const input = mutate(valid, mutations)
+            const compiled = decodeCompiled(info.schema, input)
+            const parsed = parse(input, { onExcessProperty: "error" })
+            if (Result.isSuccess(parsed)) {
+              expect(compiled).toBeDefined()
+              expect(JSON.stringify(compiled?.value)).toBe(JSON.stringify(parsed.success))
+              answered++
+            } else {
+              expect(compiled).toBeUndefined()
+            }
+          },
+        ),
+        { numRuns: 60 },
+      )
+      // Most generated objects decode, so the compiled path was exercised.
+      expect(answered).toBeGreaterThan(10)
+    })
+  }
+
+  it("leaves unknown fields, missing required fields and wrong types to the parser", () => {
+    const pod = kinds.find((k) => k.apiVersion === "v1" && k.kind === "Pod")
+    expect(pod).toBeDefined()
+    const schema = pod?.schema as Schema.Codec<unknown, unknown>
+    const base = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p" },
+      spec: { containers: [{ name: "c", image: "i" }] },
+    }
+    expect(decodeCompiled(schema, base)).toBeDefined()
+    expect(decodeCompiled(schema, { ...base, extra: 1 })).toBeUndefined()
+    expect(decodeCompiled(schema, { ...base, spec: { containers: [{ name: 3 }] } })).toBeUndefined()
+    expect(
+      decodeCompiled(schema, { ...base, metadata: { name: "p", labels: { a: 1 } } }),
+    ).toBeUndefined()
+    // Defaults come out as the parser makes them: zero values filled in, in declaration order.
+    const parsed = Schema.decodeUnknownResult(schema)(base, { onExcessProperty: "error" })
+    expect(Result.isSuccess(parsed)).toBe(true)
+    expect(JSON.stringify(decodeCompiled(schema, base)?.value)).toBe(
+      JSON.stringify(Result.isSuccess(parsed) ? parsed.success : undefined),
+    )
+  })
+})
