@@ -2,11 +2,10 @@
 // and the watch hub, applied from a Raft node's committed entries.
 //
 // `ReplicatedStore` is plain TypeScript (the apply path is hot); the `Replica`
-// layer puts it behind the Raft runtime's `StateMachine` and wraps the node's
-// `LogStorage`: a member that joins an existing cluster receives the
-// leader's base snapshot (index 0) through storage only (the core hands the
-// state machine snapshots above index 0), so the wrapper passes that one on.
-import { type Entry, LogStorage, type Snapshot, StateMachine } from "@flotilla/raft"
+// layer puts it behind the Raft runtime's `StateMachine`. A member starts
+// empty: Raft hands it the base snapshot (index 0, the initial membership),
+// its own or, for a member joining a running cluster, the leader's.
+import { type Entry, type Snapshot, StateMachine } from "@flotilla/raft"
 import { Context, Effect, Layer } from "effect"
 import { encodeSnapshot } from "./core/codec.ts"
 import {
@@ -28,8 +27,6 @@ export interface ReplicaOptions {
   readonly store?: Partial<StoreConfig>
   readonly watch?: WatchHubOptions
 }
-
-const EMPTY = new Uint8Array(0)
 
 interface Waiting {
   index: number
@@ -54,17 +51,11 @@ export class ReplicatedStore {
   private readonly waiting = new Map<number, Waiting>()
   private readonly listeners = new Set<() => void>()
 
-  /** A replica at index 0: `base` is the snapshot data of index 0 (empty for a joining member). */
-  constructor(base: Uint8Array, options: ReplicaOptions = {}) {
+  /** An empty replica at index 0 (Raft restores the base snapshot into it). */
+  constructor(options: ReplicaOptions = {}) {
     this.options = options
-    if (base.length === 0) {
-      this.store = new MvccStore(options.store)
-      this.membership = new Membership()
-    } else {
-      const s = decodeReplicaSnapshot(base, options.store)
-      this.store = s.store
-      this.membership = s.membership
-    }
+    this.store = new MvccStore(options.store)
+    this.membership = new Membership()
     this.hub = new WatchHub(this.store, (stream, r) => this.routes.get(stream)?.(r), options.watch)
   }
 
@@ -202,20 +193,11 @@ const peekId = (b: Uint8Array): number | undefined => {
 export class Replica extends Context.Service<Replica, ReplicatedStore>()(
   "@flotilla/store/Replica",
 ) {
-  /**
-   * The replica of a member over the provided (inner) `LogStorage`: provides
-   * the `StateMachine` a `RaftNode` applies to, and the `LogStorage` it must
-   * use (the inner one, wrapped as described above).
-   */
-  static layer(
-    options: ReplicaOptions = {},
-  ): Layer.Layer<Replica | StateMachine | LogStorage, never, LogStorage> {
+  /** The replica of a member, and the `StateMachine` a `RaftNode` applies to it. */
+  static layer(options: ReplicaOptions = {}): Layer.Layer<Replica | StateMachine> {
     return Layer.effectContext(
-      Effect.gen(function* () {
-        const inner = yield* LogStorage
-        const durable = yield* Effect.orDie(inner.load)
-        const base = durable.snapshot.index === 0 ? durable.snapshot.data : EMPTY
-        const replica = new ReplicatedStore(base, options)
+      Effect.sync(() => {
+        const replica = new ReplicatedStore(options)
         const sm = StateMachine.of({
           // The replica lives in memory: a restart rebuilds it from the snapshot and the log.
           appliedIndex: Effect.succeed(0),
@@ -224,25 +206,7 @@ export class Replica extends Context.Service<Replica, ReplicatedStore>()(
           restore: (snapshot: Snapshot) =>
             Effect.sync(() => replica.restore(snapshot.index, snapshot.term, snapshot.data)),
         })
-        const storage = LogStorage.of({
-          load: inner.load,
-          persist: (writes) =>
-            Effect.tap(inner.persist(writes), () =>
-              Effect.sync(() => {
-                for (const p of writes) {
-                  const snap = p.snapshot
-                  // A joining member's base snapshot: the state at index 0.
-                  if (snap !== null && snap.index === 0 && snap.data.length > 0) {
-                    if (replica.appliedIndex === 0) replica.restore(0, 0, snap.data)
-                  }
-                }
-              }),
-            ),
-        })
-        return Context.make(Replica, replica).pipe(
-          Context.add(StateMachine, sm),
-          Context.add(LogStorage, storage),
-        )
+        return Context.make(Replica, replica).pipe(Context.add(StateMachine, sm))
       }),
     )
   }

@@ -156,6 +156,30 @@ describe("the store on Raft (embedded, test clock)", () => {
       }),
   )
 
+  it.effect(
+    "a member joining before any snapshot learns the initial membership from the leader's base snapshot",
+    () =>
+      Effect.gen(function* () {
+        const c = yield* embedded()
+        const leader = yield* leaderOf(c.members)
+        yield* drive(leader.get(KV).put({ key: utf8("early"), value: utf8("1") }))
+        assert.strictEqual((yield* leader.get(RaftNode).status).snapshotIndex, 0)
+        const peerURLs = ["http://embedded-m4:2380"]
+        yield* drive(leader.get(Cluster).memberAdd({ peerURLs }))
+        const m4 = yield* c.join("m4", peerURLs)
+        assert.strictEqual(yield* drive(valueAt(m4, "early")), "1")
+        // The initial members exist only in the base snapshot's data, not in the log.
+        yield* until(
+          "m4 to know every member by name",
+          Effect.map(m4.get(Cluster).memberList, (l) =>
+            ["m1", "m2", "m3", "m4"].every((n) => l.members.some((m) => m.name === n)),
+          ),
+        )
+        const st = yield* m4.get(RaftNode).status
+        assert.strictEqual(st.snapshotIndex, 0)
+      }),
+  )
+
   it.effect("adds a member while writes keep coming", () =>
     Effect.gen(function* () {
       const c = yield* embedded()

@@ -203,7 +203,8 @@ export const validateDurable = (d: DurableState): void => {
  * A node restored from its durable state. `applied` is how far the state
  * machine already got (it survives restarts if the state machine is durable);
  * below the snapshot, the first step returns `ApplySnapshot` and then the
- * committed entries again.
+ * committed entries again. A base snapshot (index 0) with non-empty data
+ * counts as above a state machine at 0: the first step hands it over too.
  */
 export const createNode = (options: NodeOptions, durable: DurableState, applied = 0): RaftState => {
   const o = resolveOptions(options)
@@ -242,6 +243,9 @@ export const createNode = (options: NodeOptions, durable: DurableState, applied 
     incoming: null,
   }
   s.commitIndex = Math.min(Math.max(hardState.commit, snapshot.index, applied), last)
+  // A base snapshot (index 0) with data, e.g. a new member's initial
+  // membership, is handed to a state machine that starts from nothing.
+  if (applied === 0 && snapshot.index === 0 && snapshot.data.byteLength > 0) s.appliedIndex = -1
   s.config = configAt(s, last)
   resetElectionTimeout(s)
   return s
@@ -552,7 +556,7 @@ const becomeLeader = (s: RaftState, ctx: Ctx): void => {
   s.progress = members(s.config).map((id) => makeProgress(id, next, !isVoter(s.config, id)))
   const self = findProgress(s, s.id)
   if (self !== undefined) {
-    self.match = s.stableIndex
+    self.match = Math.max(0, s.stableIndex)
     becomeReplicate(self)
     self.recentActive = true
   }
@@ -991,6 +995,14 @@ const onInstallSnapshot = (s: RaftState, ctx: Ctx, m: InstallSnapshot): void => 
     s.commitIndex = Math.max(s.commitIndex, index)
     s.config = snapshot.config
     ctx.writeSnapshot = snapshot
+    if (needsBase) {
+      // A joining node's base snapshot (index 0): its data is state the
+      // state machine has never seen (the initial membership, say). -1 marks
+      // it neither durable nor applied; its Persisted ack (index 0, term 0)
+      // makes it durable and maybeApply then hands it over like any other.
+      s.stableIndex = -1
+      s.appliedIndex = -1
+    }
   }
   sendAfterPersist(ctx, snapshotResponse(s, m.from, index, inc.received, true, true))
 }
@@ -1048,7 +1060,7 @@ const syncProgress = (s: RaftState): void => {
       // Count a newcomer as active so check-quorum does not fire before it answers.
       pr.recentActive = true
       if (id === s.id) {
-        pr.match = s.stableIndex
+        pr.match = Math.max(0, s.stableIndex)
         becomeReplicate(pr)
       }
     }

@@ -106,9 +106,12 @@ export interface RaftState {
   /** Log entries snapshot.index+1 .. lastIndex, contiguous. Owned by this state. */
   entries: Entry[]
   commitIndex: number
-  /** Highest index handed to the state machine (`Apply` / `ApplySnapshot`). */
+  /**
+   * Highest index handed to the state machine (`Apply` / `ApplySnapshot`);
+   * -1 while a base snapshot (index 0) with data waits to be handed over.
+   */
   appliedIndex: number
-  /** Highest log index known durable locally. */
+  /** Highest log index known durable locally; -1 while a received base snapshot is being written. */
   stableIndex: number
   /** The hard state of the last `Persist` (what a crash would bring back). */
   persisted: HardState

@@ -413,6 +413,10 @@ export const make = Effect.fnUntraced(function* (options: RaftNodeOptions) {
   yield* Effect.forkScoped(ticker)
   yield* Effect.forkScoped(receiver)
   yield* Effect.forkScoped(unreachable)
+  // A first step with nothing to do (an old acknowledgement, ignored) hands
+  // the state machine what is already due: a base snapshot with data, and
+  // the committed entries a restarted node replays.
+  Queue.offerUnsafe(mailbox, { kind: "input", input: { type: "Persisted", index: 0, term: 0 } })
 
   const request = <A>(
     make: (done: Deferred.Deferred<A, RequestError>) => Event,

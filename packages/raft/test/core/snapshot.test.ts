@@ -1,7 +1,17 @@
 // Log compaction and InstallSnapshot (paper section 7, Figure 13), chunked.
 import { describe, expect, it } from "vitest"
 import { freezeDurable } from "../../src/core/durable.ts"
-import { createNode, findProgress, type InstallSnapshot, step } from "../../src/index.ts"
+import {
+  bootstrap,
+  type Command,
+  createNode,
+  findProgress,
+  type InstallSnapshot,
+  type Message,
+  makeConfig,
+  type Persist,
+  step,
+} from "../../src/index.ts"
 import { commandsOf, SyncNetwork } from "../../src/testing/sync-network.ts"
 
 const ids = ["1", "2", "3"]
@@ -194,5 +204,120 @@ describe("InstallSnapshot", () => {
     const replayed = commandsOf(cmds, "Apply").flatMap((a) => a.entries.map((e) => e.index))
     expect(replayed[0]).toBe(7)
     expect(replayed.at(-1)).toBe(Math.min(d.hardState.commit, 11))
+  })
+
+  it("a joining node hands the leader's base snapshot (index 0) to its state machine once durable, before any entry", () => {
+    const base = bytes(12, 5)
+    const config = { voters: ["1"], outgoing: [], learners: [], learnersNext: [], autoLeave: false }
+    const leader = createNode(
+      { id: "1" },
+      {
+        hardState: { term: 0, vote: null, commit: 0 },
+        snapshot: { index: 0, term: 0, config, data: base },
+        entries: [],
+      },
+    )
+    // The leader's own state machine receives its base snapshot at the first step.
+    const first = step(leader, { type: "Campaign" })
+    expect(commandsOf(first, "ApplySnapshot").map((c) => c.snapshot.data)).toEqual([base])
+    const joiner = createNode({ id: "2" }, bootstrap(makeConfig([])))
+    expect(joiner.appliedIndex).toBe(0)
+    // Run both nodes: the joiner's writes complete only when `durableNow` says so.
+    const inbox: Message[] = []
+    const pending: Persist[] = []
+    const joinerCmds: Command[] = []
+    const run = (id: string, cmds: Command[]): void => {
+      if (id === "2") joinerCmds.push(...cmds)
+      for (const c of cmds) {
+        if (c.type === "Send") inbox.push(c.message)
+        else if (c.type === "Persist") {
+          if (id === "2") pending.push(c)
+          else {
+            inbox.push(...c.after)
+            if (c.ack !== null) run(id, step(leader, { type: "Persisted", ...c.ack }))
+          }
+        }
+      }
+    }
+    const deliver = (): void => {
+      while (inbox.length > 0) {
+        const m = inbox.shift()!
+        run(m.to, step(m.to === "1" ? leader : joiner, m))
+      }
+    }
+    run("1", first)
+    deliver()
+    expect(leader.role).toBe("Leader")
+    run(
+      "1",
+      step(leader, { type: "Propose", proposals: [{ id: 1, type: "Normal", data: bytes(3) }] }),
+    )
+    run(
+      "1",
+      step(leader, {
+        type: "Propose",
+        proposals: [
+          {
+            id: 2,
+            type: "ConfChange",
+            change: { changes: [{ type: "AddLearner", node: "2" }], transition: "Auto" },
+          },
+        ],
+      }),
+    )
+    deliver()
+    // A heartbeat makes the leader probe the learner, which asks for a snapshot.
+    for (let i = 0; i < 3 && pending.length === 0; i++) {
+      run("1", step(leader, { type: "Tick" }))
+      deliver()
+    }
+    // The joiner has received the base snapshot but not made it durable: nothing applied yet.
+    expect(joiner.snapshot.data).toEqual(base)
+    expect(commandsOf(joinerCmds, "ApplySnapshot")).toHaveLength(0)
+    const write = pending.find((p) => p.snapshot !== null)!
+    expect(write.snapshot!.index).toBe(0)
+    expect(write.ack).toEqual({ index: 0, term: 0 })
+    // Its writes complete in order; the snapshot is handed over first, then the entries.
+    const applied: Command[] = []
+    while (pending.length > 0) {
+      const p = pending.shift()!
+      inbox.push(...p.after)
+      if (p.ack !== null) {
+        const cmds = step(joiner, { type: "Persisted", ...p.ack })
+        applied.push(...cmds.filter((c) => c.type === "Apply" || c.type === "ApplySnapshot"))
+        run(
+          "2",
+          cmds.filter((c) => c.type !== "Apply" && c.type !== "ApplySnapshot"),
+        )
+      }
+      deliver()
+    }
+    expect(applied[0]?.type).toBe("ApplySnapshot")
+    expect(applied[0]?.type === "ApplySnapshot" && applied[0].snapshot.data).toEqual(base)
+    expect(applied.filter((c) => c.type === "ApplySnapshot")).toHaveLength(1)
+    const appliedEntries = applied.flatMap((c) => (c.type === "Apply" ? c.entries : []))
+    expect(appliedEntries.length).toBeGreaterThan(0)
+    expect(appliedEntries[0]!.index).toBe(1)
+    expect(joiner.appliedIndex).toBe(leader.commitIndex)
+  })
+
+  it("a restarted node with a base snapshot holding data hands it over again; an empty one is not", () => {
+    const config = makeConfig(ids)
+    const withData = createNode(
+      { id: "1" },
+      {
+        hardState: { term: 0, vote: null, commit: 0 },
+        snapshot: { index: 0, term: 0, config, data: bytes(4) },
+        entries: [],
+      },
+    )
+    expect(
+      commandsOf(step(withData, { type: "Persisted", index: 0, term: 0 }), "ApplySnapshot"),
+    ).toHaveLength(1)
+    expect(withData.appliedIndex).toBe(0)
+    const empty = createNode({ id: "1" }, bootstrap(config))
+    expect(
+      commandsOf(step(empty, { type: "Persisted", index: 0, term: 0 }), "ApplySnapshot"),
+    ).toHaveLength(0)
   })
 })
