@@ -125,7 +125,11 @@ const program = Effect.scoped(
   Effect.gen(function* () {
     const layer = mode === "raft" ? KV.layerRaft({ members: 3 }) : KV.layerMemory()
     const context = yield* Layer.build(layer as Layer.Layer<KV>)
-    const server = yield* serve(timed(Context.get(context, KV)), { port })
+    const batch = process.env.BENCH_BATCH_MS
+    const server = yield* serve(timed(Context.get(context, KV)), {
+      port,
+      ...(batch === undefined ? {} : { watchBatchMs: Number(batch) }),
+    })
     if (process.send === undefined) process.stdout.write(`${server.url}\n`)
     else reply({ type: "ready", url: server.url })
     yield* Effect.never

@@ -11,7 +11,7 @@
  * the cache is not running) is served by a direct store watch instead, which
  * answers 410 when the revision was compacted.
  */
-import { Duration, Effect, type Scope, Stream } from "effect"
+import { Duration, Effect, Scheduler, type Scope, Stream } from "effect"
 import type { Change, ObjectStore } from "./storage.ts"
 
 /** Changes a watcher receives in one step (never empty), with the revision they bring it to. */
@@ -148,9 +148,15 @@ export interface WatchCaches {
 export const makeWatchCaches = (
   store: ObjectStore,
   resources: ReadonlyArray<string>,
-  options: { readonly historySize?: number; readonly progressEveryMs?: number } = {},
+  options: {
+    readonly historySize?: number
+    readonly progressEveryMs?: number
+    /** Longest a change waits for others to share its batch (default 5 ms). */
+    readonly batchMs?: number
+  } = {},
 ): Effect.Effect<WatchCaches, never, Scope.Scope> =>
   Effect.gen(function* () {
+    const batchMs = options.batchMs ?? 5
     const caches = new Map<string, ResourceCache>()
     // Every cache starts at once from the current revision, so watches can use them
     // as soon as this returns; a restart starts again from the revision of its time.
@@ -159,12 +165,14 @@ export const makeWatchCaches = (
       const cache = new ResourceCache(`/registry/${resource}/`, options.historySize)
       caches.set(resource, cache)
       cache.start(initial)
-      // Changes reach the cache in batches, once the store's events that are
-      // ready have been taken (a microtask later): a store event per write
-      // would reach every watcher per write; batched, each watcher gets one
-      // chunk for all of them (and plain watchers share its bytes).
+      // Changes reach the cache in batches: a store event per write would
+      // reach every watcher per write (a socket write each); batched, each
+      // watcher gets one chunk for all of them (and plain watchers share its
+      // bytes). A batch goes out when its first change has waited `batchMs`
+      // (a busy turn of the event loop runs many writes) or when the turn ends.
       let pending: Array<Change> = []
       let pendingRevision = 0
+      let oldest = 0
       let scheduled = false
       const flush = () => {
         scheduled = false
@@ -187,14 +195,18 @@ export const makeWatchCaches = (
           (item) =>
             Effect.sync(() => {
               switch (item._tag) {
-                case "Changes":
+                case "Changes": {
+                  const now = performance.now()
+                  if (pending.length === 0) oldest = now
                   for (const c of item.changes) pending.push(c)
                   if (item.revision > pendingRevision) pendingRevision = item.revision
-                  if (!scheduled) {
+                  if (now - oldest >= batchMs) flush()
+                  else if (!scheduled) {
                     scheduled = true
-                    queueMicrotask(flush)
+                    setImmediate(flush)
                   }
                   return
+                }
                 case "Progress":
                   flush()
                   cache.progress(item.revision)
@@ -206,6 +218,10 @@ export const makeWatchCaches = (
             }),
         )
       })
+      // The store's events wake this fiber in a microtask of the write that
+      // made them, not in a later turn of the event loop behind every request
+      // that arrived meanwhile (Effect's default scheduler): watch delivery
+      // waits for at most `batchMs`, not for a whole busy turn.
       yield* Effect.forkScoped(
         Effect.forever(
           run.pipe(
@@ -213,7 +229,7 @@ export const makeWatchCaches = (
             Effect.andThen(Effect.sync(() => stop("the watch cache restarts"))),
             Effect.andThen(Effect.sleep(Duration.millis(100))),
           ),
-        ),
+        ).pipe(Effect.provideService(Scheduler.Scheduler, new Scheduler.MixedScheduler("sync"))),
       )
       yield* Effect.addFinalizer(() => Effect.sync(() => stop("the server is stopping")))
     }

@@ -37,6 +37,11 @@ export interface ServerOptions extends HandlerOptions {
   readonly host?: string
   /** Port to listen on; 0 picks a free one (default 0). */
   readonly port?: number
+  /**
+   * Longest a change waits for others to share its batch on the way to
+   * watchers (default 5 ms): batches cost a socket write per watcher each.
+   */
+  readonly watchBatchMs?: number
   /** Create the system namespaces and the `kubernetes` Service when missing (default true). */
   readonly bootstrap?: boolean
   /** Empty and remove deleted namespaces, as Kubernetes' namespace controller does (default true). */
@@ -154,30 +159,57 @@ const writeChunk = (res: ServerResponse, chunk: string): Effect.Effect<void> =>
   })
 
 /**
+ * The chunk written last, framed for chunked transfer encoding (size line,
+ * bytes, CRLF): watchers of the same resource get the same string for the
+ * same changes, framed once here and written as is to every socket.
+ */
+let lastFramedText = ""
+let lastFramed: Buffer = Buffer.alloc(0)
+const framedOf = (text: string): Buffer => {
+  if (text !== lastFramedText) {
+    const size = Buffer.byteLength(text)
+    const head = `${size.toString(16)}\r\n`
+    const framed = Buffer.allocUnsafe(head.length + size + 2)
+    framed.write(head, 0, "latin1")
+    framed.write(text, head.length, "utf8")
+    framed.write("\r\n", head.length + size, "latin1")
+    lastFramedText = text
+    lastFramed = framed
+  }
+  return lastFramed
+}
+
+/**
  * Writes a watch's chunks to its response as they come, in the same turn of
- * the event loop. The socket's buffer holds what it cannot send yet; a
- * watcher with more than `maxPending` events written since the buffer last
- * drained is too slow and its watch ends.
+ * the event loop: once the headers are out, each chunk goes straight to the
+ * socket, framed once for all watchers (the response's own `write` frames
+ * and encodes per socket). The socket's buffer holds what it cannot send
+ * yet; a watcher with more than `maxPending` events written since the
+ * buffer last drained is too slow and its watch ends.
  */
 const socketConsumer = (
   res: ServerResponse,
   maxPending: number,
   ended: () => void,
 ): FeedConsumer => {
+  // The response owns the socket (no pipelined response ahead of it) and frames chunks itself.
+  const socket = res.socket
+  const direct = socket !== null && res.headersSent && res.req.httpVersion === "1.1"
+  const target = direct ? socket : res
   let behind = 0
   const drained = () => {
     behind = 0
   }
-  res.on("drain", drained)
+  target.on("drain", drained)
   return {
     write: (text, events) => {
       if (res.destroyed) return false
-      if (res.write(bytesOf(text))) behind = 0
+      if (direct ? socket.write(framedOf(text)) : res.write(bytesOf(text))) behind = 0
       else behind += events
       return behind <= maxPending
     },
     end: () => {
-      res.off("drain", drained)
+      target.off("drain", drained)
       if (!res.writableEnded) res.end()
       ended()
     },
@@ -329,6 +361,7 @@ export const serve = (
       [...new Set(servedResources.map((r) => r.resource.name))],
       {
         progressEveryMs: options.bookmarkIntervalMs ?? 60_000,
+        ...(options.watchBatchMs === undefined ? {} : { batchMs: options.watchBatchMs }),
       },
     )
     const handle = makeHandler(store, { serverAddress: `${host}:${port}`, ...options }, caches)
