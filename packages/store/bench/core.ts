@@ -76,7 +76,20 @@ measure("range (limit 500 of 200,000 keys)", 200, () => {
   for (let i = 0; i < 200; i++)
     store.range({ key: new Uint8Array([0]), range_end: new Uint8Array([0]), limit: 500 })
 })
+measure("range (count only, 200,000 keys)", 200, () => {
+  for (let i = 0; i < 200; i++)
+    store.range({ key: new Uint8Array([0]), range_end: new Uint8Array([0]), count_only: true })
+})
 const old = Math.floor(store.rev / 2)
+measure("range (limit 500, old revision)", 200, () => {
+  for (let i = 0; i < 200; i++)
+    store.range({
+      key: keys[(i * 7919) % N]!,
+      range_end: new Uint8Array([0]),
+      limit: 500,
+      revision: old,
+    })
+})
 measure("range (single key, old revision)", N, () => {
   for (let i = 0; i < N; i++) store.range({ key: keys[(i * 7919) % N]!, revision: old })
 })

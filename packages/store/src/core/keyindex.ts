@@ -1,6 +1,7 @@
 // The key index: for each key, its versions in revision order (etcd's keyIndex
 // with generations flattened: a tombstone, version 0, ends a generation), and
-// an ordered set of keys for ranges.
+// an ordered set of keys for ranges that counts live keys per chunk, so a
+// range with a limit counts the rest of its keys without visiting them.
 import type { KeyValue } from "./types.ts"
 
 /** One key and its retained versions. */
@@ -13,6 +14,8 @@ export class KeyIndex {
    * a tombstone below C), so reads at any revision >= C are answered exactly.
    */
   revs: KeyValue[] = []
+  /** The tree chunk holding this key (maintained by KeyTree). */
+  chunk: Chunk | undefined = undefined
   constructor(key: string, bytes: Uint8Array) {
     this.key = key
     this.bytes = bytes
@@ -34,6 +37,12 @@ export class KeyIndex {
       else hi = mid
     }
     return revs[lo]
+  }
+
+  /** Whether the latest version (at the head revision) is live, not a tombstone. */
+  get liveAtHead(): boolean {
+    const revs = this.revs
+    return revs.length > 0 && revs[revs.length - 1]!.version !== 0
   }
 
   /** The live version at `rev` (undefined if absent or deleted). */
@@ -65,25 +74,78 @@ export class KeyIndex {
 
 const MAX_CHUNK = 512
 
+/**
+ * A run of consecutive keys with a summary of how many are live at each
+ * revision: `base` live keys before the first recorded change, then each
+ * change of liveness (a key created or re-created: +rev; deleted: -rev) with
+ * the live count after it. Overwrites change nothing here. The summary
+ * answers for any revision >= `validFrom` without visiting the keys.
+ */
+export interface Chunk {
+  keys: KeyIndex[]
+  base: number
+  /** Signed revisions of the liveness changes, in revision order. */
+  changes: number[]
+  /** Live keys after each change (parallel to `changes`). */
+  liveAfter: number[]
+  validFrom: number
+}
+
+const lastRev = (ki: KeyIndex): number => {
+  const revs = ki.revs
+  return revs.length === 0 ? 0 : revs[revs.length - 1]!.mod_revision
+}
+
 /** Index of the first entry of a sorted chunk whose key is >= key. */
-const lowerBound = (chunk: ReadonlyArray<KeyIndex>, key: string): number => {
+const lowerBound = (keys: ReadonlyArray<KeyIndex>, key: string): number => {
   let lo = 0
-  let hi = chunk.length
+  let hi = keys.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    if (chunk[mid]!.key < key) lo = mid + 1
+    if (keys[mid]!.key < key) lo = mid + 1
     else hi = mid
   }
   return lo
 }
 
+/** A fresh summary of `keys`: exact from their latest revision on (history before it is not kept). */
+const summarize = (keys: KeyIndex[]): Chunk => {
+  const chunk: Chunk = { keys, base: 0, changes: [], liveAfter: [], validFrom: 0 }
+  for (const ki of keys) {
+    ki.chunk = chunk
+    if (ki.liveAtHead) chunk.base++
+    const r = lastRev(ki)
+    if (r > chunk.validFrom) chunk.validFrom = r
+  }
+  return chunk
+}
+
+const liveAtHead = (c: Chunk): number =>
+  c.liveAfter.length === 0 ? c.base : c.liveAfter[c.liveAfter.length - 1]!
+
+/** Live keys of the chunk at `rev`, or -1 when its summary does not reach back that far. */
+const liveAt = (c: Chunk, rev: number): number => {
+  if (rev < c.validFrom) return -1
+  const changes = c.changes
+  // The last change at or below rev.
+  let lo = 0
+  let hi = changes.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (Math.abs(changes[mid]!) <= rev) lo = mid + 1
+    else hi = mid
+  }
+  return lo === 0 ? c.base : c.liveAfter[lo - 1]!
+}
+
 /**
  * The keys in byte order: a list of sorted chunks (each at most MAX_CHUNK
  * entries), like a B-tree of height two. Insertion and deletion move at most a
- * chunk; ranges walk chunks in order.
+ * chunk; ranges walk chunks in order. The owner reports every change of a
+ * key's latest version (`changed`) so the chunk summaries stay exact.
  */
 export class KeyTree {
-  private chunks: KeyIndex[][] = []
+  private chunks: Chunk[] = []
   /** Last key of each chunk, for the binary search. */
   private lasts: string[] = []
   private count = 0
@@ -105,36 +167,68 @@ export class KeyTree {
     return lo
   }
 
-  /** Inserts a key that is not present. */
+  /** Inserts a key that is not present (its versions, if any, count in the summary). */
   insert(ki: KeyIndex): void {
     const key = ki.key
     this.count++
     if (this.chunks.length === 0) {
-      this.chunks.push([ki])
+      this.chunks.push(summarize([ki]))
       this.lasts.push(key)
       return
     }
     let c = this.chunkFor(key)
+    let chunk: Chunk
     if (c === this.chunks.length) {
       // Beyond every key: append to the last chunk (the common case for increasing keys).
       c--
-      const chunk = this.chunks[c]!
-      chunk.push(ki)
+      chunk = this.chunks[c]!
+      chunk.keys.push(ki)
       this.lasts[c] = key
-      if (chunk.length > MAX_CHUNK) this.split(c)
-      return
+    } else {
+      chunk = this.chunks[c]!
+      chunk.keys.splice(lowerBound(chunk.keys, key), 0, ki)
     }
-    const chunk = this.chunks[c]!
-    chunk.splice(lowerBound(chunk, key), 0, ki)
-    if (chunk.length > MAX_CHUNK) this.split(c)
+    ki.chunk = chunk
+    // Versions added behind the summary's back: it is exact again after the next resummarize.
+    if (ki.revs.length > 0) chunk.validFrom = Number.POSITIVE_INFINITY
+    if (chunk.keys.length > MAX_CHUNK) this.split(c)
   }
 
   private split(c: number): void {
-    const chunk = this.chunks[c]!
-    const half = chunk.length >>> 1
-    const right = chunk.splice(half)
-    this.chunks.splice(c + 1, 0, right)
-    this.lasts.splice(c, 1, chunk[chunk.length - 1]!.key, right[right.length - 1]!.key)
+    const keys = this.chunks[c]!.keys
+    const right = keys.splice(keys.length >>> 1)
+    this.chunks.splice(c, 1, summarize(keys), summarize(right))
+    this.lasts.splice(c, 1, keys[keys.length - 1]!.key, right[right.length - 1]!.key)
+  }
+
+  /**
+   * The latest version of `ki` (a key in the tree) changed liveness at
+   * revision `rev` (not below any earlier change): `liveDelta` is +1 when it
+   * became live, -1 when it became a tombstone; 0 (an overwrite) changes nothing.
+   */
+  changed(ki: KeyIndex, liveDelta: number, rev: number): void {
+    if (liveDelta === 0) return
+    const chunk = ki.chunk!
+    chunk.liveAfter.push(liveAtHead(chunk) + liveDelta)
+    chunk.changes.push(liveDelta > 0 ? rev : -rev)
+  }
+
+  /** Recomputes every chunk summary (after versions were added behind the tree's back). */
+  resummarize(): void {
+    this.chunks = this.chunks.map((c) => summarize(c.keys))
+  }
+
+  /** Forgets liveness changes at or below `rev` (no read goes below the compaction revision). */
+  compactChanges(rev: number): void {
+    for (const c of this.chunks) {
+      const changes = c.changes
+      let n = 0
+      while (n < changes.length && Math.abs(changes[n]!) <= rev) n++
+      if (n === 0) continue
+      c.base = c.liveAfter[n - 1]!
+      changes.splice(0, n)
+      c.liveAfter.splice(0, n)
+    }
   }
 
   /** Removes a key; returns whether it was present. */
@@ -142,15 +236,20 @@ export class KeyTree {
     const c = this.chunkFor(key)
     if (c === this.chunks.length) return false
     const chunk = this.chunks[c]!
-    const lo = lowerBound(chunk, key)
-    if (lo === chunk.length || chunk[lo]!.key !== key) return false
-    chunk.splice(lo, 1)
+    const keys = chunk.keys
+    const lo = lowerBound(keys, key)
+    if (lo === keys.length || keys[lo]!.key !== key) return false
+    const ki = keys[lo]!
+    keys.splice(lo, 1)
+    ki.chunk = undefined
     this.count--
-    if (chunk.length === 0) {
+    // Compaction removes only keys dead at every readable revision; anything else restarts the summary.
+    if (ki.liveAtHead && keys.length > 0) this.chunks[c] = summarize(keys)
+    if (keys.length === 0) {
       this.chunks.splice(c, 1)
       this.lasts.splice(c, 1)
-    } else if (lo === chunk.length) {
-      this.lasts[c] = chunk[chunk.length - 1]!.key
+    } else if (lo === keys.length) {
+      this.lasts[c] = keys[keys.length - 1]!.key
     }
     return true
   }
@@ -163,24 +262,54 @@ export class KeyTree {
     const chunks = this.chunks
     let c = this.chunkFor(start)
     if (c === chunks.length) return
-    let chunk = chunks[c]!
-    let i = lowerBound(chunk, start)
+    let keys = chunks[c]!.keys
+    let i = lowerBound(keys, start)
     const bounded = end !== ""
     for (;;) {
-      for (; i < chunk.length; i++) {
-        const ki = chunk[i]!
+      for (; i < keys.length; i++) {
+        const ki = keys[i]!
         if (bounded && ki.key >= end) return
         if (f(ki) === false) return
       }
       c++
       if (c === chunks.length) return
-      chunk = chunks[c]!
+      keys = chunks[c]!.keys
       i = 0
     }
   }
 
+  /**
+   * How many keys in [start, end) (`end === ""`: unbounded) are live at `rev`.
+   * Whole chunks count from their summaries; only the chunks at the ends of
+   * the range (and any whose summary does not reach back to `rev`) are visited.
+   */
+  countLive(start: string, end: string, rev: number): number {
+    const chunks = this.chunks
+    const bounded = end !== ""
+    let n = 0
+    for (let c = this.chunkFor(start); c < chunks.length; c++) {
+      const chunk = chunks[c]!
+      const keys = chunk.keys
+      const first = keys[0]!.key
+      if (bounded && first >= end) break
+      if (first >= start && (!bounded || this.lasts[c]! < end)) {
+        const live = liveAt(chunk, rev)
+        if (live >= 0) {
+          n += live
+          continue
+        }
+      }
+      for (let i = first >= start ? 0 : lowerBound(keys, start); i < keys.length; i++) {
+        const ki = keys[i]!
+        if (bounded && ki.key >= end) return n
+        if (ki.live(rev) !== undefined) n++
+      }
+    }
+    return n
+  }
+
   /** Every key in order. */
   *[Symbol.iterator](): IterableIterator<KeyIndex> {
-    for (const chunk of this.chunks) yield* chunk
+    for (const chunk of this.chunks) yield* chunk.keys
   }
 }

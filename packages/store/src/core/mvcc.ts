@@ -214,16 +214,30 @@ export class MvccStore {
       if (keep !== 0) out.push(kv)
       return 1
     }
-    let count = 0
+    if (keep === 0) return this.tree.countLive(kr.start, kr.end, rev)
+    if (keep < 0) {
+      this.tree.forRange(kr.start, kr.end, (ki) => {
+        const kv = ki.live(rev)
+        if (kv !== undefined) out.push(kv)
+        return true
+      })
+      return out.length
+    }
+    // The first `keep` live keys, then the rest counted from chunk summaries
+    // (etcd's count is every live key of the range, whatever the limit).
+    let last: KeyIndex | undefined
     this.tree.forRange(kr.start, kr.end, (ki) => {
       const kv = ki.live(rev)
-      if (kv !== undefined) {
-        count++
-        if (keep < 0 || out.length < keep) out.push(kv)
-      }
-      return true
+      if (kv === undefined) return true
+      out.push(kv)
+      if (out.length < keep) return true
+      last = ki
+      return false
     })
-    return count
+    // The smallest key after `last` is `last` followed by a zero byte.
+    return last === undefined
+      ? out.length
+      : out.length + this.tree.countLive(`${last.key}\0`, kr.end, rev)
   }
 
   // -------------------------------------------------------------------------
@@ -295,6 +309,7 @@ export class MvccStore {
       lease,
     }
     revs.push(kv)
+    this.tree.changed(ki, prev === undefined ? 1 : 0, rev)
     this.logKv.push(kv)
     this.logKi.push(ki)
     this.bytes += versionBytes(kv)
@@ -343,6 +358,7 @@ export class MvccStore {
       lease: 0,
     }
     revs.push(kv)
+    this.tree.changed(ki, -1, rev)
     this.logKv.push(kv)
     this.logKi.push(ki)
     this.bytes += versionBytes(kv)
@@ -468,6 +484,7 @@ export class MvccStore {
       logKv.splice(0, cut)
       logKi.splice(0, cut)
     }
+    this.tree.compactChanges(rev)
     this.compactedRev = rev
     return { header: { revision: this.currentRev } }
   }
@@ -709,6 +726,7 @@ export class MvccStore {
     // The log keeps every change at the compact revision, a key's history only
     // the last of them (a txn may put and then delete a key): trim as compact did.
     if (s.compactRev > 0) for (const ki of [...store.tree]) store.compactKey(ki, s.compactRev)
+    store.tree.resummarize()
     // Reattach keys to leases from their latest versions.
     for (const ki of store.tree) {
       const last = ki.revs[ki.revs.length - 1]

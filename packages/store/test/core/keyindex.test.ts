@@ -2,7 +2,14 @@
 // the keys ordered, across many chunk splits and removals.
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { fromBinary, KeyIndex, KeyTree } from "../../src/core/index.ts"
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  fromBinary,
+  KeyIndex,
+  KeyTree,
+  MvccStore,
+} from "../../src/core/index.ts"
 
 const ki = (k: string): KeyIndex => new KeyIndex(k, fromBinary(k))
 
@@ -83,6 +90,82 @@ describe("KeyIndex.at", () => {
           }
         },
       ),
+    )
+  })
+})
+
+describe("counting ranges from chunk summaries", () => {
+  const enc = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0))
+  const keyOf = (n: number) => `k${n.toString(36).padStart(3, "0")}`
+  type Op =
+    | { readonly op: "put"; readonly k: number }
+    | { readonly op: "delete"; readonly k: number; readonly span: number }
+    | { readonly op: "compact"; readonly back: number }
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 12, arbitrary: fc.nat(3000).map((k) => ({ op: "put" as const, k })) },
+    {
+      weight: 3,
+      arbitrary: fc.record({ k: fc.nat(3000), span: fc.nat(40) }).map((d) => ({
+        op: "delete" as const,
+        ...d,
+      })),
+    },
+    { weight: 1, arbitrary: fc.nat(50).map((back) => ({ op: "compact" as const, back })) },
+  )
+
+  /** What a range must say: the live keys at `rev` found by visiting every key. */
+  const check = (store: MvccStore, lo: number, hi: number, limit: number, back: number) => {
+    const rev = Math.max(store.compactRev, store.rev - back)
+    const range = { key: enc(keyOf(lo)), range_end: enc(keyOf(hi)), revision: rev }
+    const all = store.range(range)
+    if ("code" in all) throw new Error(all.message)
+    const limited = store.range({ ...range, limit })
+    const counted = store.range({ ...range, count_only: true })
+    const open = store.range({ ...range, range_end: enc("\0"), limit })
+    const openAll = store.range({ ...range, range_end: enc("\0") })
+    if ("code" in limited || "code" in counted || "code" in open || "code" in openAll)
+      throw new Error("range failed")
+    expect(limited.count).toBe(all.kvs.length)
+    expect(counted.count).toBe(all.kvs.length)
+    expect(limited.kvs).toEqual(all.kvs.slice(0, limit))
+    expect(limited.more).toBe(all.kvs.length > limit)
+    expect(open.count).toBe(openAll.kvs.length)
+    expect(open.more).toBe(openAll.kvs.length > limit)
+  }
+
+  it("count and more equal a full scan's at any revision, across writes, compactions and a snapshot", () => {
+    fc.assert(
+      fc.property(
+        // Enough keys for several chunks (of at most 512).
+        fc.array(op, { minLength: 1500, maxLength: 3000, size: "max" }),
+        fc.array(
+          fc.record({
+            a: fc.oneof(fc.constant(0), fc.nat(3000)),
+            b: fc.oneof(fc.constant(3001), fc.nat(3000)),
+            limit: fc.integer({ min: 1, max: 700 }),
+            // Half at the head revision, where whole chunks count from their summaries.
+            back: fc.oneof(fc.constant(0), fc.nat(60)),
+          }),
+          { minLength: 5, maxLength: 10 },
+        ),
+        (ops, ranges) => {
+          const store = new MvccStore()
+          for (const o of ops) {
+            if (o.op === "put") store.put({ key: enc(keyOf(o.k)), value: enc("v") })
+            else if (o.op === "delete")
+              store.deleteRange({ key: enc(keyOf(o.k)), range_end: enc(keyOf(o.k + o.span)) })
+            else if (store.rev - o.back > store.compactRev)
+              store.compact({ revision: store.rev - o.back })
+          }
+          const restored = decodeSnapshot(encodeSnapshot(store))
+          for (const { a, b, limit, back } of ranges) {
+            const [lo, hi] = a < b ? [a, b] : [b, a + 1]
+            check(store, lo, hi, limit, back)
+            check(restored, lo, hi, limit, back)
+          }
+        },
+      ),
+      { numRuns: 15 },
     )
   })
 })
