@@ -271,6 +271,21 @@ const runClients = (data: ClientsData) => {
   })
 }
 
+const newline = 10
+const rvMarkerBytes = Buffer.from(rvMarker)
+/** The first resourceVersion of the line `buffer[start, end)` (0 when it has none). */
+const revisionAt = (buffer: Buffer, start: number, end: number): number => {
+  const at = buffer.indexOf(rvMarkerBytes, start)
+  if (at < 0 || at >= end) return 0
+  let revision = 0
+  for (let i = at + rvMarkerBytes.length; i < end; i++) {
+    const c = buffer[i] as number
+    if (c < 48 || c > 57) break
+    revision = revision * 10 + (c - 48)
+  }
+  return revision
+}
+
 const runWatchers = (data: WatchersData) => {
   const url = new URL(data.url)
   const agent = new Agent({ keepAlive: true, maxSockets: data.watchers })
@@ -285,25 +300,24 @@ const runWatchers = (data: WatchersData) => {
       { host: url.hostname, port: url.port, path, agent, headers: { accept: "application/json" } },
       (res) => {
         if (res.statusCode !== 200) throw new Error(`watch: ${res.statusCode}`)
-        let buffer = ""
-        res.setEncoding("utf8")
-        res.on("data", (d: string) => {
+        // Bytes, not strings: only each line's revision is read (no decoding, no parse).
+        let rest: Buffer | undefined
+        res.on("data", (d: Buffer) => {
           const now = wallMs()
-          buffer = buffer === "" ? d : buffer + d
+          const buffer = rest === undefined ? d : Buffer.concat([rest, d])
           let start = 0
-          let nl = buffer.indexOf("\n")
+          let nl = buffer.indexOf(newline, start)
           while (nl >= 0) {
-            // Only the revision is needed: no full parse on the load side.
-            const revision = revisionIn(buffer.slice(start, nl))
+            const revision = revisionAt(buffer, start, nl)
             if (revision <= (last[w] as number) && problems.length < 20)
               problems.push(`watcher ${w}: revision ${revision} after ${last[w]}`)
             last[w] = revision
             revisions.push(revision)
             times.push(now)
             start = nl + 1
-            nl = buffer.indexOf("\n", start)
+            nl = buffer.indexOf(newline, start)
           }
-          buffer = start === buffer.length ? "" : buffer.slice(start)
+          rest = start === buffer.length ? undefined : buffer.subarray(start)
         })
         res.on("end", () => problems.push(`watcher ${w}: the watch ended`))
         opened++
