@@ -18,7 +18,7 @@ import type {
   TxnResponse,
 } from "@flotilla/store"
 import { Clock, Effect, Stream } from "effect"
-import { deepFreeze, isObject, type Obj } from "./core/json.ts"
+import { deepFreeze, isObject, type Obj, presetJson } from "./core/json.ts"
 import { keyBytes, keyString, prefixEnd } from "./core/keys.ts"
 import { type ApiError, expired, internalError, timeout } from "./core/status.ts"
 
@@ -52,9 +52,19 @@ const mapError =
 const decodedMemo = new WeakMap<KeyValue, Obj>()
 
 /**
+ * The JSON of objects this server just wrote, by key and revision, until the
+ * store's watch hands their versions back: a version's JSON is then taken,
+ * not computed again. Bounded: versions nobody reads back are forgotten.
+ */
+const writtenJson = new Map<string, string>()
+const maxWrittenJson = 10_000
+const writtenKey = (key: string, revision: number) => `${revision}\u0000${key}`
+
+/**
  * Parses a stored value and stamps its resourceVersion. The result is frozen
  * and shared: the embedded store hands out the same `KeyValue` for a version
- * every time, so each version is parsed once.
+ * every time, so each version is parsed once (and, when this server wrote
+ * it, serialized once: its JSON comes from the write).
  */
 export const decodeStored = (kv: KeyValue): Obj => {
   const memo = decodedMemo.get(kv)
@@ -65,15 +75,71 @@ export const decodeStored = (kv: KeyValue): Obj => {
   object.metadata = { ...metadata, resourceVersion: String(kv.mod_revision) }
   deepFreeze(object)
   decodedMemo.set(kv, object)
+  if (writtenJson.size > 0) {
+    const key = writtenKey(keyString(kv.key), kv.mod_revision)
+    const json = writtenJson.get(key)
+    if (json !== undefined) {
+      writtenJson.delete(key)
+      presetJson(object, json)
+    }
+  }
   return object
 }
 
-/** The value stored for an object: its JSON without resourceVersion. */
-export const encodeStored = (object: Obj): Uint8Array => {
+/** An object as stored (its metadata without resourceVersion), serialized once. */
+export interface SerializedObject {
+  /** The value stored: the object's JSON without resourceVersion. */
+  readonly value: Uint8Array
+  /** The object at a revision: resourceVersion last in its metadata, as `decodeStored` reads it back. */
+  readonly objectAt: (revision: number) => Obj
+  /** `JSON.stringify(objectAt(revision))`, from the same serialization. */
+  readonly jsonAt: (revision: number) => string
+}
+
+/**
+ * Serializes an object for the store. The JSON is assembled from the
+ * metadata's and the other fields' JSON, so the JSON at a revision (the
+ * stored JSON with the resourceVersion appended to the metadata) costs no
+ * second serialization; it is what `JSON.stringify` gives for `objectAt`.
+ */
+export const serializeStored = (object: Obj): SerializedObject => {
   const metadata = isObject(object.metadata) ? { ...object.metadata } : {}
   delete metadata.resourceVersion
-  return encoder.encode(JSON.stringify({ ...object, metadata }))
+  const whole: Obj = { ...object, metadata }
+  const metadataJson = JSON.stringify(metadata)
+  let before = "{"
+  let after = ""
+  let seen = false
+  let first = true
+  for (const k of Object.keys(whole)) {
+    const v = whole[k]
+    const text = k === "metadata" ? "" : JSON.stringify(v)
+    // JSON.stringify leaves out keys whose values have no JSON (undefined, functions).
+    if (k !== "metadata" && text === undefined) continue
+    const part = `${first ? "" : ","}${JSON.stringify(k)}:`
+    first = false
+    if (k === "metadata") {
+      before += part
+      seen = true
+    } else if (seen) after += part + text
+    else before += part + text
+  }
+  after += "}"
+  const value = encoder.encode(before + metadataJson + after)
+  const metadataAt = (revision: number) =>
+    `${metadataJson.length === 2 ? "{" : `${metadataJson.slice(0, -1)},`}"resourceVersion":${JSON.stringify(String(revision))}}`
+  return {
+    value,
+    objectAt: (revision) => ({
+      ...whole,
+      metadata: { ...metadata, resourceVersion: String(revision) },
+    }),
+    jsonAt: (revision) => before + metadataAt(revision) + after,
+  }
 }
+
+/** The value stored for an object: its JSON without resourceVersion. */
+export const encodeStored = (object: Obj): Uint8Array => serializeStored(object).value
 
 const stored = (kv: KeyValue): Stored => ({
   key: keyString(kv.key),
@@ -290,8 +356,12 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
     compare: "absent" | number,
     extra: ReadonlyArray<RequestOp>,
     extraCompare: ReadonlyArray<Compare> = [],
-  ): Effect.Effect<TxnResponse, ApiError> =>
-    Effect.flatMap(leaseFor(key), (lease) =>
+  ): Effect.Effect<
+    { readonly response: TxnResponse; readonly serialized: SerializedObject },
+    ApiError
+  > => {
+    const serialized = serializeStored(object)
+    return Effect.flatMap(leaseFor(key), (lease) =>
       kv
         .txn({
           compare: [
@@ -304,7 +374,7 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
             {
               request_put: {
                 key: keyBytes(key),
-                value: encodeStored(object),
+                value: serialized.value,
                 ...(lease === 0 ? {} : { lease }),
               },
             },
@@ -312,8 +382,26 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
           ],
           failure: [],
         })
-        .pipe(Effect.mapError(mapError(`writing ${key}`))),
+        .pipe(
+          Effect.map((response) => ({ response, serialized })),
+          Effect.mapError(mapError(`writing ${key}`)),
+        ),
     )
+  }
+
+  /**
+   * The object a write stored at `revision`, as reads will see it, with its
+   * JSON from the write's serialization: the answer to the write uses it, and
+   * so do watchers once the store's watch brings the version back.
+   */
+  const written = (key: string, serialized: SerializedObject, revision: number): Obj => {
+    const json = serialized.jsonAt(revision)
+    if (writtenJson.size >= maxWrittenJson) writtenJson.clear()
+    writtenJson.set(writtenKey(key, revision), json)
+    const object = serialized.objectAt(revision)
+    presetJson(object, json)
+    return object
+  }
 
   const withRevision = (object: Obj, rev: number): Obj => ({
     ...object,
@@ -324,9 +412,13 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
   })
 
   const create: ObjectStore["create"] = (key, object, extra = []) =>
-    Effect.map(txnPut(key, object, "absent", extra), (r) =>
-      r.succeeded
-        ? { key, object: withRevision(object, r.header.revision), modRevision: r.header.revision }
+    Effect.map(txnPut(key, object, "absent", extra), ({ response, serialized }) =>
+      response.succeeded
+        ? {
+            key,
+            object: written(key, serialized, response.header.revision),
+            modRevision: response.header.revision,
+          }
         : undefined,
     )
 
@@ -350,6 +442,7 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
         const decision = result.success
         if (decision._tag === "Noop") return { _tag: "Noop", object: decision.object } as const
         let response: TxnResponse
+        let serialized: SerializedObject | undefined
         if (decision._tag === "Put") {
           for (const a of decision.absent ?? []) {
             const taken = yield* kv
@@ -357,13 +450,15 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
               .pipe(Effect.mapError(mapError(`reading ${a.key}`)))
             if (taken.count > 0) return yield* Effect.fail(a.error)
           }
-          response = yield* txnPut(
+          const put = yield* txnPut(
             key,
             decision.object,
             current === undefined ? "absent" : current.modRevision,
             decision.extra ?? [],
             decision.compare ?? [],
           )
+          response = put.response
+          serialized = put.serialized
         } else {
           if (current === undefined)
             return yield* Effect.fail(internalError(`deleting ${key}: not found`))
@@ -393,10 +488,10 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
           return yield* attempt(n + 1)
         }
         const rev = response.header.revision
-        if (decision._tag === "Put") {
+        if (serialized !== undefined) {
           return {
             _tag: "Put",
-            stored: { key, object: withRevision(decision.object, rev), modRevision: rev },
+            stored: { key, object: written(key, serialized, rev), modRevision: rev },
             created: current === undefined,
           } as const
         }

@@ -107,13 +107,22 @@ export const deepFreeze = <A>(value: A): A => {
 const jsonMemo = new WeakMap<object, string>()
 
 /**
- * `JSON.stringify` of a frozen object, computed once per object: objects read
- * from the store are shared by lists, gets and watches, so each version is
- * serialized once however many clients read it.
+ * `JSON.stringify` of an object, computed once per frozen object (or given
+ * by `presetJson`): objects read from the store are shared by lists, gets and
+ * watches, so each version is serialized once however many clients read it.
  */
 export const memoJson = (value: object): string => {
-  if (!Object.isFrozen(value)) return JSON.stringify(value)
   let text = jsonMemo.get(value)
-  if (text === undefined) jsonMemo.set(value, (text = JSON.stringify(value)))
+  if (text !== undefined) return text
+  text = JSON.stringify(value)
+  if (Object.isFrozen(value)) jsonMemo.set(value, text)
   return text
+}
+
+/**
+ * Records the JSON of an object (which must be `JSON.stringify(value)`) for
+ * `memoJson`, computed elsewhere: the object must not change afterwards.
+ */
+export const presetJson = (value: object, json: string): void => {
+  jsonMemo.set(value, json)
 }
