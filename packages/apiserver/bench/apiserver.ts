@@ -12,7 +12,10 @@
 // - the main thread only orchestrates: phases, CPU and event-loop figures of
 //   every part, and the summary.
 // Each phase runs one operation alone (create, get, list, update) or a
-// Kubernetes-style mix, after an unmeasured warm-up. Watch delivery is the
+// Kubernetes-style mix, after an unmeasured warm-up, all closed loop (the
+// offered rate is what the server sustains); a last phase runs the mix paced
+// as client-go paces a client (5 requests a second each, 500 a second in
+// all, latency counted from when each request was due). Watch delivery is the
 // time from a write's commit (its answer reaching the API server) to a
 // watcher holding the event, for every event of every watcher.
 //
@@ -20,6 +23,7 @@
 //   BENCH_SCALE=2 (twice the operations); BENCH_CLIENTS, BENCH_WATCHERS (default 100 each)
 //   BENCH_CPU_PROF=<dir>: the server profiles each measured phase into <dir>/<phase>.cpuprofile
 //   (summarize one with `node bench/profile.ts <file>`)
+//   BENCH_SERVER_NODE_OPTIONS="--perf-basic-prof": extra node options of the server process
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdirSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
@@ -56,7 +60,11 @@ interface Phase {
   readonly mix: Mix
   readonly opsPerClient: number
   readonly measured: boolean
+  /** Paced clients (open loop), this many requests a second each; else closed loop. */
+  readonly ratePerClient?: number
 }
+/** client-go's default rate limit per client (QPS 5): 100 such clients offer 500 requests a second. */
+const clientGoQps = 5
 const allPhases: ReadonlyArray<Phase> = [
   { name: "warmup", mix: kubernetesMix, opsPerClient: 10, measured: false },
   { name: "create", mix: only("create"), opsPerClient: 20, measured: true },
@@ -64,6 +72,13 @@ const allPhases: ReadonlyArray<Phase> = [
   { name: "list", mix: only("list"), opsPerClient: 5, measured: true },
   { name: "update", mix: only("update"), opsPerClient: 20, measured: true },
   { name: "mix", mix: kubernetesMix, opsPerClient: 40, measured: true },
+  {
+    name: "paced",
+    mix: kubernetesMix,
+    opsPerClient: 50,
+    measured: true,
+    ratePerClient: clientGoQps,
+  },
 ]
 const chosen = process.argv.slice(2).find((a) => /^[a-z,]+$/.test(a) && a !== "raft")
 const phases = allPhases.filter(
@@ -87,6 +102,7 @@ const startServer = (): Promise<ServerProcess> =>
       process.execPath,
       [
         "--conditions=@flotilla/source",
+        ...(process.env.BENCH_SERVER_NODE_OPTIONS ?? "").split(" ").filter((a) => a !== ""),
         fileURLToPath(new URL("./server.ts", import.meta.url)),
         mode,
       ],
@@ -230,7 +246,13 @@ const main = async () => {
     const s0 = await server.ask({ type: "stats" })
     const w0 = await progress(true)
     const opsPerClient = Math.max(1, Math.round(phase.opsPerClient * scale))
-    const done = await load.ask({ type: "run", phase: phase.name, mix: phase.mix, opsPerClient })
+    const done = await load.ask({
+      type: "run",
+      phase: phase.name,
+      mix: phase.mix,
+      opsPerClient,
+      ...(phase.ratePerClient === undefined ? {} : { ratePerClient: phase.ratePerClient }),
+    })
     if (done.type !== "done") throw new Error("unexpected answer from the clients")
     // Writes are done when every watcher holds the last of them (60 s at most).
     const deadline = performance.now() + 60_000
@@ -387,6 +409,7 @@ const main = async () => {
       list: figure("list", "list"),
       update: figure("update", "update"),
       mix: figure("mix"),
+      paced: { offeredPerSecond: clients * clientGoQps, ...figure("paced") },
       watchDelivery: { p50: allDelivery.p50, p99: allDelivery.p99, events: allDelivery.count },
       problems: problems.length,
     }),

@@ -37,6 +37,12 @@ export type ToClients = {
   readonly phase: string
   readonly mix: Mix
   readonly opsPerClient: number
+  /**
+   * Paced (open loop): each client sends at this many requests a second
+   * whatever the answers (client-go's default limit is 5), and latency counts
+   * from when a request was due. Without it, closed loop.
+   */
+  readonly ratePerClient?: number
 }
 export interface LoopDelay {
   readonly p50: number
@@ -165,8 +171,9 @@ const runClients = (data: ClientsData) => {
   const podsPath = `/api/v1/namespaces/${ns}/pods`
   const listPath = `/api/v1/namespaces/${data.listNamespace}/pods`
   /** Pods each client created, with the revision of its last write to each. */
-  const owned: Array<Array<{ readonly name: string; revision: number; generation: number }>> =
-    Array.from({ length: data.clients }, () => [])
+  const owned: Array<
+    Array<{ readonly name: string; revision: number; generation: number; busy: boolean }>
+  > = Array.from({ length: data.clients }, () => [])
   const names: Array<string> = []
   const random = seeded(data.seed)
   let serial = 0
@@ -189,7 +196,12 @@ const runClients = (data: ClientsData) => {
     }
     /** One operation of client `c`; an op that has nothing to work on yet creates. */
     const step = async (c: number, op: Op): Promise<Op> => {
-      const mine = owned[c] as Array<{ name: string; revision: number; generation: number }>
+      const mine = owned[c] as Array<{
+        name: string
+        revision: number
+        generation: number
+        busy: boolean
+      }>
       if ((op === "update" && mine.length === 0) || (op === "get" && names.length === 0))
         op = "create"
       switch (op) {
@@ -198,7 +210,7 @@ const runClients = (data: ClientsData) => {
           const text = await send("POST", podsPath, podJson(ns, name), true)
           const revision = revisionIn(text)
           if (revision > maxRevision) maxRevision = revision
-          mine.push({ name, revision, generation: 0 })
+          mine.push({ name, revision, generation: 0, busy: false })
           names.push(name)
           return op
         }
@@ -214,34 +226,65 @@ const runClients = (data: ClientsData) => {
           await send("GET", listPath, undefined, false)
           return op
         case "update": {
-          const pod = mine[Math.floor(random() * mine.length)] as (typeof mine)[number]
+          // A pod no other request of this client is updating (paced clients overlap).
+          const from = Math.floor(random() * mine.length)
+          let pod: (typeof mine)[number] | undefined
+          for (let k = 0; k < mine.length && pod === undefined; k++) {
+            const candidate = mine[(from + k) % mine.length] as (typeof mine)[number]
+            if (!candidate.busy) pod = candidate
+          }
+          if (pod === undefined) return step(c, "create")
+          pod.busy = true
           pod.generation++
-          const text = await send(
-            "PUT",
-            `${podsPath}/${pod.name}`,
-            podJson(ns, pod.name, pod.revision, pod.generation),
-            true,
-          )
-          pod.revision = revisionIn(text)
+          try {
+            const text = await send(
+              "PUT",
+              `${podsPath}/${pod.name}`,
+              podJson(ns, pod.name, pod.revision, pod.generation),
+              true,
+            )
+            pod.revision = revisionIn(text)
+          } finally {
+            pod.busy = false
+          }
           if (pod.revision > maxRevision) maxRevision = pod.revision
           return op
         }
       }
     }
+    const attempt = async (c: number, dueAt: number) => {
+      try {
+        const done = await step(c, choose(random()))
+        latencies[done].push(performance.now() - dueAt)
+      } catch (e) {
+        if (errors.length < 20) errors.push(e instanceof Error ? e.message : String(e))
+      }
+    }
+    /** Client `c` paced: request `i` is due at `start + i / rate`, sent then even if others are still out. */
+    const paced = (c: number, start: number, rate: number) =>
+      new Promise<void>((resolve) => {
+        const interval = 1000 / rate
+        const pending: Array<Promise<void>> = []
+        let i = 0
+        const fire = () => {
+          const due = start + i * interval
+          pending.push(attempt(c, due))
+          i++
+          if (i < m.opsPerClient)
+            setTimeout(fire, Math.max(0, start + i * interval - performance.now()))
+          else Promise.all(pending).then(() => resolve())
+        }
+        setTimeout(fire, Math.max(0, start - performance.now()))
+      })
     takeLoopDelay()
     const cpu0 = process.threadCpuUsage()
     const t0 = performance.now()
+    const rate = m.ratePerClient
     await Promise.all(
       Array.from({ length: data.clients }, async (_, c) => {
-        for (let i = 0; i < m.opsPerClient; i++) {
-          const t = performance.now()
-          try {
-            const done = await step(c, choose(random()))
-            latencies[done].push(performance.now() - t)
-          } catch (e) {
-            if (errors.length < 20) errors.push(e instanceof Error ? e.message : String(e))
-          }
-        }
+        // Paced clients start spread over one interval, not all at once.
+        if (rate !== undefined) return paced(c, t0 + (c / data.clients) * (1000 / rate), rate)
+        for (let i = 0; i < m.opsPerClient; i++) await attempt(c, performance.now())
       }),
     )
     const elapsedMs = performance.now() - t0
