@@ -16,7 +16,7 @@ import {
   type RaftConfigError,
   RaftNode,
   type RaftOptions,
-  RaftTcpTransport,
+  type RaftTcpTransport,
   StorageFailure,
   Transport,
 } from "@flotilla/raft"
@@ -104,12 +104,7 @@ export const walStorage = (dir: string, b: Bootstrap): Layer.Layer<LogStorage, S
   )
 
 /** The `Transport` of a `RaftTcpTransport` (which stays available for peer updates). */
-export const tcpTransport: Layer.Layer<Transport, never, RaftTcpTransport> = Layer.effect(
-  Transport,
-  Effect.map(Effect.service(RaftTcpTransport), (t) =>
-    Transport.of({ send: t.send, incoming: t.incoming, unreachable: t.unreachable }),
-  ),
-)
+export const tcpTransport: Layer.Layer<Transport, never, RaftTcpTransport> = Transport.layerFromTcp
 
 export interface MemberOptions extends Omit<RaftApplierOptions, "memberId"> {
   readonly memberId: bigint

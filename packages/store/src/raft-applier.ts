@@ -27,7 +27,7 @@ import {
   type Status,
   Stopped,
 } from "@flotilla/raft"
-import { Cause, Clock, Deferred, Duration, Effect, Exit, Layer, Queue, Schedule } from "effect"
+import { Clock, Deferred, Duration, Effect, Layer, Queue, Schedule } from "effect"
 import { Applier, type Proposal, type RaftStatus } from "./applier.ts"
 import { encodeBatchEntry, encodeMemberEntry, encodeStoreEntry } from "./core/entry.ts"
 import {
@@ -75,14 +75,9 @@ export interface RaftApplierOptions {
 const fail = (f: EtcdFailure): Effect.Effect<never, EtcdError> =>
   Effect.fail(EtcdError.fromFailure(f))
 
-/** Refusals that say the proposal was never placed in the log (or was overwritten): safe to retry. */
+/** Refusals that say the entry will never be applied (never placed, or overwritten): safe to retry. */
 const retryable = (e: RequestError): boolean =>
-  e instanceof NotLeader ||
-  (e instanceof Dropped &&
-    (e.reason === "TransferInProgress" ||
-      e.reason === "Overloaded" ||
-      e.reason === "ConfChangeRejected" ||
-      e.reason === "overwritten by a later leader"))
+  e instanceof NotLeader || (e instanceof Dropped && e.outcome === "NotApplied")
 
 const toEtcd = (e: RequestError): EtcdError => {
   if (e instanceof Stopped) return EtcdError.fromFailure(ErrStopped)
@@ -119,8 +114,6 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
   // are kept by one sweeper on the Effect clock, not a timer per request.
 
   const clock = yield* Clock.Clock
-  const context = yield* Effect.context<never>()
-  const runCallback = Effect.runCallbackWith(context)
   const timeoutMs = Duration.toMillis(requestTimeout)
 
   interface Request {
@@ -147,30 +140,21 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
   const proposeBatch = (items: Request[]): void => {
     for (const r of items) replica.expect(r.id)
     const data = items.length === 1 ? items[0]!.data : encodeBatchEntry(items.map((r) => r.data))
-    runCallback(raft.propose(data), {
-      onExit: (exit) => {
-        if (Exit.isSuccess(exit)) {
-          for (const r of items) {
-            if (r.settled) continue
-            const t = replica.take(r.id, exit.value)
-            // Raft says our entry was applied at that index; the replica saw another one there.
-            settle(r, t === undefined ? fail(ErrTimeoutDueToLeaderFail) : Effect.succeed(t.result))
-          }
-          return
-        }
-        const error = Cause.findErrorOption(exit.cause)
+    raft.proposeUnsafe(data, (error, index) => {
+      if (error === undefined) {
         for (const r of items) {
           if (r.settled) continue
-          if (error._tag === "Some" && retryable(error.value)) retries.push(r)
-          else
-            settle(
-              r,
-              Effect.fail(
-                error._tag === "Some" ? toEtcd(error.value) : EtcdError.fromFailure(ErrStopped),
-              ),
-            )
+          const t = replica.take(r.id, index)
+          // Raft says our entry was applied at that index; the replica saw another one there.
+          settle(r, t === undefined ? fail(ErrTimeoutDueToLeaderFail) : Effect.succeed(t.result))
         }
-      },
+        return
+      }
+      for (const r of items) {
+        if (r.settled) continue
+        if (retryable(error)) retries.push(r)
+        else settle(r, Effect.fail(toEtcd(error)))
+      }
     })
   }
 
@@ -271,13 +255,8 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
   const kick = yield* Queue.unbounded<void>()
 
   const readIndex: Effect.Effect<void, EtcdError> = Effect.matchEffect(
-    // A lost ReadIndex request or reply leaves the node's request pending: retry it.
-    raft.readIndex.pipe(
-      Effect.timeoutOrElse({
-        duration: Duration.times(retryInterval, 20),
-        orElse: () => Effect.fail(new Dropped({ reason: "read index lost" })),
-      }),
-    ),
+    // A lost ReadIndex request or reply fails in the node (a new leader, or no answer in time).
+    raft.readIndex,
     {
       onSuccess: () => Effect.void,
       onFailure: (e) =>

@@ -201,10 +201,13 @@ export class Replica extends Context.Service<Replica, ReplicatedStore>()(
         const sm = StateMachine.of({
           // The replica lives in memory: a restart rebuilds it from the snapshot and the log.
           appliedIndex: Effect.succeed(0),
-          apply: (entries) => Effect.sync(() => replica.apply(entries)),
-          snapshot: Effect.sync(() => ({ index: replica.appliedIndex, data: replica.snapshot() })),
+          apply: (entries) => replica.apply(entries),
+          snapshot: () => {
+            const data = replica.snapshot()
+            return { index: replica.appliedIndex, data: Effect.succeed(data) }
+          },
           restore: (snapshot: Snapshot) =>
-            Effect.sync(() => replica.restore(snapshot.index, snapshot.term, snapshot.data)),
+            replica.restore(snapshot.index, snapshot.term, snapshot.data),
         })
         return Context.make(Replica, replica).pipe(Context.add(StateMachine, sm))
       }),

@@ -14,14 +14,20 @@ export class NotLeader extends Schema.TaggedError<NotLeader>()("NotLeader", {
 
 /**
  * The request was refused or lost: the leader was handing over leadership,
- * was overloaded, refused a membership change, or its entry was overwritten by
- * a later leader (`reason` says which). It may be retried.
+ * was overloaded, refused a membership change, its entry was overwritten by
+ * a later leader, or no answer came (`reason` says which, for people).
+ * `outcome` is what a caller may rely on: `"NotApplied"` when the entry was
+ * never placed in the log or was overwritten there, so it will never be
+ * applied and retrying it cannot apply it twice; `"Unknown"` when it may
+ * still be applied (placed, then its leader went quiet or a snapshot covered
+ * it). Reads and transfers are always `"NotApplied"`.
  */
 export class Dropped extends Schema.TaggedError<Dropped>()("Dropped", {
   reason: Schema.String,
+  outcome: Schema.Literals(["NotApplied", "Unknown"]),
 }) {
   override get message(): string {
-    return `dropped: ${this.reason}`
+    return `dropped: ${this.reason}${this.outcome === "Unknown" ? " (outcome unknown)" : ""}`
   }
 }
 

@@ -6,7 +6,7 @@ export {
   Stopped,
   StorageFailure,
 } from "./errors.ts"
-export { type Applied, RaftNode, RaftNodeOptions } from "./node.ts"
+export { type Applied, type Done, type Leadership, RaftNode, RaftNodeOptions } from "./node.ts"
 export { MemoryStateMachine, StateMachine } from "./state-machine.ts"
 export { LogStorage, type MemoryStore, makeMemoryStore } from "./storage.ts"
-export { MemoryNetwork, type MemoryNetworkOptions, Transport } from "./transport.ts"
+export { MemoryNetwork, type MemoryNetworkOptions, type Receiver, Transport } from "./transport.ts"

@@ -8,12 +8,24 @@ export class StateMachine extends Context.Service<
   {
     /** How far the state machine already is when the node starts (0 if rebuilt from the log). */
     readonly appliedIndex: Effect.Effect<number>
-    /** Applies committed entries, in log order (membership entries included). */
-    readonly apply: (entries: ReadonlyArray<Entry>) => Effect.Effect<void>
-    /** The state so far, and the last index it includes. */
-    readonly snapshot: Effect.Effect<{ readonly index: number; readonly data: Uint8Array }>
+    /**
+     * Applies committed entries, in log order (membership entries included).
+     * Synchronous and plain: it runs on the node's apply path, once per batch.
+     */
+    readonly apply: (entries: ReadonlyArray<Entry>) => void
     /** Replaces the state with a snapshot's (received from the leader, or at restart). */
-    readonly restore: (snapshot: Snapshot) => Effect.Effect<void>
+    readonly restore: (snapshot: Snapshot) => void
+    /**
+     * Captures the state as it is now (synchronously, when called: `index` is
+     * the last entry it includes) and returns the work that encodes it. The
+     * node runs that work beside its apply path, so later entries may be
+     * applied while it runs: it must encode the captured state, not the live
+     * one (a copy-on-write view, say).
+     */
+    readonly snapshot: () => {
+      readonly index: number
+      readonly data: Effect.Effect<Uint8Array>
+    }
   }
 >()("@flotilla/raft/runtime/StateMachine") {
   /** An in-memory log of applied data (tests, examples). */
@@ -30,19 +42,21 @@ export class MemoryStateMachine {
   service(): StateMachine["Service"] {
     return StateMachine.of({
       appliedIndex: Effect.succeed(0),
-      apply: (entries) =>
-        Effect.sync(() => {
-          for (const e of entries) {
-            if (e.type === "Normal" && e.data.byteLength > 0) this.values.push(e.data)
-            this.index = e.index
-          }
-        }),
-      snapshot: Effect.sync(() => ({ index: this.index, data: encodeValues(this.values) })),
-      restore: (snapshot) =>
-        Effect.sync(() => {
-          this.values = snapshot.data.byteLength === 0 ? [] : decodeValues(snapshot.data)
-          this.index = snapshot.index
-        }),
+      apply: (entries) => {
+        for (const e of entries) {
+          if (e.type === "Normal" && e.data.byteLength > 0) this.values.push(e.data)
+          this.index = e.index
+        }
+      },
+      snapshot: () => {
+        // The captured view: values are never changed in place, only appended.
+        const values = this.values.slice()
+        return { index: this.index, data: Effect.sync(() => encodeValues(values)) }
+      },
+      restore: (snapshot) => {
+        this.values = snapshot.data.byteLength === 0 ? [] : decodeValues(snapshot.data)
+        this.index = snapshot.index
+      },
     })
   }
 

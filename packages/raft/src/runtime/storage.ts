@@ -19,10 +19,17 @@ export class LogStorage extends Context.Service<
     /** The stored state to start from (a new member's bootstrap state). */
     readonly load: Effect.Effect<DurableState, StorageFailure>
     /**
-     * Makes the writes durable with the semantics of `applyPersist`, in order;
-     * completes once all of them are durable (one sync for the batch).
+     * Makes the writes durable with the semantics of `applyPersist`, in order,
+     * and then calls `done` (with the failure, if any) once all of them are
+     * durable: one sync for the batch. A plain callback, not an Effect: this
+     * is the node's hot path, one call per batch of writes. The node issues
+     * the next batch only after `done`; `done` may run before `persist`
+     * returns.
      */
-    readonly persist: (writes: ReadonlyArray<Persist>) => Effect.Effect<void, StorageFailure>
+    readonly persist: (
+      writes: ReadonlyArray<Persist>,
+      done: (failure: StorageFailure | undefined) => void,
+    ) => void
   }
 >()("@flotilla/raft/runtime/LogStorage") {
   /** Storage in `store`, which outlives the node (a test's "disk" across restarts). */
@@ -56,12 +63,12 @@ export const makeMemoryStore = (config: Config): MemoryStore => ({
 const makeMemory = (store: MemoryStore): LogStorage["Service"] =>
   LogStorage.of({
     load: Effect.sync(() => freezeDurable(store.durable)),
-    persist: (writes) =>
-      Effect.sync(() => {
-        for (const p of writes) applyPersist(store.durable, p)
-        store.writes += writes.length
-        store.syncs++
-      }),
+    persist: (writes, done) => {
+      for (const p of writes) applyPersist(store.durable, p)
+      store.writes += writes.length
+      store.syncs++
+      done(undefined)
+    },
   })
 
 const makeWal = Effect.fnUntraced(function* (
@@ -79,12 +86,23 @@ const makeWal = Effect.fnUntraced(function* (
   const durable = opened.durable
   return LogStorage.of({
     load: Effect.succeed(durable),
-    persist: (writes) =>
-      Effect.tryPromise({
-        // Every call is issued before any is awaited: the WAL orders them and
-        // group-commits them into one fdatasync.
-        try: () => Promise.all(writes.map((p) => persistToWal(wal, p))).then(() => undefined),
-        catch: (cause) => new StorageFailure({ operation: "persist", cause }),
-      }),
+    persist: (writes, done) => {
+      // Every call is issued before any is awaited: the WAL orders them and
+      // group-commits them into one fdatasync.
+      let all: Promise<unknown>
+      try {
+        all =
+          writes.length === 1
+            ? persistToWal(wal, writes[0]!)
+            : Promise.all(writes.map((p) => persistToWal(wal, p)))
+      } catch (cause) {
+        done(new StorageFailure({ operation: "persist", cause }))
+        return
+      }
+      all.then(
+        () => done(undefined),
+        (cause) => done(new StorageFailure({ operation: "persist", cause })),
+      )
+    },
   })
 })

@@ -1,6 +1,6 @@
 // How a Raft node exchanges messages: an in-memory network for tests (seeded
 // loss, delay, duplication, reordering, partitions) or TCP between processes.
-import { Context, Effect, Layer, Queue, type Scope, Stream } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
 import { nextRng, seedRng } from "../core/rng.ts"
 import type { Message, NodeId } from "../core/types.ts"
 import {
@@ -10,15 +10,28 @@ import {
   type TcpTransportOptions,
 } from "../transport/tcp.ts"
 
+const fromTcp = (t: RaftTcpTransport["Service"]): Transport["Service"] =>
+  Transport.of({ send: (m) => t.unsafe.send(m), listen: t.listen })
+
+/** Where a transport hands what arrives for its node. */
+export interface Receiver {
+  /** A message addressed to this node (per peer, in the order it was sent). */
+  readonly onMessage: (message: Message) => void
+  /** A peer found unreachable (fed to the core as ReportUnreachable). */
+  readonly onUnreachable: (node: NodeId) => void
+}
+
+/**
+ * How a Raft node exchanges messages. Both directions are plain callbacks:
+ * every message crosses them, so they allocate nothing beyond the message.
+ */
 export class Transport extends Context.Service<
   Transport,
   {
-    /** Sends a message to `message.to`; never fails (Raft tolerates loss). */
-    readonly send: (message: Message) => Effect.Effect<void>
-    /** Messages addressed to this node. Consumed by one fiber (the node's). */
-    readonly incoming: Stream.Stream<Message>
-    /** Peers found unreachable (fed to the core as ReportUnreachable). */
-    readonly unreachable: Stream.Stream<NodeId>
+    /** Queues `message` for `message.to` and returns at once; never fails (Raft tolerates loss). */
+    readonly send: (message: Message) => void
+    /** Hands this node's messages to `receiver` for the Scope's lifetime (one receiver at a time). */
+    readonly listen: (receiver: Receiver) => Effect.Effect<void, never, Scope.Scope>
   }
 >()("@flotilla/raft/runtime/Transport") {
   /** This node's endpoint `id` on an in-memory `network`. */
@@ -28,21 +41,14 @@ export class Transport extends Context.Service<
   /** Adapts a provided RaftTcpTransport (keep it to learn its `address` or call `setPeer`). */
   static readonly layerFromTcp: Layer.Layer<Transport, never, RaftTcpTransport> = Layer.effect(
     Transport,
-    Effect.map(Effect.service(RaftTcpTransport), (t) =>
-      Transport.of({ send: t.send, incoming: t.incoming, unreachable: t.unreachable }),
-    ),
+    Effect.map(Effect.service(RaftTcpTransport), fromTcp),
   )
 
   /** TCP (`src/transport/tcp.ts`): listens for the layer's lifetime. */
   static readonly layerTcp = (
     options: TcpTransportOptions,
   ): Layer.Layer<Transport, TcpTransportError> =>
-    Layer.effect(
-      Transport,
-      Effect.map(makeTcp(options), (t) =>
-        Transport.of({ send: t.send, incoming: t.incoming, unreachable: t.unreachable }),
-      ),
-    )
+    Layer.effect(Transport, Effect.map(makeTcp(options), fromTcp))
 }
 
 export interface MemoryNetworkOptions {
@@ -62,9 +68,10 @@ export interface MemoryNetworkOptions {
  * different delays reorder.
  */
 export class MemoryNetwork {
-  private readonly inboxes = new Map<NodeId, Queue.Queue<Message>>()
+  private readonly receivers = new Map<NodeId, Receiver>()
   private readonly isolated = new Set<NodeId>()
   private groupOf: Map<NodeId, number> | null = null
+  private lose: ((m: Message) => boolean) | null = null
   private rng: number
   options: Required<MemoryNetworkOptions>
   sent = 0
@@ -91,6 +98,11 @@ export class MemoryNetwork {
   /** Changes the fault model (e.g. heal an unreliable network). */
   setFaults(options: Omit<MemoryNetworkOptions, "seed">): void {
     this.options = { ...this.options, ...options }
+  }
+
+  /** Loses every message `lose` accepts (`null`: none), e.g. one message type. */
+  setLoss(lose: ((m: Message) => boolean) | null): void {
+    this.lose = lose
   }
 
   /** Cuts `id` off from everyone. */
@@ -123,53 +135,64 @@ export class MemoryNetwork {
   }
 
   private deliver(m: Message): void {
-    const inbox = this.inboxes.get(m.to)
-    if (inbox === undefined || !this.linkUp(m.from, m.to)) {
+    const receiver = this.receivers.get(m.to)
+    if (receiver === undefined || !this.linkUp(m.from, m.to)) {
       this.dropped++
       return
     }
     this.delivered++
-    Queue.offerUnsafe(inbox, m)
+    receiver.onMessage(m)
   }
 
-  send(m: Message): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      this.sent++
-      if (!this.linkUp(m.from, m.to) || this.random() < this.options.dropRate) {
-        this.dropped++
-        return Effect.void
-      }
-      const copies = this.random() < this.options.duplicateRate ? 2 : 1
-      const { minDelayMs, maxDelayMs } = this.options
-      const later: Effect.Effect<unknown>[] = []
-      for (let c = 0; c < copies; c++) {
-        const delay = minDelayMs + this.random() * (maxDelayMs - minDelayMs)
-        if (delay <= 0) this.deliver(m)
-        else
-          later.push(
-            Effect.forkDetach(
-              Effect.sleep(delay).pipe(Effect.andThen(Effect.sync(() => this.deliver(m)))),
-            ),
-          )
-      }
-      return later.length === 0 ? Effect.void : Effect.asVoid(Effect.all(later))
-    })
+  /**
+   * Sends `m`: lost, duplicated or delayed as the options say. Delays run on
+   * the Effect clock of `fork` (a TestClock in tests), so messages with
+   * different delays reorder; without delay the receiver gets it at once.
+   */
+  private send(m: Message, fork: (e: Effect.Effect<void>) => void): void {
+    this.sent++
+    if (
+      !this.linkUp(m.from, m.to) ||
+      this.random() < this.options.dropRate ||
+      this.lose?.(m) === true
+    ) {
+      this.dropped++
+      return
+    }
+    const copies = this.random() < this.options.duplicateRate ? 2 : 1
+    const { minDelayMs, maxDelayMs } = this.options
+    for (let c = 0; c < copies; c++) {
+      const delay = minDelayMs + this.random() * (maxDelayMs - minDelayMs)
+      if (delay <= 0) this.deliver(m)
+      else
+        fork(
+          Effect.andThen(
+            Effect.sleep(delay),
+            Effect.sync(() => this.deliver(m)),
+          ),
+        )
+    }
   }
 
   /** The endpoint of `id`, registered for the current Scope. */
   endpoint(id: NodeId): Effect.Effect<Transport["Service"], never, Scope.Scope> {
     const network = this
     return Effect.gen(function* () {
-      const inbox = yield* Effect.acquireRelease(Queue.unbounded<Message>(), (q) =>
-        Effect.sync(() => {
-          if (network.inboxes.get(id) === q) network.inboxes.delete(id)
-        }).pipe(Effect.andThen(Queue.shutdown(q))),
-      )
-      network.inboxes.set(id, inbox)
+      const context = yield* Effect.context<never>()
+      const runFork = Effect.runForkWith(context)
+      const fork = (e: Effect.Effect<void>): void => {
+        runFork(e)
+      }
       return Transport.of({
-        send: (m) => network.send(m),
-        incoming: Stream.fromQueue(inbox),
-        unreachable: Stream.empty,
+        send: (m) => network.send(m, fork),
+        listen: (receiver) =>
+          Effect.acquireRelease(
+            Effect.sync(() => network.receivers.set(id, receiver)),
+            () =>
+              Effect.sync(() => {
+                if (network.receivers.get(id) === receiver) network.receivers.delete(id)
+              }),
+          ),
       })
     })
   }

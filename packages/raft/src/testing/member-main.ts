@@ -21,15 +21,13 @@ const counting = (): StateMachine["Service"] => {
   let index = 0
   return StateMachine.of({
     appliedIndex: Effect.succeed(0),
-    apply: (entries: ReadonlyArray<Entry>) =>
-      Effect.sync(() => {
-        if (entries.length > 0) index = entries[entries.length - 1]!.index
-      }),
-    snapshot: Effect.sync(() => ({ index, data: new Uint8Array(8) })),
-    restore: (s) =>
-      Effect.sync(() => {
-        index = s.index
-      }),
+    apply: (entries: ReadonlyArray<Entry>) => {
+      if (entries.length > 0) index = entries[entries.length - 1]!.index
+    },
+    snapshot: () => ({ index, data: Effect.succeed(new Uint8Array(8)) }),
+    restore: (s) => {
+      index = s.index
+    },
   })
 }
 

@@ -16,7 +16,7 @@
 // together on 'drain'.
 
 import * as net from "node:net"
-import { Context, Effect, Layer, Queue, Schema, Stream } from "effect"
+import { Context, Effect, Layer, Queue, Schema, type Scope, Stream } from "effect"
 import type { Message, NodeId } from "../core/types.ts"
 import { BinaryWriter, encodeWireMessage, RaftCodecError } from "./tcp-codec.ts"
 import { decodeBatch, decodeHello, encodeBatches, encodeHello, FrameDecoder } from "./tcp-frames.ts"
@@ -402,6 +402,14 @@ export class RaftTcpTransport extends Context.Service<
     readonly incoming: Stream.Stream<Message>
     /** Peers whose connection failed (feed to the core as ReportUnreachable). */
     readonly unreachable: Stream.Stream<NodeId>
+    /**
+     * Hands messages and unreachable peers to plain callbacks instead of the
+     * streams, for the Scope's lifetime (a Raft node's hot path).
+     */
+    readonly listen: (receiver: {
+      readonly onMessage: (message: Message) => void
+      readonly onUnreachable: (peer: NodeId) => void
+    }) => Effect.Effect<void, never, Scope.Scope>
     readonly setPeer: (id: NodeId, address: TcpPeerAddress) => Effect.Effect<void>
     readonly removePeer: (id: NodeId) => Effect.Effect<void>
     /** The plain transport, for hot paths (do not close it: the layer does). */
@@ -418,15 +426,23 @@ export class RaftTcpTransport extends Context.Service<
 export const make = Effect.fnUntraced(function* (options: TcpTransportOptions) {
   const incoming = yield* Queue.unbounded<Message>()
   const unreachable = yield* Queue.sliding<NodeId>(1024)
+  let receiver:
+    | {
+        readonly onMessage: (message: Message) => void
+        readonly onUnreachable: (peer: NodeId) => void
+      }
+    | undefined
   const transport = yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: () =>
         TcpTransport.listen(options, {
           onMessage: (m) => {
-            Queue.offerUnsafe(incoming, m)
+            if (receiver !== undefined) receiver.onMessage(m)
+            else Queue.offerUnsafe(incoming, m)
           },
           onUnreachable: (peer) => {
-            Queue.offerUnsafe(unreachable, peer)
+            if (receiver !== undefined) receiver.onUnreachable(peer)
+            else Queue.offerUnsafe(unreachable, peer)
           },
         }),
       catch: (e) =>
@@ -441,6 +457,16 @@ export const make = Effect.fnUntraced(function* (options: TcpTransportOptions) {
     send: (m) => Effect.sync(() => transport.send(m)),
     incoming: Stream.fromQueue(incoming),
     unreachable: Stream.fromQueue(unreachable),
+    listen: (r) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          receiver = r
+        }),
+        () =>
+          Effect.sync(() => {
+            if (receiver === r) receiver = undefined
+          }),
+      ),
     setPeer: (id, address) => Effect.sync(() => transport.setPeer(id, address)),
     removePeer: (id) => Effect.sync(() => transport.removePeer(id)),
     unsafe: transport,

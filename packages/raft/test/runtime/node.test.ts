@@ -1,6 +1,6 @@
 // The RaftNode service over the in-memory network, in virtual time.
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import {
   Dropped,
@@ -250,9 +250,11 @@ describe("RaftNode", () => {
         const net = new MemoryNetwork()
         const broken = StateMachine.of({
           appliedIndex: Effect.succeed(0),
-          apply: () => Effect.die(new Error("disk full")),
-          snapshot: Effect.succeed({ index: 0, data: new Uint8Array(0) }),
-          restore: () => Effect.void,
+          apply: () => {
+            throw new Error("disk full")
+          },
+          snapshot: () => ({ index: 0, data: Effect.succeed(new Uint8Array(0)) }),
+          restore: () => undefined,
         })
         const layer = RaftNode.layer({ id: "solo", tickMs: TICK_MS }).pipe(
           Layer.provide(
@@ -304,6 +306,139 @@ describe("RaftNode", () => {
       )
       const err = yield* Effect.flip(Fiber.join(lost))
       assert.instanceOf(err, Dropped)
+      // Overwritten: it will never be applied, so it is safe to retry.
+      assert.strictEqual((err as Dropped).outcome, "NotApplied")
+      yield* c.stopAll
+    }),
+  )
+
+  it.effect(
+    "a proposal whose ForwardProposals is lost fails after requestTicks ticks, with an unknown outcome",
+    () =>
+      Effect.gen(function* () {
+        const net = new MemoryNetwork()
+        const c = yield* electedCluster(net, {
+          requestTicks: 5,
+          raft: { forwardProposals: true },
+        })
+        const follower = c.members.find((m) => m.id !== c.leader.id)!
+        net.setLoss((m) => m.type === "ForwardProposals")
+        const fiber = yield* Effect.forkChild(Effect.flip(follower.node.propose(enc.encode("x"))))
+        let ticks = 0
+        yield* waitFor(
+          "the proposal to give up",
+          Effect.map(Fiber.await(fiber).pipe(Effect.timeoutOption(0)), (o) => {
+            ticks++
+            return o._tag === "Some"
+          }),
+        )
+        const err = yield* Fiber.join(fiber)
+        assert.instanceOf(err, Dropped)
+        assert.strictEqual((err as Dropped).outcome, "Unknown")
+        // Within the budget (5 ticks, counted from the next tick), not at once.
+        assert.isAtLeast(ticks, 4)
+        assert.isAtMost(ticks, 8)
+        // The leader did not change: the deadline did it.
+        assert.strictEqual((yield* follower.node.status).leader, c.leader.id)
+        // Forwarding works again once messages get through.
+        net.setLoss(null)
+        const index = yield* follower.node.propose(enc.encode("y"))
+        assert.isAbove(index, 0)
+        yield* c.stopAll
+      }),
+  )
+
+  it.effect("a follower's read whose ReadIndexRequest is lost fails after requestTicks ticks", () =>
+    Effect.gen(function* () {
+      const net = new MemoryNetwork()
+      const c = yield* electedCluster(net, { requestTicks: 5 })
+      const follower = c.members.find((m) => m.id !== c.leader.id)!
+      net.setLoss((m) => m.type === "ReadIndexRequest")
+      const fiber = yield* Effect.forkChild(Effect.flip(follower.node.readIndex))
+      yield* waitFor(
+        "the read to give up",
+        Effect.map(Fiber.await(fiber).pipe(Effect.timeoutOption(0)), (o) => o._tag === "Some"),
+        20,
+      )
+      const err = yield* Fiber.join(fiber)
+      assert.instanceOf(err, Dropped)
+      assert.strictEqual((err as Dropped).outcome, "NotApplied")
+      net.setLoss(null)
+      assert.isAbove(yield* follower.node.readIndex, 0)
+      yield* c.stopAll
+    }),
+  )
+
+  it.effect(
+    "requests waiting on the leader fail as soon as the leader changes, whatever their deadline",
+    () =>
+      Effect.gen(function* () {
+        const net = new MemoryNetwork()
+        const c = yield* electedCluster(net, {
+          requestTicks: 10_000,
+          raft: { forwardProposals: true },
+        })
+        const [follower, other] = c.members.filter((m) => m.id !== c.leader.id)
+        // The leader's answers to this follower are lost: its requests wait.
+        net.setLoss(
+          (m) =>
+            m.to === follower!.id &&
+            (m.type === "ForwardProposalsResponse" || m.type === "ReadIndexResponse"),
+        )
+        const proposal = yield* Effect.forkChild(
+          Effect.flip(follower!.node.propose(enc.encode("x"))),
+        )
+        const read = yield* Effect.forkChild(Effect.flip(follower!.node.readIndex))
+        yield* TestClock.adjust(TICK_MS * 3)
+        assert.isTrue(Option.isNone(yield* Fiber.await(proposal).pipe(Effect.timeoutOption(0))))
+        yield* c.leader.node.transferLeadership(other!.id)
+        yield* waitFor(
+          "the follower to see the new leader",
+          Effect.map(follower!.node.status, (st) => st.leader === other!.id),
+        )
+        const err = yield* Fiber.join(proposal)
+        assert.instanceOf(err, Dropped)
+        // The old leader may have placed it: retrying could apply it twice.
+        assert.strictEqual((err as Dropped).outcome, "Unknown")
+        const readErr = yield* Fiber.join(read)
+        assert.isTrue(readErr instanceof NotLeader || readErr instanceof Dropped)
+        yield* c.stopAll
+      }),
+  )
+
+  it.effect("leadership: the current role, term and leader, then every change", () =>
+    Effect.gen(function* () {
+      const c = yield* electedCluster()
+      const target = c.members.find((m) => m.id !== c.leader.id)!
+      const seen = yield* Effect.forkChild(
+        c.leader.node.leadership.pipe(
+          Stream.takeUntil((l) => l.leader === target.id),
+          Stream.runCollect,
+        ),
+      )
+      yield* TestClock.adjust(TICK_MS)
+      const before = yield* c.leader.node.status
+      yield* c.leader.node.transferLeadership(target.id)
+      yield* waitFor(
+        "the new leader",
+        Effect.map(leaders(c.members), (l) => l.join() === target.id),
+      )
+      yield* waitFor(
+        "the old leader to follow the new one",
+        Effect.map(c.leader.node.status, (st) => st.leader === target.id),
+      )
+      const changes = yield* Fiber.join(seen)
+      assert.deepStrictEqual(changes[0], {
+        role: "Leader",
+        term: before.term,
+        leader: c.leader.id,
+      })
+      const last = changes.at(-1)!
+      assert.strictEqual(last.role, "Follower")
+      assert.strictEqual(last.leader, target.id)
+      assert.isAbove(last.term, before.term)
+      // Consecutive values always differ.
+      for (let i = 1; i < changes.length; i++) assert.notDeepEqual(changes[i], changes[i - 1])
       yield* c.stopAll
     }),
   )
