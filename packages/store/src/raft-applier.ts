@@ -16,7 +16,9 @@
 //   registry); the leader then proposes the Raft configuration changes that
 //   make Raft's voters and learners match it, one at a time, once it has
 //   applied an entry of its own term (so registry and configuration describe
-//   the same log). Each member publishes its name and client URLs.
+//   the same log). Each member publishes its name and client URLs. These
+//   duties follow Raft's leadership stream and the replica's changes; nothing
+//   polls.
 import {
   type ConfChangeItem,
   Dropped,
@@ -27,7 +29,17 @@ import {
   type Status,
   Stopped,
 } from "@flotilla/raft"
-import { Clock, Deferred, Duration, Effect, Layer, Queue, Schedule } from "effect"
+import {
+  Clock,
+  Deferred,
+  Duration,
+  Effect,
+  FiberHandle,
+  Layer,
+  Queue,
+  Schedule,
+  Stream,
+} from "effect"
 import { Applier, type Proposal, type RaftStatus } from "./applier.ts"
 import { encodeBatchEntry, encodeMemberEntry, encodeStoreEntry } from "./core/entry.ts"
 import {
@@ -62,10 +74,8 @@ export interface RaftApplierOptions {
   readonly requestTimeout?: Duration.Input
   /** Pause before retrying a proposal or read that found no leader (default 50 ms). */
   readonly retryInterval?: Duration.Input
-  /** How often the leader looks for expired leases (default 500 ms). */
+  /** How often the leader looks for expired leases (default 500 ms, as etcd's lessor). */
   readonly leaseCheckInterval?: Duration.Input
-  /** How often membership is reconciled and attributes published (default 100 ms). */
-  readonly membershipInterval?: Duration.Input
   /** Period of progress notifications to progress_notify watchers (etcd: 10 minutes). */
   readonly progressNotifyInterval?: Duration.Input
   /** Called once when this member finds itself removed from the cluster. */
@@ -326,45 +336,96 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
   })
 
   // -------------------------------------------------------------------------
-  // Leases: the leader's duties.
+  // Duties, driven by Raft's leadership stream and by what gets applied (no
+  // polling): while this member leads a term, it promotes the leases once and
+  // then expires the due ones on a timer; after every change of leadership,
+  // membership registry, Raft configuration or applied term, the leader makes
+  // Raft's configuration follow the registry and every member publishes its
+  // attributes.
 
-  let promotedTerm = 0
-  const leaseDuties = Effect.gen(function* () {
-    const st = yield* raft.status
-    if (st.role !== "Leader") {
-      promotedTerm = 0
-      return
-    }
-    if (promotedTerm !== st.term) {
+  /** Bumped by every event duties wait for; `changedSince(v)` waits until it moves past `v`. */
+  let version = 0
+  const waiting = new Set<() => void>()
+  const notify = (): void => {
+    version++
+    const fs = [...waiting]
+    waiting.clear()
+    for (const f of fs) f()
+  }
+  const changedSince = (v: number): Effect.Effect<void> =>
+    Effect.callback<void>((resume) => {
+      if (version !== v) {
+        resume(Effect.void)
+        return
+      }
+      const f = () => resume(Effect.void)
+      waiting.add(f)
+      return Effect.sync(() => {
+        waiting.delete(f)
+      })
+    })
+  const unsubscribe = [replica.onMembershipChange(notify), replica.onTermOrConfChange(notify)]
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      for (const f of unsubscribe) f()
+    }),
+  )
+
+  // Leases: the leader's duties, for as long as it leads the term.
+  const leaseCheckInterval = Duration.fromInputUnsafe(options.leaseCheckInterval ?? 500)
+  const leading = (term: number) =>
+    Effect.gen(function* () {
       // Until its promote entry applies, deadlines are in the previous leader's time.
-      yield* propose({ lease_promote: {} })
-      promotedTerm = st.term
-      return
-    }
-    const now = yield* Clock.currentTimeMillis
-    const due = replica.store.expiredLeases(now)
-    if (due.length > 0) yield* propose({ lease_expire: { IDs: due } })
-  })
+      // Tried until it applies (the fiber ends when leadership does).
+      yield* propose({ lease_promote: {} }).pipe(
+        Effect.retry(Schedule.spaced(retryInterval)),
+        Effect.ignore,
+      )
+      for (;;) {
+        yield* Effect.sleep(leaseCheckInterval)
+        const st = yield* raft.status
+        if (st.role !== "Leader" || st.term !== term) return
+        const due = replica.store.expiredLeases(yield* Clock.currentTimeMillis)
+        if (due.length > 0) yield* Effect.ignore(propose({ lease_expire: { IDs: due } }))
+      }
+    })
+  const duty = yield* FiberHandle.make<void, never>()
+  let ledTerm = 0
+  yield* Effect.forkScoped(
+    Stream.runForEach(raft.leadership, (l) =>
+      Effect.suspend(() => {
+        notify()
+        if (l.role === "Leader") {
+          if (l.term === ledTerm) return Effect.void
+          ledTerm = l.term
+          return FiberHandle.run(duty, leading(l.term), { onlyIfMissing: false })
+        }
+        ledTerm = 0
+        return FiberHandle.clear(duty)
+      }),
+    ),
+  )
 
-  // -------------------------------------------------------------------------
   // Membership: registry -> Raft configuration (leader), attributes (everyone).
 
+  /** Proposes one configuration change; whether it was applied. */
   const change = (item: ConfChangeItem) =>
     raft
       .changeMembership({ changes: [item], transition: "Auto" })
       .pipe(
-        Effect.timeoutOrElse({ duration: requestTimeout, orElse: () => Effect.void }),
-        Effect.ignore,
+        Effect.timeoutOrElse({ duration: requestTimeout, orElse: () => Effect.succeed(-1) }),
+        Effect.match({ onFailure: () => false, onSuccess: (index) => index > 0 }),
       )
 
-  const reconcile = Effect.gen(function* () {
+  /** One step towards the registry's configuration; false if a step was tried and failed. */
+  const reconcile: Effect.Effect<boolean> = Effect.gen(function* () {
     const st = yield* raft.status
-    if (st.role !== "Leader" || isJoint(st.config)) return
+    if (st.role !== "Leader" || isJoint(st.config)) return true
     // Registry (applied) and configuration (appended) must describe the same
     // log: once this leader has applied an entry of its own term, everything
     // before it is applied, and everything after it this leader proposed,
     // each configuration change after applying the registry change behind it.
-    if (replica.appliedTerm !== st.term || replica.membership.clusterId === 0n) return
+    if (replica.appliedTerm !== st.term || replica.membership.clusterId === 0n) return true
     const { voters, learners } = st.config
     for (const m of replica.membership.members) {
       const node = raftNodeId(m.ID)
@@ -378,52 +439,54 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
         return yield* change({ type: "RemoveNode", node })
       }
     }
+    return true
   })
 
   let published = false
   let removedReported = false
-  const publish = Effect.gen(function* () {
+  /** Publishes this member's attributes once; false if that failed. */
+  const publish: Effect.Effect<boolean> = Effect.gen(function* () {
     if (replica.membership.isRemoved(options.memberId)) {
       if (!removedReported) {
         removedReported = true
         options.onRemoved?.()
       }
-      return
+      return true
     }
     const me = replica.membership.member(options.memberId)
-    if (published || me === undefined) return
+    if (published || me === undefined) return true
     const same =
       me.name === options.name &&
       me.clientURLs.length === options.clientURLs.length &&
       me.clientURLs.every((u, i) => u === options.clientURLs[i])
     if (!same) {
-      yield* proposeMember({
+      const ok = yield* proposeMember({
         type: "attributes",
         ID: options.memberId,
         name: options.name,
         clientURLs: options.clientURLs,
-      })
+      }).pipe(Effect.match({ onFailure: () => false, onSuccess: () => true }))
+      if (!ok) return false
     }
     published = true
+    return true
   })
 
-  const every = (
-    interval: Duration.Input | undefined,
-    fallback: number,
-    e: Effect.Effect<void, unknown>,
-  ) =>
-    Effect.forkScoped(
-      Effect.repeat(
-        Effect.ignore(e),
-        Schedule.spaced(Duration.fromInputUnsafe(interval ?? fallback)),
-      ),
-    )
-  yield* every(options.leaseCheckInterval, 500, leaseDuties)
-  yield* every(options.membershipInterval, 100, Effect.andThen(reconcile, publish))
-  yield* every(
-    options.progressNotifyInterval,
-    600_000,
-    Effect.sync(() => replica.hub.progressNotify()),
+  yield* Effect.forkScoped(
+    Effect.gen(function* () {
+      for (;;) {
+        const v = version
+        const done = (yield* reconcile) && (yield* publish)
+        // A failed step is tried again after a pause, or sooner if something changes.
+        yield* done ? changedSince(v) : Effect.race(changedSince(v), Effect.sleep(retryInterval))
+      }
+    }),
+  )
+  yield* Effect.forkScoped(
+    Effect.repeat(
+      Effect.sync(() => replica.hub.progressNotify()),
+      Schedule.spaced(Duration.fromInputUnsafe(options.progressNotifyInterval ?? 600_000)),
+    ),
   )
 
   /** Waits until this member's Raft configuration satisfies `done`. */
@@ -432,9 +495,10 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
   ) =>
     Effect.gen(function* () {
       for (;;) {
+        const v = version
         const st = yield* raft.status
         if (done([...st.config.voters, ...st.config.outgoing], st.config.learners)) return
-        yield* Effect.sleep(retryInterval)
+        yield* changedSince(v)
       }
     }).pipe(Effect.timeoutOrElse({ duration: requestTimeout, orElse: timedOut }))
 

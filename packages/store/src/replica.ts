@@ -50,6 +50,7 @@ export class ReplicatedStore {
    */
   private readonly waiting = new Map<number, Waiting>()
   private readonly listeners = new Set<() => void>()
+  private readonly termListeners = new Set<() => void>()
 
   /** An empty replica at index 0 (Raft restores the base snapshot into it). */
   constructor(options: ReplicaOptions = {}) {
@@ -63,6 +64,16 @@ export class ReplicatedStore {
   onMembershipChange(f: () => void): () => void {
     this.listeners.add(f)
     return () => this.listeners.delete(f)
+  }
+
+  /**
+   * Calls `f` after applying a Raft configuration change or the first entry
+   * of a new term, and after a restore (what the leader's membership duties
+   * wait for).
+   */
+  onTermOrConfChange(f: () => void): () => void {
+    this.termListeners.add(f)
+    return () => this.termListeners.delete(f)
   }
 
   /** A proposal with request ID `id` is about to be made by this member. */
@@ -85,12 +96,15 @@ export class ReplicatedStore {
   /** Applies committed entries in order; watchers see the changes once per call. */
   apply(entries: ReadonlyArray<Entry>): void {
     let membershipChanged = false
+    const term = this.appliedTerm
+    let confChanged = false
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!
       this.appliedIndex = e.index
       this.appliedTerm = e.term
       this.store.appliedIndex = e.index
       // Configuration changes are Raft's; no-ops carry nothing.
+      if (e.type !== "Normal") confChanged = true
       if (e.type !== "Normal" || e.data.length === 0) continue
       let parts: Uint8Array[]
       try {
@@ -106,6 +120,7 @@ export class ReplicatedStore {
     }
     this.hub.sync()
     if (membershipChanged) for (const f of this.listeners) f()
+    if (confChanged || this.appliedTerm !== term) for (const f of this.termListeners) f()
   }
 
   /** Applies one request of the entry at `index`; whether the membership changed. */
@@ -158,6 +173,7 @@ export class ReplicatedStore {
     this.store.appliedIndex = index
     this.hub.restore(this.store)
     for (const f of this.listeners) f()
+    for (const f of this.termListeners) f()
   }
 
   // Watches (local to this member).

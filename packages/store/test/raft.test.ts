@@ -97,6 +97,9 @@ describe("the store on Raft (embedded, test clock)", () => {
         ),
       )
       yield* TestClock.adjust(3_000)
+      // The store's clock is the applied entries' (leaders' clocks): one write
+      // now makes the 3 s count before the leader goes.
+      yield* drive(follower.get(KV).put({ key: utf8("later"), value: utf8("x") }))
       yield* leader.stop
       const next = yield* leaderOf(c.members)
       const ttl = yield* drive(next.get(KV).leaseTimeToLive({ ID: grant.ID }))
