@@ -18,7 +18,7 @@ import {
   apiResourceList,
   apiVersions,
 } from "./core/discovery.ts"
-import { memoJson, metadataOf, type Obj, stringAt } from "./core/json.ts"
+import { memoJson, memoJsonBytes, metadataOf, type Obj, stringAt } from "./core/json.ts"
 import { decodeContinue, encodeContinue, keyPrefix, objectKey } from "./core/keys.ts"
 import { openApiEntries, openApiIndex } from "./core/openapi.ts"
 import {
@@ -64,6 +64,8 @@ export type ApiResponse =
       readonly status: number
       readonly contentType: string
       readonly body: string
+      /** The body as UTF-8, when the handler has it (shared bytes): the HTTP shell writes these. */
+      readonly bytes?: Uint8Array
       readonly headers?: Readonly<Record<string, string>>
     }
   | {
@@ -129,6 +131,22 @@ export const jsonResponse = (
   contentType,
   body: typeof value === "object" && value !== null ? memoJson(value) : JSON.stringify(value),
   ...(headers === undefined ? {} : { headers }),
+})
+
+const utf8 = new TextEncoder()
+const utf8Decoder = new TextDecoder()
+const comma = utf8.encode(",")
+const listEnd = utf8.encode("]}")
+
+/** A body given as bytes (its text decoded only if someone asks for it). */
+const bytesResponse = (status: number, contentType: string, bytes: Uint8Array): ApiResponse => ({
+  _tag: "Body",
+  status,
+  contentType,
+  bytes,
+  get body() {
+    return utf8Decoder.decode(bytes)
+  },
 })
 
 export const errorResponse = (error: ApiError): ApiResponse =>
@@ -317,13 +335,19 @@ const list = (store: ObjectStore, ctx: ResourceContext) =>
       ...(result.remaining === undefined ? {} : { remainingItemCount: result.remaining }),
     }
     if (ctx.rendering._tag === "Object" && ctx.served.apiVersion === ctx.served.storageApiVersion) {
-      // Stored objects carry their apiVersion and kind; each one's JSON is shared (memoJson).
-      return {
-        _tag: "Body",
-        status: 200,
-        contentType: jsonType,
-        body: `{"kind":${JSON.stringify(ctx.served.listKind)},"apiVersion":${JSON.stringify(ctx.served.apiVersion)},"metadata":${JSON.stringify(listMeta)},"items":[${result.items.map((o) => memoJson(o)).join(",")}]}`,
-      } as ApiResponse
+      // Stored objects carry their apiVersion and kind; each one's JSON bytes are shared
+      // (memoJsonBytes), so a list is one copy of them, not a string joined and encoded again.
+      const parts: Array<Uint8Array> = [
+        utf8.encode(
+          `{"kind":${JSON.stringify(ctx.served.listKind)},"apiVersion":${JSON.stringify(ctx.served.apiVersion)},"metadata":${JSON.stringify(listMeta)},"items":[`,
+        ),
+      ]
+      for (let i = 0; i < result.items.length; i++) {
+        if (i > 0) parts.push(comma)
+        parts.push(memoJsonBytes(result.items[i] as Obj))
+      }
+      parts.push(listEnd)
+      return bytesResponse(200, jsonType, Buffer.concat(parts))
     }
     const items = result.items.map((o) => toServed(ctx.served, o))
     if (ctx.rendering._tag === "Table") {

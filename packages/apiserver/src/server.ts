@@ -223,7 +223,7 @@ const writeBody = (res: ServerResponse, response: BodyResponse) => {
     "cache-control": "no-cache, private",
     ...response.headers,
   })
-  res.end(response.body)
+  res.end(response.bytes ?? response.body)
 }
 
 /** Streams a response (a watch, a followed log) until it ends. */

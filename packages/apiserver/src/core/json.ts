@@ -119,6 +119,18 @@ export const memoJson = (value: object): string => {
   return text
 }
 
+const bytesMemo = new WeakMap<object, Uint8Array>()
+const utf8 = new TextEncoder()
+
+/** `memoJson` as UTF-8 bytes, encoded once per object whose JSON is memoized. */
+export const memoJsonBytes = (value: object): Uint8Array => {
+  let bytes = bytesMemo.get(value)
+  if (bytes !== undefined) return bytes
+  bytes = utf8.encode(memoJson(value))
+  if (jsonMemo.has(value)) bytesMemo.set(value, bytes)
+  return bytes
+}
+
 /**
  * Records the JSON of an object (which must be `JSON.stringify(value)`) for
  * `memoJson`, computed elsewhere: the object must not change afterwards.
