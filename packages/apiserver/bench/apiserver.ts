@@ -341,7 +341,7 @@ const main = async () => {
 
   const cpu = cpus()
   console.log(
-    `API server benchmark: ${mode} store, ${clients} closed-loop clients, ${watchers} watchers; ${cpu[0]?.model ?? "cpu"} x${cpu.length}, Node ${process.version}, load average ${load0.toFixed(1)} -> ${load1.toFixed(1)}`,
+    `API server benchmark: ${mode} store, ${clients} clients, ${watchers} watchers; ${cpu[0]?.model ?? "cpu"} x${cpu.length}, Node ${process.version}, load average ${load0.toFixed(1)} -> ${load1.toFixed(1)}`,
   )
   console.log(
     "phase   op         count    ops/s   p50 ms   p99 ms   max ms | server cores (busy), CPU µs/op (main thread) | clients / watchers cores, loop p99 ms",
