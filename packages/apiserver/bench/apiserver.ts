@@ -80,7 +80,9 @@ const allPhases: ReadonlyArray<Phase> = [
     ratePerClient: clientGoQps,
   },
 ]
-const chosen = process.argv.slice(2).find((a) => /^[a-z,]+$/.test(a) && a !== "raft")
+const chosen = process.argv
+  .slice(2)
+  .find((a) => /^[a-z,]+$/.test(a) && a !== "raft" && a !== "memory")
 const phases = allPhases.filter(
   (p) => chosen === undefined || p.name === "warmup" || chosen.split(",").includes(p.name),
 )
