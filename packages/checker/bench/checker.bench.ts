@@ -73,30 +73,56 @@ row(
 )
 
 // --- Exhausting the bounded configuration (depth-first: memory stays small).
-let exhaust: { unique: number; generated: number; ms: number; maxDepth: number } | null = null
-if (process.env.BENCH_EXHAUST !== "0") {
-  t0 = performance.now()
-  let last = t0
-  const r = dfs(raft.model, {
+// Issue 4's bound: 3 servers, terms <= 2, logs <= 2, one client value, no
+// restarts; first without the client value, then with it (given a time budget,
+// since it is far larger).
+interface Exhaust {
+  readonly unique: number
+  readonly generated: number
+  readonly ms: number
+  readonly maxDepth: number
+  readonly complete: boolean
+}
+const exhaust = async (options: Record<string, string>, budgetMs: number): Promise<Exhaust> => {
+  const built = await buildModel("raft", options)
+  const start = performance.now()
+  let last = start
+  const r = dfs(built.model, {
     exhaustive: true,
+    deadline: start + budgetMs,
+    clock: () => performance.now(),
     progressEvery: 1 << 18,
     onProgress: (p) => {
       const now = performance.now()
       if (now - last > 30_000) {
         last = now
         process.stderr.write(
-          `  exhausting: ${grouped(p.unique)} unique, ${grouped(p.generated)} generated, ${seconds(now - t0)}\n`,
+          `  exhausting: ${grouped(p.unique)} unique, ${grouped(p.generated)} generated, ${seconds(now - start)}\n`,
         )
       }
     },
   })
-  ms = performance.now() - t0
-  exhaust = { unique: r.unique, generated: r.generated, ms, maxDepth: r.maxDepth }
   const failed = r.properties.filter((p) => p.status === "violated").map((p) => p.name)
-  row(
-    "raft exhausted (3 servers, terms <= 2, log <= 2, one value, no restarts)",
-    `${grouped(r.unique)} unique states (up to server symmetry), ${grouped(r.generated)} generated, depth ${r.maxDepth}, ${seconds(ms)}${failed.length > 0 ? `, VIOLATED: ${failed.join(", ")}` : ", every property holds"}`,
-  )
+  if (failed.length > 0) throw new Error(`the correct core violated ${failed.join(", ")}`)
+  return {
+    unique: r.unique,
+    generated: r.generated,
+    ms: performance.now() - start,
+    maxDepth: r.maxDepth,
+    complete: r.complete,
+  }
+}
+const describeExhaust = (e: Exhaust): string =>
+  `${e.complete ? "exhausted" : "NOT exhausted"}: ${grouped(e.unique)} unique states (up to server symmetry), ${grouped(e.generated)} generated, depth ${e.maxDepth}, ${seconds(e.ms)}, ${grouped(e.generated / (e.ms / 1000))} states/s`
+let noValue: Exhaust | null = null
+let oneValue: Exhaust | null = null
+if (process.env.BENCH_EXHAUST !== "0") {
+  const budget = Number(process.env.BENCH_EXHAUST_SECONDS ?? 300) * 1000
+  const bound = { servers: "3", "max-term": "2", "max-log": "2" }
+  noValue = await exhaust({ ...bound, clients: "0" }, Number.POSITIVE_INFINITY)
+  row("raft bound, no client value", describeExhaust(noValue))
+  oneValue = await exhaust({ ...bound, clients: "1", history: "off" }, budget)
+  row(`raft bound, one client value (${budget / 1000} s budget)`, describeExhaust(oneValue))
 }
 
 // --- Linearizability checking.
@@ -131,9 +157,11 @@ console.log(
     raftStatesPerSecondDfs: Math.round(dfsRate),
     raftStatesPerSecondWorkers: Math.round(parallelRate),
     workerThreads: threads,
-    raftExhaustUniqueStates: exhaust?.unique ?? null,
-    raftExhaustGeneratedStates: exhaust?.generated ?? null,
-    raftExhaustSeconds: exhaust === null ? null : Math.round(exhaust.ms / 100) / 10,
+    raftBoundNoValueUniqueStates: noValue?.unique ?? null,
+    raftBoundNoValueSeconds: noValue === null ? null : Math.round(noValue.ms / 100) / 10,
+    raftBoundOneValueUniqueStates: oneValue?.unique ?? null,
+    raftBoundOneValueSeconds: oneValue === null ? null : Math.round(oneValue.ms / 100) / 10,
+    raftBoundOneValueExhausted: oneValue?.complete ?? null,
     linearizabilityKvOpsPerSecond: Math.round(kvRate),
     linearizabilityRegisterOpsPerSecond: Math.round(regRate),
   }),
