@@ -417,6 +417,33 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
         Effect.match({ onFailure: () => false, onSuccess: (index) => index > 0 }),
       )
 
+  /**
+   * Before the leader drops `node` from Raft's configuration (and stops
+   * sending to it), makes sure `node` can learn from its own replica that it
+   * was removed: an empty entry proposed now, after the registry's removal
+   * is committed, travels with a commit index covering that removal; once
+   * `node` holds it, it will apply the removal (and exit). A node that does
+   * not answer is removed anyway after half the request timeout.
+   */
+  const toldRemoved = (node: string): Effect.Effect<void> =>
+    node === self
+      ? Effect.void
+      : Effect.gen(function* () {
+          const index = yield* raft.propose(new Uint8Array(0))
+          for (;;) {
+            const st = yield* raft.status
+            const pr = st.progress.find((p) => p.id === node)
+            if (st.role !== "Leader" || pr === undefined || pr.match >= index) return
+            yield* Effect.sleep(retryInterval)
+          }
+        }).pipe(
+          Effect.timeoutOrElse({
+            duration: Duration.divideUnsafe(requestTimeout, 2),
+            orElse: () => Effect.void,
+          }),
+          Effect.ignore,
+        )
+
   /** One step towards the registry's configuration; false if a step was tried and failed. */
   const reconcile: Effect.Effect<boolean> = Effect.gen(function* () {
     const st = yield* raft.status
@@ -436,6 +463,7 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
     for (const node of [...voters, ...learners]) {
       const id = memberIdOfNode(node)
       if (id === undefined || replica.membership.member(id) === undefined) {
+        yield* toldRemoved(node)
         return yield* change({ type: "RemoveNode", node })
       }
     }

@@ -7,12 +7,12 @@
 // its own or, for a member joining a running cluster, the leader's.
 import { type Entry, type Snapshot, StateMachine } from "@flotilla/raft"
 import { Context, Effect, Layer } from "effect"
-import { encodeSnapshot } from "./core/codec.ts"
+import { runSteps } from "./core/codec.ts"
 import {
   decodeEntry,
   decodeReplicaSnapshot,
-  encodeReplicaSnapshot,
   entriesOf,
+  replicaSnapshotSteps,
 } from "./core/entry.ts"
 import { type EtcdFailure, invalidArgument } from "./core/errors.ts"
 import { Membership } from "./core/members.ts"
@@ -155,7 +155,20 @@ export class ReplicatedStore {
 
   /** The whole state as snapshot bytes. */
   snapshot(): Uint8Array {
-    return encodeReplicaSnapshot(this.membership, encodeSnapshot(this.store))
+    return runSteps(this.snapshotSteps().steps)
+  }
+
+  /**
+   * The state as it is now, captured (O(leases), or O(keys) after a
+   * compaction), and the steps that encode it: they may run while later
+   * entries are applied.
+   */
+  snapshotSteps(): { readonly index: number; readonly steps: Generator<void, Uint8Array, void> } {
+    return {
+      index: this.appliedIndex,
+      // Every byte gets written: no need to zero-fill a buffer of hundreds of MB first.
+      steps: replicaSnapshotSteps(this.membership, this.store, (n) => Buffer.allocUnsafeSlow(n)),
+    }
   }
 
   /** Replaces the state with a snapshot's; watchers catch up from it or are cancelled. */
@@ -206,6 +219,32 @@ const peekId = (b: Uint8Array): number | undefined => {
   return undefined
 }
 
+/**
+ * Runs encoding steps one per turn of the event loop (setImmediate), so that
+ * I/O and the apply path run between them: a large snapshot costs many short
+ * pauses instead of one long stall.
+ */
+const stepsInTurns = (steps: Generator<void, Uint8Array, void>): Effect.Effect<Uint8Array> =>
+  Effect.callback<Uint8Array>((resume) => {
+    let cancelled = false
+    const turn = (): void => {
+      if (cancelled) return
+      let r: IteratorResult<void, Uint8Array>
+      try {
+        r = steps.next()
+      } catch (e) {
+        resume(Effect.die(e))
+        return
+      }
+      if (r.done === true) resume(Effect.succeed(r.value))
+      else setImmediate(turn)
+    }
+    setImmediate(turn)
+    return Effect.sync(() => {
+      cancelled = true
+    })
+  })
+
 export class Replica extends Context.Service<Replica, ReplicatedStore>()(
   "@flotilla/store/Replica",
 ) {
@@ -219,8 +258,8 @@ export class Replica extends Context.Service<Replica, ReplicatedStore>()(
           appliedIndex: Effect.succeed(0),
           apply: (entries) => replica.apply(entries),
           snapshot: () => {
-            const data = replica.snapshot()
-            return { index: replica.appliedIndex, data: Effect.succeed(data) }
+            const { index, steps } = replica.snapshotSteps()
+            return { index, data: stepsInTurns(steps) }
           },
           restore: (snapshot: Snapshot) =>
             replica.restore(snapshot.index, snapshot.term, snapshot.data),

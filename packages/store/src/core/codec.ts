@@ -4,7 +4,7 @@
 // checks everything and fails with a CodecError naming what is wrong; decoded
 // byte fields are views into the input (no copies).
 import { EMPTY } from "./bytes.ts"
-import { crc32 } from "./crc32.ts"
+import { CRC_INIT, crc32, crcFinish, crcUpdate } from "./crc32.ts"
 import { MvccStore, type StoreConfig, type StoreState } from "./mvcc.ts"
 import type {
   Compare,
@@ -32,8 +32,9 @@ export class Writer {
   private buf: Uint8Array
   private pos = 0
 
-  constructor(initial = 256) {
-    this.buf = new Uint8Array(initial)
+  /** A writer with `initial` bytes of room, or writing into `initial` (grown by copying if too small). */
+  constructor(initial: number | Uint8Array = 256) {
+    this.buf = typeof initial === "number" ? new Uint8Array(initial) : initial
   }
 
   private ensure(n: number): void {
@@ -490,13 +491,88 @@ const readKv = (r: Reader, keys: ReadonlyArray<Uint8Array>): KeyValue => {
   return { key, create_revision, mod_revision, version, value, lease }
 }
 
+/** Bytes of `Writer.uint(v)`. */
+export const uintSize = (v: number): number => {
+  if (v < 0x80) return 1
+  if (v < 0x4000) return 2
+  if (v < 0x200000) return 3
+  if (v < 0x10000000) return 4
+  let n = 5
+  for (v = Math.floor(v / 0x800000000); v > 0; v = Math.floor(v / 0x80)) n++
+  return n
+}
+
+/** Bytes of `Writer.int(v)`. */
+export const intSize = (v: number): number => uintSize(v >= 0 ? v * 2 : -v * 2 - 1)
+
+const kvSize = (kv: KeyValue, keyId: number): number => {
+  const n = uintSize(keyId) + uintSize(kv.mod_revision) + uintSize(kv.version)
+  if (kv.version === 0) return n
+  return (
+    n +
+    uintSize(kv.create_revision) +
+    intSize(kv.lease) +
+    uintSize(kv.value.length) +
+    kv.value.length
+  )
+}
+
+/** Versions or keys handled per step of `encodeSnapshotSteps` (a few milliseconds). */
+const STEP = 4096
+/** Bytes checksummed per step. */
+const CRC_STEP_BYTES = 4 * 1024 * 1024
+
 /**
- * The whole state machine as bytes: revisions, logical time, applied index,
- * leases, and every retained version (keys stored once in a table).
+ * `encodeSnapshot` in steps: each `next()` does about `STEP` versions' worth
+ * of work (sizing, writing, checksumming), so a shell can spread a large
+ * snapshot over many turns of its event loop while the store keeps changing:
+ * `s` must be a captured state (`MvccStore.exportState`), which later writes
+ * leave alone. The result is one buffer of exactly the right size, starting
+ * with `header(snapshotBytes)` (a caller's framing, e.g. the replica's),
+ * from `allocate` (a shell may skip zero-filling: every byte is written).
  */
-export const encodeSnapshot = (store: MvccStore): Uint8Array => {
-  const s = store.exportState()
-  const w = new Writer(1024)
+export function* encodeSnapshotSteps(
+  s: StoreState,
+  header: (snapshotBytes: number) => Uint8Array = () => EMPTY,
+  allocate: (bytes: number) => Uint8Array = (n) => new Uint8Array(n),
+): Generator<void, Uint8Array, void> {
+  const base = s.base
+  const log = s.log
+  const logLength = s.logLength
+  // Pass 1: the key table (every version of a key shares one Uint8Array; ids
+  // in order of first use, base then log) and the exact size.
+  const ids = new Map<Uint8Array, number>()
+  const table: Uint8Array[] = []
+  // Each version's key id, found once (base first, then log).
+  const keyIds = new Uint32Array(base.length + logLength)
+  let size = MAGIC.length + uintSize(s.rev) + uintSize(s.compactRev) + intSize(s.time)
+  size += uintSize(s.appliedIndex) + uintSize(s.leases.length)
+  for (const l of s.leases) size += intSize(l.ID) + uintSize(l.ttl) + intSize(l.deadline)
+  let keyBytes = 0
+  const sizeOf = (kv: KeyValue, at: number): number => {
+    let id = ids.get(kv.key)
+    if (id === undefined) {
+      id = table.length
+      ids.set(kv.key, id)
+      table.push(kv.key)
+      keyBytes += uintSize(kv.key.length) + kv.key.length
+    }
+    keyIds[at] = id
+    return kvSize(kv, id)
+  }
+  for (let i = 0; i < base.length; i++) {
+    size += sizeOf(base[i]!, i)
+    if (i % STEP === STEP - 1) yield
+  }
+  for (let i = 0; i < logLength; i++) {
+    size += sizeOf(log[i]!, base.length + i)
+    if (i % STEP === STEP - 1) yield
+  }
+  size += uintSize(table.length) + keyBytes + uintSize(base.length) + uintSize(logLength) + 4
+  // Pass 2: write into a buffer of exactly that size (the Writer never grows).
+  const head = header(size)
+  const w = new Writer(allocate(head.length + size))
+  w.raw(head)
   w.raw(new Uint8Array(MAGIC))
   w.uint(s.rev)
   w.uint(s.compactRev)
@@ -508,31 +584,50 @@ export const encodeSnapshot = (store: MvccStore): Uint8Array => {
     w.uint(l.ttl)
     w.int(l.deadline)
   }
-  // Key table: every version of a key shares one Uint8Array.
-  const ids = new Map<Uint8Array, number>()
-  const table: Uint8Array[] = []
-  const idOf = (key: Uint8Array): number => {
-    let id = ids.get(key)
-    if (id === undefined) {
-      id = table.length
-      ids.set(key, id)
-      table.push(key)
-    }
-    return id
-  }
-  for (const kv of s.base) idOf(kv.key)
-  for (const kv of s.log) idOf(kv.key)
   w.uint(table.length)
-  for (const k of table) w.bytes(k)
-  w.uint(s.base.length)
-  for (const kv of s.base) writeKv(w, kv, idOf(kv.key))
-  w.uint(s.log.length)
-  for (const kv of s.log) writeKv(w, kv, idOf(kv.key))
-  const body = w.view()
-  const crc = crc32(body)
+  for (let i = 0; i < table.length; i++) {
+    w.bytes(table[i]!)
+    if (i % STEP === STEP - 1) yield
+  }
+  w.uint(base.length)
+  for (let i = 0; i < base.length; i++) {
+    writeKv(w, base[i]!, keyIds[i]!)
+    if (i % STEP === STEP - 1) yield
+  }
+  w.uint(logLength)
+  for (let i = 0; i < logLength; i++) {
+    writeKv(w, log[i]!, keyIds[base.length + i]!)
+    if (i % STEP === STEP - 1) yield
+  }
+  // Pass 3: the checksum of the snapshot's body, a slice per step.
+  const out = w.view()
+  let c = CRC_INIT
+  for (let i = head.length; i < out.length; i += CRC_STEP_BYTES) {
+    c = crcUpdate(c, out, i, Math.min(out.length, i + CRC_STEP_BYTES))
+    yield
+  }
+  const crc = crcFinish(c)
   w.raw(new Uint8Array([crc >>> 24, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff]))
-  return w.finish()
+  const done = w.view()
+  if (done.length !== head.length + size)
+    throw new Error(`snapshot size: computed ${head.length + size} bytes, wrote ${done.length}`)
+  return done
 }
+
+/** Runs a step generator to its end. */
+export const runSteps = <A>(steps: Generator<void, A, void>): A => {
+  for (;;) {
+    const r = steps.next()
+    if (r.done === true) return r.value
+  }
+}
+
+/**
+ * The whole state machine as bytes: revisions, logical time, applied index,
+ * leases, and every retained version (keys stored once in a table).
+ */
+export const encodeSnapshot = (store: MvccStore): Uint8Array =>
+  runSteps(encodeSnapshotSteps(store.exportState()))
 
 /** Restores a store from a snapshot; throws CodecError on a damaged or malformed snapshot. */
 export const decodeSnapshot = (b: Uint8Array, config: Partial<StoreConfig> = {}): MvccStore => {
@@ -578,6 +673,15 @@ export const decodeSnapshot = (b: Uint8Array, config: Partial<StoreConfig> = {})
     log.push(kv)
   }
   if (!r.done) throw new CodecError("trailing bytes in snapshot")
-  const state: StoreState = { rev, compactRev, time, appliedIndex, leases, base, log }
+  const state: StoreState = {
+    rev,
+    compactRev,
+    time,
+    appliedIndex,
+    leases,
+    base,
+    log,
+    logLength: log.length,
+  }
   return MvccStore.importState(state, config)
 }

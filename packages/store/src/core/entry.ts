@@ -12,6 +12,7 @@ import {
   decodeRequest,
   decodeSnapshot,
   encodeRequest,
+  encodeSnapshotSteps,
   Reader,
   Writer,
 } from "./codec.ts"
@@ -207,13 +208,15 @@ const readMember = (r: Reader): Member => {
   return { ID, name, peerURLs, clientURLs, isLearner }
 }
 
-/** The state of a replica (membership and store) as snapshot bytes. */
-export const encodeReplicaSnapshot = (
+/**
+ * A replica snapshot's framing before the store snapshot: magic, the
+ * membership (CRC-checked), and the store snapshot's length.
+ */
+export const replicaSnapshotHeader = (
   membership: Membership,
-  storeSnapshot: Uint8Array,
-): Uint8Array => {
+): ((storeBytes: number) => Uint8Array) => {
   const s = membership.state()
-  const w = new Writer(256 + storeSnapshot.length)
+  const w = new Writer(256)
   w.raw(new Uint8Array(MAGIC))
   writeId(w, s.clusterId)
   w.uint(s.members.length)
@@ -222,9 +225,38 @@ export const encodeReplicaSnapshot = (
   for (const id of s.removed) writeId(w, id)
   const crc = crc32(w.view())
   w.uint(crc)
-  w.bytes(storeSnapshot)
-  return w.finish()
+  const fixed = w.finish()
+  return (storeBytes) => {
+    const h = new Writer(fixed.length + 8)
+    h.raw(fixed)
+    h.uint(storeBytes)
+    return h.finish()
+  }
 }
+
+/** The state of a replica (membership and store) as snapshot bytes. */
+export const encodeReplicaSnapshot = (
+  membership: Membership,
+  storeSnapshot: Uint8Array,
+): Uint8Array => {
+  const head = replicaSnapshotHeader(membership)(storeSnapshot.length)
+  const out = new Uint8Array(head.length + storeSnapshot.length)
+  out.set(head)
+  out.set(storeSnapshot, head.length)
+  return out
+}
+
+/**
+ * A replica snapshot in steps (see `encodeSnapshotSteps`): the membership is
+ * encoded and the store captured now, when called; the rest is encoded as
+ * the steps run, while the replica keeps applying.
+ */
+export const replicaSnapshotSteps = (
+  membership: Membership,
+  store: MvccStore,
+  allocate?: (bytes: number) => Uint8Array,
+): Generator<void, Uint8Array, void> =>
+  encodeSnapshotSteps(store.exportState(), replicaSnapshotHeader(membership), allocate)
 
 /** Decodes a replica snapshot; throws CodecError when damaged or malformed. */
 export const decodeReplicaSnapshot = (

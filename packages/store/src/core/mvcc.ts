@@ -481,8 +481,9 @@ export class MvccStore {
     }
     for (const ki of touched) this.compactKey(ki, rev)
     if (cut > 0) {
-      logKv.splice(0, cut)
-      logKi.splice(0, cut)
+      // New arrays, not splice: a captured state (exportState) keeps the old ones.
+      this.logKv = logKv.slice(cut)
+      this.logKi = logKi.slice(cut)
     }
     this.tree.compactChanges(rev)
     this.compactedRev = rev
@@ -671,14 +672,21 @@ export class MvccStore {
   // -------------------------------------------------------------------------
   // Snapshots (see snapshot.ts for the encoding)
 
-  /** @internal Everything a snapshot holds. */
+  /**
+   * @internal Everything a snapshot holds, captured: later writes leave it as
+   * it is (versions are immutable, the change log is only appended to, and a
+   * compaction replaces it). O(keys) after a compaction (the versions below
+   * it), O(leases) otherwise.
+   */
   exportState(): StoreState {
     // Versions below the compact revision (at most one per key) are not in the log.
     const base: KeyValue[] = []
-    for (const ki of this.tree) {
-      const e = ki.revs[0]
-      if (e !== undefined && e.mod_revision < this.compactedRev) base.push(e)
-    }
+    if (this.compactedRev > 0)
+      this.tree.forRange("", "", (ki) => {
+        const e = ki.revs[0]
+        if (e !== undefined && e.mod_revision < this.compactedRev) base.push(e)
+        return true
+      })
     return {
       rev: this.currentRev,
       compactRev: this.compactedRev,
@@ -691,6 +699,7 @@ export class MvccStore {
       })),
       base,
       log: this.logKv,
+      logLength: this.logKv.length,
     }
   }
 
@@ -722,7 +731,7 @@ export class MvccStore {
       }
     }
     for (const kv of s.base) add(kv, false)
-    for (const kv of s.log) add(kv, true)
+    for (let i = 0; i < s.logLength; i++) add(s.log[i]!, true)
     // The log keeps every change at the compact revision, a key's history only
     // the last of them (a txn may put and then delete a key): trim as compact did.
     if (s.compactRev > 0) for (const ki of [...store.tree]) store.compactKey(ki, s.compactRev)
@@ -751,8 +760,13 @@ export interface StoreState {
   }>
   /** Retained versions below the compact revision (at most one per key), in key order. */
   readonly base: ReadonlyArray<KeyValue>
-  /** The change log: versions and tombstones at or after the compact revision, in (main, sub) order. */
+  /**
+   * The change log: versions and tombstones at or after the compact revision,
+   * in (main, sub) order: its first `logLength` entries (later ones were
+   * appended after the capture).
+   */
   readonly log: ReadonlyArray<KeyValue>
+  readonly logLength: number
 }
 
 /** A version's share of the store's size: key, value and bookkeeping. */
