@@ -127,10 +127,44 @@ const failure = (code: number, reason: string, message: string): BodyResponse =>
   }),
 })
 
-const headersOf = (req: IncomingMessage): Record<string, string | undefined> => {
+/** A request's headers as strings (node's own object when no header came as a list). */
+const headersOf = (req: IncomingMessage): Readonly<Record<string, string | undefined>> => {
+  // Only set-cookie arrives as an array in node's parsed headers.
+  if (req.headers["set-cookie"] === undefined)
+    return req.headers as Readonly<Record<string, string | undefined>>
   const out: Record<string, string | undefined> = {}
   for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(", ") : v
   return out
+}
+
+/** Paths that are their own normalized form: these characters only, and no dot segment. */
+const plainPath = /^\/[A-Za-z0-9\-._~:@!$&'()*+,;=/]*$/
+
+/**
+ * A request target's path and query, as the URL parser reads an
+ * origin-form target (`/path?query`, `//x` being a path, not a host);
+ * plain paths (API paths are) skip the parser. A target the parser refuses
+ * is taken as a path (which no route matches).
+ */
+export const targetOf = (
+  raw: string,
+): { readonly pathname: string; readonly searchParams: URLSearchParams } => {
+  const q = raw.indexOf("?")
+  const path = q < 0 ? raw : raw.slice(0, q)
+  if (plainPath.test(path) && !path.includes("/.") && !raw.includes("#")) {
+    return {
+      pathname: path,
+      searchParams: new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)),
+    }
+  }
+  try {
+    const url = raw.startsWith("/")
+      ? new URL(`http://localhost${raw}`)
+      : new URL(raw, "http://localhost")
+    return { pathname: url.pathname, searchParams: url.searchParams }
+  } catch {
+    return { pathname: path, searchParams: new URLSearchParams() }
+  }
 }
 
 /**
@@ -382,7 +416,12 @@ export const serve = (
         res.end()
       }
     }
-    const dispatch = (req: IncomingMessage, res: ServerResponse, url: URL, body: Uint8Array) => {
+    const dispatch = (
+      req: IncomingMessage,
+      res: ServerResponse,
+      url: ReturnType<typeof targetOf>,
+      body: Uint8Array,
+    ) => {
       const request: ApiRequest = {
         method: req.method ?? "GET",
         path: url.pathname,
@@ -402,7 +441,7 @@ export const serve = (
       })
     }
     server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-      const url = new URL(req.url ?? "/", "http://localhost")
+      const url = targetOf(req.url ?? "/")
       if (!authorized(req, url.pathname)) {
         req.resume()
         writeBody(res, unauthorized)

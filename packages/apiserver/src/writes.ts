@@ -111,19 +111,24 @@ const target = (ctx: ResourceContext, name: string) => ({
 const keyFor = (ctx: ResourceContext, name: string) =>
   objectKey(ctx.served.resource.name, ctx.served.namespaced, ctx.route.namespace, name)
 
-/** A v4 UUID from Effect's Random (seedable in tests). */
-export const randomUID = Effect.gen(function* () {
-  const bytes: Array<number> = []
-  for (let i = 0; i < 16; i++) bytes.push(yield* Random.nextIntBetween(0, 255))
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80
-  const hex = bytes.map((b) => b.toString(16).padStart(2, "0")).join("")
+/**
+ * A v4 UUID from Effect's Random (seedable in tests): sixteen bytes drawn in
+ * one step from the fiber's generator (each `floor(next * 256)`).
+ */
+export const randomUID = Effect.map(Random.Random, (random) => {
+  let hex = ""
+  for (let i = 0; i < 16; i++) {
+    let b = Math.floor(random.nextDoubleUnsafe() * 256)
+    if (i === 6) b = (b & 0x0f) | 0x40
+    if (i === 8) b = (b & 0x3f) | 0x80
+    hex += b.toString(16).padStart(2, "0")
+  }
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 })
 
-const randomSuffix = Effect.gen(function* () {
+const randomSuffix = Effect.map(Random.Random, (random) => {
   const values: Array<number> = []
-  for (let i = 0; i < 5; i++) values.push(yield* Random.next)
+  for (let i = 0; i < 5; i++) values.push(random.nextDoubleUnsafe())
   return nameSuffix(values)
 })
 
