@@ -4,6 +4,7 @@
 // each exactly once and in revision order, through a real HTTP client's
 // chunked decoding.
 import { request } from "node:http"
+import { connect } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startServer, type TestServer } from "../support.ts"
 
@@ -116,5 +117,25 @@ describe("watches over HTTP", () => {
     const webExpected = expected.filter((e) => Number(e.name.slice(1)) % 2 === 0)
     expect(await web.until(webExpected.length)).toEqual(webExpected)
     for (const w of [...plain, web]) w.close()
+  })
+})
+
+describe("the HTTP shell", () => {
+  it("answers a target the URL parser refuses (//) with 404 and keeps serving", async () => {
+    const port = Number(new URL(server.url).port)
+    const status = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1", () =>
+        socket.write("GET // HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+      )
+      let text = ""
+      socket.on("data", (d) => {
+        text += d.toString()
+      })
+      socket.on("end", () => resolve(text.split("\r\n")[0] ?? ""))
+      socket.on("error", reject)
+    })
+    expect(status).toBe("HTTP/1.1 404 Not Found")
+    const version = await fetch(`${server.url}/version`)
+    expect(version.status).toBe(200)
   })
 })
