@@ -151,12 +151,12 @@ export const makeWatchCaches = (
   options: {
     readonly historySize?: number
     readonly progressEveryMs?: number
-    /** Longest a change waits for others to share its batch (default 5 ms). */
+    /** Longest a change waits for others to share its batch (default 10 ms). */
     readonly batchMs?: number
   } = {},
 ): Effect.Effect<WatchCaches, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const batchMs = options.batchMs ?? 5
+    const batchMs = options.batchMs ?? 10
     const caches = new Map<string, ResourceCache>()
     // Every cache starts at once from the current revision, so watches can use them
     // as soon as this returns; a restart starts again from the revision of its time.

@@ -39,7 +39,7 @@ export interface ServerOptions extends HandlerOptions {
   readonly port?: number
   /**
    * Longest a change waits for others to share its batch on the way to
-   * watchers (default 5 ms): batches cost a socket write per watcher each.
+   * watchers (default 10 ms): each batch costs a socket write per watcher.
    */
   readonly watchBatchMs?: number
   /** Create the system namespaces and the `kubernetes` Service when missing (default true). */
@@ -154,7 +154,8 @@ export const targetOf = (
   if (plainPath.test(path) && !path.includes("/.") && !raw.includes("#")) {
     return {
       pathname: path,
-      searchParams: new URLSearchParams(q < 0 ? "" : raw.slice(q + 1)),
+      // The constructor drops one leading "?": give it the query's own.
+      searchParams: new URLSearchParams(q < 0 ? "" : raw.slice(q)),
     }
   }
   try {

@@ -44,6 +44,7 @@ describe("targetOf", () => {
         expect(target.pathname).toBe(url.pathname)
         expect(target.searchParams.toString()).toBe(url.searchParams.toString())
       }),
+      { numRuns: 2000 },
     )
   })
 
