@@ -163,6 +163,6 @@ console.log(
     raftBoundOneValueSeconds: oneValue === null ? null : Math.round(oneValue.ms / 100) / 10,
     raftBoundOneValueExhausted: oneValue?.complete ?? null,
     linearizabilityKvOpsPerSecond: Math.round(kvRate),
-    linearizabilityRegisterOpsPerSecond: Math.round(regRate),
+    linearizabilityOneKeyOpsPerSecond: Math.round(regRate),
   }),
 )

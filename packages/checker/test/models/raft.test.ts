@@ -54,6 +54,15 @@ describe("raft model: the real core is safe", () => {
     expect(statuses(r)["a value is committed"]).toBe("reached")
   })
 
+  it("commits a proposed value when clients keep no history (no linearizability property)", () => {
+    const model = raftModel({ servers: 3, clients: 1, history: false, maxTerm: 1, maxLog: 2 })
+    const r = bfs(model)
+    expect(r.complete).toBe(true)
+    expect(statuses(r).linearizable).toBeUndefined()
+    for (const p of safety) expect(statuses(r)[p]).toBe("holds")
+    expect(statuses(r)["a value is committed"]).toBe("reached")
+  })
+
   it("serves reads through the log linearizably (2 servers, write then read)", () => {
     const model = raftModel({ servers: 2, clients: 1, reads: true, maxTerm: 1, maxLog: 3 })
     const r = bfs(model)
