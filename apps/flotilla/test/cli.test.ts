@@ -22,4 +22,13 @@ describe("flotilla command", () => {
     expect(stdout).toContain("USAGE")
     expect(stdout).toContain("flotilla")
   })
+
+  it("exits 2 with the problem on a command line that does not parse", async () => {
+    const failure = await run("validate", "--no-such-flag").then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    )
+    expect(failure?.code).toBe(2)
+    expect(failure?.stderr).toContain("Unrecognized flag: --no-such-flag")
+  })
 })
