@@ -4,7 +4,15 @@
 // committed proposals per second and p50/p99 commit latency at 1, 16 and 256
 // concurrent proposers with 256-byte entries, and the latency of one
 // fdatasync on the same disk for comparison.
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs"
+import {
+  closeSync,
+  fdatasyncSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from "node:fs"
 import { cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { type LoadResult, type MemberProcess, spawnMember } from "../src/testing/processes.ts"
@@ -26,6 +34,17 @@ const fdatasyncP50 = (): number => {
   closeSync(fd)
   times.sort((a, b) => a - b)
   return times[times.length >> 1]!
+}
+
+/** CPU time (user + system) of a process so far, in seconds. */
+const cpuSeconds = (pid: number | undefined): number => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return 0
+  }
 }
 
 const ids = ["n1", "n2", "n3"]
@@ -57,9 +76,16 @@ try {
   const fsync = Math.min(fdatasyncP50(), fdatasyncP50())
   // Warm up the JIT and the connections.
   await leader.load(16, 1000, ENTRY_BYTES)
-  const rows: { concurrency: number; r: LoadResult }[] = []
-  for (const concurrency of [1, 16, 256])
-    rows.push({ concurrency, r: await leader.load(concurrency, SECONDS * 1000, ENTRY_BYTES) })
+  const rows: { concurrency: number; r: LoadResult; cpu: number }[] = []
+  const membersCpu = () => members.reduce((n, m) => n + cpuSeconds(m.child.pid), 0)
+  for (const concurrency of [1, 16, 256]) {
+    const c0 = membersCpu()
+    const t0 = performance.now()
+    const r = await leader.load(concurrency, SECONDS * 1000, ENTRY_BYTES)
+    // The three members' CPU, in percent of one core (the load runs in the leader).
+    const cpu = ((membersCpu() - c0) / ((performance.now() - t0) / 1000)) * 100
+    rows.push({ concurrency, r, cpu })
+  }
   console.log(
     `3 member processes on 127.0.0.1, TCP, fsynced file WALs, ${ENTRY_BYTES}-byte entries, ${SECONDS} s per row`,
   )
@@ -67,20 +93,26 @@ try {
     `machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}; one fdatasync: p50 ${fsync.toFixed(3)} ms`,
   )
   console.log(
-    `${"proposers".padEnd(10)} ${"committed/s".padEnd(12)} ${"p50 ms".padEnd(8)} ${"p99 ms".padEnd(8)} failures`,
+    `${"proposers".padEnd(10)} ${"committed/s".padEnd(12)} ${"p50 ms".padEnd(8)} ${"p99 ms".padEnd(8)} ${"CPU".padEnd(6)} ${"CPU us/entry".padEnd(13)} failures`,
   )
-  for (const { concurrency, r } of rows)
+  for (const { concurrency, r, cpu } of rows)
     console.log(
-      `${String(concurrency).padEnd(10)} ${Math.round(r.perSecond).toLocaleString("en-US").padEnd(12)} ${r.p50.toFixed(3).padEnd(8)} ${r.p99.toFixed(3).padEnd(8)} ${r.failures}`,
+      `${String(concurrency).padEnd(10)} ${Math.round(r.perSecond).toLocaleString("en-US").padEnd(12)} ${r.p50.toFixed(3).padEnd(8)} ${r.p99.toFixed(3).padEnd(8)} ${`${cpu.toFixed(0)}%`.padEnd(6)} ${((cpu * 10_000) / r.perSecond).toFixed(1).padEnd(13)} ${r.failures}`,
     )
   const figures: Record<string, number> = { fdatasync_p50_ms: Number(fsync.toFixed(3)) }
-  for (const { concurrency, r } of rows) {
+  for (const { concurrency, r, cpu } of rows) {
+    figures[`c${concurrency}_cpu_percent`] = Math.round(cpu)
     figures[`c${concurrency}_committed_per_sec`] = Math.round(r.perSecond)
     figures[`c${concurrency}_p50_ms`] = Number(r.p50.toFixed(3))
     figures[`c${concurrency}_p99_ms`] = Number(r.p99.toFixed(3))
   }
   console.log(JSON.stringify({ bench: "raft-cluster", entryBytes: ENTRY_BYTES, ...figures }))
 } finally {
-  await Promise.all(members.map((m) => m.kill()))
+  // Asked to exit (a member profile, RAFT_MEMBER_PROFILE, is written then); killed if it hangs.
+  await Promise.all(
+    members.map((m) =>
+      Promise.race([m.exit(), new Promise((r) => setTimeout(r, 5000))]).then(() => m.kill()),
+    ),
+  )
   rmSync(root, { recursive: true, force: true })
 }

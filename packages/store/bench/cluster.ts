@@ -14,7 +14,8 @@
 // Installs what is missing (needs root and apt): the load generator, etcd.
 // Environment: BENCH_SECONDS (per measured run, default 5), BENCH_REPEATS
 // (default 2), BENCH_ONLY (flotilla|etcd), BENCH_CASES (e.g.
-// "put:256:16,range:1:1").
+// "put:256:16,range:1:1"), BENCH_PROFILE (a directory for our members' CPU
+// profiles).
 import { execFileSync, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, homedir, tmpdir } from "node:os"
@@ -153,8 +154,19 @@ const startCluster = async (system: "flotilla" | "etcd", dir: string): Promise<R
       `--initial-cluster-token=bench-${system}`,
       "--initial-cluster-state=new",
     ]
+    // BENCH_PROFILE=<dir>: each member of ours writes a CPU profile there when it stops.
+    const profile =
+      process.env.BENCH_PROFILE === undefined
+        ? []
+        : [
+            "--cpu-prof",
+            `--cpu-prof-dir=${process.env.BENCH_PROFILE}`,
+            `--cpu-prof-name=${name}.cpuprofile`,
+          ]
     const [cmd, args] =
-      system === "flotilla" ? [process.execPath, [FLOTILLA, "store", ...flags]] : [ETCD, flags]
+      system === "flotilla"
+        ? [process.execPath, [...profile, FLOTILLA, "store", ...flags]]
+        : [ETCD, flags]
     const log = path.join(dir, `${name}.log`)
     writeFileSync(log, "")
     const child = spawn(cmd, args as string[], { stdio: ["ignore", "ignore", "pipe"] })

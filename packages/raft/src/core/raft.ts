@@ -317,11 +317,24 @@ export const promotable = (s: RaftState): boolean => isVoter(s.config, s.id)
 
 /** Scratch space of one step: what to write and what to send after the write. */
 interface Ctx {
-  readonly out: Command[]
-  readonly after: Message[]
+  out: Command[]
+  /** `NO_MESSAGES` until the step has a message to send after its write. */
+  after: Message[]
   /** Lowest log index written in this step (Infinity when none). */
   writeFrom: number
   writeSnapshot: Snapshot | null
+}
+
+/** Shared empty lists (never written to): most steps write nothing or send nothing after. */
+const NO_MESSAGES: Message[] = []
+const NO_ENTRIES: Entry[] = []
+
+/** One scratch context for every step: steps never nest, and each starts by resetting it. */
+const scratch: Ctx = {
+  out: [],
+  after: NO_MESSAGES,
+  writeFrom: Number.POSITIVE_INFINITY,
+  writeSnapshot: null,
 }
 
 /**
@@ -329,7 +342,11 @@ interface Ctx {
  * must honour the ordering contract at the top of this file.
  */
 export const step = (s: RaftState, input: Input): Command[] => {
-  const ctx: Ctx = { out: [], after: [], writeFrom: Number.POSITIVE_INFINITY, writeSnapshot: null }
+  const ctx = scratch
+  ctx.out = []
+  ctx.after = NO_MESSAGES
+  ctx.writeFrom = Number.POSITIVE_INFINITY
+  ctx.writeSnapshot = null
   switch (input.type) {
     case "Tick":
       tick(s, ctx)
@@ -452,6 +469,7 @@ const send = (ctx: Ctx, m: Message): void => {
 
 /** Queues a message that may leave only once this step's write (and all before it) is durable. */
 const sendAfterPersist = (ctx: Ctx, m: Message): void => {
+  if (ctx.after === NO_MESSAGES) ctx.after = []
   ctx.after.push(m)
 }
 
@@ -479,7 +497,7 @@ const finish = (s: RaftState, ctx: Ctx): void => {
     type: "Persist",
     hardState,
     snapshot: ctx.writeSnapshot,
-    entries: hasEntries ? s.entries.slice(ctx.writeFrom - s.snapshot.index - 1) : [],
+    entries: hasEntries ? s.entries.slice(ctx.writeFrom - s.snapshot.index - 1) : NO_ENTRIES,
     after: ctx.after,
     ack,
   })

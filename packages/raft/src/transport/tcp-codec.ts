@@ -159,11 +159,58 @@ export class BinaryWriter {
     this.raw(b)
   }
 
+  /** Four bytes to fill in later with `setU32At`. */
+  skip4(): void {
+    this.ensure(4)
+    this.pos += 4
+  }
+
+  /** A u32, little-endian, at `at` (within what was written). */
+  setU32At(at: number, v: number): void {
+    const buf = this.buf
+    buf[at] = v & 0xff
+    buf[at + 1] = (v >>> 8) & 0xff
+    buf[at + 2] = (v >>> 16) & 0xff
+    buf[at + 3] = (v >>> 24) & 0xff
+  }
+
   raw(b: Uint8Array): void {
     this.ensure(b.length)
     this.buf.set(b, this.pos)
     this.pos += b.length
   }
+}
+
+/**
+ * Short ASCII strings (node ids, in every message's from and to) decoded
+ * once: a small table by hash hands back the same string for the same bytes,
+ * so decoding a message allocates no strings for its ids.
+ */
+const INTERN_MAX = 48
+const INTERN_SLOTS = 256
+const internBytes: Array<Uint8Array | undefined> = new Array(INTERN_SLOTS)
+const internStrings: string[] = new Array(INTERN_SLOTS)
+
+const intern = (buf: Uint8Array, start: number, n: number): string => {
+  let h = 0x811c9dc5
+  for (let i = start; i < start + n; i++) h = Math.imul(h ^ buf[i]!, 0x01000193)
+  const slot = (h >>> 0) % INTERN_SLOTS
+  const known = internBytes[slot]
+  if (known !== undefined && known.length === n) {
+    let same = true
+    for (let i = 0; i < n; i++)
+      if (known[i] !== buf[start + i]) {
+        same = false
+        break
+      }
+    if (same) return internStrings[slot]!
+  }
+  let s = ""
+  for (let i = start; i < start + n; i++) s += String.fromCharCode(buf[i]!)
+  // A different string in the slot is replaced: the table only saves work.
+  internBytes[slot] = buf.slice(start, start + n)
+  internStrings[slot] = s
+  return s
 }
 
 /** A bounds-checked reader over `buf[start, end)`. */
@@ -240,7 +287,7 @@ export class BinaryReader {
         ascii = false
         break
       }
-    if (ascii && n < 64) return String.fromCharCode(...this.buf.subarray(start, start + n))
+    if (ascii && n <= INTERN_MAX) return intern(this.buf, start, n)
     try {
       return fromUtf8.decode(this.buf.subarray(start, start + n))
     } catch {

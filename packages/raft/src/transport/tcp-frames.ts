@@ -69,7 +69,7 @@ export const encodeBatches = (
   let i = start
   while (i < end) {
     w.reset()
-    w.raw(new Uint8Array(4))
+    w.skip4()
     w.u8(FRAME_BATCH)
     const bodyStart = w.pos
     while (i < end && w.pos < softLimit) {
@@ -83,9 +83,8 @@ export const encodeBatches = (
       }
       i++
     }
-    const frame = w.view().slice()
-    new DataView(frame.buffer).setUint32(0, frame.length - 4, true)
-    frames.push(frame)
+    w.setU32At(0, w.pos - 4)
+    frames.push(w.view().slice())
   }
   return frames
 }
@@ -111,6 +110,7 @@ export class FrameDecoder {
   private readonly maxFrameBytes: number
   private chunks: Uint8Array[] = []
   private size = 0
+  private readonly out: Uint8Array[] = []
 
   constructor(maxFrameBytes: number) {
     this.maxFrameBytes = maxFrameBytes
@@ -121,23 +121,42 @@ export class FrameDecoder {
     return this.size
   }
 
+  /** Payloads completed by `chunk`; the array is reused by the next call. */
   push(chunk: Uint8Array): Uint8Array[] {
-    const out: Uint8Array[] = []
+    const out = this.out
+    out.length = 0
     if (chunk.length === 0) return out
-    this.chunks.push(chunk)
-    this.size += chunk.length
+    let at = 0
+    if (this.size === 0) {
+      // Nothing held back (the common case): whole frames are cut straight out of the chunk.
+      while (chunk.length - at >= 4) {
+        const len =
+          (chunk[at]! | (chunk[at + 1]! << 8) | (chunk[at + 2]! << 16) | (chunk[at + 3]! << 24)) >>>
+          0
+        if (len > this.maxFrameBytes) this.tooLong(len)
+        if (chunk.length - at < 4 + len) break
+        out.push(chunk.subarray(at + 4, at + 4 + len))
+        at += 4 + len
+      }
+      if (at === chunk.length) return out
+    }
+    this.chunks.push(at === 0 ? chunk : chunk.subarray(at))
+    this.size += chunk.length - at
     while (this.size >= 4) {
       const len = this.peekLength()
-      if (len > this.maxFrameBytes)
-        throw new RaftCodecError({
-          field: "frame.length",
-          reason: `${len} bytes exceeds the limit of ${this.maxFrameBytes}`,
-          offset: 0,
-        })
+      if (len > this.maxFrameBytes) this.tooLong(len)
       if (this.size < 4 + len) break
       out.push(this.take(4 + len).subarray(4))
     }
     return out
+  }
+
+  private tooLong(len: number): never {
+    throw new RaftCodecError({
+      field: "frame.length",
+      reason: `${len} bytes exceeds the limit of ${this.maxFrameBytes}`,
+      offset: 0,
+    })
   }
 
   private peekLength(): number {

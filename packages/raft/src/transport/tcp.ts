@@ -97,6 +97,10 @@ class Peer {
   readonly id: NodeId
   address: TcpPeerAddress
   queue: Message[] = []
+  /** The other queue: swapped with `queue` at each flush (no array per flush). */
+  spare: Message[] = []
+  /** `flush` bound to this peer, queued as a microtask. */
+  flushSoon: () => void = () => undefined
   socket: net.Socket | undefined
   connected = false
   /** Waiting for 'drain' before writing more. */
@@ -186,7 +190,9 @@ export class TcpTransport {
   setPeer(id: NodeId, address: TcpPeerAddress): void {
     const peer = this.peers.get(id)
     if (peer === undefined) {
-      this.peers.set(id, new Peer(id, address))
+      const p = new Peer(id, address)
+      p.flushSoon = () => this.flush(p)
+      this.peers.set(id, p)
       return
     }
     if (peer.address.host === address.host && peer.address.port === address.port) return
@@ -223,7 +229,7 @@ export class TcpTransport {
     if (peer.connected) {
       if (!peer.scheduled && !peer.blocked) {
         peer.scheduled = true
-        queueMicrotask(() => this.flush(peer))
+        queueMicrotask(peer.flushSoon)
       }
     } else if (peer.socket === undefined && peer.timer === undefined) this.connect(peer)
   }
@@ -246,7 +252,7 @@ export class TcpTransport {
     const socket = peer.socket
     if (!peer.connected || socket === undefined || peer.blocked || peer.queue.length === 0) return
     let queue = peer.queue
-    peer.queue = []
+    peer.queue = peer.spare
     let frames: Uint8Array[]
     try {
       frames = encodeBatches(queue, 0, queue.length, this.batchBytes, this.writer)
@@ -280,13 +286,20 @@ export class TcpTransport {
         `to ${peer.id}`,
       )
     }
+    // The messages are encoded: their array is the next spare.
+    const sent = queue.length
+    queue.length = 0
+    peer.spare = queue
     if (frames.length === 0) return
-    socket.cork()
     let ok = true
-    for (const f of frames) ok = socket.write(f)
-    socket.uncork()
+    if (frames.length === 1) ok = socket.write(frames[0]!)
+    else {
+      socket.cork()
+      for (const f of frames) ok = socket.write(f)
+      socket.uncork()
+    }
     this.counters.framesSent += frames.length
-    this.counters.messagesSent += queue.length
+    this.counters.messagesSent += sent
     if (!ok) peer.blocked = true
   }
 
@@ -354,7 +367,8 @@ export class TcpTransport {
         fail(e)
         return
       }
-      for (const payload of payloads) {
+      for (let p = 0; p < payloads.length; p++) {
+        const payload = payloads[p]!
         try {
           if (from === undefined) {
             const hello = decodeHello(payload)
@@ -369,7 +383,8 @@ export class TcpTransport {
           }
           const messages = decodeBatch(payload)
           this.counters.framesReceived++
-          for (const m of messages) {
+          for (let i = 0; i < messages.length; i++) {
+            const m = messages[i]!
             // A peer speaks only for itself, and only to us.
             if (m.to !== this.id || m.from !== from) {
               this.counters.dropped++
