@@ -83,3 +83,24 @@ export class WatchFeed {
     this.#consumer?.end()
   }
 }
+
+/** Node's longest timer; a longer one fires at once. */
+const maxTimerMs = 2 ** 31 - 1
+
+/**
+ * Runs `f` after `ms` milliseconds of any length (a watch's timeoutSeconds
+ * may pass node's longest timer: long waits re-arm it), without keeping the
+ * process alive; returns the cancel function.
+ */
+export const after = (ms: number, f: () => void): (() => void) => {
+  let timer: ReturnType<typeof setTimeout>
+  const arm = (left: number) => {
+    timer = setTimeout(
+      () => (left > maxTimerMs ? arm(left - maxTimerMs) : f()),
+      Math.min(left, maxTimerMs),
+    )
+    timer.unref()
+  }
+  arm(ms)
+  return () => clearTimeout(timer)
+}

@@ -45,7 +45,7 @@ import {
   tooOldResourceVersion,
 } from "./core/status.ts"
 import { printerFor, table, tableRow } from "./core/table.ts"
-import { type FeedConsumer, WatchFeed } from "./feed.ts"
+import { after, type FeedConsumer, WatchFeed } from "./feed.ts"
 import type { Change, ObjectStore } from "./storage.ts"
 import { type WriteDeps, writeRequest } from "./writes.ts"
 
@@ -558,9 +558,7 @@ const watch = (
         Stream.interruptWhen(Effect.sleep(timeoutSeconds * 1000)),
       )
       const push = (consumer: FeedConsumer): (() => void) => {
-        const timer = setTimeout(() => feed.close(), timeoutSeconds * 1000)
-        timer.unref()
-        feed.onClose(() => clearTimeout(timer))
+        feed.onClose(after(timeoutSeconds * 1000, () => feed.close()))
         // The initial events (a list's worth) are not held to the bound.
         if (initial.length > 0) consumer.write(initial.join(""), 0)
         feed.attach(consumer)

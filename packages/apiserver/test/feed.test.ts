@@ -2,8 +2,8 @@
 // the start, until the feed ends; what waits before it attaches is bounded;
 // a consumer that refuses ends the feed; the end comes once.
 import * as fc from "fast-check"
-import { describe, expect, it } from "vitest"
-import { WatchFeed } from "../src/feed.ts"
+import { describe, expect, it, vi } from "vitest"
+import { after, WatchFeed } from "../src/feed.ts"
 
 type Step =
   | { readonly _tag: "offer"; readonly events: number }
@@ -83,5 +83,28 @@ describe("WatchFeed", () => {
     expect(released).toBe(true)
     expect(() => feed.attach({ write: () => true, end: () => {} })).not.toThrow()
     expect(() => feed.attach({ write: () => true, end: () => {} })).toThrow(/one consumer/)
+  })
+})
+
+describe("after", () => {
+  it("waits past node's longest timer, and can be cancelled on the way", () => {
+    vi.useFakeTimers()
+    try {
+      const max = 2 ** 31 - 1
+      let fired = 0
+      after(max + 1000, () => fired++)
+      vi.advanceTimersByTime(max)
+      expect(fired).toBe(0)
+      vi.advanceTimersByTime(1000)
+      expect(fired).toBe(1)
+      let cancelled = 0
+      const cancel = after(2 * max, () => cancelled++)
+      vi.advanceTimersByTime(max)
+      cancel()
+      vi.advanceTimersByTime(max)
+      expect(cancelled).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

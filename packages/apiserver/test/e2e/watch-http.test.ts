@@ -120,6 +120,23 @@ describe("watches over HTTP", () => {
   })
 })
 
+describe("watch timeouts", () => {
+  it("keep a watch open for a timeoutSeconds past node's longest timer (2^31 - 1 ms)", async () => {
+    const listed = (await fetch(`${server.url}${pods}`).then((r) => r.json())) as {
+      metadata: { resourceVersion: string }
+    }
+    // 30 days: a plain setTimeout of that many ms fires at once.
+    const w = watch(
+      `${pods}?watch=true&resourceVersion=${listed.metadata.resourceVersion}&timeoutSeconds=2592000`,
+    )
+    await w.opened
+    const created = await post(pod("long-watch", "web"))
+    const [event] = await w.until(1)
+    expect(event?.name).toBe(created.metadata.name)
+    w.close()
+  })
+})
+
 describe("the HTTP shell", () => {
   it("answers a target the URL parser refuses (//) with 404 and keeps serving", async () => {
     const port = Number(new URL(server.url).port)
