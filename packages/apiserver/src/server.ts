@@ -109,9 +109,9 @@ const readBody = (
 }
 const noBody = new Uint8Array(0)
 
-/** A failure the HTTP shell answers itself, as a `Status`. */
 type BodyResponse = Extract<ApiResponse, { _tag: "Body" }>
 
+/** A failure the HTTP shell answers itself, as a `Status`. */
 const failure = (code: number, reason: string, message: string): BodyResponse => ({
   _tag: "Body",
   status: code,
@@ -251,14 +251,16 @@ const socketConsumer = (
   }
 }
 
-/** Writes a whole response. */
+/** Writes a whole response, with its length (not chunked: headers and body go out in one write). */
 const writeBody = (res: ServerResponse, response: BodyResponse) => {
+  const data = response.bytes ?? Buffer.from(response.body)
   res.writeHead(response.status, {
     "content-type": response.contentType,
     "cache-control": "no-cache, private",
+    "content-length": String(data.length),
     ...response.headers,
   })
-  res.end(response.bytes ?? response.body)
+  res.end(data)
 }
 
 /** Streams a response (a watch, a followed log) until it ends. */
