@@ -21,8 +21,9 @@ const nodesOf = (
   const out: Array<{ holder: unknown; key: string | number }> = []
   const walk = (holder: unknown, key: string | number, v: unknown) => {
     out.push({ holder, key })
-    if (Array.isArray(v)) v.forEach((item, i) => walk(v, i, item))
-    else if (typeof v === "object" && v !== null)
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) walk(v, i, v[i])
+    } else if (typeof v === "object" && v !== null)
       for (const k of Object.keys(v)) walk(v, k, (v as Record<string, unknown>)[k])
   }
   const root = { value }

@@ -188,15 +188,25 @@ export class BinaryWriter {
  */
 const INTERN_MAX = 48
 const INTERN_SLOTS = 256
+/** Slots looked at per string (from its hash on), so a few colliding ids do not evict each other. */
+const INTERN_WAYS = 4
 const internBytes: Array<Uint8Array | undefined> = new Array(INTERN_SLOTS)
 const internStrings: string[] = new Array(INTERN_SLOTS)
+let internVictim = 0
 
 const intern = (buf: Uint8Array, start: number, n: number): string => {
   let h = 0x811c9dc5
   for (let i = start; i < start + n; i++) h = Math.imul(h ^ buf[i]!, 0x01000193)
-  const slot = (h >>> 0) % INTERN_SLOTS
-  const known = internBytes[slot]
-  if (known !== undefined && known.length === n) {
+  const home = (h >>> 0) % INTERN_SLOTS
+  let free = -1
+  for (let w = 0; w < INTERN_WAYS; w++) {
+    const slot = (home + w) % INTERN_SLOTS
+    const known = internBytes[slot]
+    if (known === undefined) {
+      if (free < 0) free = slot
+      continue
+    }
+    if (known.length !== n) continue
     let same = true
     for (let i = 0; i < n; i++)
       if (known[i] !== buf[start + i]) {
@@ -207,7 +217,8 @@ const intern = (buf: Uint8Array, start: number, n: number): string => {
   }
   let s = ""
   for (let i = start; i < start + n; i++) s += String.fromCharCode(buf[i]!)
-  // A different string in the slot is replaced: the table only saves work.
+  // Full: replace one of the ways (the table only saves work).
+  const slot = free >= 0 ? free : (home + (internVictim++ % INTERN_WAYS)) % INTERN_SLOTS
   internBytes[slot] = buf.slice(start, start + n)
   internStrings[slot] = s
   return s
