@@ -12,20 +12,12 @@ import { summarize } from "./stats.ts"
 
 const count = Number(process.argv[2] ?? 2000)
 const encoder = new TextEncoder()
-const podBody = (name: string, revision?: string, generation?: number) =>
+const podBody = (name: string) =>
   encoder.encode(
     JSON.stringify({
       apiVersion: "v1",
       kind: "Pod",
-      metadata: {
-        name,
-        namespace: "bench",
-        labels: { app: "bench" },
-        ...(revision === undefined ? {} : { resourceVersion: revision }),
-        ...(generation === undefined
-          ? {}
-          : { annotations: { "bench/update": String(generation) } }),
-      },
+      metadata: { name, namespace: "bench", labels: { app: "bench" } },
       spec: {
         containers: [
           {
@@ -63,7 +55,14 @@ const program = Effect.scoped(
         JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } }),
       ),
     )
-    const revisions = new Map<string, string>()
+    /** Each pod as its create answered it: an update sends it back whole, one annotation changed. */
+    const created = new Map<string, { metadata: { annotations?: Record<string, string> } }>()
+    const updateBody = (name: string) => {
+      const pod = created.get(name)
+      if (pod === undefined) throw new Error(`update: ${name} was not created`)
+      pod.metadata.annotations = { "bench/update": "1" }
+      return encoder.encode(JSON.stringify(pod))
+    }
     const measure = (name: string, n: number, op: (i: number) => Effect.Effect<unknown>) =>
       Effect.gen(function* () {
         const times: Array<number> = []
@@ -92,7 +91,7 @@ const program = Effect.scoped(
             request("POST", "/api/v1/namespaces/bench/pods", podBody(`p${round}-${i}`)),
             (r) => {
               if (r._tag !== "Body" || r.status !== 201) throw new Error(`create: ${r.status}`)
-              revisions.set(`p${round}-${i}`, JSON.parse(r.body).metadata.resourceVersion)
+              created.set(`p${round}-${i}`, JSON.parse(r.body))
             },
           ),
         ),
@@ -104,7 +103,7 @@ const program = Effect.scoped(
             request(
               "PUT",
               `/api/v1/namespaces/bench/pods/p${round}-${i}`,
-              podBody(`p${round}-${i}`, revisions.get(`p${round}-${i}`), 1),
+              updateBody(`p${round}-${i}`),
             ),
             (r) => {
               if (r._tag !== "Body" || r.status !== 200)

@@ -114,17 +114,11 @@ const revisionIn = (text: string, from = 0): number => {
   return Number(text.slice(start, text.indexOf('"', start)))
 }
 
-const podJson = (namespace: string, name: string, revision?: number, generation?: number) =>
+const podJson = (namespace: string, name: string) =>
   JSON.stringify({
     apiVersion: "v1",
     kind: "Pod",
-    metadata: {
-      name,
-      namespace,
-      labels: { app: "bench" },
-      ...(revision === undefined ? {} : { resourceVersion: String(revision) }),
-      ...(generation === undefined ? {} : { annotations: { "bench/update": String(generation) } }),
-    },
+    metadata: { name, namespace, labels: { app: "bench" } },
     spec: {
       containers: [
         {
@@ -135,6 +129,17 @@ const podJson = (namespace: string, name: string, revision?: number, generation?
       ],
     },
   })
+
+/**
+ * An update as client-go sends one: the whole object of the last answer
+ * (with what the server defaulted, e.g. tolerations a pod update may not
+ * drop) and its resourceVersion, one annotation changed.
+ */
+const updatedPodJson = (last: string, generation: number): string => {
+  const pod = JSON.parse(last) as { metadata: { annotations?: Record<string, string> } }
+  pod.metadata.annotations = { ...pod.metadata.annotations, "bench/update": String(generation) }
+  return JSON.stringify(pod)
+}
 
 const runClients = (data: ClientsData) => {
   const url = new URL(data.url)
@@ -172,7 +177,14 @@ const runClients = (data: ClientsData) => {
   const listPath = `/api/v1/namespaces/${data.listNamespace}/pods`
   /** Pods each client created, with the revision of its last write to each. */
   const owned: Array<
-    Array<{ readonly name: string; revision: number; generation: number; busy: boolean }>
+    Array<{
+      readonly name: string
+      revision: number
+      generation: number
+      busy: boolean
+      /** The pod as the last answer had it (JSON). */
+      last: string
+    }>
   > = Array.from({ length: data.clients }, () => [])
   const names: Array<string> = []
   const random = seeded(data.seed)
@@ -196,12 +208,7 @@ const runClients = (data: ClientsData) => {
     }
     /** One operation of client `c`; an op that has nothing to work on yet creates. */
     const step = async (c: number, op: Op): Promise<Op> => {
-      const mine = owned[c] as Array<{
-        name: string
-        revision: number
-        generation: number
-        busy: boolean
-      }>
+      const mine = owned[c] as NonNullable<(typeof owned)[number]>
       if ((op === "update" && mine.length === 0) || (op === "get" && names.length === 0))
         op = "create"
       switch (op) {
@@ -210,7 +217,7 @@ const runClients = (data: ClientsData) => {
           const text = await send("POST", podsPath, podJson(ns, name), true)
           const revision = revisionIn(text)
           if (revision > maxRevision) maxRevision = revision
-          mine.push({ name, revision, generation: 0, busy: false })
+          mine.push({ name, revision, generation: 0, busy: false, last: text })
           names.push(name)
           return op
         }
@@ -240,10 +247,11 @@ const runClients = (data: ClientsData) => {
             const text = await send(
               "PUT",
               `${podsPath}/${pod.name}`,
-              podJson(ns, pod.name, pod.revision, pod.generation),
+              updatedPodJson(pod.last, pod.generation),
               true,
             )
             pod.revision = revisionIn(text)
+            pod.last = text
           } finally {
             pod.busy = false
           }
