@@ -428,7 +428,8 @@ const validateResourceRequirements = (
     const quantity = quantityOf(requests[name] ?? "")
     if (quantity === undefined) continue
     errors.push(...validateResourceQuantityValue(name, quantity, at))
-    const limitText = limits[name]
+    // hasOwn: a resource named "__proto__" must not read Object.prototype.
+    const limitText = Object.hasOwn(limits, name) ? limits[name] : undefined
     const limit = limitText === undefined ? undefined : quantityOf(limitText)
     if (limit !== undefined) {
       if (quantity.cmp(limit) !== 0 && !isOvercommitAllowed(name)) {

@@ -28,10 +28,12 @@ import {
   validateService,
 } from "./core.ts"
 import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts"
+import { validatePodUpdate } from "./pod-update.ts"
 
 export * from "./apps.ts"
 export * from "./core.ts"
 export * from "./meta.ts"
+export * from "./pod-update.ts"
 
 /** `ValidateLease`. */
 export const validateLease = (lease: CoordinationV1.Lease): Array<FieldError> => {
@@ -92,11 +94,13 @@ export const validate = (object: KubeObject): Array<FieldError> => {
 
 /**
  * Validates an update of `previous` to `next`: the create rules plus the
- * update rules of metadata (immutable name, uid, ...) and of Deployment and
- * ReplicaSet selectors.
+ * update rules of metadata (immutable name, uid, ...), of pods (which spec
+ * fields may change) and of Deployment and ReplicaSet selectors.
  */
 export const validateUpdate = (next: KubeObject, previous: KubeObject): Array<FieldError> => {
   switch (`${next.apiVersion}/${next.kind}`) {
+    case "v1/Pod":
+      return validatePodUpdate(next as unknown as CoreV1.Pod, previous as unknown as CoreV1.Pod)
     case "apps/v1/Deployment":
       return validateDeploymentUpdate(
         next as unknown as AppsV1.Deployment,

@@ -1,0 +1,218 @@
+/**
+ * `ValidatePodUpdate`: which fields of a pod may change once it exists.
+ * Kubernetes lets an update change only container and init container images,
+ * lower (never remove) `activeDeadlineSeconds`, add tolerations (or change
+ * an existing one's `tolerationSeconds`), and set a negative
+ * `terminationGracePeriodSeconds` to 1; everything else in the spec is fixed
+ * at creation (placement goes through the `binding` subresource, not an
+ * update). Mirror-pod annotations may not be added, changed or removed. As in
+ * Kubernetes v1.32 with `InPlacePodVerticalScaling` off (its default), resources
+ * are immutable too.
+ */
+import { Result } from "effect"
+import type * as CoreV1 from "../core/v1.ts"
+import { child, type FieldError, forbidden, index, invalid, key } from "../errors.ts"
+import { inclusiveRangeError } from "../names.ts"
+import { parseQuantity } from "../quantity.ts"
+import { validatePod } from "./core.ts"
+import { validateObjectMetaUpdate } from "./meta.ts"
+
+/** `v1.MirrorPodAnnotationKey`: marks a pod the kubelet mirrors from a static manifest. */
+export const mirrorPodAnnotationKey = "kubernetes.io/config.mirror"
+
+/** The message of Kubernetes' Forbidden error for any other spec change (a diff follows it). */
+export const podUpdateForbiddenMessage =
+  "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"
+
+const maxInt32 = 2147483647
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** Go's semantic equality leaves nil and empty lists and maps equal; absent is nil here. */
+const isEmpty = (value: unknown): boolean =>
+  value === undefined ||
+  (Array.isArray(value) && value.length === 0) ||
+  (isRecord(value) && Object.keys(value).length === 0)
+
+/** Keys whose values are resource lists: quantities compare by value (`1` equals `1000m`). */
+const resourceLists = new Set(["requests", "limits", "overhead"])
+
+/**
+ * The paths where two values differ, as `apiequality.Semantic.DeepEqual`
+ * sees them: key order does not matter, nil equals empty, quantities compare
+ * by value. Stops after `limit` differences.
+ */
+const differences = (
+  a: unknown,
+  b: unknown,
+  path: string,
+  resourceList: boolean,
+  out: Array<{ path: string; before: unknown; after: unknown }>,
+  limit: number,
+): void => {
+  if (out.length >= limit) return
+  if (isEmpty(a) && isEmpty(b)) return
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+    for (let i = 0; i < a.length; i++) differences(a[i], b[i], index(path, i), false, out, limit)
+    return
+  }
+  if (isRecord(a) && isRecord(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)])
+    for (const k of keys) {
+      if (out.length >= limit) return
+      if (resourceList) {
+        if (!sameQuantity(a[k], b[k])) out.push({ path: key(path, k), before: a[k], after: b[k] })
+      } else {
+        differences(a[k], b[k], child(path, k), resourceLists.has(k), out, limit)
+      }
+    }
+    return
+  }
+  if (a !== b) out.push({ path, before: a, after: b })
+}
+
+const sameQuantity = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true
+  if (typeof a !== "string" || typeof b !== "string") return false
+  const qa = parseQuantity(a)
+  const qb = parseQuantity(b)
+  return Result.isSuccess(qa) && Result.isSuccess(qb) && qa.success.cmp(qb.success) === 0
+}
+
+const render = (value: unknown): string =>
+  value === undefined ? "<absent>" : JSON.stringify(value)
+
+/** Kubernetes prints a `cmp.Diff` of the specs; this prints the changed fields, old then new. */
+const specDiff = (
+  changes: ReadonlyArray<{ path: string; before: unknown; after: unknown }>,
+): string =>
+  changes.map((c) => `- ${c.path}: ${render(c.before)}\n+ ${c.path}: ${render(c.after)}`).join("\n")
+
+/** `ValidatePodSpecificAnnotationUpdates`: the mirror-pod annotation never changes. */
+const validateMirrorAnnotationUpdate = (
+  next: Readonly<Record<string, string>> | undefined,
+  previous: Readonly<Record<string, string>> | undefined,
+  field: string,
+): Array<FieldError> => {
+  const errors: Array<FieldError> = []
+  const now = next ?? {}
+  const before = previous ?? {}
+  for (const k of Object.keys(before)) {
+    if (now[k] === before[k] || !k.startsWith(mirrorPodAnnotationKey)) continue
+    errors.push(forbidden(key(field, k), "may not remove or update mirror pod annotation"))
+  }
+  for (const k of Object.keys(now)) {
+    if (k in before || !k.startsWith(mirrorPodAnnotationKey)) continue
+    errors.push(forbidden(key(field, k), "may not add mirror pod annotation"))
+  }
+  return errors
+}
+
+/** `ValidateContainerUpdates`: a pod keeps its number of containers. */
+const sameContainerCount = (
+  next: ReadonlyArray<CoreV1.Container> | undefined,
+  previous: ReadonlyArray<CoreV1.Container> | undefined,
+  field: string,
+): Array<FieldError> =>
+  (next ?? []).length === (previous ?? []).length
+    ? []
+    : [forbidden(field, "pod updates may not add or remove containers")]
+
+const tolerationWithoutSeconds = (t: CoreV1.Toleration) =>
+  `${t.key ?? ""}\u0000${t.operator ?? ""}\u0000${t.value ?? ""}\u0000${t.effect ?? ""}`
+
+/** `validateOnlyAddedTolerations`: every old toleration is still there, up to its tolerationSeconds. */
+const validateOnlyAddedTolerations = (
+  next: ReadonlyArray<CoreV1.Toleration> | undefined,
+  previous: ReadonlyArray<CoreV1.Toleration> | undefined,
+  field: string,
+): Array<FieldError> => {
+  const present = new Set((next ?? []).map(tolerationWithoutSeconds))
+  for (const old of previous ?? []) {
+    if (!present.has(tolerationWithoutSeconds(old))) {
+      return [
+        forbidden(field, "existing toleration can not be modified except its tolerationSeconds"),
+      ]
+    }
+  }
+  return []
+}
+
+/**
+ * `ValidatePodUpdate`: the metadata update rules, the spec rules of a create,
+ * and the rules above. Errors in the order Kubernetes reports them; like
+ * Kubernetes it stops early after a container count or deadline error.
+ */
+export const validatePodUpdate = (next: CoreV1.Pod, previous: CoreV1.Pod): Array<FieldError> => {
+  const errors = validateObjectMetaUpdate(next.metadata, previous.metadata)
+  errors.push(...validatePod(next).filter((e) => !e.field.startsWith("metadata.")))
+  errors.push(
+    ...validateMirrorAnnotationUpdate(
+      next.metadata.annotations,
+      previous.metadata.annotations,
+      "metadata.annotations",
+    ),
+  )
+  for (const name of ["containers", "initContainers"] as const) {
+    const countErrors = sameContainerCount(next.spec[name], previous.spec[name], `spec.${name}`)
+    if (countErrors.length > 0) return [...errors, ...countErrors]
+  }
+
+  // activeDeadlineSeconds: set from nil, or lowered; never removed.
+  const deadline = next.spec.activeDeadlineSeconds
+  const oldDeadline = previous.spec.activeDeadlineSeconds
+  const deadlineField = "spec.activeDeadlineSeconds"
+  if (deadline !== undefined) {
+    if (deadline < 0 || deadline > maxInt32) {
+      return [...errors, invalid(deadlineField, deadline, inclusiveRangeError(0, maxInt32))]
+    }
+    if (oldDeadline !== undefined && oldDeadline < deadline) {
+      return [
+        ...errors,
+        invalid(deadlineField, deadline, "must be less than or equal to previous value"),
+      ]
+    }
+  } else if (oldDeadline !== undefined) {
+    errors.push(
+      invalid(deadlineField, null, "must not update from a positive integer to nil value"),
+    )
+  }
+
+  errors.push(
+    ...validateOnlyAddedTolerations(
+      next.spec.tolerations,
+      previous.spec.tolerations,
+      "spec.tolerations",
+    ),
+  )
+
+  // Everything else must be unchanged: put the fields that may change back to
+  // their old values and compare what is left.
+  const withOldImages = (
+    containers: ReadonlyArray<CoreV1.Container> | undefined,
+    old: ReadonlyArray<CoreV1.Container> | undefined,
+  ) =>
+    containers?.map((c, i) => {
+      const image = old?.[i]?.image
+      const { image: _, ...rest } = c
+      return image === undefined ? rest : { ...rest, image }
+    })
+  const grace = next.spec.terminationGracePeriodSeconds
+  const oldGrace = previous.spec.terminationGracePeriodSeconds
+  const munged: Record<string, unknown> = {
+    ...next.spec,
+    containers: withOldImages(next.spec.containers, previous.spec.containers),
+    initContainers: withOldImages(next.spec.initContainers, previous.spec.initContainers),
+    activeDeadlineSeconds: oldDeadline,
+    tolerations: previous.spec.tolerations,
+    terminationGracePeriodSeconds:
+      oldGrace !== undefined && oldGrace < 0 && grace === 1 ? oldGrace : grace,
+  }
+  const changes: Array<{ path: string; before: unknown; after: unknown }> = []
+  differences(previous.spec, munged, "spec", false, changes, 20)
+  if (changes.length > 0) {
+    errors.push(forbidden("spec", `${podUpdateForbiddenMessage}\n${specDiff(changes)}`))
+  }
+  return errors
+}
