@@ -37,6 +37,7 @@ import {
 } from "./errors.ts"
 import type { ObjectMeta, Status } from "./meta/v1.ts"
 import { type KindInfo, type KindSchema, lookupKind, parseApiVersion } from "./registry.ts"
+import { goYamlOptions } from "./yaml11.ts"
 
 /** How unknown fields are treated, as the `fieldValidation` query parameter says. */
 export type FieldValidation = "Strict" | "Warn" | "Ignore"
@@ -826,7 +827,7 @@ export const decodeJson = (
     const fast = decodeValue(parsed, [], "", options, undefined, undefined)
     if (Result.isSuccess(fast)) return fast
     const lines = new LineCounter()
-    const doc = parseDocument(text, { lineCounter: lines })
+    const doc = parseDocument(text, { lineCounter: lines, ...goYamlOptions })
     return decodeValue(parsed, [], "", options, yamlLocator(doc, lines), undefined)
   })
 
@@ -845,7 +846,9 @@ export interface YamlDocument {
 }
 
 /**
- * Decodes a multi-document YAML stream (JSON is YAML too). Empty documents
+ * Decodes a multi-document YAML stream (JSON is YAML too) with the scalar
+ * rules kubectl and the API server use (YAML 1.1 as go-yaml v2 reads it:
+ * `yes`/`on` booleans, `0644` octal, `<<` merge keys; see `yaml11.ts`). Empty documents
  * are skipped; a `kind: List` document yields one result per item. Syntax
  * errors (including duplicate keys) are reported per document with their line.
  */
@@ -853,7 +856,7 @@ export const decodeYaml = (text: string, options?: DecodeOptions): ReadonlyArray
   const lines = new LineCounter()
   let docs: ReturnType<typeof parseAllDocuments>
   try {
-    docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false })
+    docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, ...goYamlOptions })
   } catch (cause) {
     return [
       {
@@ -983,7 +986,8 @@ export const encodeYaml = (
   for (const object of objects) {
     const json = encode(object)
     if (Result.isFailure(json)) return Result.fail(json.failure)
-    parts.push(stringifyYaml(json.success, { lineWidth: 0, indentSeq: false }))
+    // With go-yaml's scalars, strings such as "yes" or "0644" are quoted: kubectl reads them back as strings.
+    parts.push(stringifyYaml(json.success, { lineWidth: 0, indentSeq: false, ...goYamlOptions }))
   }
   return Result.succeed(parts.join("---\n"))
 }
