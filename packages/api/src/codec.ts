@@ -21,6 +21,7 @@ import {
   stringify as stringifyYaml,
   type Node as YamlNode,
 } from "yaml"
+import { type DuplicateField, duplicateFieldMessage, duplicateFields } from "./duplicates.ts"
 import {
   aggregateMessage,
   badRequestStatus,
@@ -54,7 +55,10 @@ export interface KubeObject {
   readonly metadata?: ObjectMeta
 }
 
-/** One problem found while decoding. `reason` is a field error type, `UnknownField` or `SyntaxError`. */
+/**
+ * One problem found while decoding. `reason` is a field error type,
+ * `UnknownField`, `DuplicateField` (JSON text under Strict) or `SyntaxError`.
+ */
 export const DecodeProblem = Schema.Struct({
   reason: Schema.String,
   field: Schema.String,
@@ -824,12 +828,69 @@ export const decodeJson = (
         ),
       )
     }
+    const mode = options?.fieldValidation ?? "Warn"
+    const duplicates = mode === "Ignore" ? [] : duplicateFields(text, parsed)
     const fast = decodeValue(parsed, [], "", options, undefined, undefined)
-    if (Result.isSuccess(fast)) return fast
-    const lines = new LineCounter()
-    const doc = parseDocument(text, { lineCounter: lines, ...goYamlOptions })
-    return decodeValue(parsed, [], "", options, yamlLocator(doc, lines), undefined)
+    if (Result.isSuccess(fast) && duplicates.length === 0) return fast
+    const decoded = Result.isSuccess(fast)
+      ? fast
+      : (() => {
+          const lines = new LineCounter()
+          const doc = parseDocument(text, { lineCounter: lines, ...goYamlOptions })
+          return decodeValue(parsed, [], "", options, yamlLocator(doc, lines), undefined)
+        })()
+    return withDuplicates(decoded, duplicates, mode)
   })
+
+/**
+ * Adds duplicate keys to a decoding's outcome as Kubernetes' strict decoder
+ * does: warnings under `Warn`; under `Strict`, errors beside any others (a
+ * `strict decoding error` when they are the only problems).
+ */
+const withDuplicates = (
+  decoded: Result.Result<DecodedObject, DecodeError>,
+  duplicates: ReadonlyArray<DuplicateField>,
+  mode: FieldValidation,
+): Result.Result<DecodedObject, DecodeError> => {
+  if (duplicates.length === 0) return decoded
+  if (mode === "Warn") {
+    return Result.map(decoded, (d) => ({
+      ...d,
+      warnings: [...duplicates.map((f) => duplicateFieldMessage(f.field)), ...d.warnings],
+    }))
+  }
+  const problems: Array<DecodeProblem> = duplicates.map((f) => ({
+    reason: "DuplicateField",
+    field: f.field,
+    message: duplicateFieldMessage(f.field),
+    line: f.line,
+  }))
+  if (Result.isFailure(decoded)) {
+    const error = decoded.failure
+    const strictOnly = error.problems.every((p) => p.reason === "UnknownField")
+    // In text order, as Kubernetes' decoder meets them.
+    const all = [...problems, ...error.problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0))
+    return Result.fail(
+      new DecodeError({
+        ...error,
+        message: strictOnly
+          ? `strict decoding error: ${all.map((p) => p.message).join(", ")}`
+          : error.message,
+        problems: all,
+      }),
+    )
+  }
+  const value = decoded.success.value
+  return Result.fail(
+    new DecodeError({
+      message: `strict decoding error: ${problems.map((p) => p.message).join(", ")}`,
+      apiVersion: value.apiVersion,
+      kind: value.kind,
+      ...(value.metadata?.name === undefined ? {} : { name: value.metadata.name }),
+      problems,
+    }),
+  )
+}
 
 /** One document of a YAML stream: its position, its first line and its result. */
 export interface YamlDocument {

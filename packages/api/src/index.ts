@@ -15,6 +15,7 @@ export * from "./coordination/v1.ts"
 export * as corev1 from "./core/v1.ts"
 export * from "./core/v1.ts"
 export * from "./defaults.ts"
+export * from "./duplicates.ts"
 // Field errors, as apimachinery's `field` package: `field.required(path)`, `field.invalid(...)`.
 export * as field from "./errors.ts"
 export {
