@@ -19,6 +19,11 @@ import { type LoadResult, type MemberProcess, spawnMember } from "../src/testing
 
 const ENTRY_BYTES = 256
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
+// BENCH_INLINE_SYNC_BYTES: the WAL's inlineSyncBytes (0: every fdatasync in the thread pool).
+const INLINE_SYNC =
+  process.env.BENCH_INLINE_SYNC_BYTES === undefined
+    ? undefined
+    : Number(process.env.BENCH_INLINE_SYNC_BYTES)
 const root = mkdtempSync(join(tmpdir(), "raft-bench-cluster-"))
 
 const fdatasyncP50 = (): number => {
@@ -60,6 +65,7 @@ try {
         seed: i + 1,
         snapshotEvery: 100_000,
         keepValues: false,
+        ...(INLINE_SYNC === undefined ? {} : { inlineSyncBytes: INLINE_SYNC }),
       }),
     )
   const peers = Object.fromEntries(members.map((m) => [m.id, m.address]))
@@ -86,11 +92,13 @@ try {
     const cpu = ((membersCpu() - c0) / ((performance.now() - t0) / 1000)) * 100
     rows.push({ concurrency, r, cpu })
   }
+  // Again after the rows: the disk is shared and its latency drifts.
+  const fsyncAfter = fdatasyncP50()
   console.log(
     `3 member processes on 127.0.0.1, TCP, fsynced file WALs, ${ENTRY_BYTES}-byte entries, ${SECONDS} s per row`,
   )
   console.log(
-    `machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}; one fdatasync: p50 ${fsync.toFixed(3)} ms`,
+    `machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}; one fdatasync: p50 ${fsync.toFixed(3)} ms before the rows, ${fsyncAfter.toFixed(3)} ms after`,
   )
   console.log(
     `${"proposers".padEnd(10)} ${"committed/s".padEnd(12)} ${"p50 ms".padEnd(8)} ${"p99 ms".padEnd(8)} ${"CPU".padEnd(6)} ${"CPU us/entry".padEnd(13)} failures`,
@@ -99,7 +107,10 @@ try {
     console.log(
       `${String(concurrency).padEnd(10)} ${Math.round(r.perSecond).toLocaleString("en-US").padEnd(12)} ${r.p50.toFixed(3).padEnd(8)} ${r.p99.toFixed(3).padEnd(8)} ${`${cpu.toFixed(0)}%`.padEnd(6)} ${((cpu * 10_000) / r.perSecond).toFixed(1).padEnd(13)} ${r.failures}`,
     )
-  const figures: Record<string, number> = { fdatasync_p50_ms: Number(fsync.toFixed(3)) }
+  const figures: Record<string, number> = {
+    fdatasync_p50_ms: Number(fsync.toFixed(3)),
+    fdatasync_after_p50_ms: Number(fsyncAfter.toFixed(3)),
+  }
   for (const { concurrency, r, cpu } of rows) {
     figures[`c${concurrency}_cpu_percent`] = Math.round(cpu)
     figures[`c${concurrency}_committed_per_sec`] = Math.round(r.perSecond)

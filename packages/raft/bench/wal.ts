@@ -36,16 +36,22 @@ const summary = (samples: ReadonlyArray<number>) => {
 
 /**
  * write(256 bytes) + fdatasync on an appended file (the way a WAL append hits
- * the disk), alternated with single WAL appends so both see the same disk:
- * this disk is shared and its latency drifts from second to second.
+ * the disk), in the thread pool (fs.fdatasync) and on the calling thread
+ * (fdatasyncSync), alternated with single WAL appends synced inline (the
+ * default for small batches) and in the thread pool (`inlineSyncBytes: 0`),
+ * so that all four see the same disk: this disk is shared and its latency
+ * drifts from second to second.
  */
 const measureFdatasyncAndOneAppender = async (dir: string) => {
   const fd = fs.openSync(path.join(dir, "fdatasync.bin"), "w")
-  const { wal } = await FileWal.open({ dir: path.join(dir, "wal-1") })
+  const inline = (await FileWal.open({ dir: path.join(dir, "wal-1") })).wal
+  const pool = (await FileWal.open({ dir: path.join(dir, "wal-1-pool"), inlineSyncBytes: 0 })).wal
   const buf = Buffer.alloc(RECORD_BYTES, 7)
   const data = new Uint8Array(RECORD_BYTES).fill(42)
   const raw: number[] = []
+  const rawSync: number[] = []
   const appends: number[] = []
+  const poolAppends: number[] = []
   const until = performance.now() + SECONDS * 1000
   let pos = 0
   while (performance.now() < until || raw.length < 100) {
@@ -55,12 +61,26 @@ const measureFdatasyncAndOneAppender = async (dir: string) => {
     raw.push(performance.now() - t0)
     pos += buf.length
     t0 = performance.now()
-    await wal.append([{ index: wal.lastIndex + 1, term: 1, type: 0, data }])
+    fs.writeSync(fd, buf, 0, buf.length, pos)
+    fs.fdatasyncSync(fd)
+    rawSync.push(performance.now() - t0)
+    pos += buf.length
+    t0 = performance.now()
+    await inline.append([{ index: inline.lastIndex + 1, term: 1, type: 0, data }])
     appends.push(performance.now() - t0)
+    t0 = performance.now()
+    await pool.append([{ index: pool.lastIndex + 1, term: 1, type: 0, data }])
+    poolAppends.push(performance.now() - t0)
   }
   fs.closeSync(fd)
-  await wal.close()
-  return { fdatasync: summary(raw), oneAppender: summary(appends) }
+  await inline.close()
+  await pool.close()
+  return {
+    fdatasync: summary(raw),
+    fdatasyncSync: summary(rawSync),
+    oneAppender: summary(appends),
+    oneAppenderPool: summary(poolAppends),
+  }
 }
 
 const measureAppends = async (dir: string, appenders: number) => {
@@ -117,9 +137,17 @@ const main = async () => {
     console.log(
       `fdatasync (write ${RECORD_BYTES} B + fdatasync): p50 ${sync.p50Ms.toFixed(3)} ms, p99 ${sync.p99Ms.toFixed(3)} ms, mean ${sync.meanMs.toFixed(3)} ms (${sync.samples} samples)`,
     )
+    const ss = paired.fdatasyncSync
     console.log(
-      `1 appender, alternated with those fdatasyncs: p50 ${paired.oneAppender.p50Ms.toFixed(3)} ms (${(paired.oneAppender.p50Ms / sync.p50Ms).toFixed(2)}x), p99 ${paired.oneAppender.p99Ms.toFixed(3)} ms`,
+      `fdatasyncSync (same, on the calling thread): p50 ${ss.p50Ms.toFixed(3)} ms, p99 ${ss.p99Ms.toFixed(3)} ms, mean ${ss.meanMs.toFixed(3)} ms`,
     )
+    for (const [label, a] of [
+      ["synced inline (default)", paired.oneAppender],
+      ["synced in the thread pool (inlineSyncBytes 0)", paired.oneAppenderPool],
+    ] as const)
+      console.log(
+        `1 appender, ${label}, alternated with those: p50 ${a.p50Ms.toFixed(3)} ms (${(a.p50Ms / sync.p50Ms).toFixed(2)}x the fdatasync), p99 ${a.p99Ms.toFixed(3)} ms, mean ${a.meanMs.toFixed(3)} ms`,
+      )
     console.log()
     const header = [
       "appenders",
@@ -147,10 +175,22 @@ const main = async () => {
         recordBytes: RECORD_BYTES,
         seconds: SECONDS,
         fdatasync: { p50Ms: sync.p50Ms, p99Ms: sync.p99Ms, meanMs: sync.meanMs },
+        fdatasyncSync: {
+          p50Ms: paired.fdatasyncSync.p50Ms,
+          p99Ms: paired.fdatasyncSync.p99Ms,
+          meanMs: paired.fdatasyncSync.meanMs,
+        },
         oneAppenderAlternated: {
           p50Ms: paired.oneAppender.p50Ms,
           p99Ms: paired.oneAppender.p99Ms,
+          meanMs: paired.oneAppender.meanMs,
           p50OverFdatasync: paired.oneAppender.p50Ms / sync.p50Ms,
+        },
+        oneAppenderThreadPoolAlternated: {
+          p50Ms: paired.oneAppenderPool.p50Ms,
+          p99Ms: paired.oneAppenderPool.p99Ms,
+          meanMs: paired.oneAppenderPool.meanMs,
+          p50OverFdatasync: paired.oneAppenderPool.p50Ms / sync.p50Ms,
         },
         appends: runs.map((r) => ({
           appenders: r.appenders,

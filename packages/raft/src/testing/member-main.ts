@@ -48,7 +48,13 @@ const program = Effect.gen(function* () {
     }).pipe(
       Layer.provide(
         Layer.mergeAll(
-          LogStorage.layerWal({ dir: args.dir, bootstrapConfig: makeConfig(args.ids) }),
+          LogStorage.layerWal({
+            dir: args.dir,
+            bootstrapConfig: makeConfig(args.ids),
+            ...(args.inlineSyncBytes === undefined
+              ? {}
+              : { inlineSyncBytes: args.inlineSyncBytes }),
+          }),
           Transport.layerFromTcp.pipe(Layer.provide(Layer.succeed(RaftTcpTransport, tcp))),
           Layer.succeed(StateMachine, sm),
         ),

@@ -15,6 +15,8 @@ export interface MemberArgs {
   readonly snapshotEvery: number
   /** Keep applied values (for checking); otherwise only count them. */
   readonly keepValues: boolean
+  /** The WAL's `inlineSyncBytes` (its default when absent). */
+  readonly inlineSyncBytes?: number
 }
 
 export interface Address {

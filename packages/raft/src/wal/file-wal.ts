@@ -56,10 +56,22 @@ export const WalOptions = Schema.Struct({
   retainSnapshots: Schema.optionalKey(
     Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1000 })),
   ),
+  /**
+   * A batch of at most this many bytes is made durable with a synchronous
+   * fdatasync on the calling thread (default 16 KiB; 0: never). It blocks the
+   * event loop for one sync but skips the thread-pool round trip (two
+   * wake-ups: about 0.1 ms at the median here and most of the tail on a busy
+   * machine); larger batches sync in the thread pool so that the event loop
+   * keeps working meanwhile.
+   */
+  inlineSyncBytes: Schema.optionalKey(
+    Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 2 ** 31 })),
+  ),
 })
 export type WalOptions = typeof WalOptions.Type
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
+export const DEFAULT_INLINE_SYNC_BYTES = 16 * 1024
 const DEFAULT_RETAIN_SNAPSHOTS = 2
 const LOCK_FILE = "LOCK"
 const SEGMENT_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/
@@ -85,6 +97,12 @@ export interface WalRecovery {
     | undefined
   /** Newer snapshot files that failed validation and were skipped. */
   readonly rejectedSnapshots: ReadonlyArray<{ readonly path: string; readonly reason: string }>
+}
+
+interface ResolvedOptions {
+  readonly segmentBytes: number
+  readonly retainSnapshots: number
+  readonly inlineSyncBytes: number
 }
 
 interface Segment {
@@ -124,6 +142,7 @@ export class FileWal {
   readonly dir: string
   private readonly segmentBytes: number
   private readonly retainSnapshots: number
+  private readonly inlineSyncBytes: number
   /** Durable segments, oldest first; the last is the one being appended to. */
   private segments: Segment[]
   private fd: number
@@ -165,7 +184,7 @@ export class FileWal {
 
   private constructor(
     dir: string,
-    options: { segmentBytes: number; retainSnapshots: number },
+    options: ResolvedOptions,
     segments: Segment[],
     fd: number,
     size: number,
@@ -176,6 +195,7 @@ export class FileWal {
     this.dir = dir
     this.segmentBytes = options.segmentBytes
     this.retainSnapshots = options.retainSnapshots
+    this.inlineSyncBytes = options.inlineSyncBytes
     this.segments = segments
     this.fd = fd
     this.size = size
@@ -212,6 +232,7 @@ export class FileWal {
       return await FileWal.recover(dir, {
         segmentBytes: opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
         retainSnapshots: opts.retainSnapshots ?? DEFAULT_RETAIN_SNAPSHOTS,
+        inlineSyncBytes: opts.inlineSyncBytes ?? DEFAULT_INLINE_SYNC_BYTES,
       })
     } catch (e) {
       await fsp.rm(lockPath, { force: true })
@@ -221,7 +242,7 @@ export class FileWal {
 
   private static async recover(
     dir: string,
-    options: { segmentBytes: number; retainSnapshots: number },
+    options: ResolvedOptions,
   ): Promise<{ wal: FileWal; recovery: WalRecovery }> {
     let names = await fsp.readdir(dir).catch(ioFail("readdir", dir))
     // Leftovers of interrupted snapshot or segment creation.
@@ -808,7 +829,9 @@ export class FileWal {
       const lastIndex = this.acceptedLastIndex
       const hardState = this.acceptedHardState
       try {
-        await this.writeBatch(batch)
+        // A small batch is written and synced inline (no await, see inlineSyncBytes).
+        const wrote = this.writeBatch(batch)
+        if (wrote !== undefined) await wrote
       } catch (e) {
         this.failure =
           e instanceof WalIoError
@@ -835,12 +858,13 @@ export class FileWal {
     for (const r of idle) r()
   }
 
-  /** Writes one batch (its records are in `batch`) and makes it durable. */
-  private async writeBatch(batch: FrameWriter): Promise<void> {
-    if (this.size >= this.segmentBytes) {
-      await this.rollover(batch)
-      return
-    }
+  /**
+   * Writes one batch (its records are in `batch`) and makes it durable: at
+   * once when it is small (returns undefined, or throws), else in the thread
+   * pool (returns the promise).
+   */
+  private writeBatch(batch: FrameWriter): Promise<void> | undefined {
+    if (this.size >= this.segmentBytes) return this.rollover(batch)
     const active = this.segments[this.segments.length - 1]!
     batch.commit(this.size)
     const bytes = batch.bytes()
@@ -849,10 +873,25 @@ export class FileWal {
     } catch (e) {
       throw new WalIoError({ operation: "write", path: active.path, cause: e })
     }
-    await fdatasync(this.fd).catch(ioFail("fdatasync", active.path))
-    this.size += bytes.length
+    if (bytes.length <= this.inlineSyncBytes) {
+      try {
+        fs.fdatasyncSync(this.fd)
+      } catch (e) {
+        throw new WalIoError({ operation: "fdatasync", path: active.path, cause: e })
+      }
+      this.written(bytes.length)
+      return undefined
+    }
+    return fdatasync(this.fd).then(
+      () => this.written(bytes.length),
+      ioFail("fdatasync", active.path),
+    )
+  }
+
+  private written(bytes: number): void {
+    this.size += bytes
     this.counters.batches++
-    this.counters.bytes += bytes.length
+    this.counters.bytes += bytes
   }
 
   /**

@@ -9,7 +9,11 @@ import { Model, type Op, opArb, runOp, withTempDir } from "./helpers.ts"
 
 const SEGMENT = 1024
 
-const open = (dir: string, segmentBytes = SEGMENT) => FileWal.open({ dir, segmentBytes })
+const open = (dir: string, segmentBytes = SEGMENT, inlineSyncBytes?: number) =>
+  FileWal.open({ dir, segmentBytes, ...(inlineSyncBytes === undefined ? {} : { inlineSyncBytes }) })
+
+/** Every batch synced in the thread pool, every one inline, a mix, or the default. */
+const inlineArb = fc.constantFrom<number | undefined>(0, 2 ** 31, 300, undefined)
 
 const expectRecovered = (recovery: WalRecovery, model: Model, snapshotIndex = 0) => {
   expect(recovery.entries).toEqual(model.live(snapshotIndex))
@@ -26,20 +30,20 @@ const opsArb = fc.array(opArb, { minLength: 1, maxLength: 30 })
 describe("FileWal", () => {
   it("recovers exactly the acknowledged log and hard state, across segments", async () => {
     await fc.assert(
-      fc.asyncProperty(opsArb, opsArb, async (first, second) => {
+      fc.asyncProperty(opsArb, opsArb, inlineArb, async (first, second, inline) => {
         await withTempDir(async (dir) => {
           const model = new Model()
-          let { wal, recovery } = await open(dir)
+          let { wal, recovery } = await open(dir, SEGMENT, inline)
           expectRecovered(recovery, model)
           await runAll(wal, model, first)
           await wal.close()
-          ;({ wal, recovery } = await open(dir))
+          ;({ wal, recovery } = await open(dir, SEGMENT, inline))
           expectRecovered(recovery, model)
           expect(recovery.tornTail).toBeUndefined()
           // The reopened WAL continues where the old one stopped.
           await runAll(wal, model, second)
           await wal.close()
-          ;({ wal, recovery } = await open(dir))
+          ;({ wal, recovery } = await open(dir, SEGMENT, inline))
           expectRecovered(recovery, model)
           await wal.close()
         })
@@ -165,9 +169,16 @@ describe("FileWal", () => {
     )
   })
 
-  it("shares one fdatasync among concurrent appends", async () => {
+  it.each([
+    ["the default", undefined],
+    ["inline", 2 ** 31],
+    ["in the thread pool", 0],
+  ])("shares one fdatasync among concurrent appends (synced %s)", async (_, inlineSyncBytes) => {
     await withTempDir(async (dir) => {
-      const { wal } = await FileWal.open({ dir })
+      const { wal } = await FileWal.open({
+        dir,
+        ...(inlineSyncBytes === undefined ? {} : { inlineSyncBytes }),
+      })
       const base = wal.stats().batches
       const data = new Uint8Array(256)
       await Promise.all(
@@ -232,6 +243,9 @@ describe("FileWal", () => {
       const bad = await FileWal.open({ dir, segmentBytes: 12 }).catch((x: unknown) => x)
       expect(bad).toBeInstanceOf(WalInputError)
       expect((bad as WalInputError).message).toContain("segmentBytes")
+      const negative = await FileWal.open({ dir, inlineSyncBytes: -1 }).catch((x: unknown) => x)
+      expect(negative).toBeInstanceOf(WalInputError)
+      expect((negative as WalInputError).message).toContain("inlineSyncBytes")
     })
   })
 
