@@ -60,6 +60,16 @@ export interface Actor<S, M, T = never, P = never, I = never, O = never> {
    * channels a message left in flight would block the ones behind it.
    */
   accepts?(id: Id, state: S, from: Id, msg: M): boolean
+  /**
+   * Optional: whether `msg` is dead at this actor: `accepts` is false for it
+   * in `state` and in every state the actor can reach from there within the
+   * model's boundary. Dead messages are removed from the network after each
+   * step, since delivering one is never an action and keeping it only
+   * multiplies states. Unordered networks only. The properties and the
+   * boundary must not depend on dead messages (they are gone for
+   * everything: quiet timers and message counts too).
+   */
+  discards?(id: Id, state: S, from: Id, msg: M): boolean
 }
 
 /**
@@ -273,6 +283,8 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
   if (ordered && net.dedupe === true) {
     throw new RangeError("network: an ordered network cannot merge identical messages")
   }
+  // Dead messages are removed only where delivery order is free (see `Actor.discards`).
+  const discarding = !ordered && config.actors.some((a) => a.discards !== undefined)
   const crashable = config.crashes?.actors ?? []
   const maxCrashes = config.crashes?.max ?? 0
   const restart = config.crashes?.restart ?? false
@@ -338,6 +350,12 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     e.sym[2 * p + 1] = hasher.lo
   }
 
+  /** Whether `e` is dead at its receiver in state `s` (see `Actor.discards`). */
+  const deadAt = (s: S | undefined, e: Envelope<M>): boolean =>
+    s !== undefined && config.actors[e.dst]!.discards?.(e.dst, s, e.src, e.msg) === true
+  const isDead = (state: State, e: Envelope<M>): boolean =>
+    discarding && deadAt(state.actors[e.dst], e)
+
   // Canonical order of in-flight messages (see SystemState.network).
   const before = (a: Envelope<M>, b: Envelope<M>): boolean =>
     ordered
@@ -372,6 +390,9 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     isolated: number
     partitions: number
     private copied = 0
+    /** Actors whose state this draft set, and whether it added messages (dead-message check). */
+    touched = 0
+    added = false
 
     constructor(s: State) {
       this.actors = s.actors
@@ -408,6 +429,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
         }
       }
       ;(this.actors as Array<S | undefined>)[id] = state
+      this.touched |= 1 << id
       if (state === undefined) {
         ;(this.actorHashes as Array<number>)[2 * id] = CRASHED_HI
         ;(this.actorHashes as Array<number>)[2 * id + 1] = CRASHED_LO
@@ -500,6 +522,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
         }
       }
       this.ownNetwork().splice(i, 0, e)
+      this.added = true
     }
 
     record(event: HistoryEvent<I, O>): void {
@@ -514,6 +537,11 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     }
 
     freeze(): State {
+      // Only a changed receiver or a new message can make a message dead.
+      if (discarding && (this.touched !== 0 || this.added)) {
+        const actors = this.actors
+        this.dropMessages((e) => deadAt(actors[e.dst], e))
+      }
       return {
         actors: this.actors,
         actorHashes: this.actorHashes,
@@ -945,6 +973,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       const c = counts.get(key(e)) ?? 0
       if (c > 0) counts.set(key(e), c - 1)
       else if (taken !== undefined && key(taken) === key(e)) taken = undefined
+      else if (isDead(next, e)) lines.push(`drops dead ${showEnvelope(e)} (never taken now)`)
       else lines.push(`lost ${showEnvelope(e)}`)
     }
     const fresh = new Map<string, number>()

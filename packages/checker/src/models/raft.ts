@@ -191,6 +191,14 @@ export interface RaftModelOptions {
   /** Whether writes are durable at the end of their step or complete later (see above). */
   readonly disk: "sync" | "async"
   readonly mutation: MutationOption
+  /**
+   * Remove dead messages from the network (see `deadMessage`): on by
+   * default; off only to compare state counts and outcomes. Applies to
+   * unordered networks without crashes. The `maxMessages` bound then counts
+   * only messages that can still be delivered, so the reduced search explores
+   * every state the full one does (up to dead messages), and possibly more.
+   */
+  readonly discardDead: boolean
 }
 
 export const defaultRaftOptions: RaftModelOptions = {
@@ -210,6 +218,7 @@ export const defaultRaftOptions: RaftModelOptions = {
   appendBatch: 0,
   disk: "sync",
   mutation: "none",
+  discardDead: true,
 }
 
 const WRITE = 1
@@ -558,6 +567,67 @@ const hashPersisted = (p: Persisted, h: Hasher, perm: Perm): void => {
 const sortedInsert = (list: ReadonlyArray<number>, x: number): ReadonlyArray<number> =>
   list.includes(x) ? list : [...list, x].sort((a, b) => a - b)
 
+/**
+ * Whether a message to a server in state `r` is dead: the server's `accepts`
+ * (below) is false for it now and in every state the server can reach within
+ * the boundary `term <= maxTerm`, so the model removes it from the network.
+ * This rests on three facts about the core without crashes, which
+ * `checkDeadPremises` asserts on every step the model takes:
+ * (1) a server's term never decreases; (2) a server becomes Candidate only
+ * together with a term increase; (3) it becomes Leader only from Candidate in
+ * the same term, or together with a term increase.
+ * - A response (vote, append, heartbeat, snapshot) of an older term: taken only
+ *   at a term <= its own (1).
+ * - A vote response of the server's term when it is not Candidate: taken only
+ *   by a Candidate of that term, which it cannot become again (2).
+ * - An append, heartbeat or snapshot response of the server's term when it is
+ *   Follower: taken only by a Leader of that term, which a Follower cannot
+ *   become without a higher term (2, 3).
+ * - A client request to a Follower at `maxTerm`: taken only by a Leader, which
+ *   it could be only at a term above the boundary (2, 3) (reads on the broken
+ *   local read path excepted: any server answers them).
+ */
+export const deadMessage = (
+  r: RaftState,
+  msg: RaftModelMessage,
+  maxTerm: number,
+  localReads: boolean,
+): boolean => {
+  switch (msg.type) {
+    case "RequestVoteResponse":
+      return msg.term < r.term || (msg.term === r.term && r.role !== "Candidate")
+    case "AppendEntriesResponse":
+    case "HeartbeatResponse":
+    case "InstallSnapshotResponse":
+      return msg.term < r.term || (msg.term === r.term && r.role === "Follower")
+    case "ClientRequest":
+      // (With the broken local read path any server answers reads.)
+      return r.term >= maxTerm && r.role === "Follower" && !(localReads && msg.op.type === "read")
+    default:
+      return false
+  }
+}
+
+/** Asserts the facts `deadMessage` rests on for one step from `before` to `after`. */
+const checkDeadPremises = (self: Id, before: RaftState, after: RaftState): void => {
+  const broken =
+    after.term < before.term
+      ? "its term decreased"
+      : after.role === "Candidate" && before.role !== "Candidate" && after.term === before.term
+        ? "it became Candidate without a new term"
+        : after.role === "Leader" &&
+            before.role !== "Leader" &&
+            after.term === before.term &&
+            before.role !== "Candidate"
+          ? `it became Leader from ${before.role} in the same term`
+          : null
+  if (broken !== null) {
+    throw new Error(
+      `raft model: server ${nodeId(self)} broke a premise of dead-message removal (${broken}); rerun with discardDead off`,
+    )
+  }
+}
+
 /** Builds the model. */
 export const raftModel = (options: Partial<RaftModelOptions> = {}) => {
   const o: RaftModelOptions = { ...defaultRaftOptions, ...options }
@@ -579,6 +649,9 @@ export const raftModel = (options: Partial<RaftModelOptions> = {}) => {
   })
 
   const asyncDisk = o.disk === "async"
+  // Dead messages are removed where `accepts` decides deliveries (unordered
+  // networks) and terms never go back (no crashes; see `deadMessage`).
+  const discarding = o.discardDead && !o.ordered && o.crashes === 0
 
   /**
    * Runs the core on `input` (if any) and carries out its commands. With
@@ -663,6 +736,7 @@ export const raftModel = (options: Partial<RaftModelOptions> = {}) => {
         violation = `the core threw: ${error instanceof Error ? error.message : String(error)}`
       }
     }
+    if (discarding) checkDeadPremises(self, before, raft)
     // Monitors: what this step did as a leader.
     if (raft.role === "Leader") {
       led = sortedInsert(led, raft.term)
@@ -789,6 +863,12 @@ export const raftModel = (options: Partial<RaftModelOptions> = {}) => {
             return true
         }
       },
+      ...(discarding
+        ? {
+            discards: (_: Id, s: RaftModelState, __: Id, msg: RaftModelMessage) =>
+              s.role === "server" && deadMessage(s.raft, msg, o.maxTerm, o.localReads),
+          }
+        : {}),
       timeout: (self, s, timer) => {
         if (s.role !== "server") return undefined
         if (timer === "disk") {

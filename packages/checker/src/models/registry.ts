@@ -81,6 +81,12 @@ const definitions: Array<ModelDefinition> = [
         "sync",
         "async",
       ]),
+      choiceOption(
+        "dead-messages",
+        "remove messages no server can ever take (unordered networks without crashes), or keep them",
+        "discard",
+        ["discard", "keep"],
+      ),
       choiceOption<MutationOption>("mutation", "a deliberately broken core", "none", [
         "none",
         "vote-without-log-check",
@@ -107,6 +113,7 @@ const definitions: Array<ModelDefinition> = [
         appendBatch: v["append-batch"] === "1" ? 1 : 0,
         disk: v.disk as "sync" | "async",
         mutation: v.mutation as MutationOption,
+        discardDead: v["dead-messages"] === "discard",
       }),
   },
 ]

@@ -17,7 +17,7 @@ import { dfs } from "../../src/core/dfs.ts"
 import { linearizable, operationsOf } from "../../src/core/history.ts"
 import { registerSpec } from "../../src/core/linearizability.ts"
 import { always, sometimes } from "../../src/core/model.ts"
-import { statesAlong } from "../../src/core/trace.ts"
+import { formatTrace, statesAlong, traceOf } from "../../src/core/trace.ts"
 
 // Ping-pong: A sends Ping(k), B answers Pong(k); A counts pongs and stops at N.
 type PP = { readonly count: number }
@@ -134,6 +134,57 @@ describe("actor systems: network semantics", () => {
         properties: [],
       }),
     ).toThrow("crashes/partitions: actor id 3 is not one of 0..0")
+  })
+})
+
+// A sends 1, 2 and 3 to B at once; B takes only numbers above the highest it
+// took, so a number at or below it is dead and (with `discards`) removed.
+const highest = (network: NetworkSemantics, discard: boolean) =>
+  actorSystem<number, number>({
+    name: "highest",
+    actors: [
+      {
+        start: () => ({ state: 0, commands: [send(1, 1), send(1, 2), send(1, 3)] }),
+        receive: () => undefined,
+      },
+      {
+        start: () => ({ state: 0, commands: [] }),
+        receive: (_, s, __, m) => ({ state: Math.max(s, m), commands: [] }),
+        accepts: (_, s, __, m) => m > s,
+        ...(discard ? { discards: (_: number, s: number, __: number, m: number) => m <= s } : {}),
+      },
+    ],
+    network,
+    properties: [
+      always("B only grows", (s) => s.actors[1]! <= 3),
+      sometimes("B took 3", (s) => s.actors[1] === 3),
+    ],
+  })
+
+describe("actor systems: dead messages", () => {
+  it("removes messages the receiver can never take, with the same outcomes", () => {
+    // By hand: B's highest h and the numbers in flight. Kept: (0,123) (1,23)
+    // (2,13) (3,12) (2,3) (3,2) (3,1) (3,-). Discarded: (0,123) (1,23) (2,3) (3,-).
+    const kept = bfs(highest({ ordering: "unordered" }, false), { exhaustive: true })
+    const removed = bfs(highest({ ordering: "unordered" }, true), { exhaustive: true })
+    expect(kept.unique).toBe(8)
+    expect(removed.unique).toBe(4)
+    expect(removed.properties.map((p) => p.status)).toEqual(kept.properties.map((p) => p.status))
+    const model = highest({ ordering: "unordered" }, true)
+    const end = statesAlong(model, removed.properties[1]!.path!).at(-1)!
+    expect(end.network).toHaveLength(0)
+    // Traces say why a message left the network.
+    const text = formatTrace(
+      traceOf(model, { ...removed.properties[1]!, path: removed.properties[1]!.path! }),
+    )
+    expect(text).toContain("drops dead 0 → 1: 1")
+    expect(text).not.toContain("lost")
+  })
+
+  it("leaves FIFO channels alone (a message there is delivered in order anyway)", () => {
+    const kept = bfs(highest({ ordering: "ordered" }, false), { exhaustive: true })
+    const removed = bfs(highest({ ordering: "ordered" }, true), { exhaustive: true })
+    expect(removed.unique).toBe(kept.unique)
   })
 })
 

@@ -195,6 +195,59 @@ describe("raft model: every mutant of the core is caught", () => {
   })
 })
 
+describe("raft model: dead-message removal", () => {
+  const outcome = (options: Partial<RaftModelOptions>) => {
+    const full = bfs(raftModel({ ...options, discardDead: false }))
+    const reduced = bfs(raftModel({ ...options, discardDead: true }))
+    return { full, reduced }
+  }
+  const lengths = (r: {
+    properties: ReadonlyArray<{ path?: { actions: ReadonlyArray<number> } }>
+  }) => r.properties.map((p) => p.path?.actions.length ?? -1)
+
+  it("agrees with the full search on every property, exhaustively, with fewer states", () => {
+    const bounds: Array<Partial<RaftModelOptions>> = [
+      { servers: 3, clients: 1, maxTerm: 1, maxLog: 2 },
+      { servers: 2, clients: 1, maxTerm: 3, maxLog: 2 },
+      { servers: 2, clients: 1, history: false, maxTerm: 3, maxLog: 3 },
+      { servers: 2, clients: 1, reads: true, maxTerm: 2, maxLog: 3 },
+      { servers: 2, clients: 1, maxTerm: 2, maxLog: 2, lossy: true },
+      { servers: 2, clients: 1, history: false, maxTerm: 2, maxLog: 2, duplicating: true },
+      { servers: 3, clients: 0, maxTerm: 1, maxLog: 1, lossy: true },
+    ]
+    for (const options of bounds) {
+      const { full, reduced } = outcome(options)
+      expect(full.complete).toBe(true)
+      expect(reduced.complete).toBe(true)
+      expect(statuses(reduced)).toEqual(statuses(full))
+      // Examples are as short: removing dead messages removes no action.
+      expect(lengths(reduced)).toEqual(lengths(full))
+      expect(reduced.unique).toBeLessThan(full.unique)
+    }
+  })
+
+  it("finds every breadth-first mutant with the same shortest counterexample", () => {
+    for (const mutation of ["leader-ignores-higher-term", "vote-without-log-check"] as const) {
+      const { full, reduced } = outcome({ clients: 0, maxTerm: 2, maxLog: 2, mutation })
+      const violated = statuses(full)
+      expect(Object.values(violated)).toContain("violated")
+      expect(statuses(reduced)).toEqual(violated)
+      expect(lengths(reduced)).toEqual(lengths(full))
+    }
+  })
+
+  it("is off where its premises do not hold (crashes, FIFO channels)", () => {
+    for (const extra of [
+      { crashes: 1, maxMessages: 3 },
+      { ordered: true, maxMessages: 3 },
+    ]) {
+      const options = { servers: 3, clients: 0, maxTerm: 1, maxLog: 1, ...extra }
+      const { full, reduced } = outcome(options)
+      expect(reduced.unique).toBe(full.unique)
+    }
+  })
+})
+
 describe("raft model: symmetry reduction", () => {
   // Renames a message's node ids by a permutation of server indexes.
   const renameMessage = (m: RaftModelMessage, perm: ReadonlyArray<number>): RaftModelMessage => {
