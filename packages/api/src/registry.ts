@@ -184,6 +184,8 @@ export const kinds: ReadonlyArray<KindInfo> = [
     shortNames: ["ev"],
     list: CoreV1.EventList,
   }),
+  // Posted to pods/binding only (no REST resource of its own here).
+  entry("v1", "Binding", CoreV1.Binding, true),
   entry("v1", "Status", MetaV1.Status, true),
   entry("v1", "DeleteOptions", MetaV1.DeleteOptions, true),
   entry("meta.k8s.io/v1", "Table", MetaV1.Table, true),

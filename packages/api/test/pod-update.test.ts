@@ -1,6 +1,7 @@
+import { Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import type { KubeObject } from "../src/codec.ts"
+import { decodeJson, type KubeObject } from "../src/codec.ts"
 import { applyDefaults } from "../src/defaults.ts"
 import { errorString } from "../src/errors.ts"
 import { type Container, type Pod, PodSpec } from "../src/index.ts"
@@ -243,4 +244,24 @@ describe("validation never throws", () => {
       )
     })
   }
+})
+
+describe("Binding (core/v1, the body of pods/<name>/binding)", () => {
+  const body = (target: Record<string, string>) =>
+    JSON.stringify({ apiVersion: "v1", kind: "Binding", metadata: { name: "web-1" }, target })
+
+  it("decodes through the registry and validates as ValidatePodBinding", () => {
+    const good = Result.getOrThrow(
+      decodeJson(body({ apiVersion: "v1", kind: "Node", name: "node-1" }), {
+        fieldValidation: "Strict",
+      }),
+    )
+    expect(good.info.resource).toBeUndefined()
+    expect(validate(good.value)).toEqual([])
+    const bad = Result.getOrThrow(decodeJson(body({ kind: "Pod" })))
+    expect(validate(bad.value).map(errorString)).toEqual([
+      'target.kind: Unsupported value: "Pod": supported values: "Node", "<empty>"',
+      "target.name: Required value",
+    ])
+  })
 })

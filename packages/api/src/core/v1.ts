@@ -745,6 +745,21 @@ export const EventSeries = Schema.Struct({
 })
 export interface EventSeries extends Schema.Schema.Type<typeof EventSeries> {}
 
+// ---------------------------------------------------------------------------
+// Binding
+
+/**
+ * A core/v1 Binding: the body posted to `pods/<name>/binding` (what a
+ * scheduler sends) to place a pod on the node named by `target`.
+ */
+export const Binding = Schema.Struct({
+  apiVersion: TypeField("v1"),
+  kind: TypeField("Binding"),
+  metadata: RequiredObjectMeta,
+  target: ObjectReference.pipe(withZero({})),
+})
+export interface Binding extends Schema.Schema.Type<typeof Binding> {}
+
 /** A core/v1 Event: `type` Normal or Warning, counted and timestamped. */
 export const Event = Schema.Struct({
   apiVersion: TypeField("v1"),

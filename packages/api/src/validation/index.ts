@@ -10,7 +10,14 @@ import type * as AutoscalingV1 from "../autoscaling/v1.ts"
 import type { KubeObject } from "../codec.ts"
 import type * as CoordinationV1 from "../coordination/v1.ts"
 import type * as CoreV1 from "../core/v1.ts"
-import { child, type FieldError, invalid, invalidStatus } from "../errors.ts"
+import {
+  child,
+  type FieldError,
+  invalid,
+  invalidStatus,
+  notSupported,
+  required,
+} from "../errors.ts"
 import type { Status } from "../meta/v1.ts"
 import { parseApiVersion } from "../registry.ts"
 import {
@@ -51,6 +58,17 @@ export const validateLease = (lease: CoordinationV1.Lease): Array<FieldError> =>
   return errors
 }
 
+/** `ValidatePodBinding`: the target is a node (kind `Node` or empty) with a name. */
+export const validateBinding = (binding: CoreV1.Binding): Array<FieldError> => {
+  const errors: Array<FieldError> = []
+  const kind = binding.target.kind ?? ""
+  if (kind !== "" && kind !== "Node") {
+    errors.push(notSupported("target.kind", kind, ["Node", "<empty>"]))
+  }
+  if ((binding.target.name ?? "") === "") errors.push(required("target.name"))
+  return errors
+}
+
 /** `ValidateScale`: a Scale names its object and asks for a non-negative count. */
 export const validateScale = (scale: AutoscalingV1.Scale): Array<FieldError> => {
   const errors = validateObjectMeta(scale.metadata, true, nameIsDNSSubdomain)
@@ -79,6 +97,8 @@ export const validate = (object: KubeObject): Array<FieldError> => {
       return validateEndpoints(object as unknown as CoreV1.Endpoints)
     case "v1/Event":
       return validateEvent(object as unknown as CoreV1.Event)
+    case "v1/Binding":
+      return validateBinding(object as unknown as CoreV1.Binding)
     case "apps/v1/Deployment":
       return validateDeployment(object as unknown as AppsV1.Deployment)
     case "apps/v1/ReplicaSet":
