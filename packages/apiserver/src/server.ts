@@ -251,16 +251,21 @@ const socketConsumer = (
   }
 }
 
-/** Writes a whole response, with its length (not chunked: headers and body go out in one write). */
+/**
+ * Writes a whole response, with its length (not chunked). A text body goes
+ * out with the headers in one string write (node prepends the header block to
+ * a string written first); bytes go out beside the header block (a writev).
+ */
 const writeBody = (res: ServerResponse, response: BodyResponse) => {
-  const data = response.bytes ?? Buffer.from(response.body)
+  const bytes = response.bytes
   res.writeHead(response.status, {
     "content-type": response.contentType,
     "cache-control": "no-cache, private",
-    "content-length": String(data.length),
+    "content-length": String(bytes === undefined ? Buffer.byteLength(response.body) : bytes.length),
     ...response.headers,
   })
-  res.end(data)
+  if (bytes === undefined) res.end(response.body, "utf8")
+  else res.end(bytes)
 }
 
 /** Streams a response (a watch, a followed log) until it ends. */
