@@ -114,6 +114,16 @@ describe("create", () => {
             strict.body.message,
             'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.replicaz"',
           )
+          // Every unknown field is named, in one message (as Kubernetes lists them).
+          const two = yield* api.call("POST", deployments, {
+            body: { ...body, metadata: { ...body.metadata, labelz: {} } },
+            query: { fieldValidation: "Strict" },
+          })
+          assert.strictEqual(two.status, 400)
+          assert.strictEqual(
+            two.body.message,
+            'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "metadata.labelz", unknown field "spec.replicaz"',
+          )
           const warn = yield* api.call("POST", deployments, {
             body,
             query: { fieldValidation: "Warn" },
