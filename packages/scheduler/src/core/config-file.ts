@@ -6,6 +6,7 @@
  * missing), e.g.
  * `line 7: profiles[0].plugins.filter.enabled[0].name: filter plugin "NoSuchPlugin" does not exist`.
  */
+import { goYamlOptions } from "@flotilla/api"
 import { Result } from "effect"
 import {
   type Document,
@@ -92,7 +93,13 @@ export const parseConfiguration = (
   registry: Registry,
 ): Result.Result<SchedulerConfiguration, ConfigError> => {
   const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  // Scalars as kube-scheduler reads them (sigs.k8s.io/yaml: YAML 1.1, `yes` is true, `0644` octal).
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+    ...goYamlOptions,
+  })
   if (doc.errors.length > 0) {
     return Result.fail(
       new ConfigError(
