@@ -46,28 +46,17 @@ describe("parseConfiguration (YAML files)", () => {
   })
 
   it("reads scalars as kube-scheduler does (YAML 1.1: 0x10 and 1_0 are numbers, <<: merges)", () => {
-    const text = [
-      "apiVersion: kubescheduler.config.k8s.io/v1",
-      "kind: KubeSchedulerConfiguration",
-      "percentageOfNodesToScore: 0x10",
-      "podMaxBackoffSeconds: 1_0",
-      "profiles:",
-      "  - schedulerName: default-scheduler",
-      "    plugins:",
-      "      score:",
-      "        enabled:",
-      "          - &least {name: LeastRequestedPriority, weight: 3}",
-      "          - {<<: *least, name: ImageLocality}",
-      "",
-    ].join("\n")
-    const r = parseConfiguration(text, defaultRegistry())
-    if (Result.isFailure(r)) throw r.failure
-    expect(r.success.percentageOfNodesToScore).toBe(16)
-    expect(r.success.podMaxBackoffMs).toBe(10_000)
-    expect(r.success.profiles[0]?.plugins.score).toContainEqual({
-      name: "ImageLocality",
-      weight: 3,
-    })
+    const text = `apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+percentageOfNodesToScore: 0x10
+podMaxBackoffSeconds: 1_0
+profiles: [{schedulerName: default-scheduler, plugins: {score: {enabled: [
+  &least {name: LeastRequestedPriority, weight: 3},
+  {<<: *least, name: ImageLocality}]}}}]
+`
+    const parsed = Result.getOrThrow(parseConfiguration(text, defaultRegistry()))
+    expect([parsed.percentageOfNodesToScore, parsed.podMaxBackoffMs]).toEqual([16, 10_000])
+    expect(parsed.profiles[0]?.plugins.score).toContainEqual({ name: "ImageLocality", weight: 3 })
   })
 
   it("places every problem on its line", () => {
