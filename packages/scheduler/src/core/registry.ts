@@ -165,7 +165,8 @@ export const inTreeRegistrations: ReadonlyArray<PluginRegistration<unknown>> = [
   }),
   define({
     name: NodePortsName,
-    aliases: ["PodFitsHostPorts", "PodFitsPorts"],
+    // PodFitsHostPort: the singular spelling the seed's slides use.
+    aliases: ["PodFitsHostPorts", "PodFitsHostPort", "PodFitsPorts"],
     factory: () => new NodePorts(),
   }),
   define({

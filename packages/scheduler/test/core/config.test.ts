@@ -38,6 +38,28 @@ describe("Registry", () => {
     expect(fresh.names()).toEqual(["A"])
   })
 
+  it("resolves every predicate and priority name of the seed's slides", () => {
+    const r = defaultRegistry()
+    const seed = {
+      HostName: "NodeName",
+      MatchNodeSelector: "NodeAffinity",
+      InterPodAffinityMatches: "InterPodAffinity",
+      PodToleratesNodeTaints: "TaintToleration",
+      PodFitsHostPort: "NodePorts",
+      PodFitsResources: "NodeResourcesFit",
+      CheckNodeMemoryPressure: "NodeMemoryPressure",
+      CheckNodeDiskPressure: "NodeDiskPressure",
+      CheckNodeCondition: "NodeCondition",
+      LeastRequestedPriority: "NodeResourcesLeastAllocated",
+      BalancedResourceAllocation: "NodeResourcesBalancedAllocation",
+      SelectorSpreadPriority: "DefaultPodTopologySpread",
+      ImageLocalityPriority: "ImageLocality",
+      NodeAffinityPriority: "NodeAffinity",
+      TaintTolerationPriority: "TaintToleration",
+    }
+    for (const [legacy, plugin] of Object.entries(seed)) expect(r.resolve(legacy)).toEqual([plugin])
+  })
+
   it("resolves legacy predicate and priority names", () => {
     const r = defaultRegistry()
     expect(r.resolve("PodFitsResources")).toEqual(["NodeResourcesFit"])
