@@ -21,7 +21,12 @@ import {
   stringify as stringifyYaml,
   type Node as YamlNode,
 } from "yaml"
-import { type DuplicateField, duplicateFieldMessage, duplicateFields } from "./duplicates.ts"
+import {
+  type DuplicateField,
+  duplicateFieldMessage,
+  duplicateFields,
+  duplicateKeys,
+} from "./duplicates.ts"
 import {
   aggregateMessage,
   badRequestStatus,
@@ -57,7 +62,7 @@ export interface KubeObject {
 
 /**
  * One problem found while decoding. `reason` is a field error type,
- * `UnknownField`, `DuplicateField` (JSON text under Strict) or `SyntaxError`.
+ * `UnknownField`, `DuplicateField` (text input under Strict) or `SyntaxError`.
  */
 export const DecodeProblem = Schema.Struct({
   reason: Schema.String,
@@ -911,13 +916,22 @@ export interface YamlDocument {
  * rules kubectl and the API server use (YAML 1.1 as go-yaml v2 reads it:
  * `yes`/`on` booleans, `0644` octal, `<<` merge keys; see `yaml11.ts`). Empty documents
  * are skipped; a `kind: List` document yields one result per item. Syntax
- * errors (including duplicate keys) are reported per document with their line.
+ * errors are reported per document with their line; repeated keys as in
+ * `decodeJson` (an error under Strict, a warning under Warn).
  */
 export const decodeYaml = (text: string, options?: DecodeOptions): ReadonlyArray<YamlDocument> => {
+  const mode = options?.fieldValidation ?? "Warn"
   const lines = new LineCounter()
   let docs: ReturnType<typeof parseAllDocuments>
   try {
-    docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, ...goYamlOptions })
+    // Repeated keys are not a syntax error: they are found below and reported
+    // by fieldValidation, as Kubernetes' strict decoder does (the last one wins).
+    docs = parseAllDocuments(text, {
+      lineCounter: lines,
+      prettyErrors: false,
+      uniqueKeys: false,
+      ...goYamlOptions,
+    })
   } catch (cause) {
     return [
       {
@@ -967,17 +981,29 @@ export const decodeYaml = (text: string, options?: DecodeOptions): ReadonlyArray
       return
     }
     const locate = yamlLocator(doc, lines)
+    const duplicates = mode === "Ignore" ? [] : duplicateKeys(contents, lines)
     const locateField =
       (prefix: ReadonlyArray<Segment>, fallback: number) =>
       (field: string): number =>
         locate([...prefix, ...parseFieldPath(field)], false) ?? fallback
     if (isRecord(value) && value.kind === "List" && Array.isArray(value.items)) {
       value.items.forEach((item, i) => {
+        // An item gets its own repeated keys; the List's own ones go to its first item.
+        const prefix = `items[${i}]`
+        const own = duplicates.filter(
+          (d) =>
+            d.field === prefix ||
+            d.field.startsWith(`${prefix}.`) ||
+            d.field.startsWith(`${prefix}[`) ||
+            (i === 0 && !d.field.startsWith("items[")),
+        )
         out.push({
           index: docIndex,
           line: locate(["items", i], false) ?? line,
-          result: guard({ line }, () =>
-            decodeValue(item, ["items", i], `items[${i}]`, options, locate, line),
+          result: withDuplicates(
+            guard({ line }, () => decodeValue(item, ["items", i], prefix, options, locate, line)),
+            own,
+            mode,
           ),
           locate: locateField(["items", i], line),
         })
@@ -987,7 +1013,11 @@ export const decodeYaml = (text: string, options?: DecodeOptions): ReadonlyArray
     out.push({
       index: docIndex,
       line,
-      result: guard({ line }, () => decodeValue(value, [], "", options, locate, line)),
+      result: withDuplicates(
+        guard({ line }, () => decodeValue(value, [], "", options, locate, line)),
+        duplicates,
+        mode,
+      ),
       locate: locateField([], line),
     })
   })

@@ -1,6 +1,6 @@
 /**
- * Duplicate keys in JSON text. `JSON.parse` keeps the last of two equal keys
- * and says nothing; Kubernetes' strict decoder (sigs.k8s.io/json) reports
+ * Duplicate keys in JSON text and YAML documents. `JSON.parse` keeps the
+ * last of two equal keys and says nothing; Kubernetes' strict decoder (sigs.k8s.io/json) reports
  * each as `duplicate field "metadata.name"`: an error under
  * `fieldValidation=Strict`, a warning under `Warn`.
  *
@@ -69,14 +69,11 @@ const keyCount = (value: unknown): number => {
 const keyText = (node: unknown): string =>
   isScalar(node) ? String(node.value) : String(node ?? "")
 
-/**
- * The duplicate keys of `text`, given what `JSON.parse(text)` returned, in
- * text order. Empty (after two cheap passes) when there are none.
- */
-export const duplicateFields = (text: string, parsed: unknown): ReadonlyArray<DuplicateField> => {
-  if (memberCount(text) === keyCount(parsed)) return []
-  const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false })
+/** The repeated keys in a parsed YAML (or JSON) node, with their paths and lines, in text order. */
+export const duplicateKeys = (
+  root: YamlNode | null | undefined,
+  lines: LineCounter,
+): Array<DuplicateField> => {
   const out: Array<DuplicateField> = []
   const walk = (node: YamlNode | null | undefined, path: string): void => {
     if (isMap(node)) {
@@ -97,8 +94,19 @@ export const duplicateFields = (text: string, parsed: unknown): ReadonlyArray<Du
       })
     }
   }
-  walk(doc.contents, "")
+  walk(root, "")
   return out
+}
+
+/**
+ * The duplicate keys of `text`, given what `JSON.parse(text)` returned, in
+ * text order. Empty (after two cheap passes) when there are none.
+ */
+export const duplicateFields = (text: string, parsed: unknown): ReadonlyArray<DuplicateField> => {
+  if (memberCount(text) === keyCount(parsed)) return []
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false })
+  return duplicateKeys(doc.contents, lines)
 }
 
 /** Kubernetes' words for one duplicate: `duplicate field "metadata.name"`. */

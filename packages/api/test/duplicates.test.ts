@@ -1,7 +1,7 @@
 import { Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { decodeJson } from "../src/codec.ts"
+import { decodeJson, decodeYaml } from "../src/codec.ts"
 import type { Pod } from "../src/core/v1.ts"
 import { duplicateFields } from "../src/duplicates.ts"
 
@@ -93,5 +93,42 @@ describe("duplicate keys in JSON (Kubernetes' strict decoding)", () => {
       ),
       { numRuns: 300 },
     )
+  })
+
+  it("in YAML too: per document, per List item, with lines; the last value wins", () => {
+    const text = [
+      "apiVersion: v1", // 1
+      "kind: Namespace", // 2
+      "metadata: {name: a}", // 3
+      "metadata: {name: b}", // 4
+      "---", // 5
+      "apiVersion: v1", // 6
+      "kind: List", // 7
+      "items:", // 8
+      "- {apiVersion: v1, kind: Namespace, metadata: {name: c}}", // 9
+      "- apiVersion: v1", // 10
+      "  kind: Namespace", // 11
+      "  metadata: {name: d, name: e}", // 12
+    ].join("\n")
+    const strict = decodeYaml(text, { fieldValidation: "Strict" }).map((d) => d.result)
+    expect(
+      strict.map((r) =>
+        Result.isFailure(r) ? r.failure.problems.map((p) => [p.message, p.line]) : [],
+      ),
+    ).toEqual([
+      [['duplicate field "metadata"', 4]],
+      [],
+      [['duplicate field "items[1].metadata.name"', 12]],
+    ])
+    const warn = decodeYaml(text).map((d) => Result.getOrThrow(d.result))
+    expect(warn.map((d) => [d.value.metadata?.name, d.warnings])).toEqual([
+      ["b", ['duplicate field "metadata"']],
+      ["c", []],
+      ["e", ['duplicate field "items[1].metadata.name"']],
+    ])
+    const ignore = decodeYaml(text, { fieldValidation: "Ignore" }).map((d) =>
+      Result.getOrThrow(d.result),
+    )
+    expect(ignore.flatMap((d) => d.warnings)).toEqual([])
   })
 })
