@@ -13,15 +13,15 @@ const bin = fileURLToPath(new URL("../bin/flotilla.js", import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), "flotilla-up-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-/** Starts `flotilla up` and resolves once it prints the kubectl line. */
-const start = (extra: ReadonlyArray<string> = [], dataDir = dir) =>
+/** Starts `flotilla up` (on a free port, or with no --port when `port` is "default") and resolves once it prints the kubectl line. */
+const start = (extra: ReadonlyArray<string> = [], dataDir = dir, port: string | undefined = "0") =>
   new Promise<{
     readonly stop: () => Promise<{ code: number | null; output: string }>
     readonly output: () => string
   }>((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [bin, "up", "--port", "0", "--data-dir", dataDir, ...extra],
+      [bin, "up", ...(port === "default" ? [] : ["--port", port]), "--data-dir", dataDir, ...extra],
       {
         env: { ...process.env, NO_COLOR: "1" },
       },
@@ -98,6 +98,33 @@ describe("flotilla up", () => {
       expect(stdout).toBe(`Active ${before}`)
     } finally {
       await second.stop()
+    }
+  })
+
+  it("takes port 6443, or the next free one, when no --port is given", async () => {
+    // Hold 6443 (when nobody else does) so that the search is exercised either way.
+    const holder = createServer()
+    await new Promise<void>((resolve) => {
+      holder.once("error", () => resolve())
+      holder.listen(6443, "127.0.0.1", () => resolve())
+    })
+    const dataDir = mkdtempSync(join(tmpdir(), "flotilla-up-port-"))
+    try {
+      const up = await start([], dataDir, "default")
+      try {
+        const port = Number(/API server on http:\/\/127\.0\.0\.1:(\d+)/.exec(up.output())?.[1])
+        expect(port).toBeGreaterThan(6443)
+        expect(port).toBeLessThanOrEqual(6443 + 50)
+        expect(readFileSync(join(dataDir, "kubeconfig"), "utf8")).toContain(
+          `server: http://127.0.0.1:${port}`,
+        )
+        expect((await kubectlIn(dataDir, "get", "namespace", "default")).stdout).toContain("Active")
+      } finally {
+        await up.stop()
+      }
+    } finally {
+      holder.close()
+      rmSync(dataDir, { recursive: true, force: true })
     }
   })
 
