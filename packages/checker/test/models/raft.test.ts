@@ -226,6 +226,59 @@ describe("raft model: dead-message removal", () => {
     }
   })
 
+  // Every reachable state without its network (actors, timers, disks,
+  // history), explored without symmetry: what the servers and clients can do.
+  const withoutNetwork = (options: Partial<RaftModelOptions>) => {
+    const model = raftModel(options)
+    const fingerprint = new StateFingerprinter(model, false)
+    const seen = new Set<string>()
+    const reached = new Set<string>()
+    const actions: Array<SystemAction<"election" | "heartbeat" | "disk">> = []
+    // Level by level, so only two levels of states are held at once.
+    for (let level = [...model.initialStates]; level.length > 0; ) {
+      const following: Array<RaftSystemState> = []
+      for (const s of level) {
+        reached.add(
+          [
+            s.actorHashes.join(","),
+            s.persistedHashes.join(","),
+            canonicalEncoding(s.timers),
+            s.historyHi,
+            s.historyLo,
+          ].join("|"),
+        )
+        actions.length = 0
+        model.actions(s, actions)
+        for (const a of actions) {
+          const t = model.next(s, a)
+          if (t === undefined || !model.within!(t)) continue
+          fingerprint.of(t)
+          const key = `${fingerprint.hi}:${fingerprint.lo}`
+          if (seen.has(key)) continue
+          seen.add(key)
+          following.push(t)
+        }
+      }
+      level = following
+    }
+    return { states: seen.size, reached }
+  }
+
+  it("reaches exactly the same actor states as the full search (the network aside)", () => {
+    for (const options of [
+      { servers: 2, clients: 1, maxTerm: 2, maxLog: 3 },
+      { servers: 2, clients: 1, history: false, maxTerm: 3, maxLog: 3 },
+      { servers: 2, clients: 1, maxTerm: 2, maxLog: 2, lossy: true },
+      { servers: 3, clients: 0, maxTerm: 1, maxLog: 1 },
+    ]) {
+      const full = withoutNetwork({ ...options, discardDead: false })
+      const reduced = withoutNetwork({ ...options, discardDead: true })
+      expect(reduced.states).toBeLessThan(full.states)
+      expect(reduced.reached.size).toBe(full.reached.size)
+      for (const key of full.reached) expect(reduced.reached.has(key)).toBe(true)
+    }
+  })
+
   it("finds every breadth-first mutant with the same shortest counterexample", () => {
     for (const mutation of ["leader-ignores-higher-term", "vote-without-log-check"] as const) {
       const { full, reduced } = outcome({ clients: 0, maxTerm: 2, maxLog: 2, mutation })
