@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest"
 import { decodeJson, type KubeObject } from "../src/codec.ts"
 import { applyDefaults } from "../src/defaults.ts"
 import { errorString } from "../src/errors.ts"
-import { type Container, type Pod, PodSpec } from "../src/index.ts"
+import { type Container, type Node, type Pod, PodSpec } from "../src/index.ts"
 import { kinds, preferredKind } from "../src/registry.ts"
 import {
   podUpdateForbiddenMessage,
@@ -263,5 +263,49 @@ describe("Binding (core/v1, the body of pods/<name>/binding)", () => {
       'target.kind: Unsupported value: "Pod": supported values: "Node", "<empty>"',
       "target.name: Required value",
     ])
+  })
+})
+
+describe("node updates (ValidateNodeUpdate)", () => {
+  const node = (spec: Node["spec"]): Node =>
+    applyDefaults({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "node-1", resourceVersion: "3" },
+      spec,
+      status: {},
+    } satisfies Node)
+
+  it("may set pod CIDRs and the provider ID from empty, then never change them", () => {
+    const bare = node({})
+    const set = node({
+      podCIDR: "10.0.1.0/24",
+      podCIDRs: ["10.0.1.0/24"],
+      providerID: "aws:///i-1",
+    })
+    expect(validateUpdate(set, bare)).toEqual([])
+    const moved = node({
+      podCIDR: "10.0.2.0/24",
+      podCIDRs: ["10.0.2.0/24"],
+      providerID: "aws:///i-2",
+    })
+    expect(validateUpdate(moved, set).map(errorString)).toEqual([
+      'spec.podCIDRs: Forbidden: node updates may not change podCIDR except from "" to valid',
+      'spec.providerID: Forbidden: node updates may not change providerID except from "" to valid',
+    ])
+  })
+
+  it("may change labels, taints, unschedulable and status", () => {
+    const before = node({ podCIDRs: ["10.0.1.0/24"] })
+    const after: Node = {
+      ...node({
+        podCIDRs: ["10.0.1.0/24"],
+        unschedulable: true,
+        taints: [{ key: "gpu", effect: "NoSchedule" }],
+      }),
+      metadata: { ...before.metadata, labels: { zone: "a" } },
+      status: { capacity: { cpu: "4" } },
+    }
+    expect(validateUpdate(after, before)).toEqual([])
   })
 })

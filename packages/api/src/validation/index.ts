@@ -35,7 +35,7 @@ import {
   validateService,
 } from "./core.ts"
 import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts"
-import { validatePodUpdate } from "./pod-update.ts"
+import { validateNodeUpdate, validatePodUpdate } from "./pod-update.ts"
 
 export * from "./apps.ts"
 export * from "./core.ts"
@@ -115,12 +115,15 @@ export const validate = (object: KubeObject): Array<FieldError> => {
 /**
  * Validates an update of `previous` to `next`: the create rules plus the
  * update rules of metadata (immutable name, uid, ...), of pods (which spec
- * fields may change) and of Deployment and ReplicaSet selectors.
+ * fields may change), of nodes (pod CIDRs and provider ID fixed once set) and
+ * of Deployment and ReplicaSet selectors.
  */
 export const validateUpdate = (next: KubeObject, previous: KubeObject): Array<FieldError> => {
   switch (`${next.apiVersion}/${next.kind}`) {
     case "v1/Pod":
       return validatePodUpdate(next as unknown as CoreV1.Pod, previous as unknown as CoreV1.Pod)
+    case "v1/Node":
+      return validateNodeUpdate(next as unknown as CoreV1.Node, previous as unknown as CoreV1.Node)
     case "apps/v1/Deployment":
       return validateDeploymentUpdate(
         next as unknown as AppsV1.Deployment,

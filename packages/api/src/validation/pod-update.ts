@@ -1,4 +1,6 @@
 /**
+ * Update rules of core/v1 kinds whose spec is partly fixed once set.
+ *
  * `ValidatePodUpdate`: which fields of a pod may change once it exists.
  * Kubernetes lets an update change only container and init container images,
  * lower (never remove) `activeDeadlineSeconds`, add tolerations (or change
@@ -14,7 +16,7 @@ import type * as CoreV1 from "../core/v1.ts"
 import { child, type FieldError, forbidden, index, invalid, key } from "../errors.ts"
 import { inclusiveRangeError } from "../names.ts"
 import { parseQuantity } from "../quantity.ts"
-import { validatePod } from "./core.ts"
+import { validateNode, validatePod } from "./core.ts"
 import { validateObjectMetaUpdate } from "./meta.ts"
 
 /** `v1.MirrorPodAnnotationKey`: marks a pod the kubelet mirrors from a static manifest. */
@@ -213,6 +215,41 @@ export const validatePodUpdate = (next: CoreV1.Pod, previous: CoreV1.Pod): Array
   differences(previous.spec, munged, "spec", false, changes, 20)
   if (changes.length > 0) {
     errors.push(forbidden("spec", `${podUpdateForbiddenMessage}\n${specDiff(changes)}`))
+  }
+  return errors
+}
+
+/** The pod CIDRs of a v1 Node: `podCIDRs`, or the older single `podCIDR` (its first element). */
+const podCIDRsOf = (spec: CoreV1.NodeSpec): ReadonlyArray<string> =>
+  spec.podCIDRs ?? (spec.podCIDR === undefined || spec.podCIDR === "" ? [] : [spec.podCIDR])
+
+/**
+ * `ValidateNodeUpdate`: metadata update rules and the node rules, and the two
+ * spec fields fixed once set: pod CIDRs and the provider ID (a controller
+ * may set them from empty). Labels, taints, unschedulable and status change freely.
+ */
+export const validateNodeUpdate = (next: CoreV1.Node, previous: CoreV1.Node): Array<FieldError> => {
+  const errors = validateObjectMetaUpdate(next.metadata, previous.metadata)
+  errors.push(...validateNode(next).filter((e) => !e.field.startsWith("metadata.")))
+  const oldCIDRs = podCIDRsOf(previous.spec)
+  const newCIDRs = podCIDRsOf(next.spec)
+  if (oldCIDRs.length > 0) {
+    const message = 'node updates may not change podCIDR except from "" to valid'
+    if (oldCIDRs.length !== newCIDRs.length) errors.push(forbidden("spec.podCIDRs", message))
+    else {
+      for (let i = 0; i < oldCIDRs.length; i++) {
+        if (oldCIDRs[i] !== newCIDRs[i]) errors.push(forbidden("spec.podCIDRs", message))
+      }
+    }
+  }
+  const providerID = previous.spec.providerID ?? ""
+  if (providerID !== "" && providerID !== (next.spec.providerID ?? "")) {
+    errors.push(
+      forbidden(
+        "spec.providerID",
+        'node updates may not change providerID except from "" to valid',
+      ),
+    )
   }
   return errors
 }
