@@ -35,12 +35,12 @@ import {
   validateService,
 } from "./core.ts"
 import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts"
-import { validateNodeUpdate, validatePodUpdate } from "./pod-update.ts"
+import { validateNodeUpdate, validatePodUpdate } from "./core-update.ts"
 
 export * from "./apps.ts"
 export * from "./core.ts"
 export * from "./meta.ts"
-export * from "./pod-update.ts"
+export * from "./core-update.ts"
 
 /** `ValidateLease`. */
 export const validateLease = (lease: CoordinationV1.Lease): Array<FieldError> => {
