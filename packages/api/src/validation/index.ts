@@ -34,13 +34,13 @@ import {
   validatePod,
   validateService,
 } from "./core.ts"
-import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts"
 import { validateNodeUpdate, validatePodUpdate } from "./core-update.ts"
+import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts"
 
 export * from "./apps.ts"
 export * from "./core.ts"
-export * from "./meta.ts"
 export * from "./core-update.ts"
+export * from "./meta.ts"
 
 /** `ValidateLease`. */
 export const validateLease = (lease: CoordinationV1.Lease): Array<FieldError> => {
