@@ -5,6 +5,7 @@
 // the HTTP shell beside them.
 
 export * from "./cacher.ts"
+export * from "./compactor.ts"
 export * from "./core/allocation.ts"
 export * from "./core/discovery.ts"
 export * from "./core/keys.ts"

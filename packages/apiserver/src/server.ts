@@ -15,6 +15,7 @@ import type { AddressInfo } from "node:net"
 import { KV } from "@flotilla/store"
 import { Context, Effect, Exit, Layer, Schema, type Scope, Stream } from "effect"
 import { makeWatchCaches } from "./cacher.ts"
+import { defaultCompactionIntervalMs, runCompactor } from "./compactor.ts"
 import { kubernetesServiceIP } from "./core/allocation.ts"
 import { servedResources } from "./core/resources.ts"
 import type { FeedConsumer } from "./feed.ts"
@@ -44,6 +45,12 @@ export interface ServerOptions extends HandlerOptions {
   readonly watchBatchMs?: number
   /** Create the system namespaces and the `kubernetes` Service when missing (default true). */
   readonly bootstrap?: boolean
+  /**
+   * Compact the store every this long to the revision of one interval
+   * earlier, as Kubernetes' `--etcd-compaction-interval` (default 5
+   * minutes; 0 never compacts).
+   */
+  readonly compactionIntervalMs?: number
   /** Empty and remove deleted namespaces, as Kubernetes' namespace controller does (default true). */
   readonly namespaceLifecycle?: boolean
   /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP. */
@@ -463,6 +470,8 @@ export const serve = (
     })
     if (options.bootstrap !== false) yield* bootstrap(handle, port)
     if (options.namespaceLifecycle !== false) yield* runNamespaceLifecycle(handle, caches)
+    const compactionIntervalMs = options.compactionIntervalMs ?? defaultCompactionIntervalMs
+    if (compactionIntervalMs > 0) yield* runCompactor(kv, compactionIntervalMs)
     return { host, port, url: `${scheme}://${host}:${port}`, store, handle }
   })
 
