@@ -116,7 +116,11 @@ export type HistoryEvent<I, O> =
 export interface SystemState<S, M, T = never, P = never, I = never, O = never> {
   /** Actor states by id; `undefined` while an actor is crashed. */
   readonly actors: ReadonlyArray<S | undefined>
-  /** Cached fingerprints of the actor states: `[hi0, lo0, hi1, lo1, ...]`. */
+  /**
+   * Cached fingerprints of the actor states: `[hi0, lo0, hi1, lo1, ...]`.
+   * With symmetry they are filled in on first use (NaN until then: the
+   * symmetric fingerprint does not need them; read them through the model).
+   */
   readonly actorHashes: ReadonlyArray<number>
   /**
    * With symmetry: each actor's fingerprint under each renaming (pairs,
@@ -131,6 +135,8 @@ export interface SystemState<S, M, T = never, P = never, I = never, O = never> {
   readonly persistedSym: ReadonlyArray<number>
   /** Pending timers per actor, as a set (in a canonical order). */
   readonly timers: ReadonlyArray<ReadonlyArray<T>>
+  /** Cached fingerprints of each actor's timers (pairs), filled in on first use (NaN until then). */
+  readonly timerHashes: ReadonlyArray<number>
   /**
    * Messages in flight, in a canonical order: by fingerprint when unordered,
    * by channel then sending order when ordered.
@@ -381,6 +387,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     persistedHashes: Array<number> | ReadonlyArray<number>
     persistedSym: Array<number> | ReadonlyArray<number>
     timers: Array<ReadonlyArray<T>> | ReadonlyArray<ReadonlyArray<T>>
+    timerHashes: Array<number> | ReadonlyArray<number>
     network: Array<Envelope<M>> | ReadonlyArray<Envelope<M>>
     history: Array<HistoryEvent<I, O>> | ReadonlyArray<HistoryEvent<I, O>>
     historyHi: number
@@ -403,6 +410,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       this.persistedHashes = s.persistedHashes
       this.persistedSym = s.persistedSym
       this.timers = s.timers
+      this.timerHashes = s.timerHashes
       this.network = s.network
       this.history = s.history
       this.historyHi = s.historyHi
@@ -433,6 +441,10 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       if (state === undefined) {
         ;(this.actorHashes as Array<number>)[2 * id] = CRASHED_HI
         ;(this.actorHashes as Array<number>)[2 * id + 1] = CRASHED_LO
+      } else if (symmetry !== undefined) {
+        // Computed when first needed (see `SystemState.actorHashes`).
+        ;(this.actorHashes as Array<number>)[2 * id] = Number.NaN
+        ;(this.actorHashes as Array<number>)[2 * id + 1] = Number.NaN
       } else {
         hasher.reset()
         hashState(state, hasher)
@@ -490,8 +502,13 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     }
 
     setTimers(id: Id, timers: ReadonlyArray<T>): void {
-      if (this.own(4)) this.timers = this.timers.slice()
+      if (this.own(4)) {
+        this.timers = this.timers.slice()
+        this.timerHashes = this.timerHashes.slice()
+      }
       ;(this.timers as Array<ReadonlyArray<T>>)[id] = timers
+      ;(this.timerHashes as Array<number>)[2 * id] = Number.NaN
+      ;(this.timerHashes as Array<number>)[2 * id + 1] = Number.NaN
     }
 
     private ownNetwork(): Array<Envelope<M>> {
@@ -551,6 +568,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
         persistedHashes: this.persistedHashes,
         persistedSym: this.persistedSym,
         timers: this.timers,
+        timerHashes: this.timerHashes,
         network: this.network,
         crashed: this.crashed,
         crashes: this.crashes,
@@ -617,6 +635,7 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       persistedHashes: config.actors.flatMap(() => [NONE_HI, NONE_LO]),
       persistedSym: config.actors.flatMap(() => perms.flatMap(() => [NONE_HI, NONE_LO])),
       timers: config.actors.map(() => emptyTimers),
+      timerHashes: config.actors.flatMap(() => [Number.NaN, Number.NaN]),
       network: [],
       crashed: 0,
       crashes: 0,
@@ -747,9 +766,41 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     }
   }
 
+  /** Index of actor `id`'s plain hash in `actorHashes`, computing it on first use. */
+  const actorHashAt = (s: State, id: Id): number => {
+    const at = 2 * id
+    const ah = s.actorHashes as Array<number>
+    if (!Number.isNaN(ah[at]!)) return at
+    hasher.reset()
+    hashState(s.actors[id]!, hasher)
+    hasher.finish()
+    ah[at] = hasher.hi
+    ah[at + 1] = hasher.lo
+    return at
+  }
+
+  /** Index of actor `id`'s timer hash in `timerHashes`, computing it on first use. */
+  const timerHashAt = (s: State, id: Id): number => {
+    const at = 2 * id
+    const th = s.timerHashes as Array<number>
+    if (!Number.isNaN(th[at]!)) return at
+    const timers = s.timers[id]!
+    hasher.reset()
+    hasher.word(timers.length)
+    if (timers.length === 1) hasher.value(timers[0])
+    else if (timers.length > 1) hasher.value(new Set(timers))
+    hasher.finish()
+    th[at] = hasher.hi
+    th[at + 1] = hasher.lo
+    return at
+  }
+
   const fingerprint = (s: State, h: Hasher): void => {
-    const ah = s.actorHashes
-    for (let i = 0; i < ah.length; i++) h.word(ah[i]!)
+    for (let id = 0; id < n; id++) {
+      const at = actorHashAt(s, id)
+      h.word(s.actorHashes[at]!)
+      h.word(s.actorHashes[at + 1]!)
+    }
     const ph = s.persistedHashes
     for (let i = 0; i < ph.length; i++) h.word(ph[i]!)
     for (let id = 0; id < n; id++) {
@@ -801,14 +852,9 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
   }
   const symmetricFingerprint = (s: State, h: Hasher): void => {
     for (let id = 0; id < n; id++) {
-      const timers = s.timers[id]!
-      symHasher.reset()
-      symHasher.word(timers.length)
-      if (timers.length === 1) symHasher.value(timers[0])
-      else if (timers.length > 1) symHasher.value(new Set(timers))
-      symHasher.finish()
-      timerHashes[2 * id] = symHasher.hi
-      timerHashes[2 * id + 1] = symHasher.lo
+      const at = timerHashAt(s, id)
+      timerHashes[2 * id] = s.timerHashes[at]!
+      timerHashes[2 * id + 1] = s.timerHashes[at + 1]!
     }
     // Invariant keys of the group's actors (with their timers and disks).
     for (const id of group) {
@@ -941,6 +987,8 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
   const describeStep = (prev: State, a: SystemAction<T>, next: State): Array<string> => {
     const lines: Array<string> = []
     for (let id = 0; id < n; id++) {
+      actorHashAt(prev, id)
+      actorHashAt(next, id)
       if (
         prev.actorHashes[2 * id] !== next.actorHashes[2 * id] ||
         prev.actorHashes[2 * id + 1] !== next.actorHashes[2 * id + 1]
