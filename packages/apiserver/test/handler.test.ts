@@ -653,6 +653,22 @@ describe("subresources", () => {
         const d = (yield* api.call("GET", `${deployments}/web`)).body
         assert.strictEqual(d.spec.replicas, 6)
         assert.strictEqual(d.metadata.generation, 2)
+        // ReplicaSets have the same subresource; a PUT of the Scale carries its resourceVersion.
+        const replicasets = "/apis/apps/v1/namespaces/default/replicasets"
+        const rs = { ...deployment("web-1", 3), kind: "ReplicaSet" }
+        assert.strictEqual((yield* api.call("POST", replicasets, { body: rs })).status, 201)
+        const rsScale = yield* api.call("GET", `${replicasets}/web-1/scale`)
+        assert.strictEqual(rsScale.body.kind, "Scale")
+        assert.deepStrictEqual(rsScale.body.spec, { replicas: 3 })
+        const put = yield* api.call("PUT", `${replicasets}/web-1/scale`, {
+          body: { ...rsScale.body, spec: { replicas: 1 } },
+        })
+        assert.strictEqual(put.status, 200)
+        assert.strictEqual((yield* api.call("GET", `${replicasets}/web-1`)).body.spec.replicas, 1)
+        const stale = yield* api.call("PUT", `${replicasets}/web-1/scale`, {
+          body: { ...rsScale.body, spec: { replicas: 5 } },
+        })
+        assert.strictEqual(stale.status, 409)
       }),
     ),
   )
