@@ -7,7 +7,7 @@
  *   npm run bench -w @flotilla/checker              # everything
  *   BENCH_EXHAUST=0 npm run bench -w @flotilla/checker   # skip the long exhaustive run
  */
-import { availableParallelism, cpus } from "node:os"
+import { availableParallelism, cpus, loadavg } from "node:os"
 import { bfs } from "../src/core/bfs.ts"
 import { dfs } from "../src/core/dfs.ts"
 import { checkLinearizability, kvSpec } from "../src/core/linearizability.ts"
@@ -16,6 +16,7 @@ import { twoPhaseCommit } from "../src/models/two-phase-commit.ts"
 import { parallelBfs } from "../src/parallel/parallel-bfs.ts"
 import { linearizableHistory } from "../test/core/histories.ts"
 
+const loadAtStart = loadavg()
 const rows: Array<[string, string]> = []
 const row = (name: string, value: string): void => {
   rows.push([name, value])
@@ -114,15 +115,37 @@ const exhaust = async (options: Record<string, string>, budgetMs: number): Promi
 }
 const describeExhaust = (e: Exhaust): string =>
   `${e.complete ? "exhausted" : "NOT exhausted"}: ${grouped(e.unique)} unique states (up to server symmetry), ${grouped(e.generated)} generated, depth ${e.maxDepth}, ${seconds(e.ms)}, ${grouped(e.generated / (e.ms / 1000))} states/s`
+// Each bound is run with a time budget (BENCH_EXHAUST_SECONDS, default 300):
+// - no client value (elections only);
+// - one client value that is only proposed (`--history off`, as raft.tla's
+//   ClientRequest), with every entry sent at once, and with one entry per
+//   AppendEntries (`--append-batch 1`, as raft.tla sends);
+// - one client value with the client's history checked for linearizability.
 let noValue: Exhaust | null = null
 let oneValue: Exhaust | null = null
+let oneValueBatch1: Exhaust | null = null
+let oneValueHistory: Exhaust | null = null
 if (process.env.BENCH_EXHAUST !== "0") {
   const budget = Number(process.env.BENCH_EXHAUST_SECONDS ?? 300) * 1000
   const bound = { servers: "3", "max-term": "2", "max-log": "2" }
-  noValue = await exhaust({ ...bound, clients: "0" }, Number.POSITIVE_INFINITY)
-  row("raft bound, no client value", describeExhaust(noValue))
+  const within = `${budget / 1000} s budget`
+  noValue = await exhaust({ ...bound, clients: "0" }, budget)
+  row(`raft bound, no client value (${within})`, describeExhaust(noValue))
   oneValue = await exhaust({ ...bound, clients: "1", history: "off" }, budget)
-  row(`raft bound, one client value (${budget / 1000} s budget)`, describeExhaust(oneValue))
+  row(`raft bound, one client value, proposed only (${within})`, describeExhaust(oneValue))
+  oneValueBatch1 = await exhaust(
+    { ...bound, clients: "1", history: "off", "append-batch": "1" },
+    budget,
+  )
+  row(
+    `raft bound, one client value, proposed only, append batch 1 (${within})`,
+    describeExhaust(oneValueBatch1),
+  )
+  oneValueHistory = await exhaust({ ...bound, clients: "1" }, budget)
+  row(
+    `raft bound, one client value, linearizability checked (${within})`,
+    describeExhaust(oneValueHistory),
+  )
 }
 
 // --- Linearizability checking.
@@ -148,10 +171,15 @@ row(
 )
 
 const width = Math.max(...rows.map(([n]) => n.length))
+const loadAtEnd = loadavg()
+const load = (l: Array<number>) => l.map((x) => x.toFixed(2)).join(" ")
 console.log(`machine: ${cpus()[0]?.model ?? "unknown"} x ${cpus().length}, Node ${process.version}`)
+console.log(`load average: ${load(loadAtStart)} at the start, ${load(loadAtEnd)} at the end`)
 for (const [name, value] of rows) console.log(`${name.padEnd(width)}  ${value}`)
 console.log(
   JSON.stringify({
+    loadAverageStart: loadAtStart[0],
+    loadAverageEnd: loadAtEnd[0],
     twoPhaseCommitStatesPerSecond: Math.round(tpcRate),
     raftStatesPerSecondSingleThread: Math.round(singleRate),
     raftStatesPerSecondDfs: Math.round(dfsRate),
@@ -159,9 +187,18 @@ console.log(
     workerThreads: threads,
     raftBoundNoValueUniqueStates: noValue?.unique ?? null,
     raftBoundNoValueSeconds: noValue === null ? null : Math.round(noValue.ms / 100) / 10,
+    raftBoundNoValueExhausted: noValue?.complete ?? null,
     raftBoundOneValueUniqueStates: oneValue?.unique ?? null,
     raftBoundOneValueSeconds: oneValue === null ? null : Math.round(oneValue.ms / 100) / 10,
     raftBoundOneValueExhausted: oneValue?.complete ?? null,
+    raftBoundOneValueBatch1UniqueStates: oneValueBatch1?.unique ?? null,
+    raftBoundOneValueBatch1Seconds:
+      oneValueBatch1 === null ? null : Math.round(oneValueBatch1.ms / 100) / 10,
+    raftBoundOneValueBatch1Exhausted: oneValueBatch1?.complete ?? null,
+    raftBoundOneValueHistoryUniqueStates: oneValueHistory?.unique ?? null,
+    raftBoundOneValueHistorySeconds:
+      oneValueHistory === null ? null : Math.round(oneValueHistory.ms / 100) / 10,
+    raftBoundOneValueHistoryExhausted: oneValueHistory?.complete ?? null,
     linearizabilityKvOpsPerSecond: Math.round(kvRate),
     linearizabilityOneKeyOpsPerSecond: Math.round(regRate),
   }),
