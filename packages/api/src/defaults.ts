@@ -18,11 +18,25 @@ export const MaxInt32 = 2147483647
 // ---------------------------------------------------------------------------
 // core/v1
 
+// The image reference grammar of distribution/reference, which Kubernetes'
+// ParseImageName applies: an optional domain (host[:port]), lower-case path
+// components, an optional tag and an optional digest.
+const domainComponent = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+const domain = `(?:${domainComponent}(?:\\.${domainComponent})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]+)?`
+const pathComponent = "[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+const imageReference = new RegExp(
+  `^(?:${domain}/)?${pathComponent}(?:/${pathComponent})*` +
+    "(?::[\\w][\\w.-]{0,127})?" +
+    "(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$",
+)
+
 /**
  * `IfNotPresent` for an image pinned by tag (other than `latest`) or digest,
- * `Always` for `:latest` or no tag at all.
+ * `Always` for `:latest` or no tag at all. A reference Kubernetes cannot
+ * parse (empty, upper-case path, ...) has no tag to it: `IfNotPresent`.
  */
 export const defaultImagePullPolicy = (image: string): string => {
+  if (!imageReference.test(image)) return "IfNotPresent"
   if (image.includes("@")) return "IfNotPresent"
   const lastSlash = image.lastIndexOf("/")
   const colon = image.indexOf(":", lastSlash + 1)

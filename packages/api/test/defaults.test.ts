@@ -227,3 +227,27 @@ describe("other kinds", () => {
     expect(applyDefaults(lease)).toBe(lease)
   })
 })
+
+describe("imagePullPolicy defaulting (Kubernetes' ParseImageName)", () => {
+  const digest = `sha256:${"a".repeat(64)}`
+  it.each([
+    ["nginx", "Always"],
+    ["nginx:latest", "Always"],
+    ["library/nginx", "Always"],
+    ["localhost:5000/img", "Always"],
+    ["registry.k8s.io/pause", "Always"],
+    ["[::1]:5000/img", "Always"],
+    ["nginx:1.27", "IfNotPresent"],
+    ["localhost:5000/img:v1", "IfNotPresent"],
+    [`nginx@${digest}`, "IfNotPresent"],
+    [`nginx:latest@${digest}`, "IfNotPresent"],
+    // References Kubernetes cannot parse have no tag: IfNotPresent.
+    ["", "IfNotPresent"],
+    ["Nginx", "IfNotPresent"],
+    ["nginx:", "IfNotPresent"],
+    ["nginx@sha256:abc", "IfNotPresent"],
+    ["nginx::1", "IfNotPresent"],
+  ])("%j -> %s", (image, policy) => {
+    expect(defaultImagePullPolicy(image)).toBe(policy)
+  })
+})
