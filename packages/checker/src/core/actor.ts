@@ -333,13 +333,21 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     symmetry?.hashPersisted ?? ((v: P, _: (id: Id) => Id, h: Hasher) => h.value(v))
 
   const envelope = (src: Id, dst: Id, msg: M): Envelope<M> => {
-    const sym: Array<number> =
-      symmetry === undefined ? [] : new Array<number>(2 * P).fill(Number.NaN)
     hasher.reset()
     hasher.word(src)
     hasher.word(dst)
-    hashMsg(msg, hasher)
+    if (symmetry === undefined) {
+      hashMsg(msg, hasher)
+      hasher.finish()
+      return { src, dst, msg, hi: hasher.hi, lo: hasher.lo, sym: [] }
+    }
+    // With symmetry an envelope's own hash is its hash under the identity
+    // renaming (permutation 0), so that one is computed once, here.
+    symmetry.hashMessage(msg, renames[0]!, hasher)
     hasher.finish()
+    const sym = new Array<number>(2 * P).fill(Number.NaN)
+    sym[0] = hasher.hi
+    sym[1] = hasher.lo
     return { src, dst, msg, hi: hasher.hi, lo: hasher.lo, sym }
   }
 
