@@ -186,6 +186,8 @@ interface PhaseResult {
   /** The same, the server's main thread alone. */
   readonly serverMainCpuPerOpUs: number
   readonly serverBusy: number
+  /** The server's event-loop delay over the phase (ms). */
+  readonly serverLoopDelay: { readonly p99: number; readonly max: number }
   readonly clientsCores: number
   readonly watchersCores: number
   readonly loadCores: number
@@ -291,6 +293,7 @@ const main = async () => {
       serverCpuPerOpUs: Math.round(((s1.cpuMs - s0.cpuMs) * 1000) / Math.max(1, total)),
       serverMainCpuPerOpUs: Math.round(((s1.mainCpuMs - s0.mainCpuMs) * 1000) / Math.max(1, total)),
       serverBusy: (s1.activeMs - s0.activeMs) / wallMsTotal,
+      serverLoopDelay: s1.loopDelay,
       clientsCores: done.cpuMs / elapsedMs,
       watchersCores: (w1.cpuMs - w0.cpuMs) / wallMsTotal,
       loadCores: 0,
@@ -346,14 +349,14 @@ const main = async () => {
     `API server benchmark: ${mode} store, ${clients} clients, ${watchers} watchers; ${cpu[0]?.model ?? "cpu"} x${cpu.length}, Node ${process.version}, load average ${load0.toFixed(1)} -> ${load1.toFixed(1)}`,
   )
   console.log(
-    "phase   op         count    ops/s   p50 ms   p99 ms   max ms | server cores (busy), CPU µs/op (main thread) | clients / watchers cores, loop p99 ms",
+    "phase   op         count    ops/s   p50 ms   p99 ms   max ms | server cores (busy), CPU µs/op (main thread), loop p99 / max ms | clients / watchers cores, loop p99 ms",
   )
   const pad = (x: unknown, n: number) => String(x).padStart(n)
   for (const r of results) {
     if (!r.phase.measured) continue
     for (const [op, s] of Object.entries(r.ops)) {
       console.log(
-        `${r.phase.name.padEnd(7)} ${op.padEnd(8)} ${pad(s.count, 7)} ${pad(s.perSecond, 8)} ${pad(s.p50, 8)} ${pad(s.p99, 8)} ${pad(s.max, 8)} | ${r.serverCores.toFixed(2)} (${Math.round(r.serverBusy * 100)}%), ${r.serverCpuPerOpUs} (${r.serverMainCpuPerOpUs}) | ${r.clientsCores.toFixed(2)} / ${r.watchersCores.toFixed(2)}, ${r.clientsLoopDelay.p99} / ${r.watchersLoopDelay.p99}`,
+        `${r.phase.name.padEnd(7)} ${op.padEnd(8)} ${pad(s.count, 7)} ${pad(s.perSecond, 8)} ${pad(s.p50, 8)} ${pad(s.p99, 8)} ${pad(s.max, 8)} | ${r.serverCores.toFixed(2)} (${Math.round(r.serverBusy * 100)}%), ${r.serverCpuPerOpUs} (${r.serverMainCpuPerOpUs}), ${r.serverLoopDelay.p99} / ${r.serverLoopDelay.max} | ${r.clientsCores.toFixed(2)} / ${r.watchersCores.toFixed(2)}, ${r.clientsLoopDelay.p99} / ${r.watchersLoopDelay.p99}`,
       )
     }
     const d = delivery.get(r.phase.name)
@@ -396,6 +399,7 @@ const main = async () => {
       ...watchFigures,
       serverCores: Number(r.serverCores.toFixed(2)),
       serverCpuPerOpUs: r.serverCpuPerOpUs,
+      serverLoopDelayMaxMs: r.serverLoopDelay.max,
       loadCores: Number(r.loadCores.toFixed(2)),
     }
   }

@@ -9,6 +9,7 @@
 //   node --import tsx --conditions=@flotilla/source bench/server.ts [memory|raft] [port]
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import { KV, type KVShape } from "@flotilla/store"
 import { Context, Effect, Layer } from "effect"
 import { serve } from "../src/server.ts"
@@ -56,6 +57,11 @@ export type ServerReply =
       readonly activeMs: number
       readonly rssMiB: number
       readonly lastRevision: number
+      /**
+       * Event-loop delay since the last stats request (ms): how late the
+       * server ran what was ready, blocked by its own work or descheduled.
+       */
+      readonly loopDelay: { readonly p99: number; readonly max: number }
     }
   | {
       readonly type: "commits"
@@ -66,6 +72,9 @@ export type ServerReply =
   | { readonly type: "profileStop" }
 
 const reply = (m: ServerReply) => process.send?.(m)
+
+const delay = monitorEventLoopDelay({ resolution: 10 })
+delay.enable()
 
 let inspector: Session | undefined
 const profileStart = async () => {
@@ -97,7 +106,12 @@ process.on("message", (m: ServerRequest) => {
         activeMs: elu.active,
         rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20),
         lastRevision,
+        loopDelay: {
+          p99: Math.round(delay.percentile(99) / 1e4) / 100,
+          max: Math.round(delay.max / 1e4) / 100,
+        },
       })
+      delay.reset()
       return
     }
     case "commits":
