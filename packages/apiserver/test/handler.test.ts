@@ -849,6 +849,29 @@ describe("admission", () => {
       }),
     ),
   )
+
+  it.effect("adds them on update too, so replacing a pod with its manifest is accepted", () =>
+    run(
+      Effect.gen(function* () {
+        const api = yield* makeApi()
+        const created = yield* api.call("POST", pods, { body: pod("again") })
+        assert.strictEqual(created.status, 201)
+        // What `kubectl replace -f` sends: the manifest (no tolerations) with the live resourceVersion.
+        const manifest = pod("again")
+        const replaced = yield* api.call("PUT", `${pods}/again`, {
+          body: {
+            ...manifest,
+            metadata: {
+              ...manifest.metadata,
+              resourceVersion: created.body.metadata.resourceVersion,
+            },
+          },
+        })
+        assert.strictEqual(replaced.status, 200, JSON.stringify(replaced.body))
+        assert.deepStrictEqual(replaced.body.spec.tolerations, created.body.spec.tolerations)
+      }),
+    ),
+  )
 })
 
 describe("bootstrap", () => {

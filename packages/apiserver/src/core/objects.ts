@@ -168,7 +168,9 @@ const statusFromMainResource = new Set(["events", "endpoints", "leases"])
  * bumped when the spec changed.
  */
 export const prepareForUpdate = (resource: string, next: Obj, old: Obj): Obj => {
-  const out = clone(next)
+  // DefaultTolerationSeconds admits updates too, so a replace with the
+  // original manifest keeps the tolerations the create added.
+  const out = clone(resource === "pods" ? withDefaultTolerations(next) : next)
   const oldMeta = metadataOf(old)
   const metadata = { ...metadataOf(out) }
   if (stringAt(metadata, "uid") === "") metadata.uid = oldMeta.uid
