@@ -901,6 +901,11 @@ export const raftModel = (options: Partial<RaftModelOptions> = {}) => {
       // Without a history the client proposes its value and is done.
       return { state: { role: "client", op, waiting: o.history }, commands }
     }
+    // A reply is taken only for the operation the client waits for; the
+    // others (later answers from other servers) are dead: the client's
+    // operation index only grows.
+    const awaited = (s: RaftModelState, msg: RaftModelMessage): boolean =>
+      s.role === "client" && s.waiting && msg.type === "ClientReply" && msg.seq === s.op
     return {
       start: () => issue(0),
       receive: (_, s, __, msg) => {
@@ -909,6 +914,12 @@ export const raftModel = (options: Partial<RaftModelOptions> = {}) => {
         const after = issue(s.op + 1)
         return { state: after.state, commands: [respond(msg.result), ...after.commands] }
       },
+      accepts: (_, s, __, msg) => awaited(s, msg),
+      ...(discarding
+        ? {
+            discards: (_: Id, s: RaftModelState, __: Id, msg: RaftModelMessage) => !awaited(s, msg),
+          }
+        : {}),
     }
   }
 
