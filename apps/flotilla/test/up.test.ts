@@ -70,6 +70,82 @@ const freePort = () =>
     })
   })
 
+/**
+ * Starts a one-member etcd v3 store with etcd's flags (Debian's etcd, or
+ * `flotilla store`, which takes the same) on free ports, once it is ready;
+ * `stop` waits for it to exit (it writes to its data directory until then).
+ */
+const startStore = async (command: string, prefix: ReadonlyArray<string>, dataDir: string) => {
+  const client = await freePort()
+  const peer = await freePort()
+  const child = spawn(command, [
+    ...prefix,
+    "--name=t",
+    `--data-dir=${join(dataDir, "data")}`,
+    `--listen-client-urls=http://127.0.0.1:${client}`,
+    `--advertise-client-urls=http://127.0.0.1:${client}`,
+    `--listen-peer-urls=http://127.0.0.1:${peer}`,
+    `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+    `--initial-cluster=t=http://127.0.0.1:${peer}`,
+  ])
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
+      child.once("exit", () => resolve())
+      child.kill("SIGINT")
+    })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let log = ""
+      const timer = setTimeout(() => reject(new Error(`${command} did not start:\n${log}`)), 30_000)
+      const onData = (d: Buffer) => {
+        log += d.toString("utf8")
+        if (log.includes("ready to serve client requests")) {
+          clearTimeout(timer)
+          resolve()
+        }
+      }
+      child.stderr.on("data", onData)
+      child.stdout.on("data", onData)
+      child.once("exit", (code) => reject(new Error(`${command} exited (${code}):\n${log}`)))
+    })
+  } catch (e) {
+    await stop()
+    throw e
+  }
+  return { endpoint: `127.0.0.1:${client}`, stop }
+}
+
+/** A key's value as etcd's own client reads it. */
+const etcdctlGet = async (endpoint: string, key: string) =>
+  (
+    await promisify(execFile)(
+      "/usr/bin/etcdctl",
+      [`--endpoints=${endpoint}`, "get", key, "--print-value-only"],
+      { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } },
+    )
+  ).stdout
+
+/** `flotilla up --etcd-servers` on a store: kubectl creates a namespace, which lands under its key. */
+const upOnStore = async (endpoint: string, dataDir: string, namespace: string) => {
+  const up = await start(["--etcd-servers", endpoint], dataDir)
+  try {
+    expect(up.output()).toContain(`store: etcd v3 endpoints ${endpoint}`)
+    expect((await kubectlIn(dataDir, "create", "namespace", namespace)).stdout.trim()).toBe(
+      `namespace/${namespace} created`,
+    )
+    expect(
+      (await kubectlIn(dataDir, "get", "namespace", namespace, "-o", "jsonpath={.status.phase}"))
+        .stdout,
+    ).toBe("Active")
+  } finally {
+    await up.stop()
+  }
+  expect(
+    JSON.parse(await etcdctlGet(endpoint, `/registry/namespaces/${namespace}`)).metadata.name,
+  ).toBe(namespace)
+}
+
 describe("flotilla up", () => {
   it("serves kubectl, stops on SIGINT and keeps its objects for the next up", async () => {
     const first = await start()
@@ -128,55 +204,25 @@ describe("flotilla up", () => {
     }
   })
 
-  it("keeps its objects in a real etcd with --etcd-servers", async () => {
-    const etcdDir = mkdtempSync(join(tmpdir(), "flotilla-up-etcd-"))
-    const client = await freePort()
-    const peer = await freePort()
-    const etcd = spawn("/usr/bin/etcd", [
-      "--name=t",
-      `--data-dir=${join(etcdDir, "data")}`,
-      `--listen-client-urls=http://127.0.0.1:${client}`,
-      `--advertise-client-urls=http://127.0.0.1:${client}`,
-      `--listen-peer-urls=http://127.0.0.1:${peer}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
-      `--initial-cluster=t=http://127.0.0.1:${peer}`,
-    ])
+  it("serves from our own store over the network with --etcd-servers (flotilla store)", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "flotilla-up-store-"))
+    const store = await startStore(process.execPath, [bin, "store"], dataDir)
     try {
-      await new Promise<void>((resolve, reject) => {
-        let log = ""
-        const timer = setTimeout(() => reject(new Error(`etcd did not start:\n${log}`)), 30_000)
-        etcd.stderr.on("data", (d: Buffer) => {
-          log += d.toString("utf8")
-          if (log.includes("ready to serve client requests")) {
-            clearTimeout(timer)
-            resolve()
-          }
-        })
-      })
-      const up = await start(["--etcd-servers", `127.0.0.1:${client}`], etcdDir)
-      try {
-        expect(up.output()).toContain(`store: etcd v3 endpoints 127.0.0.1:${client}`)
-        expect((await kubectlIn(etcdDir, "create", "namespace", "in-etcd")).stdout.trim()).toBe(
-          "namespace/in-etcd created",
-        )
-      } finally {
-        await up.stop()
-      }
-      // The objects are in etcd, under Kubernetes' keys.
-      const { stdout } = await promisify(execFile)(
-        "/usr/bin/etcdctl",
-        [
-          `--endpoints=127.0.0.1:${client}`,
-          "get",
-          "/registry/namespaces/in-etcd",
-          "--print-value-only",
-        ],
-        { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } },
-      )
-      expect(JSON.parse(stdout).metadata.name).toBe("in-etcd")
+      await upOnStore(store.endpoint, dataDir, "in-store")
     } finally {
-      etcd.kill()
-      rmSync(etcdDir, { recursive: true, force: true })
+      await store.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it("keeps its objects in a real etcd with --etcd-servers", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "flotilla-up-etcd-"))
+    const etcd = await startStore("/usr/bin/etcd", [], dataDir)
+    try {
+      await upOnStore(etcd.endpoint, dataDir, "in-etcd")
+    } finally {
+      await etcd.stop()
+      rmSync(dataDir, { recursive: true, force: true })
     }
   })
 })
