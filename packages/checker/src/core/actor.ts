@@ -123,16 +123,18 @@ export interface SystemState<S, M, T = never, P = never, I = never, O = never> {
    */
   readonly actorHashes: ReadonlyArray<number>
   /**
-   * With symmetry: each actor's fingerprint under each renaming (pairs,
-   * actor-major), filled in on first use (NaN until then), and each actor's
-   * renaming-invariant key (pairs).
+   * With symmetry: per actor, its fingerprint under each renaming (pairs),
+   * filled in on first use (NaN until then; one small array per actor state,
+   * so a step copies only the list), and each actor's renaming-invariant key
+   * (pairs).
    */
-  readonly actorSym: ReadonlyArray<number>
+  readonly actorSym: ReadonlyArray<ReadonlyArray<number>>
   readonly actorKey: ReadonlyArray<number>
   /** What each actor last persisted. */
   readonly persisted: ReadonlyArray<P | undefined>
   readonly persistedHashes: ReadonlyArray<number>
-  readonly persistedSym: ReadonlyArray<number>
+  /** With symmetry: per actor, the fingerprint of what it persisted under each renaming (pairs). */
+  readonly persistedSym: ReadonlyArray<ReadonlyArray<number>>
   /** Pending timers per actor, as a set (in a canonical order). */
   readonly timers: ReadonlyArray<ReadonlyArray<T>>
   /** Cached fingerprints of each actor's timers (pairs), filled in on first use (NaN until then). */
@@ -329,6 +331,9 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     return inv
   })
   const P = perms.length
+  // Shared, never written: a crashed actor's and an empty disk's renamed hashes.
+  const crashedSym: ReadonlyArray<number> = perms.flatMap(() => [CRASHED_HI, CRASHED_LO])
+  const noneSym: ReadonlyArray<number> = perms.flatMap(() => [NONE_HI, NONE_LO])
   const hashPersistedSym =
     symmetry?.hashPersisted ?? ((v: P, _: (id: Id) => Id, h: Hasher) => h.value(v))
 
@@ -389,11 +394,11 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
   class Draft {
     actors: Array<S | undefined> | ReadonlyArray<S | undefined>
     actorHashes: Array<number> | ReadonlyArray<number>
-    actorSym: Array<number> | ReadonlyArray<number>
+    actorSym: Array<ReadonlyArray<number>> | ReadonlyArray<ReadonlyArray<number>>
     actorKey: Array<number> | ReadonlyArray<number>
     persisted: Array<P | undefined> | ReadonlyArray<P | undefined>
     persistedHashes: Array<number> | ReadonlyArray<number>
-    persistedSym: Array<number> | ReadonlyArray<number>
+    persistedSym: Array<ReadonlyArray<number>> | ReadonlyArray<ReadonlyArray<number>>
     timers: Array<ReadonlyArray<T>> | ReadonlyArray<ReadonlyArray<T>>
     timerHashes: Array<number> | ReadonlyArray<number>
     network: Array<Envelope<M>> | ReadonlyArray<Envelope<M>>
@@ -462,13 +467,9 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       }
       if (symmetry !== undefined) {
         // Renamed hashes are computed when first needed; the key now.
-        const sym = this.actorSym as Array<number>
+        ;(this.actorSym as Array<ReadonlyArray<number>>)[id] =
+          state === undefined ? crashedSym : new Array<number>(2 * P).fill(Number.NaN)
         const key = this.actorKey as Array<number>
-        for (let p = 0; p < P; p++) {
-          const at = 2 * (id * P + p)
-          sym[at] = state === undefined ? CRASHED_HI : Number.NaN
-          sym[at + 1] = state === undefined ? CRASHED_LO : Number.NaN
-        }
         if (state === undefined) {
           key[2 * id] = CRASHED_HI
           key[2 * id + 1] = CRASHED_LO
@@ -498,14 +499,15 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       ;(this.persistedHashes as Array<number>)[2 * id] = hasher.hi
       ;(this.persistedHashes as Array<number>)[2 * id + 1] = hasher.lo
       if (symmetry !== undefined) {
-        const sym = this.persistedSym as Array<number>
+        const sym = new Array<number>(2 * P)
         for (let p = 0; p < P; p++) {
           hasher.reset()
           hashPersistedSym(value, renames[p]!, hasher)
           hasher.finish()
-          sym[2 * (id * P + p)] = hasher.hi
-          sym[2 * (id * P + p) + 1] = hasher.lo
+          sym[2 * p] = hasher.hi
+          sym[2 * p + 1] = hasher.lo
         }
+        ;(this.persistedSym as Array<ReadonlyArray<number>>)[id] = sym
       }
     }
 
@@ -637,11 +639,11 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
     const d = new Draft({
       actors: config.actors.map(() => undefined),
       actorHashes: config.actors.flatMap(() => [CRASHED_HI, CRASHED_LO]),
-      actorSym: config.actors.flatMap(() => perms.flatMap(() => [CRASHED_HI, CRASHED_LO])),
+      actorSym: config.actors.map(() => crashedSym),
       actorKey: config.actors.flatMap(() => [CRASHED_HI, CRASHED_LO]),
       persisted: config.actors.map(() => undefined),
       persistedHashes: config.actors.flatMap(() => [NONE_HI, NONE_LO]),
-      persistedSym: config.actors.flatMap(() => perms.flatMap(() => [NONE_HI, NONE_LO])),
+      persistedSym: config.actors.map(() => noneSym),
       timers: config.actors.map(() => emptyTimers),
       timerHashes: config.actors.flatMap(() => [Number.NaN, Number.NaN]),
       network: [],
@@ -846,17 +848,16 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
   const keyHi = new Array<number>(n).fill(0)
   const keyLo = new Array<number>(n).fill(0)
   const symHasher = new Hasher()
-  /** Index of actor `id`'s hash under renaming `p` in `actorSym`, computing it on first use. */
-  const actorSymAt = (s: State, id: Id, p: number): number => {
-    const at = 2 * (id * P + p)
-    const sym = s.actorSym as Array<number>
-    if (!Number.isNaN(sym[at]!)) return at
+  /** Actor `id`'s hashes under the renamings, with renaming `p`'s computed on first use. */
+  const actorSymAt = (s: State, id: Id, p: number): ReadonlyArray<number> => {
+    const sym = s.actorSym[id] as Array<number>
+    if (!Number.isNaN(sym[2 * p]!)) return sym
     hasher.reset()
     symmetry!.hashState(s.actors[id]!, renames[p]!, hasher)
     hasher.finish()
-    sym[at] = hasher.hi
-    sym[at + 1] = hasher.lo
-    return at
+    sym[2 * p] = hasher.hi
+    sym[2 * p + 1] = hasher.lo
+    return sym
   }
   const symmetricFingerprint = (s: State, h: Hasher): void => {
     for (let id = 0; id < n; id++) {
@@ -871,9 +872,9 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       if (Number.isNaN(bh)) {
         // No invariant hash: the least hash over all renamings.
         for (let p = 0; p < P; p++) {
-          const at = actorSymAt(s, id, p)
-          const h1 = s.actorSym[at]!
-          const h2 = s.actorSym[at + 1]!
+          const sym = actorSymAt(s, id, p)
+          const h1 = sym[2 * p]!
+          const h2 = sym[2 * p + 1]!
           if (p === 0 || h1 < bh || (h1 === bh && h2 < bl)) {
             bh = h1
             bl = h2
@@ -882,10 +883,10 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       }
       let ph = 0
       let pl = 0
+      const psym = s.persistedSym[id]!
       for (let p = 0; p < P; p++) {
-        const at = 2 * (id * P + p)
-        const h1 = s.persistedSym[at]!
-        const h2 = s.persistedSym[at + 1]!
+        const h1 = psym[2 * p]!
+        const h2 = psym[2 * p + 1]!
         if (p === 0 || h1 < ph || (h1 === ph && h2 < pl)) {
           ph = h1
           pl = h2
@@ -925,11 +926,12 @@ export const actorSystem = <S, M, T = never, P = never, I = never, O = never>(
       const x = symHasher.reset()
       for (let j = 0; j < n; j++) {
         const i = inv[j]!
-        const at = actorSymAt(s, i, p)
-        x.word(s.actorSym[at]!)
-        x.word(s.actorSym[at + 1]!)
-        x.word(s.persistedSym[at]!)
-        x.word(s.persistedSym[at + 1]!)
+        const sym = actorSymAt(s, i, p)
+        const psym = s.persistedSym[i]!
+        x.word(sym[2 * p]!)
+        x.word(sym[2 * p + 1]!)
+        x.word(psym[2 * p]!)
+        x.word(psym[2 * p + 1]!)
         x.word(timerHashes[2 * i]!)
         x.word(timerHashes[2 * i + 1]!)
       }
