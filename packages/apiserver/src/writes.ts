@@ -31,7 +31,13 @@ import {
   kubernetesServiceIP,
   portAllocationKey,
 } from "./core/allocation.ts"
-import { decodeForResource, mediaType, parseObjectBody, parseText } from "./core/body.ts"
+import {
+  checkDuplicates,
+  decodeForResource,
+  mediaType,
+  parseObjectBody,
+  parseText,
+} from "./core/body.ts"
 import { clone, isObject, metadataOf, type Obj, objectAt, rfc3339, stringAt } from "./core/json.ts"
 import { keyBytes, keyPrefix, objectKey } from "./core/keys.ts"
 import {
@@ -530,13 +536,17 @@ const outcomeResponse = (
 // ---------------------------------------------------------------------------
 // create
 
+/** The request's body decoded as the served kind, with repeated keys reported by fieldValidation. */
+const decodeObjectBody = (ctx: ResourceContext, options: WriteOptions) =>
+  Result.flatMap(
+    parseObjectBody(ctx.request.body, ctx.request.headers["content-type"], options.fieldValidation),
+    (body) => decodeForResource(ctx.served, body.value, options.fieldValidation, body.duplicates),
+  )
+
 const create = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions) =>
   Effect.gen(function* () {
     const resource = ctx.served.resource.name
-    const body = yield* fromResult(
-      parseObjectBody(ctx.request.body, ctx.request.headers["content-type"]),
-    )
-    const decoded = yield* fromResult(decodeForResource(ctx.served, body, options.fieldValidation))
+    const decoded = yield* fromResult(decodeObjectBody(ctx, options))
     const suffix = yield* randomSuffix
     const placed = yield* fromResult(placeForCreate(ctx, decoded.object, suffix))
     const storageJson = yield* fromResult(toStorageJson(placed))
@@ -575,10 +585,7 @@ const create = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions) =>
 
 const decodeUpdateBody = (ctx: ResourceContext, options: WriteOptions) =>
   Effect.gen(function* () {
-    const body = yield* fromResult(
-      parseObjectBody(ctx.request.body, ctx.request.headers["content-type"]),
-    )
-    const decoded = yield* fromResult(decodeForResource(ctx.served, body, options.fieldValidation))
+    const decoded = yield* fromResult(decodeObjectBody(ctx, options))
     const placed = yield* fromResult(placeForUpdate(ctx, decoded.object))
     const next = yield* fromResult(toStorageJson(placed))
     return { next, warnings: decoded.warnings }
@@ -682,24 +689,31 @@ const patch = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions, sub
     ) {
       return yield* fail(unsupportedMediaType(type, patchTypes.slice(0, 4)))
     }
-    const patchValue = yield* fromResult(
+    const parsed = yield* fromResult(
       parseText(
         ctx.request.body,
         type === "application/apply-patch+yaml" ? type : "application/json",
+        // A JSON patch is a list of operations: only merge patches are checked for repeated keys.
+        type === "application/json-patch+json" ? "Ignore" : options.fieldValidation,
       ),
     )
+    const patchValue = parsed.value
     if (type === "application/apply-patch+yaml")
-      return yield* applyRequest(deps, ctx, options, patchValue, subresource)
+      return yield* applyRequest(deps, ctx, options, patchValue, subresource, parsed.duplicates)
+    const patchWarnings = yield* fromResult(
+      checkDuplicates(parsed.duplicates, options.fieldValidation),
+    )
     const resource = ctx.served.resource.name
     const key = keyFor(ctx, ctx.route.name)
-    let warnings: ReadonlyArray<string> = []
+    let warnings: ReadonlyArray<string> = patchWarnings
     const decide = (current: Stored | undefined, attempt: number) =>
       Effect.gen(function* () {
         if (current === undefined) return yield* fail(notFound(target(ctx, ctx.route.name)))
         const live = toServed(ctx.served, current.object)
         const patched = yield* fromResult(applyPatch(type, live, patchValue, resource, false))
         const admitted = yield* admit(ctx, patched, options.fieldValidation)
-        warnings = admitted.warnings
+        warnings =
+          patchWarnings.length === 0 ? admitted.warnings : [...patchWarnings, ...admitted.warnings]
         return yield* fromResult(
           decideUpdate(ctx, options, admitted.next, current, attempt, subresource),
         )
@@ -726,6 +740,7 @@ const applyRequest = (
   options: WriteOptions,
   patchValue: unknown,
   subresource: string,
+  duplicates: ReadonlyArray<string>,
 ) =>
   Effect.gen(function* () {
     const resource = ctx.served.resource.name
@@ -747,7 +762,7 @@ const applyRequest = (
       return yield* fail(badRequest("the applied configuration must be an object"))
     // The configuration is decoded strictly as the served kind (unknown fields are errors).
     const decoded = yield* fromResult(
-      decodeForResource(ctx.served, patchValue, options.fieldValidation),
+      decodeForResource(ctx.served, patchValue, options.fieldValidation, duplicates),
     )
     const configuration = yield* fromResult(
       Result.map(placeForUpdate(ctx, decoded.object), (o) => {
@@ -853,7 +868,7 @@ const deleteOptionsOf = (ctx: ResourceContext) =>
     const q = ctx.request.query
     let body: Obj = {}
     if (ctx.request.body.length > 0) {
-      const parsed = yield* fromResult(parseText(ctx.request.body, "application/json"))
+      const parsed = (yield* fromResult(parseText(ctx.request.body, "application/json"))).value
       if (!isObject(parsed)) return yield* fail(badRequest("DeleteOptions must be a JSON object"))
       if (DeleteOptionsBody !== undefined) {
         const decoded = decodeWith(DeleteOptionsBody.schema, parsed)
@@ -1103,11 +1118,11 @@ const scaleWrite = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions
       if (!(patchTypes as ReadonlyArray<string>).slice(0, 3).includes(type)) {
         return yield* fail(unsupportedMediaType(type, patchTypes.slice(0, 3)))
       }
-      requested = yield* fromResult(parseText(ctx.request.body, "application/json"))
+      requested = (yield* fromResult(parseText(ctx.request.body, "application/json"))).value
     } else {
-      requested = yield* fromResult(
+      requested = (yield* fromResult(
         parseObjectBody(ctx.request.body, ctx.request.headers["content-type"]),
-      )
+      )).value
     }
     const decide = (current: Stored | undefined, attempt: number) =>
       Effect.gen(function* () {
@@ -1172,9 +1187,9 @@ const Binding = Schema.Struct({
 
 const binding = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions) =>
   Effect.gen(function* () {
-    const body = yield* fromResult(
+    const body = (yield* fromResult(
       parseObjectBody(ctx.request.body, ctx.request.headers["content-type"]),
-    )
+    )).value
     const decoded = decodeWith(
       Binding as unknown as Schema.Codec<Schema.Schema.Type<typeof Binding>, unknown>,
       body,

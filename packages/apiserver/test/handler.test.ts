@@ -139,6 +139,133 @@ describe("create", () => {
       ),
   )
 
+  it.effect(
+    "repeated JSON keys: a strict decoding error under Strict, a warning under Warn, nothing under Ignore",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const api = yield* makeApi()
+          // JSON.stringify cannot repeat a key: the body is written by hand.
+          const text = (name: string) =>
+            `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"x","name":"${name}"},` +
+            `"spec":{"replicas":1,"replicas":2,"selector":{"matchLabels":{"app":"w"}},` +
+            `"template":{"metadata":{"labels":{"app":"w"}},"spec":{"containers":[{"name":"main","image":"nginx"}]}}}}`
+          const post = (name: string, fieldValidation: string) =>
+            api.call("POST", deployments, {
+              rawBody: new TextEncoder().encode(text(name)),
+              query: { fieldValidation },
+            })
+          const strict = yield* post("web", "Strict")
+          assert.strictEqual(strict.status, 400)
+          assert.strictEqual(
+            strict.body.message,
+            'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: duplicate field "metadata.name", duplicate field "spec.replicas"',
+          )
+          assert.deepStrictEqual(
+            strict.body.details.causes.map((c: { field: string }) => c.field),
+            ["metadata.name", "spec.replicas"],
+          )
+          assert.strictEqual((yield* api.call("GET", `${deployments}/web`)).status, 404)
+          // Beside an unknown field, in one strict decoding error.
+          const both = yield* api.call("POST", deployments, {
+            rawBody: new TextEncoder().encode(text("web").replace('"replicas":2', '"replicaz":2')),
+            query: { fieldValidation: "Strict" },
+          })
+          assert.strictEqual(
+            both.body.message,
+            'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: duplicate field "metadata.name", unknown field "spec.replicaz"',
+          )
+          // The last of the repeated keys wins, as in Kubernetes.
+          const warn = yield* post("web", "Warn")
+          assert.strictEqual(warn.status, 201)
+          assert.strictEqual(warn.body.metadata.name, "web")
+          assert.strictEqual(warn.body.spec.replicas, 2)
+          assert.strictEqual(
+            warn.headers.warning,
+            '299 - "duplicate field \\"metadata.name\\"", 299 - "duplicate field \\"spec.replicas\\""',
+          )
+          const ignore = yield* post("web2", "Ignore")
+          assert.strictEqual(ignore.status, 201)
+          assert.strictEqual(ignore.headers.warning, undefined)
+          // Update and merge patch bodies are checked too.
+          const put = yield* api.call("PUT", `${deployments}/web2`, {
+            rawBody: new TextEncoder().encode(text("web2")),
+            query: { fieldValidation: "Strict" },
+          })
+          assert.strictEqual(put.status, 400)
+          assert.include(put.body.message, 'duplicate field "metadata.name"')
+          const patch = yield* api.call("PATCH", `${deployments}/web2`, {
+            rawBody: new TextEncoder().encode('{"spec":{"paused":true,"paused":false}}'),
+            contentType: "application/merge-patch+json",
+            query: { fieldValidation: "Strict" },
+          })
+          assert.strictEqual(patch.status, 400)
+          assert.strictEqual(
+            patch.body.message,
+            'strict decoding error: duplicate field "spec.paused"',
+          )
+          const patchWarn = yield* api.call("PATCH", `${deployments}/web2`, {
+            rawBody: new TextEncoder().encode('{"spec":{"paused":true,"paused":false}}'),
+            contentType: "application/merge-patch+json",
+          })
+          assert.strictEqual(patchWarn.status, 200)
+          assert.strictEqual(patchWarn.body.spec.paused, false)
+          assert.strictEqual(patchWarn.headers.warning, '299 - "duplicate field \\"spec.paused\\""')
+        }),
+      ),
+  )
+
+  it.effect("YAML bodies are read as Kubernetes reads them (YAML 1.1 scalars, repeated keys)", () =>
+    run(
+      Effect.gen(function* () {
+        const api = yield* makeApi()
+        const yaml = (name: string, extra = "") =>
+          [
+            "apiVersion: apps/v1",
+            "kind: Deployment",
+            "metadata:",
+            `  name: ${name}`,
+            extra,
+            "spec:",
+            // go-yaml v2: 010 is octal (8) and `yes` a boolean; YAML 1.2 reads 10 and "yes".
+            "  replicas: 010",
+            "  paused: yes",
+            "  selector: {matchLabels: {app: w}}",
+            "  template:",
+            "    metadata: {labels: {app: w}}",
+            "    spec: {containers: [{name: main, image: nginx}]}",
+            "",
+          ].join("\n")
+        const created = yield* api.call("POST", deployments, {
+          body: yaml("web"),
+          contentType: "application/yaml",
+        })
+        assert.strictEqual(created.status, 201)
+        assert.strictEqual(created.body.spec.replicas, 8)
+        assert.strictEqual(created.body.spec.paused, true)
+        const repeated = yield* api.call("POST", deployments, {
+          body: yaml("x", "  name: web2"),
+          contentType: "application/yaml",
+          query: { fieldValidation: "Strict" },
+        })
+        assert.strictEqual(repeated.status, 400)
+        assert.strictEqual(
+          repeated.body.message,
+          'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: duplicate field "metadata.name"',
+        )
+        // Server-side apply's YAML too: under Warn the last key wins, with a warning.
+        const applied = yield* api.call("PATCH", `${deployments}/web2`, {
+          body: yaml("x", "  name: web2"),
+          contentType: "application/apply-patch+yaml",
+          query: { fieldManager: "a" },
+        })
+        assert.strictEqual(applied.status, 201)
+        assert.strictEqual(applied.body.spec.replicas, 8)
+        assert.strictEqual(applied.headers.warning, '299 - "duplicate field \\"metadata.name\\""')
+      }),
+    ),
+  )
+
   it.effect("dryRun runs everything but the write", () =>
     run(
       Effect.gen(function* () {

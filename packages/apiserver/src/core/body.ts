@@ -8,13 +8,17 @@
 import {
   type DecodeError,
   decodeObject,
+  duplicateFieldMessage,
+  duplicateFields,
+  duplicateKeys,
   type FieldValidation,
+  goYamlOptions,
   type KubeObject,
   lookupKind,
   parseApiVersion,
 } from "@flotilla/api"
 import { Result } from "effect"
-import { parse as parseYaml } from "yaml"
+import { LineCounter, parseDocument } from "yaml"
 import { isObject, type Obj } from "./json.ts"
 import { decodeProtobuf, protobufContentType } from "./protobuf.ts"
 import type { ServedResource } from "./resources.ts"
@@ -29,12 +33,52 @@ export const mediaType = (contentType: string | undefined): string =>
 
 const textDecoder = new TextDecoder()
 
-/** Parses a JSON or YAML body into a value. */
-export const parseText = (body: Uint8Array, type: string): Result.Result<unknown, ApiError> => {
+/**
+ * A parsed JSON or YAML body: the value (the last of repeated keys wins, as
+ * in Kubernetes) and the paths of repeated keys, in text order, when they
+ * were looked for (not under `fieldValidation=Ignore`).
+ */
+export interface ParsedText<A = unknown> {
+  readonly value: A
+  readonly duplicates: ReadonlyArray<string>
+}
+
+const noDuplicates: ReadonlyArray<string> = []
+
+const isYamlType = (type: string): boolean =>
+  type === yamlContentType || type === "application/apply-patch+yaml" || type === "text/yaml"
+
+/**
+ * Parses a JSON or YAML body into a value. YAML is read as Kubernetes reads
+ * it (sigs.k8s.io/yaml on go-yaml v2: YAML 1.1 scalars, so `yes` is a
+ * boolean and `0644` octal). Repeated keys are not a syntax error; unless
+ * `fieldValidation` is Ignore they are returned for the caller to report.
+ * For JSON the search costs two linear passes and parses again only when a
+ * key is repeated.
+ */
+export const parseText = (
+  body: Uint8Array,
+  type: string,
+  fieldValidation: FieldValidation = "Ignore",
+): Result.Result<ParsedText, ApiError> => {
   const text = textDecoder.decode(body)
-  if (type === yamlContentType || type === "application/apply-patch+yaml" || type === "text/yaml") {
+  if (isYamlType(type)) {
+    const lines = new LineCounter()
     try {
-      return Result.succeed(parseYaml(text, { maxAliasCount: 100 }) as unknown)
+      const doc = parseDocument(text, {
+        lineCounter: lines,
+        uniqueKeys: false,
+        prettyErrors: false,
+        ...goYamlOptions,
+      })
+      const error = doc.errors[0]
+      if (error !== undefined) throw error
+      const value = doc.toJS({ maxAliasCount: 100 }) as unknown
+      const duplicates =
+        fieldValidation === "Ignore"
+          ? noDuplicates
+          : duplicateKeys(doc.contents, lines).map((d) => d.field)
+      return Result.succeed({ value, duplicates })
     } catch (e) {
       return Result.fail(
         badRequest(
@@ -43,54 +87,87 @@ export const parseText = (body: Uint8Array, type: string): Result.Result<unknown
       )
     }
   }
+  let value: unknown
   try {
-    return Result.succeed(JSON.parse(text) as unknown)
+    value = JSON.parse(text) as unknown
   } catch (e) {
     return Result.fail(
       badRequest(`error decoding request body: ${e instanceof Error ? e.message : String(e)}`),
     )
   }
+  const duplicates =
+    fieldValidation === "Ignore" ? noDuplicates : duplicateFields(text, value).map((d) => d.field)
+  return Result.succeed({ value, duplicates })
 }
 
 /** Reads an object body in any supported media type. */
 export const parseObjectBody = (
   body: Uint8Array,
   contentType: string | undefined,
-): Result.Result<Obj, ApiError> => {
+  fieldValidation: FieldValidation = "Ignore",
+): Result.Result<ParsedText<Obj>, ApiError> => {
   const type = mediaType(contentType)
-  let value: unknown
+  let parsed: ParsedText
   if (type === protobufContentType) {
+    // Protobuf messages have no repeated field names to report.
     const decoded = decodeProtobuf(body)
     if (!decoded.ok) return Result.fail(badRequest(decoded.message))
-    value = decoded.object
+    parsed = { value: decoded.object, duplicates: noDuplicates }
   } else if (
     type === "" ||
     type === jsonContentType ||
     type === yamlContentType ||
     type === "*/*"
   ) {
-    const parsed = parseText(body, type)
-    if (Result.isFailure(parsed)) return Result.fail(parsed.failure)
-    value = parsed.success
+    const text = parseText(body, type, fieldValidation)
+    if (Result.isFailure(text)) return Result.fail(text.failure)
+    parsed = text.success
   } else {
     return Result.fail(
       unsupportedMediaType(type, [jsonContentType, yamlContentType, protobufContentType]),
     )
   }
+  const value = parsed.value
   if (!isObject(value)) {
     return Result.fail(badRequest("the body of the request must be a JSON or YAML object"))
   }
-  return Result.succeed(value)
+  return Result.succeed({ value, duplicates: parsed.duplicates })
 }
 
-const decodeMessage = (kind: string, version: string, error: DecodeError): string => {
-  if (error.problems.length > 0 && error.problems.every((p) => p.reason === "UnknownField")) {
-    return `${kind} in version "${version}" cannot be handled as a ${kind}: strict decoding error: ${error.problems
-      .map((p) => p.message)
-      .join(", ")}`
-  }
-  return error.message
+/**
+ * Repeated keys under a field validation mode, as Kubernetes' strict decoder
+ * treats them: nothing under Ignore, warnings under Warn, and under Strict a
+ * 400 `strict decoding error: duplicate field "..."` (`prefix` says what could
+ * not be handled).
+ */
+export const checkDuplicates = (
+  duplicates: ReadonlyArray<string>,
+  fieldValidation: FieldValidation,
+  prefix = "",
+): Result.Result<ReadonlyArray<string>, ApiError> => {
+  if (duplicates.length === 0 || fieldValidation === "Ignore") return Result.succeed(noDuplicates)
+  const messages = duplicates.map(duplicateFieldMessage)
+  if (fieldValidation === "Warn") return Result.succeed(messages)
+  return Result.fail(
+    badRequest(
+      `${prefix}strict decoding error: ${messages.join(", ")}`,
+      duplicates.map(duplicateCause),
+    ),
+  )
 }
+
+const cannotHandle = (kind: string, version: string): string =>
+  `${kind} in version "${version}" cannot be handled as a ${kind}: `
+
+/** Whether a decoding failed only on strict checks (unknown fields), which repeated keys join. */
+const strictOnly = (error: DecodeError): boolean =>
+  error.problems.length > 0 && error.problems.every((p) => p.reason === "UnknownField")
+
+const duplicateCause = (field: string) => ({
+  reason: "FieldValueDuplicate",
+  message: duplicateFieldMessage(field),
+  field,
+})
 
 /** A decoded body: the typed object (in the version it arrived in) and its warnings. */
 export interface DecodedBody {
@@ -101,12 +178,15 @@ export interface DecodedBody {
 /**
  * Decodes an object for a resource: a missing apiVersion or kind is taken
  * from the URL; another version of the same kind is accepted (and converted
- * later); anything else is a 400.
+ * later); anything else is a 400. Repeated keys (`duplicates`, from
+ * `parseText`) are reported beside unknown fields, as Kubernetes' strict
+ * decoder does: warnings under Warn, a 400 under Strict.
  */
 export const decodeForResource = (
   served: ServedResource,
   value: Obj,
   fieldValidation: FieldValidation,
+  duplicates: ReadonlyArray<string> = noDuplicates,
 ): Result.Result<DecodedBody, ApiError> => {
   const apiVersion =
     typeof value.apiVersion === "string" && value.apiVersion !== ""
@@ -132,14 +212,33 @@ export const decodeForResource = (
     )
   }
   const decoded = decodeObject({ ...value, apiVersion, kind }, { fieldValidation })
+  const reported = fieldValidation === "Ignore" ? noDuplicates : duplicates
   if (Result.isFailure(decoded)) {
     const error = decoded.failure
+    const causes = error.problems.map((p) => ({
+      reason: p.reason,
+      message: p.message,
+      field: p.field,
+    }))
+    if (!strictOnly(error)) return Result.fail(badRequest(error.message, causes))
+    // Repeated keys first (their lines are not known here to interleave them).
+    const both = [...reported.map(duplicateCause), ...causes]
     return Result.fail(
       badRequest(
-        decodeMessage(kind, parseApiVersion(apiVersion).version, error),
-        error.problems.map((p) => ({ reason: p.reason, message: p.message, field: p.field })),
+        `${cannotHandle(kind, parseApiVersion(apiVersion).version)}strict decoding error: ${both.map((c) => c.message).join(", ")}`,
+        both,
       ),
     )
   }
-  return Result.succeed({ object: decoded.success.value, warnings: decoded.success.warnings })
+  const checked = checkDuplicates(
+    reported,
+    fieldValidation,
+    cannotHandle(kind, parseApiVersion(apiVersion).version),
+  )
+  if (Result.isFailure(checked)) return Result.fail(checked.failure)
+  const warnings = decoded.success.warnings
+  return Result.succeed({
+    object: decoded.success.value,
+    warnings: checked.success.length === 0 ? warnings : [...checked.success, ...warnings],
+  })
 }

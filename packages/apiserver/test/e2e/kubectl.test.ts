@@ -370,6 +370,28 @@ describe("kubectl against the API server", () => {
       })
     })
 
+    it("repeated keys under Strict validation", async () => {
+      await unchanged(async () => {
+        // kubectl's own YAML-to-JSON conversion drops repeated keys; --raw sends the bytes as they are.
+        const text =
+          '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","name":"web"},' +
+          '"spec":{"replicas":7,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":' +
+          '{"labels":{"app":"web"}},"spec":{"containers":[{"name":"main","image":"nginx:1.27"}]}}}}'
+        const r = await k.run(
+          [
+            "replace",
+            "--raw",
+            "/apis/apps/v1/namespaces/default/deployments/web?fieldValidation=Strict",
+            "-f",
+            "-",
+          ],
+          text,
+        )
+        expect(r.code).not.toBe(0)
+        expect(r.stderr).toContain('strict decoding error: duplicate field "metadata.name"')
+      })
+    })
+
     it("invalid names", async () => {
       const r = await k.run(["create", "-f", "-"], deployment("Bad_Name", 1, "nginx:1.27"))
       expect(r.code).not.toBe(0)
