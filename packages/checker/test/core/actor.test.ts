@@ -1,3 +1,4 @@
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import {
   type Actor,
@@ -14,10 +15,12 @@ import {
 } from "../../src/core/actor.ts"
 import { bfs } from "../../src/core/bfs.ts"
 import { dfs } from "../../src/core/dfs.ts"
+import { fingerprintHexOf } from "../../src/core/hash.ts"
 import { linearizable, operationsOf } from "../../src/core/history.ts"
 import { registerSpec } from "../../src/core/linearizability.ts"
 import { always, sometimes } from "../../src/core/model.ts"
 import { formatTrace, statesAlong, traceOf } from "../../src/core/trace.ts"
+import { reachable } from "./models.ts"
 
 // Ping-pong: A sends Ping(k), B answers Pong(k); A counts pongs and stops at N.
 type PP = { readonly count: number }
@@ -179,6 +182,80 @@ describe("actor systems: dead messages", () => {
     )
     expect(text).toContain("drops dead 0 → 1: 1")
     expect(text).not.toContain("lost")
+  })
+
+  // A sends numbers to B and C; B and C keep the highest number they took
+  // and take only higher ones; B forwards what it takes, plus one, to C when
+  // `forward` says so. A message at or below its receiver's highest is dead.
+  const relay = (
+    toB: ReadonlyArray<number>,
+    toC: ReadonlyArray<number>,
+    forward: number,
+    network: NetworkSemantics,
+    discard: boolean,
+  ) => {
+    const keeper = (
+      sends: (m: number) => ReadonlyArray<Command<number>>,
+    ): Actor<number, number> => ({
+      start: () => ({ state: 0, commands: [] }),
+      receive: (_, s, __, m) => ({ state: Math.max(s, m), commands: sends(m) }),
+      accepts: (_, s, __, m) => m > s,
+      ...(discard ? { discards: (_: number, s: number, __: number, m: number) => m <= s } : {}),
+    })
+    return actorSystem<number, number>({
+      name: "relay",
+      actors: [
+        {
+          start: () => ({
+            state: 0,
+            commands: [...toB.map((m) => send(1, m)), ...toC.map((m) => send(2, m))],
+          }),
+          receive: () => undefined,
+        },
+        keeper((m) => (((forward >> m) & 1) === 1 ? [send(2, m + 1)] : [])),
+        keeper(() => []),
+      ],
+      network,
+      properties: [
+        always("C stays below 4", (s) => s.actors[2]! < 4),
+        sometimes("C took 3", (s) => s.actors[2] === 3),
+        sometimes("B and C took the same", (s) => s.actors[1]! > 0 && s.actors[1] === s.actors[2]),
+      ],
+    })
+  }
+  // Every reachable combination of actor states (the network aside).
+  const actorStates = (model: ReturnType<typeof relay>): Set<string> =>
+    reachable(
+      model,
+      (t) => fingerprintHexOf([t.actors, t.network.map((e) => [e.dst, e.msg])]),
+      (s) => s.actors.join(","),
+    ).projections
+
+  it("never changes what actors can reach, nor any outcome (random relays and networks)", () => {
+    const networks: Array<NetworkSemantics> = [
+      { ordering: "unordered" },
+      { ordering: "unordered", dedupe: true },
+      { ordering: "unordered", lossy: true },
+      { ordering: "unordered", duplicating: true },
+    ]
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.integer({ min: 1, max: 4 }), { maxLength: 2 }),
+        fc.integer({ min: 0, max: 31 }),
+        fc.constantFrom(...networks),
+        (toB, toC, forward, network) => {
+          const kept = relay(toB, toC, forward, network, false)
+          const removed = relay(toB, toC, forward, network, true)
+          expect([...actorStates(removed)].sort()).toEqual([...actorStates(kept)].sort())
+          const a = bfs(kept, { exhaustive: true })
+          const b = bfs(removed, { exhaustive: true })
+          expect(b.properties.map((p) => p.status)).toEqual(a.properties.map((p) => p.status))
+          expect(b.unique).toBeLessThanOrEqual(a.unique)
+        },
+      ),
+      { numRuns: 60, seed: 4 },
+    )
   })
 
   it("leaves FIFO channels alone (a message there is delivered in order anyway)", () => {

@@ -86,6 +86,40 @@ export const enumerate = <S, A>(model: Model<S, A>): Map<string, number> => {
   return seen
 }
 
+/**
+ * What `project` says of every reachable state inside the model's boundary,
+ * found breadth-first with states told apart by `key` (two levels held at
+ * once), and how many states that was. Used to compare a reduced search with
+ * the full one.
+ */
+export const reachable = <S, A>(
+  model: Model<S, A>,
+  key: (state: S) => string,
+  project: (state: S) => string,
+): { readonly projections: Set<string>; readonly states: number } => {
+  const seen = new Set<string>()
+  const out = new Set<string>()
+  const actions: Array<A> = []
+  for (let level = [...model.initialStates]; level.length > 0; ) {
+    const following: Array<S> = []
+    for (const s of level) {
+      out.add(project(s))
+      actions.length = 0
+      model.actions(s, actions)
+      for (const a of actions) {
+        const t = model.next(s, a)
+        if (t === undefined || (model.within !== undefined && !model.within(t))) continue
+        const k = key(t)
+        if (seen.has(k)) continue
+        seen.add(k)
+        following.push(t)
+      }
+    }
+    level = following
+  }
+  return { projections: out, states: seen.size }
+}
+
 /** `counters` with one argument, for worker threads (which build models from a module export). */
 export const countersFrom = (args: {
   readonly n: number

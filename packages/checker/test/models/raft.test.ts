@@ -16,6 +16,7 @@ import {
   type RaftSystemState,
   raftModel,
 } from "../../src/models/raft.ts"
+import { reachable } from "../core/models.ts"
 
 const statuses = (r: { properties: ReadonlyArray<{ name: string; status: string }> }) =>
   Object.fromEntries(r.properties.map((p) => [p.name, p.status]))
@@ -239,37 +240,22 @@ describe("raft model: dead-message removal", () => {
       hasher.finish()
       return `${hasher.hi}:${hasher.lo}`
     }
-    const seen = new Set<string>()
-    const reached = new Set<string>()
-    const actions: Array<SystemAction<"election" | "heartbeat" | "disk">> = []
-    // Level by level, so only two levels of states are held at once.
-    for (let level = [...model.initialStates]; level.length > 0; ) {
-      const following: Array<RaftSystemState> = []
-      for (const s of level) {
-        reached.add(
-          [
-            s.actors.map((a) => (a === undefined ? "-" : actorHash(a))).join(","),
-            s.persistedHashes.join(","),
-            canonicalEncoding(s.timers),
-            s.historyHi,
-            s.historyLo,
-          ].join("|"),
-        )
-        actions.length = 0
-        model.actions(s, actions)
-        for (const a of actions) {
-          const t = model.next(s, a)
-          if (t === undefined || !model.within!(t)) continue
-          fingerprint.of(t)
-          const key = `${fingerprint.hi}:${fingerprint.lo}`
-          if (seen.has(key)) continue
-          seen.add(key)
-          following.push(t)
-        }
-      }
-      level = following
-    }
-    return { states: seen.size, reached }
+    const { projections: reached, states } = reachable(
+      model,
+      (t) => {
+        fingerprint.of(t)
+        return `${fingerprint.hi}:${fingerprint.lo}`
+      },
+      (s) =>
+        [
+          s.actors.map((a) => (a === undefined ? "-" : actorHash(a))).join(","),
+          s.persistedHashes.join(","),
+          canonicalEncoding(s.timers),
+          s.historyHi,
+          s.historyLo,
+        ].join("|"),
+    )
+    return { states, reached }
   }
 
   it("reaches exactly the same actor states as the full search (the network aside)", () => {
