@@ -52,37 +52,61 @@ const mapError =
 const decodedMemo = new WeakMap<KeyValue, Obj>()
 
 /**
- * The JSON of objects this server just wrote, by key and revision, until the
- * store's watch hands their versions back: a version's JSON is then taken,
- * not computed again. Bounded: versions nobody reads back are forgotten.
+ * The objects this server just wrote, with their JSON, by key and revision,
+ * until a read or the store's watch meets their versions: a version's
+ * object is then taken as it is (frozen), not parsed from the stored bytes,
+ * and its JSON not computed again. Bounded: versions nobody reads back are
+ * forgotten (and then parsed as any other).
  */
-const writtenJson = new Map<string, string>()
-const maxWrittenJson = 10_000
+const writtenObjects = new Map<string, Obj>()
+const maxWrittenObjects = 10_000
 const writtenKey = (key: string, revision: number) => `${revision}\u0000${key}`
+
+/**
+ * Freezes a value built on the write path and everything in it; false when
+ * it holds something JSON would drop or change (undefined, a function, a
+ * number that is not finite), so that it differs from its parsed JSON.
+ */
+const freezeJson = (value: unknown): boolean => {
+  if (typeof value === "number") return Number.isFinite(value)
+  if (typeof value !== "object" || value === null)
+    return typeof value !== "undefined" && typeof value !== "function"
+  Object.freeze(value)
+  if (Array.isArray(value)) {
+    for (const v of value) if (!freezeJson(v)) return false
+    return true
+  }
+  for (const k in value) if (!freezeJson((value as Obj)[k])) return false
+  return true
+}
 
 /**
  * Parses a stored value and stamps its resourceVersion. The result is frozen
  * and shared: the embedded store hands out the same `KeyValue` for a version
- * every time, so each version is parsed once (and, when this server wrote
- * it, serialized once: its JSON comes from the write).
+ * every time, so each version is parsed once; a version this server wrote is
+ * not parsed at all (its object and JSON come from the write).
  */
 export const decodeStored = (kv: KeyValue): Obj => {
   const memo = decodedMemo.get(kv)
   if (memo !== undefined) return memo
+  if (writtenObjects.size > 0) {
+    const key = writtenKey(keyString(kv.key), kv.mod_revision)
+    const written = writtenObjects.get(key)
+    if (written !== undefined) {
+      writtenObjects.delete(key)
+      // Taken only when it is what parsing would give (no undefined members).
+      if (freezeJson(written)) {
+        decodedMemo.set(kv, written)
+        return written
+      }
+    }
+  }
   const parsed: unknown = JSON.parse(decoder.decode(kv.value))
   const object = isObject(parsed) ? parsed : {}
   const metadata = isObject(object.metadata) ? object.metadata : {}
   object.metadata = { ...metadata, resourceVersion: String(kv.mod_revision) }
   deepFreeze(object)
   decodedMemo.set(kv, object)
-  if (writtenJson.size > 0) {
-    const key = writtenKey(keyString(kv.key), kv.mod_revision)
-    const json = writtenJson.get(key)
-    if (json !== undefined) {
-      writtenJson.delete(key)
-      presetJson(object, json)
-    }
-  }
   return object
 }
 
@@ -392,14 +416,15 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
   /**
    * The object a write stored at `revision`, as reads will see it, with its
    * JSON from the write's serialization: the answer to the write uses it, and
-   * so do watchers once the store's watch brings the version back.
+   * so do reads and watchers once they meet the version. It is frozen when
+   * first read back; until then nothing changes it (the write path builds
+   * new objects, it does not edit them).
    */
   const written = (key: string, serialized: SerializedObject, revision: number): Obj => {
-    const json = serialized.jsonAt(revision)
-    if (writtenJson.size >= maxWrittenJson) writtenJson.clear()
-    writtenJson.set(writtenKey(key, revision), json)
     const object = serialized.objectAt(revision)
-    presetJson(object, json)
+    presetJson(object, serialized.jsonAt(revision))
+    if (writtenObjects.size >= maxWrittenObjects) writtenObjects.clear()
+    writtenObjects.set(writtenKey(key, revision), object)
     return object
   }
 

@@ -1,11 +1,12 @@
 // Stored values and their JSON: one serialization gives the value stored
 // (the object without resourceVersion), the object at a revision, and that
 // object's JSON, exactly what reading the value back gives.
-import type { KeyValue } from "@flotilla/store"
+import { type KeyValue, KV } from "@flotilla/store"
+import { Context, Effect, Layer } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { keyBytes } from "../src/core/keys.ts"
-import { decodeStored, serializeStored } from "../src/storage.ts"
+import { decodeStored, makeObjectStore, serializeStored } from "../src/storage.ts"
 
 const value: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
@@ -88,5 +89,40 @@ describe("serializeStored", () => {
         expect(JSON.stringify(decodeStored(kvOf(s.value, revision)))).toBe(s.jsonAt(revision))
       }),
     )
+  })
+})
+
+describe("versions this server wrote", () => {
+  const read = (object: Record<string, unknown>) =>
+    Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const context = yield* Layer.build(KV.layerMemory())
+          const store = makeObjectStore(Context.get(context, KV))
+          const created = yield* store.create("/registry/pods/default/p", object)
+          const got = yield* store.get("/registry/pods/default/p")
+          return { created, got }
+        }),
+      ),
+    )
+
+  it("are read back as parsing their stored value gives them, frozen", async () => {
+    const { created, got } = await read({ metadata: { name: "p" }, spec: { a: [1, { b: "c" }] } })
+    expect(got).toBeDefined()
+    expect(got?.object).toStrictEqual({
+      metadata: { name: "p", resourceVersion: String(created?.modRevision) },
+      spec: { a: [1, { b: "c" }] },
+    })
+    const spec = got?.object.spec as { a: Array<unknown> }
+    expect(Object.isFrozen(spec.a[1])).toBe(true)
+    // Not parsed again: the write's own object.
+    expect(got?.object).toBe(created?.object)
+  })
+
+  it("are parsed again when the written object holds what JSON drops", async () => {
+    const { got } = await read({ metadata: { name: "p" }, spec: { a: undefined, b: [undefined] } })
+    // As parsed from the stored JSON: no `a`, and null in the array.
+    expect(got?.object.spec).toStrictEqual({ b: [null] })
+    expect(Object.hasOwn(got?.object.spec as object, "a")).toBe(false)
   })
 })

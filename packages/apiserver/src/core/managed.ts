@@ -398,7 +398,8 @@ export const trackUpdate = (old: Obj | undefined, next: Obj, type: TypeNode, who
   const out: Array<ManagedEntry> = []
   let mine: ManagedEntry | undefined
   for (const e of entries) {
-    const fields = cloneSet(e.fields)
+    // The entries were just read from `old`: their sets are this call's own to change.
+    const fields = e.fields
     for (const p of removed) removePath(fields, p)
     if (sameEntry(e, who.manager, "Update", who.subresource)) {
       for (const p of changed) addPath(fields, p)
@@ -472,6 +473,7 @@ export const changedPaths = (
     n: unknown,
     t: TypeNode,
     path: ReadonlyArray<string>,
+    exact: boolean,
   ) => {
     for (const [el, child] of a.children) {
       const bc = b?.children.get(el)
@@ -482,10 +484,17 @@ export const changedPaths = (
       const nv = known ? stepValue(n, el, t) : undefined
       if (child.self && (!known || !bc.self || (leaf && !deepEqual(ov, nv))))
         out.push([...path, el])
-      if (!leaf) walk(child, bc, ov, nv, stepType(el, t), [...path, el])
+      // Equal values have equal field sets (both sets are built from them):
+      // nothing under them changed, and one comparison skips the walk of an
+      // unchanged subtree (most of an object, in most updates). Exact only
+      // above keyed-list items: with a key repeated, an item's set is built
+      // from the last item of that key and `stepValue` finds the first.
+      const isItem = el.startsWith("k:")
+      if (!leaf && !(exact && !isItem && known && deepEqual(ov, nv)))
+        walk(child, bc, ov, nv, stepType(el, t), [...path, el], exact && !isItem)
     }
   }
-  walk(after, before, old, next, type, [])
+  walk(after, before, old, next, type, [], true)
   return out
 }
 

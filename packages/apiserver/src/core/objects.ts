@@ -134,7 +134,10 @@ const initialStatus = (resource: string, object: Obj): Obj | undefined => {
  * `object` is already decoded, defaulted, converted and named.
  */
 export const prepareForCreate = (resource: string, object: Obj, ctx: WriteContext): Obj => {
-  const out = clone(resource === "pods" ? withDefaultTolerations(object) : object)
+  // A shallow copy: only top-level fields are replaced below, never changed
+  // in place, and nothing on the write path changes a nested value (stored
+  // objects are frozen), so the result may share them with its input.
+  const out = { ...(resource === "pods" ? withDefaultTolerations(object) : object) }
   const metadata = { ...metadataOf(out) }
   delete metadata.resourceVersion
   delete metadata.selfLink
@@ -170,7 +173,8 @@ const statusFromMainResource = new Set(["events", "endpoints", "leases"])
 export const prepareForUpdate = (resource: string, next: Obj, old: Obj): Obj => {
   // DefaultTolerationSeconds admits updates too, so a replace with the
   // original manifest keeps the tolerations the create added.
-  const out = clone(resource === "pods" ? withDefaultTolerations(next) : next)
+  // Shallow copies, as in prepareForCreate: nested values are shared, never changed.
+  const out = { ...(resource === "pods" ? withDefaultTolerations(next) : next) }
   const oldMeta = metadataOf(old)
   const metadata = { ...metadataOf(out) }
   if (stringAt(metadata, "uid") === "") metadata.uid = oldMeta.uid
@@ -192,12 +196,12 @@ export const prepareForUpdate = (resource: string, next: Obj, old: Obj): Obj => 
   }
   out.metadata = metadata
   if (!statusFromMainResource.has(resource)) {
-    if (old.status !== undefined) out.status = clone(old.status)
+    if (old.status !== undefined) out.status = old.status
     else delete out.status
   }
   if (resource === "namespaces") {
     // spec.finalizers changes only through /finalize.
-    out.spec = clone(old.spec)
+    out.spec = old.spec
   }
   return out
 }
