@@ -174,7 +174,37 @@ export type Scope = "main" | "status"
  * The fields an object sets, in the given scope: apiVersion, kind and the
  * system's metadata are nobody's, and status belongs to the status subresource.
  */
-export const fieldsOf = (object: Obj, type: TypeNode, scope: Scope): FieldNode => {
+export const fieldsOf = (object: Obj, type: TypeNode, scope: Scope): FieldNode =>
+  collectFields(object, type, scope, undefined)
+
+/**
+ * `fieldsOf(old)` for an update to `next`, given `after = fieldsOf(next)`:
+ * where a top-level field or a metadata field holds equal values in both,
+ * the subtree of `after` is taken as is (equal values build equal sets), so
+ * an update pays for the parts it changed. The shared subtrees are read, never
+ * changed; `changedPaths` and `removedPaths` skip them by identity.
+ */
+export const fieldsBefore = (
+  old: Obj,
+  next: Obj,
+  after: FieldNode,
+  type: TypeNode,
+  scope: Scope,
+): FieldNode => collectFields(old, type, scope, { next, after })
+
+const collectFields = (
+  object: Obj,
+  type: TypeNode,
+  scope: Scope,
+  like: { readonly next: Obj; readonly after: FieldNode } | undefined,
+): FieldNode => {
+  /** The set of `value`, or `like`'s when its value there is equal. */
+  const fieldSet = (
+    value: unknown,
+    t: TypeNode,
+    likeValue: unknown,
+    likeSet: FieldNode | undefined,
+  ): FieldNode => (likeSet !== undefined && deepEqual(value, likeValue) ? likeSet : build(value, t))
   const root = node()
   for (const k of Object.keys(object)) {
     if (k === "apiVersion" || k === "kind") continue
@@ -182,18 +212,26 @@ export const fieldsOf = (object: Obj, type: TypeNode, scope: Scope): FieldNode =
     const t = fieldType(type, k)
     if (k === "metadata") {
       const meta = isObject(object.metadata) ? object.metadata : {}
+      const likeMeta = like !== undefined && isObject(like.next.metadata) ? like.next.metadata : {}
+      const likeSets = like?.after.children.get("f:metadata")
       const m = node()
       for (const mk of Object.keys(meta)) {
         if (systemMetadata.has(mk)) continue
-        m.children.set(`f:${mk}`, build(meta[mk], fieldType(t, mk)))
+        const el = `f:${mk}`
+        m.children.set(
+          el,
+          fieldSet(meta[mk], fieldType(t, mk), likeMeta[mk], likeSets?.children.get(el)),
+        )
       }
       if (m.children.size > 0) root.children.set("f:metadata", m)
       continue
     }
-    const child = build(object[k], t)
+    const el = `f:${k}`
+    const likeSet = like?.after.children.get(el)
+    const child = fieldSet(object[k], t, like?.next[k], likeSet)
     // Top-level structs are containers, not values of their own.
-    if (isObject(object[k])) child.self = child.children.size === 0
-    root.children.set(`f:${k}`, child)
+    if (child !== likeSet && isObject(object[k])) child.self = child.children.size === 0
+    root.children.set(el, child)
   }
   return root
 }
@@ -389,7 +427,7 @@ export const trackUpdate = (old: Obj | undefined, next: Obj, type: TypeNode, who
     ])
   }
   const entries = readManagedFields(old)
-  const before = fieldsOf(old, type, scope)
+  const before = fieldsBefore(old, next, after, type, scope)
   const changed = changedPaths(before, after, old, next, type)
   const removed = removedPaths(before, after)
   if (changed.length === 0 && removed.length === 0 && old !== undefined) {
@@ -477,6 +515,8 @@ export const changedPaths = (
   ) => {
     for (const [el, child] of a.children) {
       const bc = b?.children.get(el)
+      // Shared by fieldsBefore: equal values, nothing changed under it.
+      if (bc === child) continue
       const leaf = child.children.size === 0
       // Under a node `before` lacks, every member is new: no values needed.
       const known = bc !== undefined
@@ -504,6 +544,7 @@ export const removedPaths = (before: FieldNode, after: FieldNode): Array<Array<s
   const walk = (b: FieldNode, a: FieldNode | undefined, path: ReadonlyArray<string>) => {
     for (const [el, child] of b.children) {
       const ac = a?.children.get(el)
+      if (ac === child) continue
       if (child.self && (ac === undefined || !ac.self)) out.push([...path, el])
       if (child.children.size > 0) walk(child, ac, [...path, el])
     }

@@ -7,6 +7,7 @@ import {
   changedPaths,
   conflictMessage,
   type FieldNode,
+  fieldsBefore,
   fieldsOf,
   formatPath,
   fromFieldsV1,
@@ -160,6 +161,16 @@ describe("changed and removed paths", () => {
         expect(removedPaths(before, after)).toEqual(
           memberPaths(before).filter((p) => !hasPath(after, p)),
         )
+        // The same from fieldsBefore, which shares the subtrees of equal values with `after`.
+        const shared = fieldsBefore(old, next, after, type, "main")
+        expect(toFieldsV1(shared)).toEqual(toFieldsV1(before))
+        // The same members (in the order of the equal value they were built from).
+        const sorted = (n: FieldNode) => memberPaths(n).map(String).sort()
+        expect(sorted(shared)).toEqual(sorted(before))
+        expect(changedPaths(shared, after, old, next, type)).toEqual(
+          changedByDefinition(before, after, old, next),
+        )
+        expect(removedPaths(shared, after)).toEqual(removedPaths(before, after))
       }),
     )
   })
