@@ -9,17 +9,12 @@ import type { Pod } from "../src/core/v1.ts"
 import { applyDefaults } from "../src/defaults.ts"
 import { processManifests } from "../src/manifest.ts"
 import { validate } from "../src/validation/index.ts"
+import { makeTable } from "./table.ts"
 
 const N = Number(process.env.N ?? 20_000)
 
-const rows: Array<{ name: string; ops: number; ms: number }> = []
+const { measure, print } = makeTable()
 let sink = 0
-const measure = (name: string, ops: number, f: () => void): void => {
-  f() // warm-up run, also checks that it works
-  const t0 = performance.now()
-  f()
-  rows.push({ name, ops, ms: performance.now() - t0 })
-}
 
 // A Pod as a controller or kubectl sends it: labels, two containers with ports,
 // env, resources and a probe, tolerations and a node selector.
@@ -94,17 +89,5 @@ measure("seed manifests: YAML -> validated apps/v1", MANIFESTS, () => {
   for (let i = 0; i < MANIFESTS; i++) sink += processManifests(seed).objects.length
 })
 
-const pad = (s: string, n: number) => s.padEnd(n)
-console.log(
-  `${pad("operation", 42)} ${"ops".padStart(10)} ${"ms".padStart(9)} ${"ops/s".padStart(13)}`,
-)
-const figures: Record<string, number> = {}
-for (const r of rows) {
-  const perSecond = Math.round((r.ops / r.ms) * 1000)
-  figures[r.name] = perSecond
-  console.log(
-    `${pad(r.name, 42)} ${String(r.ops).padStart(10)} ${r.ms.toFixed(1).padStart(9)} ${perSecond.toLocaleString("en").padStart(13)}`,
-  )
-}
 if (sink === 42) console.log("")
-console.log(JSON.stringify({ bench: "api-objects", N, opsPerSecond: figures }))
+print("api-objects", N)

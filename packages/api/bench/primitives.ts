@@ -7,17 +7,12 @@ import { compileFieldSelector, parseFieldSelector, podSelectableFields } from ".
 import { type Labels, parseSelector, selectorFromSet } from "../src/labels.ts"
 import { isDNS1123Subdomain, isQualifiedName } from "../src/names.ts"
 import { mustParseQuantity, parseQuantity } from "../src/quantity.ts"
+import { makeTable } from "./table.ts"
 
 const N = Number(process.env.N ?? 1_000_000)
 
-const rows: Array<{ name: string; ops: number; ms: number }> = []
+const { measure, print } = makeTable()
 let sink = 0
-const measure = (name: string, ops: number, f: () => void): void => {
-  f() // warm-up run, also checks that it works
-  const t0 = performance.now()
-  f()
-  rows.push({ name, ops, ms: performance.now() - t0 })
-}
 
 // Label maps as pods carry them: a few labels, some matching.
 const labelSets: Array<Labels> = Array.from({ length: 1024 }, (_, i) => ({
@@ -81,17 +76,5 @@ measure("isQualifiedName", N, () => {
   for (let i = 0; i < N; i++) sink += isQualifiedName(names[i % 5]!).length
 })
 
-const pad = (s: string, n: number) => s.padEnd(n)
-console.log(
-  `${pad("operation", 42)} ${"ops".padStart(10)} ${"ms".padStart(9)} ${"ops/s".padStart(13)}`,
-)
-const figures: Record<string, number> = {}
-for (const r of rows) {
-  const perSecond = Math.round((r.ops / r.ms) * 1000)
-  figures[r.name] = perSecond
-  console.log(
-    `${pad(r.name, 42)} ${String(r.ops).padStart(10)} ${r.ms.toFixed(1).padStart(9)} ${perSecond.toLocaleString("en").padStart(13)}`,
-  )
-}
 if (sink === 42) console.log("")
-console.log(JSON.stringify({ bench: "api-primitives", N, opsPerSecond: figures }))
+print("api-primitives", N)

@@ -387,6 +387,39 @@ const compileTransformation = (link: Link): Compiled | undefined => {
 const jsonAst = Schema.Json.ast as SchemaAST.Declaration
 const sameExit: unknown = jsonAst.run([])(0, jsonAst, quickOptions)
 
+const jsonRun = jsonAst.run
+
+// `Schema.Json` (managedFields' `fieldsV1`) checks its value with Effect's
+// general tree walk (a WeakMap and a frame per node, for cycles and shared
+// nodes): a fifth of an update body's decoding. Here plain recursion accepts
+// a subset of what that walk accepts (plain objects and arrays, finite
+// numbers, strings, booleans, null); anything deeper than `jsonMaxDepth`
+// (cycles included) or larger than `jsonMaxNodes` (shared nodes are visited
+// once per path) is left to the Effect parser, so no answer changes.
+const jsonMaxDepth = 100
+const jsonMaxNodes = 1_000_000
+let jsonNodes = 0
+const isPlainJson = (value: unknown, depth: number): boolean => {
+  if (typeof value !== "object") {
+    return (
+      typeof value === "string" ||
+      typeof value === "boolean" ||
+      (typeof value === "number" && Number.isFinite(value))
+    )
+  }
+  if (value === null) return true
+  if (depth >= jsonMaxDepth || ++jsonNodes > jsonMaxNodes) return false
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false
+    return true
+  }
+  const prototype = Object.getPrototypeOf(value)
+  if (prototype !== Object.prototype && prototype !== null) return false
+  const record = value as Record<string, unknown>
+  for (const k of Object.keys(record)) if (!isPlainJson(record[k], depth + 1)) return false
+  return true
+}
+
 const isRecordInput = (input: unknown): input is Record<string, unknown> =>
   typeof input === "object" && input !== null && !Array.isArray(input)
 
@@ -469,6 +502,13 @@ const compileLocal = (ast: SchemaAST.AST): Compiled | undefined => {
     }
     case "Declaration": {
       if (ast.typeParameters.length > 0) return undefined
+      if (ast.run === jsonRun) {
+        return (input) => {
+          if (input === absent) return absent
+          jsonNodes = 0
+          return isPlainJson(input, 0) ? input : unanswered
+        }
+      }
       const run = ast.run(ast.typeParameters)
       return (input) => {
         if (input === absent) return absent

@@ -118,6 +118,63 @@ describe("compiled decoding", () => {
     })
   }
 
+  it("checks Schema.Json values (managedFields' fieldsV1) as the parser does (property)", () => {
+    const parse = Schema.decodeUnknownResult(Schema.Json)
+    class Box {
+      readonly v = 1
+    }
+    const cyclic: Record<string, unknown> = { a: {} }
+    ;(cyclic.a as Record<string, unknown>).back = cyclic
+    const shared = { s: [1, "x"] }
+    let deep: unknown = "leaf"
+    for (let i = 0; i < 150; i++) deep = i % 2 === 0 ? [deep] : { d: deep }
+    const odd = fc.constantFrom<unknown>(
+      undefined,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      new Box(),
+      new Date(0),
+      new Map(),
+      // biome-ignore lint/suspicious/noSparseArray: a hole reads as undefined
+      [1, , 2],
+      Object.create(null),
+      cyclic,
+      { a: shared, b: shared },
+      deep,
+      () => 1,
+      1n,
+    )
+    // JSON trees with some odd values dropped in anywhere.
+    const value = fc.letrec<{ tree: unknown }>((tie) => ({
+      tree: fc.oneof(
+        { depthSize: "small", withCrossShrink: true },
+        fc.oneof(fc.string(), fc.double(), fc.boolean(), fc.constant(null)),
+        odd,
+        fc.array(tie("tree"), { maxLength: 4 }),
+        fc.dictionary(fc.string(), tie("tree"), { maxKeys: 4 }),
+      ),
+    })).tree
+    fc.assert(
+      fc.property(value, (input) => {
+        const compiled = decodeCompiled(Schema.Json, input)
+        const parsed = parse(input, { onExcessProperty: "error" })
+        if (Result.isSuccess(parsed)) {
+          // Deep or shared trees may be left to the parser; a plain tree never is.
+          if (compiled !== undefined) expect(compiled.value).toBe(parsed.success)
+        } else {
+          expect(compiled).toBeUndefined()
+        }
+      }),
+      { numRuns: 300 },
+    )
+    expect(
+      decodeCompiled(Schema.Json, { "f:spec": { 'k:{"name":"a"}': { ".": {} } } }),
+    ).toBeDefined()
+    expect(decodeCompiled(Schema.Json, deep)).toBeUndefined()
+    expect(Result.isSuccess(parse(deep))).toBe(true)
+    expect(decodeCompiled(Schema.Json, cyclic)).toBeUndefined()
+  })
+
   it("leaves unknown fields, missing required fields and wrong types to the parser", () => {
     const pod = kinds.find((k) => k.apiVersion === "v1" && k.kind === "Pod")
     expect(pod).toBeDefined()
