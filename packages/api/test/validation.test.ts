@@ -338,6 +338,22 @@ describe("resources", () => {
       'spec.containers[0].resources.requests[ram]: Invalid value: "ram": must be a standard resource for containers',
     ])
   })
+  it("answers the same however often names and quantities were seen (memos, and their bound)", () => {
+    // More distinct names and quantities than the memos keep, valid and not,
+    // each pod validated cold and again after the memos have turned over.
+    const pods = Array.from({ length: 1500 }, (_, i) =>
+      withResources({
+        limits: { [i % 3 === 0 ? `r${i}` : `example.com/r${i}`]: `${i % 7 === 0 ? -i : i}m` },
+        requests: { cpu: `${i}m`, memory: `${i}Mi` },
+      }),
+    )
+    const cold = pods.map(errors)
+    const warm = pods.map(errors)
+    expect(warm).toEqual(cold)
+    expect(cold.flat().some((e) => e.includes("must be a standard resource"))).toBe(true)
+    expect(cold.flat().some((e) => e.includes("must be an integer"))).toBe(true)
+    expect(cold.flat().some((e) => e.includes("greater than or equal to 0"))).toBe(true)
+  })
   it("extended resources are whole and not overcommitted", () => {
     expect(errors(withResources({ limits: { "example.com/gpu": "500m" } }))).toEqual([
       'spec.containers[0].resources.limits[example.com/gpu]: Invalid value: "500m": must be an integer',

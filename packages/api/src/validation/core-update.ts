@@ -16,7 +16,7 @@ import type * as CoreV1 from "../core/v1.ts"
 import { child, type FieldError, forbidden, index, invalid, key } from "../errors.ts"
 import { inclusiveRangeError } from "../names.ts"
 import { parseQuantity } from "../quantity.ts"
-import { validateNode, validatePod } from "./core.ts"
+import { validateNode, validatePodSpecRules } from "./core.ts"
 import { validateObjectMetaUpdate } from "./meta.ts"
 
 /** `v1.MirrorPodAnnotationKey`: marks a pod the kubelet mirrors from a static manifest. */
@@ -43,35 +43,60 @@ const resourceLists = new Set(["requests", "limits", "overhead"])
 /**
  * The paths where two values differ, as `apiequality.Semantic.DeepEqual`
  * sees them: key order does not matter, nil equals empty, quantities compare
- * by value. Stops after `limit` differences.
+ * by value. Stops after `limit` differences. `segments` is the path below
+ * `root` (names, list indexes, resource-list keys as `[k]`); it is rendered
+ * only for a difference, so walking equal subtrees builds no strings.
  */
 const differences = (
   a: unknown,
   b: unknown,
-  path: string,
+  root: string,
+  segments: Array<string | number>,
   resourceList: boolean,
   out: Array<{ path: string; before: unknown; after: unknown }>,
   limit: number,
 ): void => {
   if (out.length >= limit) return
+  if (a === b) return
   if (isEmpty(a) && isEmpty(b)) return
   if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
-    for (let i = 0; i < a.length; i++) differences(a[i], b[i], index(path, i), false, out, limit)
-    return
-  }
-  if (isRecord(a) && isRecord(b)) {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)])
-    for (const k of keys) {
-      if (out.length >= limit) return
-      if (resourceList) {
-        if (!sameQuantity(a[k], b[k])) out.push({ path: key(path, k), before: a[k], after: b[k] })
-      } else {
-        differences(a[k], b[k], child(path, k), resourceLists.has(k), out, limit)
-      }
+    for (let i = 0; i < a.length; i++) {
+      segments.push(i)
+      differences(a[i], b[i], root, segments, false, out, limit)
+      segments.pop()
     }
     return
   }
-  if (a !== b) out.push({ path, before: a, after: b })
+  if (isRecord(a) && isRecord(b)) {
+    // The union of the keys, a's first: the order a Set of both would give.
+    const visit = (k: string): void => {
+      if (resourceList) {
+        if (!sameQuantity(a[k], b[k]))
+          out.push({ path: key(renderPath(root, segments), k), before: a[k], after: b[k] })
+      } else {
+        segments.push(k)
+        differences(a[k], b[k], root, segments, resourceLists.has(k), out, limit)
+        segments.pop()
+      }
+    }
+    for (const k of Object.keys(a)) {
+      if (out.length >= limit) return
+      visit(k)
+    }
+    for (const k of Object.keys(b)) {
+      if (out.length >= limit) return
+      if (!Object.hasOwn(a, k)) visit(k)
+    }
+    return
+  }
+  out.push({ path: renderPath(root, segments), before: a, after: b })
+}
+
+/** `spec.containers[0].image` from `spec` and `["containers", 0, "image"]`. */
+const renderPath = (root: string, segments: ReadonlyArray<string | number>): string => {
+  let path = root
+  for (const s of segments) path = typeof s === "number" ? index(path, s) : child(path, s)
+  return path
 }
 
 const sameQuantity = (a: unknown, b: unknown): boolean => {
@@ -148,7 +173,9 @@ const validateOnlyAddedTolerations = (
  */
 export const validatePodUpdate = (next: CoreV1.Pod, previous: CoreV1.Pod): Array<FieldError> => {
   const errors = validateObjectMetaUpdate(next.metadata, previous.metadata)
-  errors.push(...validatePod(next).filter((e) => !e.field.startsWith("metadata.")))
+  // The create rules of the spec; the create rules of the metadata are left
+  // out (their errors, all under `metadata.`, are not reported on update).
+  errors.push(...validatePodSpecRules(next).filter((e) => !e.field.startsWith("metadata.")))
   errors.push(
     ...validateMirrorAnnotationUpdate(
       next.metadata.annotations,
@@ -212,7 +239,7 @@ export const validatePodUpdate = (next: CoreV1.Pod, previous: CoreV1.Pod): Array
       oldGrace !== undefined && oldGrace < 0 && grace === 1 ? oldGrace : grace,
   }
   const changes: Array<{ path: string; before: unknown; after: unknown }> = []
-  differences(previous.spec, munged, "spec", false, changes, 20)
+  differences(previous.spec, munged, "spec", [], false, changes, 20)
   if (changes.length > 0) {
     errors.push(forbidden("spec", `${podUpdateForbiddenMessage}\n${specDiff(changes)}`))
   }

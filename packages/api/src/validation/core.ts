@@ -367,28 +367,54 @@ const isExtendedResourceName = (name: string) =>
 const isOvercommitAllowed = (name: string) =>
   isNativeResource(name) && !isHugePageResourceName(name)
 
-const validateContainerResourceName = (name: string, field: string): Array<FieldError> => {
-  const qualified = isQualifiedName(name).map((msg) => invalid(field, name, msg))
-  const errors: Array<FieldError> =
+/** Entries each memo below keeps at most; past it the memo starts over, so memory stays small whatever clients send. */
+const memoLimit = 1024
+
+/** The messages for a container resource name (`cpu`, `example.com/gpu`), in the order Kubernetes gives them. */
+const containerResourceNameMessages = (name: string): ReadonlyArray<string> => {
+  const qualified = isQualifiedName(name)
+  const messages: Array<string> =
     qualified.length > 0
-      ? qualified
+      ? [...qualified]
       : !name.includes("/") && !isStandardResourceName(name)
-        ? [invalid(field, name, "must be a standard resource type or fully qualified")]
+        ? ["must be a standard resource type or fully qualified"]
         : []
   if (!name.includes("/")) {
     if (!isStandardContainerResourceName(name)) {
-      errors.push(invalid(field, name, "must be a standard resource for containers"))
+      messages.push("must be a standard resource for containers")
     }
   } else if (!isNativeResource(name) && !isExtendedResourceName(name)) {
-    errors.push(invalid(field, name, "doesn't follow extended resource name standard"))
+    messages.push("doesn't follow extended resource name standard")
   }
-  return errors
+  return messages
 }
+
+// Pods name the same few resources: their messages are kept, bounded as the quantities are.
+const resourceNameMemo = new Map<string, ReadonlyArray<string>>()
+
+const validateContainerResourceName = (name: string, field: string): Array<FieldError> => {
+  let messages = resourceNameMemo.get(name)
+  if (messages === undefined) {
+    messages = containerResourceNameMessages(name)
+    if (resourceNameMemo.size >= memoLimit) resourceNameMemo.clear()
+    resourceNameMemo.set(name, messages)
+  }
+  return messages.map((msg) => invalid(field, name, msg))
+}
+
+// Every write of a pod validates the same few quantity strings ("100m",
+// "64Mi"): parsed ones are kept (Quantity is immutable).
+const quantityMemo = new Map<string, Quantity | undefined>()
 
 /** The quantity of a resource list entry (already syntax-checked by decoding). */
 const quantityOf = (value: string): Quantity | undefined => {
+  const known = quantityMemo.get(value)
+  if (known !== undefined || quantityMemo.has(value)) return known
   const parsed = parseQuantity(value)
-  return Result.isSuccess(parsed) ? parsed.success : undefined
+  const quantity = Result.isSuccess(parsed) ? parsed.success : undefined
+  if (quantityMemo.size >= memoLimit) quantityMemo.clear()
+  quantityMemo.set(value, quantity)
+  return quantity
 }
 
 const validateResourceQuantityValue = (
@@ -1004,7 +1030,17 @@ export const validatePodTemplateSpec = (
 /** `ValidatePodCreate`. */
 export const validatePod = (pod: CoreV1.Pod): Array<FieldError> => {
   const errors = validateObjectMeta(pod.metadata, true, nameIsDNSSubdomain)
-  errors.push(...validatePodSpec(pod.spec, "spec"))
+  errors.push(...validatePodSpecRules(pod))
+  return errors
+}
+
+/**
+ * `validatePod` without the metadata rules: the errors of the spec and the
+ * container images, none of them under `metadata.` (an update checks the
+ * metadata with `validateObjectMetaUpdate` instead).
+ */
+export const validatePodSpecRules = (pod: CoreV1.Pod): Array<FieldError> => {
+  const errors = validatePodSpec(pod.spec, "spec")
   const checkImages = (containers: ReadonlyArray<CoreV1.Container> | undefined, field: string) => {
     ;(containers ?? []).forEach((container, i) => {
       const image = container.image ?? ""

@@ -209,7 +209,9 @@ export const validateObjectMeta = (
 
 export const fieldImmutableErrorMsg = "field is immutable"
 
-const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
+// Equal primitives (the usual case: names, uids, timestamps) need no stringifying.
+const sameJson = (a: unknown, b: unknown): boolean =>
+  a === b || JSON.stringify(a) === JSON.stringify(b)
 
 /** `ValidateImmutableField`. */
 export const validateImmutableField = (
