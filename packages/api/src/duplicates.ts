@@ -4,7 +4,7 @@
  * each as `duplicate field "metadata.name"`: an error under
  * `fieldValidation=Strict`, a warning under `Warn`.
  *
- * The common case (no duplicates) costs two linear passes: the number of
+ * The common case (no duplicates) costs two cheap linear passes: the number of
  * object members in the text (colons outside strings) against the number of
  * keys `JSON.parse` produced; every duplicate makes the second smaller. Only
  * when they differ is the text parsed again, keeping every key, to name the
@@ -22,48 +22,67 @@ export interface DuplicateField {
 
 const BACKSLASH = 92
 
+const COLON = 58
+const QUOTE = 34
+
 /** Members of every JSON object in `text`: the colons outside strings (the text is valid JSON). */
 const memberCount = (text: string): number => {
   let count = 0
+  const length = text.length
   let i = 0
-  let colon = text.indexOf(":")
-  for (;;) {
-    const quote = text.indexOf('"', i)
-    const end = quote < 0 ? text.length : quote
-    if (colon >= 0 && colon < i) colon = text.indexOf(":", i)
-    while (colon >= 0 && colon < end) {
-      count++
-      colon = text.indexOf(":", colon + 1)
-    }
-    if (quote < 0) return count
-    // Skip the string: its closing quote is the first one not escaped.
-    let j = quote + 1
-    for (;;) {
-      const q = text.indexOf('"', j)
-      if (q < 0) return count
-      let k = q - 1
-      while (text.charCodeAt(k) === BACKSLASH) k--
-      if ((q - 1 - k) % 2 === 0) {
+  while (i < length) {
+    const c = text.charCodeAt(i++)
+    if (c === COLON) count++
+    else if (c === QUOTE) {
+      // Skip the string: its closing quote is the first one after an even run of backslashes.
+      for (;;) {
+        const q = text.indexOf('"', i)
+        if (q < 0) return count
+        let k = q - 1
+        while (text.charCodeAt(k) === BACKSLASH) k--
         i = q + 1
-        break
+        if ((q - 1 - k) % 2 === 0) break
       }
-      j = q + 1
     }
   }
+  return count
 }
 
-/** Keys of every object in a parsed JSON value. */
+/**
+ * Keys of every object in a parsed JSON value. `for...in` (about twice as
+ * fast as `Object.keys` here) also sees inherited enumerable keys, so it is
+ * used only while `Object.prototype` has none (objects from `JSON.parse`
+ * inherit only from it).
+ */
 const keyCount = (value: unknown): number => {
+  if (typeof value !== "object" || value === null) return 0
+  let n = 0
   if (Array.isArray(value)) {
-    let n = 0
-    for (const item of value) n += keyCount(item)
+    for (let i = 0; i < value.length; i++) n += keyCount(value[i])
     return n
   }
-  if (typeof value !== "object" || value === null) return 0
-  const keys = Object.keys(value)
-  let n = keys.length
-  for (const k of keys) n += keyCount((value as Record<string, unknown>)[k])
+  for (const k in value) n += 1 + keyCount((value as Record<string, unknown>)[k])
   return n
+}
+
+/** `keyCount` by own keys only, for when `Object.prototype` has enumerable keys. */
+const ownKeyCount = (value: unknown): number => {
+  if (typeof value !== "object" || value === null) return 0
+  let n = 0
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) n += ownKeyCount(value[i])
+    return n
+  }
+  const keys = Object.keys(value)
+  n = keys.length
+  for (const k of keys) n += ownKeyCount((value as Record<string, unknown>)[k])
+  return n
+}
+
+/** Whether plain objects inherit enumerable keys (someone added one to `Object.prototype`). */
+const inheritsEnumerableKeys = (): boolean => {
+  for (const _ in {}) return true
+  return false
 }
 
 const keyText = (node: unknown): string =>
@@ -103,7 +122,8 @@ export const duplicateKeys = (
  * text order. Empty (after two cheap passes) when there are none.
  */
 export const duplicateFields = (text: string, parsed: unknown): ReadonlyArray<DuplicateField> => {
-  if (memberCount(text) === keyCount(parsed)) return []
+  const keys = inheritsEnumerableKeys() ? ownKeyCount(parsed) : keyCount(parsed)
+  if (memberCount(text) === keys) return []
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false })
   return duplicateKeys(doc.contents, lines)

@@ -95,6 +95,26 @@ describe("duplicate keys in JSON (Kubernetes' strict decoding)", () => {
     )
   })
 
+  it("are still found when Object.prototype has an enumerable key (the count then uses own keys)", () => {
+    // One object, one repeated key: an inherited key counted per object would hide it.
+    const text = '{"b": 1, "b": 2}'
+    const before = duplicateFields(text, JSON.parse(text))
+    expect(before.map((d) => d.field)).toEqual(["b"])
+    Object.defineProperty(Object.prototype, "polluted", {
+      value: 1,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+    try {
+      expect(duplicateFields(text, JSON.parse(text))).toEqual(before)
+      const clean = '{"a": {"b": 1}, "c": [{}, {"d": 3}]}'
+      expect(duplicateFields(clean, JSON.parse(clean))).toEqual([])
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted
+    }
+  })
+
   it("in YAML too: per document, per List item, with lines; the last value wins", () => {
     const text = [
       "apiVersion: v1", // 1
