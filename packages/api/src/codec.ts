@@ -10,7 +10,7 @@
  */
 import { Exit, Option, Result, Schema, type SchemaAST, type SchemaIssue } from "effect"
 import {
-  type Document,
+  Document,
   isAlias,
   isMap,
   isScalar,
@@ -18,7 +18,7 @@ import {
   LineCounter,
   parseAllDocuments,
   parseDocument,
-  stringify as stringifyYaml,
+  visit,
   type Node as YamlNode,
 } from "yaml"
 import {
@@ -1118,7 +1118,15 @@ export const encodeYaml = (
     const json = encode(object)
     if (Result.isFailure(json)) return Result.fail(json.failure)
     // With go-yaml's scalars, strings such as "yes" or "0644" are quoted: kubectl reads them back as strings.
-    parts.push(stringifyYaml(json.success, { lineWidth: 0, indentSeq: false, ...goYamlOptions }))
+    // A key `<<` is quoted too: plain, YAML 1.1 reads it as a merge key (a resource named `<<`, say).
+    const options = { lineWidth: 0, indentSeq: false, ...goYamlOptions, merge: false } as const
+    const doc = new Document(json.success, options)
+    visit(doc, {
+      Pair: (_, pair) => {
+        if (isScalar(pair.key) && pair.key.value === "<<") pair.key.type = "QUOTE_DOUBLE"
+      },
+    })
+    parts.push(doc.toString(options))
   }
   return Result.succeed(parts.join("---\n"))
 }

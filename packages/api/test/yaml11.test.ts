@@ -139,6 +139,23 @@ describe("YAML scalars as kubectl reads them (sigs.k8s.io/yaml, go-yaml v2, YAML
     expect(onlyObject(text).metadata?.annotations).toEqual(annotations)
   })
 
+  it("encodeYaml quotes a key `<<`, which YAML 1.1 would read as a merge key", () => {
+    const pod = onlyObject(
+      podYaml(
+        [
+          "  containers:",
+          "  - name: c",
+          "    image: i",
+          "    resources:",
+          '      limits: {"<<": "1"}',
+        ].join("\n"),
+      ),
+    )
+    const text = Result.getOrThrow(encodeYaml([pod]))
+    expect(text).toContain('"<<": "1"')
+    expect(onlyObject(text)).toEqual(pod)
+  })
+
   // Every kind: what encodeYaml writes, decodeYaml reads back unchanged.
   for (const info of kinds.filter((k) => k.resource !== undefined).slice(0, 40)) {
     it(`decodeYaml(encodeYaml(x)) == x for generated ${info.apiVersion} ${info.kind}`, () => {
