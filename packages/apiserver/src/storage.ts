@@ -56,27 +56,39 @@ const decodedMemo = new WeakMap<KeyValue, Obj>()
  * until a read or the store's watch meets their versions: a version's
  * object is then taken as it is (frozen), not parsed from the stored bytes,
  * and its JSON not computed again. Bounded: versions nobody reads back are
- * forgotten (and then parsed as any other).
+ * forgotten (and then parsed as any other). The map is shared by every
+ * store in the process (tests and embedders run several, each counting
+ * revisions from 1), so a version is taken only when its stored bytes are
+ * the ones written: another store's write of the same key and revision is
+ * another object.
  */
-const writtenObjects = new Map<string, Obj>()
+const writtenObjects = new Map<string, { readonly object: Obj; readonly value: Uint8Array }>()
 const maxWrittenObjects = 10_000
 const writtenKey = (key: string, revision: number) => `${revision}\u0000${key}`
 
+/** Byte equality; the embedded store usually hands back the very array written. */
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 /**
- * Freezes a value built on the write path and everything in it; false when
- * it holds something JSON would drop or change (undefined, a function, a
- * number that is not finite), so that it differs from its parsed JSON.
+ * Whether a value built on the write path is what parsing its JSON gives:
+ * false when it holds something JSON would drop or change (undefined, a
+ * function, a number that is not finite). Checked before anything is frozen,
+ * so a value that is not taken is left as it was.
  */
-const freezeJson = (value: unknown): boolean => {
+const isExactJson = (value: unknown): boolean => {
   if (typeof value === "number") return Number.isFinite(value)
   if (typeof value !== "object" || value === null)
     return typeof value !== "undefined" && typeof value !== "function"
-  Object.freeze(value)
   if (Array.isArray(value)) {
-    for (const v of value) if (!freezeJson(v)) return false
+    for (const v of value) if (!isExactJson(v)) return false
     return true
   }
-  for (const k in value) if (!freezeJson((value as Obj)[k])) return false
+  for (const k in value) if (!isExactJson((value as Obj)[k])) return false
   return true
 }
 
@@ -92,12 +104,13 @@ export const decodeStored = (kv: KeyValue): Obj => {
   if (writtenObjects.size > 0) {
     const key = writtenKey(keyString(kv.key), kv.mod_revision)
     const written = writtenObjects.get(key)
-    if (written !== undefined) {
+    if (written !== undefined && sameBytes(written.value, kv.value)) {
       writtenObjects.delete(key)
       // Taken only when it is what parsing would give (no undefined members).
-      if (freezeJson(written)) {
-        decodedMemo.set(kv, written)
-        return written
+      if (isExactJson(written.object)) {
+        deepFreeze(written.object)
+        decodedMemo.set(kv, written.object)
+        return written.object
       }
     }
   }
@@ -424,7 +437,7 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
     const object = serialized.objectAt(revision)
     presetJson(object, serialized.jsonAt(revision))
     if (writtenObjects.size >= maxWrittenObjects) writtenObjects.clear()
-    writtenObjects.set(writtenKey(key, revision), object)
+    writtenObjects.set(writtenKey(key, revision), { object, value: serialized.value })
     return object
   }
 

@@ -125,4 +125,32 @@ describe("versions this server wrote", () => {
     expect(got?.object.spec).toStrictEqual({ b: [null] })
     expect(Object.hasOwn(got?.object.spec as object, "a")).toBe(false)
   })
+
+  it("leave a written object unfrozen when it is not taken", async () => {
+    const { created } = await read({ metadata: { name: "p" }, spec: { a: { b: 1 }, c: undefined } })
+    expect(Object.isFrozen(created?.object)).toBe(false)
+    expect(Object.isFrozen(created?.object.spec)).toBe(false)
+  })
+
+  it("are another store's only when its bytes are the ones this store holds", async () => {
+    const key = "/registry/pods/default/p"
+    const [a, b] = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const stores = []
+          for (const from of ["a", "b"]) {
+            const store = makeObjectStore(Context.get(yield* Layer.build(KV.layerMemory()), KV))
+            // The same key at the same revision in two stores of one process.
+            yield* store.create(key, { metadata: { name: "p" }, spec: { from } })
+            stores.push(store)
+          }
+          const got = []
+          for (const store of stores) got.push((yield* store.get(key))?.object.spec)
+          return got
+        }),
+      ),
+    )
+    expect(a).toStrictEqual({ from: "a" })
+    expect(b).toStrictEqual({ from: "b" })
+  })
 })
