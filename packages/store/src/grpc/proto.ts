@@ -556,6 +556,18 @@ export class ProtoWriter {
     this.buf.set(b, this.pos)
     this.pos += b.length
   }
+
+  /** A bool field set to true (fields 1-15: one-byte tag, value 1). */
+  flag(field: number): void {
+    this.buf[this.pos++] = field * 8 + VARINT
+    this.buf[this.pos++] = 1
+  }
+
+  /** A varint field (fields 1-15: one-byte tag). */
+  uintField(field: number, n: number): void {
+    this.buf[this.pos++] = field * 8 + VARINT
+    this.varint(n)
+  }
 }
 
 // Field tags (field << 3 | wire type) as single bytes where they fit.
@@ -583,12 +595,10 @@ const writeHeader = (w: ProtoWriter, field: number, h: ResponseHeader, size: num
     w.varint64(h.member_id)
   }
   if (h.revision !== 0) {
-    w.buf[w.pos++] = tagOf(3, VARINT)
-    w.varint(h.revision)
+    w.uintField(3, h.revision)
   }
   if (h.raft_term !== undefined && h.raft_term !== 0) {
-    w.buf[w.pos++] = tagOf(4, VARINT)
-    w.varint(h.raft_term)
+    w.uintField(4, h.raft_term)
   }
 }
 
@@ -611,24 +621,20 @@ const writeKv = (w: ProtoWriter, field: number, kv: KeyValue, size: number): voi
     w.bytes(kv.key)
   }
   if (kv.create_revision !== 0) {
-    w.buf[w.pos++] = tagOf(2, VARINT)
-    w.varint(kv.create_revision)
+    w.uintField(2, kv.create_revision)
   }
   if (kv.mod_revision !== 0) {
-    w.buf[w.pos++] = tagOf(3, VARINT)
-    w.varint(kv.mod_revision)
+    w.uintField(3, kv.mod_revision)
   }
   if (kv.version !== 0) {
-    w.buf[w.pos++] = tagOf(4, VARINT)
-    w.varint(kv.version)
+    w.uintField(4, kv.version)
   }
   if (kv.value.length > 0) {
     w.buf[w.pos++] = tagOf(5, LEN)
     w.bytes(kv.value)
   }
   if (kv.lease !== 0) {
-    w.buf[w.pos++] = tagOf(6, VARINT)
-    w.varint(kv.lease)
+    w.uintField(6, kv.lease)
   }
 }
 
@@ -651,12 +657,10 @@ const writeRange = (w: ProtoWriter, m: RangeResponse): void => {
   writeHeader(w, 1, m.header, headerSize(m.header))
   for (const kv of m.kvs) writeKv(w, 2, kv, kvSize(kv))
   if (m.more) {
-    w.buf[w.pos++] = tagOf(3, VARINT)
-    w.buf[w.pos++] = 1
+    w.flag(3)
   }
   if (m.count !== 0) {
-    w.buf[w.pos++] = tagOf(4, VARINT)
-    w.varint(m.count)
+    w.uintField(4, m.count)
   }
 }
 
@@ -681,8 +685,7 @@ const deleteSize = (m: DeleteRangeResponse): number => {
 const writeDelete = (w: ProtoWriter, m: DeleteRangeResponse): void => {
   writeHeader(w, 1, m.header, headerSize(m.header))
   if (m.deleted !== 0) {
-    w.buf[w.pos++] = tagOf(2, VARINT)
-    w.varint(m.deleted)
+    w.uintField(2, m.deleted)
   }
   for (const kv of m.prev_kvs) writeKv(w, 3, kv, kvSize(kv))
 }
@@ -725,8 +728,7 @@ const txnSize = (m: TxnResponse): number => {
 const writeTxn = (w: ProtoWriter, m: TxnResponse): void => {
   writeHeader(w, 1, m.header, headerSize(m.header))
   if (m.succeeded) {
-    w.buf[w.pos++] = tagOf(2, VARINT)
-    w.buf[w.pos++] = 1
+    w.flag(2)
   }
   for (const op of m.responses) {
     w.buf[w.pos++] = tagOf(3, LEN)
@@ -745,8 +747,7 @@ const eventSize = (e: Event): number => {
 
 const writeEvent = (w: ProtoWriter, e: Event): void => {
   if (e.type !== "PUT") {
-    w.buf[w.pos++] = tagOf(1, VARINT)
-    w.buf[w.pos++] = 1
+    w.flag(1)
   }
   writeKv(w, 2, e.kv, kvSize(e.kv))
   if (e.prev_kv !== undefined) writeKv(w, 3, e.prev_kv, kvSize(e.prev_kv))
@@ -767,28 +768,23 @@ const watchSize = (m: WatchResponse, reason: Uint8Array): number => {
 const writeWatch = (w: ProtoWriter, m: WatchResponse, reason: Uint8Array): void => {
   writeHeader(w, 1, m.header, headerSize(m.header))
   if (m.watch_id !== 0) {
-    w.buf[w.pos++] = tagOf(2, VARINT)
-    w.varint(m.watch_id)
+    w.uintField(2, m.watch_id)
   }
   if (m.created) {
-    w.buf[w.pos++] = tagOf(3, VARINT)
-    w.buf[w.pos++] = 1
+    w.flag(3)
   }
   if (m.canceled) {
-    w.buf[w.pos++] = tagOf(4, VARINT)
-    w.buf[w.pos++] = 1
+    w.flag(4)
   }
   if (m.compact_revision !== 0) {
-    w.buf[w.pos++] = tagOf(5, VARINT)
-    w.varint(m.compact_revision)
+    w.uintField(5, m.compact_revision)
   }
   if (reason.length > 0) {
     w.buf[w.pos++] = tagOf(6, LEN)
     w.bytes(reason)
   }
   if (m.fragment) {
-    w.buf[w.pos++] = tagOf(7, VARINT)
-    w.buf[w.pos++] = 1
+    w.flag(7)
   }
   for (const e of m.events) {
     // Field 11: a one-byte tag (11 << 3 | 2 = 90).
@@ -808,12 +804,10 @@ const keepAliveSize = (m: LeaseKeepAliveResponse): number => {
 const writeKeepAlive = (w: ProtoWriter, m: LeaseKeepAliveResponse): void => {
   writeHeader(w, 1, m.header, headerSize(m.header))
   if (m.ID !== 0) {
-    w.buf[w.pos++] = tagOf(2, VARINT)
-    w.varint(m.ID)
+    w.uintField(2, m.ID)
   }
   if (m.TTL !== 0) {
-    w.buf[w.pos++] = tagOf(3, VARINT)
-    w.varint(m.TTL)
+    w.uintField(3, m.TTL)
   }
 }
 
