@@ -8,7 +8,6 @@
 import { Session } from "node:inspector/promises"
 import { cpus } from "node:os"
 import { Context, Effect, Layer, Scope } from "effect"
-import type { Entry } from "../src/core/types.ts"
 import {
   LogStorage,
   MemoryNetwork,
@@ -18,25 +17,12 @@ import {
   StateMachine,
 } from "../src/index.ts"
 import { Transport } from "../src/runtime/transport.ts"
+import { countingStateMachine } from "../src/testing/counting.ts"
 
 const PROPOSALS = Number(process.env.BENCH_PROPOSALS ?? 20_000)
 const SITES = Number(process.env.BENCH_SITES ?? 0)
 const ENTRY_BYTES = 256
 const ids = ["n1", "n2", "n3"]
-
-const counting = (): StateMachine["Service"] => {
-  let index = 0
-  return StateMachine.of({
-    appliedIndex: Effect.succeed(0),
-    apply: (entries: ReadonlyArray<Entry>) => {
-      if (entries.length > 0) index = entries[entries.length - 1]!.index
-    },
-    snapshot: () => ({ index, data: Effect.succeed(new Uint8Array(8)) }),
-    restore: (s) => {
-      index = s.index
-    },
-  })
-}
 
 interface Sample {
   readonly selfSize: number
@@ -60,7 +46,7 @@ const program = Effect.gen(function* () {
         Layer.mergeAll(
           LogStorage.layerMemory(makeMemoryStore(makeConfig(ids))),
           Transport.layerMemory(net, id),
-          Layer.succeed(StateMachine, counting()),
+          Layer.succeed(StateMachine, countingStateMachine()),
         ),
       ),
     )

@@ -3,32 +3,17 @@
 // processes.ts for the protocol). Started by `spawnMember`; runs until killed.
 import { Context, Effect, Layer } from "effect"
 import { makeConfig } from "../core/quorum.ts"
-import type { Entry } from "../core/types.ts"
 import { RaftNode } from "../runtime/node.ts"
 import { MemoryStateMachine, StateMachine } from "../runtime/state-machine.ts"
 import { LogStorage } from "../runtime/storage.ts"
 import { Transport } from "../runtime/transport.ts"
 import { RaftTcpTransport } from "../transport/tcp.ts"
+import { countingStateMachine } from "./counting.ts"
 import type { MemberArgs, ToMember } from "./processes.ts"
 
 const args = JSON.parse(process.argv[2] ?? "{}") as MemberArgs
 const send = (m: unknown): void => {
   process.send?.(m)
-}
-
-/** Counts applied entries without keeping them (for load runs). */
-const counting = (): StateMachine["Service"] => {
-  let index = 0
-  return StateMachine.of({
-    appliedIndex: Effect.succeed(0),
-    apply: (entries: ReadonlyArray<Entry>) => {
-      if (entries.length > 0) index = entries[entries.length - 1]!.index
-    },
-    snapshot: () => ({ index, data: Effect.succeed(new Uint8Array(8)) }),
-    restore: (s) => {
-      index = s.index
-    },
-  })
 }
 
 const quantile = (sorted: ReadonlyArray<number>, q: number): number =>
@@ -38,7 +23,7 @@ const program = Effect.gen(function* () {
   const tcpCtx = yield* Layer.build(RaftTcpTransport.layer({ id: args.id, port: 0 }))
   const tcp = Context.get(tcpCtx, RaftTcpTransport)
   const memory = new MemoryStateMachine()
-  const sm = args.keepValues ? memory.service() : counting()
+  const sm = args.keepValues ? memory.service() : countingStateMachine()
   const ctx = yield* Layer.build(
     RaftNode.layer({
       id: args.id,
