@@ -24,6 +24,11 @@ const INLINE_SYNC =
   process.env.BENCH_INLINE_SYNC_BYTES === undefined
     ? undefined
     : Number(process.env.BENCH_INLINE_SYNC_BYTES)
+// BENCH_PREALLOCATE_BYTES: the WAL's preallocateBytes (0: no zeros written ahead).
+const PREALLOCATE =
+  process.env.BENCH_PREALLOCATE_BYTES === undefined
+    ? undefined
+    : Number(process.env.BENCH_PREALLOCATE_BYTES)
 const root = mkdtempSync(join(tmpdir(), "raft-bench-cluster-"))
 
 const fdatasyncP50 = (): number => {
@@ -66,6 +71,7 @@ try {
         snapshotEvery: 100_000,
         keepValues: false,
         ...(INLINE_SYNC === undefined ? {} : { inlineSyncBytes: INLINE_SYNC }),
+        ...(PREALLOCATE === undefined ? {} : { preallocateBytes: PREALLOCATE }),
       }),
     )
   const peers = Object.fromEntries(members.map((m) => [m.id, m.address]))

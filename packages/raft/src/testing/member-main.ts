@@ -39,6 +39,9 @@ const program = Effect.gen(function* () {
             ...(args.inlineSyncBytes === undefined
               ? {}
               : { inlineSyncBytes: args.inlineSyncBytes }),
+            ...(args.preallocateBytes === undefined
+              ? {}
+              : { preallocateBytes: args.preallocateBytes }),
           }),
           Transport.layerFromTcp.pipe(Layer.provide(Layer.succeed(RaftTcpTransport, tcp))),
           Layer.succeed(StateMachine, sm),

@@ -17,6 +17,8 @@ export interface MemberArgs {
   readonly keepValues: boolean
   /** The WAL's `inlineSyncBytes` (its default when absent). */
   readonly inlineSyncBytes?: number
+  /** The WAL's `preallocateBytes` (its default when absent). */
+  readonly preallocateBytes?: number
 }
 
 export interface Address {

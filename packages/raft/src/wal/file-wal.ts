@@ -69,11 +69,24 @@ export const WalOptions = Schema.Struct({
   inlineSyncBytes: Schema.optionalKey(
     Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 2 ** 31 })),
   ),
+  /**
+   * Zeros written ahead of the data in the active segment, this many bytes at
+   * a time (default 1 MiB, at most `segmentBytes`; 0: never). A record then
+   * overwrites blocks the file already has, so its fdatasync flushes data
+   * only, with no journal commit for a new size or new blocks: on this
+   * machine's ext4 one fdatasync of a small record took p50 0.084 ms instead
+   * of 0.136 alone and 0.145 instead of 0.20 with three writers (C, 2,000
+   * records). Recovery reads zeros after the last batch as the end of data.
+   */
+  preallocateBytes: Schema.optionalKey(
+    Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 2 ** 30 })),
+  ),
 })
 export type WalOptions = typeof WalOptions.Type
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
 export const DEFAULT_INLINE_SYNC_BYTES = 1024
+export const DEFAULT_PREALLOCATE_BYTES = 1024 * 1024
 const DEFAULT_RETAIN_SNAPSHOTS = 2
 const LOCK_FILE = "LOCK"
 const SEGMENT_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/
@@ -105,6 +118,7 @@ interface ResolvedOptions {
   readonly segmentBytes: number
   readonly retainSnapshots: number
   readonly inlineSyncBytes: number
+  readonly preallocateBytes: number
 }
 
 interface Segment {
@@ -145,11 +159,18 @@ export class FileWal {
   private readonly segmentBytes: number
   private readonly retainSnapshots: number
   private readonly inlineSyncBytes: number
+  /** Zeros written ahead at a time (0: none); never more than `segmentBytes`. */
+  private readonly preallocateBytes: number
   /** Durable segments, oldest first; the last is the one being appended to. */
   private segments: Segment[]
   private fd: number
-  /** Write position in the active segment. */
+  /** Write position in the active segment (the end of its data). */
   private size: number
+  /**
+   * Length of the active segment's file: from `size` to here it holds only
+   * zeros (written ahead, see `preallocateBytes`).
+   */
+  private fileEnd: number
 
   // State of everything accepted (encoded), durable or not.
   private acceptedLastIndex: number
@@ -190,6 +211,7 @@ export class FileWal {
     segments: Segment[],
     fd: number,
     size: number,
+    fileEnd: number,
     lastIndex: number,
     hardState: HardState | undefined,
     snapshotIndex: number,
@@ -198,9 +220,11 @@ export class FileWal {
     this.segmentBytes = options.segmentBytes
     this.retainSnapshots = options.retainSnapshots
     this.inlineSyncBytes = options.inlineSyncBytes
+    this.preallocateBytes = Math.min(options.preallocateBytes, options.segmentBytes)
     this.segments = segments
     this.fd = fd
     this.size = size
+    this.fileEnd = Math.max(fileEnd, size)
     this.acceptedLastIndex = this.durableLastIndex = lastIndex
     this.acceptedHardState = this.durableHardState = hardState
     this.snapshotIndex = snapshotIndex
@@ -235,6 +259,7 @@ export class FileWal {
         segmentBytes: opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
         retainSnapshots: opts.retainSnapshots ?? DEFAULT_RETAIN_SNAPSHOTS,
         inlineSyncBytes: opts.inlineSyncBytes ?? DEFAULT_INLINE_SYNC_BYTES,
+        preallocateBytes: opts.preallocateBytes ?? DEFAULT_PREALLOCATE_BYTES,
       })
     } catch (e) {
       await fsp.rm(lockPath, { force: true })
@@ -282,7 +307,10 @@ export class FileWal {
     const log = new LogReplay()
     let tornTail: WalRecovery["tornTail"]
     let activeSize = 0
+    let activeFileEnd = 0
     let activeTorn = false
+    // The previous segment's extent, in case the last one turns out empty.
+    let previous = { validLength: 0, fileLength: 0 }
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i]!
       const isLast = i === segments.length - 1
@@ -299,9 +327,10 @@ export class FileWal {
         if (scan.torn !== undefined) tornTail = { file: seg.path, ...scan.torn }
         segments.pop()
         if (segments.length > 0) {
-          // The previous segment becomes the active one; it was scanned strictly.
-          const prev = segments[segments.length - 1]!
-          activeSize = (await fsp.stat(prev.path).catch(ioFail("stat", prev.path))).size
+          // The previous segment becomes the active one; it was scanned
+          // strictly, so after its data it holds only zeros (written ahead).
+          activeSize = previous.validLength
+          activeFileEnd = previous.fileLength
         }
         break
       }
@@ -311,9 +340,14 @@ export class FileWal {
         if (err !== undefined)
           throw new WalCorruptError({ file: seg.path, offset, reason: err.reason })
       }
+      previous = { validLength: scan.validLength, fileLength: bytes.length }
       if (isLast) {
         activeSize = scan.validLength
-        activeTorn = scan.torn !== undefined || scan.validLength < bytes.length
+        // Zeros after the data (written ahead, or an extension that a crash
+        // left unwritten) are kept as space to write into; anything else is
+        // a torn batch and is cut off.
+        activeTorn = scan.torn !== undefined
+        activeFileEnd = activeTorn ? activeSize : bytes.length
         if (scan.torn !== undefined) tornTail = { file: seg.path, ...scan.torn }
       }
     }
@@ -341,7 +375,7 @@ export class FileWal {
       }
       fd = await createSegment(dir, seg, log.hardState)
       segments.push(seg)
-      activeSize = (await fsp.stat(seg.path).catch(ioFail("stat", seg.path))).size
+      activeSize = activeFileEnd = (await fsp.stat(seg.path).catch(ioFail("stat", seg.path))).size
     } else {
       const active = segments[segments.length - 1]!
       fd = await openFd(active.path, "r+")
@@ -357,6 +391,7 @@ export class FileWal {
       segments,
       fd,
       activeSize,
+      activeFileEnd,
       lastIndex,
       log.hardState,
       snapshotPoint.index,
@@ -517,6 +552,19 @@ export class FileWal {
    */
   stats(): { readonly batches: number; readonly bytes: number; readonly segments: number } {
     return { ...this.counters }
+  }
+
+  /**
+   * The active segment: its path, where its data ends (the next batch's
+   * offset) and its file's length (zeros written ahead fill the difference).
+   * For tests and tools.
+   */
+  activeSegment(): {
+    readonly path: string
+    readonly dataBytes: number
+    readonly fileBytes: number
+  } {
+    return { path: this.segments.at(-1)!.path, dataBytes: this.size, fileBytes: this.fileEnd }
   }
 
   /** Paths of the current segments, oldest first (for tests and tools). */
@@ -872,6 +920,7 @@ export class FileWal {
     const bytes = batch.bytes()
     try {
       writeAll(this.fd, bytes, this.size)
+      this.writeAhead(this.fd, this.size + bytes.length)
     } catch (e) {
       throw new WalIoError({ operation: "write", path: active.path, cause: e })
     }
@@ -890,8 +939,27 @@ export class FileWal {
     )
   }
 
+  /**
+   * Keeps zeros ahead of the data: once the data ending at `end` comes within
+   * a quarter of `preallocateBytes` of the file's end, writes zeros up to
+   * `end + preallocateBytes` (not past the segment's target size). They are
+   * made durable by the fdatasync that follows (the batch's own), so one
+   * batch in a chunk pays for the new blocks and size instead of every one.
+   */
+  private writeAhead(fd: number, end: number): void {
+    const chunk = this.preallocateBytes
+    if (chunk === 0 || end + (chunk >> 2) <= this.fileEnd) return
+    const from = Math.max(end, this.fileEnd)
+    const to = Math.min(end + chunk, this.segmentBytes)
+    if (to > from) {
+      writeAll(fd, zerosOf(to - from), from)
+      this.fileEnd = to
+    }
+  }
+
   private written(bytes: number): void {
     this.size += bytes
+    if (this.fileEnd < this.size) this.fileEnd = this.size
     this.counters.batches++
     this.counters.bytes += bytes
   }
@@ -915,18 +983,28 @@ export class FileWal {
     batch.commit(0)
     const bytes = batch.bytes()
     const fd = await openFd(seg.path, "wx")
+    const prevFileEnd = this.fileEnd
     try {
       writeAll(fd, headBytes, 0)
       writeAll(fd, bytes, headBytes.length)
+      this.fileEnd = 0
+      this.writeAhead(fd, headBytes.length + bytes.length)
     } catch (e) {
+      this.fileEnd = prevFileEnd
       fs.close(fd, () => undefined)
       throw new WalIoError({ operation: "write", path: seg.path, cause: e })
     }
     await fdatasync(fd).catch(ioFail("fdatasync", seg.path))
     await syncDirectory(this.dir).catch(ioFail("fsync", this.dir))
-    fs.close(this.fd, () => undefined)
+    // The finished segment's unused zeros are given back (not synced: a crash
+    // leaves them, and zeros after a segment's data read as its end).
+    const prevFd = this.fd
+    if (prevFileEnd > this.size)
+      await new Promise<void>((resolve) => fs.ftruncate(prevFd, this.size, () => resolve()))
+    fs.close(prevFd, () => undefined)
     this.fd = fd
     this.size = headBytes.length + bytes.length
+    if (this.fileEnd < this.size) this.fileEnd = this.size
     this.counters.batches++
     this.counters.segments++
     this.counters.bytes += this.size
@@ -977,6 +1055,13 @@ const checkSnapshot = (input: SnapshotInput): Snapshot | WalInputError => {
     meta: input.meta ?? new Uint8Array(0),
     data: input.data,
   }
+}
+
+let zeros = new Uint8Array(0)
+/** A shared run of `n` zero bytes (never written to). */
+const zerosOf = (n: number): Uint8Array => {
+  if (zeros.length < n) zeros = new Uint8Array(n)
+  return zeros.subarray(0, n)
 }
 
 const ioFail =

@@ -4,16 +4,29 @@ import * as path from "node:path"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { WalCorruptError, WalInputError, WalIoError, WalLockedError } from "../../src/wal/errors.ts"
-import { FileWal, type WalRecovery } from "../../src/wal/file-wal.ts"
+import { FileWal, segmentFileName, type WalRecovery } from "../../src/wal/file-wal.ts"
+import { scanSegment } from "../../src/wal/format.ts"
 import { Model, type Op, opArb, runOp, withTempDir } from "./helpers.ts"
 
 const SEGMENT = 1024
 
-const open = (dir: string, segmentBytes = SEGMENT, inlineSyncBytes?: number) =>
-  FileWal.open({ dir, segmentBytes, ...(inlineSyncBytes === undefined ? {} : { inlineSyncBytes }) })
+const open = (
+  dir: string,
+  segmentBytes = SEGMENT,
+  inlineSyncBytes?: number,
+  preallocateBytes?: number,
+) =>
+  FileWal.open({
+    dir,
+    segmentBytes,
+    ...(inlineSyncBytes === undefined ? {} : { inlineSyncBytes }),
+    ...(preallocateBytes === undefined ? {} : { preallocateBytes }),
+  })
 
 /** Every batch synced in the thread pool, every one inline, a mix, or the default. */
 const inlineArb = fc.constantFrom<number | undefined>(0, 2 ** 31, 300, undefined)
+/** No zeros written ahead, small runs of them, or the default (capped at the segment size). */
+const preallocateArb = fc.constantFrom<number | undefined>(0, 100, 256, undefined)
 
 const expectRecovered = (recovery: WalRecovery, model: Model, snapshotIndex = 0) => {
   expect(recovery.entries).toEqual(model.live(snapshotIndex))
@@ -30,24 +43,30 @@ const opsArb = fc.array(opArb, { minLength: 1, maxLength: 30 })
 describe("FileWal", () => {
   it("recovers exactly the acknowledged log and hard state, across segments", async () => {
     await fc.assert(
-      fc.asyncProperty(opsArb, opsArb, inlineArb, async (first, second, inline) => {
-        await withTempDir(async (dir) => {
-          const model = new Model()
-          let { wal, recovery } = await open(dir, SEGMENT, inline)
-          expectRecovered(recovery, model)
-          await runAll(wal, model, first)
-          await wal.close()
-          ;({ wal, recovery } = await open(dir, SEGMENT, inline))
-          expectRecovered(recovery, model)
-          expect(recovery.tornTail).toBeUndefined()
-          // The reopened WAL continues where the old one stopped.
-          await runAll(wal, model, second)
-          await wal.close()
-          ;({ wal, recovery } = await open(dir, SEGMENT, inline))
-          expectRecovered(recovery, model)
-          await wal.close()
-        })
-      }),
+      fc.asyncProperty(
+        opsArb,
+        opsArb,
+        inlineArb,
+        preallocateArb,
+        async (first, second, inline, pre) => {
+          await withTempDir(async (dir) => {
+            const model = new Model()
+            let { wal, recovery } = await open(dir, SEGMENT, inline, pre)
+            expectRecovered(recovery, model)
+            await runAll(wal, model, first)
+            await wal.close()
+            ;({ wal, recovery } = await open(dir, SEGMENT, inline, pre))
+            expectRecovered(recovery, model)
+            expect(recovery.tornTail).toBeUndefined()
+            // The reopened WAL continues where the old one stopped.
+            await runAll(wal, model, second)
+            await wal.close()
+            ;({ wal, recovery } = await open(dir, SEGMENT, inline, pre))
+            expectRecovered(recovery, model)
+            await wal.close()
+          })
+        },
+      ),
       { numRuns: 25 },
     )
   })
@@ -63,18 +82,20 @@ describe("FileWal", () => {
         }),
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         fc.constantFrom("cut", "zeros", "garbage"),
-        async (ops, last, where, fill) => {
+        preallocateArb,
+        async (ops, last, where, fill, pre) => {
           await withTempDir(async (dir) => {
             const model = new Model()
-            const { wal } = await open(dir)
+            const { wal } = await open(dir, SEGMENT, undefined, pre)
             await runAll(wal, model, ops)
             const before = wal.segmentPaths()
             const activeBefore = before.at(-1)!
-            const sizeBefore = (await fsp.stat(activeBefore)).size
+            const sizeBefore = wal.activeSegment().dataBytes
             // The write the crash interrupts: acknowledged here, torn below.
             const withLast = model.clone()
             await runOp(wal, withLast, { op: "append", ...last })
             const after = wal.segmentPaths()
+            const dataAfter = wal.activeSegment().dataBytes
             await wal.close()
             // A crash during that write leaves any prefix of its bytes, then
             // nothing, zeros (preallocated space) or stale garbage.
@@ -92,8 +113,11 @@ describe("FileWal", () => {
                   : Buffer.from(Array.from({ length: pad }, (_, i) => (i * 97 + 13) & 0xff))
             const crashed = Buffer.concat([torn, tail])
             await fsp.writeFile(target, crashed)
-            // Zeros or garbage may happen to restore every byte of the write.
-            const survived = crashed.equals(full)
+            // Zeros or garbage may happen to restore every byte of the write,
+            // and a cut in the zeros written ahead of the data loses none of it.
+            const survived =
+              crashed.length >= dataAfter &&
+              crashed.subarray(0, dataAfter).equals(full.subarray(0, dataAfter))
 
             const reopened = await open(dir)
             const expected = survived ? withLast : model
@@ -124,16 +148,18 @@ describe("FileWal", () => {
         fc.nat(),
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         fc.integer({ min: 1, max: 255 }),
-        async (ops, pickFile, where, flip) => {
+        preallocateArb,
+        async (ops, pickFile, where, flip, pre) => {
           await withTempDir(async (dir) => {
             const model = new Model()
-            const { wal } = await open(dir)
+            const { wal } = await open(dir, SEGMENT, undefined, pre)
             await runAll(wal, model, ops)
             const beforeLast = model.clone()
             const activeBefore = wal.segmentPaths().at(-1)!
-            const sizeBefore = (await fsp.stat(activeBefore)).size
+            const sizeBefore = wal.activeSegment().dataBytes
             await runOp(wal, model, { op: "append", back: 0, count: 1, size: 8 })
             const files = wal.segmentPaths()
+            const dataEnd = wal.activeSegment().dataBytes
             await wal.close()
 
             const file = files[pickFile % files.length]!
@@ -144,12 +170,20 @@ describe("FileWal", () => {
 
             const lastFile = files.at(-1)!
             const lastBatchStart = lastFile === activeBefore ? sizeBefore : 0
-            const inLastBatch = file === lastFile && at >= lastBatchStart
+            const inLastBatch = file === lastFile && at >= lastBatchStart && at < dataEnd
+            // After the data: the zeros written ahead, which hold nothing.
+            const afterData = file === lastFile && at >= dataEnd
             const result = await open(dir).then(
               (ok) => ok,
               (e: unknown) => e,
             )
-            if (inLastBatch) {
+            if (afterData) {
+              expect(result).not.toBeInstanceOf(Error)
+              const ok = result as Awaited<ReturnType<typeof open>>
+              expectRecovered(ok.recovery, model)
+              expect(ok.recovery.tornTail).toBeDefined()
+              await ok.wal.close()
+            } else if (inLastBatch) {
               expect(result).not.toBeInstanceOf(Error)
               const ok = result as Awaited<ReturnType<typeof open>>
               expectRecovered(ok.recovery, beforeLast)
@@ -167,6 +201,87 @@ describe("FileWal", () => {
       ),
       { numRuns: 60 },
     )
+  })
+
+  it("writes zeros ahead of the data, keeps them across a reopen and gives them back at a segment's end", async () => {
+    await withTempDir(async (dir) => {
+      const segmentBytes = 16 * 1024
+      const { wal } = await FileWal.open({ dir, segmentBytes, preallocateBytes: 4096 })
+      const data = new Uint8Array(100).fill(7)
+      let index = 0
+      await wal.append([{ index: ++index, term: 1, type: 0, data }])
+      const first = wal.activeSegment()
+      // Zeros at least a quarter chunk ahead, and never past the segment's target.
+      expect(first.fileBytes).toBeGreaterThanOrEqual(first.dataBytes + 1024)
+      expect(first.fileBytes).toBeLessThanOrEqual(segmentBytes)
+      const bytes = await fsp.readFile(first.path)
+      expect(bytes.length).toBe(first.fileBytes)
+      expect(bytes.subarray(first.dataBytes).every((b) => b === 0)).toBe(true)
+      // Appends overwrite the zeros; the file grows only a chunk at a time.
+      const sizes = new Set<number>()
+      for (let i = 0; i < 20; i++) {
+        await wal.append([{ index: ++index, term: 1, type: 0, data }])
+        sizes.add(wal.activeSegment().fileBytes)
+      }
+      expect(sizes.size).toBeLessThan(5)
+      const before = wal.activeSegment()
+      await wal.close()
+      // A reopen keeps the zeros as space to write into (no torn tail reported).
+      const again = await FileWal.open({ dir, segmentBytes, preallocateBytes: 4096 })
+      expect(again.recovery.tornTail).toBeUndefined()
+      expect(again.recovery.lastIndex).toBe(index)
+      expect(again.wal.activeSegment()).toEqual(before)
+      // Fill past the segment: the finished segment ends at its data.
+      while (again.wal.segmentPaths().length === 1)
+        await again.wal.append([{ index: ++index, term: 1, type: 0, data }])
+      const finished = await fsp.readFile(again.wal.segmentPaths()[0]!)
+      expect(scanSegment(new Uint8Array(finished), false)).toMatchObject({
+        _tag: "Ok",
+        validLength: finished.length,
+      })
+      await again.wal.close()
+      const last = await FileWal.open({ dir, segmentBytes, preallocateBytes: 4096 })
+      expect(last.recovery.lastIndex).toBe(index)
+      expect(last.recovery.entries.every((e) => e.data.every((b) => b === 7))).toBe(true)
+      await last.wal.close()
+    })
+  })
+
+  it("with preallocateBytes 0 the file ends at its data", async () => {
+    await withTempDir(async (dir) => {
+      const { wal } = await FileWal.open({ dir, preallocateBytes: 0 })
+      for (let i = 1; i <= 5; i++)
+        await wal.append([{ index: i, term: 1, type: 0, data: new Uint8Array(300) }])
+      const active = wal.activeSegment()
+      expect(active.fileBytes).toBe(active.dataBytes)
+      expect((await fsp.stat(active.path)).size).toBe(active.dataBytes)
+      await wal.close()
+    })
+  })
+
+  it("continues after the data of the previous segment when the newest one was left empty by a crash", async () => {
+    await withTempDir(async (dir) => {
+      const model = new Model()
+      const { wal } = await open(dir, 64 * 1024, undefined, 8192)
+      await runOp(wal, model, { op: "append", back: 0, count: 3, size: 50 })
+      const active = wal.activeSegment()
+      expect(active.fileBytes).toBeGreaterThan(active.dataBytes)
+      await wal.close()
+      // A crash while the next segment was being created: the file exists, empty.
+      const next = path.join(dir, segmentFileName(2, model.last + 1))
+      await fsp.writeFile(next, new Uint8Array(0))
+      const reopened = await open(dir, 64 * 1024, undefined, 8192)
+      expectRecovered(reopened.recovery, model)
+      expect(reopened.wal.segmentPaths()).toEqual([active.path])
+      // Writes go right after the data, not after the zeros.
+      expect(reopened.wal.activeSegment().dataBytes).toBe(active.dataBytes)
+      await runOp(reopened.wal, model, { op: "append", back: 0, count: 2, size: 10 })
+      await reopened.wal.close()
+      const again = await open(dir, 64 * 1024, undefined, 8192)
+      expectRecovered(again.recovery, model)
+      expect(again.recovery.tornTail).toBeUndefined()
+      await again.wal.close()
+    })
   })
 
   it.each([
@@ -243,6 +358,9 @@ describe("FileWal", () => {
       const bad = await FileWal.open({ dir, segmentBytes: 12 }).catch((x: unknown) => x)
       expect(bad).toBeInstanceOf(WalInputError)
       expect((bad as WalInputError).message).toContain("segmentBytes")
+      const ahead = await FileWal.open({ dir, preallocateBytes: 1.5 }).catch((x: unknown) => x)
+      expect(ahead).toBeInstanceOf(WalInputError)
+      expect((ahead as WalInputError).message).toContain("preallocateBytes")
       const negative = await FileWal.open({ dir, inlineSyncBytes: -1 }).catch((x: unknown) => x)
       expect(negative).toBeInstanceOf(WalInputError)
       expect((negative as WalInputError).message).toContain("inlineSyncBytes")
