@@ -31,12 +31,21 @@ const PREALLOCATE =
     : Number(process.env.BENCH_PREALLOCATE_BYTES)
 const root = mkdtempSync(join(tmpdir(), "raft-bench-cluster-"))
 
-const fdatasyncP50 = (): number => {
+/**
+ * p50 of write + fdatasync of one entry, 300 times: appending to a new file,
+ * or (`overwrite`) into a file of zeros written and synced first, as the WAL
+ * writes into the zeros it keeps ahead of its data (`preallocateBytes`).
+ */
+const fdatasyncP50 = (overwrite = false): number => {
   const fd = openSync(join(root, "fsync-probe"), "w")
   const buf = Buffer.alloc(ENTRY_BYTES, 1)
+  if (overwrite) {
+    writeSync(fd, Buffer.alloc(300 * ENTRY_BYTES), 0, 300 * ENTRY_BYTES, 0)
+    fdatasyncSync(fd)
+  }
   const times: number[] = []
   for (let i = 0; i < 300; i++) {
-    writeSync(fd, buf)
+    writeSync(fd, buf, 0, ENTRY_BYTES, i * ENTRY_BYTES)
     const t0 = performance.now()
     fdatasyncSync(fd)
     times.push(performance.now() - t0)
@@ -86,6 +95,7 @@ try {
   if (leader === undefined) throw new Error("no leader elected")
   // One fdatasync on the same disk, probed while the cluster idles (twice; the lower counts).
   const fsync = Math.min(fdatasyncP50(), fdatasyncP50())
+  const fsyncOverwrite = Math.min(fdatasyncP50(true), fdatasyncP50(true))
   // Warm up the JIT and the connections.
   await leader.load(16, 1000, ENTRY_BYTES)
   const rows: { concurrency: number; r: LoadResult; cpu: number }[] = []
@@ -104,7 +114,7 @@ try {
     `3 member processes on 127.0.0.1, TCP, fsynced file WALs, ${ENTRY_BYTES}-byte entries, ${SECONDS} s per row`,
   )
   console.log(
-    `machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}; one fdatasync: p50 ${fsync.toFixed(3)} ms before the rows, ${fsyncAfter.toFixed(3)} ms after`,
+    `machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}; one fdatasync: p50 ${fsync.toFixed(3)} ms before the rows, ${fsyncAfter.toFixed(3)} ms after (into preallocated zeros: ${fsyncOverwrite.toFixed(3)} ms)`,
   )
   console.log(
     `${"proposers".padEnd(10)} ${"committed/s".padEnd(12)} ${"p50 ms".padEnd(8)} ${"p99 ms".padEnd(8)} ${"CPU".padEnd(6)} ${"CPU us/entry".padEnd(13)} failures`,
@@ -116,6 +126,7 @@ try {
   const figures: Record<string, number> = {
     fdatasync_p50_ms: Number(fsync.toFixed(3)),
     fdatasync_after_p50_ms: Number(fsyncAfter.toFixed(3)),
+    fdatasync_preallocated_p50_ms: Number(fsyncOverwrite.toFixed(3)),
   }
   for (const { concurrency, r, cpu } of rows) {
     figures[`c${concurrency}_cpu_percent`] = Math.round(cpu)
