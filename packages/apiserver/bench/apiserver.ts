@@ -12,15 +12,16 @@
 // - the main thread only orchestrates: phases, CPU and event-loop figures of
 //   every part, and the summary.
 // Each phase runs one operation alone (create, get, list, update) or a
-// Kubernetes-style mix, after an unmeasured warm-up, all closed loop (the
-// offered rate is what the server sustains); a last phase runs the mix paced
-// as client-go paces a client (5 requests a second each, 500 a second in
+// Kubernetes-style mix, after an unmeasured warm-up (10,000 requests of the
+// mix), all closed loop (the offered rate is what the server sustains); a
+// last phase runs the mix paced as client-go paces a client (5 requests a second each, 500 a second in
 // all, latency counted from when each request was due). Watch delivery is the
 // time from a write's commit (its answer reaching the API server) to a
 // watcher holding the event, for every event of every watcher.
 //
 //   npm run bench -w @flotilla/apiserver [-- raft] [phases,...]
 //   BENCH_SCALE=2 (twice the operations); BENCH_CLIENTS, BENCH_WATCHERS (default 100 each)
+//   BENCH_WARMUP=10: requests of the mix per client in the unmeasured warm-up (default 100)
 //   BENCH_CPU_PROF=<dir>: the server profiles each measured phase into <dir>/<phase>.cpuprofile
 //   (summarize one with `node bench/profile.ts <file>`)
 //   BENCH_SERVER_NODE_OPTIONS="--perf-basic-prof": extra node options of the server process
@@ -48,6 +49,13 @@ const clients = Number(process.env.BENCH_CLIENTS ?? 100)
 const watchers = Number(process.env.BENCH_WATCHERS ?? 100)
 const listSize = 100
 const scale = Number(process.env.BENCH_SCALE ?? 1)
+/**
+ * Requests of the mix per client before measuring (times BENCH_SCALE, as
+ * every phase): 100 (10,000 requests) brings the server's JIT near its steady
+ * state, as a server that has run for a while; 10 was the old warm-up, which
+ * left the compiler busy during the measured phases.
+ */
+const warmupPerClient = Number(process.env.BENCH_WARMUP ?? 100)
 const namespace = "bench"
 const listNamespace = "listing"
 
@@ -66,7 +74,7 @@ interface Phase {
 /** client-go's default rate limit per client (QPS 5): 100 such clients offer 500 requests a second. */
 const clientGoQps = 5
 const allPhases: ReadonlyArray<Phase> = [
-  { name: "warmup", mix: kubernetesMix, opsPerClient: 10, measured: false },
+  { name: "warmup", mix: kubernetesMix, opsPerClient: warmupPerClient, measured: false },
   { name: "create", mix: only("create"), opsPerClient: 20, measured: true },
   { name: "get", mix: only("get"), opsPerClient: 50, measured: true },
   { name: "list", mix: only("list"), opsPerClient: 5, measured: true },
