@@ -29,6 +29,8 @@ const PREALLOCATE =
   process.env.BENCH_PREALLOCATE_BYTES === undefined
     ? undefined
     : Number(process.env.BENCH_PREALLOCATE_BYTES)
+// BENCH_PROPOSERS: the rows to run (default "1,16,256").
+const PROPOSERS = (process.env.BENCH_PROPOSERS ?? "1,16,256").split(",").map(Number)
 const root = mkdtempSync(join(tmpdir(), "raft-bench-cluster-"))
 
 /**
@@ -100,7 +102,7 @@ try {
   await leader.load(16, 1000, ENTRY_BYTES)
   const rows: { concurrency: number; r: LoadResult; cpu: number }[] = []
   const membersCpu = () => members.reduce((n, m) => n + cpuSeconds(m.child.pid), 0)
-  for (const concurrency of [1, 16, 256]) {
+  for (const concurrency of PROPOSERS) {
     const c0 = membersCpu()
     const t0 = performance.now()
     const r = await leader.load(concurrency, SECONDS * 1000, ENTRY_BYTES)
