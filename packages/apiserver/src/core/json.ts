@@ -83,7 +83,19 @@ export const setKey = (obj: Obj, key: string, value: unknown): void => {
 }
 
 /** RFC 3339 with seconds, as Kubernetes' `metav1.Time` prints: `2026-11-28T16:14:50Z`. */
-export const rfc3339 = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}Z`
+export const rfc3339 = (ms: number): string => {
+  // Every write stamps the time (managedFields): the text of the last second
+  // is kept, since writes come many to a second. A Date holds `trunc(ms)`,
+  // and its text up to the seconds depends on that second alone.
+  const second = Math.floor(Math.trunc(ms) / 1000)
+  if (second !== lastSecond || !Number.isFinite(ms)) {
+    lastSecondText = `${new Date(ms).toISOString().slice(0, 19)}Z`
+    lastSecond = second
+  }
+  return lastSecondText
+}
+let lastSecond = Number.NaN
+let lastSecondText = ""
 
 /** RFC 3339 with microseconds (`metav1.MicroTime`). */
 export const rfc3339Micro = (ms: number): string => `${new Date(ms).toISOString().slice(0, 23)}000Z`

@@ -57,6 +57,8 @@ const splitPath = (path: string): Array<string> => {
 }
 
 const decodeURIComponentSafe = (s: string): string => {
+  // Only escapes change: a segment without one is its own decoding.
+  if (!s.includes("%")) return s
   try {
     return decodeURIComponent(s)
   } catch {

@@ -40,6 +40,13 @@ describe("route", () => {
     expect(r("GET", "/api/v1/namespaces/default")).toMatchObject({
       request: { resource: "namespaces", name: "default" },
     })
+    // Escaped segments are decoded; a malformed escape is kept as sent.
+    expect(r("GET", "/api/v1/namespaces/a%2Db/pods/x%25y")).toMatchObject({
+      request: { namespace: "a-b", name: "x%y" },
+    })
+    expect(r("GET", "/api/v1/namespaces/a/pods/%E0%A4%A")).toMatchObject({
+      request: { name: "%E0%A4%A" },
+    })
     expect(r("PUT", "/api/v1/namespaces/default/finalize")).toMatchObject({
       request: {
         verb: "update",

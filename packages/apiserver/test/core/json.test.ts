@@ -1,0 +1,28 @@
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { rfc3339 } from "../../src/core/json.ts"
+
+const direct = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}Z`
+
+describe("rfc3339", () => {
+  it("prints metav1.Time as Kubernetes does", () => {
+    expect(rfc3339(Date.UTC(2026, 10, 28, 16, 14, 50, 999))).toBe("2026-11-28T16:14:50Z")
+    expect(rfc3339(-1)).toBe("1969-12-31T23:59:59Z")
+    expect(rfc3339(-0.5)).toBe("1970-01-01T00:00:00Z")
+    expect(() => rfc3339(Number.NaN)).toThrow(RangeError)
+  })
+
+  it("answers as a fresh Date would, whatever times came before (property)", () => {
+    // Runs of nearby times (the memo's case) and far jumps, fractions, negatives.
+    const time = fc.oneof(
+      fc.integer({ min: -3_000, max: 3_000 }),
+      fc.double({ min: -8.64e15, max: 8.64e15, noNaN: true }),
+      fc.integer({ min: 1_764_000_000_000, max: 1_764_000_005_000 }),
+    )
+    fc.assert(
+      fc.property(fc.array(time, { maxLength: 40 }), (times) => {
+        for (const ms of times) expect(rfc3339(ms)).toBe(direct(ms))
+      }),
+    )
+  })
+})
