@@ -184,6 +184,10 @@ export const handleConnection = (
 }
 
 /** Pipes a connection through a header rewriter into the gRPC server. */
+let openRewrites = 0
+/** Connections whose frames are being rewritten now (for tests: none may linger). */
+export const rewritingConnections = (): number => openRewrites
+
 const rewrite = (
   socket: net.Socket,
   already: Buffer,
@@ -209,14 +213,30 @@ const rewrite = (
       reader.push(chunk)
     } catch {
       socket.destroy()
-      ours.destroy()
     }
   }
-  ours.on("data", (chunk: Buffer) => socket.write(chunk))
-  ours.on("close", () => socket.destroy())
+  // `ours` keeps reading whatever the HTTP/2 session writes, even once the
+  // client has gone (it is dropped then): a write of the session's that
+  // nobody reads never completes, and Node's JS stream socket under the
+  // session fails an internal assertion (an uncaught exception) on its next
+  // write, such as the GOAWAY of a closing server. So the client's going
+  // away only ends the session's input, and `ours` goes when the session's
+  // side has closed.
+  ours.on("data", (chunk: Buffer) => {
+    if (!socket.destroyed) socket.write(chunk)
+  })
+  openRewrites++
+  ours.on("close", () => {
+    openRewrites--
+    socket.destroy()
+  })
   ours.on("error", () => socket.destroy())
-  socket.on("close", () => ours.destroy())
-  socket.on("end", () => ours.end())
+  theirs.on("close", () => ours.destroy())
+  const endInput = () => {
+    if (!ours.writableEnded) ours.end()
+  }
+  socket.on("close", endInput)
+  socket.on("end", endInput)
   inject(theirs)
   feed(already)
   socket.on("data", feed)
