@@ -49,7 +49,47 @@ const mapError =
     return internalError(`${what}: ${e.message}`)
   }
 
-const decodedMemo = new WeakMap<KeyValue, Obj>()
+/**
+ * The decoded object of the newest version of each key met so far. One per
+ * key, not one per version: the store keeps every version until it is
+ * compacted (minutes of writes), and a decoded object kept for each of them
+ * made the heap, and every full garbage collection, grow with the writes
+ * since the last compaction. Older versions (a list continued at an old
+ * revision, a watch replaying past changes the watch cache no longer holds)
+ * are parsed again when asked for. A version is the entry's when it is the
+ * very `KeyValue` (the embedded store hands out one per version) or has the
+ * same revisions and bytes (a remote store's copy; another store in the same
+ * process with the same key and revision has other bytes).
+ */
+const decodedLatest = new Map<string, { readonly kv: KeyValue; readonly object: Obj }>()
+/** More keys than this (deletes nobody watched leave their entries) starts the map afresh. */
+const maxDecodedKeys = 500_000
+
+const decodedOf = (key: string, kv: KeyValue): Obj | undefined => {
+  const entry = decodedLatest.get(key)
+  if (entry === undefined) return undefined
+  const held = entry.kv
+  return held === kv ||
+    (held.mod_revision === kv.mod_revision &&
+      held.create_revision === kv.create_revision &&
+      sameBytes(held.value, kv.value))
+    ? entry.object
+    : undefined
+}
+
+/** Keeps `object` as the decoded version of `key` unless a newer version is held. */
+const keepDecoded = (key: string, kv: KeyValue, object: Obj): void => {
+  const entry = decodedLatest.get(key)
+  if (entry !== undefined && entry.kv.mod_revision > kv.mod_revision) return
+  if (entry === undefined && decodedLatest.size >= maxDecodedKeys) decodedLatest.clear()
+  decodedLatest.set(key, { kv, object })
+}
+
+/** A deleted key's decoded versions are no longer read as current. */
+const forgetDecoded = (key: string, revision: number): void => {
+  const entry = decodedLatest.get(key)
+  if (entry !== undefined && entry.kv.mod_revision < revision) decodedLatest.delete(key)
+}
 
 /**
  * The objects this server just wrote, with their JSON, by key and revision,
@@ -93,23 +133,23 @@ const isExactJson = (value: unknown): boolean => {
 }
 
 /**
- * Parses a stored value and stamps its resourceVersion. The result is frozen
- * and shared: the embedded store hands out the same `KeyValue` for a version
- * every time, so each version is parsed once; a version this server wrote is
- * not parsed at all (its object and JSON come from the write).
+ * Parses a stored value (of `key`) and stamps its resourceVersion. The
+ * result is frozen and shared: the newest version of each key is parsed once
+ * (`decodedLatest`), older ones whenever asked for; a version this server
+ * wrote is not parsed at all (its object and JSON come from the write).
  */
-export const decodeStored = (kv: KeyValue): Obj => {
-  const memo = decodedMemo.get(kv)
+export const decodeStored = (kv: KeyValue, key: string = keyString(kv.key)): Obj => {
+  const memo = decodedOf(key, kv)
   if (memo !== undefined) return memo
   if (writtenObjects.size > 0) {
-    const key = writtenKey(keyString(kv.key), kv.mod_revision)
-    const written = writtenObjects.get(key)
+    const wk = writtenKey(key, kv.mod_revision)
+    const written = writtenObjects.get(wk)
     if (written !== undefined && sameBytes(written.value, kv.value)) {
-      writtenObjects.delete(key)
+      writtenObjects.delete(wk)
       // Taken only when it is what parsing would give (no undefined members).
       if (isExactJson(written.object)) {
         deepFreeze(written.object)
-        decodedMemo.set(kv, written.object)
+        keepDecoded(key, kv, written.object)
         return written.object
       }
     }
@@ -119,7 +159,7 @@ export const decodeStored = (kv: KeyValue): Obj => {
   const metadata = isObject(object.metadata) ? object.metadata : {}
   object.metadata = { ...metadata, resourceVersion: String(kv.mod_revision) }
   deepFreeze(object)
-  decodedMemo.set(kv, object)
+  keepDecoded(key, kv, object)
   return object
 }
 
@@ -178,11 +218,10 @@ export const serializeStored = (object: Obj): SerializedObject => {
 /** The value stored for an object: its JSON without resourceVersion. */
 export const encodeStored = (object: Obj): Uint8Array => serializeStored(object).value
 
-const stored = (kv: KeyValue): Stored => ({
-  key: keyString(kv.key),
-  object: decodeStored(kv),
-  modRevision: kv.mod_revision,
-})
+const stored = (kv: KeyValue): Stored => {
+  const key = keyString(kv.key)
+  return { key, object: decodeStored(kv, key), modRevision: kv.mod_revision }
+}
 
 export interface ListPage {
   readonly items: ReadonlyArray<Stored>
@@ -279,21 +318,24 @@ export interface ObjectStore {
 
 /** A store event as a change of an object. */
 const toChange = (e: StoreEvent): Change => {
-  const previous = e.prev_kv === undefined ? undefined : decodeStored(e.prev_kv)
+  const key = keyString(e.kv.key)
+  // The previous version first: it is the newest decoded one until this change's is.
+  const previous = e.prev_kv === undefined ? undefined : decodeStored(e.prev_kv, key)
   if (e.type === "PUT") {
     return {
       type: "PUT",
-      key: keyString(e.kv.key),
+      key,
       revision: e.kv.mod_revision,
-      object: decodeStored(e.kv),
+      object: decodeStored(e.kv, key),
       previous,
       created: e.kv.create_revision === e.kv.mod_revision,
     }
   }
+  forgetDecoded(key, e.kv.mod_revision)
   const last = previous ?? {}
   return {
     type: "DELETE",
-    key: keyString(e.kv.key),
+    key,
     revision: e.kv.mod_revision,
     object: {
       ...last,

@@ -2,7 +2,7 @@
 // (the object without resourceVersion), the object at a revision, and that
 // object's JSON, exactly what reading the value back gives.
 import { type KeyValue, KV } from "@flotilla/store"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Stream } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { keyBytes } from "../src/core/keys.ts"
@@ -152,5 +152,78 @@ describe("versions this server wrote", () => {
     )
     expect(a).toStrictEqual({ from: "a" })
     expect(b).toStrictEqual({ from: "b" })
+  })
+})
+
+describe("decoded versions", () => {
+  const encoder = new TextEncoder()
+  const version = (key: string, revision: number, spec: unknown, created = 1): KeyValue =>
+    ({
+      key: keyBytes(key),
+      value: encoder.encode(JSON.stringify({ metadata: { name: "d" }, spec })),
+      create_revision: created,
+      mod_revision: revision,
+      version: revision - created + 1,
+      lease: 0,
+    }) as KeyValue
+
+  it("keep the newest version of a key decoded once; older ones are parsed again", () => {
+    const key = "/registry/pods/default/decoded-1"
+    const v10 = version(key, 10, { a: 1 })
+    const first = decodeStored(v10)
+    expect(decodeStored(v10)).toBe(first)
+    expect(Object.isFrozen(first)).toBe(true)
+    // A remote store's copy of the same version is the same version.
+    expect(decodeStored({ ...v10, value: v10.value.slice() })).toBe(first)
+    const v11 = version(key, 11, { a: 2 })
+    const second = decodeStored(v11)
+    expect(second).toStrictEqual({ metadata: { name: "d", resourceVersion: "11" }, spec: { a: 2 } })
+    expect(decodeStored(v11)).toBe(second)
+    // The older version: parsed again, as it was, and it does not displace the newer.
+    const again = decodeStored(v10)
+    expect(again).not.toBe(first)
+    expect(again).toStrictEqual(first)
+    expect(decodeStored(v11)).toBe(second)
+  })
+
+  it("are not another store's version with the same key and revisions but other bytes", () => {
+    const key = "/registry/pods/default/decoded-2"
+    const ours = decodeStored(version(key, 5, { a: "ours" }))
+    const theirs = decodeStored(version(key, 5, { a: "theirs" }))
+    expect(ours.spec).toStrictEqual({ a: "ours" })
+    expect(theirs.spec).toStrictEqual({ a: "theirs" })
+  })
+
+  it("are read from each change a watch brings, the previous version first, and dropped on delete", async () => {
+    const key = "/registry/pods/default/decoded-3"
+    const seen = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const context = yield* Layer.build(KV.layerMemory())
+          const store = makeObjectStore(Context.get(context, KV))
+          const created = yield* store.create(key, { metadata: { name: "d" }, spec: { n: 1 } })
+          const from = created?.modRevision ?? 0
+          yield* store.guaranteedUpdate(key, (current) =>
+            Effect.succeed({
+              _tag: "Put" as const,
+              object: { ...(current?.object ?? {}), spec: { n: 2 } },
+            }),
+          )
+          yield* store.guaranteedUpdate(key, () => Effect.succeed({ _tag: "Delete" as const }))
+          return yield* store.watch("/registry/pods/", from - 1).pipe(
+            Stream.filter((item) => item._tag === "Changes"),
+            Stream.flatMap((item) => Stream.fromIterable(item.changes)),
+            Stream.take(3),
+            Stream.runCollect,
+          )
+        }),
+      ),
+    )
+    const changes = [...seen]
+    expect(changes.map((c) => c.type)).toEqual(["PUT", "PUT", "DELETE"])
+    // Each change's previous object is the change before's object.
+    expect(changes[1]?.previous).toStrictEqual(changes[0]?.object)
+    expect(changes[2]?.previous).toStrictEqual(changes[1]?.object)
+    expect(changes[2]?.object.spec).toStrictEqual({ n: 2 })
   })
 })
