@@ -140,9 +140,11 @@ const program = Effect.scoped(
     const layer = mode === "raft" ? KV.layerRaft({ members: 3 }) : KV.layerMemory()
     const context = yield* Layer.build(layer as Layer.Layer<KV>)
     const batch = process.env.BENCH_BATCH_MS
+    const compaction = process.env.BENCH_COMPACTION_MS
     const server = yield* serve(timed(Context.get(context, KV)), {
       port,
       ...(batch === undefined ? {} : { watchBatchMs: Number(batch) }),
+      ...(compaction === undefined ? {} : { compactionIntervalMs: Number(compaction) }),
     })
     if (process.send === undefined) process.stdout.write(`${server.url}\n`)
     else reply({ type: "ready", url: server.url })
