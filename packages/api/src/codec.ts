@@ -587,6 +587,51 @@ const decodeAbsent = 0
 const skipAbsent = 1
 const refuseAbsent = 2
 
+type Rest = (input: Record<string, unknown>, out: Record<string, unknown>) => unknown
+
+/**
+ * A struct's decoder as straight-line code, one statement per declared key,
+ * doing what the loop in `compileObjects` does: each key's test, load and
+ * store name the key literally, so V8 keeps an inline cache per key of each
+ * struct instead of one generic keyed access shared by every struct, and
+ * builds every output of a struct with the same hidden class. Names are
+ * written as JSON string literals (the code is made from the schema alone,
+ * never from input); `__proto__`, which `in` and assignment treat
+ * specially, keeps the loop.
+ */
+const generateStruct = (
+  names: ReadonlyArray<string>,
+  decoders: ReadonlyArray<Compiled>,
+  optional: ReadonlyArray<boolean>,
+  onAbsent: ReadonlyArray<number>,
+  rest: Rest,
+): Compiled | undefined => {
+  if (names.includes("__proto__")) return undefined
+  const lines = [
+    "return function decodeStruct(input) {",
+    "if (input === A) return A",
+    "if (!isRecord(input)) return U",
+    "const out = {}",
+    "let v",
+  ]
+  names.forEach((name, i) => {
+    const key = JSON.stringify(name)
+    const keep = `if (v === U) return U; if (v !== A) out[${key}] = v;${optional[i] ? "" : " else return U;"}`
+    const whenAbsent =
+      onAbsent[i] === skipAbsent
+        ? ""
+        : onAbsent[i] === refuseAbsent
+          ? " else return U;"
+          : ` else { v = d[${i}](A); ${keep} }`
+    lines.push(`if (${key} in input) { v = d[${i}](input[${key}]); ${keep} }${whenAbsent}`)
+  })
+  lines.push("return rest(input, out)", "}")
+  const make = new Function("d", "U", "A", "isRecord", "rest", lines.join("\n")) as (
+    ...args: ReadonlyArray<unknown>
+  ) => Compiled
+  return make(decoders, unanswered, absent, isRecordInput, rest)
+}
+
 const compileObjects = (ast: SchemaAST.Objects): Compiled | undefined => {
   const { propertySignatures, indexSignatures } = ast
   // An empty struct accepts anything but null and undefined, as it is.
@@ -620,6 +665,24 @@ const compileObjects = (ast: SchemaAST.Objects): Compiled | undefined => {
   const declared = new Set(names)
   const value = index === undefined ? undefined : compile(index.type)
   if (index !== undefined && value === undefined) return undefined
+  /** After the declared keys: any other key is refused, or taken by the record. */
+  const rest: Rest =
+    value === undefined
+      ? (input, out) => {
+          // Unknown keys are errors (Strict) or warnings (Warn): the Effect parser reports them.
+          for (const key of Object.keys(input)) if (!declared.has(key)) return unanswered
+          return out
+        }
+      : (input, out) => {
+          for (const key of Object.keys(input)) {
+            const decoded = value(input[key])
+            if (decoded === unanswered || decoded === absent) return unanswered
+            if (!declared.has(key)) setOwn(out, key, decoded)
+          }
+          return out
+        }
+  const generated = generateStruct(names, decoders, optional, onAbsent, rest)
+  if (generated !== undefined) return generated
   return (input) => {
     if (input === absent) return absent
     if (!isRecordInput(input)) return unanswered
@@ -639,17 +702,7 @@ const compileObjects = (ast: SchemaAST.Objects): Compiled | undefined => {
         setOwn(out, name, decoded)
       }
     }
-    if (value === undefined) {
-      // Unknown keys are errors (Strict) or warnings (Warn): the Effect parser reports them.
-      for (const key of Object.keys(input)) if (!declared.has(key)) return unanswered
-      return out
-    }
-    for (const key of Object.keys(input)) {
-      const decoded = value(input[key])
-      if (decoded === unanswered || decoded === absent) return unanswered
-      if (!declared.has(key)) setOwn(out, key, decoded)
-    }
-    return out
+    return rest(input, out)
   }
 }
 

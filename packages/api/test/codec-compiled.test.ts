@@ -118,6 +118,66 @@ describe("compiled decoding", () => {
     })
   }
 
+  it("answers as the parser does for structs with awkward declared names (property)", () => {
+    // `__proto__` keeps the loop; the others are written into generated
+    // code as string literals, and inherited names (`constructor`) are
+    // present to `in` as they are to Effect.
+    const awkward = ["__proto__", "constructor", 'q"uo\\te', "\u2028", "a.b/c"]
+    // An own `__proto__` field (in an object literal it would set the prototype).
+    const protoFields: Record<string, Schema.Top> = { a: Schema.optionalKey(Schema.Number) }
+    Object.defineProperty(protoFields, "__proto__", {
+      value: Schema.optionalKey(Schema.String),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+    const schemas = [
+      Schema.Struct(protoFields),
+      Schema.Struct({
+        'q"uo\\te': Schema.optionalKey(Schema.String),
+        "\u2028": Schema.optionalKey(Schema.Number),
+        "a.b/c": Schema.optionalKey(Schema.Number),
+      }),
+      // Inherited names are present to `in` (and to Effect): a plain object
+      // without its own `constructor` string never decodes here.
+      Schema.Struct({ constructor: Schema.optionalKey(Schema.String) }),
+    ]
+    const entry = fc.tuple(
+      fc.constantFrom(...awkward, "a", "z"),
+      fc.oneof(fc.string({ maxLength: 3 }), fc.integer()),
+    )
+    const answered = [0, 0, 0]
+    fc.assert(
+      fc.property(fc.nat({ max: 2 }), fc.array(entry, { maxLength: 4 }), (which, entries) => {
+        const schema = schemas[which] as Schema.Codec<unknown, unknown>
+        // Own keys only, `__proto__` included (defineProperty, as JSON.parse makes it).
+        const input: Record<string, unknown> = {}
+        for (const [k, v] of entries)
+          Object.defineProperty(input, k, {
+            value: v,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          })
+        const compiled = decodeCompiled(schema, input)
+        const parsed = Schema.decodeUnknownResult(schema)(input, { onExcessProperty: "error" })
+        if (Result.isSuccess(parsed)) {
+          expect(compiled).toBeDefined()
+          expect(Object.keys(compiled?.value as object)).toEqual(
+            Object.keys(parsed.success as object),
+          )
+          expect(JSON.stringify(compiled?.value)).toBe(JSON.stringify(parsed.success))
+          answered[which] = (answered[which] ?? 0) + 1
+        } else {
+          expect(compiled).toBeUndefined()
+        }
+      }),
+      { numRuns: 300 },
+    )
+    expect(answered[0]).toBeGreaterThan(5)
+    expect(answered[1]).toBeGreaterThan(5)
+  })
+
   it("checks Schema.Json values (managedFields' fieldsV1) as the parser does (property)", () => {
     const parse = Schema.decodeUnknownResult(Schema.Json)
     class Box {
