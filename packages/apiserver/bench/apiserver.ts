@@ -382,6 +382,29 @@ const main = async () => {
   ]
   for (const p of problems) console.log(`problem: ${p}`)
 
+  // Issue 6's goals: single-object reads and writes (every operation but
+  // list) with a p99 under 100 ms, and watch delivery's p99 under 50 ms.
+  const singleObjectGoalMs = 100
+  const watchGoalMs = 50
+  const singleObjectMet = Object.fromEntries(
+    results
+      .filter((r) => r.phase.measured && Object.keys(r.ops).some((op) => op !== "list"))
+      .map((r) => [
+        r.phase.name,
+        Object.entries(r.ops)
+          .filter(([op]) => op !== "list")
+          .every(([, s]) => s.p99 < singleObjectGoalMs),
+      ]),
+  )
+  const watchMet = allDelivery.count === 0 || allDelivery.p99 < watchGoalMs
+  console.log(
+    `goals: single-object p99 < ${singleObjectGoalMs} ms: ${Object.entries(singleObjectMet)
+      .map(([phase, met]) => `${phase} ${met ? "yes" : "no"}`)
+      .join(
+        ", ",
+      )}; watch delivery p99 < ${watchGoalMs} ms: ${watchMet ? "yes" : "no"} (${allDelivery.p99} ms)`,
+  )
+
   const figure = (name: string, op?: Op) => {
     const r = results.find((x) => x.phase.name === name)
     if (r === undefined) return undefined
@@ -425,6 +448,7 @@ const main = async () => {
       mix: figure("mix"),
       paced: { offeredPerSecond: clients * clientGoQps, ...figure("paced") },
       watchDelivery: { p50: allDelivery.p50, p99: allDelivery.p99, events: allDelivery.count },
+      goals: { singleObjectP99Under100Ms: singleObjectMet, watchDeliveryP99Under50Ms: watchMet },
       problems: problems.length,
     }),
   )
