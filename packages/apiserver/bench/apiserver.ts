@@ -402,7 +402,7 @@ const main = async () => {
       .map(([phase, met]) => `${phase} ${met ? "yes" : "no"}`)
       .join(
         ", ",
-      )}; watch delivery p99 < ${watchGoalMs} ms: ${watchMet ? "yes" : "no"} (${allDelivery.p99} ms)`,
+      )}; watch delivery p99 < ${watchGoalMs} ms: ${allDelivery.count === 0 ? "no events" : `${watchMet ? "yes" : "no"} (${allDelivery.p99} ms)`}`,
   )
 
   const figure = (name: string, op?: Op) => {
