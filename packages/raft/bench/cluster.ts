@@ -4,6 +4,8 @@
 // committed proposals per second and p50/p99 commit latency at 1, 16 and 256
 // concurrent proposers with 256-byte entries, and the latency of one
 // fdatasync on the same disk for comparison.
+
+import { spawn } from "node:child_process"
 import {
   closeSync,
   fdatasyncSync,
@@ -13,6 +15,7 @@ import {
   rmSync,
   writeSync,
 } from "node:fs"
+import { connect } from "node:net"
 import { cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { type LoadResult, type MemberProcess, spawnMember } from "../src/testing/processes.ts"
@@ -55,6 +58,53 @@ const fdatasyncP50 = (overwrite = false): number => {
   closeSync(fd)
   times.sort((a, b) => a - b)
   return times[times.length >> 1]!
+}
+
+/**
+ * p50 of a loopback TCP round trip between two processes (64 bytes each
+ * way, 2,000 times, Nagle off): the other term of the one-proposer goal.
+ */
+const loopbackRttP50 = async (): Promise<number> => {
+  const echo = spawn(
+    process.execPath,
+    [
+      "-e",
+      `const s = require("node:net").createServer((c) => { c.setNoDelay(true); c.on("data", (d) => c.write(d)) });
+       s.listen(0, "127.0.0.1", () => process.stdout.write(String(s.address().port) + "\\n"))`,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  )
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      echo.stdout?.once("data", (d: Buffer) => resolve(Number(d.toString().trim())))
+      echo.once("error", reject)
+    })
+    const socket = connect({ host: "127.0.0.1", port, noDelay: true })
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()))
+    const payload = Buffer.alloc(64, 7)
+    const times: number[] = []
+    for (let i = 0; i < 2000; i++) {
+      const t0 = performance.now()
+      socket.write(payload)
+      let got = 0
+      await new Promise<void>((resolve) => {
+        const onData = (d: Buffer) => {
+          got += d.length
+          if (got >= payload.length) {
+            socket.off("data", onData)
+            resolve()
+          }
+        }
+        socket.on("data", onData)
+      })
+      times.push(performance.now() - t0)
+    }
+    socket.destroy()
+    times.sort((a, b) => a - b)
+    return times[times.length >> 1]!
+  } finally {
+    echo.kill()
+  }
 }
 
 /** CPU time (user + system) of a process so far, in seconds. */
@@ -112,6 +162,7 @@ try {
   }
   // Again after the rows: the disk is shared and its latency drifts.
   const fsyncAfter = fdatasyncP50()
+  const rtt = await loopbackRttP50()
   console.log(
     `3 member processes on 127.0.0.1, TCP, fsynced file WALs, ${ENTRY_BYTES}-byte entries, ${SECONDS} s per row`,
   )
@@ -136,7 +187,21 @@ try {
     figures[`c${concurrency}_p50_ms`] = Number(r.p50.toFixed(3))
     figures[`c${concurrency}_p99_ms`] = Number(r.p99.toFixed(3))
   }
-  console.log(JSON.stringify({ bench: "raft-cluster", entryBytes: ENTRY_BYTES, ...figures }))
+  // Issue 3's goals: >= 50,000 committed/s with 256 proposers; with one, a
+  // p50 within 1.5x of one fdatasync (the lower of the two probes of an
+  // appending write) plus a loopback round trip.
+  const one = rows.find((r) => r.concurrency === 1)
+  const many = rows.find((r) => r.concurrency === 256)
+  const oneTarget = 1.5 * (Math.min(fsync, fsyncAfter) + rtt)
+  figures.loopback_rtt_p50_ms = Number(rtt.toFixed(3))
+  const goals = {
+    c256AtLeast50k: many === undefined ? null : many.r.perSecond >= 50_000,
+    c1P50Within1_5xFsyncPlusRtt: one === undefined ? null : one.r.p50 <= oneTarget,
+  }
+  console.log(
+    `goals: 256 proposers >= 50,000/s: ${many === undefined ? "not run" : many.r.perSecond >= 50_000 ? "yes" : "no"}; 1 proposer p50 <= 1.5 x (fdatasync ${Math.min(fsync, fsyncAfter).toFixed(3)} + loopback RTT ${rtt.toFixed(3)}) = ${oneTarget.toFixed(3)} ms: ${one === undefined ? "not run" : `${one.r.p50 <= oneTarget ? "yes" : "no"} (${one.r.p50.toFixed(3)})`}`,
+  )
+  console.log(JSON.stringify({ bench: "raft-cluster", entryBytes: ENTRY_BYTES, ...figures, goals }))
 } finally {
   // Asked to exit (a member profile, RAFT_MEMBER_PROFILE, is written then); killed if it hangs.
   await Promise.all(
