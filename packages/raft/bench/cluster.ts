@@ -19,6 +19,7 @@ import { connect } from "node:net"
 import { cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { type LoadResult, type MemberProcess, spawnMember } from "../src/testing/processes.ts"
+import { ioFloor } from "./io-floor.ts"
 
 const ENTRY_BYTES = 256
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
@@ -163,6 +164,10 @@ try {
   // Again after the rows: the disk is shared and its latency drifts.
   const fsyncAfter = fdatasyncP50()
   const rtt = await loopbackRttP50()
+  // The one-proposer row's I/O alone (sockets, write + fdatasync), no Raft: its floor in Node.
+  const floor = PROPOSERS.includes(1)
+    ? await ioFloor({ dir: root, recordBytes: ENTRY_BYTES, records: 3000, warmup: 500 })
+    : undefined
   console.log(
     `3 member processes on 127.0.0.1, TCP, fsynced file WALs, ${ENTRY_BYTES}-byte entries, ${SECONDS} s per row`,
   )
@@ -175,6 +180,10 @@ try {
   for (const { concurrency, r, cpu } of rows)
     console.log(
       `${String(concurrency).padEnd(10)} ${Math.round(r.perSecond).toLocaleString("en-US").padEnd(12)} ${r.p50.toFixed(3).padEnd(8)} ${r.p99.toFixed(3).padEnd(8)} ${`${cpu.toFixed(0)}%`.padEnd(6)} ${((cpu * 10_000) / r.perSecond).toFixed(1).padEnd(13)} ${r.failures}`,
+    )
+  if (floor !== undefined)
+    console.log(
+      `the same I/O without Raft (send to 2 follower processes, each write + fdatasync + ack; own write + fdatasync; wait for 1 ack): p50 ${floor.p50.toFixed(3)} ms, p99 ${floor.p99.toFixed(3)} ms`,
     )
   const figures: Record<string, number> = {
     fdatasync_p50_ms: Number(fsync.toFixed(3)),
@@ -194,12 +203,16 @@ try {
   const many = rows.find((r) => r.concurrency === 256)
   const oneTarget = 1.5 * (Math.min(fsync, fsyncAfter) + rtt)
   figures.loopback_rtt_p50_ms = Number(rtt.toFixed(3))
+  if (floor !== undefined) {
+    figures.io_floor_p50_ms = Number(floor.p50.toFixed(3))
+    figures.io_floor_p99_ms = Number(floor.p99.toFixed(3))
+  }
   const goals = {
     c256AtLeast50k: many === undefined ? null : many.r.perSecond >= 50_000,
     c1P50Within1_5xFsyncPlusRtt: one === undefined ? null : one.r.p50 <= oneTarget,
   }
   console.log(
-    `goals: 256 proposers >= 50,000/s: ${many === undefined ? "not run" : many.r.perSecond >= 50_000 ? "yes" : "no"}; 1 proposer p50 <= 1.5 x (fdatasync ${Math.min(fsync, fsyncAfter).toFixed(3)} + loopback RTT ${rtt.toFixed(3)}) = ${oneTarget.toFixed(3)} ms: ${one === undefined ? "not run" : `${one.r.p50 <= oneTarget ? "yes" : "no"} (${one.r.p50.toFixed(3)})`}`,
+    `goals: 256 proposers >= 50,000/s: ${many === undefined ? "not run" : many.r.perSecond >= 50_000 ? "yes" : "no"}; 1 proposer p50 <= 1.5 x (fdatasync ${Math.min(fsync, fsyncAfter).toFixed(3)} + loopback RTT ${rtt.toFixed(3)}) = ${oneTarget.toFixed(3)} ms: ${one === undefined ? "not run" : `${one.r.p50 <= oneTarget ? "yes" : "no"} (${one.r.p50.toFixed(3)}; ${floor === undefined ? "" : `${(one.r.p50 / floor.p50).toFixed(2)} x the same I/O without Raft`})`}`,
   )
   console.log(JSON.stringify({ bench: "raft-cluster", entryBytes: ENTRY_BYTES, ...figures, goals }))
 } finally {
