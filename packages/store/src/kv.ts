@@ -7,6 +7,7 @@ import { Context, Effect, Layer, Queue, type Scope, Stream } from "effect"
 import { Applier, fullHeader, type LocalOptions } from "./applier.ts"
 import type { Cluster } from "./cluster.ts"
 import {
+  ErrCompacted,
   ErrLeaseTTLTooLarge,
   type EtcdFailure,
   invalidArgument,
@@ -150,7 +151,9 @@ export class KV extends Context.Service<KV, KVShape>()("@flotilla/store/KV") {
           return invalid !== undefined ? fail(invalid) : propose({ delete_range: req })
         },
         txn,
-        compact: (req) => propose({ compaction: req }),
+        // etcd: a revision at or below the last compaction (0 and negatives
+        // included) is "compacted"; refused here, it never enters the log.
+        compact: (req) => (req.revision <= 0 ? fail(ErrCompacted) : propose({ compaction: req })),
         leaseGrant: (req) =>
           Effect.gen(function* () {
             if (req.TTL > MAX_LEASE_TTL) return yield* fail(ErrLeaseTTLTooLarge)

@@ -112,6 +112,30 @@ describe("KV (in-process)", () => {
     }).pipe(Effect.provide(layer)),
   )
 
+  it.effect("refuses a compaction at a revision at or below 0 before it reaches the log", () =>
+    Effect.gen(function* () {
+      const kv = yield* KV
+      for (let i = 0; i < 60; i++) yield* kv.put({ key: utf8("k"), value: utf8(`${i}`) })
+      const applied = (yield* (yield* Applier).status).raftAppliedIndex
+      for (const revision of [-200, -1, 0]) {
+        const error = yield* Effect.flip(kv.compact({ revision }))
+        assert.strictEqual(error.code, 11)
+        assert.strictEqual(error.message, "etcdserver: mvcc: required revision has been compacted")
+      }
+      // Nothing was proposed, and every revision is still readable (-200 used
+      // to be logged as 56 and compact the history below it).
+      assert.strictEqual((yield* (yield* Applier).status).raftAppliedIndex, applied)
+      const first = yield* kv.range({ key: utf8("k"), revision: 2 })
+      assert.strictEqual(fromUtf8(first.kvs[0]!.value), "0")
+    }).pipe(
+      Effect.provide(
+        Cluster.layer.pipe(
+          Layer.provideMerge(KV.layerMemory({ name: "m1", roundTripEntries: true })),
+        ),
+      ),
+    ),
+  )
+
   it.effect("multiplexes watches on a session and closes them with its scope", () =>
     Effect.gen(function* () {
       const kv = yield* KV

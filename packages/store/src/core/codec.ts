@@ -53,6 +53,15 @@ export class Writer {
 
   /** Unsigned varint of a non-negative safe integer. */
   uint(v: number): void {
+    // Anything else would be written as bytes that decode to another number.
+    if (!(v >= 0 && Number.isSafeInteger(v))) {
+      throw new CodecError(`${v} is not a non-negative safe integer`)
+    }
+    this.varint(v)
+  }
+
+  /** A varint of a non-negative integer below 2^54 (exact in a double). */
+  private varint(v: number): void {
     this.ensure(8)
     while (v >= 0x80) {
       this.buf[this.pos++] = (v % 0x80) | 0x80
@@ -67,7 +76,8 @@ export class Writer {
    */
   int(v: number): void {
     if (v < MIN_INT) throw new CodecError(`${v} is below the smallest encodable integer`)
-    this.uint(v >= 0 ? v * 2 : -v * 2 - 1)
+    if (!Number.isSafeInteger(v)) throw new CodecError(`${v} is not a safe integer`)
+    this.varint(v >= 0 ? v * 2 : -v * 2 - 1)
   }
 
   bytes(b: Uint8Array): void {

@@ -47,6 +47,19 @@ describe("varints", () => {
     )
   })
 
+  it("refuses to write a negative or unsafe unsigned varint", () => {
+    // Such a number used to be written as bytes that decode to another one
+    // (-200 as the single byte 56): a compaction at -200 compacted at 56.
+    for (const v of [-1, -200, 2 ** 53, 0.5, Number.NaN]) {
+      expect(() => new Writer(1).uint(v)).toThrow(CodecError)
+    }
+    for (const v of [0.5, 2 ** 53, Number.NaN])
+      expect(() => new Writer(1).int(v)).toThrow(CodecError)
+    expect(() =>
+      encodeRequest({ header: { ID: 1, now: 0 }, compaction: { revision: -200 } }),
+    ).toThrow(CodecError)
+  })
+
   it("refuses a varint beyond 2^53", () => {
     const r = new Reader(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]))
     expect(() => r.uint("revision")).toThrow(/revision/)
