@@ -18,6 +18,7 @@
 import * as net from "node:net"
 import { Context, Effect, Layer, Queue, Schema, type Scope, Stream } from "effect"
 import type { Message, NodeId } from "../core/types.ts"
+import { coalesceAppends, isEmptyAppend } from "./coalesce.ts"
 import { BinaryWriter, encodeWireMessage, RaftCodecError } from "./tcp-codec.ts"
 import { decodeBatch, decodeHello, encodeBatches, encodeHello, FrameDecoder } from "./tcp-frames.ts"
 
@@ -80,6 +81,8 @@ export interface TcpTransportStats {
   readonly framesReceived: number
   /** Messages dropped: queue overflow, unknown peer, or misaddressed on receipt. */
   readonly dropped: number
+  /** Empty AppendEntries not sent because a later one in the same flush said more (see coalesceAppends). */
+  readonly coalesced: number
   readonly connects: number
 }
 
@@ -89,6 +92,7 @@ interface Counters {
   messagesReceived: number
   framesReceived: number
   dropped: number
+  coalesced: number
   connects: number
 }
 
@@ -101,6 +105,10 @@ class Peer {
   spare: Message[] = []
   /** `flush` bound to this peer, queued as a microtask. */
   flushSoon: () => void = () => undefined
+  /** `flush` bound to this peer, for the end of the turn (only empty AppendEntries queued). */
+  flushLater: () => void = () => undefined
+  /** A `flushLater` is pending. */
+  later = false
   socket: net.Socket | undefined
   connected = false
   /** Waiting for 'drain' before writing more. */
@@ -134,6 +142,7 @@ export class TcpTransport {
     messagesReceived: 0,
     framesReceived: 0,
     dropped: 0,
+    coalesced: 0,
     connects: 0,
   }
   private closed = false
@@ -192,6 +201,10 @@ export class TcpTransport {
     if (peer === undefined) {
       const p = new Peer(id, address)
       p.flushSoon = () => this.flush(p)
+      p.flushLater = () => {
+        p.later = false
+        this.flush(p)
+      }
       this.peers.set(id, p)
       return
     }
@@ -227,7 +240,15 @@ export class TcpTransport {
       this.counters.dropped += excess
     }
     if (peer.connected) {
-      if (!peer.scheduled && !peer.blocked) {
+      if (peer.scheduled || peer.blocked) return
+      if (isEmptyAppend(message)) {
+        // Only a commitIndex (or a probe): wait for the end of the turn, when a
+        // proposal taken meanwhile may have queued an AppendEntries that says more.
+        if (!peer.later) {
+          peer.later = true
+          setImmediate(peer.flushLater)
+        }
+      } else {
         peer.scheduled = true
         queueMicrotask(peer.flushSoon)
       }
@@ -253,6 +274,7 @@ export class TcpTransport {
     if (!peer.connected || socket === undefined || peer.blocked || peer.queue.length === 0) return
     let queue = peer.queue
     peer.queue = peer.spare
+    if (queue.length > 1) this.counters.coalesced += coalesceAppends(queue)
     let frames: Uint8Array[]
     try {
       frames = encodeBatches(queue, 0, queue.length, this.batchBytes, this.writer)

@@ -4,6 +4,7 @@ import { Context, Effect, Layer, Stream } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import type { Message } from "../../src/core/types.ts"
+import { coalesceAppends } from "../../src/transport/coalesce.ts"
 import { RaftTcpTransport, TcpTransport, TcpTransportError } from "../../src/transport/tcp.ts"
 import type { RaftCodecError } from "../../src/transport/tcp-codec.ts"
 import { messageArb } from "./arbitraries.ts"
@@ -80,7 +81,7 @@ const link = (a: Node, b: Node) => {
 }
 
 describe("TcpTransport on 127.0.0.1", () => {
-  it("delivers every message, in order, between two nodes", async () => {
+  it("delivers every message, in order, between two nodes (but superseded empty AppendEntries)", async () => {
     const a = await start("a")
     const b = await start("b")
     link(a, b)
@@ -93,15 +94,63 @@ describe("TcpTransport on 127.0.0.1", () => {
           a.received.length = 0
           for (const m of toB) a.transport.send(m)
           for (const m of toA) b.transport.send(m)
+          // Sent in one turn, so flushed together: an empty AppendEntries that a
+          // later one covers is left out (coalesce.test.ts has its rule).
+          const expectB = [...toB]
+          const expectA = [...toA]
+          coalesceAppends(expectB)
+          coalesceAppends(expectA)
           await waitFor(
             [a, b],
-            () => b.received.length >= toB.length && a.received.length >= toA.length,
+            () => b.received.length >= expectB.length && a.received.length >= expectA.length,
           )
-          expect(b.received).toEqual(toB)
-          expect(a.received).toEqual(toA)
+          expect(b.received).toEqual(expectB)
+          expect(a.received).toEqual(expectA)
         }),
         { numRuns: 25 },
       )
+    } finally {
+      await a.transport.close()
+      await b.transport.close()
+    }
+  })
+
+  it("sends one AppendEntries, not two, when a commitIndex-only one is followed in the same turn", async () => {
+    const a = await start("a")
+    const b = await start("b")
+    link(a, b)
+    const append = (prevLogIndex: number, leaderCommit: number, entries: number): Message => ({
+      type: "AppendEntries",
+      from: "a",
+      to: "b",
+      term: 2,
+      prevLogIndex,
+      prevLogTerm: 2,
+      leaderCommit,
+      entries: Array.from({ length: entries }, (_, i) => ({
+        index: prevLogIndex + 1 + i,
+        term: 2,
+        type: "Normal" as const,
+        data: new Uint8Array([7]),
+      })),
+    })
+    try {
+      // Connect first: messages queued before the connection are flushed at once.
+      a.transport.send({ type: "TimeoutNow", from: "a", to: "b", term: 1 })
+      await waitFor([b], () => b.received.length === 1)
+      // The leader commits 5 (an empty AppendEntries to carry it), then takes a
+      // proposal in the same turn (its AppendEntries carries commit 5 too).
+      a.transport.send(append(5, 5, 0))
+      await Promise.resolve()
+      a.transport.send(append(5, 5, 1))
+      await waitFor([b], () => b.received.length === 2)
+      expect(b.received[1]).toEqual(append(5, 5, 1))
+      expect(a.transport.stats().coalesced).toBe(1)
+      // Alone, the empty one goes out at the end of the turn.
+      a.transport.send(append(6, 6, 0))
+      await waitFor([b], () => b.received.length === 3)
+      expect(b.received[2]).toEqual(append(6, 6, 0))
+      expect(a.transport.stats().coalesced).toBe(1)
     } finally {
       await a.transport.close()
       await b.transport.close()
