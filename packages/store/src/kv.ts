@@ -45,6 +45,7 @@ import {
   checkRangeRequest,
   checkTxn,
   DEFAULT_MAX_TXN_OPS,
+  isReadOnlyTxn,
 } from "./core/validate.ts"
 import { type EmbeddedOptions, layerEmbedded } from "./embedded.ts"
 import { EtcdError } from "./errors.ts"
@@ -85,10 +86,6 @@ export interface KVShape {
 const fail = (f: EtcdFailure): Effect.Effect<never, EtcdError> =>
   Effect.fail(EtcdError.fromFailure(f))
 
-/** A txn whose every branch only reads: served locally, like a range. */
-const readOnly = (t: TxnRequest): boolean =>
-  [...(t.success ?? []), ...(t.failure ?? [])].every((op) => "request_range" in op)
-
 const serializableTxn = (t: TxnRequest): boolean =>
   [...(t.success ?? []), ...(t.failure ?? [])].every(
     (op) => "request_range" in op && op.request_range.serializable === true,
@@ -128,7 +125,7 @@ export class KV extends Context.Service<KV, KVShape>()("@flotilla/store/KV") {
       const txn = (req: TxnRequest): Effect.Effect<TxnResponse, EtcdError> => {
         const invalid = checkTxn(req, maxTxnOps)
         if (invalid !== undefined) return fail(invalid)
-        if (readOnly(req)) {
+        if (isReadOnlyTxn(req)) {
           return Effect.flatMap(
             applier.read((s) => s.txn(req), serializableTxn(req)),
             unwrap,

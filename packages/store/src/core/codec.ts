@@ -334,7 +334,11 @@ const writeOps = (w: Writer, ops: ReadonlyArray<RequestOp>): void => {
   }
 }
 
-const MAX_DEPTH = 64
+/**
+ * Deepest txn nesting a log entry may carry: above what the API accepts (etcd's
+ * op budget, 128 levels), so that every txn it accepts can be logged.
+ */
+const MAX_DEPTH = 256
 
 const readOps = (r: Reader, depth: number): RequestOp[] => {
   const n = r.uint("txn op count")

@@ -22,6 +22,10 @@ import type {
 /** etcd's default --max-txn-ops. */
 export const DEFAULT_MAX_TXN_OPS = 128
 
+/** A txn whose every branch only reads (a nested txn counts as a write): served like a range. */
+export const isReadOnlyTxn = (t: TxnRequest): boolean =>
+  [...(t.success ?? []), ...(t.failure ?? [])].every((op) => "request_range" in op)
+
 export const checkRangeRequest = (r: RangeRequest): EtcdFailure | undefined =>
   r.key.length === 0 ? ErrEmptyKey : undefined
 

@@ -26,8 +26,8 @@ export interface UnaryMethod {
 }
 
 export interface BidiCall {
-  /** One request message, in arrival order. */
-  readonly message: (message: Uint8Array) => void
+  /** One request message, in arrival order; a status ends the stream with it. */
+  readonly message: (message: Uint8Array) => GrpcStatus | undefined
   /** The client half-closed, cancelled, or the connection broke. */
   readonly close: () => void
 }
@@ -92,6 +92,19 @@ const endWithTrailers = (stream: http2.ServerHttp2Stream, status: GrpcStatus): v
 
 const RESPONSE_HEADERS = { ":status": 200, "content-type": "application/grpc" } as const
 
+/** What a handler threw as the status to answer with: a status, or INTERNAL for anything else. */
+const asStatus = (e: unknown): GrpcStatus => {
+  const s = e as Partial<GrpcStatus> | null
+  return typeof s?.code === "number" && typeof s.message === "string"
+    ? { code: s.code, message: s.message }
+    : { code: GrpcCode.INTERNAL, message: `grpc: ${String(e)}` }
+}
+
+/** gRPC's content types: application/grpc, alone or with +format or ;parameters. */
+const isGrpcContentType = (type: string): boolean =>
+  type.startsWith("application/grpc") &&
+  (type.length === 16 || type[16] === "+" || type[16] === ";")
+
 /** Splits a stream's DATA into gRPC messages. */
 class MessageReader {
   private chunks: Buffer[] = []
@@ -110,19 +123,38 @@ class MessageReader {
       if (this.buffered < 5) return
       const head = this.peek(5)
       const length = head.readUInt32BE(1)
+      // No grpc-encoding is accepted (the stream is refused first), so a
+      // message can only be uncompressed (grpc-go's words for the rest).
+      if (head[0] === 1) {
+        throw {
+          code: GrpcCode.INTERNAL,
+          message: "grpc: compressed flag set with identity or empty encoding",
+        }
+      }
       if (head[0] !== 0) {
-        throw { code: GrpcCode.UNIMPLEMENTED, message: "compressed messages are not supported" }
+        throw {
+          code: GrpcCode.INTERNAL,
+          message: `grpc: received unexpected payload format ${head[0]}`,
+        }
       }
       if (length > this.max) {
         throw {
           code: GrpcCode.RESOURCE_EXHAUSTED,
-          message: `received message larger than max (${length} vs. ${this.max})`,
+          message: `grpc: received message larger than max (${length} vs. ${this.max})`,
         }
       }
       if (this.buffered < 5 + length) return
       this.take(5)
       out(this.take(length))
     }
+  }
+
+  /** Why the stream's end came too early: bytes of an incomplete message, or none at all. */
+  incomplete(): string {
+    if (this.buffered === 0) return "grpc: no request message"
+    if (this.buffered < 5) return `grpc: truncated message: ${this.buffered} of 5 prefix bytes`
+    const length = this.peek(5).readUInt32BE(1)
+    return `grpc: truncated message: ${this.buffered - 5} of ${length} bytes`
   }
 
   private peek(n: number): Buffer {
@@ -160,12 +192,20 @@ export const makeGrpcServer = (
     const path = headers[":path"] ?? ""
     const method = methods.get(path)
     const type = headers["content-type"] ?? ""
-    if (!type.startsWith("application/grpc")) {
+    if (!isGrpcContentType(type)) {
       stream.respond({ ":status": 415 }, { endStream: true })
       return
     }
     if (method === undefined) {
       trailersOnly(stream, { code: GrpcCode.UNIMPLEMENTED, message: `unknown method ${path}` })
+      return
+    }
+    const encoding = headers["grpc-encoding"]
+    if (encoding !== undefined && encoding !== "identity") {
+      trailersOnly(stream, {
+        code: GrpcCode.UNIMPLEMENTED,
+        message: `grpc: Decompressor is not installed for grpc-encoding "${encoding}"`,
+      })
       return
     }
     const reader = new MessageReader(options.maxReceiveBytes)
@@ -207,12 +247,12 @@ const serveUnary = (
   stream.on("data", (chunk: Buffer) => {
     try {
       reader.push(chunk, start)
-    } catch (status) {
-      reply(status as GrpcStatus, undefined)
+    } catch (e) {
+      reply(asStatus(e), undefined)
     }
   })
   stream.on("end", () => {
-    if (!started) reply({ code: GrpcCode.INTERNAL, message: "no request message" }, undefined)
+    if (!started) reply({ code: GrpcCode.INTERNAL, message: reader.incomplete() }, undefined)
   })
   stream.on("close", () => {
     if (!done) {
@@ -248,11 +288,16 @@ const serveBidi = (
     closed = true
     call.close()
   }
+  const message = (m: Uint8Array): void => {
+    const refused = call.message(m)
+    if (refused !== undefined) throw refused
+  }
   stream.on("data", (chunk: Buffer) => {
+    if (closed) return
     try {
-      reader.push(chunk, call.message)
-    } catch (status) {
-      end(status as GrpcStatus)
+      reader.push(chunk, message)
+    } catch (e) {
+      end(asStatus(e))
       close()
     }
   })

@@ -8,16 +8,22 @@
 // already holds the 5-byte gRPC message prefix. Field numbers follow
 // proto/etcdserverpb/rpc.proto and proto/mvccpb/kv.proto.
 import { EMPTY } from "../core/bytes.ts"
-import { invalidArgument } from "../core/errors.ts"
+import { ErrTooManyOps, invalidArgument } from "../core/errors.ts"
 import type {
+  CompactionRequest,
   Compare,
   CompareResult,
   CompareTarget,
   DeleteRangeRequest,
   DeleteRangeResponse,
   Event,
+  FilterType,
   KeyValue,
+  LeaseGrantRequest,
   LeaseKeepAliveResponse,
+  LeaseTimeToLiveRequest,
+  MemberAddRequest,
+  MemberRemoveRequest,
   PutRequest,
   PutResponse,
   RangeRequest,
@@ -29,14 +35,21 @@ import type {
   SortTarget,
   TxnRequest,
   TxnResponse,
+  WatchCreateRequest,
+  WatchRequest,
   WatchResponse,
 } from "../core/types.ts"
+import { DEFAULT_MAX_TXN_OPS } from "../core/validate.ts"
 import { WireError } from "./wire.ts"
 
 const VARINT = 0
 const FIXED64 = 1
 const LEN = 2
+const START_GROUP = 3
+const END_GROUP = 4
 const FIXED32 = 5
+/** Unknown groups (a proto2 encoding) are skipped up to this nesting. */
+const MAX_GROUP_DEPTH = 64
 
 const bad = (path: string, reason: string): never => {
   throw new WireError(invalidArgument(path, reason))
@@ -62,20 +75,19 @@ export class ProtoReader {
 
   /** The next field's tag (field number << 3 | wire type). */
   tag(path: string): number {
-    const t = this.varint32(path)
+    const b = this.pos < this.end ? this.buf[this.pos]! : 0x80
+    let t: number
+    if (b < 0x80) {
+      this.pos++
+      t = b
+    } else {
+      const [lo, hi] = this.varint64(path)
+      // Field numbers stop at 2^29 - 1: a tag fits 32 bits.
+      if (hi !== 0) bad(path, "field number above 2^29 - 1")
+      t = lo
+    }
     if (t >>> 3 === 0) bad(path, "field number 0")
     return t
-  }
-
-  private varint32(path: string): number {
-    let v = 0
-    for (let shift = 0; shift < 35; shift += 7) {
-      if (this.pos >= this.end) return bad(path, "truncated varint")
-      const b = this.buf[this.pos++]!
-      v |= (b & 0x7f) << shift
-      if (b < 0x80) return v >>> 0
-    }
-    return bad(path, "varint too long")
   }
 
   /** A varint as two 32-bit halves [low, high]. */
@@ -119,6 +131,21 @@ export class ProtoReader {
     return n
   }
 
+  /**
+   * An int64 where only the order matters (revisions, limits, TTLs): values
+   * beyond ±(2^53 - 1) become ±(2^53 - 1), which compare and clamp the same
+   * way against any revision or count a store can reach (etcd takes any int64).
+   */
+  int64Clamped(path: string): number {
+    const [lo, hi] = this.varint64(path)
+    if (hi & 0x80000000) {
+      const n = -((~hi >>> 0) * 0x1_0000_0000 + (~lo >>> 0) + 1)
+      return Math.max(n, -Number.MAX_SAFE_INTEGER)
+    }
+    const n = hi * 0x1_0000_0000 + lo
+    return Math.min(n, Number.MAX_SAFE_INTEGER)
+  }
+
   uint64(path: string): bigint {
     const [lo, hi] = this.varint64(path)
     return (BigInt(hi) << 32n) | BigInt(lo)
@@ -136,48 +163,92 @@ export class ProtoReader {
     return v!
   }
 
+  /** The length of a length-delimited field, which must fit in what is left. */
+  private length(path: string, what: string): number {
+    const b = this.pos < this.end ? this.buf[this.pos]! : 0x80
+    let n: number
+    if (b < 0x80) {
+      this.pos++
+      n = b
+    } else {
+      const [lo, hi] = this.varint64(path)
+      n = hi * 0x1_0000_0000 + lo
+    }
+    if (n > this.end - this.pos) bad(path, `truncated ${what}`)
+    return n
+  }
+
   /** A length-delimited field as a view into the input. */
   bytes(path: string): Uint8Array {
-    const n = this.varint32(path)
-    if (this.pos + n > this.end) return bad(path, "truncated bytes")
+    const n = this.length(path, "bytes")
     const b = this.buf.subarray(this.pos, this.pos + n)
     this.pos += n
     return b
   }
 
+  /** A string field: UTF-8, as protobuf requires of proto3 strings. */
+  string(path: string): string {
+    const b = this.bytes(path)
+    try {
+      return strictUtf8.decode(b)
+    } catch {
+      return bad(path, "not UTF-8")
+    }
+  }
+
   /** A nested message's reader. */
   message(path: string): ProtoReader {
-    const n = this.varint32(path)
-    if (this.pos + n > this.end) return bad(path, "truncated message")
+    const n = this.length(path, "message")
     const r = new ProtoReader(this.buf, this.pos, this.pos + n)
     this.pos += n
     return r
   }
 
-  /** Skips a field of wire type `wt` (unknown fields are ignored, as protobuf says). */
-  skip(wt: number, path: string): void {
-    switch (wt) {
-      case VARINT:
-        this.varint64(path)
-        return
-      case FIXED64:
-        this.pos += 8
-        break
-      case LEN: {
-        // Read the length first: `this.pos += ...` would add it to the old position.
-        const n = this.varint32(path)
-        this.pos += n
-        break
+  /**
+   * Skips the field whose tag `t` was just read (unknown fields are ignored,
+   * as protobuf says), groups included: to their end tag, nested at most
+   * MAX_GROUP_DEPTH deep.
+   */
+  skip(t: number, path: string): void {
+    const groups: number[] = []
+    for (;;) {
+      const wt = t & 7
+      switch (wt) {
+        case VARINT:
+          this.varint64(path)
+          break
+        case FIXED64:
+          this.pos += 8
+          break
+        case LEN: {
+          // Read the length first: `this.pos += ...` would add it to the old position.
+          const n = this.length(path, "field")
+          this.pos += n
+          break
+        }
+        case START_GROUP:
+          if (groups.length === MAX_GROUP_DEPTH)
+            bad(path, `groups nested deeper than ${MAX_GROUP_DEPTH}`)
+          groups.push(t >>> 3)
+          break
+        case END_GROUP:
+          if (groups.pop() !== t >>> 3) bad(path, "end of a group that was not started")
+          break
+        case FIXED32:
+          this.pos += 4
+          break
+        default:
+          bad(path, `wire type ${wt} does not exist`)
       }
-      case FIXED32:
-        this.pos += 4
-        break
-      default:
-        bad(path, `wire type ${wt} is not supported`)
+      if (this.pos > this.end) bad(path, "truncated field")
+      if (groups.length === 0) return
+      if (this.done) bad(path, "group without its end")
+      t = this.tag(path)
     }
-    if (this.pos > this.end) bad(path, "truncated field")
   }
 }
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
 
 /** Checks the wire type of a known field. */
 const expect = (t: number, wt: number, path: string): void => {
@@ -220,11 +291,11 @@ export const readRange = (r: ProtoReader, p = ""): RangeRequest => {
         break
       case 3:
         expect(t, VARINT, `${p}limit`)
-        q.limit = r.int64(`${p}limit`)
+        q.limit = r.int64Clamped(`${p}limit`)
         break
       case 4:
         expect(t, VARINT, `${p}revision`)
-        q.revision = r.int64(`${p}revision`)
+        q.revision = r.int64Clamped(`${p}revision`)
         break
       case 5:
         expect(t, VARINT, `${p}sort_order`)
@@ -248,22 +319,22 @@ export const readRange = (r: ProtoReader, p = ""): RangeRequest => {
         break
       case 10:
         expect(t, VARINT, `${p}min_mod_revision`)
-        q.min_mod_revision = r.int64(`${p}min_mod_revision`)
+        q.min_mod_revision = r.int64Clamped(`${p}min_mod_revision`)
         break
       case 11:
         expect(t, VARINT, `${p}max_mod_revision`)
-        q.max_mod_revision = r.int64(`${p}max_mod_revision`)
+        q.max_mod_revision = r.int64Clamped(`${p}max_mod_revision`)
         break
       case 12:
         expect(t, VARINT, `${p}min_create_revision`)
-        q.min_create_revision = r.int64(`${p}min_create_revision`)
+        q.min_create_revision = r.int64Clamped(`${p}min_create_revision`)
         break
       case 13:
         expect(t, VARINT, `${p}max_create_revision`)
-        q.max_create_revision = r.int64(`${p}max_create_revision`)
+        q.max_create_revision = r.int64Clamped(`${p}max_create_revision`)
         break
       default:
-        r.skip(t & 7, `${p}(field ${t >>> 3})`)
+        r.skip(t, `${p}(field ${t >>> 3})`)
     }
   }
   return q
@@ -304,7 +375,7 @@ export const readPut = (r: ProtoReader, p = ""): PutRequest => {
         ignore_lease = r.bool(`${p}ignore_lease`)
         break
       default:
-        r.skip(t & 7, `${p}(field ${t >>> 3})`)
+        r.skip(t, `${p}(field ${t >>> 3})`)
     }
   }
   return { key, value, lease, prev_kv, ignore_value, ignore_lease }
@@ -330,7 +401,7 @@ export const readDelete = (r: ProtoReader, p = ""): DeleteRangeRequest => {
         prev_kv = r.bool(`${p}prev_kv`)
         break
       default:
-        r.skip(t & 7, `${p}(field ${t >>> 3})`)
+        r.skip(t, `${p}(field ${t >>> 3})`)
     }
   }
   return { key, range_end, prev_kv }
@@ -365,15 +436,15 @@ const readCompare = (r: ProtoReader, p: string): Compare => {
         break
       case 4:
         expect(t, VARINT, `${p}version`)
-        version = r.int64(`${p}version`)
+        version = r.int64Clamped(`${p}version`)
         break
       case 5:
         expect(t, VARINT, `${p}create_revision`)
-        create_revision = r.int64(`${p}create_revision`)
+        create_revision = r.int64Clamped(`${p}create_revision`)
         break
       case 6:
         expect(t, VARINT, `${p}mod_revision`)
-        mod_revision = r.int64(`${p}mod_revision`)
+        mod_revision = r.int64Clamped(`${p}mod_revision`)
         break
       case 7:
         expect(t, LEN, `${p}value`)
@@ -388,7 +459,7 @@ const readCompare = (r: ProtoReader, p: string): Compare => {
         range_end = r.bytes(`${p}range_end`)
         break
       default:
-        r.skip(t & 7, `${p}(field ${t >>> 3})`)
+        r.skip(t, `${p}(field ${t >>> 3})`)
     }
   }
   const base = { result, target, key, range_end }
@@ -406,7 +477,13 @@ const readCompare = (r: ProtoReader, p: string): Compare => {
   }
 }
 
-const MAX_DEPTH = 64
+/**
+ * Nesting at which etcd's op budget is spent: each level holds at least one
+ * op and leaves its nested txn `maxTxnOps` minus its own ops, so any txn
+ * nested deeper fails its checks with "too many operations" anyway; refusing
+ * it while decoding bounds the recursion with the same answer.
+ */
+const MAX_DEPTH = DEFAULT_MAX_TXN_OPS
 
 const readOp = (r: ProtoReader, p: string, depth: number): RequestOp => {
   let op: RequestOp = {} as RequestOp
@@ -437,7 +514,7 @@ const readOp = (r: ProtoReader, p: string, depth: number): RequestOp => {
         }
         break
       default:
-        r.skip(t & 7, `${p}(field ${t >>> 3})`)
+        r.skip(t, `${p}(field ${t >>> 3})`)
     }
   }
   // An empty op: the txn checks answer it as etcd does.
@@ -445,7 +522,7 @@ const readOp = (r: ProtoReader, p: string, depth: number): RequestOp => {
 }
 
 export const readTxn = (r: ProtoReader, p = "", depth = 0): TxnRequest => {
-  if (depth > MAX_DEPTH) bad(`${p}request_txn`, `nested deeper than ${MAX_DEPTH}`)
+  if (depth > MAX_DEPTH) throw new WireError(ErrTooManyOps)
   const compare: Compare[] = []
   const success: RequestOp[] = []
   const failure: RequestOp[] = []
@@ -471,23 +548,252 @@ export const readTxn = (r: ProtoReader, p = "", depth = 0): TxnRequest => {
         break
       }
       default:
-        r.skip(t & 7, `${p}(field ${t >>> 3})`)
+        r.skip(t, `${p}(field ${t >>> 3})`)
     }
   }
   return { compare, success, failure }
 }
 
-/** LeaseKeepAliveRequest (and any message whose only field 1 is an int64 ID). */
-export const readLeaseId = (r: ProtoReader): { readonly ID: number } => {
-  let ID = 0
+/** A message whose only field of ours is varint field 1, named `path`. */
+const readField1 = <T>(
+  r: ProtoReader,
+  path: string,
+  initial: T,
+  read: (r: ProtoReader, path: string) => T,
+): T => {
+  let v = initial
+  const prefix = path.slice(0, path.lastIndexOf(".") + 1)
+  while (!r.done) {
+    const t = r.tag(`${prefix}(tag)`)
+    if (t >>> 3 === 1) {
+      expect(t, VARINT, path)
+      v = read(r, path)
+    } else r.skip(t, `${prefix}(field ${t >>> 3})`)
+  }
+  return v
+}
+
+/** LeaseKeepAliveRequest and LeaseRevokeRequest: the lease's int64 ID. */
+export const readLeaseId = (r: ProtoReader): { readonly ID: number } => ({
+  ID: readField1(r, "ID", 0, (x, p) => x.int64(p)),
+})
+
+/** A message with no fields we read (StatusRequest, MemberListRequest, ...): checked and skipped. */
+export const readEmpty = (r: ProtoReader): undefined => {
   while (!r.done) {
     const t = r.tag("(tag)")
-    if (t >>> 3 === 1) {
-      expect(t, VARINT, "ID")
-      ID = r.int64("ID")
-    } else r.skip(t & 7, `(field ${t >>> 3})`)
+    r.skip(t, `(field ${t >>> 3})`)
   }
-  return { ID }
+  return undefined
+}
+
+/** Varint fields 1 and 2 of a small request (named `first` and `second`), read by `a` and `b`. */
+const readTwoVarints = <A, B>(
+  r: ProtoReader,
+  first: string,
+  a: (r: ProtoReader, path: string) => A,
+  second: string,
+  b: (r: ProtoReader, path: string) => B,
+  initial: [A, B],
+): [A, B] => {
+  const v = initial
+  while (!r.done) {
+    const t = r.tag("(tag)")
+    switch (t >>> 3) {
+      case 1:
+        expect(t, VARINT, first)
+        v[0] = a(r, first)
+        break
+      case 2:
+        expect(t, VARINT, second)
+        v[1] = b(r, second)
+        break
+      default:
+        r.skip(t, `(field ${t >>> 3})`)
+    }
+  }
+  return v
+}
+
+const clamped = (r: ProtoReader, p: string) => r.int64Clamped(p)
+const exact = (r: ProtoReader, p: string) => r.int64(p)
+const bool = (r: ProtoReader, p: string) => r.bool(p)
+
+export const readCompaction = (r: ProtoReader): CompactionRequest => {
+  const [revision, physical] = readTwoVarints(r, "revision", clamped, "physical", bool, [0, false])
+  return { revision, physical }
+}
+
+export const readLeaseTimeToLive = (r: ProtoReader): LeaseTimeToLiveRequest => {
+  const [ID, keys] = readTwoVarints(r, "ID", exact, "keys", bool, [0, false])
+  return { ID, keys }
+}
+
+/** HashKVRequest: the revision (0: current). */
+export const readHashKV = (r: ProtoReader): number => readField1(r, "revision", 0, clamped)
+
+/** LeaseGrantRequest: the TTL (clamped: any larger one is "too large") and the exact ID. */
+export const readLeaseGrant = (r: ProtoReader): LeaseGrantRequest => {
+  const [TTL, ID] = readTwoVarints(r, "TTL", clamped, "ID", exact, [0, 0])
+  return { TTL, ID }
+}
+
+export const readMemberAdd = (r: ProtoReader): MemberAddRequest => {
+  const peerURLs: string[] = []
+  let isLearner = false
+  while (!r.done) {
+    const t = r.tag("(tag)")
+    switch (t >>> 3) {
+      case 1: {
+        const path = `peerURLs[${peerURLs.length}]`
+        expect(t, LEN, path)
+        peerURLs.push(r.string(path))
+        break
+      }
+      case 2:
+        expect(t, VARINT, "isLearner")
+        isLearner = r.bool("isLearner")
+        break
+      default:
+        r.skip(t, `(field ${t >>> 3})`)
+    }
+  }
+  return { peerURLs, isLearner }
+}
+
+/** MemberRemoveRequest (and MemberPromoteRequest): the member's uint64 ID. */
+export const readMemberId = (r: ProtoReader): MemberRemoveRequest => ({
+  ID: readField1(r, "ID", 0n, (x, p) => x.uint64(p)),
+})
+
+const ALARM_ACTIONS = ["GET", "ACTIVATE", "DEACTIVATE"] as const
+const ALARM_TYPES = ["NONE", "NOSPACE", "CORRUPT"] as const
+
+export interface AlarmRequest {
+  readonly action: (typeof ALARM_ACTIONS)[number]
+  readonly memberID: bigint
+  readonly alarm: (typeof ALARM_TYPES)[number]
+}
+
+export const readAlarm = (r: ProtoReader): AlarmRequest => {
+  let action: AlarmRequest["action"] = "GET"
+  let memberID = 0n
+  let alarm: AlarmRequest["alarm"] = "NONE"
+  while (!r.done) {
+    const t = r.tag("(tag)")
+    switch (t >>> 3) {
+      case 1:
+        expect(t, VARINT, "action")
+        action = r.enumValue(ALARM_ACTIONS, "action")
+        break
+      case 2:
+        expect(t, VARINT, "memberID")
+        memberID = r.uint64("memberID")
+        break
+      case 3:
+        expect(t, VARINT, "alarm")
+        alarm = r.enumValue(ALARM_TYPES, "alarm")
+        break
+      default:
+        r.skip(t, `(field ${t >>> 3})`)
+    }
+  }
+  return { action, memberID, alarm }
+}
+
+const FILTERS: ReadonlyArray<FilterType> = ["NOPUT", "NODELETE"]
+
+type MutableCreate = { -readonly [K in keyof WatchCreateRequest]: WatchCreateRequest[K] }
+
+const readWatchCreate = (r: ProtoReader): WatchCreateRequest => {
+  const p = "create_request."
+  const c: MutableCreate = { key: EMPTY }
+  const filters: FilterType[] = []
+  while (!r.done) {
+    const t = r.tag(`${p}(tag)`)
+    switch (t >>> 3) {
+      case 1:
+        expect(t, LEN, `${p}key`)
+        c.key = r.bytes(`${p}key`)
+        break
+      case 2:
+        expect(t, LEN, `${p}range_end`)
+        c.range_end = r.bytes(`${p}range_end`)
+        break
+      case 3:
+        expect(t, VARINT, `${p}start_revision`)
+        c.start_revision = r.int64Clamped(`${p}start_revision`)
+        break
+      case 4:
+        expect(t, VARINT, `${p}progress_notify`)
+        c.progress_notify = r.bool(`${p}progress_notify`)
+        break
+      case 5:
+        // A repeated enum: packed (proto3's default) or one value per field.
+        if ((t & 7) === LEN) {
+          const packed = r.message(`${p}filters`)
+          while (!packed.done) {
+            filters.push(packed.enumValue(FILTERS, `${p}filters[${filters.length}]`))
+          }
+        } else {
+          expect(t, VARINT, `${p}filters[${filters.length}]`)
+          filters.push(r.enumValue(FILTERS, `${p}filters[${filters.length}]`))
+        }
+        break
+      case 6:
+        expect(t, VARINT, `${p}prev_kv`)
+        c.prev_kv = r.bool(`${p}prev_kv`)
+        break
+      case 7:
+        expect(t, VARINT, `${p}watch_id`)
+        c.watch_id = r.int64(`${p}watch_id`)
+        break
+      case 8:
+        expect(t, VARINT, `${p}fragment`)
+        c.fragment = r.bool(`${p}fragment`)
+        break
+      default:
+        r.skip(t, `${p}(field ${t >>> 3})`)
+    }
+  }
+  if (filters.length > 0) c.filters = filters
+  return c
+}
+
+/**
+ * WatchRequest: one of create, cancel or progress (the last one given wins,
+ * as protobuf's oneof says); undefined for a request with none of them,
+ * which etcd ignores.
+ */
+export const readWatchRequest = (r: ProtoReader): WatchRequest | undefined => {
+  let q: WatchRequest | undefined
+  while (!r.done) {
+    const t = r.tag("(tag)")
+    switch (t >>> 3) {
+      case 1:
+        expect(t, LEN, "create_request")
+        q = { create_request: readWatchCreate(r.message("create_request")) }
+        break
+      case 2: {
+        expect(t, LEN, "cancel_request")
+        const c = r.message("cancel_request")
+        q = {
+          cancel_request: {
+            watch_id: readField1(c, "cancel_request.watch_id", 0, (x, p) => x.int64(p)),
+          },
+        }
+        break
+      }
+      case 3:
+        expect(t, LEN, "progress_request")
+        readEmpty(r.message("progress_request"))
+        q = { progress_request: {} }
+        break
+      default:
+        r.skip(t, `(field ${t >>> 3})`)
+    }
+  }
+  return q
 }
 
 // ---------------------------------------------------------------------------

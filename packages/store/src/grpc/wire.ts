@@ -4,13 +4,12 @@
 // INVALID_ARGUMENT naming the field and the reason; encoding only turns the
 // uint64 IDs (bigint) into decimal strings.
 import { EMPTY } from "../core/bytes.ts"
-import { type EtcdFailure, invalidArgument } from "../core/errors.ts"
+import { ErrTooManyOps, type EtcdFailure, invalidArgument } from "../core/errors.ts"
 import type {
   Compare,
   CompareResult,
   CompareTarget,
   DeleteRangeRequest,
-  FilterType,
   Member,
   PutRequest,
   RangeRequest,
@@ -19,8 +18,8 @@ import type {
   SortOrder,
   SortTarget,
   TxnRequest,
-  WatchRequest,
 } from "../core/types.ts"
+import { DEFAULT_MAX_TXN_OPS } from "../core/validate.ts"
 
 /** A decoded protobuf message as proto-loader gives it. */
 export type Wire = { readonly [field: string]: unknown }
@@ -67,6 +66,15 @@ export const int64 = (w: Wire, field: string, path = field): number => {
   return n
 }
 
+/** An int64 where only the order matters: clamped to ±(2^53 - 1), as proto.ts's int64Clamped. */
+const int64Clamped = (w: Wire, field: string, path = field): number => {
+  const v = w[field]
+  if (v === undefined || v === null || v === "") return 0
+  const n = typeof v === "number" ? v : typeof v === "string" ? Number(v) : Number.NaN
+  if (!Number.isInteger(n)) return bad(path, `${String(v)} is not an integer`)
+  return Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, n))
+}
+
 /** A uint64 ID as a bigint. */
 export const uint64 = (w: Wire, field: string, path = field): bigint => {
   const v = w[field]
@@ -88,35 +96,25 @@ const enumOf = <T extends string>(
   return bad(path, `unknown value ${String(v)}`)
 }
 
-const strings = (w: Wire, field: string, path: string): string[] => {
-  const v = w[field]
-  if (v === undefined || v === null) return []
-  if (!Array.isArray(v) || !v.every((s) => typeof s === "string")) {
-    return bad(path, "not a list of strings")
-  }
-  return v
-}
-
 const SORT_ORDERS: ReadonlyArray<SortOrder> = ["NONE", "ASCEND", "DESCEND"]
 const SORT_TARGETS: ReadonlyArray<SortTarget> = ["KEY", "VERSION", "CREATE", "MOD", "VALUE"]
 const COMPARE_RESULTS: ReadonlyArray<CompareResult> = ["EQUAL", "GREATER", "LESS", "NOT_EQUAL"]
 const COMPARE_TARGETS: ReadonlyArray<CompareTarget> = ["VERSION", "CREATE", "MOD", "VALUE", "LEASE"]
-const FILTERS: ReadonlyArray<FilterType> = ["NOPUT", "NODELETE"]
 
 export const decodeRange = (w: Wire, p = ""): RangeRequest => ({
   key: bytes(w, "key", `${p}key`),
   range_end: bytes(w, "range_end", `${p}range_end`),
-  limit: int64(w, "limit", `${p}limit`),
-  revision: int64(w, "revision", `${p}revision`),
+  limit: int64Clamped(w, "limit", `${p}limit`),
+  revision: int64Clamped(w, "revision", `${p}revision`),
   sort_order: enumOf(w, "sort_order", SORT_ORDERS, `${p}sort_order`),
   sort_target: enumOf(w, "sort_target", SORT_TARGETS, `${p}sort_target`),
   serializable: bool(w, "serializable", `${p}serializable`),
   keys_only: bool(w, "keys_only", `${p}keys_only`),
   count_only: bool(w, "count_only", `${p}count_only`),
-  min_mod_revision: int64(w, "min_mod_revision", `${p}min_mod_revision`),
-  max_mod_revision: int64(w, "max_mod_revision", `${p}max_mod_revision`),
-  min_create_revision: int64(w, "min_create_revision", `${p}min_create_revision`),
-  max_create_revision: int64(w, "max_create_revision", `${p}max_create_revision`),
+  min_mod_revision: int64Clamped(w, "min_mod_revision", `${p}min_mod_revision`),
+  max_mod_revision: int64Clamped(w, "max_mod_revision", `${p}max_mod_revision`),
+  min_create_revision: int64Clamped(w, "min_create_revision", `${p}min_create_revision`),
+  max_create_revision: int64Clamped(w, "max_create_revision", `${p}max_create_revision`),
 })
 
 export const decodePut = (w: Wire, p = ""): PutRequest => ({
@@ -146,17 +144,18 @@ const decodeCompare = (w: Wire, p: string): Compare => {
     case "VALUE":
       return { ...base, value: bytes(w, "value", `${p}value`) }
     case "CREATE":
-      return { ...base, create_revision: int64(w, "create_revision", `${p}create_revision`) }
+      return { ...base, create_revision: int64Clamped(w, "create_revision", `${p}create_revision`) }
     case "MOD":
-      return { ...base, mod_revision: int64(w, "mod_revision", `${p}mod_revision`) }
+      return { ...base, mod_revision: int64Clamped(w, "mod_revision", `${p}mod_revision`) }
     case "LEASE":
       return { ...base, lease: int64(w, "lease", `${p}lease`) }
     default:
-      return { ...base, version: int64(w, "version", `${p}version`) }
+      return { ...base, version: int64Clamped(w, "version", `${p}version`) }
   }
 }
 
-const MAX_DEPTH = 64
+/** As proto.ts's readTxn: deeper nesting fails etcd's op budget anyway. */
+const MAX_DEPTH = DEFAULT_MAX_TXN_OPS
 
 const decodeOp = (w: Wire, p: string, depth: number): RequestOp => {
   if (w.request_range != null)
@@ -186,7 +185,7 @@ const list = (w: Wire, field: string, path: string): Wire[] => {
 }
 
 export const decodeTxn = (w: Wire, p = "", depth = 0): TxnRequest => {
-  if (depth > MAX_DEPTH) bad(`${p}request_txn`, `nested deeper than ${MAX_DEPTH}`)
+  if (depth > MAX_DEPTH) throw new WireError(ErrTooManyOps)
   return {
     compare: list(w, "compare", `${p}compare`).map((c, i) =>
       decodeCompare(c, `${p}compare[${i}].`),
@@ -199,42 +198,6 @@ export const decodeTxn = (w: Wire, p = "", depth = 0): TxnRequest => {
     ),
   }
 }
-
-export const decodeWatchRequest = (w: Wire): WatchRequest | undefined => {
-  if (w.create_request != null) {
-    const c = message(w.create_request, "create_request")
-    const filters = c.filters
-    if (filters !== undefined && filters !== null && !Array.isArray(filters)) {
-      bad("create_request.filters", "not a list")
-    }
-    return {
-      create_request: {
-        key: bytes(c, "key", "create_request.key"),
-        range_end: bytes(c, "range_end", "create_request.range_end"),
-        start_revision: int64(c, "start_revision", "create_request.start_revision"),
-        progress_notify: bool(c, "progress_notify", "create_request.progress_notify"),
-        filters: ((filters as unknown[] | undefined) ?? []).map((f, i) =>
-          enumOf({ f }, "f", FILTERS, `create_request.filters[${i}]`),
-        ),
-        prev_kv: bool(c, "prev_kv", "create_request.prev_kv"),
-        watch_id: int64(c, "watch_id", "create_request.watch_id"),
-        fragment: bool(c, "fragment", "create_request.fragment"),
-      },
-    }
-  }
-  if (w.cancel_request != null) {
-    const c = message(w.cancel_request, "cancel_request")
-    return { cancel_request: { watch_id: int64(c, "watch_id", "cancel_request.watch_id") } }
-  }
-  if (w.progress_request != null) return { progress_request: {} }
-  // etcd ignores a request with no known field rather than ending the stream.
-  return undefined
-}
-
-export const decodeMemberAdd = (w: Wire) => ({
-  peerURLs: strings(w, "peerURLs", "peerURLs"),
-  isLearner: bool(w, "isLearner", "isLearner"),
-})
 
 // ---------------------------------------------------------------------------
 // Encoding

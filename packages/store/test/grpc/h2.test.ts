@@ -2,66 +2,21 @@
 // client: statuses for unknown methods, compressed, oversized and malformed
 // messages, a request split across DATA frames, and a client that goes away.
 import * as http2 from "node:http2"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { encodeGrpcMessage } from "../../src/grpc/h2.ts"
-import { startServer, type TestServer } from "../support/server.ts"
+import { framed, call as rawCall } from "../support/raw.ts"
+import { useServerSession } from "../support/server.ts"
 
-let server: TestServer
-let session: http2.ClientHttp2Session
+const shared = useServerSession()
+const session = () => shared.session()
 
-beforeAll(async () => {
-  server = await startServer({ store: {} })
-  session = http2.connect(`http://127.0.0.1:${server.port}`)
-})
-
-afterAll(async () => {
-  session.close()
-  await server.close()
-})
-
-interface Answer {
-  readonly status: string | undefined
-  readonly message: string | undefined
-  readonly body: Buffer
-}
-
-/** One call: the request's DATA written in `chunks`; the answer's grpc-status, grpc-message and body. */
-const call = (path: string, chunks: ReadonlyArray<Uint8Array>, contentType = "application/grpc") =>
-  new Promise<Answer>((resolve, reject) => {
-    const req = session.request({
-      ":method": "POST",
-      ":path": path,
-      "content-type": contentType,
-      te: "trailers",
-    })
-    let headers: http2.IncomingHttpHeaders = {}
-    const body: Buffer[] = []
-    req.on("response", (h) => {
-      headers = h
-    })
-    req.on("data", (d: Buffer) => body.push(d))
-    req.on("trailers", (t) => {
-      headers = { ...headers, ...t }
-    })
-    req.on("error", reject)
-    req.on("close", () =>
-      resolve({
-        status: (headers["grpc-status"] as string | undefined) ?? String(headers[":status"]),
-        message: headers["grpc-message"] as string | undefined,
-        body: Buffer.concat(body),
-      }),
-    )
-    for (const c of chunks) req.write(c)
-    req.end()
-  })
-
-const framed = (message: Uint8Array, flag = 0): Buffer => {
-  const b = Buffer.alloc(5 + message.length)
-  b[0] = flag
-  b.writeUInt32BE(message.length, 1)
-  b.set(message, 5)
-  return b
-}
+/** One call on the shared session. */
+const call = (
+  path: string,
+  chunks: ReadonlyArray<Uint8Array>,
+  contentType = "application/grpc",
+  headers: http2.OutgoingHttpHeaders = {},
+) => rawCall(session(), path, chunks, { "content-type": contentType, ...headers })
 
 // PutRequest { key: "k", value: "v" }
 const put = new Uint8Array([0x0a, 1, 0x6b, 0x12, 1, 0x76])
@@ -85,28 +40,60 @@ describe("gRPC over HTTP/2", () => {
     const unknown = await call("/etcdserverpb.KV/Nope", [framed(put)])
     expect(unknown.status).toBe("12")
     expect(unknown.message).toBe("unknown method /etcdserverpb.KV/Nope")
+    // As grpc-go (etcd): a compressed flag without a grpc-encoding is a protocol error ...
     const compressed = await call("/etcdserverpb.KV/Put", [framed(put, 1)])
-    expect(compressed.status).toBe("12")
-    expect(compressed.message).toBe("compressed messages are not supported")
+    expect([compressed.status, compressed.message]).toEqual([
+      "13",
+      "grpc: compressed flag set with identity or empty encoding",
+    ])
+    const flag2 = await call("/etcdserverpb.KV/Put", [framed(put, 2)])
+    expect([flag2.status, flag2.message]).toEqual([
+      "13",
+      "grpc: received unexpected payload format 2",
+    ])
+    // ... and an encoding we cannot decompress is refused before any message.
+    const gzip = await call("/etcdserverpb.KV/Put", [framed(put)], undefined, {
+      "grpc-encoding": "gzip",
+    })
+    expect([gzip.status, gzip.message]).toEqual([
+      "12",
+      'grpc: Decompressor is not installed for grpc-encoding "gzip"',
+    ])
     const header = Buffer.alloc(5)
     header.writeUInt32BE(64 * 1024 * 1024, 1)
     const oversized = await call("/etcdserverpb.KV/Put", [header])
     expect(oversized.status).toBe("8")
-    expect(oversized.message).toMatch(/^received message larger than max/)
+    expect(oversized.message).toMatch(/^grpc: received message larger than max \(67108864 vs\. /)
     const json = await call("/etcdserverpb.KV/Put", [framed(put)], "application/json")
     expect(json.status).toBe("415")
+    // application/grpc with a suffix other than +format or ;parameters is another type.
+    const grpcfoo = await call("/etcdserverpb.KV/Put", [framed(put)], "application/grpcfoo")
+    expect(grpcfoo.status).toBe("415")
+    const proto = await call("/etcdserverpb.KV/Range", [framed(put)], "application/grpc+proto")
+    expect(proto.status).toBe("0")
+  })
+
+  it("says how a request ended too early", async () => {
+    const whole = framed(put)
+    const none = await call("/etcdserverpb.KV/Put", [])
+    expect([none.status, none.message]).toEqual(["13", "grpc: no request message"])
+    const prefix = await call("/etcdserverpb.KV/Put", [whole.subarray(0, 3)])
+    expect([prefix.status, prefix.message]).toEqual([
+      "13",
+      "grpc: truncated message: 3 of 5 prefix bytes",
+    ])
+    const half = await call("/etcdserverpb.KV/Put", [whole.subarray(0, 8)])
+    expect([half.status, half.message]).toEqual(["13", "grpc: truncated message: 3 of 6 bytes"])
   })
 
   it("answers malformed messages with etcd's INVALID_ARGUMENT naming the field", async () => {
     const a = await call("/etcdserverpb.KV/Put", [framed(new Uint8Array([0x0a, 9, 0x6b]))])
     expect(a.status).toBe("3")
-    expect(decodeURIComponent(a.message ?? "")).toBe("etcdserver: invalid key: truncated bytes")
-    const empty = await call("/etcdserverpb.KV/Put", [])
-    expect(empty.status).toBe("13")
+    expect(a.message).toBe("etcdserver: invalid key: truncated bytes")
   })
 
   it("survives a client that resets its stream before the answer", async () => {
-    const req = session.request({
+    const req = session().request({
       ":method": "POST",
       ":path": "/etcdserverpb.KV/Put",
       "content-type": "application/grpc",

@@ -22,14 +22,24 @@ import {
   frameTxnResponse,
   frameWatchResponse,
   ProtoReader,
+  readAlarm,
+  readCompaction,
   readDelete,
+  readEmpty,
+  readHashKV,
+  readLeaseGrant,
   readLeaseId,
+  readLeaseTimeToLive,
+  readMemberAdd,
+  readMemberId,
   readPut,
   readRange,
   readTxn,
+  readWatchRequest,
 } from "../../src/grpc/proto.ts"
 import { PROTO_OPTIONS } from "../../src/grpc/server.ts"
 import { decodeDelete, decodePut, decodeRange, decodeTxn, WireError } from "../../src/grpc/wire.ts"
+import { lenField, varint, varintField } from "../support/raw.ts"
 
 interface Codec {
   readonly requestSerialize: (v: unknown) => Buffer
@@ -261,9 +271,9 @@ describe("hand-written protobuf codecs", () => {
       }
       throw new Error("accepted")
     }
-    // limit = 2^53 (not a safe integer).
-    expect(refused([0x18, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10], readRange)).toBe(
-      "etcdserver: invalid limit: 9007199254740992 is not an integer below 2^53",
+    // A lease ID of 2^53 (not a safe integer: IDs must be exact).
+    expect(refused([0x18, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10], readPut)).toBe(
+      "etcdserver: invalid lease: 9007199254740992 is not an integer below 2^53",
     )
     expect(refused([0x28, 7], readRange)).toBe("etcdserver: invalid sort_order: unknown value 7")
     expect(refused([0x0a, 5, 0x6b], readPut)).toBe("etcdserver: invalid key: truncated bytes")
@@ -273,6 +283,153 @@ describe("hand-written protobuf codecs", () => {
     )
     expect(refused([0x12, 2, 0x0a, 5], readTxn)).toBe(
       "etcdserver: invalid success[0].request_range: truncated message",
+    )
+  })
+
+  it("clamps revisions, limits and TTLs beyond 2^53 as etcd's int64 compares them", () => {
+    const bytes = [
+      ...lenField(1, [0x61]),
+      ...varintField(3, 2n ** 63n - 1n), // limit: max int64
+      ...varintField(4, 2n ** 60n), // revision
+      ...varintField(10, -(2n ** 63n)), // min_mod_revision: min int64
+    ]
+    const range = readRange(reader(Uint8Array.from(bytes)))
+    expect([range.limit, range.revision, range.min_mod_revision]).toEqual([
+      Number.MAX_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER,
+      -Number.MAX_SAFE_INTEGER,
+    ])
+    expect(readCompaction(reader(Uint8Array.from(varintField(1, -(2n ** 60n))))).revision).toBe(
+      -Number.MAX_SAFE_INTEGER,
+    )
+    const grant = [...varintField(1, 2n ** 62n), ...varintField(2, 7n)]
+    expect(readLeaseGrant(reader(Uint8Array.from(grant))).TTL).toBe(Number.MAX_SAFE_INTEGER)
+  })
+
+  it("skips unknown groups, and refuses unterminated or unmatched ones and impossible tags", () => {
+    // key "a", then group 50 holding a varint field and a nested group 51.
+    const group = [0x0a, 1, 0x61, 0x93, 0x03, 0x08, 1, 0x9b, 0x03, 0x9c, 0x03, 0x94, 0x03]
+    expect(readRange(reader(Uint8Array.from([...group, 0x18, 5]))).limit).toBe(5)
+    const refused = (b: number[]): string => {
+      try {
+        readRange(reader(Uint8Array.from(b)))
+      } catch (e) {
+        if (e instanceof WireError) return e.message
+        throw e
+      }
+      throw new Error("accepted")
+    }
+    expect(refused([0x93, 0x03, 0x08, 1])).toBe(
+      "etcdserver: invalid (field 50): group without its end",
+    )
+    expect(refused([0x94, 0x03])).toBe(
+      "etcdserver: invalid (field 50): end of a group that was not started",
+    )
+    expect(refused([0x93, 0x03, 0x9c, 0x03])).toBe(
+      "etcdserver: invalid (field 50): end of a group that was not started",
+    )
+    expect(refused([0x96, 0x03])).toBe("etcdserver: invalid (field 50): wire type 6 does not exist")
+    // A tag of 2^32 used to wrap to 0 ("field number 0").
+    expect(refused([0x80, 0x80, 0x80, 0x80, 0x10, 0x01])).toBe(
+      "etcdserver: invalid (tag): field number above 2^29 - 1",
+    )
+    expect(refused([0x0a, ...varint(2n ** 35n)])).toBe("etcdserver: invalid key: truncated bytes")
+  })
+
+  it("reads watch requests: packed and unpacked filters, the last of the oneof, field errors", () => {
+    const body = [
+      ...lenField(1, [0x61]), // key "a"
+      ...varintField(3, 3n), // start_revision
+      ...lenField(5, [1, 0]), // filters, packed: NODELETE, NOPUT
+      ...varintField(5, 1n), // filters, unpacked: NODELETE
+      ...varintField(7, 9n), // watch_id
+    ]
+    expect(readWatchRequest(reader(Uint8Array.from(lenField(1, body))))).toEqual({
+      create_request: {
+        key: new Uint8Array([0x61]),
+        start_revision: 3,
+        filters: ["NODELETE", "NOPUT", "NODELETE"],
+        watch_id: 9,
+      },
+    })
+    // A cancel after the create: the oneof's last member wins.
+    expect(readWatchRequest(reader(Uint8Array.from([0x0a, 0, 0x12, 2, 0x08, 4])))).toEqual({
+      cancel_request: { watch_id: 4 },
+    })
+    expect(readWatchRequest(reader(Uint8Array.from([0x1a, 0])))).toEqual({ progress_request: {} })
+    expect(readWatchRequest(reader(Uint8Array.from([0x48, 1])))).toBeUndefined()
+    expect(() => readWatchRequest(reader(Uint8Array.from([0x0a, 2, 0x28, 5])))).toThrow(
+      "etcdserver: invalid create_request.filters[0]: unknown value 5",
+    )
+    expect(() => readWatchRequest(reader(Uint8Array.from([0x0a, 2, 0x08, 5])))).toThrow(
+      "etcdserver: invalid create_request.key: wire type 0, expected 2",
+    )
+  })
+
+  it("decode the other requests as protobufjs does", () => {
+    const payload = fc.record({
+      revision: int64,
+      physical: fc.boolean(),
+      TTL: int64,
+      ID: int64,
+      keys: fc.boolean(),
+      member: uint64,
+      peerURLs: fc.array(fc.string({ maxLength: 6 }), { maxLength: 3 }),
+      isLearner: fc.boolean(),
+      action: fc.constantFrom("GET", "ACTIVATE", "DEACTIVATE" as const),
+      alarm: fc.constantFrom("NONE", "NOSPACE", "CORRUPT" as const),
+    })
+    fc.assert(
+      fc.property(payload, (q) => {
+        const bytes = (service: string, method: string, v: unknown) =>
+          codec(service, method).requestSerialize(wire(v))
+        expect(
+          readCompaction(
+            reader(bytes("KV", "Compact", { revision: q.revision, physical: q.physical })),
+          ),
+        ).toEqual({ revision: q.revision, physical: q.physical })
+        expect(
+          readLeaseGrant(reader(bytes("Lease", "LeaseGrant", { TTL: q.TTL, ID: q.ID }))),
+        ).toEqual({
+          TTL: q.TTL,
+          ID: q.ID,
+        })
+        expect(readLeaseId(reader(bytes("Lease", "LeaseRevoke", { ID: q.ID })))).toEqual({
+          ID: q.ID,
+        })
+        expect(
+          readLeaseTimeToLive(
+            reader(bytes("Lease", "LeaseTimeToLive", { ID: q.ID, keys: q.keys })),
+          ),
+        ).toEqual({ ID: q.ID, keys: q.keys })
+        expect(readHashKV(reader(bytes("Maintenance", "HashKV", { revision: q.revision })))).toBe(
+          q.revision,
+        )
+        expect(
+          readMemberAdd(
+            reader(bytes("Cluster", "MemberAdd", { peerURLs: q.peerURLs, isLearner: q.isLearner })),
+          ),
+        ).toEqual({ peerURLs: q.peerURLs, isLearner: q.isLearner })
+        expect(readMemberId(reader(bytes("Cluster", "MemberRemove", { ID: q.member })))).toEqual({
+          ID: q.member,
+        })
+        expect(
+          readAlarm(
+            reader(
+              bytes("Maintenance", "Alarm", {
+                action: q.action,
+                memberID: q.member,
+                alarm: q.alarm,
+              }),
+            ),
+          ),
+        ).toEqual({ action: q.action, memberID: q.member, alarm: q.alarm })
+        // Requests without fields of ours: any well-formed message, unknown fields and all.
+        expect(
+          readEmpty(reader(bytes("Lease", "LeaseTimeToLive", { ID: q.ID, keys: q.keys }))),
+        ).toBe(undefined)
+      }),
+      { numRuns: 200 },
     )
   })
 })

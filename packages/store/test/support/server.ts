@@ -1,6 +1,8 @@
 // Starts an in-process store with the etcd gRPC API on a free port of
 // 127.0.0.1, for client tests; `close` stops it.
+import * as http2 from "node:http2"
 import { Effect, Exit, Layer, Scope } from "effect"
+import { afterAll, beforeAll } from "vitest"
 import { Applier, type LocalOptions } from "../../src/applier.ts"
 import { Cluster } from "../../src/cluster.ts"
 import { type EtcdServer, serve } from "../../src/grpc/server.ts"
@@ -42,4 +44,25 @@ export const eventually = async (
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 10))
   }
+}
+
+/**
+ * For a test file: an in-process server started before its tests and one
+ * HTTP/2 client session to it (raw gRPC calls), both closed after them.
+ */
+export const useServerSession = (): {
+  readonly server: () => TestServer
+  readonly session: () => http2.ClientHttp2Session
+} => {
+  let server: TestServer | undefined
+  let session: http2.ClientHttp2Session | undefined
+  beforeAll(async () => {
+    server = await startServer({ store: {} })
+    session = http2.connect(`http://127.0.0.1:${server.port}`)
+  })
+  afterAll(async () => {
+    session?.close()
+    await server?.close()
+  })
+  return { server: () => server!, session: () => session! }
 }
