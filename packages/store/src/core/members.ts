@@ -160,10 +160,13 @@ export class Membership {
       case "add": {
         if (op.peerURLs.length === 0 || !op.peerURLs.every(validMemberURL)) return ErrMemberBadURLs
         if (this.removedIDs.has(op.ID)) return ErrRemovedPeerURLs
-        if (this.byID.has(op.ID)) return ErrMemberExist
+        // URLs before IDs: an ID derives from the URLs, so the same URLs give
+        // the same ID, and the URLs are what the client should change (etcd's
+        // answer, whose IDs are random).
         for (const m of this.byID.values()) {
           if (m.peerURLs.some((u) => op.peerURLs.includes(u))) return ErrPeerURLExist
         }
+        if (this.byID.has(op.ID)) return ErrMemberExist
         return undefined
       }
       case "remove":

@@ -133,6 +133,11 @@ describe("membership", () => {
     expect(
       m.check({ type: "add", ID: a!.ID, peerURLs: ["http://x:1"], isLearner: false })?.message,
     ).toBe("etcdserver: member ID already exist")
+    // The same URLs again (so the same ID, as IDs derive from URLs): the URLs are named.
+    expect(
+      m.check({ type: "add", ID: a!.ID, peerURLs: ["http://127.0.0.1:2380"], isLearner: false })
+        ?.message,
+    ).toBe("etcdserver: Peer URLs already exists")
     expect(m.check({ type: "promote", ID: a!.ID })?.message).toBe(
       "etcdserver: can only promote a learner member",
     )
