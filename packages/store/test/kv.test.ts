@@ -127,6 +127,8 @@ describe("KV (in-process)", () => {
       assert.strictEqual((yield* (yield* Applier).status).raftAppliedIndex, applied)
       const first = yield* kv.range({ key: utf8("k"), revision: 2 })
       assert.strictEqual(fromUtf8(first.kvs[0]!.value), "0")
+      // As etcd: the header carries the store's revision, not the one read at.
+      assert.strictEqual(first.header.revision, 61)
     }).pipe(
       Effect.provide(
         Cluster.layer.pipe(

@@ -203,7 +203,8 @@ export class MvccStore {
       more = true
     }
     if (r.keys_only === true) out = out.map(keysOnly)
-    return { header: { revision: rev }, kvs: out, more, count }
+    // etcd answers with the revision of the store (or txn) read from, whatever revision was asked.
+    return { header: { revision: current }, kvs: out, more, count }
   }
 
   /** Pushes up to `keep` (-1: all) live kvs of the range at `rev` into `out`; returns the count of live keys. */

@@ -135,21 +135,18 @@ export class Model {
   // --- reads ----------------------------------------------------------------
   range(r: RangeRequest, working?: State, workingRev?: number): RangeResponse | EtcdFailure {
     const asked = r.revision ?? 0
-    let rev: number
     let state: State
     if (asked > 0) {
       if (asked > this.rev) return ErrFutureRev
       if (asked < this.compactRev) return ErrCompacted
-      rev = asked
       state = this.states[asked]!
-    } else {
-      rev = workingRev ?? this.rev
-      state = working ?? this.state
-    }
+    } else state = working ?? this.state
+    // etcd's header: the revision of the store (or txn) read from, whatever revision was asked.
+    const header = { revision: workingRev ?? this.rev }
     const keys = [...state.keys()].filter((k) => inKeyRange(k, r.key, r.range_end)).sort()
     let kvs = keys.map((k) => state.get(k)!)
     const count = kvs.length
-    if (r.count_only) return { header: { revision: rev }, kvs: [], more: false, count }
+    if (r.count_only) return { header, kvs: [], more: false, count }
     if (r.max_mod_revision) kvs = kvs.filter((kv) => kv.mod_revision <= r.max_mod_revision!)
     if (r.min_mod_revision) kvs = kvs.filter((kv) => kv.mod_revision >= r.min_mod_revision!)
     if (r.max_create_revision) {
@@ -186,7 +183,7 @@ export class Model {
       more = true
     }
     if (r.keys_only) kvs = kvs.map((kv) => ({ ...kv, value: EMPTY }))
-    return { header: { revision: rev }, kvs, more, count }
+    return { header, kvs, more, count }
   }
 
   // --- compares --------------------------------------------------------------
