@@ -17,8 +17,21 @@ const END_STREAM = 0x1
 const END_HEADERS = 0x4
 const PADDED = 0x8
 const PRIORITY = 0x20
-/** The server's SETTINGS_MAX_FRAME_SIZE (Node's default). */
+/** The server's SETTINGS_MAX_FRAME_SIZE (Node's default): no client frame may be larger. */
 const MAX_FRAME = 16384
+/**
+ * Largest header block (HEADERS and its CONTINUATIONs) read, and largest
+ * amount of other bytes held before handing a connection over: far above
+ * what Node's HTTP/2 accepts (64 KiB header lists; 64 KiB windows), so a
+ * client Node would serve is never refused, while one that never ends its
+ * header block (a CONTINUATION flood) or its first request cannot grow our
+ * buffers without bound.
+ */
+const MAX_HELD = 256 * 1024
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+
+/** A connection this shim refuses to read further (the socket is destroyed). */
+export class FrameError extends Error {}
 
 /** What nghttp2 accepts in :authority (RFC 3986 authority characters). */
 export const validAuthority = (a: string): boolean => /^[A-Za-z0-9\-._~!$&'()*+,;=:@[\]%]*$/.test(a)
@@ -34,6 +47,7 @@ class FrameReader {
   private pending: Buffer = Buffer.alloc(0)
   private prefaceDone = false
   private block: Buffer[] = []
+  private blockBytes = 0
   private blockStream = 0
   private blockFlags = 0
   private blockFrames: Buffer[] = []
@@ -66,6 +80,8 @@ class FrameReader {
     for (;;) {
       if (this.pending.length < 9) return
       const length = this.pending.readUIntBE(0, 3)
+      // Refused at once, as nghttp2 would (FRAME_SIZE_ERROR), not buffered up to 16 MiB.
+      if (length > MAX_FRAME) throw new FrameError(`a frame of ${length} bytes`)
       if (this.pending.length < 9 + length) return
       const frame = this.pending.subarray(0, 9 + length)
       this.pending = this.pending.subarray(9 + length)
@@ -79,9 +95,12 @@ class FrameReader {
         if (flags & PRIORITY) start += 5
         this.block = [frame.subarray(start, end)]
         this.blockFrames = [frame]
+        this.blockBytes = frame.length
         this.blockStream = stream
         this.blockFlags = flags
       } else if (type === CONTINUATION && this.block.length > 0) {
+        this.blockBytes += frame.length
+        if (this.blockBytes > MAX_HELD) throw new FrameError("a header block without end")
         this.block.push(frame.subarray(9))
         this.blockFrames.push(frame)
         this.blockFlags |= flags & END_HEADERS
@@ -137,24 +156,34 @@ export const handleConnection = (
   inject: (connection: Duplex) => void,
 ): void => {
   const kept: Buffer[] = []
+  let keptBytes = 0
   let authority: string | undefined | null = null
   let acked = false
   let decided = false
+  /** Hands the socket to Node's HTTP/2 as it is, with what was read put back. */
+  const passThrough = (bytes: Buffer): void => {
+    // Node's HTTP/2 reads what is already buffered on a socket it is given.
+    socket.unshift(bytes)
+    inject(socket)
+  }
   const decide = (): void => {
     if (decided || authority === null || !acked) return
     decided = true
     socket.off("data", onData)
     socket.pause()
     const bytes = Buffer.concat([...kept, probe.remaining()])
-    if (authority === undefined || validAuthority(authority)) {
-      // Node's HTTP/2 reads what is already buffered on a socket it is given.
-      socket.unshift(bytes)
-      inject(socket)
-    } else rewrite(socket, bytes, inject)
+    if (authority === undefined || validAuthority(authority)) passThrough(bytes)
+    else rewrite(socket, bytes, inject)
   }
+  const keep = (bytes: Buffer): void => {
+    keptBytes += bytes.length
+    if (keptBytes > MAX_HELD) throw new FrameError("too much before the first request")
+    kept.push(bytes)
+  }
+  let seen = Buffer.alloc(0)
   const probe = new FrameReader(
     (_stream, _flags, block, raw) => {
-      kept.push(raw)
+      keep(raw)
       if (authority !== null) return
       try {
         authority = new HpackDecoder().decode(block).find(([n]) => n === ":authority")?.[1]
@@ -167,10 +196,22 @@ export const handleConnection = (
         acked = true
         return
       }
-      kept.push(bytes)
+      keep(bytes)
     },
   )
   const onData = (chunk: Buffer): void => {
+    // Not HTTP/2's preface (an HTTP/1 request, say): Node's HTTP/2 answers
+    // that at once (GOAWAY), where frames read from it would wait forever.
+    if (seen.length < PREFACE.length) {
+      seen = Buffer.concat([seen, chunk.subarray(0, PREFACE.length - seen.length)])
+      if (!PREFACE.subarray(0, seen.length).equals(seen)) {
+        decided = true
+        socket.off("data", onData)
+        socket.pause()
+        passThrough(Buffer.concat([...kept, probe.remaining(), chunk]))
+        return
+      }
+    }
     try {
       probe.push(chunk)
       decide()
