@@ -29,6 +29,7 @@ import {
   type Rendering,
   type ResourceRequest,
   route,
+  validateListOptions,
 } from "./core/request.ts"
 import { findResource, type ServedResource, storageResource } from "./core/resources.ts"
 import { compileSelectors, type Predicate } from "./core/selectors.ts"
@@ -322,6 +323,8 @@ const list = (store: ObjectStore, ctx: ResourceContext) =>
   Effect.gen(function* () {
     const options = decodeListOptions(ctx.request.query)
     if (!options.ok) return errorResponse(options.error)
+    const invalid = validateListOptions(options.value, false)
+    if (invalid !== undefined) return errorResponse(invalid)
     const predicate = selectorsOf(ctx, options.value, "")
     if (Result.isFailure(predicate)) return errorResponse(predicate.failure)
     const prefix = keyPrefix(
@@ -401,6 +404,8 @@ const watch = (
     const decoded = decodeListOptions(ctx.request.query)
     if (!decoded.ok) return errorResponse(decoded.error)
     const opts = decoded.value
+    const invalid = validateListOptions(opts, true)
+    if (invalid !== undefined) return errorResponse(invalid)
     const predicate = selectorsOf(ctx, opts, ctx.route.name)
     if (Result.isFailure(predicate)) return errorResponse(predicate.failure)
     if (

@@ -59,7 +59,12 @@ import {
   shouldRemoveAfterUpdate,
 } from "./core/objects.ts"
 import { jsonMergePatch, jsonPatch, type PatchError, strategicMergePatch } from "./core/patch.ts"
-import { decodeListOptions, decodeWriteOptions, type WriteOptions } from "./core/request.ts"
+import {
+  decodeListOptions,
+  decodeWriteOptions,
+  validateListOptions,
+  type WriteOptions,
+} from "./core/request.ts"
 import { compileSelectors } from "./core/selectors.ts"
 import {
   type ApiError,
@@ -997,6 +1002,8 @@ const deleteCollection = (deps: WriteDeps, ctx: ResourceContext, options: WriteO
   Effect.gen(function* () {
     const listOptions = decodeListOptions(ctx.request.query)
     if (!listOptions.ok) return yield* fail(listOptions.error)
+    const invalid = validateListOptions(listOptions.value, false)
+    if (invalid !== undefined) return yield* fail(invalid)
     const predicate = compileSelectors(
       ctx.served.resource.name,
       ctx.served.kind,

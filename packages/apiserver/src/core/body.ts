@@ -45,6 +45,70 @@ export interface ParsedText<A = unknown> {
 
 const noDuplicates: ReadonlyArray<string> = []
 
+/**
+ * Deepest nesting of objects and arrays a body may have. Kubernetes' JSON
+ * decoder stops at 10,000 levels; here every pass over a body (repeated
+ * keys, decoding, patches, `JSON.stringify` itself) recurses, and the
+ * stack runs out near 8,000, so the limit is lower. No object of a served
+ * kind nests anywhere near it.
+ */
+export const maxNestingDepth = 1000
+
+/**
+ * The path (first segments) of a value nested deeper than `limit` levels
+ * (the body itself is level 1), or undefined. Iterative, so a body of any
+ * depth is measured without recursion.
+ */
+export const tooDeep = (value: unknown, limit: number): string | undefined => {
+  const stack: Array<{ readonly value: unknown; readonly depth: number; readonly path: string }> = [
+    { value, depth: 1, path: "" },
+  ]
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const v = top.value
+    if (typeof v !== "object" || v === null) continue
+    if (top.depth > limit) return top.path
+    // The first few segments name the field; past them the path is the same key again and again.
+    const named = top.depth <= 5
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++)
+        stack.push({
+          value: v[i],
+          depth: top.depth + 1,
+          path: named ? `${top.path}[${i}]` : top.path,
+        })
+    } else {
+      for (const k of Object.keys(v))
+        stack.push({
+          value: (v as Record<string, unknown>)[k],
+          depth: top.depth + 1,
+          path: named ? (top.path === "" ? k : `${top.path}.${k}`) : top.path,
+        })
+    }
+  }
+  return undefined
+}
+
+/**
+ * A 400 for a body nested deeper than `maxNestingDepth`. A body of n bytes
+ * nests at most n/2 levels (an opening and a closing bracket per level in
+ * JSON; YAML needs more), so small bodies skip the walk.
+ */
+const checkDepth = (body: Uint8Array, value: unknown): ApiError | undefined => {
+  if (body.length <= 2 * maxNestingDepth) return undefined
+  const path = tooDeep(value, maxNestingDepth)
+  if (path === undefined) return undefined
+  return depthError(path === "" ? "<body>" : `${path}...`)
+}
+
+const depthError = (field: string): ApiError =>
+  badRequest(`error decoding request body: exceeded max depth of ${maxNestingDepth} at ${field}`, [
+    {
+      reason: "FieldValueInvalid",
+      message: `exceeded max depth of ${maxNestingDepth}`,
+      field,
+    },
+  ])
+
 const isYamlType = (type: string): boolean =>
   type === yamlContentType || type === "application/apply-patch+yaml" || type === "text/yaml"
 
@@ -72,14 +136,19 @@ export const parseText = (
         ...goYamlOptions,
       })
       const error = doc.errors[0]
+      // The YAML parser recurses per level: a body nested past what the stack holds ends here.
+      if (error?.code === "RESOURCE_EXHAUSTION") return Result.fail(depthError("<body>"))
       if (error !== undefined) throw error
       const value = doc.toJS({ maxAliasCount: 100 }) as unknown
+      const deep = checkDepth(body, value)
+      if (deep !== undefined) return Result.fail(deep)
       const duplicates =
         fieldValidation === "Ignore"
           ? noDuplicates
           : duplicateKeys(doc.contents, lines).map((d) => d.field)
       return Result.succeed({ value, duplicates })
     } catch (e) {
+      if (e instanceof RangeError) return Result.fail(depthError("<body>"))
       return Result.fail(
         badRequest(
           `error decoding YAML: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`,
@@ -95,6 +164,8 @@ export const parseText = (
       badRequest(`error decoding request body: ${e instanceof Error ? e.message : String(e)}`),
     )
   }
+  const deep = checkDepth(body, value)
+  if (deep !== undefined) return Result.fail(deep)
   const duplicates =
     fieldValidation === "Ignore" ? noDuplicates : duplicateFields(text, value).map((d) => d.field)
   return Result.succeed({ value, duplicates })

@@ -7,8 +7,8 @@
  * or `/finalize` as subresources of a namespace. Query options are decoded
  * here with errors naming the parameter.
  */
-import type { FieldValidation } from "@flotilla/api"
-import { type ApiError, badRequest } from "./status.ts"
+import { type FieldError, type FieldValidation, field, invalidStatus } from "@flotilla/api"
+import { type ApiError, apiError, badRequest } from "./status.ts"
 
 export type Verb =
   | "get"
@@ -209,13 +209,6 @@ export const decodeListOptions = (query: URLSearchParams): Decoded<ListOptions> 
   const initial = bool(query, "sendInitialEvents")
   if (!initial.ok) return initial
   const match = query.get("resourceVersionMatch") ?? ""
-  if (match !== "" && match !== "NotOlderThan" && match !== "Exact") {
-    return fail(
-      badRequest(
-        `invalid value for resourceVersionMatch: ${JSON.stringify(match)}: supported values: "Exact", "NotOlderThan"`,
-      ),
-    )
-  }
   const resourceVersion = query.get("resourceVersion") ?? ""
   if (resourceVersion !== "" && !/^\d+$/.test(resourceVersion)) {
     return fail(
@@ -228,13 +221,71 @@ export const decodeListOptions = (query: URLSearchParams): Decoded<ListOptions> 
     labelSelector: query.get("labelSelector") ?? "",
     fieldSelector: query.get("fieldSelector") ?? "",
     resourceVersion,
-    resourceVersionMatch: match,
+    // An unknown value is reported by validateListOptions, with the other field errors.
+    resourceVersionMatch: match as ListOptions["resourceVersionMatch"],
     limit: limit.value ?? 0,
     continue: query.get("continue") ?? "",
     allowWatchBookmarks: bookmarks.value ?? false,
     sendInitialEvents: initial.value,
     timeoutSeconds: timeoutSeconds.value,
   })
+}
+
+const rvMatch = "resourceVersionMatch"
+
+/**
+ * apimachinery's `ValidateListOptions`: how `resourceVersionMatch` combines
+ * with `resourceVersion`, `continue` and `sendInitialEvents`, for a list or
+ * (`watch`) a watch. Kubernetes answers these with a 422 on `ListOptions`.
+ */
+export const validateListOptions = (options: ListOptions, watch: boolean): ApiError | undefined => {
+  const errors: Array<FieldError> = []
+  const match: string = options.resourceVersionMatch
+  if (watch) {
+    if (match !== "") {
+      if (options.sendInitialEvents === undefined)
+        errors.push(
+          field.forbidden(
+            rvMatch,
+            "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+          ),
+        )
+      if (match !== "NotOlderThan")
+        errors.push(field.notSupported(rvMatch, match, ["NotOlderThan"]))
+      if (options.continue !== "")
+        errors.push(
+          field.forbidden(rvMatch, "resourceVersionMatch is forbidden when continue is provided"),
+        )
+    }
+  } else {
+    if (match !== "") {
+      if (options.resourceVersion === "")
+        errors.push(
+          field.forbidden(
+            rvMatch,
+            "resourceVersionMatch is forbidden unless resourceVersion is provided",
+          ),
+        )
+      if (options.continue !== "")
+        errors.push(
+          field.forbidden(rvMatch, "resourceVersionMatch is forbidden when continue is provided"),
+        )
+      if (match !== "Exact" && match !== "NotOlderThan")
+        errors.push(field.notSupported(rvMatch, match, ["Exact", "NotOlderThan", ""]))
+      if (match === "Exact" && options.resourceVersion === "0")
+        errors.push(
+          field.forbidden(
+            rvMatch,
+            'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+          ),
+        )
+    }
+    if (options.sendInitialEvents !== undefined)
+      errors.push(field.forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list"))
+  }
+  return errors.length === 0
+    ? undefined
+    : apiError(invalidStatus({ group: "meta.k8s.io", kind: "ListOptions", name: "" }, errors))
 }
 
 const fieldValidations: ReadonlyArray<FieldValidation> = ["Strict", "Warn", "Ignore"]

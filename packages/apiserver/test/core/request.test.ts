@@ -5,6 +5,7 @@ import {
   decodeWriteOptions,
   parseAccept,
   route,
+  validateListOptions,
 } from "../../src/core/request.ts"
 
 const r = (method: string, path: string, query = "") =>
@@ -91,8 +92,53 @@ describe("options", () => {
     expect(bad.ok ? "" : bad.error.status.message).toContain("limit")
     const rv = decodeListOptions(new URLSearchParams("resourceVersion=abc"))
     expect(rv.ok).toBe(false)
-    const match = decodeListOptions(new URLSearchParams("resourceVersionMatch=Sometimes"))
-    expect(match.ok ? "" : match.error.status.message).toContain("resourceVersionMatch")
+  })
+
+  it("validates resourceVersionMatch as Kubernetes' ValidateListOptions does: 422 on ListOptions", () => {
+    const check = (query: string, watch: boolean) => {
+      const decoded = decodeListOptions(new URLSearchParams(query))
+      if (!decoded.ok) throw new Error(decoded.error.status.message)
+      return validateListOptions(decoded.value, watch)?.status
+    }
+    const unless = check("resourceVersionMatch=Exact", false)
+    expect(unless?.code).toBe(422)
+    expect(unless?.reason).toBe("Invalid")
+    expect(unless?.message).toBe(
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided',
+    )
+    expect(unless?.details?.causes).toEqual([
+      {
+        reason: "FieldValueForbidden",
+        message: "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
+        field: "resourceVersionMatch",
+      },
+    ])
+    expect(check("resourceVersionMatch=Sometimes&resourceVersion=1", false)?.message).toBe(
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Unsupported value: "Sometimes": supported values: "Exact", "NotOlderThan", ""',
+    )
+    expect(check("resourceVersionMatch=Exact&resourceVersion=0", false)?.message).toContain(
+      'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+    )
+    expect(
+      check("resourceVersionMatch=Exact&resourceVersion=5&continue=x", false)?.message,
+    ).toContain("resourceVersionMatch is forbidden when continue is provided")
+    expect(check("sendInitialEvents=true", false)?.message).toContain(
+      "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list",
+    )
+    expect(check("resourceVersionMatch=NotOlderThan&resourceVersion=0", false)).toBeUndefined()
+    expect(check("resourceVersionMatch=Exact&resourceVersion=3", false)).toBeUndefined()
+    expect(check("", false)).toBeUndefined()
+    // Watches: a match only beside sendInitialEvents, and only NotOlderThan.
+    expect(check("resourceVersionMatch=Exact&resourceVersion=1", true)?.message).toBe(
+      'ListOptions.meta.k8s.io "" is invalid: [resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided, resourceVersionMatch: Unsupported value: "Exact": supported values: "NotOlderThan"]',
+    )
+    expect(
+      check(
+        "resourceVersionMatch=NotOlderThan&sendInitialEvents=true&allowWatchBookmarks=true",
+        true,
+      ),
+    ).toBeUndefined()
+    expect(check("resourceVersion=4", true)).toBeUndefined()
   })
 
   it("defaults the field manager from the user agent and checks fieldValidation and dryRun", () => {

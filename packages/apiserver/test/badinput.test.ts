@@ -1,0 +1,145 @@
+// Bad input through the request handler: each case is a bug an attack over
+// HTTP found (a 500, or a write where Kubernetes refuses). Every answer is a
+// 4xx `Status` naming the field and the reason, and nothing is written.
+import { assert, describe, it } from "@effect/vitest"
+import { KV } from "@flotilla/store"
+import { Effect, type Scope } from "effect"
+import { maxNestingDepth } from "../src/core/body.ts"
+import { type Api, deployment, makeApi } from "./support-handler.ts"
+
+const deployments = "/apis/apps/v1/namespaces/default/deployments"
+const run = <A, E>(effect: Effect.Effect<A, E, KV | Scope.Scope>) =>
+  effect.pipe(Effect.provide(KV.layerMemory()))
+
+const nested = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${"}".repeat(levels - 1)}`
+const utf8 = (text: string) => new TextEncoder().encode(text)
+
+/** Calls, and checks that the store's revision did not move. */
+const refused = (api: Api, ...args: Parameters<Api["call"]>) =>
+  Effect.gen(function* () {
+    const before = yield* api.store.revision
+    const r = yield* api.call(...args)
+    assert.strictEqual(yield* api.store.revision, before, `${args[0]} ${args[1]} wrote`)
+    assert.strictEqual(r.body.kind, "Status")
+    return r
+  })
+
+describe("deeply nested bodies", () => {
+  it.effect("are a 400 naming the field for every write, not a 500 from a stack overflow", () =>
+    run(
+      Effect.gen(function* () {
+        const api = yield* makeApi()
+        yield* api.call("POST", deployments, { body: deployment("web") })
+        const deep = nested(20_000)
+        const object = (name: string) =>
+          `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"${name}"},"spec":{"x":${deep}}}`
+        const cases: ReadonlyArray<[string, string, string, string, Record<string, string>]> = [
+          ["POST", deployments, object("new"), "application/json", {}],
+          ["POST", deployments, object("new"), "application/json", { fieldValidation: "Strict" }],
+          ["PUT", `${deployments}/web`, object("web"), "application/json", {}],
+          ["PUT", `${deployments}/web/status`, object("web"), "application/json", {}],
+          ["PATCH", `${deployments}/web`, `{"spec":${deep}}`, "application/merge-patch+json", {}],
+          [
+            "PATCH",
+            `${deployments}/web`,
+            `{"spec":${deep}}`,
+            "application/strategic-merge-patch+json",
+            {},
+          ],
+          [
+            "PATCH",
+            `${deployments}/web`,
+            `[{"op":"add","path":"/spec/x","value":${deep}}]`,
+            "application/json-patch+json",
+            {},
+          ],
+          [
+            "PATCH",
+            `${deployments}/web`,
+            object("web"),
+            "application/apply-patch+yaml",
+            { fieldManager: "m" },
+          ],
+          ["DELETE", `${deployments}/web`, `{"preconditions":${deep}}`, "application/json", {}],
+        ]
+        for (const [method, path, body, contentType, query] of cases) {
+          const r = yield* refused(api, method, path, { rawBody: utf8(body), contentType, query })
+          assert.strictEqual(r.status, 400, `${method} ${path} ${contentType}: ${r.body.message}`)
+          assert.match(r.body.message, /exceeded max depth of 1000 at /)
+          assert.strictEqual(r.body.details.causes[0].message, "exceeded max depth of 1000")
+        }
+        // Managed fields are free-form: the deepest place a body can reach the store.
+        const mf = yield* refused(api, "POST", "/api/v1/namespaces", {
+          rawBody: utf8(
+            `{"metadata":{"name":"n","managedFields":[{"manager":"m","operation":"Update","fieldsType":"FieldsV1","fieldsV1":${deep}}]}}`,
+          ),
+        })
+        assert.strictEqual(mf.status, 400)
+        assert.strictEqual(
+          mf.body.details.causes[0].field,
+          "metadata.managedFields[0].fieldsV1.a...",
+        )
+      }),
+    ),
+  )
+
+  it.effect("nested exactly to the limit, every pass over the body holds", () =>
+    run(
+      Effect.gen(function* () {
+        const api = yield* makeApi()
+        // An unknown field is dropped (or reported under Strict) after every recursive pass.
+        const body = (name: string) =>
+          `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"${name}"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"w"}},"template":{"metadata":{"labels":{"app":"w"}},"spec":{"containers":[{"name":"main","image":"nginx"}]}},"x":${nested(maxNestingDepth - 3)}}}`
+        const created = yield* api.call("POST", deployments, { rawBody: utf8(body("web")) })
+        assert.strictEqual(created.status, 201, created.body.message)
+        const strict = yield* api.call("POST", deployments, {
+          rawBody: utf8(body("web2")),
+          query: { fieldValidation: "Strict" },
+        })
+        assert.strictEqual(strict.status, 400)
+        assert.match(strict.body.message, /unknown field "spec.x"/)
+        const patched = yield* api.call("PATCH", `${deployments}/web`, {
+          rawBody: utf8(`{"spec":{"x":${nested(maxNestingDepth - 2)}}}`),
+          contentType: "application/strategic-merge-patch+json",
+        })
+        assert.strictEqual(patched.status, 200, patched.body.message)
+      }),
+    ),
+  )
+})
+
+describe("list options", () => {
+  it.effect(
+    "resourceVersionMatch without a resourceVersion, or on a plain watch, is a 422 on ListOptions (lists, watches, deletecollection)",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const api = yield* makeApi()
+          yield* api.call("POST", deployments, { body: deployment("web") })
+          const cases: ReadonlyArray<[string, Record<string, string>, string]> = [
+            ["GET", { resourceVersionMatch: "Exact" }, "unless resourceVersion is provided"],
+            ["GET", { resourceVersionMatch: "Exact", resourceVersion: "0" }, "for resourceVersion"],
+            ["GET", { sendInitialEvents: "true" }, "sendInitialEvents is forbidden for list"],
+            [
+              "GET",
+              { watch: "true", resourceVersionMatch: "Exact", resourceVersion: "1" },
+              "forbidden for watch unless sendInitialEvents is provided",
+            ],
+            ["DELETE", { resourceVersionMatch: "NotOlderThan" }, "unless resourceVersion"],
+          ]
+          for (const [method, query, reason] of cases) {
+            const r = yield* refused(api, method, deployments, { query })
+            assert.strictEqual(r.status, 422, JSON.stringify(query))
+            assert.strictEqual(r.body.reason, "Invalid")
+            assert.include(r.body.message, 'ListOptions.meta.k8s.io "" is invalid: ')
+            assert.include(r.body.message, reason)
+            assert.include(
+              ["resourceVersionMatch", "sendInitialEvents"],
+              r.body.details.causes[0].field,
+            )
+          }
+          assert.strictEqual((yield* api.call("GET", `${deployments}/web`)).status, 200)
+        }),
+      ),
+  )
+})
