@@ -46,6 +46,7 @@ import type {
   PutResponse,
   RangeRequest,
   RangeResponse,
+  RequestOp,
   ResponseOp,
   TxnRequest,
   TxnResponse,
@@ -374,9 +375,13 @@ export class MvccStore {
     if (invalid !== undefined) return invalid
     // Choose every branch (nested txns included) against the state before the
     // txn, as etcd does, and check the chosen operations before writing anything,
-    // so that execution cannot fail half way.
+    // so that execution cannot fail half way: every put first, then every range
+    // (etcd's order, which decides the error when both would fail).
     const path: boolean[] = []
-    const failure = this.checkPath(t, path)
+    this.choosePath(t, path)
+    const failure =
+      this.checkChosen(t, path, { i: 0 }, this.checkPutOp) ??
+      this.checkChosen(t, path, { i: 0 }, this.checkRangeOp)
     if (failure !== undefined) return failure
     this.begin()
     const cursor = { i: 0 }
@@ -385,21 +390,46 @@ export class MvccStore {
     return response
   }
 
-  private checkPath(t: TxnRequest, path: boolean[]): EtcdFailure | undefined {
+  /** The branch each txn on the chosen path takes, in the order execTxn visits them. */
+  private choosePath(t: TxnRequest, path: boolean[]): void {
     const succeeded = this.compares(t.compare ?? emptyArray)
     path.push(succeeded)
     for (const op of (succeeded ? t.success : t.failure) ?? emptyArray) {
-      let failure: EtcdFailure | undefined
-      if ("request_range" in op) {
-        const asked = op.request_range.revision ?? 0
-        if (asked > 0) {
-          if (asked > this.currentRev) failure = ErrFutureRev
-          else if (asked < this.compactedRev) failure = ErrCompacted
-        }
-      } else if ("request_put" in op) failure = this.checkPut(op.request_put)
-      else if ("request_txn" in op) failure = this.checkPath(op.request_txn, path)
+      if ("request_txn" in op) this.choosePath(op.request_txn, path)
+    }
+  }
+
+  /** `check` on every operation of the chosen path, in order; the first failure. */
+  private checkChosen(
+    t: TxnRequest,
+    path: ReadonlyArray<boolean>,
+    cursor: { i: number },
+    check: (op: RequestOp) => EtcdFailure | undefined,
+  ): EtcdFailure | undefined {
+    const succeeded = path[cursor.i++]!
+    for (const op of (succeeded ? t.success : t.failure) ?? emptyArray) {
+      const failure =
+        "request_txn" in op ? this.checkChosen(op.request_txn, path, cursor, check) : check(op)
       if (failure !== undefined) return failure
     }
+    return undefined
+  }
+
+  private readonly checkPutOp = (op: RequestOp): EtcdFailure | undefined =>
+    "request_put" in op ? this.checkPut(op.request_put) : undefined
+
+  /**
+   * etcd's check of a range inside a txn: a revision other than 0 must be at
+   * most the current one and at least the first one kept (the compact
+   * revision, -1 before any compaction), negatives included; a plain range
+   * reads a negative revision as the current one.
+   */
+  private readonly checkRangeOp = (op: RequestOp): EtcdFailure | undefined => {
+    if (!("request_range" in op)) return undefined
+    const asked = op.request_range.revision ?? 0
+    if (asked === 0) return undefined
+    if (asked > this.currentRev) return ErrFutureRev
+    if (asked < (this.compactedRev === 0 ? -1 : this.compactedRev)) return ErrCompacted
     return undefined
   }
 
@@ -411,7 +441,7 @@ export class MvccStore {
       if ("request_range" in op) {
         const current = this.wrote ? this.writeRev : this.currentRev
         const r = this.rangeAt(op.request_range, current)
-        // checkPath made the revision checks; a failure here is a bug.
+        // checkRangeOp made the revision checks; a failure here is a bug.
         if (isEtcdFailure(r)) throw new Error(`txn range failed after its checks: ${r.message}`)
         responses.push({ response_range: r })
       } else if ("request_put" in op) {

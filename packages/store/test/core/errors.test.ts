@@ -269,6 +269,31 @@ describe("state-dependent errors", () => {
     expect(s.rev).toBe(4)
   })
 
+  it("a txn range at a negative revision: current before any compaction down to -1, compacted after one (as etcd 3.4.23 answers)", () => {
+    const range = (revision: number): RequestOp => ({ request_range: { key: k("a"), revision } })
+    const fresh = setup()
+    // etcd's first revision is -1 before any compaction: -1 reads the current revision.
+    const read = fresh.txn({ success: [range(-1)] })
+    expect("responses" in read && read.responses[0]).toMatchObject({
+      response_range: { count: 1 },
+    })
+    expect(fresh.txn({ success: [range(-2)] })).toBe(ErrCompacted)
+    fresh.compact({ revision: 2 })
+    expect(fresh.txn({ success: [range(-1)] })).toBe(ErrCompacted)
+    // A plain range reads any negative revision as the current one.
+    expect(fresh.range({ key: k("a"), revision: -5 })).toMatchObject({ count: 1 })
+  })
+
+  it("a txn's puts are checked before its ranges, along the whole chosen path (etcd's order)", () => {
+    const s = setup()
+    const future = { request_range: { key: k("a"), revision: 99 } }
+    const missing = { request_put: { key: k("zz"), ignore_value: true } }
+    expect(s.txn({ success: [future, missing] })).toBe(ErrKeyNotFound)
+    const badLease = txn({ success: [{ request_put: { key: k("zz"), lease: 77 } }] })
+    expect(s.txn({ success: [future, badLease] })).toBe(ErrLeaseNotFound)
+    expect(s.rev).toBe(4)
+  })
+
   it("leases: unknown ID, existing ID, TTL too large, ID 0", () => {
     const s = setup()
     expect(s.leaseRevoke({ ID: 5 })).toBe(ErrLeaseNotFound)

@@ -301,29 +301,39 @@ export class Model {
     if (invalid) return invalid
     // Choose the branches first, against the state before the txn.
     const chosen = new Map<TxnRequest, boolean>()
-    const choose = (t: TxnRequest): EtcdFailure | undefined => {
+    const choose = (t: TxnRequest): void => {
       const ok = (t.compare ?? []).every((c) => this.compare(c))
       chosen.set(t, ok)
       for (const op of (ok ? t.success : t.failure) ?? []) {
-        if ("request_range" in op) {
-          const asked = op.request_range.revision ?? 0
-          if (asked > this.rev) return ErrFutureRev
-          if (asked > 0 && asked < this.compactRev) return ErrCompacted
-        } else if ("request_put" in op) {
-          const p = op.request_put
-          if ((p.ignore_value || p.ignore_lease) && !this.state.has(toBinary(p.key))) {
-            return ErrKeyNotFound
-          }
-          if (p.lease && !this.leases.has(p.lease)) return ErrLeaseNotFound
-        } else if ("request_txn" in op) {
-          const e = choose(op.request_txn)
-          if (e) return e
-        }
+        if ("request_txn" in op) choose(op.request_txn)
       }
-      return undefined
     }
-    const failure = choose(t)
-    if (failure) return failure
+    choose(t)
+    /** The operations of the chosen branches, nested ones in place. */
+    const chosenOps = (t: TxnRequest): RequestOp[] =>
+      ((chosen.get(t) ? t.success : t.failure) ?? []).flatMap((op) =>
+        "request_txn" in op ? chosenOps(op.request_txn) : [op],
+      )
+    const ops = chosenOps(t)
+    // etcd checks every put of the chosen path, then every range.
+    for (const op of ops) {
+      if (!("request_put" in op)) continue
+      const p = op.request_put
+      if ((p.ignore_value || p.ignore_lease) && !this.state.has(toBinary(p.key))) {
+        return ErrKeyNotFound
+      }
+      if (p.lease && !this.leases.has(p.lease)) return ErrLeaseNotFound
+    }
+    // A txn's range at a revision other than 0: at most the current one, at
+    // least the first kept (etcd: the compact revision, -1 before any).
+    const firstRev = this.compactRev === 0 ? -1 : this.compactRev
+    for (const op of ops) {
+      if (!("request_range" in op)) continue
+      const asked = op.request_range.revision ?? 0
+      if (asked === 0) continue
+      if (asked > this.rev) return ErrFutureRev
+      if (asked < firstRev) return ErrCompacted
+    }
     this.beginWrite()
     const current = (): number => (this.wrote() ? this.rev + 1 : this.rev)
     const exec = (t: TxnRequest): unknown => {

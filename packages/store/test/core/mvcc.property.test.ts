@@ -87,7 +87,10 @@ const rangeReq = (
       key,
       end: rangeEnd,
       limit: fc.constantFrom(0, 0, 1, 2),
-      rev: fc.option(pick, { nil: undefined }),
+      // Negative revisions too: a txn refuses them (or not) by etcd's first-revision rule.
+      rev: fc.option(fc.oneof({ weight: 4, arbitrary: pick }, fc.constantFrom(-1, -2)), {
+        nil: undefined,
+      }),
       sort_order: fc.constantFrom<SortOrder>("NONE", "ASCEND", "DESCEND"),
       sort_target: fc.constantFrom<SortTarget>("KEY", "VERSION", "CREATE", "MOD", "VALUE"),
       keys_only: fc.boolean(),
@@ -99,7 +102,7 @@ const rangeReq = (
       key: r.key,
       ...(r.end === undefined ? {} : { range_end: b(r.end) }),
       limit: r.limit,
-      revision: r.rev === undefined ? 0 : p(r.rev),
+      revision: r.rev === undefined ? 0 : r.rev < 0 ? r.rev : p(r.rev),
       sort_order: r.sort_order,
       sort_target: r.sort_target,
       keys_only: r.keys_only,
