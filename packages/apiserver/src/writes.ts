@@ -1115,6 +1115,45 @@ const decodeScale = (
   return Result.succeed(value)
 }
 
+/**
+ * A Scale written (whole or patched) names the object at the URL, as
+ * Kubernetes' `checkName` requires of every update and patch; a uid, when
+ * given, is a precondition (the scale subresources' `UpdatedObject`).
+ */
+const checkScaleIdentity = (
+  ctx: ResourceContext,
+  scale: Obj,
+  live: Obj,
+): Result.Result<void, ApiError> => {
+  const name = stringAt(scale, "name")
+  if (name !== ctx.route.name) {
+    return Result.fail(
+      badRequest(
+        `the name of the object (${name}) does not match the name on the URL (${ctx.route.name})`,
+      ),
+    )
+  }
+  const namespace = stringAt(scale, "namespace")
+  if (namespace !== "" && namespace !== ctx.route.namespace) {
+    return Result.fail(
+      badRequest(
+        `the namespace of the object (${namespace}) does not match the namespace on the URL (${ctx.route.namespace})`,
+      ),
+    )
+  }
+  const uid = stringAt(scale, "uid")
+  const liveUid = stringAt(live, "uid")
+  if (uid !== "" && uid !== liveUid) {
+    return Result.fail(
+      conflict(
+        { resource: `${ctx.served.resource.name}/scale`, group: ctx.served.group, name },
+        `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${liveUid}`,
+      ),
+    )
+  }
+  return Result.void
+}
+
 const scaleWrite = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions) =>
   Effect.gen(function* () {
     const key = keyFor(ctx, ctx.route.name)
@@ -1139,6 +1178,7 @@ const scaleWrite = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions
           ? yield* fromResult(applyPatch(type, live, requested, "", true))
           : requested
         const scale = yield* fromResult(decodeScale(next, options.fieldValidation))
+        yield* fromResult(checkScaleIdentity(ctx, metadataOf(scale), metadataOf(current.object)))
         const rv = stringAt(metadataOf(scale), "resourceVersion")
         if (rv !== "" && rv !== String(current.modRevision)) {
           return yield* fail(modifiedConflict(target(ctx, ctx.route.name)))

@@ -143,3 +143,90 @@ describe("list options", () => {
       ),
   )
 })
+
+describe("scale", () => {
+  it.effect(
+    "a Scale written must name the object at the URL (an empty body no longer scales to zero); a wrong uid is a 409",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const api = yield* makeApi()
+          yield* api.call("POST", deployments, { body: deployment("web", 3) })
+          const scale = `${deployments}/web/scale`
+          const live = (yield* api.call("GET", scale)).body
+          const cases: ReadonlyArray<[string, unknown, string, number, string]> = [
+            [
+              "PUT",
+              {},
+              "application/json",
+              400,
+              "the name of the object () does not match the name on the URL (web)",
+            ],
+            [
+              "PUT",
+              { spec: { replicas: 1 } },
+              "application/json",
+              400,
+              "the name of the object () does not match",
+            ],
+            [
+              "PUT",
+              { ...live, metadata: { ...live.metadata, name: "other" } },
+              "application/json",
+              400,
+              "the name of the object (other) does not match the name on the URL (web)",
+            ],
+            [
+              "PUT",
+              { ...live, metadata: { ...live.metadata, namespace: "kube-system" } },
+              "application/json",
+              400,
+              "the namespace of the object (kube-system) does not match the namespace on the URL (default)",
+            ],
+            [
+              "PATCH",
+              { metadata: { name: "other" } },
+              "application/merge-patch+json",
+              400,
+              "the name of the object (other) does not match",
+            ],
+            [
+              "PATCH",
+              { metadata: { name: "other" } },
+              "application/strategic-merge-patch+json",
+              400,
+              "does not match the name on the URL",
+            ],
+            [
+              "PATCH",
+              [{ op: "remove", path: "/metadata/name" }],
+              "application/json-patch+json",
+              400,
+              "the name of the object () does not match",
+            ],
+            [
+              "PATCH",
+              { metadata: { uid: "not-it" }, spec: { replicas: 1 } },
+              "application/merge-patch+json",
+              409,
+              `Operation cannot be fulfilled on deployments/scale.apps "web": Precondition failed: UID in precondition: not-it, UID in object meta: ${live.metadata.uid}`,
+            ],
+          ]
+          for (const [method, body, contentType, code, message] of cases) {
+            const r = yield* refused(api, method, scale, { body, contentType })
+            assert.strictEqual(
+              r.status,
+              code,
+              `${method} ${JSON.stringify(body)}: ${r.body.message}`,
+            )
+            assert.include(r.body.message, message)
+          }
+          assert.strictEqual((yield* api.call("GET", `${deployments}/web`)).body.spec.replicas, 3)
+          // The Scale as read, changed, is still accepted.
+          const put = yield* api.call("PUT", scale, { body: { ...live, spec: { replicas: 2 } } })
+          assert.strictEqual(put.status, 200)
+          assert.strictEqual(put.body.spec.replicas, 2)
+        }),
+      ),
+  )
+})
