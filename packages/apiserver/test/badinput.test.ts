@@ -230,3 +230,94 @@ describe("scale", () => {
       ),
   )
 })
+
+describe("managedFields in a request", () => {
+  it.effect(
+    "that do not decode are ignored as Kubernetes ignores them, so a later apply is not a 500",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const api = yield* makeApi()
+          const pods = "/api/v1/namespaces/default/pods"
+          const created = yield* api.call("POST", pods, {
+            body: {
+              apiVersion: "v1",
+              kind: "Pod",
+              metadata: { name: "p" },
+              spec: { containers: [{ name: "main", image: "nginx" }] },
+            },
+          })
+          const tracked = created.body.metadata.managedFields
+          const junk: ReadonlyArray<unknown> = [
+            { "f:spec": { "k:{bad": {} } },
+            { "k:[1,2": {} },
+            { "v:x": {} },
+            { "z:x": {} },
+            { "i:-5": {} },
+            { "f:metadata": 5 },
+            "x",
+            [1],
+          ]
+          for (const fieldsV1 of junk) {
+            for (const operation of ["Apply", "Update"]) {
+              const live = (yield* api.call("GET", `${pods}/p`)).body
+              const entry = {
+                manager: "m",
+                operation,
+                apiVersion: "v1",
+                fieldsType: "FieldsV1",
+                fieldsV1,
+              }
+              const put = yield* api.call("PUT", `${pods}/p`, {
+                body: { ...live, metadata: { ...live.metadata, managedFields: [entry] } },
+              })
+              assert.strictEqual(put.status, 200, JSON.stringify(fieldsV1))
+              assert.deepStrictEqual(
+                put.body.metadata.managedFields,
+                tracked,
+                JSON.stringify(fieldsV1),
+              )
+              const applied = yield* api.call("PATCH", `${pods}/p`, {
+                body: {
+                  apiVersion: "v1",
+                  kind: "Pod",
+                  metadata: { name: "p", labels: { a: "1" } },
+                },
+                contentType: "application/apply-patch+yaml",
+                query: { fieldManager: "m", force: "true" },
+              })
+              assert.strictEqual(
+                applied.status,
+                200,
+                `${JSON.stringify(fieldsV1)}: ${applied.body.message}`,
+              )
+              // Back to the created state for the next case.
+              yield* api.call("PUT", `${pods}/p`, {
+                body: {
+                  ...applied.body,
+                  metadata: { ...applied.body.metadata, labels: {}, managedFields: tracked },
+                },
+              })
+            }
+          }
+          // Created with junk: the creator's own entry instead.
+          const withJunk = yield* api.call("POST", pods, {
+            body: {
+              apiVersion: "v1",
+              kind: "Pod",
+              metadata: {
+                name: "q",
+                managedFields: [{ manager: "m", operation: "Apply", fieldsV1: { "v:x": {} } }],
+              },
+              spec: { containers: [{ name: "main", image: "nginx" }] },
+            },
+          })
+          assert.strictEqual(withJunk.status, 201)
+          assert.deepStrictEqual(
+            withJunk.body.metadata.managedFields.map((e: { manager: string }) => e.manager),
+            ["test"],
+          )
+        }),
+      ),
+  )
+})

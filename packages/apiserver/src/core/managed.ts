@@ -341,13 +341,54 @@ export interface ManagedEntry {
   readonly fields: FieldNode
 }
 
-/** Reads `metadata.managedFields` (entries that are not objects are dropped). */
+/** Whether a path element parses: `.`, `f:<name>`, `i:<index>`, `k:<JSON object>`, `v:<JSON value>`. */
+const isPathElement = (el: string): boolean => {
+  if (el === ".") return true
+  if (el.length < 2 || el[1] !== ":") return false
+  const rest = el.slice(2)
+  switch (el[0]) {
+    case "f":
+      return true
+    case "i":
+      return /^\d+$/.test(rest)
+    case "k":
+    case "v":
+      try {
+        const value = JSON.parse(rest) as unknown
+        return el[0] === "v" || isObject(value)
+      } catch {
+        return false
+      }
+    default:
+      return false
+  }
+}
+
+/**
+ * Whether a `fieldsV1` value is a field set Kubernetes can decode: objects
+ * all the way down, keyed by path elements that parse. A request's
+ * managedFields that are not are ignored (Kubernetes falls back to the live
+ * object's), so no stored entry makes a later apply fail to read it.
+ */
+export const isFieldsV1 = (value: unknown): boolean => {
+  if (!isObject(value)) return false
+  for (const k of Object.keys(value)) {
+    if (!isPathElement(k) || !isFieldsV1(value[k])) return false
+  }
+  return true
+}
+
+/** Whether every entry of a managedFields list is an object with a decodable `fieldsV1`. */
+const decodableManagedFields = (raw: unknown): boolean =>
+  Array.isArray(raw) && raw.every((e) => isObject(e) && isFieldsV1(e.fieldsV1))
+
+/** Reads `metadata.managedFields` (entries that are not objects, or whose fieldsV1 does not decode, are dropped). */
 export const readManagedFields = (object: Obj): Array<ManagedEntry> => {
   const raw = metadataOf(object).managedFields
   if (!Array.isArray(raw)) return []
   const out: Array<ManagedEntry> = []
   for (const e of raw) {
-    if (!isObject(e)) continue
+    if (!isObject(e) || !isFieldsV1(e.fieldsV1)) continue
     out.push({
       manager: typeof e.manager === "string" ? e.manager : "",
       operation: e.operation === "Apply" ? "Apply" : "Update",
@@ -409,7 +450,8 @@ export const trackUpdate = (old: Obj | undefined, next: Obj, type: TypeNode, who
       delete metadata.managedFields
       return { ...next, metadata }
     }
-    return next
+    if (decodableManagedFields(requested)) return next
+    // Not decodable: tracked as if the request had carried none (Kubernetes' FieldManager.Update).
   }
   const after = fieldsOf(next, type, scope)
   if (old === undefined) {

@@ -12,6 +12,7 @@ import {
   formatPath,
   fromFieldsV1,
   hasPath,
+  isFieldsV1,
   memberPaths,
   readManagedFields,
   removedPaths,
@@ -254,5 +255,39 @@ describe("apply", () => {
     const aDrops = apply(b.object, applied(1), type, who("a"), false)
     if (aDrops._tag !== "Applied") throw new Error("conflict")
     expect((aDrops.object.metadata as Obj).labels).toEqual({ shared: "x" })
+  })
+})
+
+describe("isFieldsV1", () => {
+  it("accepts every field set the server writes and refuses elements that do not parse", () => {
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p", labels: { a: "1" }, finalizers: ["x"] },
+      spec: {
+        containers: [
+          { name: "main", image: "nginx", ports: [{ containerPort: 80, protocol: "TCP" }] },
+        ],
+      },
+    }
+    expect(isFieldsV1(toFieldsV1(fieldsOf(pod, typeOf("pods"), "main")))).toBe(true)
+    expect(isFieldsV1({ ".": {}, "f:a": {}, "i:0": {}, 'k:{"name":"x"}': {}, 'v:"x"': {} })).toBe(
+      true,
+    )
+    for (const bad of [
+      { "k:{bad": {} },
+      { "k:[1]": {} },
+      { "v:x": {} },
+      { "i:-1": {} },
+      { "z:x": {} },
+      { f: {} },
+      { "f:a": 5 },
+      { "f:a": [] },
+      "x",
+      [1],
+      null,
+    ]) {
+      expect(isFieldsV1(bad), JSON.stringify(bad)).toBe(false)
+    }
   })
 })
