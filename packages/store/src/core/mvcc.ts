@@ -259,6 +259,10 @@ export class MvccStore {
   }
 
   put(p: PutRequest): PutResponse | EtcdFailure {
+    // etcd's order for a put of its own: the lease, then the key (checkPut, for
+    // a txn's puts, is the other way round).
+    const lease = p.lease ?? 0
+    if (lease !== 0 && !this.leaseMap.has(lease)) return ErrLeaseNotFound
     const failure = this.checkPut(p)
     if (failure !== undefined) return failure
     this.begin()

@@ -284,6 +284,13 @@ describe("state-dependent errors", () => {
     expect(fresh.range({ key: k("a"), revision: -5 })).toMatchObject({ count: 1 })
   })
 
+  it("a put with a missing key and an unknown lease: the lease alone, the key inside a txn (etcd's orders)", () => {
+    const s = setup()
+    const p = { key: k("zz"), lease: 77, ignore_value: true }
+    expect(s.put(p)).toBe(ErrLeaseNotFound)
+    expect(s.txn({ success: [{ request_put: p }] })).toBe(ErrKeyNotFound)
+  })
+
   it("a txn's puts are checked before its ranges, along the whole chosen path (etcd's order)", () => {
     const s = setup()
     const future = { request_range: { key: k("a"), revision: 99 } }

@@ -224,8 +224,9 @@ export class Model {
     if (req.put) {
       const p = req.put
       const cur = this.state.get(toBinary(p.key))
-      if ((p.ignore_value || p.ignore_lease) && !cur) return ErrKeyNotFound
+      // etcd's order for a put of its own: the lease, then the key (a txn's puts: the other way).
       if (p.lease && !this.leases.has(p.lease)) return ErrLeaseNotFound
+      if ((p.ignore_value || p.ignore_lease) && !cur) return ErrKeyNotFound
       this.beginWrite()
       const prev = this.writePut(
         p.key,
