@@ -21,6 +21,7 @@ import { useServerSession } from "../support/server.ts"
 
 const shared = useServerSession()
 const session = () => shared.session()
+const server = () => shared.server()
 
 interface Codec {
   readonly requestSerialize: (v: unknown) => Buffer
@@ -344,5 +345,42 @@ describe("etcd gRPC server: mutated requests (fast-check)", () => {
     w.write(message(lenField(1, lenField(1, "a"))))
     expect(codec("Watch", "Watch").responseDeserialize(await w.next()).created).toBe(true)
     w.cancel()
+  })
+
+  it("end every stream given a mutated request cleanly: OK, or INVALID_ARGUMENT saying what is wrong", async () => {
+    const watch = (s: { key: string; n: number; flag: boolean }) => ({
+      create_request: {
+        key: Buffer.from(s.key),
+        range_end: s.flag ? Buffer.from([0]) : Buffer.alloc(0),
+        start_revision: s.n,
+        prev_kv: s.flag,
+        filters: s.flag ? ["NODELETE"] : [],
+        watch_id: s.n,
+      },
+    })
+    const streams = [
+      { service: "Watch", method: "Watch", request: watch },
+      { service: "Lease", method: "LeaseKeepAlive", request: (s: { n: number }) => ({ ID: s.n }) },
+    ]
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...streams), seed, mutation, async (target, s, x) => {
+        const c = codec(target.service, target.method)
+        const st = openStream(session(), path(target.service, target.method))
+        st.write(mutate(c.requestSerialize(target.request(s)), x))
+        st.end()
+        const end = await st.ended
+        expect(["0", "3"]).toContain(end.status)
+        if (end.status === "3") expect(explained(end.message), end.message).toBe(true)
+      }),
+      { numRuns: 150 },
+    )
+    // Every stream's watchers go with it (its scope closes just after its end: polled, with a deadline).
+    const deadline = performance.now() + 10_000
+    let stats = await server().watchStats()
+    while (stats.streams > 0 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10))
+      stats = await server().watchStats()
+    }
+    expect(stats).toEqual({ streams: 0, watchers: 0 })
   })
 })

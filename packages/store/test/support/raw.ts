@@ -111,6 +111,8 @@ export interface RawStream {
   readonly next: () => Promise<Buffer>
   /** The status the server ended the stream with. */
   readonly ended: Promise<Answer>
+  /** Half-closes the call: no more requests. */
+  readonly end: () => void
   readonly cancel: () => void
 }
 
@@ -169,6 +171,7 @@ export const openStream = (session: http2.ClientHttp2Session, path: string): Raw
       return m !== undefined ? Promise.resolve(m) : new Promise((r) => waiting.push(r))
     },
     ended,
+    end: () => req.end(),
     cancel: () => req.close(http2.constants.NGHTTP2_CANCEL),
   }
 }
