@@ -651,18 +651,28 @@ const patchTypes = [
 ] as const
 
 const patchError = (e: PatchError): ApiError =>
-  e.invalid
+  e.tooLarge
     ? apiError({
         apiVersion: "v1",
         kind: "Status",
         metadata: {},
         status: "Failure",
-        message: e.message,
-        reason: "Invalid",
-        details: {},
-        code: 422,
+        message: `Request entity too large: ${e.message}`,
+        reason: "RequestEntityTooLarge",
+        code: 413,
       })
-    : badRequest(e.message)
+    : e.invalid
+      ? apiError({
+          apiVersion: "v1",
+          kind: "Status",
+          metadata: {},
+          status: "Failure",
+          message: e.message,
+          reason: "Invalid",
+          details: {},
+          code: 422,
+        })
+      : badRequest(e.message)
 
 /** Applies a non-apply patch to a served-version object. */
 const applyPatch = (type: string, live: Obj, patch: unknown, resource: string, isScale: boolean) =>

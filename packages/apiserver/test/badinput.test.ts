@@ -321,3 +321,50 @@ describe("managedFields in a request", () => {
       ),
   )
 })
+
+describe("JSON patch", () => {
+  it.effect(
+    "is bounded: 10,001 operations are a 413, copies past 3 MiB a 422 (forty doubling copies used to exhaust the heap and kill the server)",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const api = yield* makeApi()
+          yield* api.call("POST", deployments, { body: deployment("web") })
+          const jsonPatch = "application/json-patch+json"
+          const many = Array.from({ length: 10_001 }, () => ({
+            op: "test",
+            path: "/kind",
+            value: "Deployment",
+          }))
+          const tooMany = yield* refused(api, "PATCH", `${deployments}/web`, {
+            body: many,
+            contentType: jsonPatch,
+          })
+          assert.strictEqual(tooMany.status, 413)
+          assert.strictEqual(tooMany.body.reason, "RequestEntityTooLarge")
+          assert.strictEqual(
+            tooMany.body.message,
+            "Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001",
+          )
+          const doubling = [
+            { op: "add", path: "/metadata/annotations", value: { a: "x" } },
+            { op: "add", path: "/spec/template/spec/containers/0/args", value: ["x".repeat(1000)] },
+            ...Array.from({ length: 40 }, () => ({
+              op: "copy",
+              from: "/spec/template/spec/containers/0/args",
+              path: "/spec/template/spec/containers/0/args/-",
+            })),
+          ]
+          const bomb = yield* refused(api, "PATCH", `${deployments}/web`, {
+            body: doubling,
+            contentType: jsonPatch,
+          })
+          assert.strictEqual(bomb.status, 422)
+          assert.match(
+            bomb.body.message,
+            /accumulated size increase of copy is \d+, exceeding the limit 3145728/,
+          )
+        }),
+      ),
+  )
+})

@@ -19,14 +19,31 @@ import { Result } from "effect"
 import { clone, deepEqual, isObject, type Obj, setKey } from "./json.ts"
 import { fieldType, type TypeNode } from "./typemeta.ts"
 
-/** A patch that cannot be applied; `invalid` is a 422 (the patch is well-formed but fails), else 400. */
+/**
+ * A patch that cannot be applied; `invalid` is a 422 (the patch is
+ * well-formed but fails), `tooLarge` a 413, else 400.
+ */
 export class PatchError extends Error {
   readonly invalid: boolean
-  constructor(message: string, invalid = false) {
+  readonly tooLarge: boolean
+  constructor(message: string, invalid = false, tooLarge = false) {
     super(message)
     this.invalid = invalid
+    this.tooLarge = tooLarge
   }
 }
+
+/** Most operations in one JSON patch (Kubernetes' `maxJSONPatchOperations`). */
+export const maxJsonPatchOperations = 10_000
+
+/**
+ * Most bytes a JSON patch's `copy` operations may add up to (Kubernetes'
+ * `--json-patch-max-copy-bytes` default, 3 MiB): each copy can double the
+ * document, so forty of them would otherwise exhaust the heap.
+ */
+export const maxJsonPatchCopyBytes = 3 * 1024 * 1024
+
+const utf8 = new TextEncoder()
 
 const guard = <A>(f: () => A): Result.Result<A, PatchError> => {
   try {
@@ -152,7 +169,15 @@ const opString = (op: Obj, field: string, i: number): string => {
 export const jsonPatch = (target: unknown, patch: unknown): Result.Result<unknown, PatchError> =>
   guard(() => {
     if (!Array.isArray(patch)) throw new PatchError("json patch must be an array of operations")
+    if (patch.length > maxJsonPatchOperations) {
+      throw new PatchError(
+        `The allowed maximum operations in a JSON patch is ${maxJsonPatchOperations}, got ${patch.length}`,
+        false,
+        true,
+      )
+    }
     const root = { doc: clone(target) }
+    let copied = 0
     patch.forEach((raw, i) => {
       if (!isObject(raw)) throw new PatchError(`operation ${i} must be an object`)
       const op = opString(raw, "op", i)
@@ -192,6 +217,13 @@ export const jsonPatch = (target: unknown, patch: unknown): Result.Result<unknow
           const from = opString(raw, "from", i)
           const value = getAt(root.doc, parsePointer(from))
           if (value === undefined) throw new PatchError(`copy from ${from}: missing value`, true)
+          copied += utf8.encode(JSON.stringify(value)).length
+          if (copied > maxJsonPatchCopyBytes) {
+            throw new PatchError(
+              `Unable to complete the copy, the accumulated size increase of copy is ${copied}, exceeding the limit ${maxJsonPatchCopyBytes}`,
+              true,
+            )
+          }
           addAt(root, path, clone(value))
           break
         }

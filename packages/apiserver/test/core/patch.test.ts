@@ -2,7 +2,12 @@ import { Result } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { isObject, type Obj } from "../../src/core/json.ts"
-import { jsonMergePatch, jsonPatch, strategicMergePatch } from "../../src/core/patch.ts"
+import {
+  jsonMergePatch,
+  jsonPatch,
+  maxJsonPatchOperations,
+  strategicMergePatch,
+} from "../../src/core/patch.ts"
 import { typeOf } from "../../src/core/typemeta.ts"
 
 const ok = <A>(r: Result.Result<A, unknown>): A => {
@@ -99,6 +104,32 @@ describe("JSON patch (RFC 6902)", () => {
     const bad = jsonPatch({}, [{ op: "frobnicate", path: "/a" }])
     expect(Result.isFailure(bad) && !bad.failure.invalid).toBe(true)
     expect(Result.isFailure(jsonPatch({}, { op: "add" }))).toBe(true)
+  })
+
+  it("bounds its work: at most 10,000 operations (413), copies adding at most 3 MiB (422)", () => {
+    const many = Array.from({ length: maxJsonPatchOperations + 1 }, () => ({
+      op: "test",
+      path: "/a",
+      value: 1,
+    }))
+    const tooMany = jsonPatch({ a: 1 }, many)
+    expect(Result.isFailure(tooMany) && tooMany.failure.tooLarge).toBe(true)
+    expect(Result.isFailure(tooMany) && tooMany.failure.message).toBe(
+      "The allowed maximum operations in a JSON patch is 10000, got 10001",
+    )
+    expect(Result.isSuccess(jsonPatch({ a: 1 }, many.slice(1)))).toBe(true)
+    // Each copy doubles the list: 2^40 items unbounded; refused once the copies pass 3 MiB.
+    const doubling = [
+      { op: "add", path: "/x", value: ["x".repeat(1000)] },
+      ...Array.from({ length: 40 }, () => ({ op: "copy", from: "/x", path: "/x/-" })),
+    ]
+    const doubled = jsonPatch({}, doubling)
+    expect(Result.isFailure(doubled) && doubled.failure.invalid).toBe(true)
+    expect(Result.isFailure(doubled) && doubled.failure.message).toMatch(
+      /^Unable to complete the copy, the accumulated size increase of copy is \d+, exceeding the limit 3145728$/,
+    )
+    // A few small copies are fine.
+    expect(Result.isSuccess(jsonPatch({}, doubling.slice(0, 6)))).toBe(true)
   })
 
   it("an add followed by removing the same new key restores the document (property)", () => {
