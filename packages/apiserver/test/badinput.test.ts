@@ -368,3 +368,41 @@ describe("JSON patch", () => {
       ),
   )
 })
+
+describe("apiVersion and kind", () => {
+  it.effect("that are not strings are a 400 naming the field, not taken from the URL", () =>
+    run(
+      Effect.gen(function* () {
+        const api = yield* makeApi()
+        yield* api.call("POST", deployments, { body: deployment("web") })
+        for (const [field, value, type] of [
+          ["apiVersion", 1, "number"],
+          ["kind", 1, "number"],
+          ["kind", true, "bool"],
+          ["apiVersion", {}, "object"],
+          ["kind", ["Deployment"], "array"],
+        ] as const) {
+          for (const [method, path] of [
+            ["POST", deployments],
+            ["PUT", `${deployments}/web`],
+          ]) {
+            const r = yield* refused(api, method, path, {
+              body: { ...deployment("web", 5), [field]: value },
+            })
+            assert.strictEqual(r.status, 400, `${method} ${field}=${JSON.stringify(value)}`)
+            assert.strictEqual(
+              r.body.message,
+              `couldn't get version/kind; json parse error: json: cannot unmarshal ${type} into Go struct field .${field} of type string`,
+            )
+            assert.strictEqual(r.body.details.causes[0].field, field)
+          }
+        }
+        // null is unset, as Go decodes it: the URL's version and kind are taken.
+        const nulls = yield* api.call("PUT", `${deployments}/web`, {
+          body: { ...deployment("web", 2), apiVersion: null, kind: null },
+        })
+        assert.strictEqual(nulls.status, 200)
+      }),
+    ),
+  )
+})

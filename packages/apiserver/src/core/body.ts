@@ -259,6 +259,25 @@ export const decodeForResource = (
   fieldValidation: FieldValidation,
   duplicates: ReadonlyArray<string> = noDuplicates,
 ): Result.Result<DecodedBody, ApiError> => {
+  for (const field of ["apiVersion", "kind"] as const) {
+    const v = value[field]
+    // JSON null decodes as unset in Go; any other non-string fails Kubernetes' type probe.
+    if (v !== undefined && v !== null && typeof v !== "string") {
+      const type = Array.isArray(v)
+        ? "array"
+        : typeof v === "object"
+          ? "object"
+          : typeof v === "boolean"
+            ? "bool"
+            : "number"
+      const message = `json: cannot unmarshal ${type} into Go struct field .${field} of type string`
+      return Result.fail(
+        badRequest(`couldn't get version/kind; json parse error: ${message}`, [
+          { reason: "FieldValueInvalid", message, field },
+        ]),
+      )
+    }
+  }
   const apiVersion =
     typeof value.apiVersion === "string" && value.apiVersion !== ""
       ? value.apiVersion
