@@ -385,7 +385,7 @@ describe("apiVersion and kind", () => {
           for (const [method, path] of [
             ["POST", deployments],
             ["PUT", `${deployments}/web`],
-          ]) {
+          ] as const) {
             const r = yield* refused(api, method, path, {
               body: { ...deployment("web", 5), [field]: value },
             })
