@@ -75,19 +75,31 @@ export class ProtoReader {
 
   /** The next field's tag (field number << 3 | wire type). */
   tag(path: string): number {
-    const b = this.pos < this.end ? this.buf[this.pos]! : 0x80
-    let t: number
-    if (b < 0x80) {
-      this.pos++
-      t = b
-    } else {
-      const [lo, hi] = this.varint64(path)
-      // Field numbers stop at 2^29 - 1: a tag fits 32 bits.
-      if (hi !== 0) bad(path, "field number above 2^29 - 1")
-      t = lo
-    }
-    if (t >>> 3 === 0) bad(path, "field number 0")
+    const t = this.varintNumber(path)
+    // Field numbers stop at 2^29 - 1: a tag fits 32 bits.
+    if (t > 0xffffffff) bad(path, "field number above 2^29 - 1")
+    if (t < 8) bad(path, "field number 0")
     return t
+  }
+
+  /**
+   * A varint as a double, without allocating: exact below 2^53, and above it
+   * still larger than any tag or length that fits (which is all it is used for).
+   */
+  private varintNumber(path: string): number {
+    if (this.pos >= this.end) return bad(path, "truncated varint")
+    let b = this.buf[this.pos++]!
+    if (b < 0x80) return b
+    let n = b & 0x7f
+    let mul = 0x80
+    for (let i = 1; i < 10; i++) {
+      if (this.pos >= this.end) return bad(path, "truncated varint")
+      b = this.buf[this.pos++]!
+      n += (b & 0x7f) * mul
+      if (b < 0x80) return n
+      mul *= 0x80
+    }
+    return bad(path, "varint too long")
   }
 
   /** A varint as two 32-bit halves [low, high]. */
@@ -165,15 +177,7 @@ export class ProtoReader {
 
   /** The length of a length-delimited field, which must fit in what is left. */
   private length(path: string, what: string): number {
-    const b = this.pos < this.end ? this.buf[this.pos]! : 0x80
-    let n: number
-    if (b < 0x80) {
-      this.pos++
-      n = b
-    } else {
-      const [lo, hi] = this.varint64(path)
-      n = hi * 0x1_0000_0000 + lo
-    }
+    const n = this.varintNumber(path)
     if (n > this.end - this.pos) bad(path, `truncated ${what}`)
     return n
   }
