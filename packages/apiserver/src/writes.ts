@@ -11,7 +11,10 @@ import {
   applyDefaults,
   autoscalingv1,
   decodeWith,
+  type FieldError,
   type FieldValidation,
+  field,
+  invalidStatus,
   type KubeObject,
   type LabelSelector,
   labelSelectorAsSelector,
@@ -65,6 +68,7 @@ import {
   validateListOptions,
   type WriteOptions,
 } from "./core/request.ts"
+import { servedApiVersions } from "./core/resources.ts"
 import { compileSelectors } from "./core/selectors.ts"
 import {
   type ApiError,
@@ -878,6 +882,17 @@ const decideApplied = (
 
 const DeleteOptionsBody = lookupKind("v1", "DeleteOptions")
 
+/** Group versions a DeleteOptions body may name (Kubernetes also accepts each group's own). */
+const deleteOptionsVersions = new Set([
+  "v1",
+  "meta.k8s.io/v1",
+  "meta.k8s.io/v1beta1",
+  ...servedApiVersions,
+])
+
+const deleteOptionsInvalid = (errors: ReadonlyArray<FieldError>): ApiError =>
+  apiError(invalidStatus({ group: "meta.k8s.io", kind: "DeleteOptions", name: "" }, errors))
+
 const deleteOptionsOf = (ctx: ResourceContext) =>
   Effect.gen(function* () {
     const q = ctx.request.query
@@ -885,9 +900,38 @@ const deleteOptionsOf = (ctx: ResourceContext) =>
     if (ctx.request.body.length > 0) {
       const parsed = (yield* fromResult(parseText(ctx.request.body, "application/json"))).value
       if (!isObject(parsed)) return yield* fail(badRequest("DeleteOptions must be a JSON object"))
+      const kind = parsed.kind
+      if (kind !== undefined && kind !== null && kind !== "" && kind !== "DeleteOptions") {
+        return yield* fail(
+          badRequest(
+            `the kind in the data (${typeof kind === "string" ? kind : field.formatValue(kind)}) does not match the expected kind (DeleteOptions) of the request`,
+          ),
+        )
+      }
+      const version = parsed.apiVersion
+      if (
+        version !== undefined &&
+        version !== null &&
+        version !== "" &&
+        !(typeof version === "string" && deleteOptionsVersions.has(version))
+      ) {
+        return yield* fail(
+          badRequest(
+            `no kind "DeleteOptions" is registered for version ${field.formatValue(version)}`,
+          ),
+        )
+      }
       if (DeleteOptionsBody !== undefined) {
         const decoded = decodeWith(DeleteOptionsBody.schema, parsed)
-        if (Result.isFailure(decoded)) return yield* fail(badRequest(decoded.failure.message))
+        if (Result.isFailure(decoded)) {
+          const problems = decoded.failure.problems
+          return yield* fail(
+            badRequest(
+              `DeleteOptions in version "v1" cannot be handled as a DeleteOptions: ${field.aggregateMessage(problems.map((p) => `${p.field}: ${p.message}`))}`,
+              problems.map((p) => ({ reason: p.reason, message: p.message, field: p.field })),
+            ),
+          )
+        }
       }
       body = parsed
     }
@@ -898,34 +942,55 @@ const deleteOptionsOf = (ctx: ResourceContext) =>
         return yield* fail(badRequest(`invalid value for gracePeriodSeconds: ${graceQuery}`))
       grace = Number(graceQuery)
     }
+    // Negative grace periods mean one second (rest.BeforeDelete).
     if (grace !== undefined && grace < 0) grace = 1
     const policy =
       q.get("propagationPolicy") ??
       (typeof body.propagationPolicy === "string" ? body.propagationPolicy : undefined)
-    if (
-      policy !== undefined &&
-      policy !== null &&
-      !["Orphan", "Background", "Foreground"].includes(policy)
-    ) {
-      return yield* fail(
-        badRequest(
-          `propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`,
+    const orphanQuery = q.get("orphanDependents")
+    const orphanDependents =
+      orphanQuery !== null && orphanQuery !== ""
+        ? orphanQuery !== "false" && orphanQuery !== "0"
+        : typeof body.orphanDependents === "boolean"
+          ? body.orphanDependents
+          : undefined
+    // ValidateDeleteOptions: a 422 on DeleteOptions naming each bad field.
+    const errors: Array<FieldError> = []
+    if (orphanDependents !== undefined && policy !== undefined) {
+      errors.push(
+        field.invalid(
+          "propagationPolicy",
+          policy,
+          "orphanDependents and deletionPropagation cannot be both set",
         ),
       )
     }
+    if (policy !== undefined && !["Orphan", "Background", "Foreground"].includes(policy)) {
+      errors.push(
+        field.notSupported("propagationPolicy", policy, [
+          "Foreground",
+          "Background",
+          "Orphan",
+          "nil",
+        ]),
+      )
+    }
+    const bodyDryRun = Array.isArray(body.dryRun) ? body.dryRun : []
+    if (!bodyDryRun.every((d) => d === "All")) {
+      errors.push(field.notSupported("dryRun", bodyDryRun, ["All"]))
+    }
+    if (errors.length > 0) return yield* fail(deleteOptionsInvalid(errors))
     const preconditions = isObject(body.preconditions) ? body.preconditions : {}
-    const dryRun = Array.isArray(body.dryRun) && body.dryRun.includes("All")
     return {
       gracePeriodSeconds: grace,
       propagationPolicy: policy ?? undefined,
-      orphanDependents:
-        typeof body.orphanDependents === "boolean" ? body.orphanDependents : undefined,
+      orphanDependents,
       uid: typeof preconditions.uid === "string" ? preconditions.uid : undefined,
       resourceVersion:
         typeof preconditions.resourceVersion === "string"
           ? preconditions.resourceVersion
           : undefined,
-      dryRun,
+      dryRun: bodyDryRun.length > 0,
     }
   })
 

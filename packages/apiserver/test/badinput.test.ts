@@ -406,3 +406,97 @@ describe("apiVersion and kind", () => {
     ),
   )
 })
+
+describe("DeleteOptions", () => {
+  it.effect(
+    "are validated as ValidateDeleteOptions (422 naming the field) before anything is deleted; bodies that do not decode name the kind",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const api = yield* makeApi()
+          yield* api.call("POST", deployments, { body: deployment("web") })
+          const web = `${deployments}/web`
+          const cases: ReadonlyArray<[string, unknown, Record<string, string>, number, string]> = [
+            // dryRun ["Bogus"] used to be taken as "not a dry run": the object was deleted.
+            [
+              web,
+              { dryRun: ["Bogus"] },
+              {},
+              422,
+              'DeleteOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: ["Bogus"]: supported values: "All"',
+            ],
+            [
+              web,
+              { dryRun: ["All", "Bogus"] },
+              {},
+              422,
+              'dryRun: Unsupported value: ["All","Bogus"]',
+            ],
+            [deployments, { dryRun: ["Bogus"] }, {}, 422, "dryRun: Unsupported value"],
+            [
+              web,
+              { orphanDependents: true, propagationPolicy: "Foreground" },
+              {},
+              422,
+              'propagationPolicy: Invalid value: "Foreground": orphanDependents and deletionPropagation cannot be both set',
+            ],
+            [
+              web,
+              {},
+              { orphanDependents: "true", propagationPolicy: "Background" },
+              422,
+              "cannot be both set",
+            ],
+            [
+              web,
+              { propagationPolicy: "Bogus" },
+              {},
+              422,
+              'propagationPolicy: Unsupported value: "Bogus": supported values: "Foreground", "Background", "Orphan", "nil"',
+            ],
+            [
+              web,
+              { kind: "Deployment" },
+              {},
+              400,
+              'the kind in the data (Deployment) does not match the expected kind (DeleteOptions) of the request',
+            ],
+            [
+              web,
+              { kind: "DeleteOptions", apiVersion: "v9" },
+              {},
+              400,
+              'no kind "DeleteOptions" is registered for version "v9"',
+            ],
+            [
+              web,
+              { gracePeriodSeconds: "x" },
+              {},
+              400,
+              'DeleteOptions in version "v1" cannot be handled as a DeleteOptions: gracePeriodSeconds: ',
+            ],
+          ]
+          for (const [path, body, query, code, message] of cases) {
+            const r = yield* refused(api, "DELETE", path, { body, query })
+            assert.strictEqual(
+              r.status,
+              code,
+              `${JSON.stringify(body)} ${JSON.stringify(query)}: ${r.body.message}`,
+            )
+            assert.include(r.body.message, message)
+          }
+          assert.strictEqual((yield* api.call("GET", web)).status, 200)
+          // What kubectl sends still deletes.
+          const ok = yield* api.call("DELETE", web, {
+            body: {
+              kind: "DeleteOptions",
+              apiVersion: "meta.k8s.io/v1",
+              propagationPolicy: "Background",
+            },
+          })
+          assert.strictEqual(ok.status, 200)
+          assert.strictEqual((yield* api.call("GET", web)).status, 404)
+        }),
+      ),
+  )
+})
