@@ -459,7 +459,7 @@ describe("DeleteOptions", () => {
               { kind: "Deployment" },
               {},
               400,
-              'the kind in the data (Deployment) does not match the expected kind (DeleteOptions) of the request',
+              "the kind in the data (Deployment) does not match the expected kind (DeleteOptions) of the request",
             ],
             [
               web,
