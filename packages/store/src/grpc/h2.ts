@@ -100,6 +100,28 @@ const asStatus = (e: unknown): GrpcStatus => {
     : { code: GrpcCode.INTERNAL, message: `grpc: ${String(e)}` }
 }
 
+/** grpc-timeout's units (PROTOCOL-HTTP2.md), in milliseconds. */
+const TIMEOUT_UNITS: Readonly<Record<string, number>> = {
+  H: 3_600_000,
+  M: 60_000,
+  S: 1000,
+  m: 1,
+  u: 0.001,
+  n: 0.000001,
+}
+
+/** A grpc-timeout in milliseconds (at most 8 digits and a unit), or undefined when malformed. */
+export const parseGrpcTimeout = (value: string): number | undefined => {
+  const m = /^(\d{1,8})([HMSmun])$/.exec(value)
+  return m === null ? undefined : Number(m[1]) * TIMEOUT_UNITS[m[2]!]!
+}
+
+/** The client's deadline passed: etcd's (context.DeadlineExceeded) answer. */
+const DEADLINE_EXCEEDED: GrpcStatus = {
+  code: GrpcCode.DEADLINE_EXCEEDED,
+  message: "context deadline exceeded",
+}
+
 /** gRPC's content types: application/grpc, alone or with +format or ;parameters. */
 const isGrpcContentType = (type: string): boolean =>
   type.startsWith("application/grpc") &&
@@ -208,24 +230,58 @@ export const makeGrpcServer = (
       })
       return
     }
+    const header = headers["grpc-timeout"]
+    const timeout = Array.isArray(header) ? header.join(",") : header
+    const deadline = timeout === undefined ? undefined : parseGrpcTimeout(timeout)
+    if (timeout !== undefined && deadline === undefined) {
+      trailersOnly(stream, {
+        code: GrpcCode.INTERNAL,
+        message: `grpc: malformed grpc-timeout: ${timeout}`,
+      })
+      return
+    }
     const reader = new MessageReader(options.maxReceiveBytes)
-    if (method.kind === "unary") serveUnary(stream, method, reader)
-    else serveBidi(stream, method, reader)
+    if (method.kind === "unary") serveUnary(stream, method, reader, deadline)
+    else serveBidi(stream, method, reader, deadline)
   })
   return server
+}
+
+/**
+ * Runs `expire` when the client's deadline (milliseconds from now) passes;
+ * returns the canceller. The timer does not keep the process alive.
+ */
+const onDeadline = (deadline: number | undefined, expire: () => void): (() => void) => {
+  if (deadline === undefined) return () => undefined
+  // Under a millisecond (timers' grain) counts as passed already: answered before any work.
+  if (deadline < 1) {
+    queueMicrotask(expire)
+    return () => undefined
+  }
+  const timer = setTimeout(expire, deadline)
+  timer.unref()
+  return () => clearTimeout(timer)
 }
 
 const serveUnary = (
   stream: http2.ServerHttp2Stream,
   method: UnaryMethod,
   reader: MessageReader,
+  deadline: number | undefined,
 ): void => {
   let started = false
   let cancel: (() => void) | undefined
   let done = false
+  // The deadline passed: the call is interrupted (a write may still have been
+  // applied, as with etcd) and the client told so.
+  const stopTimer = onDeadline(deadline, () => {
+    cancel?.()
+    reply(DEADLINE_EXCEEDED, undefined)
+  })
   const reply: UnaryReply = (error, frame) => {
     if (done) return
     done = true
+    stopTimer()
     if (stream.destroyed || stream.closed) return
     if (error !== null) {
       trailersOnly(stream, error)
@@ -240,7 +296,8 @@ const serveUnary = (
     })
   }
   const start = (message: Uint8Array): void => {
-    if (started) return
+    // Nothing runs once answered (refused, or past its deadline).
+    if (started || done) return
     started = true
     cancel = method.call(message, reply)
   }
@@ -257,6 +314,7 @@ const serveUnary = (
   stream.on("close", () => {
     if (!done) {
       done = true
+      stopTimer()
       cancel?.()
     }
   })
@@ -266,6 +324,7 @@ const serveBidi = (
   stream: http2.ServerHttp2Stream,
   method: BidiMethod,
   reader: MessageReader,
+  deadline: number | undefined,
 ): void => {
   let finished = false
   const send = (frame: Uint8Array): void => {
@@ -286,8 +345,13 @@ const serveBidi = (
   const close = (): void => {
     if (closed) return
     closed = true
+    stopTimer()
     call.close()
   }
+  const stopTimer = onDeadline(deadline, () => {
+    end(DEADLINE_EXCEEDED)
+    close()
+  })
   const message = (m: Uint8Array): void => {
     const refused = call.message(m)
     if (refused !== undefined) throw refused

@@ -3,7 +3,7 @@
 // messages, a request split across DATA frames, and a client that goes away.
 import * as http2 from "node:http2"
 import { describe, expect, it } from "vitest"
-import { encodeGrpcMessage } from "../../src/grpc/h2.ts"
+import { encodeGrpcMessage, parseGrpcTimeout } from "../../src/grpc/h2.ts"
 import { framed, call as rawCall } from "../support/raw.ts"
 import { useServerSession } from "../support/server.ts"
 
@@ -104,6 +104,50 @@ describe("gRPC over HTTP/2", () => {
     await new Promise((r) => req.on("close", r))
     const after = await call("/etcdserverpb.KV/Range", [framed(new Uint8Array([0x0a, 1, 0x6b]))])
     expect(after.status).toBe("0")
+  })
+
+  it("reads grpc-timeout: a passed deadline is answered before any work, a malformed one refused", async () => {
+    // A key of its own, so that the puts below can be seen not to have happened.
+    const putDl = new Uint8Array([0x0a, 2, 0x64, 0x6c, 0x12, 1, 0x76])
+    const rangeDl = framed(new Uint8Array([0x0a, 2, 0x64, 0x6c]))
+    for (const timeout of ["0m", "1n", "999u"]) {
+      const late = await call("/etcdserverpb.KV/Put", [framed(putDl)], undefined, {
+        "grpc-timeout": timeout,
+      })
+      expect([late.status, late.message]).toEqual(["4", "context deadline exceeded"])
+    }
+    // Nothing was written: the key reads as one never written (same header, no kv).
+    const got = await call("/etcdserverpb.KV/Range", [rangeDl])
+    const never = await call("/etcdserverpb.KV/Range", [
+      framed(new Uint8Array([0x0a, 2, 0x6e, 0x78])),
+    ])
+    expect(got.status).toBe("0")
+    expect(got.body).toEqual(never.body)
+    for (const timeout of ["banana", "123456789S", "5", "-1m"]) {
+      const bad = await call("/etcdserverpb.KV/Range", [rangeDl], undefined, {
+        "grpc-timeout": timeout,
+      })
+      expect([bad.status, bad.message]).toEqual(["13", `grpc: malformed grpc-timeout: ${timeout}`])
+    }
+    const ok = await call("/etcdserverpb.KV/Put", [framed(putDl)], undefined, {
+      "grpc-timeout": "99999999H",
+    })
+    expect(ok.status).toBe("0")
+  })
+
+  it("ends a stream whose deadline passes with DEADLINE_EXCEEDED", async () => {
+    // A watch stream never ends by itself: only its 1 ms deadline can end it.
+    const s = rawCall(
+      session(),
+      "/etcdserverpb.Watch/Watch",
+      [framed(new Uint8Array([0x0a, 3, 0x0a, 1, 0x61]))],
+      { "grpc-timeout": "1m" },
+      false,
+    )
+    const end = await s
+    expect([end.status, end.message]).toEqual(["4", "context deadline exceeded"])
+    expect(parseGrpcTimeout("2S")).toBe(2000)
+    expect(parseGrpcTimeout("3u")).toBe(0.003)
   })
 
   it("percent-encodes grpc-message", () => {

@@ -66,7 +66,10 @@ export const call = (
     req.on("data", (d: Buffer) => body.push(d))
     req.on("trailers", (t) => {
       got = { ...got, ...t }
-      // A stream left open by the client: the status is the end of the answer.
+    })
+    // A stream left open by the client: the end of the answer (trailers, or a
+    // Trailers-Only response) is the end of the call.
+    req.on("end", () => {
       if (!end) {
         finish()
         req.close()
