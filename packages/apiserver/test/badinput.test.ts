@@ -4,6 +4,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { KV } from "@flotilla/store"
 import { Effect, type Scope } from "effect"
+import * as fc from "fast-check"
 import { maxNestingDepth } from "../src/core/body.ts"
 import { type Api, deployment, makeApi } from "./support-handler.ts"
 
@@ -496,6 +497,291 @@ describe("DeleteOptions", () => {
           })
           assert.strictEqual(ok.status, 200)
           assert.strictEqual((yield* api.call("GET", web)).status, 404)
+        }),
+      ),
+  )
+})
+
+// The generated attack: a valid object with one subtree (or a new key) replaced
+// by arbitrary JSON, sent by every write verb. Whatever the input, the answer
+// is below 500 (a Status when refused, with nothing written), and what was
+// accepted can still be read as a Table and applied to.
+/** The probe's own apply entry, on every sample: a request that garbles it must not break the probe. */
+const probeEntry = {
+  manager: "probe",
+  operation: "Apply",
+  apiVersion: "v1",
+  fieldsType: "FieldsV1",
+  fieldsV1: { "f:metadata": { "f:labels": { "f:probe": {} } } },
+}
+
+const samples: ReadonlyArray<readonly [string, Record<string, unknown>, string]> = [
+  [
+    "/api/v1/namespaces/default/pods",
+    {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        labels: { a: "b" },
+        annotations: { c: "d" },
+        finalizers: ["f/x"],
+        managedFields: [probeEntry],
+      },
+      spec: {
+        nodeName: "n1",
+        containers: [
+          {
+            name: "main",
+            image: "nginx",
+            ports: [{ containerPort: 80 }],
+            resources: { requests: { cpu: "100m" } },
+          },
+        ],
+        tolerations: [{ key: "k", operator: "Exists" }],
+      },
+      status: {
+        phase: "Running",
+        conditions: [{ type: "Ready", status: "True" }],
+        containerStatuses: [
+          { name: "main", ready: true, restartCount: 1, image: "nginx", imageID: "x" },
+        ],
+      },
+    },
+    "/status",
+  ],
+  [
+    deployments,
+    {
+      ...deployment("x", 2),
+      metadata: { labels: { a: "x" }, managedFields: [{ ...probeEntry, apiVersion: "apps/v1" }] },
+      status: { replicas: 1, conditions: [{ type: "Available", status: "True" }] },
+    },
+    "/scale",
+  ],
+  [
+    "/api/v1/namespaces/default/services",
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { managedFields: [probeEntry] },
+      spec: {
+        type: "NodePort",
+        selector: { a: "x" },
+        ports: [{ name: "http", port: 80, targetPort: "http" }],
+      },
+    },
+    "/status",
+  ],
+  [
+    "/api/v1/nodes",
+    {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: {
+        labels: { "node-role.kubernetes.io/control-plane": "" },
+        managedFields: [probeEntry],
+      },
+      spec: { unschedulable: true, taints: [{ key: "k", effect: "NoSchedule" }] },
+      status: { conditions: [{ type: "Ready", status: "True" }], capacity: { cpu: "2" } },
+    },
+    "/status",
+  ],
+]
+
+const oddValues = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }),
+  fc.constantFrom<unknown>(
+    -0,
+    1e308,
+    2 ** 53 + 1,
+    0.5,
+    -1,
+    2147483648,
+    "",
+    "\ud800",
+    "\u0000",
+    "1e400",
+    "2024-13-45T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "a".repeat(300),
+    null,
+    [null],
+    [{}],
+    JSON.parse('{"__proto__":{"x":1}}'),
+    { $patch: "delete" },
+    { $retainKeys: [1] },
+  ),
+)
+
+/** Every path of a JSON value (the root is []). */
+const pathsOf = (
+  v: unknown,
+  prefix: ReadonlyArray<string | number> = [],
+): Array<ReadonlyArray<string | number>> => {
+  const out: Array<ReadonlyArray<string | number>> = [prefix]
+  if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) out.push(...pathsOf(x, [...prefix, i]))
+  } else if (typeof v === "object" && v !== null)
+    for (const [k, x] of Object.entries(v)) out.push(...pathsOf(x, [...prefix, k]))
+  return out
+}
+
+/** A copy of `root` with the value at `path` (or, with `key`, a new key under it) replaced. */
+const replaceAt = (
+  root: unknown,
+  path: ReadonlyArray<string | number>,
+  value: unknown,
+  key: string | undefined,
+): unknown => {
+  const target = key === undefined ? path : [...path, key]
+  if (target.length === 0) return value
+  const copy = structuredClone(root) as Record<string | number, unknown>
+  let cur = copy
+  for (const p of target.slice(0, -1)) {
+    const next = cur[p]
+    if (typeof next !== "object" || next === null) return copy
+    cur = next as Record<string | number, unknown>
+  }
+  // defineProperty: a key named __proto__ is an own key, as JSON.parse makes it.
+  Object.defineProperty(cur, target[target.length - 1] as string | number, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  })
+  return copy
+}
+
+/** Field sets as a request may garble them: path elements that parse or not, values that are sets or not. */
+const fieldElement = fc.oneof(
+  fc.constantFrom("f:metadata", "f:labels", "f:probe", ".", 'k:{"name":"main"}', "i:0", 'v:"x"'),
+  fc.constantFrom("k:{bad", "v:x", "i:-1", "z:x", "f", ""),
+  fc.string({ maxLength: 6 }),
+)
+const fieldSet = fc.letrec((tie) => ({
+  set: fc.dictionary(
+    fieldElement,
+    fc.oneof({ depthSize: "small" }, fc.constant({}), tie("set"), fc.jsonValue({ maxDepth: 1 })),
+    { maxKeys: 3 },
+  ),
+})).set
+
+const verbs = ["POST", "PUT", "PUT sub", "merge", "strategic", "json-patch", "apply"] as const
+
+describe("generated bad input (property)", () => {
+  it.effect(
+    "no generated body is a 5xx, writes on refusal, or poisons later reads and applies",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const api = yield* makeApi()
+          const call = (...args: Parameters<Api["call"]>) => Effect.runPromise(api.call(...args))
+          const revision = () => Effect.runPromise(Effect.orDie(api.store.revision))
+          const bytes = (v: unknown) => utf8(JSON.stringify(v) ?? "null")
+          yield* Effect.promise(() =>
+            fc.assert(
+              fc.asyncProperty(
+                fc.nat({ max: samples.length - 1 }),
+                fc.nat(),
+                fc.option(
+                  fc.constantFrom(
+                    "zz",
+                    "__proto__",
+                    "$patch",
+                    "$retainKeys",
+                    "$setElementOrder/containers",
+                  ),
+                  {
+                    nil: undefined,
+                  },
+                ),
+                fc.oneof(
+                  oddValues.map((value) => ({ value, managedFields: false })),
+                  fieldSet.map((value) => ({ value, managedFields: true })),
+                ),
+                fc.constantFrom(...verbs),
+                fc.nat({ max: 3 }),
+                async (which, pick, key, { value, managedFields }, verb, n) => {
+                  const [collection, base, sub] = samples[which] as (typeof samples)[number]
+                  const name = `g${n}`
+                  const object = { ...base, metadata: { ...(base.metadata as object), name } }
+                  const item = `${collection}/${name}`
+                  if ((await call("GET", item)).status === 404)
+                    await call("POST", collection, { body: object })
+                  const paths = pathsOf(object)
+                  // Half the field sets go where a request's managedFields carry them.
+                  const inManaged = managedFields && pick % 2 === 0
+                  const path = (
+                    inManaged
+                      ? ["metadata", "managedFields", 0, "fieldsV1"]
+                      : paths[pick % paths.length]
+                  ) as ReadonlyArray<string | number>
+                  const body = replaceAt(object, path, value, inManaged ? undefined : key)
+                  const before = await revision()
+                  const r =
+                    verb === "POST"
+                      ? await call("POST", collection, { rawBody: bytes(body) })
+                      : verb === "PUT"
+                        ? await call("PUT", item, { rawBody: bytes(body) })
+                        : verb === "PUT sub"
+                          ? await call("PUT", item + sub, { rawBody: bytes(body) })
+                          : verb === "json-patch"
+                            ? await call("PATCH", item, {
+                                body: [
+                                  {
+                                    op: pick % 2 === 0 ? "add" : "replace",
+                                    path: `/${path.join("/")}`,
+                                    value,
+                                  },
+                                ],
+                                contentType: "application/json-patch+json",
+                              })
+                            : await call("PATCH", item, {
+                                rawBody: bytes(body),
+                                contentType:
+                                  verb === "merge"
+                                    ? "application/merge-patch+json"
+                                    : verb === "strategic"
+                                      ? "application/strategic-merge-patch+json"
+                                      : "application/apply-patch+yaml",
+                                query:
+                                  verb === "apply" ? { fieldManager: "gen", force: "true" } : {},
+                              })
+                  const after = await revision()
+                  assert.isBelow(
+                    r.status,
+                    500,
+                    `${verb} ${item}: ${JSON.stringify(r.body).slice(0, 300)}`,
+                  )
+                  if (r.status >= 400) {
+                    assert.strictEqual(r.body.kind, "Status")
+                    assert.isNotEmpty(r.body.message)
+                    assert.strictEqual(
+                      after,
+                      before,
+                      `${verb} ${item} refused (${r.status}) but wrote`,
+                    )
+                    return
+                  }
+                  const table = await call("GET", collection, {
+                    accept: "application/json;as=Table;v=v1;g=meta.k8s.io",
+                  })
+                  assert.strictEqual(table.status, 200, JSON.stringify(table.body).slice(0, 300))
+                  const applied = await call("PATCH", item, {
+                    body: {
+                      apiVersion: base.apiVersion,
+                      kind: base.kind,
+                      metadata: { name, labels: { probe: "1" } },
+                    },
+                    contentType: "application/apply-patch+yaml",
+                    query: { fieldManager: "probe", force: "true" },
+                  })
+                  assert.isBelow(applied.status, 500, JSON.stringify(applied.body).slice(0, 300))
+                },
+              ),
+              { numRuns: 200 },
+            ),
+          )
         }),
       ),
   )
