@@ -2,7 +2,10 @@
 // strings, enums as names, defaults filled, oneof names) and the store's
 // request types. Decoding validates every field it reads and fails with
 // INVALID_ARGUMENT naming the field and the reason; encoding only turns the
-// uint64 IDs (bigint) into decimal strings.
+// uint64 IDs (bigint) into decimal strings. The server reads requests with
+// proto.ts's readers; the request decoders here are what the tests check
+// those readers against (through protobufjs), and the field helpers serve
+// the client (remote.ts).
 import { EMPTY } from "../core/bytes.ts"
 import { ErrTooManyOps, type EtcdFailure, invalidArgument } from "../core/errors.ts"
 import type {
