@@ -4,6 +4,7 @@
 // request), and a well-behaved client still gets through.
 import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { encodeLiterals } from "../../src/grpc/hpack.ts"
 import { startServer, type TestServer } from "../support/server.ts"
 
 let server: TestServer
@@ -77,6 +78,22 @@ describe("the authority shim", () => {
     const ping = frame(0x6, 0, 0, Buffer.alloc(8))
     const pings = Array.from({ length: 20_000 }, () => ping)
     await closedAfter(Buffer.concat([PREFACE, ...pings]))
+  })
+
+  it("closes a rewritten connection (a URL as :authority) that then sends a frame larger than 16 KiB", async () => {
+    const block = encodeLiterals([
+      [":method", "POST"],
+      [":scheme", "http"],
+      [":path", "/etcdserverpb.Maintenance/Status"],
+      [":authority", `http://127.0.0.1:${server.port}`],
+      ["content-type", "application/grpc"],
+    ])
+    const settingsAck = frame(0x4, 0x1, 0, Buffer.alloc(0))
+    const headers = frame(0x1, 0x4, 1, Buffer.from(block)) // END_HEADERS
+    const huge = frame(0x0, 0, 1, Buffer.alloc(0), 1024 * 1024)
+    await closedAfter(
+      Buffer.concat([PREFACE, frame(0x4, 0, 0, Buffer.alloc(0)), settingsAck, headers, huge]),
+    )
   })
 
   it("hands an HTTP/1 request to Node's HTTP/2, which answers GOAWAY at once (it waited forever)", async () => {
