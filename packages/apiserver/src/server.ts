@@ -93,6 +93,12 @@ const readBody = (
     done(noBody)
     return
   }
+  // Announced too large: refused at once, the body drained unread.
+  if (length !== undefined && Number(length) > maxRequestBytes) {
+    req.resume()
+    done("too large")
+    return
+  }
   const chunks: Array<Buffer> = []
   let size = 0
   let tooLarge = false
@@ -415,6 +421,12 @@ export const serve = (
     )
     const handle = makeHandler(store, { serverAddress: `${host}:${port}`, ...options }, caches)
     const unauthorized = failure(401, "Unauthorized", "Unauthorized")
+    // Kubernetes' words (NewRequestEntityTooLargeError) for a body past the limit.
+    const tooLarge = failure(
+      413,
+      "RequestEntityTooLarge",
+      `Request entity too large: limit is ${maxRequestBytes}`,
+    )
     const context = yield* Effect.context<never>()
     const run = Effect.runCallbackWith(context)
     const maxPending = options.maxPendingWatchChunks ?? maxPendingChunks
@@ -463,8 +475,7 @@ export const serve = (
         return
       }
       readBody(req, res, (body) => {
-        if (body === "too large")
-          writeBody(res, failure(413, "RequestEntityTooLarge", "the request is too large"))
+        if (body === "too large") writeBody(res, tooLarge)
         else dispatch(req, res, url, body)
       })
     })

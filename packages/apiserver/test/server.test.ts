@@ -1,9 +1,11 @@
 // The HTTP shell's request-target parsing: its shortcut for plain paths
 // gives exactly what the URL parser gives for any origin-form target, and no
 // target throws (a bare URL parse of `//` used to, from the request listener).
+import { connect } from "node:net"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { targetOf } from "../src/server.ts"
+import { maxRequestBytes, targetOf } from "../src/server.ts"
+import { startServer } from "./support.ts"
 
 const pieces = [
   "/",
@@ -59,5 +61,55 @@ describe("targetOf", () => {
     expect(t.pathname).toBe("/api/v1/namespaces/default/pods")
     expect(t.searchParams.get("watch")).toBe("true")
     expect(t.searchParams.get("resourceVersion")).toBe("5")
+  })
+})
+
+describe("request bodies over HTTP", () => {
+  it("past 3 MiB are a 413 Status in Kubernetes' words, at once when the length is announced, and the server serves on", async () => {
+    const server = await startServer({ namespaceLifecycle: false, compactionIntervalMs: 0 })
+    try {
+      const send = (head: string, body: Buffer | undefined) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(server.port, "127.0.0.1")
+          let out = ""
+          socket.on("data", (d: Buffer) => {
+            out += d.toString("latin1")
+            // The whole response is in once its JSON body closes.
+            if (out.includes("\r\n\r\n") && out.trimEnd().endsWith("}")) {
+              socket.destroy()
+              resolve(out)
+            }
+          })
+          socket.on("error", reject)
+          socket.write(head)
+          if (body !== undefined) socket.write(body)
+        })
+      const big = Buffer.alloc(maxRequestBytes + 1, 0x20)
+      const path = "/api/v1/namespaces/default/pods"
+      const sent = await send(
+        `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n`,
+        Buffer.concat([big, Buffer.from("\r\n0\r\n\r\n")]),
+      )
+      // Announced, never sent: the answer cannot wait for the body.
+      const announced = await send(
+        `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${maxRequestBytes + 1}\r\n\r\n`,
+        undefined,
+      )
+      for (const response of [sent, announced]) {
+        expect(response.startsWith("HTTP/1.1 413 ")).toBe(true)
+        const status = JSON.parse(response.slice(response.indexOf("\r\n\r\n") + 4))
+        expect(status).toMatchObject({
+          kind: "Status",
+          code: 413,
+          reason: "RequestEntityTooLarge",
+          message: "Request entity too large: limit is 3145728",
+        })
+      }
+      const after = await fetch(`${server.url}${path}`)
+      expect(after.status).toBe(200)
+      expect(((await after.json()) as { items: Array<unknown> }).items).toEqual([])
+    } finally {
+      await server.close()
+    }
   })
 })
