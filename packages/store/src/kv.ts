@@ -13,7 +13,7 @@ import {
   invalidArgument,
   isEtcdFailure,
 } from "./core/errors.ts"
-import { MAX_LEASE_TTL } from "./core/mvcc.ts"
+import { MAX_LEASE_TTL, type MvccStore } from "./core/mvcc.ts"
 import type {
   CompactionRequest,
   CompactionResponse,
@@ -163,7 +163,25 @@ export class KV extends Context.Service<KV, KVShape>()("@flotilla/store/KV") {
             return yield* propose<LeaseGrantResponse>({ lease_grant: { TTL: req.TTL, ID } })
           }),
         leaseRevoke: (req) => propose({ lease_revoke: req }),
-        leaseKeepAlive: (req) => propose({ lease_keep_alive: req }),
+        leaseKeepAlive: (req) => {
+          // A renewal goes through the log; a lease that does not exist is
+          // answered TTL 0 without one (as etcd's leader does), so that
+          // keep-alives for unknown IDs cost a read, not a replicated write.
+          // This member's state first; a lease it has not seen yet is looked
+          // for again with a linearizable read before the answer.
+          const unknown = (s: MvccStore): LeaseKeepAliveResponse | undefined =>
+            s.lease(req.ID) === undefined
+              ? { header: { revision: s.rev }, ID: req.ID, TTL: 0 }
+              : undefined
+          const renew = propose<LeaseKeepAliveResponse>({ lease_keep_alive: req })
+          return Effect.flatMap(applier.read(unknown, true), (local) =>
+            local === undefined
+              ? renew
+              : Effect.flatMap(applier.read(unknown, false), (r) =>
+                  r === undefined ? renew : withHeader(r),
+                ),
+          )
+        },
         leaseTimeToLive: (req) =>
           Effect.flatMap(applier.now, (now) =>
             Effect.flatMap(

@@ -138,6 +138,25 @@ describe("KV (in-process)", () => {
     ),
   )
 
+  it.effect("answers a keep-alive for an unknown lease with TTL 0 without a log entry", () =>
+    Effect.gen(function* () {
+      const kv = yield* KV
+      const applier = yield* Applier
+      const applied = (yield* applier.status).raftAppliedIndex
+      for (let i = 0; i < 50; i++) {
+        const r = yield* kv.leaseKeepAlive({ ID: 424242 })
+        assert.deepStrictEqual([r.ID, r.TTL], [424242, 0])
+      }
+      // Each used to be proposed: 50 entries for a lease that does not exist.
+      assert.strictEqual((yield* applier.status).raftAppliedIndex, applied)
+      // A lease that exists is still renewed through the log.
+      const grant = yield* kv.leaseGrant({ TTL: 30 })
+      const renewed = yield* kv.leaseKeepAlive({ ID: grant.ID })
+      assert.strictEqual(renewed.TTL, 30)
+      assert.strictEqual((yield* applier.status).raftAppliedIndex, applied + 2)
+    }).pipe(Effect.provide(layer)),
+  )
+
   it.effect("multiplexes watches on a session and closes them with its scope", () =>
     Effect.gen(function* () {
       const kv = yield* KV
