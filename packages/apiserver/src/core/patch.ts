@@ -430,6 +430,14 @@ const mergeMap = (original: unknown, patch: Obj, type: TypeNode): unknown => {
   if (retain !== undefined) {
     if (!Array.isArray(retain))
       throw new PatchError(`${retainKeysDirective} must be a list of field names`)
+    // Every field the patch sets must be retained (Kubernetes' applyRetainKeysDirective);
+    // else the merge below would drop what the patch itself asks for.
+    for (const k of Object.keys(patch)) {
+      if (patch[k] === null || isDirectiveKey(k) || retain.includes(k)) continue
+      throw new PatchError(
+        `invalid patch format of retainKeys: ${JSON.stringify(k)} is set but not in ${retainKeysDirective}`,
+      )
+    }
     if (type.retainKeys !== true) {
       // Kubernetes accepts the directive only where the field is tagged; elsewhere it is ignored.
     } else {

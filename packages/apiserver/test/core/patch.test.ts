@@ -261,6 +261,31 @@ describe("strategic merge patch", () => {
     expect(patched).toEqual({ spec: { strategy: { type: "Recreate" } } })
   })
 
+  it("refuses a retainKeys list that leaves out a field the patch sets (it would drop it)", () => {
+    const live = {
+      spec: { strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1 } } },
+    }
+    for (const retainKeys of [[5], [], ["rollingUpdate"]]) {
+      const r = strategicMergePatch(
+        live,
+        { spec: { strategy: { $retainKeys: retainKeys, type: "Recreate" } } },
+        deployment,
+      )
+      expect(Result.isFailure(r) && r.failure.message).toBe(
+        'invalid patch format of retainKeys: "type" is set but not in $retainKeys',
+      )
+    }
+    // Nulls and directives need not be listed.
+    const kept = strategicMergePatch(
+      live,
+      { spec: { strategy: { $retainKeys: ["type"], type: "Recreate", rollingUpdate: null } } },
+      deployment,
+    )
+    expect(Result.isSuccess(kept) && kept.success).toEqual({
+      spec: { strategy: { type: "Recreate" } },
+    })
+  })
+
   it("replaces lists without a merge key (tolerations)", () => {
     const live = { spec: { tolerations: [{ key: "a" }] } }
     expect(
