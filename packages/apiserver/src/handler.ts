@@ -24,6 +24,7 @@ import { openApiEntries, openApiIndex } from "./core/openapi.ts"
 import {
   chooseRendering,
   decodeListOptions,
+  decodeResourceVersion,
   type ListOptions,
   parseAccept,
   type Rendering,
@@ -43,6 +44,7 @@ import {
   notAcceptable,
   notFound,
   pathNotFound,
+  tooLargeResourceVersion,
   tooOldResourceVersion,
 } from "./core/status.ts"
 import { printerFor, table, tableRow } from "./core/table.ts"
@@ -202,6 +204,15 @@ const target = (ctx: ResourceContext, name: string) => ({
 
 const get = (store: ObjectStore, ctx: ResourceContext) =>
   Effect.gen(function* () {
+    // A get at a resourceVersion reads state at least that new: a revision the
+    // store has not reached is Kubernetes' retryable 504, a malformed one a 400.
+    const rv = decodeResourceVersion(ctx.request.query)
+    if (!rv.ok) return errorResponse(rv.error)
+    if (rv.value !== "" && rv.value !== "0") {
+      const revision = yield* store.revision
+      if (Number(rv.value) > revision)
+        return errorResponse(tooLargeResourceVersion(Number(rv.value), revision))
+    }
     const current = yield* store.get(keyOf(ctx, ctx.route.name))
     if (current === undefined) return errorResponse(notFound(target(ctx, ctx.route.name)))
     return renderObject(ctx, current.object)
@@ -255,12 +266,9 @@ export const listObjects = (
     } else if (options.resourceVersion !== "" && options.resourceVersion !== "0") {
       const rv = Number(options.resourceVersion)
       const current = yield* store.revision
+      // Exact or not, a revision the store has not reached is Kubernetes' retryable 504.
+      if (rv > current) return yield* Effect.fail(tooLargeResourceVersion(rv, current))
       if (options.resourceVersionMatch === "Exact") revision = rv
-      else if (rv > current) {
-        return yield* Effect.fail(
-          badRequest(`Too large resource version: ${rv}, current: ${current}`),
-        )
-      }
     }
     const limit = options.limit
     const items: Array<Obj> = []

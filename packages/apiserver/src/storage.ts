@@ -20,7 +20,7 @@ import type {
 import { Clock, Effect, Stream } from "effect"
 import { deepFreeze, isObject, type Obj, presetJson } from "./core/json.ts"
 import { keyBytes, keyString, prefixEnd } from "./core/keys.ts"
-import { type ApiError, expired, internalError, timeout } from "./core/status.ts"
+import { type ApiError, expired, internalError, tooLargeResourceVersion } from "./core/status.ts"
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -44,7 +44,7 @@ const mapError =
       )
     }
     if (e.code === OUT_OF_RANGE && /future/.test(e.message)) {
-      return timeout(`Too large resource version: ${revision ?? 0}`)
+      return tooLargeResourceVersion(revision ?? 0)
     }
     return internalError(`${what}: ${e.message}`)
   }

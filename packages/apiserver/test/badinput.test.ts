@@ -786,3 +786,53 @@ describe("generated bad input (property)", () => {
       ),
   )
 })
+
+describe("resourceVersion parameters", () => {
+  it.effect(
+    "a revision not reached yet is Kubernetes' retryable 504 with the ResourceVersionTooLarge cause for get and list, Exact or not; a malformed one is a 400 for get too",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const api = yield* makeApi()
+          yield* api.call("POST", deployments, { body: deployment("web") })
+          const current = yield* Effect.orDie(api.store.revision)
+          const future = String(current + 1000)
+          for (const [path, query] of [
+            [deployments, { resourceVersion: future }],
+            [deployments, { resourceVersion: future, resourceVersionMatch: "Exact" }],
+            [deployments, { resourceVersion: future, resourceVersionMatch: "NotOlderThan" }],
+            [`${deployments}/web`, { resourceVersion: future }],
+          ] as const) {
+            const r = yield* api.call("GET", path, { query })
+            assert.strictEqual(r.status, 504, JSON.stringify(query))
+            assert.strictEqual(r.body.reason, "Timeout")
+            assert.strictEqual(
+              r.body.message,
+              `Timeout: Too large resource version: ${future}, current: ${current}`,
+            )
+            assert.deepStrictEqual(r.body.details, {
+              causes: [
+                { reason: "ResourceVersionTooLarge", message: "Too large resource version" },
+              ],
+              retryAfterSeconds: 1,
+            })
+          }
+          // A get used to ignore its resourceVersion altogether.
+          const bad = yield* api.call("GET", `${deployments}/web`, {
+            query: { resourceVersion: "abc" },
+          })
+          assert.strictEqual(bad.status, 400)
+          assert.strictEqual(
+            bad.body.message,
+            'Invalid value: "abc": resourceVersion must be an integer',
+          )
+          for (const rv of ["", "0", String(current)]) {
+            const ok = yield* api.call("GET", `${deployments}/web`, {
+              query: { resourceVersion: rv },
+            })
+            assert.strictEqual(ok.status, 200, rv)
+          }
+        }),
+      ),
+  )
+})

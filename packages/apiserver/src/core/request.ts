@@ -199,6 +199,19 @@ const bool = (query: URLSearchParams, name: string): Decoded<boolean | undefined
   )
 }
 
+/** The `resourceVersion` parameter of a get, list or watch: empty, or a revision. */
+export const decodeResourceVersion = (query: URLSearchParams): Decoded<string> => {
+  const resourceVersion = query.get("resourceVersion") ?? ""
+  if (resourceVersion !== "" && !/^\d+$/.test(resourceVersion)) {
+    return fail(
+      badRequest(
+        `Invalid value: ${JSON.stringify(resourceVersion)}: resourceVersion must be an integer`,
+      ),
+    )
+  }
+  return ok(resourceVersion)
+}
+
 export const decodeListOptions = (query: URLSearchParams): Decoded<ListOptions> => {
   const limit = nonNegativeInt(query, "limit")
   if (!limit.ok) return limit
@@ -209,14 +222,9 @@ export const decodeListOptions = (query: URLSearchParams): Decoded<ListOptions> 
   const initial = bool(query, "sendInitialEvents")
   if (!initial.ok) return initial
   const match = query.get("resourceVersionMatch") ?? ""
-  const resourceVersion = query.get("resourceVersion") ?? ""
-  if (resourceVersion !== "" && !/^\d+$/.test(resourceVersion)) {
-    return fail(
-      badRequest(
-        `Invalid value: ${JSON.stringify(resourceVersion)}: resourceVersion must be an integer`,
-      ),
-    )
-  }
+  const rv = decodeResourceVersion(query)
+  if (!rv.ok) return rv
+  const resourceVersion = rv.value
   return ok({
     labelSelector: query.get("labelSelector") ?? "",
     fieldSelector: query.get("fieldSelector") ?? "",

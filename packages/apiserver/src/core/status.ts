@@ -103,6 +103,25 @@ export const gone = (message: string): ApiError => apiError(failure(410, "Gone",
 export const timeout = (message: string, retryAfterSeconds = 1): ApiError =>
   apiError(failure(504, "Timeout", message, { retryAfterSeconds }))
 
+/**
+ * A read at a revision the store has not reached, in Kubernetes' words
+ * (`NewTooLargeResourceVersionError`): a 504 Timeout to retry after a second,
+ * with the `ResourceVersionTooLarge` cause client-go's reflector looks for to
+ * relist instead of failing.
+ */
+export const tooLargeResourceVersion = (requested: number, current?: number): ApiError =>
+  apiError(
+    failure(
+      504,
+      "Timeout",
+      `Timeout: Too large resource version: ${requested}${current === undefined ? "" : `, current: ${current}`}`,
+      {
+        causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+        retryAfterSeconds: 1,
+      },
+    ),
+  )
+
 export const internalError = (message: string): ApiError =>
   apiError(
     failure(500, "InternalError", `Internal error occurred: ${message}`, {
