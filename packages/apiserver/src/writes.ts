@@ -63,6 +63,7 @@ import {
 } from "./core/objects.ts"
 import { jsonMergePatch, jsonPatch, type PatchError, strategicMergePatch } from "./core/patch.ts"
 import {
+  checkPodLogOptions,
   decodeListOptions,
   decodeWriteOptions,
   validateListOptions,
@@ -1478,6 +1479,8 @@ const kubeletLogs =
 
 const logs = (deps: WriteDeps, ctx: ResourceContext) =>
   Effect.gen(function* () {
+    const invalid = checkPodLogOptions(ctx.request.query, ctx.route.name)
+    if (invalid !== undefined) return yield* fail(invalid)
     const current = yield* deps.store.get(keyFor(ctx, ctx.route.name))
     if (current === undefined) return yield* fail(notFound(target(ctx, ctx.route.name)))
     const pod = current.object

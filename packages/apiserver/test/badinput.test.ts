@@ -836,3 +836,50 @@ describe("resourceVersion parameters", () => {
       ),
   )
 })
+
+describe("pod log options", () => {
+  it.effect(
+    "are decoded and validated before the kubelet is asked (they were passed through as sent)",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const asked: Array<string> = []
+          const api = yield* makeApi({
+            logs: (_pod, _container, query) =>
+              Effect.sync(() => {
+                asked.push(query.toString())
+                return "log\n"
+              }),
+          })
+          const pods = "/api/v1/namespaces/default/pods"
+          yield* api.call("POST", pods, {
+            body: {
+              apiVersion: "v1",
+              kind: "Pod",
+              metadata: { name: "p" },
+              spec: { nodeName: "n1", containers: [{ name: "a", image: "x" }] },
+            },
+          })
+          for (const [query, code] of [
+            ["tailLines=-1", 422],
+            ["limitBytes=0", 422],
+            ["sinceSeconds=-1", 422],
+            ["sinceSeconds=5&sinceTime=2024-01-02T15:04:05Z", 422],
+            ["tailLines=abc", 400],
+            ["sinceTime=yesterday", 400],
+            ["follow=maybe", 400],
+          ] as const) {
+            const r = yield* api.call("GET", `${pods}/p/log`, {
+              query: Object.fromEntries(new URLSearchParams(query)),
+            })
+            assert.strictEqual(r.status, code, `${query}: ${r.body.message}`)
+            assert.strictEqual(r.body.kind, "Status")
+          }
+          assert.deepStrictEqual(asked, [])
+          const ok = yield* api.call("GET", `${pods}/p/log`, { query: { tailLines: "10" } })
+          assert.strictEqual(ok.status, 200)
+          assert.deepStrictEqual(asked, ["tailLines=10"])
+        }),
+      ),
+  )
+})

@@ -296,6 +296,62 @@ export const validateListOptions = (options: ListOptions, watch: boolean): ApiEr
     : apiError(invalidStatus({ group: "meta.k8s.io", kind: "ListOptions", name: "" }, errors))
 }
 
+/** An integer query parameter (Go's `ParseInt`): any sign, safe-integer range. */
+const integer = (query: URLSearchParams, name: string): Decoded<number | undefined> => {
+  const raw = query.get(name)
+  if (raw === null || raw === "") return ok(undefined)
+  const n = Number(raw)
+  if (!/^[-+]?\d+$/.test(raw) || !Number.isSafeInteger(n)) {
+    return fail(badRequest(`invalid value for ${name}: ${JSON.stringify(raw)}: must be an integer`))
+  }
+  return ok(n)
+}
+
+const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
+
+/**
+ * `PodLogOptions` from a log request's query, decoded (a 400 naming a
+ * parameter that does not parse) and validated as `ValidatePodLogOptions`
+ * (a 422 on PodLogOptions naming each bad field), before the kubelet is
+ * asked anything.
+ */
+export const checkPodLogOptions = (query: URLSearchParams, pod: string): ApiError | undefined => {
+  const ints: Record<string, number | undefined> = {}
+  for (const name of ["tailLines", "limitBytes", "sinceSeconds"]) {
+    const n = integer(query, name)
+    if (!n.ok) return n.error
+    ints[name] = n.value
+  }
+  for (const name of ["follow", "previous", "timestamps", "insecureSkipTLSVerifyBackend"]) {
+    const b = bool(query, name)
+    if (!b.ok) return b.error
+  }
+  const sinceTime = query.get("sinceTime") ?? ""
+  if (sinceTime !== "" && (!rfc3339.test(sinceTime) || Number.isNaN(Date.parse(sinceTime)))) {
+    return badRequest(
+      `invalid value for sinceTime: ${JSON.stringify(sinceTime)}: must be an RFC 3339 time such as 2024-01-02T15:04:05Z`,
+    )
+  }
+  const errors: Array<FieldError> = []
+  const { tailLines, limitBytes, sinceSeconds } = ints
+  if (tailLines !== undefined && tailLines < 0)
+    errors.push(field.invalid("tailLines", tailLines, "must be greater than or equal to 0"))
+  if (limitBytes !== undefined && limitBytes < 1)
+    errors.push(field.invalid("limitBytes", limitBytes, "must be greater than 0"))
+  if (sinceSeconds !== undefined && sinceTime !== "")
+    errors.push(
+      field.forbidden(
+        "sinceSeconds",
+        "at most one of `sinceTime` or `sinceSeconds` may be specified",
+      ),
+    )
+  else if (sinceSeconds !== undefined && sinceSeconds < 1)
+    errors.push(field.invalid("sinceSeconds", sinceSeconds, "must be greater than 0"))
+  return errors.length === 0
+    ? undefined
+    : apiError(invalidStatus({ group: "", kind: "PodLogOptions", name: pod }, errors))
+}
+
 const fieldValidations: ReadonlyArray<FieldValidation> = ["Strict", "Warn", "Ignore"]
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
 import {
+  checkPodLogOptions,
   chooseRendering,
   decodeListOptions,
   decodeWriteOptions,
@@ -185,5 +186,49 @@ describe("options", () => {
     })
     expect(accept("")).toEqual({ _tag: "Object" })
     expect(accept("application/vnd.kubernetes.protobuf")).toBeUndefined()
+  })
+})
+
+describe("checkPodLogOptions", () => {
+  const check = (query: string) => checkPodLogOptions(new URLSearchParams(query), "p")?.status
+  it("passes what kubectl logs sends", () => {
+    for (const q of [
+      "",
+      "container=a&follow=true&tailLines=10",
+      "sinceSeconds=5&timestamps=true",
+      "sinceTime=2024-01-02T15:04:05Z&limitBytes=1&previous=false",
+    ])
+      expect(check(q), q).toBeUndefined()
+  })
+  it("refuses parameters that do not parse (400) and values ValidatePodLogOptions refuses (422 naming the field)", () => {
+    expect(check("tailLines=abc")).toMatchObject({
+      code: 400,
+      message: 'invalid value for tailLines: "abc": must be an integer',
+    })
+    expect(check("tailLines=99999999999999999999")?.code).toBe(400)
+    expect(check("follow=maybe")).toMatchObject({
+      code: 400,
+      message: 'invalid value for follow: "maybe": must be true or false',
+    })
+    expect(check("sinceTime=yesterday")?.code).toBe(400)
+    expect(check("tailLines=-1")).toMatchObject({
+      code: 422,
+      reason: "Invalid",
+      message:
+        'PodLogOptions "p" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0',
+    })
+    expect(check("limitBytes=0")?.message).toBe(
+      'PodLogOptions "p" is invalid: limitBytes: Invalid value: 0: must be greater than 0',
+    )
+    expect(check("sinceSeconds=0")?.message).toBe(
+      'PodLogOptions "p" is invalid: sinceSeconds: Invalid value: 0: must be greater than 0',
+    )
+    expect(check("sinceSeconds=5&sinceTime=2024-01-02T15:04:05Z")?.message).toBe(
+      'PodLogOptions "p" is invalid: sinceSeconds: Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified',
+    )
+    expect(check("tailLines=-1&limitBytes=-5")?.details?.causes?.map((c) => c.field)).toEqual([
+      "tailLines",
+      "limitBytes",
+    ])
   })
 })
