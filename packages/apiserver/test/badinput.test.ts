@@ -128,6 +128,13 @@ describe("list options", () => {
             ],
             ["DELETE", { resourceVersionMatch: "NotOlderThan" }, "unless resourceVersion"],
           ]
+          // watch=maybe used to answer a plain list.
+          const maybe = yield* refused(api, "GET", deployments, { query: { watch: "maybe" } })
+          assert.strictEqual(maybe.status, 400)
+          assert.strictEqual(
+            maybe.body.message,
+            'invalid value for watch: "maybe": must be true or false',
+          )
           for (const [method, query, reason] of cases) {
             const r = yield* refused(api, method, deployments, { query })
             assert.strictEqual(r.status, 422, JSON.stringify(query))

@@ -84,7 +84,8 @@ const verbOf = (method: string, hasName: boolean, watch: boolean): Verb | undefi
   }
 }
 
-const isTrue = (value: string | null): boolean => value === "true" || value === "1"
+const isTrue = (value: string | null): boolean =>
+  value !== null && (value === "1" || value.toLowerCase() === "true")
 
 /** Routes a request by method, path and query. */
 export const route = (method: string, path: string, query: URLSearchParams): Route => {
@@ -192,8 +193,10 @@ const nonNegativeInt = (query: URLSearchParams, name: string): Decoded<number | 
 const bool = (query: URLSearchParams, name: string): Decoded<boolean | undefined> => {
   const raw = query.get(name)
   if (raw === null || raw === "") return ok(undefined)
-  if (raw === "true" || raw === "1") return ok(true)
-  if (raw === "false" || raw === "0") return ok(false)
+  // Kubernetes reads any value but false and 0 as true; only the spellings of true and false are taken here.
+  const lower = raw.toLowerCase()
+  if (lower === "true" || raw === "1") return ok(true)
+  if (lower === "false" || raw === "0") return ok(false)
   return fail(
     badRequest(`invalid value for ${name}: ${JSON.stringify(raw)}: must be true or false`),
   )
@@ -217,6 +220,9 @@ export const decodeListOptions = (query: URLSearchParams): Decoded<ListOptions> 
   if (!limit.ok) return limit
   const timeoutSeconds = nonNegativeInt(query, "timeoutSeconds")
   if (!timeoutSeconds.ok) return timeoutSeconds
+  // The route read `watch` already; a value that is neither true nor false would list silently.
+  const watch = bool(query, "watch")
+  if (!watch.ok) return watch
   const bookmarks = bool(query, "allowWatchBookmarks")
   if (!bookmarks.ok) return bookmarks
   const initial = bool(query, "sendInitialEvents")

@@ -95,6 +95,19 @@ describe("options", () => {
     expect(rv.ok).toBe(false)
   })
 
+  it("reads watch and the other booleans as true or false in any case, and refuses other values", () => {
+    expect(r("GET", "/api/v1/pods", "watch=TRUE")).toMatchObject({ request: { verb: "watch" } })
+    expect(r("GET", "/api/v1/pods", "watch=False")).toMatchObject({ request: { verb: "list" } })
+    const maybe = decodeListOptions(new URLSearchParams("watch=maybe"))
+    expect(maybe.ok ? "" : maybe.error.status.message).toBe(
+      'invalid value for watch: "maybe": must be true or false',
+    )
+    expect(decodeListOptions(new URLSearchParams("allowWatchBookmarks=True"))).toMatchObject({
+      ok: true,
+      value: { allowWatchBookmarks: true },
+    })
+  })
+
   it("validates resourceVersionMatch as Kubernetes' ValidateListOptions does: 422 on ListOptions", () => {
     const check = (query: string, watch: boolean) => {
       const decoded = decodeListOptions(new URLSearchParams(query))
