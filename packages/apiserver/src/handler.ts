@@ -740,6 +740,25 @@ export const makeHandler = (
           ]),
         )
       }
+      const includeObject = request.query.get("includeObject") ?? ""
+      if (
+        rendering._tag === "Table" &&
+        !["", "None", "Metadata", "Object"].includes(includeObject)
+      ) {
+        // ValidateTableOptions: an unknown policy is refused, not read as Metadata.
+        return errorResponse(
+          badRequest(
+            `includeObject: Invalid value: ${JSON.stringify(includeObject)}: must be 'Metadata', 'Object', 'None', or empty`,
+            [
+              {
+                reason: "FieldValueInvalid",
+                message: `Invalid value: ${JSON.stringify(includeObject)}: must be 'Metadata', 'Object', 'None', or empty`,
+                field: "includeObject",
+              },
+            ],
+          ),
+        )
+      }
       const nowMs = yield* Clock.currentTimeMillis
       const ctx: ResourceContext = {
         request,

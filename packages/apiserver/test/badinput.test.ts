@@ -128,6 +128,18 @@ describe("list options", () => {
             ],
             ["DELETE", { resourceVersionMatch: "NotOlderThan" }, "unless resourceVersion"],
           ]
+          // An unknown includeObject used to be read as Metadata.
+          for (const path of [deployments, `${deployments}/web`]) {
+            const table = yield* refused(api, "GET", path, {
+              query: { includeObject: "Bogus" },
+              accept: "application/json;as=Table;v=v1;g=meta.k8s.io",
+            })
+            assert.strictEqual(table.status, 400)
+            assert.strictEqual(
+              table.body.message,
+              `includeObject: Invalid value: "Bogus": must be 'Metadata', 'Object', 'None', or empty`,
+            )
+          }
           // watch=maybe used to answer a plain list.
           const maybe = yield* refused(api, "GET", deployments, { query: { watch: "maybe" } })
           assert.strictEqual(maybe.status, 400)
