@@ -170,6 +170,41 @@ describe("metadata", () => {
   })
 })
 
+describe("managedFields", () => {
+  const withEntry = (entry: Record<string, unknown>): KubeObject => {
+    const d = deployment()
+    return {
+      ...d,
+      metadata: {
+        ...d.metadata,
+        managedFields: [{ operation: "Update", fieldsType: "FieldsV1", fieldsV1: {}, ...entry }],
+      },
+    } as KubeObject
+  }
+  it("names of managers are at most 128 bytes of printable characters (ValidateFieldManager)", () => {
+    expect(errors(withEntry({ manager: "m".repeat(128) }))).toEqual([])
+    expect(errors(withEntry({ manager: "kubectl-client-side-apply é ü" }))).toEqual([])
+    expect(errors(withEntry({ manager: "m".repeat(129) }))).toEqual([
+      "metadata.managedFields[0].manager: Too long: may not be more than 128 bytes",
+    ])
+    expect(errors(withEntry({ manager: "é".repeat(65) }))).toEqual([
+      "metadata.managedFields[0].manager: Too long: may not be more than 128 bytes",
+    ])
+    expect(errors(withEntry({ manager: "a\u0000b\u2028" }))).toEqual([
+      'metadata.managedFields[0].manager: Invalid value: "a\\u0000b\u2028": invalid character U+0000 (at position 1)',
+      'metadata.managedFields[0].manager: Invalid value: "a\\u0000b\u2028": invalid character U+2028 (at position 3)',
+    ])
+  })
+  it("subresources are at most 256 bytes; operations Apply or Update", () => {
+    expect(errors(withEntry({ manager: "m", subresource: "s".repeat(257) }))).toEqual([
+      "metadata.managedFields[0].subresource: Too long: may not be more than 256 bytes",
+    ])
+    expect(errors(withEntry({ manager: "m", operation: "Bogus" }))).toEqual([
+      'metadata.managedFields[0].operation: Invalid value: "Bogus": must be `Apply` or `Update`',
+    ])
+  })
+})
+
 describe("selectors", () => {
   it("are required, and an absent one matches no template", () => {
     const { selector: _, ...spec } = deployment().spec

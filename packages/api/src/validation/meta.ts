@@ -139,6 +139,35 @@ const validateFinalizers = (
   return errors
 }
 
+/** Longest field manager name (apimachinery's `FieldManagerMaxLength`). */
+export const fieldManagerMaxLength = 128
+
+/** Longest managedFields subresource name (`MaxSubresourceNameLength`). */
+const maxSubresourceNameLength = 256
+
+/** Go's `unicode.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space. */
+const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u
+
+/**
+ * apimachinery's `ValidateFieldManager`: at most 128 bytes, every character
+ * printable (the first one that is not is named with its byte position, as
+ * Go's `%#U` prints it).
+ */
+export const validateFieldManager = (manager: string, field: string): Array<FieldError> => {
+  const errors: Array<FieldError> = []
+  if (utf8Length(manager) > fieldManagerMaxLength)
+    errors.push(tooLong(field, fieldManagerMaxLength))
+  let position = 0
+  for (const ch of manager) {
+    if (!printable.test(ch)) {
+      const code = (ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")
+      errors.push(invalid(field, manager, `invalid character U+${code} (at position ${position})`))
+    }
+    position += utf8Length(ch)
+  }
+  return errors
+}
+
 const validateManagedFields = (
   entries: ObjectMeta["managedFields"],
   field: string,
@@ -158,6 +187,10 @@ const validateManagedFields = (
     ) {
       errors.push(invalid(child(at, "fieldsType"), entry.fieldsType, "must be `FieldsV1`"))
     }
+    // ValidateManagedFields' order: operation, fieldsType, manager, subresource.
+    errors.push(...validateFieldManager(entry.manager ?? "", child(at, "manager")))
+    if (utf8Length(entry.subresource ?? "") > maxSubresourceNameLength)
+      errors.push(tooLong(child(at, "subresource"), maxSubresourceNameLength))
   })
   return errors
 }

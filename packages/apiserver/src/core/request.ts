@@ -7,7 +7,15 @@
  * or `/finalize` as subresources of a namespace. Query options are decoded
  * here with errors naming the parameter.
  */
-import { type FieldError, type FieldValidation, field, invalidStatus } from "@flotilla/api"
+import {
+  errorBody,
+  errorString,
+  type FieldError,
+  type FieldValidation,
+  field,
+  invalidStatus,
+  validateFieldManager,
+} from "@flotilla/api"
 import { type ApiError, apiError, badRequest } from "./status.ts"
 
 export type Verb =
@@ -394,15 +402,13 @@ export const decodeWriteOptions = (
   const force = bool(query, "force")
   if (!force.ok) return force
   const manager = query.get("fieldManager") ?? ""
-  if (manager.length > 128) {
+  const managerErrors = validateFieldManager(manager, "fieldManager")
+  if (managerErrors.length > 0) {
     return fail(
-      badRequest(`fieldManager: Too long: may not be more than 128 bytes`, [
-        {
-          reason: "FieldValueTooLong",
-          message: "may not be more than 128 bytes",
-          field: "fieldManager",
-        },
-      ]),
+      badRequest(
+        managerErrors.map(errorString).join(", "),
+        managerErrors.map((e) => ({ reason: e.type, message: errorBody(e), field: e.field })),
+      ),
     )
   }
   const fromAgent = userAgent.split("/")[0]?.slice(0, 128) ?? ""

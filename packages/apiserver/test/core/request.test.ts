@@ -95,6 +95,22 @@ describe("options", () => {
     expect(rv.ok).toBe(false)
   })
 
+  it("refuses field managers over 128 bytes or with characters that are not printable", () => {
+    const nul = decodeWriteOptions(new URLSearchParams("fieldManager=a%00b"), "kubectl/v1.32")
+    expect(nul.ok ? "" : nul.error.status.message).toBe(
+      'fieldManager: Invalid value: "a\\u0000b": invalid character U+0000 (at position 1)',
+    )
+    const long = decodeWriteOptions(new URLSearchParams(`fieldManager=${"m".repeat(129)}`), "")
+    expect(long.ok ? "" : long.error.status.details?.causes).toEqual([
+      {
+        reason: "FieldValueTooLong",
+        message: "Too long: may not be more than 128 bytes",
+        field: "fieldManager",
+      },
+    ])
+    expect(decodeWriteOptions(new URLSearchParams("fieldManager=my manager é"), "").ok).toBe(true)
+  })
+
   it("reads watch and the other booleans as true or false in any case, and refuses other values", () => {
     expect(r("GET", "/api/v1/pods", "watch=TRUE")).toMatchObject({ request: { verb: "watch" } })
     expect(r("GET", "/api/v1/pods", "watch=False")).toMatchObject({ request: { verb: "list" } })
