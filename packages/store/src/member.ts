@@ -3,6 +3,7 @@
 // in-memory network inside one), the Replica, the RaftNode, the Raft Applier
 // and the KV and Cluster services over it.
 import * as fs from "node:fs/promises"
+import * as path from "node:path"
 import {
   type Config,
   emptyConfig,
@@ -72,6 +73,33 @@ export const memoryStoreFor = (b: Bootstrap): MemoryStore => ({
 })
 
 /**
+ * mkdir -p, one component at a time. Node's own (`recursive: true`) spins
+ * forever where a parent exists but answers ENOENT for any child (procfs:
+ * `--data-dir /proc/x` hung the member without a word); here that ENOENT is
+ * final, as in etcd ("cannot access data directory").
+ */
+export const mkdirAll = async (dir: string): Promise<void> => {
+  const chain: string[] = []
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    chain.unshift(d)
+    if (path.dirname(d) === d) break
+  }
+  for (const d of chain) {
+    try {
+      await fs.mkdir(d)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") continue
+      // A directory we may not create in but that exists (EACCES, EROFS) is fine.
+      const isDir = await fs.stat(d).then(
+        (st) => st.isDirectory(),
+        () => false,
+      )
+      if (!isDir) throw e
+    }
+  }
+}
+
+/**
  * The file WAL in `dir`. An empty directory first gets the bootstrap
  * snapshot (index 0, with its data) made durable; a directory with state keeps
  * it and the bootstrap is ignored (as etcd ignores --initial-cluster then).
@@ -81,7 +109,7 @@ export const walStorage = (dir: string, b: Bootstrap): Layer.Layer<LogStorage, S
     Effect.as(
       Effect.tryPromise({
         try: async () => {
-          await fs.mkdir(dir, { recursive: true })
+          await mkdirAll(dir)
           const { wal, recovery } = await FileWal.open({ dir })
           try {
             const fresh =
