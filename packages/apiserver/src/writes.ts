@@ -10,6 +10,7 @@
 import {
   applyDefaults,
   autoscalingv1,
+  type DecodeError,
   decodeWith,
   type FieldError,
   type FieldValidation,
@@ -883,6 +884,48 @@ const decideApplied = (
 
 const DeleteOptionsBody = lookupKind("v1", "DeleteOptions")
 
+/**
+ * A body of a fixed kind (DeleteOptions, Binding) must not name another kind
+ * or version: 400s in the words of the object decoders (`decodeForResource`).
+ */
+const checkTypeMeta = (
+  body: Obj,
+  kind: string,
+  apiVersion: string,
+  versions: ReadonlySet<string> = new Set([apiVersion]),
+): ApiError | undefined => {
+  for (const name of ["apiVersion", "kind"] as const) {
+    const v = body[name]
+    if (v !== undefined && v !== null && typeof v !== "string") {
+      return badRequest(
+        `couldn't get version/kind; json parse error: json: cannot unmarshal ${Array.isArray(v) ? "array" : typeof v === "object" ? "object" : typeof v === "boolean" ? "bool" : "number"} into Go struct field .${name} of type string`,
+      )
+    }
+  }
+  if (typeof body.kind === "string" && body.kind !== "" && body.kind !== kind) {
+    return badRequest(
+      `the kind in the data (${body.kind}) does not match the expected kind (${kind}) of the request`,
+    )
+  }
+  if (
+    typeof body.apiVersion === "string" &&
+    body.apiVersion !== "" &&
+    !versions.has(body.apiVersion)
+  ) {
+    return badRequest(
+      `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersion})`,
+    )
+  }
+  return undefined
+}
+
+/** A body of a fixed kind that did not decode: `<Kind> in version "v1" cannot be handled as a <Kind>: ...` with causes. */
+const cannotHandle = (kind: string, error: DecodeError): ApiError =>
+  badRequest(
+    `${kind} in version "v1" cannot be handled as a ${kind}: ${field.aggregateMessage(error.problems.map((p) => `${p.field}: ${p.message}`))}`,
+    error.problems.map((p) => ({ reason: p.reason, message: p.message, field: p.field })),
+  )
+
 /** Group versions a DeleteOptions body may name (Kubernetes also accepts each group's own). */
 const deleteOptionsVersions = new Set([
   "v1",
@@ -901,38 +944,12 @@ const deleteOptionsOf = (ctx: ResourceContext) =>
     if (ctx.request.body.length > 0) {
       const parsed = (yield* fromResult(parseText(ctx.request.body, "application/json"))).value
       if (!isObject(parsed)) return yield* fail(badRequest("DeleteOptions must be a JSON object"))
-      const kind = parsed.kind
-      if (kind !== undefined && kind !== null && kind !== "" && kind !== "DeleteOptions") {
-        return yield* fail(
-          badRequest(
-            `the kind in the data (${typeof kind === "string" ? kind : field.formatValue(kind)}) does not match the expected kind (DeleteOptions) of the request`,
-          ),
-        )
-      }
-      const version = parsed.apiVersion
-      if (
-        version !== undefined &&
-        version !== null &&
-        version !== "" &&
-        !(typeof version === "string" && deleteOptionsVersions.has(version))
-      ) {
-        return yield* fail(
-          badRequest(
-            `no kind "DeleteOptions" is registered for version ${field.formatValue(version)}`,
-          ),
-        )
-      }
+      const typeMeta = checkTypeMeta(parsed, "DeleteOptions", "v1", deleteOptionsVersions)
+      if (typeMeta !== undefined) return yield* fail(typeMeta)
       if (DeleteOptionsBody !== undefined) {
         const decoded = decodeWith(DeleteOptionsBody.schema, parsed)
-        if (Result.isFailure(decoded)) {
-          const problems = decoded.failure.problems
-          return yield* fail(
-            badRequest(
-              `DeleteOptions in version "v1" cannot be handled as a DeleteOptions: ${field.aggregateMessage(problems.map((p) => `${p.field}: ${p.message}`))}`,
-              problems.map((p) => ({ reason: p.reason, message: p.message, field: p.field })),
-            ),
-          )
-        }
+        if (Result.isFailure(decoded))
+          return yield* fail(cannotHandle("DeleteOptions", decoded.failure))
       }
       body = parsed
     }
@@ -1313,6 +1330,8 @@ const binding = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions) =
     const body = (yield* fromResult(
       parseObjectBody(ctx.request.body, ctx.request.headers["content-type"]),
     )).value
+    const typeMeta = checkTypeMeta(body, "Binding", "v1")
+    if (typeMeta !== undefined) return yield* fail(typeMeta)
     const decoded = decodeWith(
       Binding as unknown as Schema.Codec<Schema.Schema.Type<typeof Binding>, unknown>,
       body,
@@ -1320,12 +1339,7 @@ const binding = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions) =
         fieldValidation: options.fieldValidation,
       },
     )
-    if (Result.isFailure(decoded))
-      return yield* fail(
-        badRequest(
-          `Binding in version "v1" cannot be handled as a Binding: ${decoded.failure.message}`,
-        ),
-      )
+    if (Result.isFailure(decoded)) return yield* fail(cannotHandle("Binding", decoded.failure))
     const b = decoded.success.value
     const bindingName = b.metadata?.name ?? ctx.route.name
     if (bindingName !== ctx.route.name) {
@@ -1335,13 +1349,27 @@ const binding = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions) =
         ),
       )
     }
+    const bindingNamespace = b.metadata?.namespace ?? ""
+    if (bindingNamespace !== "" && bindingNamespace !== ctx.route.namespace) {
+      return yield* fail(
+        badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        ),
+      )
+    }
     const node = b.target.name ?? ""
-    if (node === "") {
+    // ValidatePodBinding: a Node (or no kind), and a name.
+    const bindingErrors: Array<FieldError> = []
+    const targetKind = b.target.kind ?? ""
+    if (targetKind !== "" && targetKind !== "Node")
+      bindingErrors.push(field.notSupported("target.kind", targetKind, ["Node", "<empty>"]))
+    if (node === "") bindingErrors.push(field.required("target.name", ""))
+    if (bindingErrors.length > 0) {
       return yield* fail(
         apiError(
           validationStatus(
             { apiVersion: "v1", kind: "Binding", metadata: { name: ctx.route.name } } as KubeObject,
-            [{ type: "FieldValueRequired", field: "target.name", detail: "" }],
+            bindingErrors,
           ),
         ),
       )

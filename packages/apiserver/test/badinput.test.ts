@@ -15,6 +15,19 @@ const run = <A, E>(effect: Effect.Effect<A, E, KV | Scope.Scope>) =>
 const nested = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${"}".repeat(levels - 1)}`
 const utf8 = (text: string) => new TextEncoder().encode(text)
 
+const pods = "/api/v1/namespaces/default/pods"
+
+/** A pod of one container in default (bound to `nodeName` when given). */
+const podBody = (name: string, metadata: Record<string, unknown> = {}, nodeName?: string) => ({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name, ...metadata },
+  spec: {
+    ...(nodeName === undefined ? {} : { nodeName }),
+    containers: [{ name: "main", image: "nginx" }],
+  },
+})
+
 /** Calls, and checks that the store's revision did not move. */
 const refused = (api: Api, ...args: Parameters<Api["call"]>) =>
   Effect.gen(function* () {
@@ -258,15 +271,7 @@ describe("managedFields in a request", () => {
       run(
         Effect.gen(function* () {
           const api = yield* makeApi()
-          const pods = "/api/v1/namespaces/default/pods"
-          const created = yield* api.call("POST", pods, {
-            body: {
-              apiVersion: "v1",
-              kind: "Pod",
-              metadata: { name: "p" },
-              spec: { containers: [{ name: "main", image: "nginx" }] },
-            },
-          })
+          const created = yield* api.call("POST", pods, { body: podBody("p") })
           const tracked = created.body.metadata.managedFields
           const junk: ReadonlyArray<unknown> = [
             { "f:spec": { "k:{bad": {} } },
@@ -322,15 +327,9 @@ describe("managedFields in a request", () => {
           }
           // Created with junk: the creator's own entry instead.
           const withJunk = yield* api.call("POST", pods, {
-            body: {
-              apiVersion: "v1",
-              kind: "Pod",
-              metadata: {
-                name: "q",
-                managedFields: [{ manager: "m", operation: "Apply", fieldsV1: { "v:x": {} } }],
-              },
-              spec: { containers: [{ name: "main", image: "nginx" }] },
-            },
+            body: podBody("q", {
+              managedFields: [{ manager: "m", operation: "Apply", fieldsV1: { "v:x": {} } }],
+            }),
           })
           assert.strictEqual(withJunk.status, 201)
           assert.deepStrictEqual(
@@ -486,7 +485,7 @@ describe("DeleteOptions", () => {
               { kind: "DeleteOptions", apiVersion: "v9" },
               {},
               400,
-              'no kind "DeleteOptions" is registered for version "v9"',
+              "the API version in the data (v9) does not match the expected API version (v1)",
             ],
             [
               web,
@@ -870,15 +869,7 @@ describe("pod log options", () => {
                 return "log\n"
               }),
           })
-          const pods = "/api/v1/namespaces/default/pods"
-          yield* api.call("POST", pods, {
-            body: {
-              apiVersion: "v1",
-              kind: "Pod",
-              metadata: { name: "p" },
-              spec: { nodeName: "n1", containers: [{ name: "a", image: "x" }] },
-            },
-          })
+          yield* api.call("POST", pods, { body: podBody("p", {}, "n1") })
           for (const [query, code] of [
             ["tailLines=-1", 422],
             ["limitBytes=0", 422],
@@ -898,6 +889,43 @@ describe("pod log options", () => {
           const ok = yield* api.call("GET", `${pods}/p/log`, { query: { tailLines: "10" } })
           assert.strictEqual(ok.status, 200)
           assert.deepStrictEqual(asked, ["tailLines=10"])
+        }),
+      ),
+  )
+})
+
+describe("binding", () => {
+  it.effect(
+    "a Binding of another kind, to a target that is not a Node, or in another namespace binds nothing",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const api = yield* makeApi()
+          yield* api.call("POST", pods, { body: podBody("p") })
+          const bind = (extra: Record<string, unknown>) => ({
+            apiVersion: "v1",
+            kind: "Binding",
+            metadata: { name: "p" },
+            target: { kind: "Node", name: "n1" },
+            ...extra,
+          })
+          // biome-ignore format: a table of cases, one a line
+          const cases: ReadonlyArray<[unknown, number, string]> = [
+            // The first two used to bind the pod to n1.
+            [bind({ target: { kind: "Pod", name: "n1" } }), 422, 'Binding "p" is invalid: target.kind: Unsupported value: "Pod": supported values: "Node", "<empty>"'],
+            [bind({ kind: "Pod" }), 400, "the kind in the data (Pod) does not match the expected kind (Binding) of the request"],
+            [bind({ apiVersion: "apps/v1" }), 400, "the API version in the data (apps/v1) does not match the expected API version (v1)"],
+            [bind({ metadata: { name: "p", namespace: "kube-system" } }), 400, "the namespace of the provided object does not match the namespace sent on the request"],
+            [bind({ target: "n1" }), 400, 'Binding in version "v1" cannot be handled as a Binding: target: Invalid value: "n1": expected object, got string'],
+          ]
+          for (const [body, code, message] of cases) {
+            const r = yield* refused(api, "POST", `${pods}/p/binding`, { body })
+            assert.strictEqual(r.status, code, r.body.message)
+            assert.strictEqual(r.body.message, message)
+          }
+          assert.strictEqual((yield* api.call("GET", `${pods}/p`)).body.spec.nodeName, undefined)
+          const ok = yield* api.call("POST", `${pods}/p/binding`, { body: bind({}) })
+          assert.strictEqual(ok.status, 201)
         }),
       ),
   )
