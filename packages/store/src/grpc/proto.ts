@@ -131,15 +131,10 @@ export class ProtoReader {
   /** An int64 that must be a safe integer. */
   int64(path: string): number {
     const [lo, hi] = this.varint64(path)
-    if (hi & 0x80000000) {
-      // Negative: two's complement.
-      const n = -((~hi >>> 0) * 0x1_0000_0000 + (~lo >>> 0) + 1)
-      if (!Number.isSafeInteger(n)) bad(path, `${n} is not an integer below 2^53`)
-      return n
-    }
-    const n = hi * 0x1_0000_0000 + lo
-    if (!Number.isSafeInteger(n))
-      bad(path, `${(BigInt(hi) << 32n) | BigInt(lo)} is not an integer below 2^53`)
+    // Negative: two's complement.
+    const n =
+      hi & 0x80000000 ? -((~hi >>> 0) * 0x1_0000_0000 + (~lo >>> 0) + 1) : hi * 0x1_0000_0000 + lo
+    if (!Number.isSafeInteger(n)) bad(path, `${exactInt64(lo, hi)} is not an integer below 2^53`)
     return n
   }
 
@@ -171,7 +166,8 @@ export class ProtoReader {
   enumValue<T>(values: ReadonlyArray<T>, path: string): T {
     const [lo, hi] = this.varint64(path)
     const v = hi === 0 ? values[lo] : undefined
-    if (v === undefined) bad(path, `unknown value ${lo}`)
+    // Enums are int32s, negatives sign-extended: name the value the client sent.
+    if (v === undefined) bad(path, `unknown value ${exactInt64(lo, hi)}`)
     return v!
   }
 
@@ -253,6 +249,10 @@ export class ProtoReader {
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
+
+/** The int64 of a varint's halves, exactly (for messages). */
+const exactInt64 = (lo: number, hi: number): bigint =>
+  BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo))
 
 /** Checks the wire type of a known field. */
 const expect = (t: number, wt: number, path: string): void => {

@@ -276,6 +276,13 @@ describe("hand-written protobuf codecs", () => {
       "etcdserver: invalid lease: 9007199254740992 is not an integer below 2^53",
     )
     expect(refused([0x28, 7], readRange)).toBe("etcdserver: invalid sort_order: unknown value 7")
+    // Values as sent: -1 (sign-extended, not its low 32 bits), min int64 exactly (not a rounded double).
+    expect(refused([0x28, ...varint(-1n)], readRange)).toBe(
+      "etcdserver: invalid sort_order: unknown value -1",
+    )
+    expect(refused([0x18, ...varint(-(2n ** 63n))], readPut)).toBe(
+      "etcdserver: invalid lease: -9223372036854775808 is not an integer below 2^53",
+    )
     expect(refused([0x0a, 5, 0x6b], readPut)).toBe("etcdserver: invalid key: truncated bytes")
     expect(refused([0x08, 0x80], readLeaseId)).toBe("etcdserver: invalid ID: truncated varint")
     expect(refused([0x0a, 1, 0x6b, 0x19], readDelete)).toBe(

@@ -213,7 +213,7 @@ const REASONS = [
   /^wire type \d, expected \d$/,
   /^wire type \d does not exist$/,
   /^field number (0|above 2\^29 - 1)$/,
-  /^unknown value \d+$/,
+  /^unknown value -?\d+$/,
   /^-?\d+ is not an integer below 2\^53$/,
   /^not UTF-8$/,
   /^group without its end$/,
