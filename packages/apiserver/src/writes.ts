@@ -1178,11 +1178,7 @@ const decodeScale = (
     value,
     { fieldValidation },
   )
-  if (Result.isFailure(decoded)) {
-    return Result.fail(
-      badRequest(`Scale in version "v1" cannot be handled as a Scale: ${decoded.failure.message}`),
-    )
-  }
+  if (Result.isFailure(decoded)) return Result.fail(cannotHandle("Scale", decoded.failure))
   const replicas = objectAt(value, "spec").replicas
   if (typeof replicas === "number" && replicas < 0) {
     return Result.fail(

@@ -254,6 +254,15 @@ describe("scale", () => {
             )
             assert.include(r.body.message, message)
           }
+          // Decoding errors name the kind once and the field (they nested 'object in version ""').
+          const wrongKind = yield* refused(api, "PUT", scale, {
+            body: { ...live, kind: "Deployment" },
+          })
+          assert.strictEqual(
+            wrongKind.body.message,
+            'Scale in version "v1" cannot be handled as a Scale: kind: Invalid value: "Deployment": expected "Scale", got string',
+          )
+          assert.strictEqual(wrongKind.body.details.causes[0].field, "kind")
           assert.strictEqual((yield* api.call("GET", `${deployments}/web`)).body.spec.replicas, 3)
           // The Scale as read, changed, is still accepted.
           const put = yield* api.call("PUT", scale, { body: { ...live, spec: { replicas: 2 } } })
