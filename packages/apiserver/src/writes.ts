@@ -781,6 +781,23 @@ const applyRequest = (
     }
     if (!isObject(patchValue))
       return yield* fail(badRequest("the applied configuration must be an object"))
+    // An applied configuration states intent, not ownership (Kubernetes' FieldManager.Apply).
+    const appliedMeta = patchValue.metadata
+    if (
+      isObject(appliedMeta) &&
+      appliedMeta.managedFields !== undefined &&
+      appliedMeta.managedFields !== null
+    ) {
+      return yield* fail(
+        badRequest("metadata.managedFields must be nil", [
+          {
+            reason: "FieldValueForbidden",
+            message: "must be nil",
+            field: "metadata.managedFields",
+          },
+        ]),
+      )
+    }
     // The configuration is decoded strictly as the served kind (unknown fields are errors).
     const decoded = yield* fromResult(
       decodeForResource(ctx.served, patchValue, options.fieldValidation, duplicates),
