@@ -798,6 +798,22 @@ const applyRequest = (
         ]),
       )
     }
+    // The configuration names the version it is applied at (it is not converted).
+    const appliedVersion = typeof patchValue.apiVersion === "string" ? patchValue.apiVersion : ""
+    if (appliedVersion !== ctx.served.apiVersion) {
+      return yield* fail(
+        badRequest(
+          `Incorrect version specified in apply patch. Specified patch version: ${appliedVersion}, expected: ${ctx.served.apiVersion}`,
+          [
+            {
+              reason: "FieldValueInvalid",
+              message: `must be ${ctx.served.apiVersion}`,
+              field: "apiVersion",
+            },
+          ],
+        ),
+      )
+    }
     // The configuration is decoded strictly as the served kind (unknown fields are errors).
     const decoded = yield* fromResult(
       decodeForResource(ctx.served, patchValue, options.fieldValidation, duplicates),

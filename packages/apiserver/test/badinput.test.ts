@@ -931,6 +931,23 @@ describe("server-side apply", () => {
             assert.strictEqual(r.status, 400, JSON.stringify(managedFields))
             assert.strictEqual(r.body.message, "metadata.managedFields must be nil")
           }
+          // Applied at another version (or none), it is not converted but refused, as in Kubernetes.
+          yield* api.call("POST", deployments, { body: deployment("web") })
+          for (const [path, base, apiVersion, expected] of [
+            [`${deployments}/web`, deployment("web"), "apps/v1beta1", "apps/v1"],
+            [`${pods}/p`, podBody("p"), undefined, "v1"],
+          ] as const) {
+            const r = yield* refused(api, "PATCH", path, {
+              body: { ...base, apiVersion },
+              contentType: "application/apply-patch+yaml",
+              query: { fieldManager: "m" },
+            })
+            assert.strictEqual(r.status, 400)
+            assert.strictEqual(
+              r.body.message,
+              `Incorrect version specified in apply patch. Specified patch version: ${apiVersion ?? ""}, expected: ${expected}`,
+            )
+          }
           const ok = yield* api.call("PATCH", `${pods}/p`, {
             body: podBody("p", { labels: { a: "b" }, managedFields: null }),
             contentType: "application/apply-patch+yaml",
