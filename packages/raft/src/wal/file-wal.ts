@@ -144,6 +144,21 @@ const writeAll = (fd: number, bytes: Uint8Array, position: number): void => {
   }
 }
 
+/**
+ * When process `pid` started (clock ticks after boot, /proc/<pid>/stat field
+ * 22), or undefined where /proc cannot tell. With the pid it names one
+ * process: a pid alone may have been given to another process since.
+ */
+const processStart = (pid: number | "self"): string | undefined => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]
+  } catch {
+    return undefined
+  }
+}
+
 const processAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
@@ -1119,30 +1134,63 @@ const createSegment = async (
   return fd
 }
 
-/** mkdir -p, fsyncing the parent of a newly created directory. */
+/**
+ * mkdir -p, one component at a time, fsyncing the parent of each directory
+ * it creates. Not Node's `recursive: true`: where a parent exists but answers
+ * ENOENT for any child (procfs: `/proc/x`) that spins forever; here the
+ * ENOENT is the answer.
+ */
 const mkdirDurable = async (dir: string): Promise<void> => {
-  const created = await fsp.mkdir(dir, { recursive: true }).catch(ioFail("mkdir", dir))
-  if (created !== undefined) await syncDirectory(path.dirname(dir)).catch(ioFail("fsync", dir))
+  const chain: string[] = []
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    chain.unshift(d)
+    if (path.dirname(d) === d) break
+  }
+  for (const d of chain) {
+    try {
+      await fsp.mkdir(d)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") continue
+      // One we may not create in but that exists (EACCES, EROFS) is fine.
+      const isDir = await fsp.stat(d).then(
+        (st) => st.isDirectory(),
+        () => false,
+      )
+      if (isDir) continue
+      throw new WalIoError({ operation: "mkdir", path: d, cause: e })
+    }
+    await syncDirectory(path.dirname(d)).catch(ioFail("fsync", d))
+  }
 }
 
 /**
- * Takes the directory's lock file (holding our pid). A lock left by a dead
- * process (kill -9) is taken over; one held by a live process is refused.
+ * Takes the directory's lock file (holding our pid and when we started). A
+ * lock left by a dead process (kill -9) is taken over, also when its pid
+ * has since gone to another process (the start time differs); one held by
+ * a live process is refused.
  */
 const acquireLock = async (dir: string): Promise<string> => {
   const lockPath = path.join(dir, LOCK_FILE)
+  const self = processStart("self")
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      await fsp.writeFile(lockPath, `${process.pid}\n`, { flag: "wx" })
+      await fsp.writeFile(lockPath, `${process.pid}${self === undefined ? "" : ` ${self}`}\n`, {
+        flag: "wx",
+      })
       return lockPath
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST")
         throw new WalIoError({ operation: "lock", path: lockPath, cause: e })
     }
     const text = await fsp.readFile(lockPath, "utf8").catch(() => "")
-    const pid = Number.parseInt(text, 10)
-    if (Number.isSafeInteger(pid) && pid > 0 && processAlive(pid))
-      throw new WalLockedError({ path: dir, pid })
+    const [pidText, started] = text.trim().split(" ")
+    const pid = Number.parseInt(pidText ?? "", 10)
+    if (Number.isSafeInteger(pid) && pid > 0 && processAlive(pid)) {
+      // A lock without a start time (older versions), or where /proc cannot
+      // tell, is trusted on its pid.
+      const now = started === undefined ? undefined : processStart(pid)
+      if (now === undefined || now === started) throw new WalLockedError({ path: dir, pid })
+    }
     await fsp.rm(lockPath, { force: true })
   }
   throw new WalIoError({ operation: "lock", path: lockPath, cause: "lock file keeps reappearing" })

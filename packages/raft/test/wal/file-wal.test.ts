@@ -402,6 +402,42 @@ describe("FileWal", () => {
     })
   })
 
+  it("takes over a lock whose pid now belongs to another process, not one its holder still has", async () => {
+    await withTempDir(async (dir) => {
+      const lock = path.join(dir, "LOCK")
+      const { wal } = await open(dir)
+      // What it wrote: our pid and when we started.
+      const [pid, started] = (await fsp.readFile(lock, "utf8")).trim().split(" ")
+      expect(pid).toBe(String(process.pid))
+      expect(started).toMatch(/^\d+$/)
+      await wal.close()
+      // A live pid (ours) with another start time: a dead holder whose pid was reused.
+      await fsp.writeFile(lock, `${process.pid} ${Number(started) + 1}\n`)
+      const reused = await open(dir)
+      await reused.wal.close()
+      // The same pid and start time: the holder is alive.
+      await fsp.writeFile(lock, `${process.pid} ${started}\n`)
+      expect(await open(dir).catch((x: unknown) => x)).toBeInstanceOf(WalLockedError)
+      // A lock of an older version (pid only) is trusted on its pid.
+      await fsp.writeFile(lock, `${process.pid}\n`)
+      expect(await open(dir).catch((x: unknown) => x)).toBeInstanceOf(WalLockedError)
+    })
+  })
+
+  it("creates missing parent directories, and fails at once where they cannot be made", async () => {
+    await withTempDir(async (dir) => {
+      const nested = path.join(dir, "a", "b", "wal")
+      const { wal } = await open(nested)
+      await wal.close()
+      expect((await fsp.stat(nested)).isDirectory()).toBe(true)
+      // procfs answers ENOENT for any new child: Node's recursive mkdir spins on it forever.
+      const e = await open("/proc/flotilla-no-such/wal").catch((x: unknown) => x)
+      expect(e).toBeInstanceOf(WalIoError)
+      expect((e as WalIoError).operation).toBe("mkdir")
+      expect((e as WalIoError).path).toBe("/proc/flotilla-no-such")
+    })
+  })
+
   it("refuses a log with a missing segment, naming the file after the gap", async () => {
     await withTempDir(async (dir) => {
       const model = new Model()
