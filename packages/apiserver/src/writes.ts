@@ -481,6 +481,13 @@ const decideUpdate = (
 ): Result.Result<UpdateDecision, ApiError> => {
   const resource = ctx.served.resource.name
   const rv = stringAt(metadataOf(next), "resourceVersion")
+  // A resourceVersion that is no revision at all is invalid, not stale: a 409 would send the
+  // client to fetch and retry what can never succeed (Kubernetes: InvalidError on parsing it).
+  if (rv !== "" && !/^\d+$/.test(rv)) {
+    return Result.fail(
+      invalid(next, [field.invalid("metadata.resourceVersion", rv, "must be an unsigned integer")]),
+    )
+  }
   if (rv !== "" && rv !== String(current.modRevision)) {
     return Result.fail(modifiedConflict(target(ctx, ctx.route.name)))
   }
@@ -1302,6 +1309,13 @@ const scaleWrite = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions
         const scale = yield* fromResult(decodeScale(next, options.fieldValidation))
         yield* fromResult(checkScaleIdentity(ctx, metadataOf(scale), metadataOf(current.object)))
         const rv = stringAt(metadataOf(scale), "resourceVersion")
+        if (rv !== "" && !/^\d+$/.test(rv)) {
+          return yield* fail(
+            invalid(scale, [
+              field.invalid("metadata.resourceVersion", rv, "must be an unsigned integer"),
+            ]),
+          )
+        }
         if (rv !== "" && rv !== String(current.modRevision)) {
           return yield* fail(modifiedConflict(target(ctx, ctx.route.name)))
         }

@@ -959,6 +959,56 @@ describe("server-side apply", () => {
   )
 })
 
+describe("updates", () => {
+  it.effect(
+    "with a resourceVersion that is no revision are a 422 naming it, not a 409 to retry",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const api = yield* makeApi()
+          const live = (yield* api.call("POST", deployments, { body: deployment("web") })).body
+          for (const [method, path, body, contentType] of [
+            [
+              "PUT",
+              `${deployments}/web`,
+              { ...live, metadata: { ...live.metadata, resourceVersion: "abc" } },
+              "application/json",
+            ],
+            [
+              "PATCH",
+              `${deployments}/web`,
+              { metadata: { resourceVersion: "-1" } },
+              "application/merge-patch+json",
+            ],
+            [
+              "PUT",
+              `${deployments}/web/status`,
+              { ...live, metadata: { ...live.metadata, resourceVersion: "1e3" } },
+              "application/json",
+            ],
+            [
+              "PATCH",
+              `${deployments}/web/scale`,
+              { metadata: { resourceVersion: "abc" } },
+              "application/merge-patch+json",
+            ],
+          ] as const) {
+            const r = yield* refused(api, method, path, { body, contentType })
+            assert.strictEqual(r.status, 422, `${method} ${path}: ${r.body.message}`)
+            assert.strictEqual(r.body.details.causes[0].field, "metadata.resourceVersion")
+            assert.include(r.body.message, "must be an unsigned integer")
+          }
+          // A stale one is still the 409 to retry.
+          const stale = yield* api.call("PATCH", `${deployments}/web`, {
+            body: { metadata: { resourceVersion: "1" } },
+            contentType: "application/merge-patch+json",
+          })
+          assert.strictEqual(stale.status, 409)
+        }),
+      ),
+  )
+})
+
 describe("binding", () => {
   it.effect(
     "a Binding of another kind, to a target that is not a Node, or in another namespace binds nothing",
