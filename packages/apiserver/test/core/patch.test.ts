@@ -306,6 +306,48 @@ describe("strategic merge patch", () => {
     )
   })
 
+  it("merges keyed lists item by item as a scan does, repeated keys and deletes included (property)", () => {
+    // The reference: for each patch item, the first live item of its key is merged (or all
+    // of its key dropped, for $patch: delete); an item of a new key is appended.
+    const reference = (
+      live: ReadonlyArray<{ name: string; image?: string }>,
+      patch: ReadonlyArray<{ name: string; image?: string; $patch?: string }>,
+    ) => {
+      let out: Array<{ name: string; image?: string }> = [...live]
+      for (const p of patch) {
+        if (p.$patch === "delete") {
+          out = out.filter((o) => o.name !== p.name)
+          continue
+        }
+        const at = out.findIndex((o) => o.name === p.name)
+        if (at < 0) out.push({ ...p })
+        else out[at] = { ...out[at], ...p } as { name: string; image?: string }
+      }
+      return out
+    }
+    const name = fc.constantFrom("a", "b", "c", "1")
+    const item = fc.record({ name, image: fc.constantFrom("x", "y") })
+    fc.assert(
+      fc.property(
+        fc.array(item, { maxLength: 6 }),
+        fc.array(fc.oneof(item, fc.record({ name, $patch: fc.constant("delete") })), {
+          maxLength: 6,
+        }),
+        (live, patch) => {
+          const merged = ok(
+            strategicMergePatch(
+              { spec: { containers: live } },
+              { spec: { containers: patch } },
+              typeOf("pods"),
+            ),
+          ) as { spec: { containers: unknown } }
+          expect(merged.spec.containers).toEqual(reference(live, patch))
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
+
   it("acts as a merge patch on objects without lists (property)", () => {
     const noLists: fc.Arbitrary<Obj> = fc.letrec((tie) => ({
       object: fc.dictionary(
