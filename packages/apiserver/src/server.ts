@@ -281,6 +281,28 @@ const writeBody = (res: ServerResponse, response: BodyResponse) => {
   else res.end(bytes)
 }
 
+/**
+ * Writes a whole response; one node refuses to write (a header value it
+ * rejects) becomes a 500 Status instead of an exception thrown out of the
+ * request's callback, which would end the process.
+ */
+const writeSafely = (res: ServerResponse, response: BodyResponse) => {
+  try {
+    writeBody(res, response)
+  } catch (e) {
+    if (res.headersSent) res.destroy()
+    else
+      writeBody(
+        res,
+        failure(
+          500,
+          "InternalError",
+          `Internal error occurred: ${e instanceof Error ? e.message : String(e)}`,
+        ),
+      )
+  }
+}
+
 /** Streams a response (a watch, a followed log) until it ends. */
 const respond = (
   res: ServerResponse,
@@ -434,7 +456,7 @@ export const serve = (
     // (and streams a watch); whole bodies are written straight from its exit.
     const onExit = (res: ServerResponse) => (exit: Exit.Exit<ApiResponse | undefined>) => {
       if (Exit.isSuccess(exit)) {
-        if (exit.value !== undefined && exit.value._tag === "Body") writeBody(res, exit.value)
+        if (exit.value !== undefined && exit.value._tag === "Body") writeSafely(res, exit.value)
         else if (!res.writableEnded) res.end()
       } else if (!res.headersSent) {
         res.writeHead(500, { "content-type": "text/plain" })

@@ -86,6 +86,7 @@ import {
   unsupportedMediaType,
 } from "./core/status.ts"
 import { scaleType, typeOf } from "./core/typemeta.ts"
+import { warningHeader } from "./core/warnings.ts"
 import {
   type ApiResponse,
   errorResponse,
@@ -149,17 +150,12 @@ const randomSuffix = Effect.map(Random.Random, (random) => {
   return nameSuffix(values)
 })
 
-/** The warnings of a request, as `Warning` headers (`299 - "unknown field ..."`). */
-const warningHeaders = (
-  warnings: ReadonlyArray<string>,
-): Readonly<Record<string, string>> | undefined =>
-  warnings.length === 0
-    ? undefined
-    : { warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", ") }
-
+/** A response with the request's warnings as its `Warning` header (`299 - "unknown field ..."`). */
 const withWarnings = (response: ApiResponse, warnings: ReadonlyArray<string>): ApiResponse => {
-  const headers = warningHeaders(warnings)
-  return headers === undefined || response._tag !== "Body" ? response : { ...response, headers }
+  const warning = warningHeader(warnings)
+  return warning === undefined || response._tag !== "Body"
+    ? response
+    : { ...response, headers: { warning } }
 }
 
 /**

@@ -113,3 +113,36 @@ describe("request bodies over HTTP", () => {
     }
   })
 })
+
+describe("warnings over HTTP", () => {
+  it("an unknown field named past Latin-1 is warned about in ASCII (the header write threw out of the request's callback, killing the process), and thousands of them fit a header clients read", async () => {
+    const server = await startServer({ namespaceLifecycle: false, compactionIntervalMs: 0 })
+    try {
+      const post = (name: string, extra: Record<string, unknown>) =>
+        fetch(`${server.url}/api/v1/namespaces/default/pods`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name },
+            spec: { containers: [{ name: "main", image: "nginx" }], ...extra },
+          }),
+        })
+      const euro = await post("euro", { "f€": 1, "f😀": 2 })
+      expect(euro.status).toBe(201)
+      expect(euro.headers.get("warning")).toBe(
+        '299 - "unknown field \\"spec.f\\u20ac\\"", 299 - "unknown field \\"spec.f\\U0001f600\\""',
+      )
+      const many = await post(
+        "many",
+        Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`unknownField${i}`, i])),
+      )
+      expect(many.status).toBe(201)
+      expect((many.headers.get("warning") ?? "").length).toBeLessThan(8192)
+      expect((await fetch(`${server.url}/api/v1/namespaces/default/pods/euro`)).status).toBe(200)
+    } finally {
+      await server.close()
+    }
+  })
+})
