@@ -41,6 +41,7 @@ import {
   mediaType,
   parseObjectBody,
   parseText,
+  typeMetaError,
 } from "./core/body.ts"
 import { clone, isObject, metadataOf, type Obj, objectAt, rfc3339, stringAt } from "./core/json.ts"
 import { keyBytes, keyPrefix, objectKey } from "./core/keys.ts"
@@ -930,14 +931,8 @@ const checkTypeMeta = (
   apiVersion: string,
   versions: ReadonlySet<string> = new Set([apiVersion]),
 ): ApiError | undefined => {
-  for (const name of ["apiVersion", "kind"] as const) {
-    const v = body[name]
-    if (v !== undefined && v !== null && typeof v !== "string") {
-      return badRequest(
-        `couldn't get version/kind; json parse error: json: cannot unmarshal ${Array.isArray(v) ? "array" : typeof v === "object" ? "object" : typeof v === "boolean" ? "bool" : "number"} into Go struct field .${name} of type string`,
-      )
-    }
-  }
+  const typeError = typeMetaError(body)
+  if (typeError !== undefined) return typeError
   if (typeof body.kind === "string" && body.kind !== "" && body.kind !== kind) {
     return badRequest(
       `the kind in the data (${body.kind}) does not match the expected kind (${kind}) of the request`,

@@ -240,6 +240,29 @@ const duplicateCause = (field: string) => ({
   field,
 })
 
+/**
+ * Kubernetes' type probe of a body's `apiVersion` and `kind`: either that is
+ * neither absent, null (Go decodes it as unset) nor a string is a 400 naming it.
+ */
+export const typeMetaError = (value: Obj): ApiError | undefined => {
+  for (const field of ["apiVersion", "kind"] as const) {
+    const v = value[field]
+    if (v === undefined || v === null || typeof v === "string") continue
+    const type = Array.isArray(v)
+      ? "array"
+      : typeof v === "object"
+        ? "object"
+        : typeof v === "boolean"
+          ? "bool"
+          : "number"
+    const message = `json: cannot unmarshal ${type} into Go struct field .${field} of type string`
+    return badRequest(`couldn't get version/kind; json parse error: ${message}`, [
+      { reason: "FieldValueInvalid", message, field },
+    ])
+  }
+  return undefined
+}
+
 /** A decoded body: the typed object (in the version it arrived in) and its warnings. */
 export interface DecodedBody {
   readonly object: KubeObject
@@ -259,25 +282,8 @@ export const decodeForResource = (
   fieldValidation: FieldValidation,
   duplicates: ReadonlyArray<string> = noDuplicates,
 ): Result.Result<DecodedBody, ApiError> => {
-  for (const field of ["apiVersion", "kind"] as const) {
-    const v = value[field]
-    // JSON null decodes as unset in Go; any other non-string fails Kubernetes' type probe.
-    if (v !== undefined && v !== null && typeof v !== "string") {
-      const type = Array.isArray(v)
-        ? "array"
-        : typeof v === "object"
-          ? "object"
-          : typeof v === "boolean"
-            ? "bool"
-            : "number"
-      const message = `json: cannot unmarshal ${type} into Go struct field .${field} of type string`
-      return Result.fail(
-        badRequest(`couldn't get version/kind; json parse error: ${message}`, [
-          { reason: "FieldValueInvalid", message, field },
-        ]),
-      )
-    }
-  }
+  const typeError = typeMetaError(value)
+  if (typeError !== undefined) return Result.fail(typeError)
   const apiVersion =
     typeof value.apiVersion === "string" && value.apiVersion !== ""
       ? value.apiVersion
