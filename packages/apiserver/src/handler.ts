@@ -690,6 +690,12 @@ const nonResource = (
   }
 }
 
+/** Why a name cannot be a path segment (apimachinery's `IsValidPathSegmentName`); empty when it can. */
+export const pathSegmentProblems = (name: string): Array<string> => {
+  if (name === "." || name === "..") return [`may not be '${name}'`]
+  return ["/", "%"].filter((c) => name.includes(c)).map((c) => `may not contain '${c}'`)
+}
+
 /** Builds the handler over an object store. */
 export const makeHandler = (
   store: ObjectStore,
@@ -710,6 +716,15 @@ export const makeHandler = (
       const namespace = isNamespaces ? "" : r.namespace
       if (!served.namespaced && namespace !== "") return errorResponse(pathNotFound())
       if (served.namespaced && namespace === "" && name !== "") return errorResponse(pathNotFound())
+      // Kubernetes' key functions (IsValidPathSegmentName): a name is one path segment.
+      const segmentProblems = pathSegmentProblems(name)
+      if (segmentProblems.length > 0) {
+        return errorResponse(
+          badRequest(
+            `Name parameter invalid: ${JSON.stringify(name)}: ${segmentProblems.join(";")}`,
+          ),
+        )
+      }
       const routed: ResourceRequest = {
         ...r,
         name,

@@ -150,35 +150,29 @@ const headersOf = (req: IncomingMessage): Readonly<Record<string, string | undef
   return out
 }
 
-/** Paths that are their own normalized form: these characters only, and no dot segment. */
-const plainPath = /^\/[A-Za-z0-9\-._~:@!$&'()*+,;=/]*$/
-
 /**
- * A request target's path and query, as the URL parser reads an
- * origin-form target (`/path?query`, `//x` being a path, not a host);
- * plain paths (API paths are) skip the parser. A target the parser refuses
- * is taken as a path (which no route matches).
+ * A request target's path and query. The path is kept as sent: dot segments
+ * are not resolved (the URL parser would make `DELETE .../pods/.` a
+ * deletecollection and `DELETE .../pods/..` a delete of the namespace; a
+ * name `.` or `..` is refused by the handler instead, as Kubernetes refuses
+ * it), a fragment is dropped, and an absolute-form target
+ * (`http://host/path`) keeps only its path. Escapes are decoded per segment
+ * by the router.
  */
 export const targetOf = (
   raw: string,
 ): { readonly pathname: string; readonly searchParams: URLSearchParams } => {
-  const q = raw.indexOf("?")
-  const path = q < 0 ? raw : raw.slice(0, q)
-  if (plainPath.test(path) && !path.includes("/.") && !raw.includes("#")) {
-    return {
-      pathname: path,
-      // The constructor drops one leading "?": give it the query's own.
-      searchParams: new URLSearchParams(q < 0 ? "" : raw.slice(q)),
-    }
+  const hash = raw.indexOf("#")
+  const target = hash < 0 ? raw : raw.slice(0, hash)
+  const q = target.indexOf("?")
+  let path = q < 0 ? target : target.slice(0, q)
+  if (!path.startsWith("/")) {
+    // Absolute form: scheme://authority/path (anything else has no path of ours).
+    const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/.exec(path)
+    path = absolute === null ? path : path.slice(absolute[0].length) || "/"
   }
-  try {
-    const url = raw.startsWith("/")
-      ? new URL(`http://localhost${raw}`)
-      : new URL(raw, "http://localhost")
-    return { pathname: url.pathname, searchParams: url.searchParams }
-  } catch {
-    return { pathname: path, searchParams: new URLSearchParams() }
-  }
+  // The constructor drops one leading "?": give it the query's own.
+  return { pathname: path, searchParams: new URLSearchParams(q < 0 ? "" : target.slice(q)) }
 }
 
 /**

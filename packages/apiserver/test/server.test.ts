@@ -1,6 +1,6 @@
-// The HTTP shell's request-target parsing: its shortcut for plain paths
-// gives exactly what the URL parser gives for any origin-form target, and no
-// target throws (a bare URL parse of `//` used to, from the request listener).
+// The HTTP shell's request-target parsing: the path as sent (dot segments are
+// never resolved), the query as the URL parser reads it, and no target throws
+// (a bare URL parse of `//` used to, from the request listener).
 import { connect } from "node:net"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -37,22 +37,37 @@ const pieces = [
 ]
 
 describe("targetOf", () => {
-  it("parses request targets as the URL parser does (property)", () => {
+  it("keeps the path as sent (up to ? or #) and reads the query as the URL parser does (property)", () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 10 }), (parts) => {
         const raw = `/${parts.join("")}`
         const url = new URL(`http://localhost${raw}`)
         const target = targetOf(raw)
-        expect(target.pathname).toBe(url.pathname)
+        expect(target.pathname).toBe(raw.split(/[?#]/)[0])
         expect(target.searchParams.toString()).toBe(url.searchParams.toString())
       }),
       { numRuns: 2000 },
     )
   })
 
-  it("reads // as a path and never throws", () => {
+  it("never resolves dot segments: a name . or .. is the handler's to refuse, not a shorter path", () => {
+    // The URL parser made DELETE .../pods/. a deletecollection of every pod in default.
+    expect(targetOf("/api/v1/namespaces/default/pods/.").pathname).toBe(
+      "/api/v1/namespaces/default/pods/.",
+    )
+    expect(targetOf("/api/v1/namespaces/ns/pods/..?dryRun=All").pathname).toBe(
+      "/api/v1/namespaces/ns/pods/..",
+    )
+    expect(targetOf("/api/v1/namespaces/ns/pods/%2E%2E").pathname).toBe(
+      "/api/v1/namespaces/ns/pods/%2E%2E",
+    )
+  })
+
+  it("reads // as a path, takes the path of an absolute-form target, and never throws", () => {
     expect(targetOf("//").pathname).toBe("//")
     expect(targetOf("//evil/x?a=1").pathname).toBe("//evil/x")
+    expect(targetOf("http://127.0.0.1:6443/api/v1/pods?limit=1").pathname).toBe("/api/v1/pods")
+    expect(targetOf("http://127.0.0.1:6443").pathname).toBe("/")
     expect(() => targetOf("http://[::1")).not.toThrow()
   })
 
@@ -141,6 +156,65 @@ describe("warnings over HTTP", () => {
       expect(many.status).toBe(201)
       expect((many.headers.get("warning") ?? "").length).toBeLessThan(8192)
       expect((await fetch(`${server.url}/api/v1/namespaces/default/pods/euro`)).status).toBe(200)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe("dot segments over HTTP", () => {
+  it("DELETE of a pod named . or .. is a 400 and deletes nothing (it deleted every pod, or the namespace)", async () => {
+    const server = await startServer({ namespaceLifecycle: false, compactionIntervalMs: 0 })
+    try {
+      const send = (method: string, path: string, body?: unknown) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          // fetch resolves dot segments itself: the request is written by hand.
+          const socket = connect(server.port, "127.0.0.1")
+          const text = body === undefined ? "" : JSON.stringify(body)
+          let out = ""
+          socket.on("data", (d: Buffer) => {
+            out += d.toString("utf8")
+          })
+          socket.on("end", () => {
+            const [head = "", rest = ""] = out.split("\r\n\r\n")
+            resolve({ status: Number(head.split(" ")[1]), body: rest })
+          })
+          socket.on("error", reject)
+          socket.write(
+            `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+          )
+        })
+      const pod = (name: string) => ({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name },
+        spec: { containers: [{ name: "main", image: "nginx" }] },
+      })
+      expect(
+        (
+          await send("POST", "/api/v1/namespaces", {
+            apiVersion: "v1",
+            kind: "Namespace",
+            metadata: { name: "team" },
+          })
+        ).status,
+      ).toBe(201)
+      expect((await send("POST", "/api/v1/namespaces/team/pods", pod("a"))).status).toBe(201)
+      for (const [path, message] of [
+        ["/api/v1/namespaces/team/pods/.", `Name parameter invalid: ".": may not be '.'`],
+        ["/api/v1/namespaces/team/pods/..", `Name parameter invalid: "..": may not be '..'`],
+        ["/api/v1/namespaces/team/pods/%2E%2E", `Name parameter invalid: "..": may not be '..'`],
+        [
+          "/api/v1/namespaces/team/pods/a%2Fb",
+          `Name parameter invalid: "a/b": may not contain '/'`,
+        ],
+      ]) {
+        const r = await send("DELETE", path as string)
+        expect(r.status, path).toBe(400)
+        expect(JSON.parse(r.body).message).toBe(message)
+      }
+      expect((await send("GET", "/api/v1/namespaces/team/pods/a")).status).toBe(200)
+      expect((await send("GET", "/api/v1/namespaces/team")).status).toBe(200)
     } finally {
       await server.close()
     }
