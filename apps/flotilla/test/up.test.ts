@@ -1,7 +1,7 @@
 // `flotilla up` as a real process: it serves kubectl, stops on SIGINT, and a
 // second `up` on the same data directory finds the objects of the first.
 import { execFile, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -116,6 +116,23 @@ const startStore = async (command: string, prefix: ReadonlyArray<string>, dataDi
   return { endpoint: `127.0.0.1:${client}`, stop }
 }
 
+/** Runs an `up` that is expected to refuse: resolves with its exit code and output (killed after 20 s). */
+const refused = (args: ReadonlyArray<string>) =>
+  new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [bin, "up", ...args],
+      {
+        encoding: "utf8",
+        timeout: 20_000,
+        killSignal: "SIGKILL",
+        env: { ...process.env, NO_COLOR: "1" },
+      },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : (child.exitCode ?? null), stdout, stderr }),
+    )
+  })
+
 /** A key's value as etcd's own client reads it. */
 const etcdctlGet = async (endpoint: string, key: string) =>
   (
@@ -224,5 +241,83 @@ describe("flotilla up", () => {
       await etcd.stop()
       rmSync(dataDir, { recursive: true, force: true })
     }
+  })
+
+  describe("bad input: one line naming the flag, nothing left behind", () => {
+    it("refuses an out-of-range --port or --members before creating anything (exit 2)", async () => {
+      const target = join(dir, "never-made")
+      for (const [args, message] of [
+        [["--port", "70000"], "flotilla up: --port: must be from 0 to 65535, got 70000"],
+        [["--port", "-1"], "flotilla up: --port: must be from 0 to 65535, got -1"],
+        [["--members", "0"], "flotilla up: --members: must be at least 1, got 0"],
+        [
+          ["--etcd-servers", "127.0.0.1"],
+          'flotilla up: --etcd-servers: "127.0.0.1": names no port',
+        ],
+      ] as const) {
+        const r = await refused([...args, "--data-dir", target])
+        expect(r.code, args.join(" ")).toBe(2)
+        expect(r.stderr).toContain(message)
+        expect(r.stderr).not.toMatch(/\n\s+at /)
+        expect(existsSync(target)).toBe(false)
+      }
+    })
+
+    it("names a --data-dir that is a file, or cannot be made (under /proc it hung)", async () => {
+      const file = join(dir, "a-file")
+      writeFileSync(file, "x")
+      const asFile = await refused(["--port", "0", "--data-dir", file])
+      expect(asFile.code).toBe(1)
+      expect(asFile.stderr.trim()).toBe(
+        `flotilla up: --data-dir: ${file} exists and is not a directory`,
+      )
+      const proc = await refused(["--port", "0", "--data-dir", "/proc/flotilla-nope"])
+      expect(proc.code).toBe(1)
+      expect(proc.stderr.trim()).toBe(
+        "flotilla up: --data-dir: cannot create /proc/flotilla-nope: no such file or directory",
+      )
+    })
+
+    it("refuses a --members other than the existing store's (fewer hung without a quorum)", async () => {
+      const dataDir = join(dir, "three")
+      for (const m of ["m1", "m2", "m3"]) mkdirSync(join(dataDir, "store", m), { recursive: true })
+      const r = await refused(["--port", "0", "--members", "1", "--data-dir", dataDir])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain(
+        `flotilla up: --members: ${join(dataDir, "store")} holds a store of 3 members, not 1`,
+      )
+      expect(existsSync(join(dataDir, "kubeconfig"))).toBe(false)
+      expect(existsSync(join(dataDir, "up.pid"))).toBe(false)
+    })
+
+    it("fails at once on --etcd-servers that do not answer (it hung after writing the kubeconfig)", async () => {
+      const port = await freePort()
+      const target = join(dir, "remote-down")
+      const r = await refused([
+        "--port",
+        "0",
+        "--etcd-servers",
+        `127.0.0.1:${port}`,
+        "--data-dir",
+        target,
+      ])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^flotilla up: --etcd-servers 127\\.0\\.0\\.1:${port}: the store does not answer: .*ECONNREFUSED`,
+        ),
+      )
+      // The run made the directory, so it takes it away again.
+      expect(existsSync(target)).toBe(false)
+    })
+
+    it("takes over a lock whose pid is not a flotilla process (pid 1 held it forever)", async () => {
+      const dataDir = join(dir, "stale-lock")
+      mkdirSync(dataDir, { recursive: true })
+      writeFileSync(join(dataDir, "up.pid"), "1\n")
+      const up = await start([], dataDir)
+      await up.stop()
+      expect(existsSync(join(dataDir, "up.pid"))).toBe(false)
+    })
   })
 })

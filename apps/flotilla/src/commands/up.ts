@@ -10,13 +10,44 @@
  * its resourceVersion, as it was. A lock file keeps two `up`s off one data
  * directory.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import {
+  accessSync,
+  constants,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs"
 import { join, resolve } from "node:path"
 import { type ApiServerShape, serve } from "@flotilla/apiserver"
-import { KV } from "@flotilla/store"
-import { Console, Context, Effect, Layer, Option, Runtime, Schema, type Scope } from "effect"
+import { KV, mkdirAll } from "@flotilla/store"
+import {
+  Console,
+  Context,
+  Duration,
+  Effect,
+  Layer,
+  Option,
+  Result,
+  Runtime,
+  Schema,
+  type Scope,
+} from "effect"
 import { Command, Flag } from "effect/cli"
 import { schedulerConfigFlag, startScheduler } from "./scheduler.ts"
+import {
+  decodeDataDir,
+  decodeEndpoints,
+  decodeMembers,
+  decodePort,
+  existingMembers,
+  maxMembers,
+  membersFor,
+  shellQuote,
+} from "./up-flags.ts"
 
 /** `up` could not start; the message says why. */
 export class UpFailed extends Schema.TaggedError<UpFailed>()("UpFailed", {
@@ -36,9 +67,9 @@ const dataDir = Flag.String("data-dir").pipe(
 )
 const members = Flag.Int("members").pipe(
   Flag.withDescription(
-    "Members of the embedded store, replicated by Raft (default 3; 1 for no replication)",
+    `Members of the embedded store, replicated by Raft (1-${maxMembers}; default 3, or the count an existing data directory was made with)`,
   ),
-  Flag.withDefault(3),
+  Flag.optional,
 )
 const etcdServers = Flag.String("etcd-servers").pipe(
   Flag.withDescription(
@@ -80,6 +111,21 @@ const writeAtomic = (path: string, data: Uint8Array | string) => {
   renameSync(tmp, path)
 }
 
+/**
+ * When process `pid` started (/proc/<pid>/stat field 22, clock ticks after
+ * boot), or undefined where /proc cannot tell: with the pid it names one
+ * process, as a pid alone may have gone to another one since a kill -9.
+ */
+const processStart = (pid: number | "self"): string | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    // The command name is in parentheses and may hold spaces.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]
+  } catch {
+    return undefined
+  }
+}
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
@@ -89,29 +135,116 @@ const alive = (pid: number): boolean => {
   }
 }
 
-/** Takes the data directory's lock for the scope's lifetime. */
-const lockDataDir = (dir: string): Effect.Effect<void, UpFailed, Scope.Scope> =>
-  Effect.acquireRelease(
+/**
+ * Takes the data directory's lock (`up.pid`: our pid and start time) for the
+ * scope's lifetime. Created exclusively, so of two `up`s started at once one
+ * wins; a lock whose process is gone (kill -9), or whose pid now names
+ * another process (its start time differs), is taken over.
+ */
+const lockDataDir = (dir: string): Effect.Effect<void, UpFailed, Scope.Scope> => {
+  const lock = join(dir, "up.pid")
+  return Effect.acquireRelease(
     Effect.gen(function* () {
-      const lock = join(dir, "up.pid")
-      if (existsSync(lock)) {
-        const pid = Number(readFileSync(lock, "utf8").trim())
-        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-          return yield* new UpFailed({
-            message: `another flotilla up (pid ${pid}) is using ${dir}; stop it or pick another --data-dir`,
-          })
+      const started = processStart("self")
+      const self = `${process.pid}${started === undefined ? "" : ` ${started}`}\n`
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          writeFileSync(lock, self, { flag: "wx" })
+          return
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
+            return yield* new UpFailed({
+              message: `--data-dir: cannot write ${lock}: ${errnoText(e)}`,
+            })
+          }
         }
+        const [pidText, holderStarted] = readText(lock).trim().split(/\s+/)
+        const pid = Number(pidText)
+        if (Number.isSafeInteger(pid) && pid > 0 && alive(pid)) {
+          // A lock without a start time, or where /proc cannot tell, is trusted
+          // on its pid, unless that process is no flotilla at all.
+          const now = holderStarted === undefined ? undefined : processStart(pid)
+          const command = readText(`/proc/${pid}/cmdline`)
+          if (
+            (now === undefined || now === holderStarted) &&
+            (command === "" || command.includes("flotilla"))
+          ) {
+            return yield* new UpFailed({
+              message: `another flotilla up (pid ${pid}) is using ${dir}; stop it or pick another --data-dir`,
+            })
+          }
+        }
+        rmSync(lock, { force: true })
       }
-      writeAtomic(lock, `${process.pid}\n`)
+      return yield* new UpFailed({ message: `--data-dir: ${lock} keeps reappearing` })
     }),
-    () => Effect.sync(() => rmSync(join(dir, "up.pid"), { force: true })),
+    () => Effect.sync(() => rmSync(lock, { force: true })),
   )
+}
+
+const readText = (path: string): string => {
+  try {
+    return readFileSync(path, "utf8")
+  } catch {
+    return ""
+  }
+}
+
+/** A Node file-system error as one short clause: "permission denied", "not a directory". */
+const errnoText = (e: unknown): string => {
+  const err = e as NodeJS.ErrnoException
+  const known: Record<string, string> = {
+    EACCES: "permission denied",
+    EPERM: "operation not permitted",
+    EROFS: "read-only file system",
+    ENOTDIR: "a component of the path is not a directory",
+    ENOENT: "no such file or directory",
+    ENOSPC: "no space left on device",
+    EEXIST: "already exists",
+    EISDIR: "is a directory",
+  }
+  return (err.code !== undefined ? known[err.code] : undefined) ?? err.message ?? String(e)
+}
+
+/**
+ * Makes the data directory (one component at a time: Node's recursive mkdir
+ * spins forever under /proc); true when this run created it.
+ */
+const makeDataDir = (dir: string) =>
+  Effect.gen(function* () {
+    const existed = yield* Effect.sync(() => statOrUndefined(dir))
+    if (existed !== undefined && !existed.isDirectory()) {
+      return yield* new UpFailed({ message: `--data-dir: ${dir} exists and is not a directory` })
+    }
+    yield* Effect.tryPromise({
+      try: () => mkdirAll(dir),
+      catch: (e) => new UpFailed({ message: `--data-dir: cannot create ${dir}: ${errnoText(e)}` }),
+    })
+    const made = statOrUndefined(dir)
+    if (made === undefined || !made.isDirectory()) {
+      return yield* new UpFailed({ message: `--data-dir: ${dir} is not a directory` })
+    }
+    try {
+      accessSync(dir, constants.W_OK)
+    } catch (e) {
+      return yield* new UpFailed({ message: `--data-dir: cannot write in ${dir}: ${errnoText(e)}` })
+    }
+    return existed === undefined
+  })
+
+const statOrUndefined = (path: string) => {
+  try {
+    return statSync(path)
+  } catch {
+    return undefined
+  }
+}
 
 /** Listens on the asked port, or on the first free one from 6443. */
-const listen = (kv: KV["Service"], asked: Option.Option<number>) =>
+const listen = (kv: KV["Service"], asked: number | undefined) =>
   Effect.gen(function* () {
-    const first = Option.getOrElse(asked, () => 6443)
-    const last = Option.isSome(asked) ? first : first + portSearch
+    const first = asked ?? 6443
+    const last = asked !== undefined ? first : first + portSearch
     let lastError = ""
     for (let p = first; p <= last; p++) {
       const server = yield* serve(kv, { port: p }).pipe(
@@ -123,8 +256,21 @@ const listen = (kv: KV["Service"], asked: Option.Option<number>) =>
       )
       if (server !== undefined) return server
     }
-    return yield* new UpFailed({ message: `no port to listen on: ${lastError}` })
+    return yield* new UpFailed({
+      message:
+        asked !== undefined
+          ? `--port ${asked}: ${listenReason(lastError)}`
+          : `no free port from ${first} to ${last} (pass --port): ${lastError}`,
+    })
   })
+
+/** Why a listen failed, in a few words. */
+const listenReason = (message: string): string =>
+  /EADDRINUSE/.test(message)
+    ? "address already in use (another process listens there)"
+    : /EACCES/.test(message)
+      ? "permission denied (ports below 1024 need privileges)"
+      : message
 
 /** The embedded store: `members` Raft members with their logs under `<dir>/store`. */
 const embedded = (dir: string, members: number) =>
@@ -132,58 +278,134 @@ const embedded = (dir: string, members: number) =>
     const context = yield* Layer.build(KV.layerRaft({ members, dataDir: join(dir, "store") })).pipe(
       Effect.mapError((e) => new UpFailed({ message: `starting the store: ${e.message}` })),
     )
-    return { kv: Context.get(context, KV) }
+    return Context.get(context, KV)
   })
 
-export const up = Command.make(
-  "up",
-  { port, dataDir, members, etcdServers, schedulerConfig: schedulerConfigFlag },
-  Effect.fn(
-    function* ({ port, dataDir, members, etcdServers, schedulerConfig }) {
-      const dir = resolve(dataDir)
-      mkdirSync(dir, { recursive: true })
+/**
+ * Remote etcd v3 endpoints, asked for one key before anything is served: an
+ * endpoint that is down or is not etcd fails here with its reason, instead of
+ * every request of the API server failing later.
+ */
+const remote = (endpoints: ReadonlyArray<string>, flag: string) =>
+  Effect.gen(function* () {
+    const kv = Context.get(yield* Layer.build(KV.layerRemote({ endpoints })), KV)
+    yield* kv.range({ key: new TextEncoder().encode("/registry/"), limit: 1 }).pipe(
+      Effect.timeout(probeTimeout),
+      Effect.mapError(
+        (e) =>
+          new UpFailed({
+            message: `--etcd-servers ${flag}: the store does not answer: ${e._tag === "TimeoutError" ? `no answer in ${Duration.format(probeTimeout)}` : grpcReason(e.message)}`,
+          }),
+      ),
+    )
+    return kv
+  })
+
+/** gRPC's connection message without its timestamps and empty resolution note. */
+const grpcReason = (message: string): string =>
+  message
+    .replace(/\s*Resolution note:\s*$/, "")
+    .replace(/\s*\(\d{4}-\d\d-\d\dT[\d:.]+Z\)/g, "")
+    .replace(/\.$/, "")
+
+/** How long the first request to remote endpoints may take. */
+const probeTimeout = Duration.seconds(10)
+
+/** A refused flag: printed as `flotilla up: --flag: reason`, exit 2. */
+export class UpUsageError extends Schema.TaggedError<UpUsageError>()("UpUsageError", {
+  message: Schema.String,
+}) {
+  override readonly [Runtime.errorReported] = false
+  override readonly [Runtime.errorExitCode] = 2
+}
+
+const usage = <A>(r: Result.Result<A, string>): Effect.Effect<A, UpUsageError> =>
+  Result.isSuccess(r)
+    ? Effect.succeed(r.success)
+    : Effect.fail(new UpUsageError({ message: r.failure }))
+
+const startUp = Effect.fn(function* (flags: {
+  readonly port: Option.Option<number>
+  readonly dataDir: string
+  readonly members: Option.Option<number>
+  readonly etcdServers: Option.Option<string>
+  readonly schedulerConfig: Option.Option<string>
+}) {
+  const port = yield* usage(decodePort(Option.getOrUndefined(flags.port)))
+  const dataDir = yield* usage(decodeDataDir(flags.dataDir))
+  const asked = yield* usage(decodeMembers(Option.getOrUndefined(flags.members)))
+  const endpoints = Option.isSome(flags.etcdServers)
+    ? yield* usage(decodeEndpoints(flags.etcdServers.value))
+    : undefined
+  if (endpoints !== undefined && asked !== undefined) {
+    return yield* new UpUsageError({
+      message: "--members: the embedded store's size; it does not apply with --etcd-servers",
+    })
+  }
+  const dir = resolve(dataDir)
+  const created = yield* makeDataDir(dir)
+  let ready = false
+  // A data directory this run created is removed again when it fails before
+  // it is ready, so a refused start leaves nothing behind.
+  return yield* Effect.scoped(
+    Effect.gen(function* () {
       yield* lockDataDir(dir)
-      if (members < 1) {
-        return yield* new UpFailed({ message: `--members must be at least 1, not ${members}` })
-      }
-      const store = Option.isSome(etcdServers)
-        ? {
-            kv: Context.get(
-              yield* Layer.build(
-                KV.layerRemote({
-                  endpoints: etcdServers.value
-                    .split(",")
-                    .map((s) => s.trim())
-                    .filter((s) => s !== ""),
-                }),
+      const storeDir = join(dir, "store")
+      const members =
+        endpoints === undefined
+          ? yield* usage(
+              membersFor(
+                asked,
+                yield* usage(
+                  existingMembers(existsSync(storeDir) ? readdirSync(storeDir) : [], storeDir),
+                ),
+                storeDir,
               ),
-              KV,
-            ),
-          }
-        : yield* embedded(dir, members)
-      const server = yield* listen(store.kv, port)
+            )
+          : 0
+      const kv =
+        endpoints === undefined
+          ? yield* embedded(dir, members)
+          : yield* remote(
+              endpoints,
+              Option.getOrElse(flags.etcdServers, () => ""),
+            )
+      const server = yield* listen(kv, port)
+      const profiles = yield* startScheduler({ server: server.url }, flags.schedulerConfig)
+      // Written last: a kubeconfig on disk names a server that is serving.
       const kubeconfig = join(dir, "kubeconfig")
       writeAtomic(kubeconfig, kubeconfigText(server.url, dir))
+      ready = true
       const shown = dataDir === ".flotilla" ? ".flotilla/kubeconfig" : kubeconfig
-      const profiles = yield* startScheduler({ server: server.url }, schedulerConfig)
       yield* Console.log(
-        Option.isSome(etcdServers)
-          ? `flotilla: store: etcd v3 endpoints ${etcdServers.value}`
-          : `flotilla: store: ${members} member${members === 1 ? "" : "s"} replicated by Raft, write-ahead logs in ${join(dir, "store")}`,
+        endpoints !== undefined
+          ? `flotilla: store: etcd v3 endpoints ${endpoints.join(",")}`
+          : `flotilla: store: ${members} member${members === 1 ? "" : "s"} replicated by Raft, write-ahead logs in ${storeDir}`,
       )
       yield* Console.log(`flotilla: API server on ${server.url} (kubectl v1.32 compatible)`)
       yield* Console.log(`flotilla: kubeconfig ${kubeconfig}`)
       yield* Console.log(`flotilla: scheduler running (profiles: ${profiles.join(", ")})`)
       yield* Console.log("flotilla: controllers and kubelets join as they land; Ctrl-C stops")
       yield* Console.log("")
-      yield* Console.log(`  kubectl --kubeconfig ${shown} get all -A`)
+      yield* Console.log(`  kubectl --kubeconfig ${shellQuote(shown)} get all -A`)
       yield* Console.log("")
       yield* Effect.addFinalizer(() => Console.log("flotilla: stopping"))
       return yield* Effect.never
-    },
-    Effect.scoped,
-    Effect.tapError((e) => Console.error(`flotilla up: ${e.message}`)),
-  ),
+    }),
+  ).pipe(
+    Effect.onExit(() =>
+      Effect.sync(() => {
+        if (created && !ready) rmSync(dir, { recursive: true, force: true })
+      }),
+    ),
+  )
+})
+
+export const up = Command.make(
+  "up",
+  { port, dataDir, members, etcdServers, schedulerConfig: schedulerConfigFlag },
+  (flags) =>
+    startUp(flags).pipe(Effect.tapError((e) => Console.error(`flotilla up: ${e.message}`))),
 ).pipe(
   Command.withDescription(
     "Start a local control plane (store and API server on 127.0.0.1) and write a kubeconfig for kubectl",
