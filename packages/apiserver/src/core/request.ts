@@ -56,12 +56,15 @@ export type Route =
 
 const namespaceSubresources = new Set(["status", "finalize"])
 
+/**
+ * A path's segments, decoded, as Kubernetes' RequestInfoFactory splits them:
+ * slashes trimmed at both ends only, so an empty segment inside stays empty
+ * (`/namespaces//pods` names no namespace; dropping it made a DELETE of it
+ * a DELETE of the namespace called `pods`).
+ */
 const splitPath = (path: string): Array<string> => {
-  const parts: Array<string> = []
-  for (const p of path.split("/")) {
-    if (p !== "") parts.push(decodeURIComponentSafe(p))
-  }
-  return parts
+  const trimmed = path.replace(/^\/+|\/+$/g, "")
+  return trimmed === "" ? [] : trimmed.split("/").map(decodeURIComponentSafe)
 }
 
 const decodeURIComponentSafe = (s: string): string => {

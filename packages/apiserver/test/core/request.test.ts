@@ -42,6 +42,16 @@ describe("route", () => {
     expect(r("GET", "/api/v1/namespaces/default")).toMatchObject({
       request: { resource: "namespaces", name: "default" },
     })
+    // An empty segment names nothing: DELETE /namespaces//pods is no delete of namespace "pods".
+    expect(r("DELETE", "/api/v1/namespaces//pods")).toMatchObject({
+      request: { verb: "deletecollection", namespace: "", resource: "pods", name: "" },
+    })
+    expect(r("GET", "/api/v1/namespaces/team/pods/")).toMatchObject({
+      request: { verb: "list", namespace: "team", resource: "pods" },
+    })
+    expect(r("GET", "/api/v1/namespaces/team//pods/x")).toMatchObject({
+      request: { resource: "", namespace: "team" },
+    })
     // Escaped segments are decoded; a malformed escape is kept as sent.
     expect(r("GET", "/api/v1/namespaces/a%2Db/pods/x%25y")).toMatchObject({
       request: { namespace: "a-b", name: "x%y" },
