@@ -4,6 +4,8 @@
 // configuration files stop both with the file, line and field at fault.
 import { execFile, spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createServer as createHttpServer } from "node:http"
+import { createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -230,5 +232,48 @@ describe("flotilla scheduler", () => {
     expect(r.output).toContain(
       `flotilla scheduler: ${file}: users[0].user.client-certificate-data: not supported (this client authenticates with a bearer token only)`,
     )
+  })
+
+  it("fails at once, naming the server, when the API server is down or is not Kubernetes (it waited silently)", async () => {
+    const listening = (server: Server) =>
+      new Promise<number>((resolve) =>
+        server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)),
+      )
+    const closed = createServer()
+    const downPort = await listening(closed)
+    await new Promise((resolve) => closed.close(resolve))
+    const web = createHttpServer((_, res) => {
+      res.writeHead(200, { "content-type": "text/html" })
+      res.end("<html>hello</html>")
+    })
+    const webPort = await listening(web)
+    try {
+      for (const [port, reason] of [
+        [
+          downPort,
+          `cannot reach the API server http://127.0.0.1:${downPort}: connect ECONNREFUSED`,
+        ],
+        [
+          webPort,
+          `http://127.0.0.1:${webPort} is not a Kubernetes API server (GET /version answered 200 text/html)`,
+        ],
+      ] as const) {
+        const file = join(dir, `kubeconfig-${port}`)
+        writeFileSync(
+          file,
+          [
+            `clusters: [{ name: c, cluster: { server: 'http://127.0.0.1:${port}' } }]`,
+            "contexts: [{ name: x, context: { cluster: c } }]",
+            "current-context: x",
+            "",
+          ].join("\n"),
+        )
+        const r = await flotilla("scheduler", "--kubeconfig", file)
+        expect(r.code).toBe(1)
+        expect(r.output.trim()).toContain(`flotilla scheduler: --kubeconfig ${file}: ${reason}`)
+      }
+    } finally {
+      web.close()
+    }
   })
 })

@@ -92,7 +92,9 @@ export const parseKubeconfig = (
   try {
     raw = parse(text, { maxAliasCount: 100 })
   } catch (e) {
-    return fail(`invalid YAML: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`)
+    return fail(
+      `invalid YAML: ${e instanceof Error ? (e.message.split("\n")[0] ?? "").replace(/:$/, "") : String(e)}`,
+    )
   }
   const decoded = Schema.decodeUnknownResult(Kubeconfig)(raw, { errors: "all" })
   if (Result.isFailure(decoded)) {

@@ -44,6 +44,69 @@ export const startScheduler = (
     return [...Context.get(context, Scheduler).core.profiles.keys()]
   })
 
+/** How long the API server may take to answer the first request. */
+const probeTimeoutMs = 10_000
+
+/**
+ * Asks the API server for `/version` before the scheduler starts: a server
+ * that is down, or is not Kubernetes, fails here with its reason (the
+ * scheduler's informers would otherwise wait for a first list forever, saying
+ * nothing).
+ */
+export const probeApiServer = (
+  server: string,
+  token: string | undefined,
+  source: string,
+): Effect.Effect<void, SchedulerFailed> =>
+  Effect.tryPromise({
+    try: async (signal) => {
+      const response = await fetch(`${server}/version`, {
+        headers: {
+          accept: "application/json",
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        },
+        signal: AbortSignal.any([signal, AbortSignal.timeout(probeTimeoutMs)]),
+      })
+      const text = await response.text()
+      return { status: response.status, type: response.headers.get("content-type") ?? "", text }
+    },
+    catch: (e) => {
+      const err = e as Error & { cause?: { code?: string; message?: string } }
+      const reason =
+        err.name === "TimeoutError"
+          ? `no answer in ${probeTimeoutMs / 1000} s`
+          : (err.cause?.message ?? err.cause?.code ?? err.message)
+      return new SchedulerFailed({
+        message: `${source}: cannot reach the API server ${server}: ${reason}`,
+      })
+    },
+  }).pipe(
+    Effect.flatMap(({ status, type, text }) => {
+      if (status === 401 || status === 403) {
+        return Effect.fail(
+          new SchedulerFailed({
+            message: `${source}: the API server ${server} refuses these credentials (GET /version: ${status})`,
+          }),
+        )
+      }
+      let body: unknown
+      try {
+        body = JSON.parse(text)
+      } catch {
+        body = undefined
+      }
+      const looksLikeVersion =
+        status === 200 && typeof body === "object" && body !== null && "gitVersion" in body
+      return looksLikeVersion
+        ? Effect.void
+        : Effect.fail(
+            new SchedulerFailed({
+              message: `${source}: ${server} is not a Kubernetes API server (GET /version answered ${status}${type === "" ? "" : ` ${type.split(";")[0]}`})`,
+            }),
+          )
+    }),
+  )
+
 const kubeconfig = Flag.String("kubeconfig").pipe(
   Flag.withDescription("Kubeconfig naming the API server (its current context)"),
 )
@@ -60,6 +123,7 @@ export const scheduler = Command.make(
       const target = yield* readKubeconfig(kubeconfig).pipe(
         Effect.mapError((e) => new SchedulerFailed({ message: e.message })),
       )
+      yield* probeApiServer(target.server, target.token, `--kubeconfig ${kubeconfig}`)
       const profiles = yield* startScheduler(
         target.token === undefined
           ? { server: target.server }
