@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process"
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -95,5 +95,15 @@ describe("flotilla check", () => {
     const unknown = await flotilla("check", "raft-ish")
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toContain('unknown model "raft-ish"')
+    // A --trace-out that cannot be written is refused before the run, not after it.
+    const dir = mkdtempSync(join(tmpdir(), "flotilla-check-"))
+    const target = join(dir, "no-such-dir", "t.json")
+    const traceOut = await flotilla("check", "naive-replication", "--trace-out", target)
+    expect(traceOut.code).toBe(2)
+    expect(traceOut.stdout).toBe("")
+    expect(traceOut.stderr.trim()).toBe(
+      `flotilla check: --trace-out ${target}: directory ${join(dir, "no-such-dir")}: no such file or directory`,
+    )
+    rmSync(dir, { recursive: true, force: true })
   })
 })

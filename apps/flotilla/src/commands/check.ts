@@ -7,6 +7,8 @@
  * The checking is `@flotilla/checker`'s; this shell parses options, shows
  * progress and writes files.
  */
+
+import { availableParallelism } from "node:os"
 import {
   type CheckOptions,
   type CheckResult,
@@ -21,8 +23,9 @@ import {
   traceOf,
 } from "@flotilla/checker"
 import { buildModel, ModelOptionError, models, UnknownModelError } from "@flotilla/checker/models"
-import { Console, Effect, FileSystem, Option, Runtime, Schema } from "effect"
+import { Console, Effect, Option, Runtime, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
+import { errnoText, readInput, writableTarget, writeAtomic } from "../files.ts"
 
 /** Bad command-line input: the message is printed, the process exits 2. */
 export class CheckUsageError extends Schema.TaggedError<CheckUsageError>()("CheckUsageError", {
@@ -88,6 +91,8 @@ const integer = (
   flag: string,
   value: Option.Option<string>,
   min: number,
+  max: number = Number.MAX_SAFE_INTEGER,
+  why = "",
 ): Effect.Effect<number | undefined, CheckUsageError> => {
   if (Option.isNone(value)) return Effect.succeed(undefined)
   const raw = value.value.trim()
@@ -104,8 +109,16 @@ const integer = (
       new CheckUsageError({ message: `--${flag}: must be at least ${min}, got ${n}` }),
     )
   }
+  if (n > max) {
+    return Effect.fail(
+      new CheckUsageError({ message: `--${flag}: at most ${max}${why}, got ${n}` }),
+    )
+  }
   return Effect.succeed(n)
 }
+
+/** Worker threads beyond twice the CPUs only add memory (~70 MB each) and start-up time. */
+const maxThreads = 2 * availableParallelism()
 
 /** Decodes the engine flags into checker options (exit 2 on bad values). */
 export const checkOptionsFrom = Effect.fnUntraced(function* (
@@ -117,20 +130,39 @@ export const checkOptionsFrom = Effect.fnUntraced(function* (
       message: `--strategy: expected bfs, dfs or simulate, got ${JSON.stringify(strategy)}`,
     })
   }
-  const threads = yield* integer("threads", flags.threads, 1)
+  const threads = yield* integer(
+    "threads",
+    flags.threads,
+    1,
+    maxThreads,
+    ` (twice the ${maxThreads / 2} CPUs here: more only add memory)`,
+  )
   if (threads !== undefined && threads > 1 && strategy !== "bfs") {
     return yield* new CheckUsageError({ message: `--threads: only bfs runs on several threads` })
   }
+  // Options of one strategy given to another would be ignored without a word.
+  for (const [flag, value] of [
+    ["seed", flags.seed],
+    ["walks", flags.walks],
+  ] as const) {
+    if (Option.isSome(value) && strategy !== "simulate") {
+      return yield* new CheckUsageError({
+        message: `--${flag}: only --strategy simulate takes it (this run is ${strategy})`,
+      })
+    }
+  }
   const maxDepth = yield* integer("max-depth", flags.maxDepth, 0)
   const maxStates = yield* integer("max-states", flags.maxStates, 1)
-  const seed = yield* integer("seed", flags.seed, -(2 ** 31))
+  // The generator keeps 32 bits of the seed: a wider one would alias another.
+  const seed = yield* integer("seed", flags.seed, -(2 ** 31), 2 ** 31 - 1)
   const walks = yield* integer("walks", flags.walks, 1)
   let timeLimitMs: number | undefined
   if (Option.isSome(flags.timeLimit)) {
-    const seconds = Number(flags.timeLimit.value)
-    if (!Number.isFinite(seconds) || seconds <= 0 || flags.timeLimit.value.trim() === "") {
+    const text = flags.timeLimit.value.trim()
+    const seconds = Number(text)
+    if (!/^\d+(\.\d+)?$/.test(text) || !(seconds > 0) || seconds > 10 ** 9) {
       return yield* new CheckUsageError({
-        message: `--time-limit: expected a positive number of seconds, got ${JSON.stringify(flags.timeLimit.value)}`,
+        message: `--time-limit: expected a positive number of seconds (decimal, at most 1e9), got ${JSON.stringify(flags.timeLimit.value)}`,
       })
     }
     timeLimitMs = seconds * 1000
@@ -218,14 +250,11 @@ const replay = Command.make(
     file: Argument.String("file").pipe(Argument.withDescription("A trace saved by --trace-out")),
   },
   Effect.fn(function* ({ file }) {
-    const fs = yield* FileSystem.FileSystem
-    const content = yield* fs
-      .readFileString(file)
-      .pipe(
-        Effect.mapError(
-          (e) => new CheckUsageError({ message: `${file}: cannot read: ${e.message}` }),
-        ),
-      )
+    const content = yield* readInput(file).pipe(
+      Effect.mapError(
+        (reason) => new CheckUsageError({ message: `${file}: cannot read: ${reason}` }),
+      ),
+    )
     const trace = yield* Effect.try({
       try: () => parseTrace(content),
       catch: (e) =>
@@ -291,6 +320,15 @@ export const check = Command.make(
       })
     }
     const options = yield* checkOptionsFrom(flags)
+    if (Option.isSome(flags.traceOut)) {
+      // Checked before the run, which may be long, rather than after it.
+      const problem = writableTarget(flags.traceOut.value)
+      if (problem !== undefined) {
+        return yield* new CheckUsageError({
+          message: `--trace-out ${flags.traceOut.value}: ${problem}`,
+        })
+      }
+    }
     const raw: Record<string, string> = {}
     for (const name of modelOptionNames) {
       const value = flags[name]
@@ -321,12 +359,11 @@ export const check = Command.make(
       if (first?.trace === undefined) {
         yield* Console.error(`no counterexample to save in ${path}`)
       } else {
-        const fs = yield* FileSystem.FileSystem
-        yield* fs
-          .writeFileString(path, stringifyTrace(first.trace))
-          .pipe(
-            Effect.mapError((e) => new CheckUsageError({ message: `--trace-out: ${e.message}` })),
-          )
+        const trace = first.trace
+        yield* Effect.try({
+          try: () => writeAtomic(path, stringifyTrace(trace)),
+          catch: (e) => new CheckUsageError({ message: `--trace-out ${path}: ${errnoText(e)}` }),
+        })
         yield* Console.error(`counterexample to "${first.name}" saved in ${path}`)
       }
     }

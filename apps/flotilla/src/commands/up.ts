@@ -16,7 +16,6 @@ import {
   existsSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -37,6 +36,7 @@ import {
   type Scope,
 } from "effect"
 import { Command, Flag } from "effect/cli"
+import { errnoText, writeAtomic } from "../files.ts"
 import { schedulerConfigFlag, startScheduler } from "./scheduler.ts"
 import {
   decodeDataDir,
@@ -103,13 +103,6 @@ const kubeconfigText = (url: string, dir: string) =>
     "  user: {}",
     "",
   ].join("\n")
-
-/** Writes a file so that readers see the old or the new content, never half. */
-const writeAtomic = (path: string, data: Uint8Array | string) => {
-  const tmp = `${path}.tmp-${process.pid}`
-  writeFileSync(tmp, data)
-  renameSync(tmp, path)
-}
 
 /**
  * When process `pid` started (/proc/<pid>/stat field 22, clock ticks after
@@ -188,22 +181,6 @@ const readText = (path: string): string => {
   } catch {
     return ""
   }
-}
-
-/** A Node file-system error as one short clause: "permission denied", "not a directory". */
-const errnoText = (e: unknown): string => {
-  const err = e as NodeJS.ErrnoException
-  const known: Record<string, string> = {
-    EACCES: "permission denied",
-    EPERM: "operation not permitted",
-    EROFS: "read-only file system",
-    ENOTDIR: "a component of the path is not a directory",
-    ENOENT: "no such file or directory",
-    ENOSPC: "no space left on device",
-    EEXIST: "already exists",
-    EISDIR: "is a directory",
-  }
-  return (err.code !== undefined ? known[err.code] : undefined) ?? err.message ?? String(e)
 }
 
 /**
