@@ -206,6 +206,47 @@ describe("trackUpdate", () => {
   })
 })
 
+describe("apply dropping list items", () => {
+  const pods = typeOf("pods")
+  const podWith = (containers: ReadonlyArray<Obj>) =>
+    ({ apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers } }) as Obj
+  const specOf = (r: ReturnType<typeof apply>) => (r._tag === "Applied" ? r.object.spec : r)
+
+  it("removes an item whose every field the manager stops applying, key fields included (a nameless {} was left)", () => {
+    const first = apply(podWith([]), podWith([{ name: "a" }]), pods, who("m"), false)
+    if (first._tag !== "Applied") throw new Error("first apply conflicted")
+    expect(specOf(apply(first.object, podWith([]), pods, who("m"), true))).toEqual({
+      containers: [],
+    })
+    const ports = podWith([{ name: "c", ports: [{ containerPort: 80, protocol: "TCP" }] }])
+    const withPort = apply(podWith([{ name: "c" }]), ports, pods, who("m"), false)
+    if (withPort._tag !== "Applied") throw new Error("apply with a port conflicted")
+    expect(specOf(apply(withPort.object, podWith([{ name: "c" }]), pods, who("m"), true))).toEqual({
+      containers: [{ name: "c" }],
+    })
+  })
+
+  it("drops thousands of items of one list (each found by its key, holes closed once)", () => {
+    const env = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `E${i}`, value: "v" }))
+    const many = apply(
+      podWith([{ name: "m", image: "x", env: env(3000) }]),
+      podWith([{ name: "m", image: "x", env: env(3000) }]),
+      pods,
+      who("m"),
+      false,
+    )
+    if (many._tag !== "Applied") throw new Error("apply of 3,000 env vars conflicted")
+    const fewer = apply(
+      many.object,
+      podWith([{ name: "m", image: "x", env: env(2) }]),
+      pods,
+      who("m"),
+      true,
+    )
+    expect(specOf(fewer)).toEqual({ containers: [{ name: "m", image: "x", env: env(2) }] })
+  })
+})
+
 describe("apply", () => {
   const applied = (replicas: number, labels?: Record<string, string>): Obj => ({
     apiVersion: "apps/v1",
