@@ -295,12 +295,15 @@ const findByKey = (
   return index.get(canonicalJson(key))
 }
 
-/** The value at a path of a field set, or undefined when the object has none there. */
-export const valueAt = (
+/** Finds a list's item for a path element (`k:`, `v:` or `i:`), or undefined. */
+type ItemLookup = (list: Array<unknown>, kind: string, value: unknown, type: TypeNode) => unknown
+
+/** The value at a path, list items found by `lookup`. */
+const walkPath = (
   object: unknown,
   path: ReadonlyArray<string>,
   type: TypeNode,
-  indexes?: KeyIndexes,
+  lookup: ItemLookup,
 ): unknown => {
   let cur: unknown = object
   let t = type
@@ -310,21 +313,30 @@ export const valueAt = (
       if (!isObject(cur)) return undefined
       cur = cur[value as string]
       t = fieldType(t, value as string)
-    } else if (kind === "k") {
-      if (!Array.isArray(cur)) return undefined
-      cur = findByKey(cur, value as Obj, t, indexes)
-      t = t.elem ?? {}
-    } else if (kind === "v") {
-      if (!Array.isArray(cur)) return undefined
-      cur = cur.find((item) => deepEqual(item, value))
     } else {
       if (!Array.isArray(cur)) return undefined
-      cur = cur[value as number]
+      cur = lookup(cur, kind, value, t)
+      if (kind === "k") t = t.elem ?? {}
     }
     if (cur === undefined) return undefined
   }
   return cur
 }
+
+/** The value at a path of a field set, or undefined when the object has none there. */
+export const valueAt = (
+  object: unknown,
+  path: ReadonlyArray<string>,
+  type: TypeNode,
+  indexes?: KeyIndexes,
+): unknown =>
+  walkPath(object, path, type, (list, kind, value, t) =>
+    kind === "k"
+      ? findByKey(list, value as Obj, t, indexes)
+      : kind === "v"
+        ? list.find((item) => deepEqual(item, value))
+        : list[value as number],
+  )
 
 /** A path as Kubernetes prints it in conflicts: `.spec.template.spec.containers[name="web"].image`. */
 export const formatPath = (path: ReadonlyArray<string>): string =>
@@ -406,26 +418,12 @@ const makeRemover = (type: TypeNode) => {
       }
     }
   }
-  const valueThrough = (object: Obj, path: ReadonlyArray<string>): unknown => {
-    let cur: unknown = object
-    let t = type
-    for (const el of path) {
-      const { kind, value } = parseElement(el)
-      if (kind === "f") {
-        if (!isObject(cur)) return undefined
-        cur = cur[value as string]
-        t = fieldType(t, value as string)
-      } else {
-        if (!Array.isArray(cur)) return undefined
-        const index = step(cur, kind, value, t)
-        if (index < 0) return undefined
-        cur = cur[index]
-        if (kind === "k") t = t.elem ?? {}
-      }
-      if (cur === undefined) return undefined
-    }
-    return cur
-  }
+  const valueThrough = (object: Obj, path: ReadonlyArray<string>): unknown =>
+    walkPath(object, path, type, (list, kind, value, t) => {
+      const index = step(list, kind, value, t)
+      return index < 0 ? undefined : list[index]
+    })
+
   const liveLength = (list: Array<unknown>): number => list.length - (holes.get(list) ?? 0)
   const finish = () => {
     for (const list of holes.keys()) {
