@@ -48,6 +48,8 @@ export const maxInputBytes = 64 * 1024 * 1024
 
 const readCapped = (stream: Readable, limit: number): Promise<string> =>
   new Promise((resolve, reject) => {
+    // A stream read to its end before (stdin named twice) has nothing more.
+    if (stream.readableEnded) return resolve("")
     const chunks: Array<Buffer> = []
     let size = 0
     stream.on("data", (chunk: Buffer) => {

@@ -76,6 +76,29 @@ describe("flotilla validate", () => {
     expect(run.code).toBe(1)
     const lines = run.stderr.trimEnd().split("\n")
     expect(lines[0]).toBe('-:5: Namespace/dev: metadata.colour: unknown field "metadata.colour"')
-    expect(lines[1]).toMatch(/^\/nonexistent\/flotilla\.yaml: cannot read: /)
+    expect(lines[1]).toBe("/nonexistent/flotilla.yaml: cannot read: no such file or directory")
+  })
+
+  it("refuses input with nothing in it, a device, stdin twice and a bad --namespace (they passed or hung)", async () => {
+    const empty = await flotilla(["validate", "-f", "-"], "# only a comment\n---\n")
+    expect(empty.code).toBe(1)
+    expect(empty.stdout).toBe("")
+    expect(empty.stderr).toBe(
+      "error: no objects passed to validate (stdin: empty, or only comments)\n",
+    )
+    // /dev/zero was read until memory ran out.
+    const zero = await flotilla(["validate", "-f", "/dev/zero"])
+    expect(zero.code).toBe(1)
+    expect(zero.stderr).toBe("/dev/zero: cannot read: is not a regular file\n")
+    const twice = await flotilla(["validate", "-f", "-", "-f", "-"], "kind: Namespace\n")
+    expect(twice.code).toBe(2)
+    expect(twice.stderr).toBe(
+      "flotilla validate: --filename: - (stdin) is given more than once; stdin can be read only once\n",
+    )
+    const namespace = await flotilla(["validate", "-f", "-", "-n", "Not_Valid"], badService)
+    expect(namespace.code).toBe(2)
+    expect(namespace.stderr).toMatch(
+      /^flotilla validate: --namespace: Invalid value: "Not_Valid": a lowercase RFC 1123 label must consist of/,
+    )
   })
 })

@@ -11,11 +11,22 @@ import {
   encodeYaml,
   type FieldValidation,
   formatProblem,
+  isDNS1123Label,
   type KubeObject,
   processManifests,
 } from "@flotilla/api"
-import { Console, Effect, FileSystem, Result, Runtime, Schema, Stdio, Stream } from "effect"
+import { Console, Effect, Result, Runtime, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
+import { readInput } from "../files.ts"
+
+/** A bad flag: the message is printed, the process exits 2. */
+export class ValidateUsageError extends Schema.TaggedError<ValidateUsageError>()(
+  "ValidateUsageError",
+  { message: Schema.String },
+) {
+  override readonly [Runtime.errorReported] = false
+  override readonly [Runtime.errorExitCode] = 2
+}
 
 /** Manifests with problems: the problems are already printed, so the runtime only exits 1. */
 export class ValidationFailed extends Schema.TaggedError<ValidationFailed>()("ValidationFailed", {
@@ -66,44 +77,63 @@ const toJson = (objects: ReadonlyArray<KubeObject>): string => {
 export const validate = Command.make(
   "validate",
   { filename, output, namespace, validation },
-  Effect.fn(function* ({ filename, output, namespace, validation }) {
-    const fs = yield* FileSystem.FileSystem
-    const stdio = yield* Stdio.Stdio
-    const objects: Array<KubeObject> = []
-    const problems: Array<string> = []
-    const warnings: Array<string> = []
-    for (const file of filename) {
-      const text = yield* (
-        file === "-"
-          ? stdio.stdin.pipe(Stream.decodeText(), Stream.mkString)
-          : fs.readFileString(file)
-      ).pipe(Effect.result)
-      if (Result.isFailure(text)) {
-        problems.push(`${file}: cannot read: ${text.failure.message}`)
-        continue
+  Effect.fn(
+    function* ({ filename, output, namespace, validation }) {
+      // The namespace given to objects, so checked as a namespace name (ValidateNamespaceName).
+      const namespaceProblems = isDNS1123Label(namespace)
+      if (namespaceProblems.length > 0) {
+        return yield* new ValidateUsageError({
+          message: `--namespace: Invalid value: ${JSON.stringify(namespace)}: ${namespaceProblems.join("; ")}`,
+        })
       }
-      const result = processManifests(text.success, {
-        namespace,
-        fieldValidation: fieldValidation[validation],
-      })
-      for (const problem of result.problems) problems.push(formatProblem(file, problem))
-      for (const o of result.objects) {
-        objects.push(o.object)
-        for (const warning of o.warnings) warnings.push(`Warning: ${file}:${o.line}: ${warning}`)
+      if (filename.filter((f) => f === "-").length > 1) {
+        return yield* new ValidateUsageError({
+          message: "--filename: - (stdin) is given more than once; stdin can be read only once",
+        })
       }
-    }
-    for (const warning of warnings) yield* Console.error(warning)
-    if (problems.length > 0) {
-      for (const problem of problems) yield* Console.error(problem)
-      return yield* new ValidationFailed({ problems: problems.length })
-    }
-    if (output === "json") {
-      yield* Console.log(toJson(objects))
-    } else {
-      const yaml = encodeYaml(objects)
-      yield* Console.log(Result.isSuccess(yaml) ? yaml.success.trimEnd() : yaml.failure.message)
-    }
-  }),
+      const objects: Array<KubeObject> = []
+      const problems: Array<string> = []
+      const warnings: Array<string> = []
+      for (const file of filename) {
+        const text = yield* readInput(file).pipe(Effect.result)
+        if (Result.isFailure(text)) {
+          problems.push(`${file}: cannot read: ${text.failure}`)
+          continue
+        }
+        const result = processManifests(text.success, {
+          namespace,
+          fieldValidation: fieldValidation[validation],
+        })
+        for (const problem of result.problems) problems.push(formatProblem(file, problem))
+        for (const o of result.objects) {
+          objects.push(o.object)
+          for (const warning of o.warnings) warnings.push(`Warning: ${file}:${o.line}: ${warning}`)
+        }
+      }
+      // As kubectl's "error: no objects passed to apply": an empty input is a mistake, not a success.
+      if (objects.length === 0 && problems.length === 0) {
+        problems.push(
+          `error: no objects passed to validate (${filename.map((f) => (f === "-" ? "stdin" : f)).join(", ")}: empty, or only comments)`,
+        )
+      }
+      for (const warning of warnings) yield* Console.error(warning)
+      if (problems.length > 0) {
+        for (const problem of problems) yield* Console.error(problem)
+        return yield* new ValidationFailed({ problems: problems.length })
+      }
+      if (output === "json") {
+        yield* Console.log(toJson(objects))
+      } else {
+        const yaml = encodeYaml(objects)
+        yield* Console.log(Result.isSuccess(yaml) ? yaml.success.trimEnd() : yaml.failure.message)
+      }
+    },
+    Effect.tapError((e) =>
+      e._tag === "ValidateUsageError"
+        ? Console.error(`flotilla validate: ${e.message}`)
+        : Effect.void,
+    ),
+  ),
 ).pipe(
   Command.withDescription(
     "Decode, default, convert and validate manifests as the API server does, and print the result",
