@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import { Result, Schema, SchemaIssue } from "effect"
 import type { Trace } from "./core/trace.ts"
 
 /**
@@ -47,13 +47,37 @@ export const parseTrace = (text: string): Trace => {
   } catch (error) {
     throw new TraceFileError(`not JSON: ${error instanceof Error ? error.message : String(error)}`)
   }
-  try {
-    return Schema.decodeUnknownSync(TraceFile, { errors: "all" })(json) as Trace
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
-    throw new TraceFileError(`not a flotilla trace: ${message}`)
+  const decoded = Schema.decodeUnknownResult(TraceFile)(json, { errors: "all" })
+  if (Result.isFailure(decoded)) {
+    throw new TraceFileError(`not a flotilla trace: ${issueText(decoded.failure.issue)}`)
   }
+  const trace = decoded.success as Trace
+  // The loop closes on a state of the path: 0 (initial) to steps.length.
+  if (trace.loopAt !== undefined && trace.loopAt > trace.steps.length) {
+    throw new TraceFileError(
+      `not a flotilla trace: loopAt: must be at most ${trace.steps.length} (the last state of its ${trace.steps.length} steps), got ${trace.loopAt}`,
+    )
+  }
+  return trace
 }
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** Every issue on one line, each as `path: message` (`steps[3].action: Expected an integer`). */
+const issueText = (issue: SchemaIssue.Issue): string =>
+  formatter(issue)
+    .issues.map((i) => {
+      const path = (i.path ?? []).reduce<string>((out, k) => {
+        const key = typeof k === "object" && k !== null && "key" in k ? k.key : k
+        return typeof key === "number"
+          ? `${out}[${key}]`
+          : out === ""
+            ? String(key)
+            : `${out}.${String(key)}`
+      }, "")
+      return path === "" ? i.message : `${path}: ${i.message}`
+    })
+    .join("; ")
 
 /** The text of a trace file. */
 export const stringifyTrace = (trace: Trace): string => `${JSON.stringify(trace, null, 2)}\n`

@@ -66,6 +66,6 @@ describe("check", () => {
       parseTrace(
         JSON.stringify({ format: "flotilla-trace/1", model: "m", options: {}, symmetry: true }),
       ),
-    ).toThrow(/at \["property"\]/)
+    ).toThrow(/property: Missing key/)
   })
 })
