@@ -48,6 +48,9 @@ export class FlagError extends Error {
   }
 }
 
+/** etcd's maxElectionMs. */
+const maxElectionMs = 50_000
+
 const urlList = (flag: string, value: string): URL[] => {
   const parts = value
     .split(",")
@@ -59,7 +62,13 @@ const urlList = (flag: string, value: string): URL[] => {
     try {
       u = new URL(p)
     } catch {
-      throw new FlagError(flag, `${JSON.stringify(p)} is not a URL`)
+      const port = /^[a-z][a-z0-9+.-]*:\/\/[^/]*:(\d+)\/?$/i.exec(p)?.[1]
+      throw new FlagError(
+        flag,
+        port !== undefined && Number(port) > 65535
+          ? `${JSON.stringify(p)}: port ${port} is out of range (0-65535)`
+          : `${JSON.stringify(p)} is not a URL`,
+      )
     }
     if (u.protocol !== "http:") {
       const why = u.protocol === "https:" ? "TLS is not supported yet" : "expected http://host:port"
@@ -167,6 +176,13 @@ export const decodeMemberConfig = (flags: EtcdFlags): MemberConfig => {
   if (token === "") throw new FlagError("initial-cluster-token", "must not be empty")
   const heartbeatMs = positiveInt("heartbeat-interval", flags["heartbeat-interval"], 100)
   const electionMs = positiveInt("election-timeout", flags["election-timeout"], 1000)
+  // etcd's bound: a longer timeout leaves a cluster without a leader for most of a minute.
+  if (electionMs > maxElectionMs) {
+    throw new FlagError(
+      "election-timeout",
+      `${electionMs} ms is too long, and should be set less than ${maxElectionMs} ms`,
+    )
+  }
   if (electionMs < 5 * heartbeatMs) {
     throw new FlagError(
       "election-timeout",

@@ -242,6 +242,14 @@ describe("etcd's flags", () => {
     [{ "listen-peer-urls": "nonsense" }, '--listen-peer-urls: "nonsense" is not a URL'],
     [{ "snapshot-count": "0" }, '--snapshot-count: expected a positive integer, got "0"'],
     [
+      { "listen-client-urls": "http://127.0.0.1:99999" },
+      '--listen-client-urls: "http://127.0.0.1:99999": port 99999 is out of range (0-65535)',
+    ],
+    [
+      { "election-timeout": "1000000000" },
+      "--election-timeout: 1000000000 ms is too long, and should be set less than 50000 ms",
+    ],
+    [
       { "heartbeat-interval": "100", "election-timeout": "300" },
       "--election-timeout: 300 ms should be at least 5 times --heartbeat-interval (100 ms)",
     ],
