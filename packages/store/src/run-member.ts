@@ -2,6 +2,7 @@
 // `<data-dir>/member/wal`, Raft over TCP on the peer URL, the etcd v3 gRPC API
 // on every client URL. Peers come from `--initial-cluster` and then from the
 // replicated membership.
+import * as net from "node:net"
 import * as path from "node:path"
 import { RaftTcpTransport } from "@flotilla/raft"
 import { Context, Deferred, Effect, Layer, Scheduler, type Scope } from "effect"
@@ -30,6 +31,20 @@ export const startMember = (
   config: MemberConfig,
 ): Effect.Effect<RunningMember, EtcdError | Error, Scope.Scope> =>
   Effect.provideService(startMemberWith(config), Scheduler.Scheduler, makeMemberScheduler())
+
+/**
+ * Binds a client address for a moment before anything is written: a port in
+ * use fails here, as in etcd (which listens before it creates its data
+ * directory), instead of after the member's WAL has been made.
+ */
+const checkListen = (host: string, port: number): Effect.Effect<void, Error> =>
+  Effect.callback<void, Error>((resume) => {
+    const probe = net.createServer()
+    probe.once("error", (e) =>
+      resume(Effect.fail(new Error(`cannot listen on ${host}:${port}: ${e.message}`))),
+    )
+    probe.listen(port, host, () => probe.close(() => resume(Effect.void)))
+  })
 
 const startMemberWith = (
   config: MemberConfig,
@@ -65,6 +80,7 @@ const startMemberWith = (
       Layer.provide(tcpTransport),
       Layer.provideMerge(tcp),
     )
+    for (const u of config.listenClientURLs) yield* checkListen(listenHost(u), Number(u.port))
     const ctx = yield* Layer.build(member).pipe(
       Effect.mapError((e) => new Error(e.message, { cause: e })),
     )

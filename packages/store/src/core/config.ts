@@ -165,6 +165,12 @@ export const decodeMemberConfig = (flags: EtcdFlags): MemberConfig => {
       seen.set(u, member)
     }
   }
+  // One address cannot serve both: the second listen fails after the data directory is made.
+  for (const u of listenClientURLs) {
+    if (u.port !== "0" && u.host === listenPeer[0]!.host) {
+      throw new FlagError("listen-client-urls", `${u.host} is also the --listen-peer-urls address`)
+    }
+  }
   const state = flags["initial-cluster-state"] ?? "new"
   if (state !== "new" && state !== "existing") {
     throw new FlagError(

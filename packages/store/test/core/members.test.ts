@@ -246,6 +246,13 @@ describe("etcd's flags", () => {
       '--listen-client-urls: "http://127.0.0.1:99999": port 99999 is out of range (0-65535)',
     ],
     [
+      {
+        "listen-client-urls": "http://127.0.0.1:2380",
+        "listen-peer-urls": "http://127.0.0.1:2380",
+      },
+      "--listen-client-urls: 127.0.0.1:2380 is also the --listen-peer-urls address",
+    ],
+    [
       { "election-timeout": "1000000000" },
       "--election-timeout: 1000000000 ms is too long, and should be set less than 50000 ms",
     ],
