@@ -3,7 +3,15 @@
  * can act on ("no such file or directory", "is a directory") instead of the
  * platform's own wording (`NotFound: FileSystem.readFile (x)`).
  */
-import { createReadStream, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
+import {
+  accessSync,
+  constants,
+  createReadStream,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs"
 import { dirname } from "node:path"
 import type { Readable } from "node:stream"
 import { Effect, type PlatformError } from "effect"
@@ -101,6 +109,7 @@ export const writableTarget = (path: string): string | undefined => {
   const parent = dirname(path)
   try {
     if (!statSync(parent).isDirectory()) return `${parent} is not a directory`
+    accessSync(parent, constants.W_OK)
   } catch (e) {
     return `directory ${parent}: ${errnoText(e)}`
   }

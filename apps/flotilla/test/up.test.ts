@@ -311,6 +311,24 @@ describe("flotilla up", () => {
       expect(existsSync(target)).toBe(false)
     })
 
+    it("names a data directory whose store/ or kubeconfig has the wrong type (both were stack traces)", async () => {
+      const storeFile = join(dir, "store-is-a-file")
+      mkdirSync(storeFile, { recursive: true })
+      writeFileSync(join(storeFile, "store"), "x")
+      const a = await refused(["--port", "0", "--data-dir", storeFile])
+      expect(a.code).toBe(1)
+      expect(a.stderr.trim()).toBe(
+        `flotilla up: --data-dir: cannot read ${join(storeFile, "store")}: a component of the path is not a directory`,
+      )
+      const kubeconfigDir = join(dir, "kubeconfig-is-a-dir")
+      mkdirSync(join(kubeconfigDir, "kubeconfig"), { recursive: true })
+      const b = await refused(["--port", "0", "--data-dir", kubeconfigDir])
+      expect(b.code).toBe(1)
+      expect(b.stderr.trim()).toBe(
+        `flotilla up: --data-dir: cannot write ${join(kubeconfigDir, "kubeconfig")}: is a directory`,
+      )
+    })
+
     it("takes over a lock whose pid is not a flotilla process (pid 1 held it forever)", async () => {
       const dataDir = join(dir, "stale-lock")
       mkdirSync(dataDir, { recursive: true })

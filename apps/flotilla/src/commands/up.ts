@@ -288,6 +288,13 @@ const grpcReason = (message: string): string =>
 /** How long the first request to remote endpoints may take. */
 const probeTimeout = Duration.seconds(10)
 
+/** The member directories under `<data-dir>/store` (none when it does not exist yet). */
+const listStore = (storeDir: string): Effect.Effect<ReadonlyArray<string>, UpFailed> =>
+  Effect.try({
+    try: () => (existsSync(storeDir) ? readdirSync(storeDir) : []),
+    catch: (e) => new UpFailed({ message: `--data-dir: cannot read ${storeDir}: ${errnoText(e)}` }),
+  })
+
 /** A refused flag: printed as `flotilla up: --flag: reason`, exit 2. */
 export class UpUsageError extends Schema.TaggedError<UpUsageError>()("UpUsageError", {
   message: Schema.String,
@@ -333,9 +340,7 @@ const startUp = Effect.fn(function* (flags: {
           ? yield* usage(
               membersFor(
                 asked,
-                yield* usage(
-                  existingMembers(existsSync(storeDir) ? readdirSync(storeDir) : [], storeDir),
-                ),
+                yield* usage(existingMembers(yield* listStore(storeDir), storeDir)),
                 storeDir,
               ),
             )
@@ -351,7 +356,11 @@ const startUp = Effect.fn(function* (flags: {
       const profiles = yield* startScheduler({ server: server.url }, flags.schedulerConfig)
       // Written last: a kubeconfig on disk names a server that is serving.
       const kubeconfig = join(dir, "kubeconfig")
-      writeAtomic(kubeconfig, kubeconfigText(server.url, dir))
+      yield* Effect.try({
+        try: () => writeAtomic(kubeconfig, kubeconfigText(server.url, dir)),
+        catch: (e) =>
+          new UpFailed({ message: `--data-dir: cannot write ${kubeconfig}: ${errnoText(e)}` }),
+      })
       ready = true
       const shown = dataDir === ".flotilla" ? ".flotilla/kubeconfig" : kubeconfig
       yield* Console.log(
