@@ -1046,6 +1046,17 @@ export interface YamlDocument {
  * errors are reported per document with their line; repeated keys as in
  * `decodeJson` (an error under Strict, a warning under Warn).
  */
+
+/** The parser ran out of stack: nesting deeper than it can follow. */
+const stackExhausted = (message: string): boolean =>
+  /Maximum call stack size exceeded|Stack overflow|too much recursion/i.test(message)
+
+/** A YAML error's first line, or for an exhausted stack what it means (as go-yaml's "exceeded max depth"). */
+const yamlReason = (message: string): string =>
+  stackExhausted(message)
+    ? "exceeded max depth (nesting deeper than the parser can follow)"
+    : (message.split("\n")[0] ?? "")
+
 export const decodeYaml = (text: string, options?: DecodeOptions): ReadonlyArray<YamlDocument> => {
   const mode = options?.fieldValidation ?? "Warn"
   const lines = new LineCounter()
@@ -1065,7 +1076,10 @@ export const decodeYaml = (text: string, options?: DecodeOptions): ReadonlyArray
         index: 0,
         line: 1,
         result: Result.fail(
-          syntaxError(`yaml: ${cause instanceof Error ? cause.message : String(cause)}`, 1),
+          syntaxError(
+            `yaml: ${yamlReason(cause instanceof Error ? cause.message : String(cause))}`,
+            1,
+          ),
         ),
         locate: () => 1,
       },
@@ -1079,14 +1093,21 @@ export const decodeYaml = (text: string, options?: DecodeOptions): ReadonlyArray
     const startOffset = contents?.range?.[0] ?? doc.range?.[0] ?? 0
     const line = lines.linePos(startOffset).line
     if (doc.errors.length > 0) {
+      let tooDeep = false
       for (const error of doc.errors) {
+        // Running out of stack surfaces as several errors (RangeError, a regex's
+        // "Stack overflow"); one problem says what it means.
+        if (stackExhausted(error.message)) {
+          if (tooDeep) continue
+          tooDeep = true
+        }
         // An error at the end of the input points at the last line with content.
         const offset = Math.min(error.pos[0], Math.max(0, text.trimEnd().length - 1))
         const errorLine = lines.linePos(offset).line
         out.push({
           index: docIndex,
           line: errorLine,
-          result: Result.fail(syntaxError(`yaml: ${error.message.split("\n")[0]}`, errorLine)),
+          result: Result.fail(syntaxError(`yaml: ${yamlReason(error.message)}`, errorLine)),
           locate: nowhere(errorLine),
         })
       }
@@ -1101,7 +1122,10 @@ export const decodeYaml = (text: string, options?: DecodeOptions): ReadonlyArray
         index: docIndex,
         line,
         result: Result.fail(
-          syntaxError(`yaml: ${cause instanceof Error ? cause.message : String(cause)}`, line),
+          syntaxError(
+            `yaml: ${yamlReason(cause instanceof Error ? cause.message : String(cause))}`,
+            line,
+          ),
         ),
         locate: nowhere(line),
       })

@@ -57,4 +57,17 @@ describe("problems", () => {
       "web.yaml:11: Deployment/web: spec.template.spec.containers[0].name: Required value",
     ])
   })
+
+  it("report nesting too deep to parse once, saying so (it was 'Maximum call stack size exceeded' and a regex 'Stack overflow')", () => {
+    for (const text of [
+      `${"[".repeat(100_000)}${"]".repeat(100_000)}\n`,
+      `${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`,
+    ]) {
+      const { problems, objects } = processManifests(text)
+      expect(objects).toEqual([])
+      expect(problems.map((p) => formatProblem("deep.yaml", p))).toEqual([
+        "deep.yaml:1: (unknown kind)/DecodeError: yaml: exceeded max depth (nesting deeper than the parser can follow)",
+      ])
+    }
+  })
 })
