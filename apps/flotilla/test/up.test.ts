@@ -254,6 +254,10 @@ describe("flotilla up", () => {
           ["--etcd-servers", "127.0.0.1"],
           'flotilla up: --etcd-servers: "127.0.0.1": names no port',
         ],
+        [
+          ["--etcd-servers", "127.0.0.1:2379", "--members", "3"],
+          "flotilla up: --members: the embedded store's size; it does not apply with --etcd-servers",
+        ],
       ] as const) {
         const r = await refused([...args, "--data-dir", target])
         expect(r.code, args.join(" ")).toBe(2)
