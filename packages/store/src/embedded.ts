@@ -2,13 +2,14 @@
 // in-memory network, each on its own storage (memory, or a file WAL under
 // `dataDir`). `KV.layerRaft` serves the KV of its first member; the members
 // can be stopped and started again from their storage (tests).
+import { readdirSync } from "node:fs"
 import * as path from "node:path"
 import {
   LogStorage,
   MemoryNetwork,
   type RaftConfigError,
   RaftNode,
-  type StorageFailure,
+  StorageFailure,
   Transport,
 } from "@flotilla/raft"
 import { Context, type Duration, Effect, Exit, Layer, Scheduler, Scope } from "effect"
@@ -114,6 +115,44 @@ export interface EmbeddedCluster {
   ) => Effect.Effect<EmbeddedMember, StorageFailure | RaftConfigError>
 }
 
+/** Whether `dir` holds write-ahead log segments. */
+const hasLog = (dir: string): boolean => {
+  try {
+    return readdirSync(dir).some((f) => f.endsWith(".wal"))
+  } catch {
+    return false
+  }
+}
+
+/**
+ * On disk, every member has a log or none has (a new store). A member whose
+ * log is gone while its peers kept theirs would start afresh and rejoin with
+ * no memory of its votes: it could vote twice in one term and help elect two
+ * leaders. It is refused, as etcd refuses a member that lost its data
+ * directory but is still in the cluster.
+ */
+const checkLogs = (
+  dataDir: string,
+  initial: ReadonlyArray<InitialMember>,
+): Effect.Effect<void, StorageFailure> =>
+  Effect.suspend(() => {
+    const dirs = initial.map((m) => path.join(dataDir, m.name))
+    const lost = dirs.filter((d) => !hasLog(d))
+    if (lost.length === 0 || lost.length === dirs.length) return Effect.void
+    return Effect.fail(
+      new StorageFailure({
+        operation: "bootstrap",
+        cause: new Error(
+          `${lost.join(", ")} ${lost.length === 1 ? "holds" : "hold"} no write-ahead log while ${dirs
+            .filter((d) => !lost.includes(d))
+            .join(
+              ", ",
+            )} ${dirs.length - lost.length === 1 ? "does" : "do"}: a member that lost its log could vote twice in a term; restore it, or move ${dataDir} away to start an empty store`,
+        ),
+      }),
+    )
+  })
+
 /** Starts the members for the current Scope; the first one campaigns at once. */
 export const makeEmbeddedCluster = (
   options: EmbeddedOptions = {},
@@ -157,6 +196,7 @@ export const makeEmbeddedCluster = (
     }
     yield* Effect.addFinalizer(() => Effect.forEach(members, (m) => m.stop, { discard: true }))
     const boot = bootstrapFor("new", initial, token, options.store)
+    if (options.dataDir !== undefined) yield* checkLogs(options.dataDir, initial)
     for (const m of initial) yield* make(m, boot).start
     // Elect the first member now instead of after an election timeout.
     yield* Effect.ignore(members[0]!.get(RaftNode).campaign)

@@ -1,7 +1,7 @@
 // Embedded clusters on the live clock with real files: a 3-member cluster on
 // a data directory keeps its data across restarts (what `flotilla up` needs),
 // and a single member works alone.
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -45,6 +45,31 @@ describe("embedded clusters on disk", () => {
       )
       assert.deepStrictEqual(read.before, written)
       assert.strictEqual(read.after.length, 21)
+    }).pipe(
+      Effect.timeout("60 seconds"),
+      Effect.ensuring(Effect.sync(() => rmSync(dir, { recursive: true, force: true }))),
+    )
+  })
+
+  it.live("refuses to start when one member's log is gone and the others kept theirs", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "flotilla-embedded-"))
+    const start = Effect.scoped(
+      Effect.flatMap(makeEmbeddedCluster({ dataDir: dir, tickMs: 20 }), (c) =>
+        c.members[0]!.get(KV).put({ key: utf8("k/1"), value: utf8("v") }),
+      ),
+    )
+    return Effect.gen(function* () {
+      yield* start
+      // m2 loses its log (its directory is left, empty of segments).
+      for (const f of readdirSync(path.join(dir, "m2")))
+        if (f.endsWith(".wal")) rmSync(path.join(dir, "m2", f))
+      const refused = yield* Effect.flip(start)
+      assert.strictEqual(refused._tag, "StorageFailure")
+      assert.include(refused.message, path.join(dir, "m2"))
+      assert.include(refused.message, "could vote twice in a term")
+      // The whole directory gone: a new, empty store starts.
+      rmSync(dir, { recursive: true, force: true })
+      yield* start
     }).pipe(
       Effect.timeout("60 seconds"),
       Effect.ensuring(Effect.sync(() => rmSync(dir, { recursive: true, force: true }))),
