@@ -393,10 +393,16 @@ const listen = (
     const onError = (e: Error) =>
       resume(Effect.fail(new ServeError({ message: `listen on ${host}:${port}: ${e.message}` })))
     server.once("error", onError)
-    server.listen(port, host, () => {
+    try {
+      server.listen(port, host, () => {
+        server.off("error", onError)
+        resume(Effect.succeed(server.address() as AddressInfo))
+      })
+    } catch (e) {
+      // A port Node refuses outright (out of range, not an integer) throws instead of emitting.
       server.off("error", onError)
-      resume(Effect.succeed(server.address() as AddressInfo))
-    })
+      onError(e instanceof Error ? e : new Error(String(e)))
+    }
   })
 
 /** Starts the server in the current scope. */

@@ -220,3 +220,13 @@ describe("dot segments over HTTP", () => {
     }
   })
 })
+
+describe("listening", () => {
+  it("answers a port Node refuses outright with ServeError naming it (it threw a RangeError)", async () => {
+    for (const port of [70_000, -1, 1.5]) {
+      const e = await startServer({ port }).catch((x: unknown) => x)
+      expect((e as { _tag?: string })._tag, String(e)).toBe("ServeError")
+      expect((e as Error).message).toContain(`127.0.0.1:${port}`)
+    }
+  })
+})
