@@ -220,7 +220,7 @@ export class KV extends Context.Service<KV, KVShape>()("@flotilla/store/KV") {
   )
 
   /** The KV service of remote etcd v3 endpoints (ours or a real etcd). */
-  static layerRemote(options: RemoteOptions): Layer.Layer<KV> {
+  static layerRemote(options: RemoteOptions): Layer.Layer<KV, EtcdError> {
     return layerRemote(options)
   }
 

@@ -119,13 +119,50 @@ const toEtcdError = (e: unknown): EtcdError => {
 /** proto-loader's encoder takes our objects except for uint64 IDs (bigint). */
 const wireRequest = (req: WatchRequest): unknown => req
 
-/** The KV service over remote etcd v3 endpoints. */
-export const layerRemote = (options: RemoteOptions): Layer.Layer<KV> =>
+/**
+ * `host:port` of each endpoint (`http://` or `https://` in front allowed, as
+ * etcdctl takes them; `unix:` sockets as they are), or an INVALID_ARGUMENT
+ * naming the one that is not.
+ */
+export const endpointHosts = (
+  endpoints: ReadonlyArray<string>,
+): Effect.Effect<ReadonlyArray<string>, EtcdError> =>
+  Effect.suspend(() => {
+    const refuse = (i: number, reason: string) =>
+      Effect.fail(
+        new EtcdError({
+          code: GrpcCode.INVALID_ARGUMENT,
+          message: `endpoints[${i}] ${JSON.stringify(endpoints[i])}: ${reason}`,
+        }),
+      )
+    if (endpoints.length === 0)
+      return Effect.fail(
+        new EtcdError({ code: GrpcCode.INVALID_ARGUMENT, message: "endpoints: none given" }),
+      )
+    const hosts: string[] = []
+    for (const [i, e] of endpoints.entries()) {
+      if (e.startsWith("unix:")) {
+        // A Unix socket, as gRPC names it (unix:/path, unix:///path).
+        hosts.push(e)
+        continue
+      }
+      const host = e.replace(/^https?:\/\//, "").replace(/\/$/, "")
+      const m = /^(\[[0-9a-fA-F:.]+\]|[^\s/:@[\]]+):(\d{1,5})$/.exec(host)
+      if (m === null) return refuse(i, "expected host:port (http:// in front allowed)")
+      const port = Number(m[2])
+      if (port < 1 || port > 65_535) return refuse(i, `port ${m[2]} is not in 1-65535`)
+      hosts.push(host)
+    }
+    return Effect.succeed(hosts)
+  })
+
+/** The KV service over remote etcd v3 endpoints; malformed endpoints fail it (INVALID_ARGUMENT). */
+export const layerRemote = (options: RemoteOptions): Layer.Layer<KV, EtcdError> =>
   Layer.effect(
     KV,
     Effect.gen(function* () {
       const services = loadEtcdServices()
-      const hosts = options.endpoints.map((e) => e.replace(/^https?:\/\//, ""))
+      const hosts = yield* endpointHosts(options.endpoints)
       // One channel to all endpoints, trying them in order (pick_first) on failure.
       const target = hosts.length === 1 ? hosts[0]! : `ipv4:${hosts.join(",")}`
       const credentials = grpc.credentials.createInsecure()

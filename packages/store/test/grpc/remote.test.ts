@@ -2,12 +2,15 @@
 // layer: random operations give the same responses and errors (headers
 // compared by revision), and watches the same events. This round-trips every
 // request and response message through our .proto files both ways.
-import { Cause, Effect, Exit, ManagedRuntime, Stream } from "effect"
+import { Cause, Effect, Exit, Layer, ManagedRuntime, Stream } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { utf8 } from "../../src/core/bytes.ts"
+import { GrpcCode } from "../../src/core/errors.ts"
 import type { RequestOp, TxnRequest } from "../../src/core/types.ts"
+import type { EtcdError } from "../../src/errors.ts"
 import { KV, type KVShape } from "../../src/kv.ts"
+import { endpointHosts } from "../../src/remote.ts"
 import { startServer } from "../support/server.ts"
 
 const key = fc.constantFrom("a", "b", "c", "d").map(utf8)
@@ -177,7 +180,7 @@ describe("KV.layerRemote against KV.layerMemory", () => {
         const memory = ManagedRuntime.make(KV.layerMemory({ name: "memory" }))
         const remote = ManagedRuntime.make(KV.layerRemote({ endpoints: [server.endpoint] }))
         try {
-          const watchAll = (rt: ManagedRuntime.ManagedRuntime<KV, never>) =>
+          const watchAll = (rt: ManagedRuntime.ManagedRuntime<KV, unknown>) =>
             rt.runPromise(
               Effect.flatMap(Effect.service(KV), (kv) =>
                 Stream.runCollect(
@@ -233,5 +236,45 @@ describe("KV.layerRemote against KV.layerMemory", () => {
       }),
       { numRuns: 25 },
     )
+  })
+})
+
+describe("KV.layerRemote endpoints", () => {
+  it("fails the layer with INVALID_ARGUMENT naming a malformed endpoint (it threw inside the layer)", async () => {
+    for (const [endpoints, reason] of [
+      [["http://"], 'endpoints[0] "http://": expected host:port'],
+      [["127.0.0.1:2379", "host"], 'endpoints[1] "host": expected host:port'],
+      [["127.0.0.1:70000"], "port 70000 is not in 1-65535"],
+      [["a b:1"], "expected host:port"],
+      [[], "endpoints: none given"],
+    ] as const) {
+      const exit = await Effect.runPromiseExit(
+        Effect.scoped(Layer.build(KV.layerRemote({ endpoints: [...endpoints] }))),
+      )
+      expect(exit._tag).toBe("Failure")
+      if (exit._tag === "Failure") {
+        const e = Cause.squash(exit.cause) as EtcdError
+        expect(e._tag).toBe("EtcdError")
+        expect(e.code).toBe(GrpcCode.INVALID_ARGUMENT)
+        expect(e.message).toContain(reason)
+      }
+    }
+  })
+
+  it("takes host:port with or without http(s)://, IPv6 in brackets and unix sockets", async () => {
+    const hosts = await Effect.runPromise(
+      endpointHosts([
+        "127.0.0.1:2379",
+        "http://etcd-0.etcd:2379/",
+        "https://[::1]:2379",
+        "unix:/tmp/etcd.sock",
+      ]),
+    )
+    expect(hosts).toEqual([
+      "127.0.0.1:2379",
+      "etcd-0.etcd:2379",
+      "[::1]:2379",
+      "unix:/tmp/etcd.sock",
+    ])
   })
 })
