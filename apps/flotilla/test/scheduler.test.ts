@@ -12,6 +12,10 @@ import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
 
+/** No colours, and no FORCE_COLOR (nx sets it): with NO_COLOR it makes Node warn on stderr. */
+const { FORCE_COLOR: _forceColor, ...inherited } = process.env
+const plainEnv = { ...inherited, NO_COLOR: "1" }
+
 const bin = fileURLToPath(new URL("../bin/flotilla.js", import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), "flotilla-scheduler-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -25,7 +29,7 @@ interface Running {
 const start = (args: ReadonlyArray<string>, ready: string) =>
   new Promise<Running>((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
-      env: { ...process.env, NO_COLOR: "1" },
+      env: plainEnv,
     })
     let output = ""
     const timer = setTimeout(
@@ -58,7 +62,7 @@ const start = (args: ReadonlyArray<string>, ready: string) =>
 const flotilla = (...args: Array<string>) =>
   promisify(execFile)(process.execPath, [bin, ...args], {
     encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1" },
+    env: plainEnv,
   }).then(
     (r) => ({ code: 0, output: r.stdout + r.stderr }),
     (e: { code?: number; stdout?: string; stderr?: string }) => ({

@@ -9,6 +9,10 @@ import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
 
+/** No colours, and no FORCE_COLOR (nx sets it): with NO_COLOR it makes Node warn on stderr. */
+const { FORCE_COLOR: _forceColor, ...inherited } = process.env
+const plainEnv = { ...inherited, NO_COLOR: "1" }
+
 const bin = fileURLToPath(new URL("../bin/flotilla.js", import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), "flotilla-up-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -23,7 +27,7 @@ const start = (extra: ReadonlyArray<string> = [], dataDir = dir, port: string | 
       process.execPath,
       [bin, "up", ...(port === "default" ? [] : ["--port", port]), "--data-dir", dataDir, ...extra],
       {
-        env: { ...process.env, NO_COLOR: "1" },
+        env: plainEnv,
       },
     )
     let output = ""
@@ -126,7 +130,7 @@ const refused = (args: ReadonlyArray<string>) =>
         encoding: "utf8",
         timeout: 20_000,
         killSignal: "SIGKILL",
-        env: { ...process.env, NO_COLOR: "1" },
+        env: plainEnv,
       },
       (error, stdout, stderr) =>
         resolve({ code: error === null ? 0 : (child.exitCode ?? null), stdout, stderr }),

@@ -79,7 +79,9 @@ describe("parseKubeconfig", () => {
       "/etc/kube/config: current-context: no current context is set (pass a context)",
     )
     // One line, ending with the position, not with the colon that led to the source excerpt.
-    expect(error("clusters: [\n")).toMatch(/^\/etc\/kube\/config: invalid YAML: .* at line 2, column 1$/)
+    expect(error("clusters: [\n")).toMatch(
+      /^\/etc\/kube\/config: invalid YAML: .* at line 2, column 1$/,
+    )
     expect(error("kind: Config\n")).toMatch(/^\/etc\/kube\/config: clusters: /)
   })
 })
