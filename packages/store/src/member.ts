@@ -2,8 +2,6 @@
 // snapshot a new member starts from, a transport (TCP between processes, an
 // in-memory network inside one), the Replica, the RaftNode, the Raft Applier
 // and the KV and Cluster services over it.
-import * as fs from "node:fs/promises"
-import * as path from "node:path"
 import {
   type Config,
   emptyConfig,
@@ -22,6 +20,10 @@ import {
   Transport,
 } from "@flotilla/raft"
 import { Effect, Layer } from "effect"
+
+/** mkdir -p that fails at once under /proc (see `@flotilla/raft`'s `mkdirAll`); `flotilla up` makes its data directory with it. */
+export { mkdirAll } from "@flotilla/raft"
+
 import type { Applier } from "./applier.ts"
 import { Cluster } from "./cluster.ts"
 import { encodeSnapshot } from "./core/codec.ts"
@@ -73,33 +75,6 @@ export const memoryStoreFor = (b: Bootstrap): MemoryStore => ({
 })
 
 /**
- * mkdir -p, one component at a time. Node's own (`recursive: true`) spins
- * forever where a parent exists but answers ENOENT for any child (procfs:
- * `--data-dir /proc/x` hung the member without a word); here that ENOENT is
- * final, as in etcd ("cannot access data directory").
- */
-export const mkdirAll = async (dir: string): Promise<void> => {
-  const chain: string[] = []
-  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    chain.unshift(d)
-    if (path.dirname(d) === d) break
-  }
-  for (const d of chain) {
-    try {
-      await fs.mkdir(d)
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EEXIST") continue
-      // A directory we may not create in but that exists (EACCES, EROFS) is fine.
-      const isDir = await fs.stat(d).then(
-        (st) => st.isDirectory(),
-        () => false,
-      )
-      if (!isDir) throw e
-    }
-  }
-}
-
-/**
  * The file WAL in `dir`. An empty directory first gets the bootstrap
  * snapshot (index 0, with its data) made durable; a directory with state keeps
  * it and the bootstrap is ignored (as etcd ignores --initial-cluster then).
@@ -109,7 +84,8 @@ export const walStorage = (dir: string, b: Bootstrap): Layer.Layer<LogStorage, S
     Effect.as(
       Effect.tryPromise({
         try: async () => {
-          await mkdirAll(dir)
+          // FileWal.open makes the directory (one component at a time: under
+          // /proc it fails at once instead of spinning in Node's recursive mkdir).
           const { wal, recovery } = await FileWal.open({ dir })
           try {
             const fresh =

@@ -1135,12 +1135,13 @@ const createSegment = async (
 }
 
 /**
- * mkdir -p, one component at a time, fsyncing the parent of each directory
- * it creates. Not Node's `recursive: true`: where a parent exists but answers
- * ENOENT for any child (procfs: `/proc/x`) that spins forever; here the
- * ENOENT is the answer.
+ * mkdir -p, one component at a time (with `durable`, fsyncing the parent of
+ * each directory it creates). Not Node's `recursive: true`: where a parent
+ * exists but answers ENOENT for any child (procfs: `/proc/x`) that spins
+ * forever; here the ENOENT is the answer. Throws the failing call's own
+ * error (its `path` names the component).
  */
-const mkdirDurable = async (dir: string): Promise<void> => {
+export const mkdirAll = async (dir: string, durable = false): Promise<void> => {
   const chain: string[] = []
   for (let d = path.resolve(dir); ; d = path.dirname(d)) {
     chain.unshift(d)
@@ -1157,11 +1158,20 @@ const mkdirDurable = async (dir: string): Promise<void> => {
         () => false,
       )
       if (isDir) continue
-      throw new WalIoError({ operation: "mkdir", path: d, cause: e })
+      throw e
     }
-    await syncDirectory(path.dirname(d)).catch(ioFail("fsync", d))
+    if (durable) await syncDirectory(path.dirname(d))
   }
 }
+
+const mkdirDurable = (dir: string): Promise<void> =>
+  mkdirAll(dir, true).catch((e: unknown) => {
+    throw new WalIoError({
+      operation: "mkdir",
+      path: (e as NodeJS.ErrnoException).path ?? dir,
+      cause: e,
+    })
+  })
 
 /**
  * Takes the directory's lock file (holding our pid and when we started). A

@@ -10,6 +10,7 @@ export {
 export {
   DEFAULT_SEGMENT_BYTES,
   FileWal,
+  mkdirAll,
   segmentFileName,
   WalOptions,
   type WalRecovery,
