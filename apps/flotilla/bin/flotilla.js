@@ -4,12 +4,15 @@
 // their sources through the "@flotilla/source" export condition); a published
 // install runs the compiled `dist`.
 import { existsSync } from "node:fs"
-import { registerHooks } from "node:module"
+// A namespace import: a named import of registerHooks would fail to link on an
+// older Node before the check below could say why.
+import * as nodeModule from "node:module"
 
+const { registerHooks } = nodeModule
 const [major] = process.versions.node.split(".").map(Number)
-if (major < 22) {
+if (major < 22 || typeof registerHooks !== "function") {
   process.stderr.write(
-    `flotilla needs Node.js 22 or newer (this is ${process.version}); run it through npm or npx in the repository, which use the pinned Node 24.\n`,
+    `flotilla needs Node.js 22.15 or newer (this is ${process.version}); run it through npm or npx in the repository, which use the pinned Node 24.\n`,
   )
   process.exit(2)
 }
