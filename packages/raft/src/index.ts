@@ -92,4 +92,5 @@ export {
   readMessage,
   writeMessage,
 } from "./transport/tcp-codec.ts"
+export { type QueryHandler, queryPeer } from "./transport/tcp-query.ts"
 export * from "./wal/index.ts"

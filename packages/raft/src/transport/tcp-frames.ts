@@ -4,9 +4,16 @@
 //   payload = kind (u8) | body
 //   Hello (kind 1): "FLRT" | version (u8) | from (string) | to (string)
 //   Batch (kind 2): messages, back to back, until the end of the payload
+//   Query (kind 3): "FLRT" | version (u8) | from (string) | to (string) | body
+//   Answer (kind 4): body
 //
 // A connection carries messages one way: the dialing node sends a Hello, then
-// batches; the accepting node only reads.
+// batches; the accepting node only reads. A Query instead of the Hello asks the
+// accepting node one question before Raft runs (the store's "was this member
+// already bootstrapped?"): it answers with one Answer frame, or none, and
+// closes. A node from before queries reads a Query as a bad Hello and closes
+// the connection unanswered, which the asker takes as no answer. Bodies are
+// opaque here: the layer above defines them.
 
 import type { Message } from "../core/types.ts"
 import {
@@ -19,37 +26,82 @@ import {
 
 export const FRAME_HELLO = 1
 export const FRAME_BATCH = 2
+export const FRAME_QUERY = 3
+export const FRAME_ANSWER = 4
 export const PROTOCOL_VERSION = 1
 const MAGIC = [0x46, 0x4c, 0x52, 0x54] // "FLRT"
 
-export const encodeHello = (from: string, to: string): Uint8Array => {
-  const w = new BinaryWriter(64)
+/** A frame of `kind` opening with the magic, version and both ends' ids (Hello, Query). */
+const encodeAddressed = (kind: number, from: string, to: string, body?: Uint8Array): Uint8Array => {
+  const w = new BinaryWriter(64 + (body?.length ?? 0))
   w.raw(new Uint8Array(4))
-  w.u8(FRAME_HELLO)
+  w.u8(kind)
   w.raw(Uint8Array.from(MAGIC))
   w.u8(PROTOCOL_VERSION)
   w.str(from)
   w.str(to)
+  if (body !== undefined) w.raw(body)
   const frame = w.view().slice()
   new DataView(frame.buffer).setUint32(0, frame.length - 4, true)
   return frame
 }
 
+/** Reads the opening of `encodeAddressed`; the reader is left at the body. */
+const readAddressed = (
+  r: BinaryReader,
+  kind: number,
+  name: string,
+): { readonly from: string; readonly to: string } => {
+  const got = r.u8(`${name}.kind`)
+  if (got !== kind) r.fail(`${name}.kind`, `expected a ${name} frame, got kind ${got}`)
+  for (const b of MAGIC)
+    if (r.u8(`${name}.magic`) !== b) r.fail(`${name}.magic`, "not a Flotilla Raft peer")
+  const version = r.u8(`${name}.version`)
+  if (version !== PROTOCOL_VERSION)
+    r.fail(`${name}.version`, `unsupported protocol version ${version}`)
+  const from = r.str(`${name}.from`)
+  const to = r.str(`${name}.to`)
+  return { from, to }
+}
+
+export const encodeHello = (from: string, to: string): Uint8Array =>
+  encodeAddressed(FRAME_HELLO, from, to)
+
 export const decodeHello = (
   payload: Uint8Array,
 ): { readonly from: string; readonly to: string } => {
   const r = new BinaryReader(payload)
-  const kind = r.u8("hello.kind")
-  if (kind !== FRAME_HELLO) r.fail("hello.kind", `expected a hello frame, got kind ${kind}`)
-  for (const b of MAGIC)
-    if (r.u8("hello.magic") !== b) r.fail("hello.magic", "not a Flotilla Raft peer")
-  const version = r.u8("hello.version")
-  if (version !== PROTOCOL_VERSION)
-    r.fail("hello.version", `unsupported protocol version ${version}`)
-  const from = r.str("hello.from")
-  const to = r.str("hello.to")
+  const hello = readAddressed(r, FRAME_HELLO, "hello")
   if (r.remaining !== 0) r.fail("hello", `${r.remaining} trailing bytes`)
-  return { from, to }
+  return hello
+}
+
+/** A Query frame: `body` asked of `to` by `from`. */
+export const encodeQuery = (from: string, to: string, body: Uint8Array): Uint8Array =>
+  encodeAddressed(FRAME_QUERY, from, to, body)
+
+export const decodeQuery = (
+  payload: Uint8Array,
+): { readonly from: string; readonly to: string; readonly body: Uint8Array } => {
+  const r = new BinaryReader(payload)
+  const { from, to } = readAddressed(r, FRAME_QUERY, "query")
+  return { from, to, body: payload.slice(payload.length - r.remaining) }
+}
+
+/** An Answer frame carrying `body`. */
+export const encodeAnswer = (body: Uint8Array): Uint8Array => {
+  const frame = new Uint8Array(5 + body.length)
+  new DataView(frame.buffer).setUint32(0, 1 + body.length, true)
+  frame[4] = FRAME_ANSWER
+  frame.set(body, 5)
+  return frame
+}
+
+export const decodeAnswer = (payload: Uint8Array): Uint8Array => {
+  const r = new BinaryReader(payload)
+  const kind = r.u8("answer.kind")
+  if (kind !== FRAME_ANSWER) r.fail("answer.kind", `expected an answer frame, got kind ${kind}`)
+  return payload.slice(1)
 }
 
 /**

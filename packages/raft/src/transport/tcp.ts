@@ -20,7 +20,17 @@ import { Context, Effect, Layer, Queue, Schema, type Scope, Stream } from "effec
 import type { Message, NodeId } from "../core/types.ts"
 import { coalesceAppends, isEmptyAppend } from "./coalesce.ts"
 import { BinaryWriter, encodeWireMessage, RaftCodecError } from "./tcp-codec.ts"
-import { decodeBatch, decodeHello, encodeBatches, encodeHello, FrameDecoder } from "./tcp-frames.ts"
+import {
+  decodeBatch,
+  decodeHello,
+  decodeQuery,
+  encodeAnswer,
+  encodeBatches,
+  encodeHello,
+  FRAME_QUERY,
+  FrameDecoder,
+} from "./tcp-frames.ts"
+import type { QueryHandler } from "./tcp-query.ts"
 
 export const TcpPeerAddress = Schema.Struct({
   host: Schema.NonEmptyString,
@@ -146,6 +156,7 @@ export class TcpTransport {
     connects: 0,
   }
   private closed = false
+  private queryHandler: QueryHandler | undefined
 
   private constructor(
     options: TcpTransportOptions,
@@ -211,6 +222,15 @@ export class TcpTransport {
     if (peer.address.host === address.host && peer.address.port === address.port) return
     peer.address = address
     peer.socket?.destroy()
+  }
+
+  /**
+   * Answers peers' queries (see `queryPeer`) with `handler` from now on;
+   * undefined stops answering. Until a handler is set, queries are closed
+   * unanswered (the asker hears nothing, as from a node that is still starting).
+   */
+  onQuery(handler: QueryHandler | undefined): void {
+    this.queryHandler = handler
   }
 
   /** Forgets a peer: its queue is dropped and its connection closed. */
@@ -393,6 +413,10 @@ export class TcpTransport {
         const payload = payloads[p]!
         try {
           if (from === undefined) {
+            if (payload[0] === FRAME_QUERY) {
+              this.answer(socket, decodeQuery(payload))
+              return
+            }
             const hello = decodeHello(payload)
             if (hello.to !== this.id)
               throw new RaftCodecError({
@@ -423,6 +447,24 @@ export class TcpTransport {
     })
     socket.on("error", () => undefined)
     socket.on("close", () => this.inbound.delete(socket))
+  }
+
+  /** One query, one answer (or none), then the connection closes. */
+  private answer(
+    socket: net.Socket,
+    query: { readonly from: string; readonly to: string; readonly body: Uint8Array },
+  ): void {
+    socket.removeAllListeners("data")
+    let answer: Uint8Array | undefined
+    if (query.to === this.id && this.queryHandler !== undefined) {
+      try {
+        answer = this.queryHandler(query.from, query.body)
+      } catch {
+        answer = undefined
+      }
+    }
+    if (answer === undefined || answer.length + 1 > this.maxFrameBytes) socket.end()
+    else socket.end(encodeAnswer(answer))
   }
 }
 
