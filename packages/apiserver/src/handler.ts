@@ -40,6 +40,7 @@ import {
   expired,
   internalError,
   isApiError,
+  methodNotAllowed,
   methodNotSupported,
   notAcceptable,
   notFound,
@@ -679,6 +680,10 @@ const nonResource = (
         ? errorResponse(pathNotFound())
         : { _tag: "Body", status: 200, contentType: jsonType, body: doc.json }
     }
+    case "MethodNotAllowed":
+      return errorResponse(methodNotAllowed())
+    case "BadPath":
+      return errorResponse(badRequest(r.message))
     case "OpenApiV2":
     case "NotFound":
       return {

@@ -11,7 +11,8 @@
 import { timingSafeEqual } from "node:crypto"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
-import type { AddressInfo } from "node:net"
+import type { AddressInfo, Socket } from "node:net"
+import type { Duplex } from "node:stream"
 import { KV } from "@flotilla/store"
 import { Context, Effect, Exit, Layer, Schema, type Scope, Stream } from "effect"
 import { makeWatchCaches } from "./cacher.ts"
@@ -405,6 +406,52 @@ const listen = (
     }
   })
 
+/** A whole response written on a bare socket (before any request was read from it), then closed. */
+const rawResponse = (status: number, reason: string, body: string) =>
+  `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncache-control: no-cache, private\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+
+const methodNotAllowedResponse = rawResponse(
+  405,
+  "Method Not Allowed",
+  JSON.stringify({
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message: "the server does not allow this method on the requested resource",
+    reason: "MethodNotAllowed",
+    details: {},
+    code: 405,
+  }),
+)
+
+/** Node's own answers to a request it could not parse (what it writes when no listener is set). */
+const parseFailureResponses: Readonly<Record<string, string>> = {
+  HPE_HEADER_OVERFLOW: "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n",
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n",
+  ERR_HTTP_REQUEST_TIMEOUT: "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n",
+}
+
+/**
+ * A request Node's parser refuses. A method it does not know (Go, and so
+ * Kubernetes, takes any token as a method and answers 405 on a resource) gets
+ * Kubernetes' 405 Status instead of Node's bare 400; anything else gets Node's
+ * own answer. Only on a socket that has written nothing: otherwise a response
+ * may still be on its way and the socket is just closed, as Node does.
+ */
+const onClientError = (e: Error & { readonly code?: string }, socket: Duplex) => {
+  if (socket.writable && (socket as Socket).bytesWritten === 0 && e.code !== "ECONNRESET") {
+    socket.end(
+      e.code === "HPE_INVALID_METHOD"
+        ? methodNotAllowedResponse
+        : (parseFailureResponses[e.code ?? ""] ??
+            "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"),
+    )
+  } else {
+    socket.destroy()
+  }
+}
+
 /** Starts the server in the current scope. */
 export const serve = (
   kv: KV["Service"],
@@ -489,6 +536,11 @@ export const serve = (
         if (!res.writableFinished) interrupt()
       })
     }
+    server.on("clientError", onClientError)
+    // CONNECT (a proxy tunnel) is no verb of the API: Node would drop the socket unanswered.
+    server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
+      socket.end(methodNotAllowedResponse)
+    })
     server.on("request", (req: IncomingMessage, res: ServerResponse) => {
       const url = targetOf(req.url ?? "/")
       if (!authorized(req, url.pathname)) {

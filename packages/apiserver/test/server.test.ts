@@ -36,6 +36,22 @@ const pieces = [
   "'",
 ]
 
+/** Writes one raw request and reads until the server closes the connection. */
+const exchange = (port: number, raw: string) =>
+  new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1")
+    let out = ""
+    socket.on("data", (d: Buffer) => {
+      out += d.toString("utf8")
+    })
+    socket.on("close", () => {
+      const [head = "", rest = ""] = out.split("\r\n\r\n")
+      resolve({ status: Number(head.split(" ")[1]), body: rest })
+    })
+    socket.on("error", reject)
+    socket.write(raw)
+  })
+
 describe("targetOf", () => {
   it("keeps the path as sent (up to ? or #) and reads the query as the URL parser does (property)", () => {
     fc.assert(
@@ -166,24 +182,14 @@ describe("dot segments over HTTP", () => {
   it("DELETE of a pod named . or .. is a 400 and deletes nothing (it deleted every pod, or the namespace)", async () => {
     const server = await startServer({ namespaceLifecycle: false, compactionIntervalMs: 0 })
     try {
-      const send = (method: string, path: string, body?: unknown) =>
-        new Promise<{ status: number; body: string }>((resolve, reject) => {
-          // fetch resolves dot segments itself: the request is written by hand.
-          const socket = connect(server.port, "127.0.0.1")
-          const text = body === undefined ? "" : JSON.stringify(body)
-          let out = ""
-          socket.on("data", (d: Buffer) => {
-            out += d.toString("utf8")
-          })
-          socket.on("end", () => {
-            const [head = "", rest = ""] = out.split("\r\n\r\n")
-            resolve({ status: Number(head.split(" ")[1]), body: rest })
-          })
-          socket.on("error", reject)
-          socket.write(
-            `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
-          )
-        })
+      // fetch resolves dot segments itself: the request is written by hand.
+      const send = (method: string, path: string, body?: unknown) => {
+        const text = body === undefined ? "" : JSON.stringify(body)
+        return exchange(
+          server.port,
+          `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+        )
+      }
       const pod = (name: string) => ({
         apiVersion: "v1",
         kind: "Pod",
@@ -215,6 +221,53 @@ describe("dot segments over HTTP", () => {
       }
       expect((await send("GET", "/api/v1/namespaces/team/pods/a")).status).toBe(200)
       expect((await send("GET", "/api/v1/namespaces/team")).status).toBe(200)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe("methods and paths Node or Go refuse, over HTTP", () => {
+  it("an unknown method, CONNECT and TRACE are Kubernetes' 405 Status (Node answered a bare 400, dropped CONNECT unanswered, 404 to TRACE); a malformed escape is a 400 (it was taken literally); the server serves on", async () => {
+    const server = await startServer({ namespaceLifecycle: false, compactionIntervalMs: 0 })
+    try {
+      const send = (raw: string) => exchange(server.port, raw)
+      const request = (method: string, path: string) =>
+        send(`${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
+      const pods = "/api/v1/namespaces/default/pods"
+      for (const raw of [
+        `FOO ${pods} HTTP/1.1\r\nHost: x\r\n\r\n`,
+        `TRACE ${pods}/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        `OPTIONS ${pods} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        "CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n",
+      ]) {
+        const r = await send(raw)
+        expect(r.status, raw).toBe(405)
+        expect(JSON.parse(r.body), raw).toMatchObject({
+          kind: "Status",
+          status: "Failure",
+          reason: "MethodNotAllowed",
+          message: "the server does not allow this method on the requested resource",
+          code: 405,
+        })
+      }
+      for (const [path, escape] of [
+        ["/api/v1/namespaces/de%ZZfault/pods", "%ZZ"],
+        [`${pods}/a%4`, "%4"],
+      ]) {
+        const r = await request("GET", path as string)
+        expect(r.status, path).toBe(400)
+        expect(JSON.parse(r.body), path).toMatchObject({
+          reason: "BadRequest",
+          message: `invalid URL escape "${escape}"`,
+        })
+      }
+      // Other parse failures keep Node's own answers.
+      expect(
+        (await send(`GET ${pods} HTTP/1.1\r\nHost: x\r\nX: ${"a".repeat(20_000)}\r\n\r\n`)).status,
+      ).toBe(431)
+      expect((await send("GET / HTTP/9.9\r\nHost: x\r\n\r\n")).status).toBe(400)
+      expect((await request("GET", pods)).status).toBe(200)
     } finally {
       await server.close()
     }

@@ -52,6 +52,10 @@ export type Route =
   | { readonly _tag: "OpenApiDocument"; readonly path: string }
   | { readonly _tag: "OpenApiV2" }
   | { readonly _tag: "Health"; readonly check: string }
+  /** A resource path asked with a method no verb maps to (TRACE, OPTIONS, ...). */
+  | { readonly _tag: "MethodNotAllowed" }
+  /** A path Go's URL parser refuses (a `%` not followed by two hex digits). */
+  | { readonly _tag: "BadPath"; readonly message: string }
   | { readonly _tag: "NotFound" }
 
 const namespaceSubresources = new Set(["status", "finalize"])
@@ -98,8 +102,19 @@ const verbOf = (method: string, hasName: boolean, watch: boolean): Verb | undefi
 const isTrue = (value: string | null): boolean =>
   value !== null && (value === "1" || value.toLowerCase() === "true")
 
+/** A `%` not followed by two hex digits: Go's `url.Parse` refuses the request target. */
+const malformedEscape = /%(?![0-9A-Fa-f]{2})/
+
 /** Routes a request by method, path and query. */
 export const route = (method: string, path: string, query: URLSearchParams): Route => {
+  if (path.includes("%")) {
+    const bad = malformedEscape.exec(path)
+    if (bad !== null) {
+      // Go's words for it (net/url's EscapeError), with the escape as Go quotes it.
+      const sequence = path.slice(bad.index, bad.index + 3)
+      return { _tag: "BadPath", message: `invalid URL escape ${JSON.stringify(sequence)}` }
+    }
+  }
   const parts = splitPath(path)
   const [root] = parts
   if (root === "version" && parts.length === 1) return { _tag: "Version" }
@@ -149,7 +164,7 @@ export const route = (method: string, path: string, query: URLSearchParams): Rou
   const name = rest[1] ?? ""
   const subresource = rest[2] ?? ""
   const verb = verbOf(method, name !== "", watch)
-  if (verb === undefined) return { _tag: "NotFound" }
+  if (verb === undefined) return { _tag: "MethodNotAllowed" }
   return {
     _tag: "Resource",
     request: { verb, group, version, namespace, resource, name, subresource },

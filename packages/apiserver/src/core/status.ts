@@ -82,6 +82,20 @@ export const forbidden = (t: Target, reason: string): ApiError =>
     }),
   )
 
+/**
+ * A method the resource's routes do not take: Kubernetes' generic 405 (what
+ * its router answers for TRACE, OPTIONS or a method it does not know).
+ */
+export const methodNotAllowed = (): ApiError =>
+  apiError(
+    failure(
+      405,
+      "MethodNotAllowed",
+      "the server does not allow this method on the requested resource",
+      {},
+    ),
+  )
+
 export const methodNotSupported = (resource: string, group: string, verb: string): ApiError =>
   apiError(
     failure(

@@ -1,3 +1,4 @@
+import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import {
   checkPodLogOptions,
@@ -52,13 +53,15 @@ describe("route", () => {
     expect(r("GET", "/api/v1/namespaces/team//pods/x")).toMatchObject({
       request: { resource: "", namespace: "team" },
     })
-    // Escaped segments are decoded; a malformed escape is kept as sent.
+    // Escaped segments are decoded; escapes that are not UTF-8 are kept as sent
+    // (the name's checks refuse the '%'); a malformed escape is a BadPath (below).
     expect(r("GET", "/api/v1/namespaces/a%2Db/pods/x%25y")).toMatchObject({
       request: { namespace: "a-b", name: "x%y" },
     })
-    expect(r("GET", "/api/v1/namespaces/a/pods/%E0%A4%A")).toMatchObject({
-      request: { name: "%E0%A4%A" },
+    expect(r("GET", "/api/v1/namespaces/a/pods/%E0%A4")).toMatchObject({
+      request: { name: "%E0%A4" },
     })
+    expect(r("GET", "/api/v1/namespaces/a/pods/%E0%A4%A")._tag).toBe("BadPath")
     expect(r("PUT", "/api/v1/namespaces/default/finalize")).toMatchObject({
       request: {
         verb: "update",
@@ -86,7 +89,40 @@ describe("route", () => {
     })
     expect(r("GET", "/nope")._tag).toBe("NotFound")
     expect(r("GET", "/api/v1/namespaces/a/pods/b/c/d")._tag).toBe("NotFound")
-    expect(r("TRACE", "/api/v1/pods")._tag).toBe("NotFound")
+    // A resource asked with a method no verb maps to: Kubernetes' router answers 405.
+    for (const method of ["TRACE", "OPTIONS", "PROPFIND", "LINK"]) {
+      expect(r(method, "/api/v1/namespaces/a/pods/b")._tag, method).toBe("MethodNotAllowed")
+      expect(r(method, "/apis/apps/v1/deployments")._tag, method).toBe("MethodNotAllowed")
+    }
+    expect(r("TRACE", "/nope")._tag).toBe("NotFound")
+  })
+
+  it("refuses a path with a malformed escape in Go's words, wherever it is (it was taken literally)", () => {
+    expect(r("GET", "/api/v1/namespaces/de%ZZfault/pods")).toEqual({
+      _tag: "BadPath",
+      message: 'invalid URL escape "%ZZ"',
+    })
+    expect(r("DELETE", "/api/v1/namespaces/a/pods/x%4")).toEqual({
+      _tag: "BadPath",
+      message: 'invalid URL escape "%4"',
+    })
+    expect(r("GET", "/healthz%")).toEqual({ _tag: "BadPath", message: 'invalid URL escape "%"' })
+    // Well-formed escapes still route (and decode).
+    expect(r("GET", "/api/v1/namespaces/a/pods/b%2Dc")).toMatchObject({
+      _tag: "Resource",
+      request: { name: "b-c" },
+    })
+  })
+
+  it("routes every path with a bad escape to BadPath and no other path there (property)", () => {
+    const segment = fc.stringMatching(/^[a-z0-9%.-]{0,6}$/)
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 6 }), (segments) => {
+        const path = `/api/v1/${segments.join("/")}`
+        const bad = /%(?![0-9A-Fa-f]{2})/.test(path)
+        expect(r("GET", path)._tag === "BadPath").toBe(bad)
+      }),
+    )
   })
 })
 
