@@ -251,7 +251,7 @@ describe("methods and paths Node or Go refuse, over HTTP", () => {
           code: 405,
         })
       }
-      for (const [path, escape] of [
+      for (const [path, sequence] of [
         ["/api/v1/namespaces/de%ZZfault/pods", "%ZZ"],
         [`${pods}/a%4`, "%4"],
       ]) {
@@ -259,7 +259,7 @@ describe("methods and paths Node or Go refuse, over HTTP", () => {
         expect(r.status, path).toBe(400)
         expect(JSON.parse(r.body), path).toMatchObject({
           reason: "BadRequest",
-          message: `invalid URL escape "${escape}"`,
+          message: `invalid URL escape "${sequence}"`,
         })
       }
       // Other parse failures keep Node's own answers.
