@@ -23,6 +23,23 @@ describe("flotilla command", () => {
     expect(stdout).toContain("flotilla")
   })
 
+  it("takes `help [subcommand]` as kubectl and etcdctl do (it was an unknown subcommand, exit 2)", async () => {
+    const [help, rootHelp, helpUp, upHelp] = await Promise.all([
+      run("help"),
+      run("--help"),
+      run("help", "up"),
+      run("up", "--help"),
+    ])
+    expect(help.stdout).toBe(rootHelp.stdout)
+    expect(helpUp.stdout).toBe(upHelp.stdout)
+    expect(helpUp.stdout).toContain("flotilla up [flags]")
+    const failure = await run("help", "nope").then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    )
+    expect(failure?.code).toBe(2)
+  })
+
   it("exits 2 with the problem on a command line that does not parse", async () => {
     const failure = await run("validate", "--no-such-flag").then(
       () => undefined,

@@ -20,7 +20,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 /** Starts `flotilla up` (on a free port, or with no --port when `port` is "default") and resolves once it prints the kubectl line. */
 const start = (extra: ReadonlyArray<string> = [], dataDir = dir, port: string | undefined = "0") =>
   new Promise<{
-    readonly stop: () => Promise<{ code: number | null; output: string }>
+    readonly stop: (signal?: NodeJS.Signals) => Promise<{ code: number | null; output: string }>
     readonly output: () => string
   }>((resolve, reject) => {
     const child = spawn(
@@ -41,10 +41,10 @@ const start = (extra: ReadonlyArray<string> = [], dataDir = dir, port: string | 
         clearTimeout(timer)
         resolve({
           output: () => output,
-          stop: () =>
+          stop: (signal = "SIGINT") =>
             new Promise((done) => {
               child.once("exit", (code) => done({ code, output }))
-              child.kill("SIGINT")
+              child.kill(signal)
             }),
         })
       }
@@ -168,7 +168,7 @@ const upOnStore = async (endpoint: string, dataDir: string, namespace: string) =
 }
 
 describe("flotilla up", () => {
-  it("serves kubectl, stops on SIGINT and keeps its objects for the next up", async () => {
+  it("serves kubectl, stops on SIGINT (130) or SIGTERM (143, as etcd; it was 130) and keeps its objects for the next up", async () => {
     const first = await start()
     expect(first.output()).toMatch(/API server on http:\/\/127\.0\.0\.1:\d+/)
     expect(readFileSync(join(dir, "kubeconfig"), "utf8")).toMatch(
@@ -182,7 +182,9 @@ describe("flotilla up", () => {
     ).stdout
     const stopped = await first.stop()
     expect(stopped.output).toContain("flotilla: stopping")
+    expect(stopped.code).toBe(130)
     const second = await start()
+    let stoppedByTerm: { code: number | null; output: string } | undefined
     try {
       expect(second.output()).toMatch(/store: 3 members replicated by Raft/)
       const { stdout } = await kubectl(
@@ -193,9 +195,12 @@ describe("flotilla up", () => {
         "jsonpath={.status.phase} {.metadata.resourceVersion}",
       )
       expect(stdout).toBe(`Active ${before}`)
+      stoppedByTerm = await second.stop("SIGTERM")
     } finally {
-      await second.stop()
+      if (stoppedByTerm === undefined) await second.stop()
     }
+    expect(stoppedByTerm.output).toContain("flotilla: stopping")
+    expect(stoppedByTerm.code).toBe(143)
   })
 
   it("takes port 6443, or the next free one, when no --port is given", async () => {
@@ -254,6 +259,8 @@ describe("flotilla up", () => {
         [["--port", "70000"], "flotilla up: --port: must be from 0 to 65535, got 70000"],
         [["--port", "-1"], "flotilla up: --port: must be from 0 to 65535, got -1"],
         [["--members", "0"], "flotilla up: --members: must be at least 1, got 0"],
+        [["--port", "1e3"], 'flotilla up: --port: must be a decimal integer, got "1e3"'],
+        [["--members", "3.0"], 'flotilla up: --members: must be a decimal integer, got "3.0"'],
         [
           ["--etcd-servers", "127.0.0.1"],
           'flotilla up: --etcd-servers: "127.0.0.1": names no port',

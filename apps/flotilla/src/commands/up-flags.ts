@@ -9,11 +9,27 @@ import { Result } from "effect"
 /** Most members of the embedded store: its members share one process, so more only slow writes (etcd's own advice is at most 7). */
 export const maxMembers = 7
 
+/**
+ * A flag's decimal integer as Go's `strconv.Atoi` reads one: digits with an
+ * optional sign, nothing else (JavaScript's `Number` also takes `1e3`,
+ * `0x10`, `1.0` and blanks).
+ */
+const integerFlag = (flag: string, text: string): Result.Result<number, string> => {
+  const n = Number(text)
+  return /^[+-]?\d+$/.test(text) && Number.isSafeInteger(n)
+    ? Result.succeed(n)
+    : Result.fail(`--${flag}: must be a decimal integer, got ${JSON.stringify(text)}`)
+}
+
 /** `--port`: 0 (any free port) to 65535; absent means 6443 or the next free one. */
-export const decodePort = (port: number | undefined): Result.Result<number | undefined, string> =>
-  port === undefined || (Number.isSafeInteger(port) && port >= 0 && port <= 65535)
-    ? Result.succeed(port)
-    : Result.fail(`--port: must be from 0 to 65535, got ${port}`)
+export const decodePort = (text: string | undefined): Result.Result<number | undefined, string> =>
+  text === undefined
+    ? Result.succeed(undefined)
+    : Result.flatMap(integerFlag("port", text), (port) =>
+        port >= 0 && port <= 65535
+          ? Result.succeed(port)
+          : Result.fail(`--port: must be from 0 to 65535, got ${port}`),
+      )
 
 /** `--data-dir`: any path but the empty one (which would be the working directory). */
 export const decodeDataDir = (dir: string): Result.Result<string, string> =>
@@ -25,14 +41,18 @@ export const decodeDataDir = (dir: string): Result.Result<string, string> =>
 
 /** `--members` alone: 1 to `maxMembers`. */
 export const decodeMembers = (
-  members: number | undefined,
+  text: string | undefined,
 ): Result.Result<number | undefined, string> =>
-  members === undefined || (members >= 1 && members <= maxMembers)
-    ? Result.succeed(members)
-    : Result.fail(
-        members < 1
-          ? `--members: must be at least 1, got ${members}`
-          : `--members: at most ${maxMembers} (the members share this process: more only slow writes), got ${members}`,
+  text === undefined
+    ? Result.succeed(undefined)
+    : Result.flatMap(integerFlag("members", text), (members) =>
+        members >= 1 && members <= maxMembers
+          ? Result.succeed(members)
+          : Result.fail(
+              members < 1
+                ? `--members: must be at least 1, got ${members}`
+                : `--members: at most ${maxMembers} (the members share this process: more only slow writes), got ${members}`,
+            ),
       )
 
 /**

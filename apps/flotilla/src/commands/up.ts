@@ -57,7 +57,7 @@ export class UpFailed extends Schema.TaggedError<UpFailed>()("UpFailed", {
   override readonly [Runtime.errorExitCode] = 1
 }
 
-const port = Flag.Int("port").pipe(
+const port = Flag.String("port").pipe(
   Flag.withDescription("Port of the API server on 127.0.0.1 (default 6443, or the next free one)"),
   Flag.optional,
 )
@@ -65,7 +65,7 @@ const dataDir = Flag.String("data-dir").pipe(
   Flag.withDescription("Where the kubeconfig, the store's logs and the lock file live"),
   Flag.withDefault(".flotilla"),
 )
-const members = Flag.Int("members").pipe(
+const members = Flag.String("members").pipe(
   Flag.withDescription(
     `Members of the embedded store, replicated by Raft (1-${maxMembers}; default 3, or the count an existing data directory was made with)`,
   ),
@@ -309,9 +309,9 @@ const usage = <A>(r: Result.Result<A, string>): Effect.Effect<A, UpUsageError> =
     : Effect.fail(new UpUsageError({ message: r.failure }))
 
 const startUp = Effect.fn(function* (flags: {
-  readonly port: Option.Option<number>
+  readonly port: Option.Option<string>
   readonly dataDir: string
-  readonly members: Option.Option<number>
+  readonly members: Option.Option<string>
   readonly etcdServers: Option.Option<string>
   readonly schedulerConfig: Option.Option<string>
 }) {

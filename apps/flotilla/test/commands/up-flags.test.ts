@@ -18,10 +18,32 @@ const failure = <A>(r: Result.Result<A, string>): string | undefined =>
 describe("up flags", () => {
   it("--port: 0 to 65535, or absent", () => {
     expect(decodePort(undefined)).toEqual(Result.succeed(undefined))
-    expect(decodePort(0)).toEqual(Result.succeed(0))
-    expect(decodePort(65535)).toEqual(Result.succeed(65535))
-    expect(failure(decodePort(-1))).toBe("--port: must be from 0 to 65535, got -1")
-    expect(failure(decodePort(70000))).toBe("--port: must be from 0 to 65535, got 70000")
+    expect(decodePort("0")).toEqual(Result.succeed(0))
+    expect(decodePort("65535")).toEqual(Result.succeed(65535))
+    expect(decodePort("+80")).toEqual(Result.succeed(80))
+    expect(failure(decodePort("-1"))).toBe("--port: must be from 0 to 65535, got -1")
+    expect(failure(decodePort("70000"))).toBe("--port: must be from 0 to 65535, got 70000")
+  })
+
+  it("--port and --members: decimal integers only, as Go's Atoi reads them (1e3 was taken as 1000)", () => {
+    for (const text of [
+      "1e3",
+      "0x10",
+      "1.0",
+      " 80",
+      "80 ",
+      "",
+      "+",
+      "١٢",
+      "99999999999999999999",
+    ]) {
+      expect(failure(decodePort(text)), text).toBe(
+        `--port: must be a decimal integer, got ${JSON.stringify(text)}`,
+      )
+      expect(failure(decodeMembers(text)), text).toBe(
+        `--members: must be a decimal integer, got ${JSON.stringify(text)}`,
+      )
+    }
   })
 
   it("--data-dir: not empty", () => {
@@ -32,10 +54,10 @@ describe("up flags", () => {
 
   it("--members: 1 to maxMembers", () => {
     expect(decodeMembers(undefined)).toEqual(Result.succeed(undefined))
-    expect(decodeMembers(1)).toEqual(Result.succeed(1))
-    expect(decodeMembers(maxMembers)).toEqual(Result.succeed(maxMembers))
-    expect(failure(decodeMembers(0))).toBe("--members: must be at least 1, got 0")
-    expect(failure(decodeMembers(99))).toMatch(/^--members: at most 7 .*, got 99$/)
+    expect(decodeMembers("1")).toEqual(Result.succeed(1))
+    expect(decodeMembers(String(maxMembers))).toEqual(Result.succeed(maxMembers))
+    expect(failure(decodeMembers("0"))).toBe("--members: must be at least 1, got 0")
+    expect(failure(decodeMembers("99"))).toMatch(/^--members: at most 7 .*, got 99$/)
   })
 
   it("an existing store keeps its member count", () => {
