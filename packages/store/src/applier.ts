@@ -11,9 +11,12 @@ import {
   ErrMemberBadURLs,
   ErrMemberNotFound,
   ErrPeerURLExist,
+  ErrTimeoutLeaderTransfer,
+  type EtcdFailure,
   isEtcdFailure,
 } from "./core/errors.ts"
 import { fnv64 } from "./core/hash.ts"
+import { checkMoveLeader, checkPromote, Membership } from "./core/members.ts"
 import { MvccStore, type StoreConfig } from "./core/mvcc.ts"
 import type {
   InternalRequest,
@@ -71,6 +74,19 @@ export interface ApplierShape {
     isLearner: boolean,
   ) => Effect.Effect<Member, EtcdError>
   readonly removeMember: (id: bigint) => Effect.Effect<void, EtcdError>
+  /** New peer URLs for a member, through the log (etcd's MemberUpdate). */
+  readonly updateMember: (
+    id: bigint,
+    peerURLs: ReadonlyArray<string>,
+  ) => Effect.Effect<void, EtcdError>
+  /**
+   * Promotes a learner once it is in sync (etcd's MemberPromote). Only the
+   * leader knows how far a learner got: elsewhere this fails with
+   * "etcdserver: not leader" and the caller asks the leader.
+   */
+  readonly promoteMember: (id: bigint) => Effect.Effect<void, EtcdError>
+  /** Hands leadership to a voting member; completes once it leads (etcd's MoveLeader). */
+  readonly moveLeader: (target: bigint) => Effect.Effect<void, EtcdError>
 }
 
 export interface LocalOptions {
@@ -94,6 +110,9 @@ const validURL = (u: string): boolean => {
     return false
   }
 }
+
+const refuse = (f: EtcdFailure | undefined): Effect.Effect<void, EtcdError> =>
+  f === undefined ? Effect.void : Effect.fail(EtcdError.fromFailure(f))
 
 export class Applier extends Context.Service<Applier, ApplierShape>()("@flotilla/store/Applier") {
   /**
@@ -226,6 +245,33 @@ export class Applier extends Context.Service<Applier, ApplierShape>()("@flotilla
               members = members.filter((m) => m.ID !== id)
               return Effect.void
             }),
+          // The same decisions as a replicated member's, over this member's list.
+          updateMember: (id, peerURLs) =>
+            Effect.suspend(() => {
+              const registry = new Membership({ clusterId, members, removed: [] })
+              const op = { type: "update", ID: id, peerURLs } as const
+              const refused = registry.apply(op)
+              if (refused !== undefined) return Effect.fail(EtcdError.fromFailure(refused))
+              members = registry.members
+              return Effect.void
+            }),
+          // Added learners never run here: they are never in sync.
+          promoteMember: (id) =>
+            refuse(
+              checkPromote(new Membership({ clusterId, members, removed: [] }), id, {
+                leaderMatch: store.appliedIndex,
+                learnerMatch: undefined,
+              }),
+            ),
+          // The only running voter leads already: moving to itself is done; an
+          // added member never starts here, so it never takes over.
+          moveLeader: (target) =>
+            target === memberId
+              ? Effect.void
+              : refuse(
+                  checkMoveLeader(new Membership({ clusterId, members, removed: [] }), target) ??
+                    ErrTimeoutLeaderTransfer,
+                ),
         })
       }),
     )

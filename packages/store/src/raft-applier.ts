@@ -45,13 +45,17 @@ import { encodeBatchEntry, encodeMemberEntry, encodeStoreEntry } from "./core/en
 import {
   ErrMemberBadURLs,
   ErrNoLeader,
+  ErrNotLeader,
   ErrStopped,
   ErrTimeout,
   ErrTimeoutDueToLeaderFail,
+  ErrTimeoutLeaderTransfer,
   type EtcdFailure,
   isEtcdFailure,
 } from "./core/errors.ts"
 import {
+  checkMoveLeader,
+  checkPromote,
   type MemberOp,
   memberIdFor,
   memberIdOfNode,
@@ -585,6 +589,48 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
         yield* proposeMember(op)
         const node = raftNodeId(ID)
         yield* configured((voters, learners) => !voters.includes(node) && !learners.includes(node))
+      }),
+    updateMember: (ID, peerURLs) =>
+      Effect.gen(function* () {
+        const op: MemberOp = { type: "update", ID, peerURLs }
+        const refused = replica.membership.check(op)
+        if (refused !== undefined) return yield* fail(refused)
+        // Applied everywhere, the peer transports follow the new URLs.
+        yield* proposeMember(op)
+      }),
+    promoteMember: (ID) =>
+      Effect.gen(function* () {
+        const st = yield* raft.status
+        if (st.role !== "Leader") return yield* fail(ErrNotLeader)
+        const node = raftNodeId(ID)
+        const refused = checkPromote(replica.membership, ID, {
+          leaderMatch: st.progress.find((p) => p.id === self)?.match ?? st.lastIndex,
+          learnerMatch: st.progress.find((p) => p.id === node)?.match,
+        })
+        if (refused !== undefined) return yield* fail(refused)
+        yield* proposeMember({ type: "promote", ID })
+        // The registry says voter; the leader's reconciling makes Raft agree.
+        yield* configured((voters) => voters.includes(node))
+      }),
+    moveLeader: (target) =>
+      Effect.gen(function* () {
+        const st = yield* raft.status
+        if (st.role !== "Leader") return yield* fail(ErrNotLeader)
+        const refused = checkMoveLeader(replica.membership, target)
+        if (refused !== undefined) return yield* fail(refused)
+        // Succeeds once this node sees the target lead (at once for itself); the
+        // core abandons a transfer that does not finish within an election timeout.
+        yield* raft
+          .transferLeadership(raftNodeId(target))
+          .pipe(
+            Effect.mapError((e) =>
+              e instanceof Stopped
+                ? EtcdError.fromFailure(ErrStopped)
+                : e instanceof NotLeader
+                  ? EtcdError.fromFailure(ErrNotLeader)
+                  : EtcdError.fromFailure(ErrTimeoutLeaderTransfer),
+            ),
+          )
       }),
   })
 })

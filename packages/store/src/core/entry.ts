@@ -42,6 +42,7 @@ const OP_ADD = 1
 const OP_REMOVE = 2
 const OP_ATTRIBUTES = 3
 const OP_PROMOTE = 4
+const OP_UPDATE = 5
 
 const enc = new TextEncoder()
 const dec = new TextDecoder("utf-8", { fatal: true })
@@ -108,6 +109,11 @@ export const encodeMemberEntry = (header: RequestHeader, op: MemberOp): Uint8Arr
       w.u8(OP_PROMOTE)
       writeId(w, op.ID)
       break
+    case "update":
+      w.u8(OP_UPDATE)
+      writeId(w, op.ID)
+      writeStrings(w, op.peerURLs)
+      break
   }
   return w.finish()
 }
@@ -131,6 +137,10 @@ const readMemberOp = (r: Reader): MemberOp => {
     }
     case OP_PROMOTE:
       return { type: "promote", ID: readId(r, "member ID") }
+    case OP_UPDATE: {
+      const ID = readId(r, "member ID")
+      return { type: "update", ID, peerURLs: readStrings(r, "peerURLs") }
+    }
     default:
       throw new CodecError(`member op type: unknown value ${tag}`)
   }

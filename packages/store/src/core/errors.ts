@@ -96,6 +96,24 @@ export const ErrMemberNotLearner = etcdFailure(
   GrpcCode.FAILED_PRECONDITION,
   "etcdserver: can only promote a learner member",
 )
+export const ErrLearnerNotReady = etcdFailure(
+  GrpcCode.FAILED_PRECONDITION,
+  "etcdserver: can only promote a learner member which is in sync with leader",
+)
+export const ErrNotEnoughStartedMembers = etcdFailure(
+  GrpcCode.FAILED_PRECONDITION,
+  "etcdserver: re-configuration failed due to not enough started members",
+)
+export const ErrNotLeader = etcdFailure(GrpcCode.FAILED_PRECONDITION, "etcdserver: not leader")
+export const ErrBadLeaderTransferee = etcdFailure(
+  GrpcCode.FAILED_PRECONDITION,
+  "etcdserver: bad leader transferee",
+)
+/** etcd maps this one to no gRPC error of its own: clients see UNKNOWN with the message. */
+export const ErrTimeoutLeaderTransfer = etcdFailure(
+  GrpcCode.UNKNOWN,
+  "etcdserver: request timed out, leader transfer took too long",
+)
 /** Ours: member IDs derive from peer URLs, so a removed member's URLs cannot come back. */
 export const ErrRemovedPeerURLs = etcdFailure(
   GrpcCode.FAILED_PRECONDITION,

@@ -10,10 +10,13 @@
 // Pure: no clock, no I/O.
 
 import {
+  ErrBadLeaderTransferee,
+  ErrLearnerNotReady,
   ErrMemberBadURLs,
   ErrMemberExist,
   ErrMemberNotFound,
   ErrMemberNotLearner,
+  ErrNotEnoughStartedMembers,
   ErrPeerURLExist,
   ErrRemovedPeerURLs,
   type EtcdFailure,
@@ -39,6 +42,8 @@ export type MemberOp =
       readonly clientURLs: ReadonlyArray<string>
     }
   | { readonly type: "promote"; readonly ID: bigint }
+  /** New peer URLs for a member (etcd's MemberUpdate); its ID stays. */
+  | { readonly type: "update"; readonly ID: bigint; readonly peerURLs: ReadonlyArray<string> }
 
 /** The membership part of a snapshot. */
 export interface MembershipState {
@@ -178,6 +183,16 @@ export class Membership {
         if (m === undefined) return ErrMemberNotFound
         return m.isLearner ? undefined : ErrMemberNotLearner
       }
+      case "update": {
+        if (op.peerURLs.length === 0 || !op.peerURLs.every(validMemberURL)) return ErrMemberBadURLs
+        // etcd: a removed ID (ErrIDRemoved) and an unknown one both answer "member not found".
+        if (!this.byID.has(op.ID)) return ErrMemberNotFound
+        for (const m of this.byID.values()) {
+          if (m.ID !== op.ID && m.peerURLs.some((u) => op.peerURLs.includes(u)))
+            return ErrPeerURLExist
+        }
+        return undefined
+      }
     }
   }
 
@@ -209,8 +224,64 @@ export class Membership {
         this.byID.set(op.ID, { ...m, isLearner: false })
         break
       }
+      case "update": {
+        const m = this.byID.get(op.ID)!
+        this.byID.set(op.ID, { ...m, peerURLs: [...op.peerURLs] })
+        break
+      }
     }
     this.version++
     return undefined
   }
+}
+
+/**
+ * etcd's readyPercent: a learner is in sync with the leader once its match
+ * index is at least this fraction of the leader's own.
+ */
+export const LEARNER_READY_FRACTION = 0.9
+
+/** The leader's view of replication that promotion depends on (from its Raft progress). */
+export interface PromoteReplication {
+  /** The leader's own match index. */
+  readonly leaderMatch: number
+  /** The learner's match index; undefined while Raft does not replicate to it yet. */
+  readonly learnerMatch: number | undefined
+}
+
+/**
+ * Whether the leader may promote learner `id` (etcd's MemberPromote checks):
+ * the member exists and is a learner, its log is within 90 % of the leader's
+ * (isLearnerReady), and the voters after promotion would have a quorum of
+ * started members (strict reconfig check: the learner counts as started).
+ * Membership comes first, so a voter or an unknown ID is named as such rather
+ * than "not in sync".
+ */
+export const checkPromote = (
+  membership: Membership,
+  id: bigint,
+  replication: PromoteReplication,
+): EtcdFailure | undefined => {
+  const refused = membership.check({ type: "promote", ID: id })
+  if (refused !== undefined) return refused
+  const { leaderMatch, learnerMatch } = replication
+  if (learnerMatch === undefined || learnerMatch < leaderMatch * LEARNER_READY_FRACTION)
+    return ErrLearnerNotReady
+  let voters = 1
+  let started = 1
+  for (const m of membership.members) {
+    if (m.isLearner) continue
+    voters++
+    if (m.name !== "") started++
+  }
+  return started < Math.floor(voters / 2) + 1 ? ErrNotEnoughStartedMembers : undefined
+}
+
+/** Whether leadership may move to `target` (etcd's MoveLeader): a voting member. */
+export const checkMoveLeader = (
+  membership: Membership,
+  target: bigint,
+): EtcdFailure | undefined => {
+  const m = membership.member(target)
+  return m === undefined || m.isLearner ? ErrBadLeaderTransferee : undefined
 }

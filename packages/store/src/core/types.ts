@@ -278,6 +278,33 @@ export interface MemberRemoveResponse {
   readonly members: ReadonlyArray<Member>
 }
 
+export interface MemberUpdateRequest {
+  readonly ID: bigint
+  readonly peerURLs: ReadonlyArray<string>
+}
+
+export interface MemberUpdateResponse {
+  readonly header: ResponseHeader
+  readonly members: ReadonlyArray<Member>
+}
+
+export interface MemberPromoteRequest {
+  readonly ID: bigint
+}
+
+export interface MemberPromoteResponse {
+  readonly header: ResponseHeader
+  readonly members: ReadonlyArray<Member>
+}
+
+export interface MoveLeaderRequest {
+  readonly targetID: bigint
+}
+
+export interface MoveLeaderResponse {
+  readonly header: ResponseHeader
+}
+
 export interface StatusResponse {
   readonly header: ResponseHeader
   readonly version: string

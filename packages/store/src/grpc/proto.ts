@@ -24,6 +24,8 @@ import type {
   LeaseTimeToLiveRequest,
   MemberAddRequest,
   MemberRemoveRequest,
+  MemberUpdateRequest,
+  MoveLeaderRequest,
   PutRequest,
   PutResponse,
   RangeRequest,
@@ -669,6 +671,35 @@ export const readMemberAdd = (r: ProtoReader): MemberAddRequest => {
 export const readMemberId = (r: ProtoReader): MemberRemoveRequest => ({
   ID: readField1(r, "ID", 0n, (x, p) => x.uint64(p)),
 })
+
+/** MoveLeaderRequest: the target member's uint64 ID. */
+export const readMoveLeader = (r: ProtoReader): MoveLeaderRequest => ({
+  targetID: readField1(r, "targetID", 0n, (x, p) => x.uint64(p)),
+})
+
+/** MemberUpdateRequest: the member's uint64 ID and its new peer URLs. */
+export const readMemberUpdate = (r: ProtoReader): MemberUpdateRequest => {
+  let ID = 0n
+  const peerURLs: string[] = []
+  while (!r.done) {
+    const t = r.tag("(tag)")
+    switch (t >>> 3) {
+      case 1:
+        expect(t, VARINT, "ID")
+        ID = r.uint64("ID")
+        break
+      case 2: {
+        const path = `peerURLs[${peerURLs.length}]`
+        expect(t, LEN, path)
+        peerURLs.push(r.string(path))
+        break
+      }
+      default:
+        r.skip(t, `(field ${t >>> 3})`)
+    }
+  }
+  return { ID, peerURLs }
+}
 
 const ALARM_ACTIONS = ["GET", "ACTIVATE", "DEACTIVATE"] as const
 const ALARM_TYPES = ["NONE", "NOSPACE", "CORRUPT"] as const

@@ -8,13 +8,11 @@
 // end on a malformed request (as etcd's do) and when the client goes away.
 import type * as http2 from "node:http2"
 import * as net from "node:net"
-import { fileURLToPath } from "node:url"
-import * as grpc from "@grpc/grpc-js"
 import * as protoLoader from "@grpc/proto-loader"
 import { Cause, Context, Effect, Exit, Queue, type Scope, Stream } from "effect"
 import { Cluster } from "../cluster.ts"
 import { ErrRequestTooLarge, type EtcdFailure, GrpcCode } from "../core/errors.ts"
-import type { WatchRequest, WatchResponse } from "../core/types.ts"
+import type { Member, ResponseHeader, WatchRequest, WatchResponse } from "../core/types.ts"
 import { isReadOnlyTxn } from "../core/validate.ts"
 import { EtcdError } from "../errors.ts"
 import { KV } from "../kv.ts"
@@ -38,40 +36,17 @@ import {
   readLeaseTimeToLive,
   readMemberAdd,
   readMemberId,
+  readMemberUpdate,
+  readMoveLeader,
   readPut,
   readRange,
   readTxn,
   readWatchRequest,
 } from "./proto.ts"
+import { PROTO_OPTIONS } from "./services.ts"
 import { WireError, wireHeader, wireMember, withWireHeader } from "./wire.ts"
 
-/** Where our .proto files live (next to src/ and dist/). */
-export const PROTO_DIR = fileURLToPath(new URL("../../proto", import.meta.url))
-
-/** proto-loader options the wire mapping expects. */
-export const PROTO_OPTIONS: protoLoader.Options = {
-  includeDirs: [PROTO_DIR],
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-}
-
-interface ServiceClients {
-  readonly KV: grpc.ServiceClientConstructor
-  readonly Watch: grpc.ServiceClientConstructor
-  readonly Lease: grpc.ServiceClientConstructor
-  readonly Cluster: grpc.ServiceClientConstructor
-  readonly Maintenance: grpc.ServiceClientConstructor
-}
-
-/** etcd's services loaded from our .proto files (for the server, and for test clients). */
-export const loadEtcdServices = (): ServiceClients => {
-  const def = protoLoader.loadSync("etcdserverpb/rpc.proto", PROTO_OPTIONS)
-  const root = grpc.loadPackageDefinition(def) as unknown as { etcdserverpb: ServiceClients }
-  return root.etcdserverpb
-}
+export { loadEtcdServices, PROTO_DIR, PROTO_OPTIONS } from "./services.ts"
 
 export interface ServeOptions {
   /** Address to listen on (default 127.0.0.1). */
@@ -377,10 +352,17 @@ export const serve = (
       member: wireMember(r.member),
       members: r.members.map(wireMember),
     }))
-    generic("Cluster", "MemberRemove", readMemberId, cluster.memberRemove, (r) => ({
+    const withMembers = (r: {
+      readonly header: ResponseHeader
+      readonly members: ReadonlyArray<Member>
+    }) => ({
       header: wireHeader(r.header),
       members: r.members.map(wireMember),
-    }))
+    })
+    generic("Cluster", "MemberRemove", readMemberId, cluster.memberRemove, withMembers)
+    generic("Cluster", "MemberUpdate", readMemberUpdate, cluster.memberUpdate, withMembers)
+    generic("Cluster", "MemberPromote", readMemberId, cluster.memberPromote, withMembers)
+    generic("Maintenance", "MoveLeader", readMoveLeader, cluster.moveLeader, withWireHeader)
 
     generic(
       "Maintenance",

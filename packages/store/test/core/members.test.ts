@@ -14,7 +14,10 @@ import {
   entriesOf,
 } from "../../src/core/entry.ts"
 import {
+  checkMoveLeader,
+  checkPromote,
   clusterIdFor,
+  LEARNER_READY_FRACTION,
   type MemberOp,
   Membership,
   memberIdFor,
@@ -46,6 +49,11 @@ const op: fc.Arbitrary<MemberOp> = fc.oneof(
     clientURLs: fc.array(urls, { maxLength: 2 }),
   }),
   fc.record({ type: fc.constant("promote" as const), ID: id }),
+  fc.record({
+    type: fc.constant("update" as const),
+    ID: id,
+    peerURLs: fc.uniqueArray(urls, { minLength: 0, maxLength: 2 }),
+  }),
 )
 
 /** A reference registry: a plain list, checked the obvious way. */
@@ -69,12 +77,17 @@ const reference = (ops: ReadonlyArray<MemberOp>) => {
           clientURLs: [],
           isLearner: o.isLearner,
         })
-    } else if (m === undefined) error = "missing"
+    } else if (o.type === "update" && o.peerURLs.length === 0) error = "bad"
+    else if (m === undefined) error = "missing"
     else if (o.type === "remove") {
       members = members.filter((x) => x !== m)
       removed.add(o.ID)
     } else if (o.type === "attributes") {
       members = members.map((x) => (x === m ? { ...x, name: o.name, clientURLs: o.clientURLs } : x))
+    } else if (o.type === "update") {
+      if (members.some((x) => x !== m && x.peerURLs.some((u) => o.peerURLs.includes(u))))
+        error = "url"
+      else members = members.map((x) => (x === m ? { ...x, peerURLs: o.peerURLs } : x))
     } else if (!m.isLearner) error = "voter"
     else members = members.map((x) => (x === m ? { ...x, isLearner: false } : x))
     results.push(error)
@@ -147,6 +160,67 @@ describe("membership", () => {
       m.check({ type: "add", ID: a!.ID, peerURLs: ["http://127.0.0.1:2380"], isLearner: false })
         ?.message,
     ).toMatch(/belonged to a removed member/)
+  })
+})
+
+describe("the leader's admin decisions", () => {
+  const voter = (ID: bigint, name: string): Member => ({
+    ID,
+    name,
+    peerURLs: [`http://v${ID}:2380`],
+    clientURLs: [],
+    isLearner: false,
+  })
+  const learner: Member = { ...voter(9n, ""), isLearner: true }
+
+  it("promotes a learner whose match index is at least 90 % of the leader's (etcd's readyPercent)", () => {
+    const m = new Membership({ clusterId: 1n, members: [voter(1n, "a"), learner], removed: [] })
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 1_000_000 }),
+        fc.option(fc.nat({ max: 1_000_000 }), { nil: undefined }),
+        (leaderMatch, learnerMatch) => {
+          const r = checkPromote(m, 9n, { leaderMatch, learnerMatch })
+          const ready =
+            learnerMatch !== undefined && learnerMatch >= leaderMatch * LEARNER_READY_FRACTION
+          expect(r?.message).toBe(
+            ready
+              ? undefined
+              : "etcdserver: can only promote a learner member which is in sync with leader",
+          )
+        },
+      ),
+    )
+    expect(checkPromote(m, 9n, { leaderMatch: 100, learnerMatch: 90 })).toBeUndefined()
+    expect(checkPromote(m, 9n, { leaderMatch: 100, learnerMatch: 89 })?.code).toBe(9)
+  })
+
+  it("refuses to promote unknown IDs, voters, and without a quorum of started voters after it", () => {
+    const synced = { leaderMatch: 10, learnerMatch: 10 }
+    const m = new Membership({ clusterId: 1n, members: [voter(1n, "a"), learner], removed: [] })
+    expect(checkPromote(m, 5n, synced)?.message).toBe("etcdserver: member not found")
+    expect(checkPromote(m, 1n, synced)?.message).toBe(
+      "etcdserver: can only promote a learner member",
+    )
+    // Voters a (started), b and c (started or not) and the learner: quorum 3 of 4.
+    const withB = (b: string) =>
+      new Membership({
+        clusterId: 1n,
+        members: [voter(1n, "a"), voter(2n, b), voter(3n, ""), learner],
+        removed: [],
+      })
+    expect(checkPromote(withB(""), 9n, synced)?.message).toBe(
+      "etcdserver: re-configuration failed due to not enough started members",
+    )
+    expect(checkPromote(withB("b"), 9n, synced)).toBeUndefined()
+  })
+
+  it("moves leadership only to a voting member", () => {
+    const m = new Membership({ clusterId: 1n, members: [voter(1n, "a"), learner], removed: [] })
+    expect(checkMoveLeader(m, 1n)).toBeUndefined()
+    expect(checkMoveLeader(m, 9n)?.message).toBe("etcdserver: bad leader transferee")
+    expect(checkMoveLeader(m, 4n)?.message).toBe("etcdserver: bad leader transferee")
+    expect(checkMoveLeader(m, 4n)?.code).toBe(9)
   })
 })
 

@@ -2,11 +2,15 @@
 // with etcd's flags and driven by etcdctl 3.4 and the npm etcd3 client:
 // headers, membership, kill -9 of a follower and of the leader without losing
 // an acknowledged write, a member added (it joins from a snapshot of the
-// registry) and removed (it exits).
+// registry) and removed (it exits); the admin calls: move-leader, a learner
+// added, started and promoted (through a follower, which asks the leader), and
+// member update (the others dial the member at its new peer URL).
+import * as grpc from "@grpc/grpc-js"
 import { Etcd3 } from "etcd3"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { loadEtcdServices } from "../../src/grpc/services.ts"
 import { ensureEtcdctl, etcdctl } from "../support/etcdctl.ts"
-import { ProcessCluster, type StoreProcess, waitFor } from "../support/processes.ts"
+import { freePorts, ProcessCluster, type StoreProcess, waitFor } from "../support/processes.ts"
 
 let cluster: ProcessCluster
 
@@ -23,6 +27,7 @@ interface Header {
 interface MemberJson {
   readonly ID: string
   readonly name?: string
+  readonly isLearner?: boolean
   readonly peerURLs: ReadonlyArray<string>
   readonly clientURLs?: ReadonlyArray<string>
 }
@@ -76,6 +81,18 @@ const leader = (): Promise<StoreProcess> =>
 
 const memberIdOf = async (m: StoreProcess): Promise<string> =>
   (await statuses(m.endpoint))[0]!.memberId
+
+/** A decimal uint64 ID as etcdctl takes it on its command line (hex). */
+const hex = (decimal: string): string => BigInt(decimal).toString(16)
+
+/**
+ * etcdctl's failure: its exit code and its "Error: ..." line (etcd's message;
+ * the client may log its retries before it).
+ */
+const ctlFails = async (endpoints: string, ...args: string[]) => {
+  const r = await etcdctl(endpoints, args)
+  return { code: r.code, stderr: r.stderr.split("\n").find((l) => l.startsWith("Error:")) }
+}
 
 beforeAll(async () => {
   ensureEtcdctl()
@@ -245,5 +262,146 @@ describe("a 3-member cluster of flotilla store processes", () => {
     const after = parse<MemberList>(await ctl(cluster.endpoints, "member", "list", "-w", "json"))
     expect(after.members.map((m) => m.name).sort()).toEqual(["n1", "n2", "n3"])
     expect(await ctl(cluster.endpoints, "put", "after-removal", "ok")).toBe("OK\n")
+  })
+
+  it("moves leadership with etcdctl move-leader; refuses with etcd's errors", async () => {
+    const from = await leader()
+    const to = cluster.members.find((m) => m.running && m !== from)!
+    const [fromId, toId] = [await memberIdOf(from), await memberIdOf(to)]
+    const out = await ctl(cluster.endpoints, "move-leader", hex(toId))
+    expect(out).toBe(`Leadership transferred from ${hex(fromId)} to ${hex(toId)}\n`)
+    // Done when it answers: every member already names the target as leader.
+    const ss = await statuses(cluster.endpoints)
+    expect(new Set(ss.map((s) => s.leader))).toEqual(new Set([toId]))
+    expect(await ctl(cluster.endpoints, "put", "after-move", "ok")).toBe("OK\n")
+
+    expect(await ctlFails(cluster.endpoints, "move-leader", "abc")).toEqual({
+      code: 1,
+      stderr: "Error: etcdserver: bad leader transferee",
+    })
+    // etcdctl only ever asks the leader; a follower asked directly says it is not.
+    const follower = cluster.members.find((m) => m.running && m !== to)!
+    const client = new (loadEtcdServices().Maintenance)(
+      follower.endpoint,
+      grpc.credentials.createInsecure(),
+    ) as unknown as grpc.Client & {
+      MoveLeader: (
+        req: unknown,
+        cb: (e: grpc.ServiceError | null, r: unknown) => void,
+      ) => grpc.ClientUnaryCall
+    }
+    try {
+      const e = await new Promise<grpc.ServiceError | null>((resolve) =>
+        client.MoveLeader({ targetID: fromId }, (err) => resolve(err)),
+      )
+      expect([e?.code, e?.details]).toEqual([
+        grpc.status.FAILED_PRECONDITION,
+        "etcdserver: not leader",
+      ])
+    } finally {
+      client.close()
+    }
+  })
+
+  it("adds a learner, refuses to promote it until it is in sync, then promotes it through a follower", async () => {
+    const n5 = await cluster.prepare("n5")
+    const out = await ctl(
+      cluster.endpoints,
+      "member",
+      "add",
+      "n5",
+      `--peer-urls=${n5.peerURL}`,
+      "--learner",
+    )
+    expect(out).toMatch(/^Member +[0-9a-f]+ added to cluster +[0-9a-f]+/)
+    const id = /^Member +([0-9a-f]+)/.exec(out)![1]!
+    const listed = parse<MemberList>(await ctl(cluster.endpoints, "member", "list", "-w", "json"))
+    expect(listed.members.find((m) => hex(m.ID) === id)?.isLearner).toBe(true)
+    // Not started: it has none of the leader's log.
+    expect(await ctlFails(cluster.endpoints, "member", "promote", id)).toEqual({
+      code: 1,
+      stderr: "Error: etcdserver: can only promote a learner member which is in sync with leader",
+    })
+    await n5.start("existing")
+    await waitFor("n5 to catch up", async () => {
+      const v = await ctl(n5.endpoint, "get", "after-move", "--print-value-only", "--consistency=s")
+      return v === "ok\n" ? true : undefined
+    })
+    // Through a follower only: it asks the leader, which alone knows how far n5 got.
+    const l = await leader()
+    const follower = cluster.members.find((m) => m.running && m !== l && m !== n5)!
+    const promoted = await waitFor("the promotion", async () => {
+      const r = await etcdctl(follower.endpoint, ["member", "promote", id])
+      if (r.stderr.includes("in sync with leader")) return undefined
+      return r
+    })
+    expect(promoted.stderr).toBe("")
+    expect(promoted.stdout).toMatch(new RegExp(`^Member +${id} promoted in cluster +[0-9a-f]+`))
+    const after = parse<MemberList>(await ctl(cluster.endpoints, "member", "list", "-w", "json"))
+    expect(after.members.find((m) => hex(m.ID) === id)?.isLearner ?? false).toBe(false)
+    expect(await ctlFails(cluster.endpoints, "member", "promote", id)).toEqual({
+      code: 1,
+      stderr: "Error: etcdserver: can only promote a learner member",
+    })
+    expect(await ctlFails(cluster.endpoints, "member", "promote", "abc")).toEqual({
+      code: 1,
+      stderr: "Error: etcdserver: member not found",
+    })
+    // A voter now: it can lead.
+    expect(await ctl(cluster.endpoints, "move-leader", id)).toMatch(/^Leadership transferred/)
+    expect((await leader()) === n5).toBe(true)
+  })
+
+  it("updates a member's peer URLs with etcdctl member update; the others reach it there", async () => {
+    const n3 = cluster.byName("n3")
+    const id = hex(await memberIdOf(n3))
+    const [port] = await freePorts(1)
+    const moved = `http://127.0.0.1:${port}`
+    await n3.kill()
+    const out = await ctl(cluster.endpoints, "member", "update", id, `--peer-urls=${moved}`)
+    expect(out).toMatch(new RegExp(`^Member +${id} updated in cluster +[0-9a-f]+`))
+    const list = parse<MemberList>(await ctl(cluster.endpoints, "member", "list", "-w", "json"))
+    expect(list.members.find((m) => hex(m.ID) === id)?.peerURLs).toEqual([moved])
+    expect(await ctl(cluster.endpoints, "put", "while-moved", "written")).toBe("OK\n")
+    // Restarted on the new peer URL only (its ID still derives from its first URLs):
+    // it can only catch up if the leader dials it there.
+    const args = n3.args.bind(n3)
+    n3.args = (state) =>
+      args(state).map((a) =>
+        a.startsWith("--listen-peer-urls=") ? `--listen-peer-urls=${moved}` : a,
+      )
+    await n3.start()
+    await waitFor("n3 to catch up at its new address", async () => {
+      const v = await ctl(
+        n3.endpoint,
+        "get",
+        "while-moved",
+        "--print-value-only",
+        "--consistency=s",
+      )
+      return v === "written\n" ? true : undefined
+    })
+
+    const refused: Array<[string, string]> = [
+      // etcdctl lets unix:// through; peers talk TCP here, as MemberAdd refuses it too.
+      ["unix://127.0.0.1:1", "etcdserver: given member URLs are invalid"],
+      [cluster.byName("n1").peerURL, "etcdserver: Peer URLs already exists"],
+    ]
+    for (const [url, text] of refused)
+      expect(
+        await ctlFails(cluster.endpoints, "member", "update", id, `--peer-urls=${url}`),
+      ).toEqual({
+        code: 1,
+        stderr: `Error: ${text}`,
+      })
+    expect(
+      await ctlFails(
+        cluster.endpoints,
+        "member",
+        "update",
+        "abc",
+        "--peer-urls=http://127.0.0.1:1",
+      ),
+    ).toEqual({ code: 1, stderr: "Error: etcdserver: member not found" })
   })
 })

@@ -32,6 +32,8 @@ import {
   readLeaseTimeToLive,
   readMemberAdd,
   readMemberId,
+  readMemberUpdate,
+  readMoveLeader,
   readPut,
   readRange,
   readTxn,
@@ -420,6 +422,17 @@ describe("hand-written protobuf codecs", () => {
         expect(readMemberId(reader(bytes("Cluster", "MemberRemove", { ID: q.member })))).toEqual({
           ID: q.member,
         })
+        expect(
+          readMemberUpdate(
+            reader(bytes("Cluster", "MemberUpdate", { ID: q.member, peerURLs: q.peerURLs })),
+          ),
+        ).toEqual({ ID: q.member, peerURLs: q.peerURLs })
+        expect(readMemberId(reader(bytes("Cluster", "MemberPromote", { ID: q.member })))).toEqual({
+          ID: q.member,
+        })
+        expect(
+          readMoveLeader(reader(bytes("Maintenance", "MoveLeader", { targetID: q.member }))),
+        ).toEqual({ targetID: q.member })
         expect(
           readAlarm(
             reader(

@@ -34,8 +34,8 @@ const def = protoLoader.loadSync("etcdserverpb/rpc.proto", PROTO_OPTIONS) as unk
 const SERVICES = {
   KV: ["Range", "Put", "DeleteRange", "Txn", "Compact"],
   Lease: ["LeaseGrant", "LeaseRevoke", "LeaseTimeToLive", "LeaseLeases"],
-  Cluster: ["MemberList", "MemberAdd", "MemberRemove"],
-  Maintenance: ["Status", "Alarm", "HashKV", "Hash", "Defragment"],
+  Cluster: ["MemberList", "MemberAdd", "MemberRemove", "MemberUpdate", "MemberPromote"],
+  Maintenance: ["Status", "Alarm", "HashKV", "Hash", "Defragment", "MoveLeader"],
 } as const
 const codec = (service: string, method: string): Codec => def[`etcdserverpb.${service}`]![method]!
 const path = (service: string, method: string) => `/etcdserverpb.${service}/${method}`
@@ -89,6 +89,37 @@ describe("etcd gRPC server: bad input", () => {
       "3",
       "etcdserver: invalid ID: wire type 2, expected 0",
     ])
+    expect(
+      await refused("Cluster", "MemberUpdate", message(varintField(1, 7), lenField(2, [0xc3]))),
+    ).toEqual(["3", "etcdserver: invalid peerURLs[0]: not UTF-8"])
+    expect(await refused("Cluster", "MemberUpdate", message(lenField(1, "x")))).toEqual([
+      "3",
+      "etcdserver: invalid ID: wire type 2, expected 0",
+    ])
+    expect(await refused("Cluster", "MemberPromote", Uint8Array.of(0x08))).toEqual([
+      "3",
+      "etcdserver: invalid ID: truncated varint",
+    ])
+    expect(await refused("Maintenance", "MoveLeader", message(lenField(1, "x")))).toEqual([
+      "3",
+      "etcdserver: invalid targetID: wire type 2, expected 0",
+    ])
+    // Well-formed: etcd's refusals (this member is alone; no member 7 here).
+    expect(await refused("Maintenance", "MoveLeader", message(varintField(1, 7)))).toEqual([
+      "9",
+      "etcdserver: bad leader transferee",
+    ])
+    expect(await refused("Cluster", "MemberPromote", message(varintField(1, 7)))).toEqual([
+      "5",
+      "etcdserver: member not found",
+    ])
+    expect(
+      await refused(
+        "Cluster",
+        "MemberUpdate",
+        message(varintField(1, 7), lenField(2, "http://h:1")),
+      ),
+    ).toEqual(["5", "etcdserver: member not found"])
     // Alarms: none are raised here; an unknown action crashes etcd 3.4.23 (nil response).
     expect(await refused("Maintenance", "Alarm", message(varintField(1, 9)))).toEqual([
       "3",
@@ -241,6 +272,9 @@ const ETCD_MESSAGES = new Set([
   "etcdserver: Peer URLs already exists",
   "etcdserver: given member URLs are invalid",
   "etcdserver: raising alarms is not supported",
+  "etcdserver: can only promote a learner member",
+  "etcdserver: can only promote a learner member which is in sync with leader",
+  "etcdserver: bad leader transferee",
 ])
 
 const explained = (message: string | undefined): boolean => {
@@ -318,6 +352,10 @@ const requestOf = (method: string, s: { key: string; n: number; flag: boolean })
       return { peerURLs: [`http://127.0.0.1:${40000 + Math.abs(s.n)}`], isLearner: s.flag }
     case "Alarm":
       return { action: s.flag ? "GET" : "DEACTIVATE", memberID: String(Math.abs(s.n)) }
+    case "MemberUpdate":
+      return { ID: String(Math.abs(s.n)), peerURLs: [`http://127.0.0.1:${40000 + Math.abs(s.n)}`] }
+    case "MoveLeader":
+      return { targetID: String(Math.abs(s.n)) }
     default:
       return { ID: s.n, revision: s.n, keys: s.flag }
   }
