@@ -2,6 +2,7 @@
 // snapshot a new member starts from, a transport (TCP between processes, an
 // in-memory network inside one), the Replica, the RaftNode, the Raft Applier
 // and the KV and Cluster services over it.
+import { existsSync } from "node:fs"
 import {
   type Config,
   emptyConfig,
@@ -18,6 +19,7 @@ import {
   type RaftTcpTransport,
   StorageFailure,
   Transport,
+  type WalRecovery,
 } from "@flotilla/raft"
 import { Effect, Layer } from "effect"
 
@@ -74,6 +76,26 @@ export const memoryStoreFor = (b: Bootstrap): MemoryStore => ({
   syncs: 0,
 })
 
+/** Nothing was ever made durable: the member would start from its bootstrap. */
+const isFresh = (recovery: WalRecovery): boolean =>
+  recovery.snapshot === undefined && recovery.lastIndex === 0 && recovery.hardState === undefined
+
+/**
+ * Whether the file WAL in `dir` holds state (so `walStorage` would ignore the
+ * bootstrap). Writes nothing when `dir` is missing (etcd's wal.Exist); an
+ * existing one is opened and closed, as `walStorage` is about to.
+ */
+export const walHoldsState = (dir: string): Effect.Effect<boolean, StorageFailure> =>
+  Effect.tryPromise({
+    try: async () => {
+      if (!existsSync(dir)) return false
+      const { wal, recovery } = await FileWal.open({ dir })
+      await wal.close()
+      return !isFresh(recovery)
+    },
+    catch: (cause) => new StorageFailure({ operation: "open", cause }),
+  })
+
 /**
  * The file WAL in `dir`. An empty directory first gets the bootstrap
  * snapshot (index 0, with its data) made durable; a directory with state keeps
@@ -88,11 +110,7 @@ export const walStorage = (dir: string, b: Bootstrap): Layer.Layer<LogStorage, S
           // /proc it fails at once instead of spinning in Node's recursive mkdir).
           const { wal, recovery } = await FileWal.open({ dir })
           try {
-            const fresh =
-              recovery.snapshot === undefined &&
-              recovery.lastIndex === 0 &&
-              recovery.hardState === undefined
-            if (fresh) {
+            if (isFresh(recovery)) {
               await wal.persist({
                 snapshot: { index: 0, term: 0, meta: encodeConfig(b.config), data: b.data },
               })

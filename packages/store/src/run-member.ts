@@ -6,11 +6,20 @@ import * as net from "node:net"
 import * as path from "node:path"
 import { RaftTcpTransport } from "@flotilla/raft"
 import { Context, Deferred, Effect, Layer, Scheduler, type Scope } from "effect"
+import { answerBootstrapQueries, checkBootstrap } from "./bootstrapped.ts"
+import { type BootstrapDecision, refusalMessage } from "./core/bootstrapped.ts"
 import type { MemberConfig } from "./core/config.ts"
 import { memberIdFor, raftNodeId } from "./core/members.ts"
 import type { EtcdError } from "./errors.ts"
 import { type EtcdServer, serve } from "./grpc/server.ts"
-import { bootstrapFor, memberLayer, peerAddress, tcpTransport, walStorage } from "./member.ts"
+import {
+  bootstrapFor,
+  memberLayer,
+  peerAddress,
+  tcpTransport,
+  walHoldsState,
+  walStorage,
+} from "./member.ts"
 import { Replica } from "./replica.ts"
 import { makeMemberScheduler } from "./scheduler.ts"
 
@@ -24,6 +33,12 @@ export interface RunningMember {
   readonly servers: ReadonlyArray<EtcdServer>
   /** Completes when this member learns it was removed from the cluster. */
   readonly removed: Deferred.Deferred<void>
+  /**
+   * Set when this member wrote a new cluster's initial log (state new, empty
+   * data directory), with what its peers answered first; undefined when it
+   * started from its data directory or joined as existing.
+   */
+  readonly bootstrap: Extract<BootstrapDecision, { _tag: "Bootstrap" }> | undefined
 }
 
 /** Starts a member for the current Scope. */
@@ -65,6 +80,27 @@ const startMemberWith = (
       port: Number(config.listenPeerURL.port),
       peers,
     })
+    const walDir = path.join(config.dataDir, "member", "wal")
+    // A new cluster's member with nothing on disk bootstraps a fresh log: only
+    // if no peer knows it as having run (it would have lost its log). Asked
+    // before anything is written, so a refused member stays refused.
+    let bootstrap: RunningMember["bootstrap"]
+    if (config.initialClusterState === "new" && !(yield* walHoldsState(walDir))) {
+      const decision = yield* checkBootstrap({
+        self,
+        memberId,
+        peers: config.initialCluster
+          .map((m) => ({
+            name: m.name,
+            node: raftNodeId(memberIdFor(m.peerURLs, token)),
+            addresses: m.peerURLs.map(peerAddress),
+          }))
+          .filter((p) => p.node !== self),
+      })
+      if (decision._tag === "Refuse")
+        return yield* Effect.fail(new Error(refusalMessage(config.name, memberId, decision)))
+      bootstrap = decision
+    }
     const boot = bootstrapFor(config.initialClusterState, config.initialCluster, token)
     const member = memberLayer({
       memberId,
@@ -76,7 +112,7 @@ const startMemberWith = (
       snapshotCount: config.snapshotCount,
       onRemoved: () => Deferred.doneUnsafe(removed, Effect.void),
     }).pipe(
-      Layer.provide(walStorage(path.join(config.dataDir, "member", "wal"), boot)),
+      Layer.provide(walStorage(walDir, boot)),
       Layer.provide(tcpTransport),
       Layer.provideMerge(tcp),
     )
@@ -98,6 +134,7 @@ const startMemberWith = (
         if (replica.membership.isRemoved(id)) transport.unsafe.removePeer(raftNodeId(id))
       }
     }
+    yield* answerBootstrapQueries(transport.unsafe, () => replica.membership)
     const unsubscribe = replica.onMembershipChange(syncPeers)
     yield* Effect.addFinalizer(() => Effect.sync(unsubscribe))
     syncPeers()
@@ -112,5 +149,6 @@ const startMemberWith = (
       clusterId: Effect.sync(() => replica.membership.clusterId),
       servers,
       removed,
+      bootstrap,
     }
   })

@@ -17,6 +17,7 @@
  */
 import {
   decodeMemberConfig,
+  describeReplies,
   type EtcdFlags,
   FlagError,
   memberIdHex,
@@ -100,6 +101,10 @@ export const store = Command.make(
         yield* Console.error(
           `flotilla store: member ${memberIdHex(member.id)} (${config.name}) data-dir=${config.dataDir} peer=${config.listenPeerURL.host} state=${config.initialClusterState}`,
         )
+        if (member.bootstrap !== undefined)
+          yield* Console.error(
+            `flotilla store: wrote a new cluster's initial log; the initial peers knew this member as: ${describeReplies(member.bootstrap.replies)}`,
+          )
         yield* Console.error(`flotilla store: ready to serve client requests on ${clients}`)
         yield* Deferred.await(member.removed)
         yield* Console.error(

@@ -1,5 +1,6 @@
 // The pure core of the store: the MVCC state machine, watches, validation and
 // encodings. No clock, no randomness, no I/O.
+export * from "./bootstrapped.ts"
 export * from "./bytes.ts"
 export * from "./codec.ts"
 export * from "./config.ts"

@@ -8,6 +8,8 @@ import * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { afterAll, beforeAll } from "vitest"
+import { ensureEtcdctl } from "./etcdctl.ts"
 
 const FLOTILLA = fileURLToPath(
   new URL("../../../../apps/flotilla/bin/flotilla.js", import.meta.url),
@@ -70,6 +72,8 @@ export class StoreProcess {
   /** Everything the process wrote to stderr and stdout, across restarts. */
   log = ""
   exits = 0
+  /** The last exit's code (null after a signal). */
+  exitCode: number | null = null
   private readonly cluster: () => string
   private readonly token: string
   private readonly extra: ReadonlyArray<string>
@@ -131,15 +135,18 @@ export class StoreProcess {
     const from = this.log.length
     child.stdout!.on("data", (d) => (this.log += d))
     child.stderr!.on("data", (d) => (this.log += d))
-    child.once("exit", () => {
+    child.once("exit", (code) => {
       running.delete(child)
       this.exits++
+      this.exitCode = code
       if (this.child === child) this.child = undefined
     })
-    await waitFor(`${this.name} to serve clients`, () => {
-      if (this.child !== child) throw new Error(`${this.name} exited:\n${this.log.slice(from)}`)
-      return this.log.indexOf("ready to serve client requests", from) >= 0 ? true : undefined
+    // An exit ends the wait at once (waitFor would retry a throw until its deadline).
+    const outcome = await waitFor(`${this.name} to serve clients`, () => {
+      if (this.child !== child) return "exited"
+      return this.log.indexOf("ready to serve client requests", from) >= 0 ? "ready" : undefined
     })
+    if (outcome === "exited") throw new Error(`${this.name} exited:\n${this.log.slice(from)}`)
   }
 
   /** kill -9: no shutdown, only what was durable survives. */
@@ -156,6 +163,8 @@ export interface ClusterOptions {
   readonly members?: number
   /** Extra flags for every member (e.g. faster elections). */
   readonly flags?: ReadonlyArray<string>
+  /** Only prepare the members (the test starts them, in its own order). */
+  readonly deferStart?: boolean
 }
 
 /** Fast elections for tests: 50 ms heartbeats, 500 ms election timeout. */
@@ -181,7 +190,7 @@ export class ProcessCluster {
     const c = new ProcessCluster(root, `test-${path.basename(root)}`, options.flags ?? FAST)
     try {
       for (let i = 1; i <= n; i++) await c.create(`n${i}`)
-      await Promise.all(c.members.map((m) => m.start("new")))
+      if (options.deferStart !== true) await Promise.all(c.members.map((m) => m.start("new")))
     } catch (e) {
       await c.close()
       throw e
@@ -226,5 +235,22 @@ export class ProcessCluster {
   async close(): Promise<void> {
     await Promise.all(this.members.map((m) => m.kill()))
     rmSync(this.root, { recursive: true, force: true })
+  }
+}
+
+/**
+ * A cluster for the tests of the calling file: started (with etcdctl ensured)
+ * before them, killed and removed after them. Returns its getter.
+ */
+export const clusterForFile = (options: ClusterOptions = {}): (() => ProcessCluster) => {
+  let cluster: ProcessCluster | undefined
+  beforeAll(async () => {
+    ensureEtcdctl()
+    cluster = await ProcessCluster.start(options)
+  }, 60_000)
+  afterAll(() => cluster?.close())
+  return () => {
+    if (cluster === undefined) throw new Error("the cluster did not start")
+    return cluster
   }
 }
