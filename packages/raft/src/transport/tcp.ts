@@ -157,6 +157,8 @@ export class TcpTransport {
   }
   private closed = false
   private queryHandler: QueryHandler | undefined
+  /** Per peer, the highest term of a message (not a pre-vote) received from it. */
+  private readonly heard = new Map<NodeId, number>()
 
   private constructor(
     options: TcpTransportOptions,
@@ -231,6 +233,22 @@ export class TcpTransport {
    */
   onQuery(handler: QueryHandler | undefined): void {
     this.queryHandler = handler
+  }
+
+  /**
+   * The highest term of a Raft message other than a pre-vote (request or
+   * response) received from `id` since this transport started; 0 if none.
+   * Such a message shows its sender ran with durable state (a term, a vote,
+   * entries), which a pre-vote does not.
+   */
+  heardFrom(id: NodeId): number {
+    return this.heard.get(id) ?? 0
+  }
+
+  private noteHeard(from: NodeId, term: number): number {
+    const max = Math.max(this.heard.get(from) ?? 0, term)
+    this.heard.set(from, max)
+    return max
   }
 
   /** Forgets a peer: its queue is dropped and its connection closed. */
@@ -397,6 +415,8 @@ export class TcpTransport {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`
     const decoder = new FrameDecoder(this.maxFrameBytes)
     let from: NodeId | undefined
+    /** The highest term noted for `from` (compared per message: one number, no lookup). */
+    let heard = 0
     const fail = (e: unknown) => {
       if (e instanceof RaftCodecError) this.handlers.onProtocolError?.(e, remote)
       socket.destroy()
@@ -425,6 +445,7 @@ export class TcpTransport {
                 offset: 0,
               })
             from = hello.from
+            heard = this.heard.get(from) ?? 0
             continue
           }
           const messages = decodeBatch(payload)
@@ -437,6 +458,7 @@ export class TcpTransport {
               continue
             }
             this.counters.messagesReceived++
+            if (m.term > heard && !isPreVote(m)) heard = this.noteHeard(from, m.term)
             this.handlers.onMessage(m)
           }
         } catch (e) {
@@ -467,6 +489,10 @@ export class TcpTransport {
     else socket.end(encodeAnswer(answer))
   }
 }
+
+/** A pre-vote request or response: it changes no state on either side. */
+const isPreVote = (m: Message): boolean =>
+  (m.type === "RequestVote" || m.type === "RequestVoteResponse") && m.preVote
 
 // ---------------------------------------------------------------------------
 // Effect service

@@ -8,6 +8,32 @@ import { TcpTransport } from "../../src/transport/tcp.ts"
 import * as frames from "../../src/transport/tcp-frames.ts"
 import { queryPeer } from "../../src/transport/tcp-query.ts"
 
+/** Node "a" dialing node "b"; `deliver` sends from a and resolves once b has it. */
+const pair = async () => {
+  const received: Message[] = []
+  let notify: () => void = () => undefined
+  const b = await TcpTransport.listen(
+    { id: "b", port: 0 },
+    {
+      onMessage: (m) => {
+        received.push(m)
+        notify()
+      },
+    },
+  )
+  const a = await TcpTransport.listen({ id: "a", port: 0 }, { onMessage: () => undefined })
+  a.setPeer("b", b.address())
+  const deliver = (m: Message) =>
+    new Promise<void>((resolve) => {
+      const n = received.length
+      notify = () => {
+        if (received.length > n) resolve()
+      }
+      a.send(m)
+    })
+  return { a, b, received, deliver }
+}
+
 describe("query frames", () => {
   it("round-trip a query and its answer through the decoder, cut at any points", () => {
     fc.assert(
@@ -54,19 +80,7 @@ describe("query frames", () => {
 
 describe("queryPeer against a TcpTransport on 127.0.0.1", () => {
   it("is answered once a handler is set, and the transport still serves Raft", async () => {
-    const received: Message[] = []
-    let notify: () => void = () => undefined
-    const b = await TcpTransport.listen(
-      { id: "b", port: 0 },
-      {
-        onMessage: (m) => {
-          received.push(m)
-          notify()
-        },
-      },
-    )
-    const a = await TcpTransport.listen({ id: "a", port: 0 }, { onMessage: () => undefined })
-    a.setPeer("b", b.address())
+    const { a, b, received, deliver } = await pair()
     const free = net.createServer()
     await new Promise<void>((resolve) => free.listen(0, "127.0.0.1", resolve))
     const closedPort = (free.address() as net.AddressInfo).port
@@ -98,12 +112,46 @@ describe("queryPeer against a TcpTransport on 127.0.0.1", () => {
         throw new Error("handler bug")
       })
       expect(await ask("b")).toBeUndefined()
-      const delivered = new Promise<void>((resolve) => {
-        notify = resolve
-      })
-      a.send({ type: "TimeoutNow", from: "a", to: "b", term: 3 })
-      await delivered
+      await deliver({ type: "TimeoutNow", from: "a", to: "b", term: 3 })
       expect(received.map((m) => m.term)).toEqual([3])
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+})
+
+describe("heardFrom", () => {
+  it("is the highest term of a message other than a pre-vote received from a peer (a pre-vote shows no durable state)", async () => {
+    const { a, b, deliver } = await pair()
+    try {
+      const vote = { from: "a", to: "b", lastLogIndex: 0, lastLogTerm: 0, transfer: false }
+      expect(b.heardFrom("a")).toBe(0)
+      await deliver({ type: "RequestVote", term: 5, preVote: true, ...vote })
+      await deliver({
+        type: "RequestVoteResponse",
+        from: "a",
+        to: "b",
+        term: 6,
+        voteGranted: true,
+        preVote: true,
+      })
+      expect(b.heardFrom("a")).toBe(0)
+      await deliver({
+        type: "Heartbeat",
+        from: "a",
+        to: "b",
+        term: 2,
+        leaderCommit: 0,
+        readContext: 0,
+      })
+      expect(b.heardFrom("a")).toBe(2)
+      await deliver({ type: "HeartbeatResponse", from: "a", to: "b", term: 1, readContext: 0 })
+      expect(b.heardFrom("a")).toBe(2)
+      await deliver({ type: "RequestVote", term: 3, preVote: false, ...vote })
+      expect(b.heardFrom("a")).toBe(3)
+      expect(b.heardFrom("c")).toBe(0)
+      expect(a.heardFrom("b")).toBe(0)
     } finally {
       await a.close()
       await b.close()
