@@ -14,7 +14,7 @@ import {
   refuses,
   standingOf,
 } from "./core/bootstrapped.ts"
-import type { Membership } from "./core/members.ts"
+import { type Membership, raftNodeId } from "./core/members.ts"
 
 /**
  * How long a member waits for its peers' answers. Unreachable peers (refused
@@ -71,7 +71,10 @@ export const checkBootstrap = (options: {
       }),
   )
 
-/** Answers peers' bootstrap queries from `membership()` for the Scope's lifetime. */
+/**
+ * Answers peers' bootstrap queries for the Scope's lifetime: from
+ * `membership()`, and what the transport heard from the member asked about.
+ */
 export const answerBootstrapQueries = (
   transport: TcpTransport,
   membership: () => Membership,
@@ -80,7 +83,13 @@ export const answerBootstrapQueries = (
     Effect.sync(() =>
       transport.onQuery((_from, body) => {
         const id = decodeBootstrapQuery(body)
-        return id === undefined ? undefined : encodeBootstrapAnswer(standingOf(membership(), id))
+        if (id === undefined) return undefined
+        const m = membership()
+        return encodeBootstrapAnswer({
+          standing: standingOf(m, id),
+          clusterId: m.clusterId,
+          heardTerm: transport.heardFrom(raftNodeId(id)),
+        })
       }),
     ),
     () => Effect.sync(() => transport.onQuery(undefined)),

@@ -1,11 +1,11 @@
 // Assembling members: the WAL directory is created safely, so a bad
 // --data-dir fails with the reason instead of hanging the member.
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Effect, Exit, Layer } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { bootstrapFor, walStorage } from "../src/member.ts"
+import { bootstrapFor, walHoldsState, walStorage } from "../src/member.ts"
 
 const root = mkdtempSync(path.join(tmpdir(), "flotilla-member-"))
 
@@ -39,5 +39,18 @@ describe("walStorage's directory", () => {
     expect(String(Exit.isFailure(exit) ? exit.cause : "")).toMatch(
       /ENOENT.*\/proc\/flotilla-no-such/,
     )
+  })
+})
+
+describe("walHoldsState", () => {
+  it("is false for a missing directory (left missing) and an empty one, true once bootstrapped", async () => {
+    const holds = (dir: string) => Effect.runPromise(walHoldsState(dir))
+    const dir = path.join(root, "holds", "wal")
+    expect(await holds(dir)).toBe(false)
+    expect(existsSync(path.join(root, "holds"))).toBe(false)
+    mkdirSync(dir, { recursive: true })
+    expect(await holds(dir)).toBe(false)
+    expect(Exit.isSuccess(await bootstrapOn(dir))).toBe(true)
+    expect(await holds(dir)).toBe(true)
   })
 })

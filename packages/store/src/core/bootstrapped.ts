@@ -6,17 +6,19 @@
 // entries it acknowledged, so a committed entry could be lost. So before it
 // writes anything it asks its initial peers what they know of it, and refuses
 // to start when one knows it as started (it published its attributes) or as
-// removed.
+// removed, or has heard from it in some term.
 //
 // "Started" is etcd's criterion (the member's client URLs are in the peer's
 // membership), not "the peer has a log with term > 0 that lists it": members
 // of a new cluster start at different times, and the first ones elect a
 // leader before the last starts, so the latter test would refuse a member
 // that never ran. A member publishes right after it first hears from a
-// leader; losing its data before that, and anything it voted meanwhile, goes
-// unseen here (as in etcd). When no peer answers (a whole new cluster
-// starting, peers not up yet), the member bootstraps: that is what a new
-// cluster needs, and what etcd does.
+// leader; etcd misses one that lost its data before that (it may have voted
+// already). So a peer also says the highest term it has heard the member
+// speak in since the peer started (pre-votes aside: they change no state);
+// the member asks before its Raft node runs, so that is never its own voice.
+// When no peer answers (a whole new cluster starting, peers not up yet), the
+// member bootstraps: that is what a new cluster needs, and what etcd does.
 //
 // Pure: the shell asks the peers (a Query over the Raft peer port) and feeds
 // the answers in.
@@ -42,20 +44,21 @@ export interface BootstrapAnswer {
   readonly standing: MemberStanding
   /** The peer's cluster ID (0 while it does not know it). */
   readonly clusterId: bigint
+  /** The highest term of a Raft message (not a pre-vote) the peer received from the member; 0 if none. */
+  readonly heardTerm: number
 }
 
 /** What `membership` says of member `id`. */
-export const standingOf = (membership: Membership, id: bigint): BootstrapAnswer => {
-  const clusterId = membership.clusterId
-  if (membership.isRemoved(id)) return { standing: "removed", clusterId }
+export const standingOf = (membership: Membership, id: bigint): MemberStanding => {
+  if (membership.isRemoved(id)) return "removed"
   const m = membership.member(id)
-  if (m === undefined) return { standing: "unknown", clusterId }
-  return { standing: m.clientURLs.length > 0 ? "started" : "unstarted", clusterId }
+  if (m === undefined) return "unknown"
+  return m.clientURLs.length > 0 ? "started" : "unstarted"
 }
 
 // Wire forms (bodies of the transport's Query and Answer frames):
 //   query  = "BOOT" | version 1 (u8) | member ID (u64 BE)
-//   answer = "BOOT" | version 1 (u8) | standing (u8) | cluster ID (u64 BE)
+//   answer = "BOOT" | version 1 (u8) | standing (u8) | cluster ID (u64 BE) | heard term (u64 BE)
 // Anything else decodes to undefined: not this question, or a peer speaking
 // another version (which then counts as no answer).
 const TAG = [0x42, 0x4f, 0x4f, 0x54] // "BOOT"
@@ -82,18 +85,22 @@ export const decodeBootstrapQuery = (body: Uint8Array): bigint | undefined =>
   hasHeader(body, 13) ? new DataView(body.buffer, body.byteOffset).getBigUint64(5) : undefined
 
 export const encodeBootstrapAnswer = (answer: BootstrapAnswer): Uint8Array => {
-  const { bytes, view } = header(14)
+  const { bytes, view } = header(22)
   bytes[5] = STANDINGS.indexOf(answer.standing)
   view.setBigUint64(6, answer.clusterId)
+  view.setBigUint64(14, BigInt(answer.heardTerm))
   return bytes
 }
 
 /** The answer, or undefined when `body` is not one (counted as no answer). */
 export const decodeBootstrapAnswer = (body: Uint8Array): BootstrapAnswer | undefined => {
-  if (!hasHeader(body, 14)) return undefined
+  if (!hasHeader(body, 22)) return undefined
   const standing = STANDINGS[body[5]!]
   if (standing === undefined) return undefined
-  return { standing, clusterId: new DataView(body.buffer, body.byteOffset).getBigUint64(6) }
+  const view = new DataView(body.buffer, body.byteOffset)
+  const heardTerm = view.getBigUint64(14)
+  if (heardTerm > BigInt(Number.MAX_SAFE_INTEGER)) return undefined
+  return { standing, clusterId: view.getBigUint64(6), heardTerm: Number(heardTerm) }
 }
 
 /** One initial peer's reply: its answer, or undefined (unreachable, closed, timed out, garbled). */
@@ -108,24 +115,23 @@ export type BootstrapDecision =
   | { readonly _tag: "Bootstrap"; readonly replies: ReadonlyArray<PeerReply> }
   | {
       readonly _tag: "Refuse"
-      /** The first peer (in reply order) that knows the member as started or removed. */
+      /** The first peer (in reply order) whose answer refuses. */
       readonly peer: string
-      readonly standing: "started" | "removed"
-      readonly clusterId: bigint
+      readonly answer: BootstrapAnswer
     }
 
 /** An answer that settles the question by itself (the shell stops waiting on the others). */
-export const refuses = (answer: BootstrapAnswer | undefined): boolean =>
-  answer?.standing === "started" || answer?.standing === "removed"
+export const refuses = (answer: BootstrapAnswer | undefined): answer is BootstrapAnswer =>
+  answer !== undefined &&
+  (answer.standing === "started" || answer.standing === "removed" || answer.heardTerm > 0)
 
 /**
  * Decides from the replies: refuse when any peer knows the member as started
- * or removed, bootstrap otherwise (no answers at all included).
+ * or removed, or heard from it; bootstrap otherwise (no answers at all included).
  */
 export const decideBootstrap = (replies: ReadonlyArray<PeerReply>): BootstrapDecision => {
   for (const { peer, answer } of replies) {
-    if (answer?.standing === "started" || answer?.standing === "removed")
-      return { _tag: "Refuse", peer, standing: answer.standing, clusterId: answer.clusterId }
+    if (refuses(answer)) return { _tag: "Refuse", peer, answer }
   }
   return { _tag: "Bootstrap", replies }
 }
@@ -146,8 +152,14 @@ export const refusalMessage = (
   refusal: Extract<BootstrapDecision, { _tag: "Refuse" }>,
 ): string => {
   const id = memberIdHex(memberId)
-  const cluster = memberIdHex(refusal.clusterId)
-  return refusal.standing === "started"
-    ? `member ${id} (${name}) has already been bootstrapped: ${refusal.peer} knows it as a started member of cluster ${cluster}, and its data directory is empty (it would rejoin having forgotten its log); remove it (etcdctl member remove ${id}), add it back under a new peer URL (etcdctl member add) and start that with an empty data directory and --initial-cluster-state existing`
-    : `member ${id} (${name}) was removed from cluster ${cluster} (${refusal.peer} says so) and cannot bootstrap again under its ID; add it back under a new peer URL (etcdctl member add) and start that with --initial-cluster-state existing`
+  const { peer, answer } = refusal
+  const cluster = memberIdHex(answer.clusterId)
+  const readd = "add it back under a new peer URL (etcdctl member add) and start that with"
+  if (answer.standing === "removed")
+    return `member ${id} (${name}) was removed from cluster ${cluster} (${peer} says so) and cannot bootstrap again under its ID; ${readd} --initial-cluster-state existing`
+  const known =
+    answer.standing === "started"
+      ? `${peer} knows it as a started member of cluster ${cluster}`
+      : `${peer} heard from it in term ${answer.heardTerm}`
+  return `member ${id} (${name}) has already been bootstrapped: ${known}, and its data directory is empty (it would rejoin having forgotten its log); remove it (etcdctl member remove ${id}), ${readd} an empty data directory and --initial-cluster-state existing`
 }
