@@ -15,7 +15,8 @@ import {
   lookupKind,
   type Status,
 } from "@flotilla/api"
-import { Context, Effect, Layer, Result, Schema, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Result, Schema, Stream } from "effect"
+import { LineSplitter, LineTooLong } from "./core/lines.ts"
 import { type ResourceDescriptor, type Resources, resourcePath, resources } from "./resources.ts"
 
 export class ApiStatusError extends Schema.TaggedError<ApiStatusError>()("ApiStatusError", {
@@ -23,6 +24,8 @@ export class ApiStatusError extends Schema.TaggedError<ApiStatusError>()("ApiSta
   reason: Schema.String,
   message: Schema.String,
   status: Schema.Unknown,
+  /** How long the server asked the client to wait (`Retry-After`, or the Status's `details.retryAfterSeconds`). */
+  retryAfterSeconds: Schema.optionalKey(Schema.Number),
 }) {
   /** `NotFound`, `Conflict`, `AlreadyExists`, `Expired`, `Invalid`, ... */
   is(reason: string): boolean {
@@ -40,6 +43,13 @@ export const isNotFound = (e: ClientError): boolean => e._tag === "ApiStatusErro
 export const isConflict = (e: ClientError): boolean => e._tag === "ApiStatusError" && e.code === 409
 /** A watch or list from a revision the server no longer has (410): relist. */
 export const isGone = (e: ClientError): boolean => e._tag === "ApiStatusError" && e.code === 410
+
+/** Seconds of a `Retry-After` header (delta-seconds only; an HTTP date is ignored). */
+const retryAfterHeader = (value: string | null): number | undefined =>
+  value !== null && /^\s*\d{1,9}\s*$/.test(value) ? Number(value) : undefined
+
+/** How long past `timeoutSeconds` a watch may stay silent before the client gives up on it. */
+export const watchTimeoutGraceSeconds = 30
 
 export interface ListOptions {
   readonly labelSelector?: string
@@ -216,13 +226,26 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
     ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
   }
 
-  const statusError = (code: number, body: unknown, text: string): ApiStatusError => {
+  const statusError = (
+    code: number,
+    body: unknown,
+    text: string,
+    headers?: Headers,
+  ): ApiStatusError => {
+    const details = isRecord(body) && isRecord(body.details) ? body.details : {}
+    const retryAfterSeconds =
+      retryAfterHeader(headers?.get("retry-after") ?? null) ??
+      (typeof details.retryAfterSeconds === "number" && details.retryAfterSeconds >= 0
+        ? details.retryAfterSeconds
+        : undefined)
+    const retry = retryAfterSeconds === undefined ? {} : { retryAfterSeconds }
     if (isRecord(body) && body.kind === "Status") {
       return new ApiStatusError({
         code: typeof body.code === "number" ? body.code : code,
         reason: typeof body.reason === "string" ? body.reason : "",
         message: typeof body.message === "string" ? body.message : text,
         status: body,
+        ...retry,
       })
     }
     return new ApiStatusError({
@@ -230,6 +253,7 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
       reason: code === 404 ? "NotFound" : "",
       message: text.trim() || `HTTP ${code}`,
       status: body,
+      ...retry,
     })
   }
 
@@ -279,7 +303,7 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
           return yield* new TransportError({ message: `${method} ${url}: the answer is not JSON` })
         body = undefined
       }
-      if (!response.ok) return yield* statusError(response.status, body, text)
+      if (!response.ok) return yield* statusError(response.status, body, text, response.headers)
       return body
     })
 
@@ -373,9 +397,10 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
             } catch {
               body = undefined
             }
-            return yield* statusError(response.status, body, text)
+            return yield* statusError(response.status, body, text, response.headers)
           }
           const body = response.body
+          const lines = new LineSplitter()
           return Stream.fromReadableStream({
             evaluate: () => body,
             onError: (e) =>
@@ -384,7 +409,14 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
               }),
           }).pipe(
             Stream.decodeText(),
-            Stream.splitLines,
+            Stream.mapEffect((text) => {
+              const found = lines.push(text)
+              return found instanceof LineTooLong
+                ? Effect.fail(new TransportError({ message: `watch ${url}: ${found.message}` }))
+                : Effect.succeed(found)
+            }),
+            Stream.concat(Stream.suspend(() => Stream.make(lines.flush()))),
+            Stream.flattenIterable,
             Stream.filter((line) => line.trim() !== ""),
             Stream.mapEffect((line) =>
               Effect.gen(function* () {
@@ -392,10 +424,14 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
                 try {
                   event = JSON.parse(line)
                 } catch {
-                  return yield* new TransportError({ message: `watch ${url}: a line is not JSON` })
+                  return yield* new TransportError({
+                    message: `watch ${url}: a line is not JSON: ${line.slice(0, 80)}`,
+                  })
                 }
                 if (!isRecord(event) || typeof event.type !== "string" || !isRecord(event.object)) {
-                  return yield* new TransportError({ message: `watch ${url}: not a watch event` })
+                  return yield* new TransportError({
+                    message: `watch ${url}: not a watch event (no type or object): ${line.slice(0, 80)}`,
+                  })
                 }
                 switch (event.type) {
                   case "ADDED":
@@ -412,17 +448,37 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
                       resourceVersion: String(meta.resourceVersion ?? ""),
                     } as WatchEvent<T>
                   }
-                  default:
+                  case "ERROR":
                     return {
                       type: "ERROR",
                       status: event.object as unknown as Status,
                     } as WatchEvent<T>
+                  default:
+                    // client-go: "unable to understand watch event"; the watch ends.
+                    return yield* new TransportError({
+                      message: `watch ${url}: unknown event type ${JSON.stringify(event.type).slice(0, 80)}`,
+                    })
                 }
               }),
             ),
           )
         }),
-      )
+      ).pipe((events) => {
+        // The server ends a watch after timeoutSeconds; one silent for longer
+        // (no headers, no line) is stalled, and waiting on it would hang the caller.
+        const seconds = o?.timeoutSeconds
+        return seconds === undefined
+          ? events
+          : Stream.timeoutOrElse(events, {
+              duration: Duration.seconds(seconds + watchTimeoutGraceSeconds),
+              orElse: () =>
+                Stream.fail(
+                  new TransportError({
+                    message: `watch ${resourcePath(r, namespace)}: nothing for ${seconds + watchTimeoutGraceSeconds} s (timeoutSeconds ${seconds} + ${watchTimeoutGraceSeconds}): the server stalled`,
+                  }),
+                ),
+            })
+      })
     const create = (namespace: string, object: T, o?: WriteOptions) =>
       Effect.flatMap(
         send("POST", resourcePath(r, namespace), {

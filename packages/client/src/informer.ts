@@ -7,10 +7,20 @@
  * seen (bookmarks keep it fresh). Every `resyncPeriod` the handlers get an
  * update for every cached object, so controllers re-check their world.
  *
+ * Every retry backs off as client-go's reflector does (`reflectorBackoff`):
+ * a failed list or watch, a relist after 410, and a "very short watch" (one
+ * that ends within a second having delivered nothing) each wait 0.8 s
+ * doubling to 30 s, or longer when the server says `Retry-After`; the delay
+ * starts over once two minutes pass without a retry. So a server that
+ * closes every watch at once, or answers every watch with 410, is asked
+ * about once per backoff step, not thousands of times a second.
+ *
  * Handlers run on the informer's fiber, in event order, and must only
- * enqueue work (a `WorkQueue.add`), never block.
+ * enqueue work (a `WorkQueue.add`), never block. A handler that throws is
+ * logged and skipped (client-go's `HandleError`); it does not stop the
+ * informer.
  */
-import { Deferred, Duration, Effect, Random, type Scope, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Random, type Scope, Stream } from "effect"
 import { type ClientError, isGone, type ResourceClient } from "./client.ts"
 import { Indexer, type IndexFunc, keyOf, namespaceIndex, type ObjectLike } from "./core/indexer.ts"
 
@@ -53,6 +63,27 @@ export interface Informer<T extends ObjectLike> {
 
 const rvOf = (o: ObjectLike): string => o.metadata?.resourceVersion ?? ""
 
+/** client-go's reflector backoff (`NewExponentialBackoffManager(800ms, 30s, 2min, 2.0, ...)`), and its limits. */
+export const reflectorBackoff = {
+  initialMs: 800,
+  maxMs: 30_000,
+  /** The delay starts over after this long without a retry. */
+  resetMs: 120_000,
+  /** A watch that ends this soon with no event is a failure ("very short watch"). */
+  shortWatchMs: 1_000,
+  /** A server's `Retry-After` is honoured up to this. */
+  maxRetryAfterMs: 600_000,
+  /** A list (all its pages) that takes longer fails and is retried. */
+  listTimeoutMs: 60_000,
+} as const
+
+/** The delay before retry number `failures` (0-based), honouring a server's `Retry-After`. */
+export const backoffDelayMs = (failures: number, retryAfterSeconds?: number): number =>
+  Math.max(
+    Math.min(reflectorBackoff.maxMs, reflectorBackoff.initialMs * 2 ** Math.min(failures, 16)),
+    Math.min(reflectorBackoff.maxRetryAfterMs, (retryAfterSeconds ?? 0) * 1000),
+  )
+
 /** Starts an informer in the current scope. */
 export const makeInformer = <T extends ObjectLike>(
   client: ResourceClient<T>,
@@ -60,6 +91,8 @@ export const makeInformer = <T extends ObjectLike>(
 ): Effect.Effect<Informer<T>, never, Scope.Scope> =>
   Effect.gen(function* () {
     const namespace = options.namespace ?? ""
+    // For log lines only (test doubles may have no descriptor).
+    const kind = (client.descriptor as { readonly kind?: string } | undefined)?.kind ?? "objects"
     const indexer = new Indexer<T>({
       namespace: namespaceIndex as IndexFunc<T>,
       ...options.indexers,
@@ -74,21 +107,45 @@ export const makeInformer = <T extends ObjectLike>(
       ...(options.fieldSelector === undefined ? {} : { fieldSelector: options.fieldSelector }),
     }
 
+    /** What handlers threw, logged after the event that caused it. */
+    const thrown: Array<string> = []
+    const guard = (what: string, o: T, f: () => void) => {
+      try {
+        f()
+      } catch (e) {
+        thrown.push(
+          `${what} handler for ${keyOf(o)} threw: ${e instanceof Error ? e.message : String(e)}`,
+        )
+      }
+    }
+    const logThrown = Effect.suspend(() =>
+      thrown.length === 0
+        ? Effect.void
+        : Effect.logError(`informer for ${kind}: ${thrown.splice(0).join("; ")}`),
+    )
     const added = (o: T, initial: boolean) => {
-      for (const h of handlers) h.onAdd?.(o, initial)
+      for (const h of handlers) if (h.onAdd) guard("add", o, () => h.onAdd?.(o, initial))
     }
     const updated = (old: T, o: T) => {
-      for (const h of handlers) h.onUpdate?.(old, o)
+      for (const h of handlers) if (h.onUpdate) guard("update", o, () => h.onUpdate?.(old, o))
     }
     const deleted = (o: T) => {
-      for (const h of handlers) h.onDelete?.(o)
+      for (const h of handlers) if (h.onDelete) guard("delete", o, () => h.onDelete?.(o))
     }
 
     const list = Effect.gen(function* () {
-      const result = yield* client.listAll(namespace, {
-        ...selectors,
-        limit: options.pageSize ?? 500,
-      })
+      const result = yield* client
+        .listAll(namespace, { ...selectors, limit: options.pageSize ?? 500 })
+        .pipe(
+          Effect.timeoutOrElse({
+            duration: Duration.millis(reflectorBackoff.listTimeoutMs),
+            orElse: () =>
+              Effect.fail({
+                gone: false,
+                message: `list took longer than ${reflectorBackoff.listTimeoutMs / 1000} s`,
+              }),
+          }),
+        )
       const first = lists === 0
       lists++
       // The cache and revision change first: a handler may run its consumer at once.
@@ -99,11 +156,16 @@ export const makeInformer = <T extends ObjectLike>(
       for (const { old, object } of change.updated)
         if (rvOf(old) !== rvOf(object)) updated(old, object)
       for (const o of change.removed) deleted(o)
+      yield* logThrown
     })
 
-    /** Watches from the current revision until the stream ends; fails with 410 when it must relist. */
+    /**
+     * Watches from the current revision until the stream ends; fails with 410
+     * when it must relist. Answers how many events (bookmarks included) came.
+     */
     const watchOnce = Effect.gen(function* () {
       const timeoutSeconds = yield* Random.nextIntBetween(300, 600)
+      let events = 0
       yield* client
         .watch(namespace, {
           ...selectors,
@@ -114,6 +176,7 @@ export const makeInformer = <T extends ObjectLike>(
         .pipe(
           Stream.runForEach((event) =>
             Effect.suspend(() => {
+              events++
               switch (event.type) {
                 case "ADDED":
                 case "MODIFIED": {
@@ -121,13 +184,13 @@ export const makeInformer = <T extends ObjectLike>(
                   resourceVersion = rvOf(event.object)
                   if (old === undefined) added(event.object, false)
                   else updated(old, event.object)
-                  return Effect.void
+                  return logThrown
                 }
                 case "DELETED": {
                   const old = indexer.delete(keyOf(event.object))
                   resourceVersion = rvOf(event.object)
                   deleted(old ?? event.object)
-                  return Effect.void
+                  return logThrown
                 }
                 case "BOOKMARK":
                   if (event.resourceVersion !== "") resourceVersion = event.resourceVersion
@@ -141,28 +204,52 @@ export const makeInformer = <T extends ObjectLike>(
             }),
           ),
         )
+      return events
     })
 
     type Failure = ClientError | { readonly gone: boolean; readonly message: string }
     const mustRelist = (e: Failure): boolean => ("_tag" in e ? isGone(e) : e.gone)
+    const retryAfterOf = (e: Failure): number | undefined =>
+      "_tag" in e && e._tag === "ApiStatusError" ? e.retryAfterSeconds : undefined
 
-    // The reflector: list, then watch until the revision is gone; a failed
-    // list backs off exponentially (0.8 s doubling to 30 s), a failed watch
-    // resumes after a second from the last revision.
+    // The reflector: list, then watch until the revision is gone (410), then
+    // list again. Every retry waits its backoff step (see the module comment).
     const reflector = Effect.gen(function* () {
       let failures = 0
-      for (;;) {
-        const listed = yield* Effect.result(list)
-        if (listed._tag === "Failure") {
-          yield* Effect.sleep(Duration.millis(Math.min(30_000, 800 * 2 ** Math.min(failures, 10))))
+      let lastRetryEnd = Number.NEGATIVE_INFINITY
+      const backOff = (why: string, retryAfterSeconds?: number) =>
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis
+          if (now - lastRetryEnd > reflectorBackoff.resetMs) failures = 0
+          const delay = backoffDelayMs(failures, retryAfterSeconds)
           failures++
+          yield* Effect.logWarning(`informer for ${kind}: ${why}; retrying in ${delay} ms`)
+          yield* Effect.sleep(Duration.millis(delay))
+          lastRetryEnd = yield* Clock.currentTimeMillis
+        })
+      for (;;) {
+        const listed = yield* Effect.result(list as Effect.Effect<void, Failure>)
+        if (listed._tag === "Failure") {
+          yield* backOff(`list failed: ${listed.failure.message}`, retryAfterOf(listed.failure))
           continue
         }
-        failures = 0
         for (;;) {
-          const watched = yield* Effect.result(watchOnce as Effect.Effect<void, Failure>)
-          if (watched._tag === "Failure" && mustRelist(watched.failure)) break
-          if (watched._tag === "Failure") yield* Effect.sleep(Duration.seconds(1))
+          const start = yield* Clock.currentTimeMillis
+          const watched = yield* Effect.result(watchOnce as Effect.Effect<number, Failure>)
+          if (watched._tag === "Failure") {
+            const f = watched.failure
+            if (mustRelist(f)) {
+              yield* backOff(`watch from ${resourceVersion} is gone (${f.message}): listing again`)
+              break
+            }
+            yield* backOff(`watch failed: ${f.message}`, retryAfterOf(f))
+            continue
+          }
+          const lasted = (yield* Clock.currentTimeMillis) - start
+          if (watched.success === 0 && lasted < reflectorBackoff.shortWatchMs)
+            yield* backOff(
+              `very short watch: it ended after ${lasted} ms with no event (unexpected watch close)`,
+            )
         }
       }
     })
@@ -174,9 +261,12 @@ export const makeInformer = <T extends ObjectLike>(
         Effect.forever(
           Effect.andThen(
             Effect.sleep(period),
-            Effect.sync(() => {
-              for (const o of indexer.list()) updated(o, o)
-            }),
+            Effect.andThen(
+              Effect.sync(() => {
+                for (const o of indexer.list()) updated(o, o)
+              }),
+              logThrown,
+            ),
           ),
         ),
       )
@@ -188,8 +278,9 @@ export const makeInformer = <T extends ObjectLike>(
         Effect.acquireRelease(
           Effect.gen(function* () {
             handlers.add(handler)
-            if (yield* Deferred.isDone(synced))
-              for (const o of indexer.list()) handler.onAdd?.(o, true)
+            if ((yield* Deferred.isDone(synced)) && handler.onAdd !== undefined)
+              for (const o of indexer.list()) guard("add", o, () => handler.onAdd?.(o, true))
+            yield* logThrown
           }),
           () => Effect.sync(() => handlers.delete(handler)),
         ),

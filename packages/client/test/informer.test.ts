@@ -9,7 +9,7 @@ import type { List, ResourceClient, WatchEvent } from "../src/client.ts"
 import { keyOf, labelsIndex, nodeNameIndex } from "../src/core/indexer.ts"
 import { makeInformer } from "../src/informer.ts"
 import { makeWorkQueue } from "../src/workqueue.ts"
-import { pod, withServer } from "./support.ts"
+import { goneEvent, pod, withServer } from "./support.ts"
 
 describe("informer", () => {
   it.live("lists, then watches, keeping an indexed cache; handlers only enqueue", () =>
@@ -66,7 +66,7 @@ describe("informer", () => {
     }),
   )
 
-  it.live("lists again when the watch says 410 Gone, and tells handlers what changed", () =>
+  it.effect("lists again when the watch says 410 Gone, and tells handlers what changed", () =>
     Effect.gen(function* () {
       const p = (name: string, rv: string): Pod => ({
         ...pod(name),
@@ -78,17 +78,7 @@ describe("informer", () => {
       ]
       let listCalls = 0
       const watches: Array<Stream.Stream<WatchEvent<Pod>>> = [
-        Stream.make({
-          type: "ERROR",
-          status: {
-            apiVersion: "v1",
-            kind: "Status",
-            metadata: {},
-            code: 410,
-            reason: "Expired",
-            message: "too old resource version: 5 (8)",
-          },
-        }),
+        Stream.make(goneEvent<Pod>("too old resource version: 5 (8)")),
         Stream.never,
       ]
       const fake = {
@@ -109,6 +99,9 @@ describe("informer", () => {
           queue.addUnsafe(`delete ${o.metadata.name}`)
         },
       })
+      // The relist waits the first backoff step (0.8 s).
+      for (let i = 0; i < 50; i++) yield* Effect.yieldNow
+      yield* TestClock.adjust("800 millis")
       const got: Array<string> = []
       while (got.length < 3) {
         const item = (yield* queue.get) as string

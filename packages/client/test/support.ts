@@ -3,7 +3,7 @@ import type { Pod } from "@flotilla/api"
 import { serve } from "@flotilla/apiserver"
 import { KV } from "@flotilla/store"
 import { Context, Effect, Layer, type Scope } from "effect"
-import { type KubeClientShape, makeClient } from "../src/client.ts"
+import { type KubeClientShape, makeClient, type WatchEvent } from "../src/client.ts"
 
 /** Starts a server in the current scope and returns a client for it. */
 export const withServer: Effect.Effect<
@@ -28,3 +28,9 @@ export const pod = (name: string, labels: Record<string, string> = {}): Pod =>
     metadata: { name, labels },
     spec: { containers: [{ name: "main", image: "nginx:1.27" }] },
   }) as unknown as Pod
+
+/** The ERROR event a server sends when the watch's revision was compacted (410 Expired). */
+export const goneEvent = <T>(message: string): WatchEvent<T> => ({
+  type: "ERROR",
+  status: { apiVersion: "v1", kind: "Status", metadata: {}, code: 410, reason: "Expired", message },
+})

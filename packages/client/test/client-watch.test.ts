@@ -1,0 +1,134 @@
+// The client's watch and error decoding against a scratch server that sends
+// exactly the fault under test.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import { makeClient, watchTimeoutGraceSeconds } from "../src/client.ts"
+import { maxWatchLineLength } from "../src/core/lines.ts"
+import { fakeServer, podJson } from "./fake-server.ts"
+
+const line = (type: string, object: unknown) => `${JSON.stringify({ type, object })}\n`
+
+describe("watch faults", () => {
+  it.live("refuses a line longer than 16 MiB instead of buffering it", () =>
+    Effect.gen(function* () {
+      const server = yield* fakeServer((_, res) => {
+        res.writeHead(200, { "content-type": "application/json" })
+        res.write(line("ADDED", podJson("a", "2")))
+        // One line that never ends: 32 MiB of 'x' in 1 MiB writes.
+        const chunk = "x".repeat(1 << 20)
+        let sent = 0
+        const more = () => {
+          while (sent < 32 && !res.destroyed && res.write(chunk)) sent++
+          if (sent < 32 && !res.destroyed) res.once("drain", more)
+          else res.end()
+        }
+        more()
+      })
+      const client = makeClient({ server: server.url })
+      const got: Array<string> = []
+      const exit = yield* client.pods.watch("default", { resourceVersion: "1" }).pipe(
+        Stream.runForEach((e) => Effect.sync(() => got.push(e.type))),
+        Effect.flip,
+      )
+      assert.deepStrictEqual(got, ["ADDED"])
+      assert.strictEqual(exit._tag, "TransportError")
+      assert.include(exit.message, `a line is longer than ${maxWatchLineLength} characters`)
+    }),
+  )
+
+  it.live("ends with an error naming an event type it does not know", () =>
+    Effect.gen(function* () {
+      const server = yield* fakeServer((_, res) => {
+        res.writeHead(200)
+        res.end(line("ADDED", podJson("a", "2")) + line("WEIRD", podJson("a", "3")))
+      })
+      const client = makeClient({ server: server.url })
+      const got: Array<string> = []
+      const e = yield* client.pods.watch("default", { resourceVersion: "1" }).pipe(
+        Stream.runForEach((ev) => Effect.sync(() => got.push(ev.type))),
+        Effect.flip,
+      )
+      // Before the fix it came out as an ERROR event with the pod as its Status.
+      assert.deepStrictEqual(got, ["ADDED"])
+      assert.strictEqual(e._tag, "TransportError")
+      assert.include(e.message, 'unknown event type "WEIRD"')
+    }),
+  )
+
+  it.live("names the bad line: not JSON, or cut off mid-object", () =>
+    Effect.gen(function* () {
+      const server = yield* fakeServer((_, res, n) => {
+        res.writeHead(200)
+        res.end(n === 0 ? "<html>\n" : `${line("ADDED", podJson("a", "2")).slice(0, 30)}`)
+      })
+      const client = makeClient({ server: server.url })
+      for (const expected of [
+        "a line is not JSON: <html>",
+        'a line is not JSON: {"type":"ADDED"',
+      ]) {
+        const e = yield* client.pods
+          .watch("default", { resourceVersion: "1" })
+          .pipe(Stream.runDrain, Effect.flip)
+        assert.include(e.message, expected)
+      }
+    }),
+  )
+
+  it.effect("gives up on a watch that stays silent past timeoutSeconds (the server stalled)", () =>
+    Effect.gen(function* () {
+      // Headers, then nothing, for ever.
+      const server = yield* fakeServer((_, res) => {
+        res.writeHead(200)
+        res.flushHeaders()
+      })
+      const client = makeClient({ server: server.url })
+      const fiber = yield* client.pods
+        .watch("default", { resourceVersion: "1", timeoutSeconds: 5 })
+        .pipe(Stream.runDrain, Effect.flip, Effect.forkChild)
+      // Before the fix the watch waited for ever.
+      yield* TestClock.adjust(`${5 + watchTimeoutGraceSeconds} seconds`)
+      const e = yield* Fiber.join(fiber)
+      assert.strictEqual(e._tag, "TransportError")
+      assert.include(e.message, "the server stalled")
+    }),
+  )
+})
+
+describe("error answers", () => {
+  it.live("carry the server's Retry-After (header, or the Status's details)", () =>
+    Effect.gen(function* () {
+      const server = yield* fakeServer((_, res, n) => {
+        const status = (details: object) =>
+          JSON.stringify({
+            kind: "Status",
+            apiVersion: "v1",
+            code: 429,
+            reason: "TooManyRequests",
+            message: "slow down",
+            details,
+          })
+        if (n === 0) {
+          res.writeHead(429, { "retry-after": "7", "content-type": "application/json" })
+          res.end(status({}))
+        } else if (n === 1) {
+          res.writeHead(503, { "content-type": "application/json" })
+          res.end(status({ retryAfterSeconds: 3 }))
+        } else {
+          res.writeHead(500, { "retry-after": "Wed, 21 Oct 2015 07:28:00 GMT" })
+          res.end("oops")
+        }
+      })
+      const client = makeClient({ server: server.url })
+      const answers: Array<number | undefined> = []
+      for (let i = 0; i < 3; i++) {
+        const e = yield* Effect.flip(client.pods.list("default"))
+        assert.strictEqual(e._tag, "ApiStatusError")
+        if (e._tag === "ApiStatusError") answers.push(e.retryAfterSeconds)
+      }
+      assert.deepStrictEqual(answers, [7, 3, undefined])
+      const w = yield* client.pods.watch("default").pipe(Stream.runDrain, Effect.flip)
+      assert.strictEqual(w._tag === "ApiStatusError" ? w.retryAfterSeconds : "none", undefined)
+    }),
+  )
+})

@@ -1,0 +1,208 @@
+// The reflector under faults, against a scripted client on the test clock:
+// every retry backs off (no busy loop), Retry-After is honoured, a handler
+// that throws does not stop the informer, and deletes missed while the watch
+// was down reach the handlers after the relist.
+import { assert, describe, it } from "@effect/vitest"
+import type { Pod } from "@flotilla/api"
+import { Effect, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import {
+  ApiStatusError,
+  type ClientError,
+  type List,
+  type ResourceClient,
+  TransportError,
+  type WatchEvent,
+} from "../src/client.ts"
+import { backoffDelayMs, makeInformer, reflectorBackoff } from "../src/informer.ts"
+import { goneEvent, pod } from "./support.ts"
+
+const p = (name: string, rv: string): Pod => ({
+  ...pod(name),
+  metadata: { name, namespace: "default", resourceVersion: rv },
+})
+
+const list = (rv: string, ...names: Array<string>): List<Pod> => ({
+  items: names.map((n) => p(n, rv)),
+  resourceVersion: rv,
+  continue: undefined,
+})
+
+const gone = goneEvent<Pod>("too old resource version")
+
+/** A client whose lists and watches follow a script; it counts the calls. */
+const scripted = (script: {
+  readonly list: (n: number) => Effect.Effect<List<Pod>, ClientError>
+  readonly watch: (n: number) => Stream.Stream<WatchEvent<Pod>, ClientError>
+}) => {
+  const calls = { list: 0, watch: 0 }
+  const client = {
+    listAll: () => Effect.suspend(() => script.list(calls.list++)),
+    watch: () => Stream.suspend(() => script.watch(calls.watch++)),
+  } as unknown as ResourceClient<Pod>
+  return { client, calls }
+}
+
+/** Lets the informer's fiber run as far as it can without the clock moving. */
+const settle = Effect.gen(function* () {
+  for (let i = 0; i < 50; i++) yield* Effect.yieldNow
+})
+
+describe("reflector backoff", () => {
+  it("doubles from 0.8 s to 30 s, and a Retry-After longer than the step wins (capped)", () => {
+    assert.deepStrictEqual(
+      [0, 1, 2, 5, 6, 100].map((n) => backoffDelayMs(n)),
+      [800, 1600, 3200, 25_600, 30_000, 30_000],
+    )
+    assert.strictEqual(backoffDelayMs(0, 10), 10_000)
+    assert.strictEqual(backoffDelayMs(5, 10), 25_600)
+    assert.strictEqual(backoffDelayMs(0, 1e9), reflectorBackoff.maxRetryAfterMs)
+  })
+
+  it.effect("a watch the server closes at once is retried once per backoff step", () =>
+    Effect.gen(function* () {
+      const { client, calls } = scripted({
+        list: () => Effect.succeed(list("5", "a")),
+        watch: () => Stream.empty,
+      })
+      const informer = yield* makeInformer(client)
+      yield* informer.waitForSync
+      yield* settle
+      // Before the fix this looped without waiting: thousands of watches a second.
+      assert.strictEqual(calls.watch, 1)
+      yield* TestClock.adjust("799 millis")
+      yield* settle
+      assert.strictEqual(calls.watch, 1)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      assert.strictEqual(calls.watch, 2)
+      yield* TestClock.adjust("1600 millis")
+      yield* settle
+      assert.strictEqual(calls.watch, 3)
+      assert.strictEqual(calls.list, 1)
+      assert.deepStrictEqual(informer.indexer.keys(), ["default/a"])
+    }),
+  )
+
+  it.effect("a watch answered with 410 every time relists once per backoff step", () =>
+    Effect.gen(function* () {
+      const { client, calls } = scripted({
+        list: (n) => Effect.succeed(list(String(5 + n), "a")),
+        watch: () => Stream.make(gone),
+      })
+      const informer = yield* makeInformer(client)
+      yield* informer.waitForSync
+      yield* settle
+      // Before the fix: list, watch, 410, list, ... with no pause.
+      assert.strictEqual(calls.list, 1)
+      yield* TestClock.adjust("800 millis")
+      yield* settle
+      assert.strictEqual(calls.list, 2)
+      yield* TestClock.adjust("1599 millis")
+      yield* settle
+      assert.strictEqual(calls.list, 2)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      assert.strictEqual(calls.list, 3)
+      assert.strictEqual(yield* informer.resourceVersion, "7")
+    }),
+  )
+
+  it.effect("honours a 429's Retry-After on the watch", () =>
+    Effect.gen(function* () {
+      const { client, calls } = scripted({
+        list: () => Effect.succeed(list("5", "a")),
+        watch: (n) =>
+          n === 0
+            ? Stream.fail(
+                new ApiStatusError({
+                  code: 429,
+                  reason: "TooManyRequests",
+                  message: "slow down",
+                  status: {},
+                  retryAfterSeconds: 10,
+                }),
+              )
+            : Stream.never,
+      })
+      const informer = yield* makeInformer(client)
+      yield* informer.waitForSync
+      yield* settle
+      assert.strictEqual(calls.watch, 1)
+      // Before the fix the watch was retried after a second whatever the server asked.
+      yield* TestClock.adjust("9999 millis")
+      yield* settle
+      assert.strictEqual(calls.watch, 1)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      assert.strictEqual(calls.watch, 2)
+    }),
+  )
+
+  it.effect("backs off failed watches exponentially, and starts over after two quiet minutes", () =>
+    Effect.gen(function* () {
+      const refused = new TransportError({ message: "connect ECONNREFUSED 127.0.0.1:1" })
+      const { client, calls } = scripted({
+        list: () => Effect.succeed(list("5", "a")),
+        watch: (n) =>
+          n === 5
+            ? // Up for three minutes, then the connection drops.
+              Stream.fromEffect(Effect.andThen(Effect.sleep("3 minutes"), Effect.fail(refused)))
+            : n < 7
+              ? Stream.fail(refused)
+              : Stream.never,
+      })
+      const informer = yield* makeInformer(client)
+      yield* informer.waitForSync
+      yield* settle
+      assert.strictEqual(calls.watch, 1)
+      /** The next watch starts exactly `ms` from now. */
+      const nextAfter = (ms: number) =>
+        Effect.gen(function* () {
+          const before = calls.watch
+          yield* TestClock.adjust(ms - 1)
+          yield* settle
+          assert.strictEqual(calls.watch, before, `no watch before ${ms} ms`)
+          yield* TestClock.adjust(1)
+          yield* settle
+          assert.strictEqual(calls.watch, before + 1, `a watch at ${ms} ms`)
+        })
+      // Before the fix: every second, whatever the count.
+      for (const ms of [800, 1600, 3200, 6400]) yield* nextAfter(ms)
+      yield* nextAfter(12_800) // watch 5: up for three minutes
+      yield* TestClock.adjust("3 minutes")
+      yield* settle
+      assert.strictEqual(calls.watch, 6)
+      // Back to the first step (not 25.6 s) after two minutes without a retry.
+      yield* nextAfter(800)
+      assert.deepStrictEqual(informer.indexer.keys(), ["default/a"])
+    }),
+  )
+})
+
+describe("informer handlers", () => {
+  it.effect("a handler that throws is logged and skipped; the informer goes on", () =>
+    Effect.gen(function* () {
+      const { client } = scripted({
+        list: () => Effect.succeed(list("5", "a")),
+        watch: (n) =>
+          n === 0 ? Stream.make({ type: "ADDED", object: p("b", "6") } as const) : Stream.never,
+      })
+      const informer = yield* makeInformer(client)
+      const seen: Array<string> = []
+      yield* informer.addEventHandler({
+        onAdd: (o) => {
+          if (o.metadata.name === "a") throw new Error("handler bug")
+          seen.push(o.metadata.name ?? "")
+        },
+      })
+      yield* informer.addEventHandler({ onAdd: (o) => seen.push(`other ${o.metadata.name}`) })
+      yield* informer.waitForSync
+      yield* settle
+      // Before the fix the throw killed the reflector: b never arrived.
+      assert.deepStrictEqual(seen, ["other a", "b", "other b"])
+      assert.deepStrictEqual(informer.indexer.keys().sort(), ["default/a", "default/b"])
+      assert.strictEqual(yield* informer.resourceVersion, "6")
+    }),
+  )
+})
