@@ -44,6 +44,29 @@ export const isConflict = (e: ClientError): boolean => e._tag === "ApiStatusErro
 /** A watch or list from a revision the server no longer has (410): relist. */
 export const isGone = (e: ClientError): boolean => e._tag === "ApiStatusError" && e.code === 410
 
+/**
+ * A fetch failure in words, with its cause: Node's fetch says only "fetch
+ * failed" or "terminated" and keeps the reason (`connect ECONNREFUSED
+ * 127.0.0.1:6443`, `other side closed`) in `cause`.
+ */
+export const describeFetchError = (e: unknown): string => {
+  if (!(e instanceof Error)) return String(e)
+  const parts = [e.message]
+  let cause: unknown = e.cause
+  for (let depth = 0; depth < 3 && cause !== undefined; depth++) {
+    if (cause instanceof Error) {
+      const code = (cause as { readonly code?: unknown }).code
+      const text = cause.message !== "" ? cause.message : typeof code === "string" ? code : ""
+      if (text !== "" && !parts.includes(text)) parts.push(text)
+      cause = cause.cause
+    } else {
+      parts.push(String(cause))
+      break
+    }
+  }
+  return parts.join(": ")
+}
+
 /** Seconds of a `Retry-After` header (delta-seconds only; an HTTP date is ignored). */
 const retryAfterHeader = (value: string | null): number | undefined =>
   value !== null && /^\s*\d{1,9}\s*$/.test(value) ? Number(value) : undefined
@@ -287,12 +310,13 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
           }),
         catch: (e) =>
           new TransportError({
-            message: `${method} ${url}: ${e instanceof Error ? e.message : String(e)}`,
+            message: `${method} ${url}: ${describeFetchError(e)}`,
           }),
       })
       const text = yield* Effect.tryPromise({
         try: () => response.text(),
-        catch: (e) => new TransportError({ message: `reading ${method} ${url}: ${String(e)}` }),
+        catch: (e) =>
+          new TransportError({ message: `reading ${method} ${url}: ${describeFetchError(e)}` }),
       })
       if (o.text === true && response.ok) return text
       let body: unknown
@@ -383,7 +407,7 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
             try: () => fetch(url, { headers: baseHeaders, signal: controller.signal }),
             catch: (e) =>
               new TransportError({
-                message: `GET ${url}: ${e instanceof Error ? e.message : String(e)}`,
+                message: `GET ${url}: ${describeFetchError(e)}`,
               }),
           })
           if (!response.ok || response.body === null) {
@@ -405,7 +429,7 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
             evaluate: () => body,
             onError: (e) =>
               new TransportError({
-                message: `watch ${url}: ${e instanceof Error ? e.message : String(e)}`,
+                message: `watch ${url}: ${describeFetchError(e)}`,
               }),
           }).pipe(
             Stream.decodeText(),

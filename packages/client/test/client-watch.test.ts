@@ -132,3 +132,26 @@ describe("error answers", () => {
     }),
   )
 })
+
+describe("transport failures", () => {
+  it.live("name the cause Node's fetch keeps aside: refused, or cut off mid-watch", () =>
+    Effect.gen(function* () {
+      // A port nobody listens on: bind one, then let it go.
+      const closed = yield* Effect.scoped(fakeServer(() => {}))
+      const refused = yield* Effect.flip(makeClient({ server: closed.url }).pods.list("default"))
+      // Before the fix: "GET http://...: fetch failed", the reason lost.
+      assert.strictEqual(refused._tag, "TransportError")
+      assert.match(refused.message, /fetch failed: connect ECONNREFUSED 127\.0\.0\.1:\d+$/)
+      const server = yield* fakeServer((_, res) => {
+        res.writeHead(200)
+        // Cut once the first event is on the wire.
+        res.write(line("ADDED", podJson("a", "2")), () => res.socket?.destroy())
+      })
+      const cut = yield* makeClient({ server: server.url })
+        .pods.watch("default", { resourceVersion: "1" })
+        .pipe(Stream.runDrain, Effect.flip)
+      assert.strictEqual(cut._tag, "TransportError")
+      assert.match(cut.message, /: terminated: other side closed$/)
+    }),
+  )
+})
