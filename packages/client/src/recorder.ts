@@ -5,21 +5,38 @@
  * `count` and a new `lastTimestamp` (a merge patch) instead of new objects,
  * and floods of similar events are combined. Recording is best effort, as in
  * Kubernetes: a failure is logged, never returned to the controller.
+ *
+ * `event` never waits for the server (client-go's broadcaster): it queues
+ * the event, stamped with the time it was recorded, and one background fiber
+ * writes the queue in order, each write bounded by `writeTimeoutMs`. At most
+ * `maxQueuedEvents` wait; past that new events are dropped and counted, so
+ * a recorder facing a down or stalled server neither blocks its controller
+ * nor grows without bound.
  */
 import type { Event, KubeObject, ObjectReference } from "@flotilla/api"
-import { Clock, Effect } from "effect"
+import { Clock, Deferred, Duration, Effect } from "effect"
 import { type ClientError, isNotFound, type KubeClientShape } from "./client.ts"
 import { type Correlation, EventCorrelator, eventNameSuffix } from "./core/events.ts"
 
 export type EventType = "Normal" | "Warning"
 
+/** client-go's `maxQueuedEvents`: events waiting to be written beyond this are dropped. */
+export const maxQueuedEvents = 1000
+/** How long one event write may take before it is given up (and logged). */
+export const writeTimeoutMs = 10_000
+
 export interface EventRecorder {
+  /** Queues the event and returns at once; see the module comment. */
   readonly event: (
     object: KubeObject | ObjectReference,
     type: EventType,
     reason: string,
     message: string,
   ) => Effect.Effect<void>
+  /** Waits until every event queued so far has been written (or given up). */
+  readonly flush: Effect.Effect<void>
+  /** Events waiting to be written, and events dropped because too many waited. */
+  readonly stats: Effect.Effect<{ readonly queued: number; readonly dropped: number }>
   /** As `event`, but failures are returned (for tests and callers that care). */
   readonly eventOrFail: (
     object: KubeObject | ObjectReference,
@@ -80,9 +97,14 @@ export const makeEventRecorder = (
       reportingInstance: options.host ?? "",
     }) as unknown as Event
 
-  const eventOrFail: EventRecorder["eventOrFail"] = (object, type, reason, message) =>
+  const write = (
+    object: KubeObject | ObjectReference,
+    type: EventType,
+    reason: string,
+    message: string,
+    now: number,
+  ): Effect.Effect<Event, ClientError> =>
     Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
       const draft = {
         involvedObject: referenceOf(object),
         type,
@@ -110,16 +132,76 @@ export const makeEventRecorder = (
       return yield* client.events.create(ns, toEvent(again))
     })
 
-  return {
-    eventOrFail,
-    event: (object, type, reason, message) =>
-      eventOrFail(object, type, reason, message).pipe(
-        Effect.catch((e) =>
-          Effect.logWarning(
-            `could not record event ${reason} for ${referenceOf(object).name}: ${e.message}`,
-          ),
+  interface Queued {
+    readonly object: KubeObject | ObjectReference
+    readonly type: EventType
+    readonly reason: string
+    readonly message: string
+    readonly now: number
+  }
+  const queue: Array<Queued> = []
+  let head = 0
+  let dropped = 0
+  let writing = false
+  /** Resolved when the queue next runs empty. */
+  let drained: Deferred.Deferred<void> | undefined
+
+  const writeOne = (q: Queued) =>
+    write(q.object, q.type, q.reason, q.message, q.now).pipe(
+      Effect.timeoutOrElse({
+        duration: Duration.millis(writeTimeoutMs),
+        orElse: () =>
+          Effect.fail({ message: `the server did not answer within ${writeTimeoutMs} ms` }),
+      }),
+      Effect.catch((e) =>
+        Effect.logWarning(
+          `could not record event ${q.reason} for ${referenceOf(q.object).name}: ${e.message}`,
         ),
-        Effect.asVoid,
       ),
+    )
+
+  /** The one writer: takes events in order until none is left. */
+  const writer: Effect.Effect<void> = Effect.gen(function* () {
+    while (head < queue.length) {
+      const q = queue[head] as Queued
+      queue[head] = undefined as unknown as Queued
+      head++
+      yield* writeOne(q)
+    }
+    queue.length = 0
+    head = 0
+    writing = false
+    if (drained !== undefined) yield* Deferred.succeed(drained, undefined)
+    drained = undefined
+  })
+
+  return {
+    eventOrFail: (object, type, reason, message) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => write(object, type, reason, message, now)),
+    event: (object, type, reason, message) =>
+      Effect.gen(function* () {
+        if (queue.length - head >= maxQueuedEvents) {
+          dropped++
+          // Logged once per 100 (a down server would otherwise flood the log too).
+          if (dropped % 100 === 1)
+            yield* Effect.logWarning(
+              `event recorder ${options.component}: ${maxQueuedEvents} events wait to be written; dropped ${dropped} so far`,
+            )
+          return
+        }
+        const now = yield* Clock.currentTimeMillis
+        queue.push({ object, type, reason, message, now })
+        if (!writing) {
+          writing = true
+          // Detached: the caller goes on at once; the writer ends when the queue is empty.
+          yield* Effect.forkDetach(writer)
+        }
+      }),
+    flush: Effect.suspend(() => {
+      if (!writing) return Effect.void
+      if (drained === undefined) drained = Deferred.makeUnsafe<void>()
+      return Deferred.await(drained)
+    }),
+    stats: Effect.sync(() => ({ queued: queue.length - head, dropped })),
   }
 }

@@ -1,7 +1,11 @@
-// The event recorder against a real API server: repeats become one event with a count.
+// The event recorder against a real API server (repeats become one event
+// with a count), and against a server that never answers.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { makeEventRecorder } from "../src/recorder.ts"
+import { Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
+import { makeClient } from "../src/client.ts"
+import { makeEventRecorder, maxQueuedEvents, writeTimeoutMs } from "../src/recorder.ts"
+import { fakeServer } from "./fake-server.ts"
 import { pod, withServer } from "./support.ts"
 
 describe("EventRecorder", () => {
@@ -24,6 +28,7 @@ describe("EventRecorder", () => {
         "Scheduled",
         "Successfully assigned default/web-1 to node-1",
       )
+      yield* recorder.flush
       const events = (yield* client.events.list("default")).items
       assert.strictEqual(events.length, 2)
       const failed = events.find((e) => e.reason === "FailedScheduling")
@@ -38,5 +43,37 @@ describe("EventRecorder", () => {
         ["Successfully assigned default/web-1 to node-1"],
       )
     }),
+  )
+
+  it.effect(
+    "never blocks its caller on a stalled server, and keeps at most 1000 events waiting",
+    () =>
+      Effect.gen(function* () {
+        // Takes the request and never answers.
+        const server = yield* fakeServer(() => {})
+        const recorder = makeEventRecorder(makeClient({ server: server.url }), {
+          component: "test-controller",
+        })
+        const ref = { kind: "Pod", namespace: "default", name: "p", uid: "u1" }
+        // Before the fix the first call waited on the server for ever.
+        const calls = yield* Effect.forkChild(
+          Effect.gen(function* () {
+            for (let i = 0; i < 1500; i++)
+              yield* recorder.event(ref, "Warning", "BackOff", `attempt ${i}`)
+          }),
+        )
+        for (let i = 0; i < 20 && calls.pollUnsafe() === undefined; i++) yield* Effect.yieldNow
+        assert.isDefined(calls.pollUnsafe(), "event returned without waiting for the server")
+        // One write is in flight; 1000 wait; the rest were dropped.
+        assert.deepStrictEqual(yield* recorder.stats, {
+          queued: maxQueuedEvents,
+          dropped: 1500 - 1 - maxQueuedEvents,
+        })
+        // Each write is given up after its deadline; the next one starts.
+        yield* TestClock.adjust(writeTimeoutMs)
+        for (let i = 0; i < 20; i++) yield* Effect.yieldNow
+        assert.strictEqual((yield* recorder.stats).queued, maxQueuedEvents - 1)
+        yield* Fiber.join(calls)
+      }),
   )
 })
