@@ -34,9 +34,9 @@ export interface RunningMember {
   /** Completes when this member learns it was removed from the cluster. */
   readonly removed: Deferred.Deferred<void>
   /**
-   * Set when this member wrote a new cluster's initial log (state new, empty
-   * data directory), with what its peers answered first; undefined when it
-   * started from its data directory or joined as existing.
+   * Set when this member started from an empty data directory (a new
+   * cluster's initial log, or an empty one to join with), with what its peers
+   * answered first; undefined when it started from its data directory.
    */
   readonly bootstrap: Extract<BootstrapDecision, { _tag: "Bootstrap" }> | undefined
 }
@@ -81,11 +81,14 @@ const startMemberWith = (
       peers,
     })
     const walDir = path.join(config.dataDir, "member", "wal")
-    // A new cluster's member with nothing on disk bootstraps a fresh log: only
-    // if no peer knows it as having run (it would have lost its log). Asked
-    // before anything is written, so a refused member stays refused.
+    // A member with nothing on disk starts a fresh log (a new cluster's, or an
+    // empty one to join with): only if no peer knows it as having run, for it
+    // would have lost its votes and entries. etcd asks this for state new; a
+    // wiped member restarted as existing is the same hazard, so it is asked
+    // either way (a member just added is "unstarted"). Asked before anything
+    // is written, so a refused member stays refused.
     let bootstrap: RunningMember["bootstrap"]
-    if (config.initialClusterState === "new" && !(yield* walHoldsState(walDir))) {
+    if (!(yield* walHoldsState(walDir))) {
       const decision = yield* checkBootstrap({
         self,
         memberId,

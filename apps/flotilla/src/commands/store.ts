@@ -103,7 +103,7 @@ export const store = Command.make(
         )
         if (member.bootstrap !== undefined)
           yield* Console.error(
-            `flotilla store: wrote a new cluster's initial log; the initial peers knew this member as: ${describeReplies(member.bootstrap.replies)}`,
+            `flotilla store: started from an empty data directory; the initial peers knew this member as: ${describeReplies(member.bootstrap.replies)}`,
           )
         yield* Console.error(`flotilla store: ready to serve client requests on ${clients}`)
         yield* Deferred.await(member.removed)

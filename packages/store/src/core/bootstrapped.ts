@@ -1,8 +1,8 @@
-// Whether a member may bootstrap a new cluster's log (etcd's
-// isMemberBootstrapped). A member started with `--initial-cluster-state new`
-// and an empty data directory would write the initial log (term 0, no vote)
-// under its ID. If it already ran in a cluster that is still up and then lost
-// its data, that log is a lie: it could vote twice in a term and has forgotten
+// Whether a member with an empty data directory may start a fresh log (etcd's
+// isMemberBootstrapped). It would write an initial log (term 0, no vote)
+// under its ID: a new cluster's (`--initial-cluster-state new`) or an empty
+// one to join with (`existing`). If it already ran in a cluster that is still
+// up and then lost its data, that log is a lie: it could vote twice in a term and has forgotten
 // entries it acknowledged, so a committed entry could be lost. So before it
 // writes anything it asks its initial peers what they know of it, and refuses
 // to start when one knows it as started (it published its attributes) or as

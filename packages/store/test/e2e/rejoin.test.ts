@@ -3,9 +3,10 @@
 // `--initial-cluster-state new` inside a running cluster, it bootstrapped a
 // fresh log (term 0, no vote) under its old ID, could vote twice in a term and
 // had forgotten entries it acknowledged. Like etcd, it now asks its peers
-// first and stops with "has already been bootstrapped". New clusters still
-// boot whatever order their members start in, a member restarted with its
-// data still runs, and the way back (remove, add, start as existing) works.
+// first and stops with "has already been bootstrapped" (also as existing,
+// which etcd does not check). New clusters still boot with their members
+// started at once or one after another, a member restarted with its data
+// still runs, and the way back (remove, add, start as existing) works.
 // Real `flotilla store` processes on 127.0.0.1.
 import { existsSync, rmSync } from "node:fs"
 import * as path from "node:path"
@@ -49,16 +50,16 @@ const published = (c: ProcessCluster, names: ReadonlyArray<string>) =>
     return got.join() === [...names].sort().join() ? list : undefined
   })
 
-/** What a member logged its initial peers knew of it when it wrote a new log. */
+/** What a member logged its initial peers knew of it when it started from an empty data directory. */
 const boot = (c: ProcessCluster, name: string): string | undefined =>
-  /initial log; the initial peers knew this member as: (.*)/.exec(c.byName(name).log)?.[1]
+  /empty data directory; the initial peers knew this member as: (.*)/.exec(c.byName(name).log)?.[1]
 
 // All three start at once, empty: none can hear from another before it
 // bootstraps, or each hears that the others never ran.
 const shared = clusterForFile({ members: 3 })
 
 describe("a member that lost its data directory", () => {
-  it("refuses to bootstrap again as new (it started afresh under its old ID), writes nothing, and the way back works", async () => {
+  it("refuses to start afresh under its old ID (it did; as new, and as existing once re-added), writes nothing, and the way back works", async () => {
     const cluster = shared()
     const n3 = cluster.byName("n3")
     expect(await ctl(cluster.endpoints, "put", "before", "1")).toBe("OK\n")
@@ -104,6 +105,21 @@ describe("a member that lost its data directory", () => {
       return v === "2\n" ? true : undefined
     })
     await published(cluster, ["n1", "n2", "n3b"])
+    // Joining, it heard that the others knew it only as added.
+    expect(boot(cluster, "n3b")).toMatch(/^n1 unstarted, n2 unstarted, n3 (no answer|unknown)$/)
+
+    // Wiped after it ran, it is refused as existing too (the same lost votes and entries).
+    const id3b = (await memberList(cluster.endpoints)).members.find((m) => m.name === "n3b")!.ID
+    await n3b.kill()
+    rmSync(n3b.dataDir, { recursive: true, force: true })
+    const before = n3b.log.length
+    await expect(n3b.start("existing")).rejects.toThrow(/exited/)
+    expect(n3b.exitCode).toBe(1)
+    expect(n3b.log.slice(before).trim()).toMatch(
+      new RegExp(
+        `^flotilla store: member ${id3b} \\(n3b\\) has already been bootstrapped: n[12] knows it as a started member of cluster ${clusterId}, `,
+      ),
+    )
 
     // The old member, started with its old flags, is now told it was removed.
     const from = n3.log.length
@@ -122,7 +138,7 @@ describe("a member that lost its data directory", () => {
     await n1.kill()
     const from = n1.log.length
     await n1.start("new")
-    expect(n1.log.slice(from)).not.toContain("initial log")
+    expect(n1.log.slice(from)).not.toContain("empty data directory")
     expect(await ctl(n1.endpoint, "put", "restarted", "yes")).toBe("OK\n")
     expect(await ctl(cluster.endpoints, "get", "before", "--print-value-only")).toBe("1\n")
   })
