@@ -121,6 +121,31 @@ describe("queryPeer against a TcpTransport on 127.0.0.1", () => {
   })
 })
 
+describe("queryPeer against something that never answers", () => {
+  it("gives no answer once its deadline passes (the connection is dropped)", async () => {
+    const sockets: net.Socket[] = []
+    const silent = net.createServer((socket) => {
+      sockets.push(socket)
+      socket.on("error", () => undefined)
+    })
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))
+    try {
+      const answer = await queryPeer({
+        address: { host: "127.0.0.1", port: (silent.address() as net.AddressInfo).port },
+        from: "a",
+        to: "b",
+        body: Uint8Array.of(1),
+        timeoutMs: 50,
+      })
+      expect(answer).toBeUndefined()
+      expect(sockets).toHaveLength(1)
+    } finally {
+      for (const s of sockets) s.destroy()
+      await new Promise((resolve) => silent.close(resolve))
+    }
+  })
+})
+
 describe("heardFrom", () => {
   it("is the highest term of a message other than a pre-vote received from a peer (a pre-vote shows no durable state)", async () => {
     const { a, b, deliver } = await pair()
