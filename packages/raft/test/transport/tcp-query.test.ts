@@ -138,7 +138,6 @@ describe("queryPeer against something that never answers", () => {
         timeoutMs: 50,
       })
       expect(answer).toBeUndefined()
-      expect(sockets).toHaveLength(1)
     } finally {
       for (const s of sockets) s.destroy()
       await new Promise((resolve) => silent.close(resolve))
