@@ -116,6 +116,8 @@ export const makeEventRecorder = (
       const correlation = correlator.correlate(draft, now, eventNameSuffix(now, sequence++))
       const event = toEvent(correlation)
       const ns = correlation.event.namespace
+      // Spam (client-go's EventSourceObjectSpamFilter): not written.
+      if (correlation.action === "skip") return event
       if (correlation.action === "create") return yield* client.events.create(ns, event)
       const patched = yield* client.events
         .patch(ns, correlation.event.name, {
@@ -129,6 +131,7 @@ export const makeEventRecorder = (
       // The event was deleted meanwhile (events expire): write it afresh.
       correlator.forget(correlation.key)
       const again = correlator.correlate(draft, now, eventNameSuffix(now, sequence++))
+      if (again.action === "skip") return toEvent(again)
       return yield* client.events.create(ns, toEvent(again))
     })
 

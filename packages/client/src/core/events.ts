@@ -7,13 +7,17 @@
  *   combined once 10 distinct messages arrive within 10 minutes; the
  *   combined event's message starts with `(combined from similar events): `;
  * - de-duplication: an event equal to one already written (same object,
- *   source, type, reason and message) is not written again: the existing one
- *   gets `count + 1` and a new `lastTimestamp` (a patch), keeping its name
- *   and `firstTimestamp`.
+ *   field path, source, type, reason and message) is not written again: the
+ *   existing one gets `count + 1` and a new `lastTimestamp` (a patch),
+ *   keeping its name and `firstTimestamp`;
+ * - spam filtering (`EventSourceObjectSpamFilter`): each source and object
+ *   may write 25 events at once, then one per 5 minutes; the rest are
+ *   skipped, so a controller stuck in a hot loop cannot flood the server.
  *
  * Pure: time is an input; the caches are bounded (least recently used go).
  */
 import type { ObjectReference } from "@flotilla/api"
+import { TokenBucket } from "./workqueue.ts"
 
 export interface EventSource {
   readonly component?: string
@@ -39,13 +43,18 @@ export interface CorrelatedEvent extends EventDraft {
   readonly lastTimestamp: string
 }
 
-/** What to do with an event: create it, or bump the existing one. */
-export type Correlation =
-  | { readonly action: "create"; readonly event: CorrelatedEvent; readonly key: string }
-  | { readonly action: "patch"; readonly event: CorrelatedEvent; readonly key: string }
+/** What to do with an event: create it, bump the existing one, or drop it (spam). */
+export type Correlation = {
+  readonly action: "create" | "patch" | "skip"
+  readonly event: CorrelatedEvent
+  readonly key: string
+}
 
 export const maxSimilarEvents = 10
 export const aggregationIntervalMs = 10 * 60 * 1000
+/** client-go's `defaultSpamBurst` and `defaultSpamQPS` (one per 5 minutes). */
+export const spamBurst = 25
+export const spamQps = 1 / 300
 const maxCacheEntries = 4096
 
 const rfc3339 = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`
@@ -92,6 +101,7 @@ interface Logged {
 export class EventCorrelator {
   readonly #aggregates = new Lru<Aggregate>()
   readonly #logged = new Lru<Logged>()
+  readonly #spam = new Lru<TokenBucket>()
 
   /**
    * Decides how to write `draft` at `nowMs`. `nameSuffix` makes the name of a
@@ -99,7 +109,8 @@ export class EventCorrelator {
    */
   correlate(draft: EventDraft, nowMs: number, nameSuffix: string): Correlation {
     const o = draft.involvedObject
-    const aggregateKey = join(
+    // The spam key is the source and object; the aggregate key adds type, reason and reporter.
+    const spamKey = join(
       draft.source.component,
       draft.source.host,
       o.kind,
@@ -107,6 +118,9 @@ export class EventCorrelator {
       o.name,
       o.uid,
       o.apiVersion,
+    )
+    const aggregateKey = join(
+      spamKey,
       draft.type,
       draft.reason,
       draft.reportingComponent,
@@ -124,13 +138,20 @@ export class EventCorrelator {
       ? { ...draft, message: `(combined from similar events): ${draft.message}` }
       : draft
     // Combined events share one key, so they fold into one another.
-    const key = combined ? aggregateKey : join(aggregateKey, draft.message)
+    const key = combined ? aggregateKey : join(aggregateKey, o.fieldPath, draft.message)
+    // As client-go, the filter runs after the event is counted (a skipped repeat still counts).
+    let bucket = this.#spam.get(spamKey)
+    if (bucket === undefined) {
+      bucket = new TokenBucket(spamQps, spamBurst)
+      this.#spam.set(spamKey, bucket)
+    }
+    const accepted = bucket.tryAccept(nowMs)
     const now = rfc3339(nowMs)
     const logged = this.#logged.get(key)
     if (logged !== undefined) {
       logged.count++
       return {
-        action: "patch",
+        action: accepted ? "patch" : "skip",
         key,
         event: {
           ...event,
@@ -146,7 +167,7 @@ export class EventCorrelator {
     const name = `${o.name ?? "event"}.${nameSuffix}`
     this.#logged.set(key, { name, namespace, firstTimestamp: now, count: 1 })
     return {
-      action: "create",
+      action: accepted ? "create" : "skip",
       key,
       event: { ...event, name, namespace, count: 1, firstTimestamp: now, lastTimestamp: now },
     }

@@ -61,14 +61,26 @@ export class TokenBucket {
     this.#lastMs = undefined
   }
 
-  /** Reserves a token at `nowMs`; returns how long to wait before using it. */
-  reserve(nowMs: number): number {
+  #refill(nowMs: number): void {
     if (this.#lastMs !== undefined && nowMs > this.#lastMs) {
       this.#tokens = Math.min(this.burst, this.#tokens + ((nowMs - this.#lastMs) * this.qps) / 1000)
     }
     this.#lastMs = Math.max(this.#lastMs ?? nowMs, nowMs)
+  }
+
+  /** Reserves a token at `nowMs`; returns how long to wait before using it. */
+  reserve(nowMs: number): number {
+    this.#refill(nowMs)
     this.#tokens -= 1
     return this.#tokens >= 0 ? 0 : Math.ceil((-this.#tokens * 1000) / this.qps)
+  }
+
+  /** Takes a token at `nowMs` if one is there (`TryAccept`); never goes into debt. */
+  tryAccept(nowMs: number): boolean {
+    this.#refill(nowMs)
+    if (this.#tokens < 1) return false
+    this.#tokens -= 1
+    return true
   }
 }
 

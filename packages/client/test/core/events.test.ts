@@ -4,6 +4,7 @@ import {
   type EventDraft,
   eventNameSuffix,
   maxSimilarEvents,
+  spamBurst,
 } from "../../src/core/events.ts"
 
 const draft = (message: string, reason = "FailedScheduling"): EventDraft => ({
@@ -64,5 +65,38 @@ describe("EventCorrelator", () => {
   it("names events with the time in hex nanoseconds", () => {
     expect(eventNameSuffix(1, 0)).toBe((1_000_000).toString(16))
     expect(eventNameSuffix(1, 5)).toBe((1_000_005).toString(16))
+  })
+
+  it("keeps events about different fields of one object apart (the field path is in the key)", () => {
+    const c = new EventCorrelator()
+    const about = (fieldPath: string): EventDraft => ({
+      ...draft("Back-off restarting failed container", "BackOff"),
+      involvedObject: { ...draft("").involvedObject, fieldPath },
+    })
+    expect(c.correlate(about("spec.containers{a}"), 0, "a").action).toBe("create")
+    // Before the fix this bumped container a's event instead.
+    const b = c.correlate(about("spec.containers{b}"), 1, "b")
+    expect(b.action).toBe("create")
+    expect(b.event.involvedObject.fieldPath).toBe("spec.containers{b}")
+    expect(c.correlate(about("spec.containers{a}"), 2, "c").event.count).toBe(2)
+  })
+
+  it("lets 25 events per source and object through, then one per 5 minutes (spam filter)", () => {
+    const c = new EventCorrelator()
+    const actions = Array.from(
+      { length: spamBurst + 5 },
+      (_, i) => c.correlate(draft("same", `Reason${i % 3}`), i, `s${i}`).action,
+    )
+    // Before the fix every one was written: 30 requests.
+    expect(actions.filter((a) => a !== "skip")).toHaveLength(spamBurst)
+    expect(actions.slice(spamBurst)).toEqual(Array(5).fill("skip"))
+    expect(c.correlate(draft("same", "Reason0"), 299_000, "t").action).toBe("skip")
+    expect(c.correlate(draft("same", "Reason0"), 300_100, "u").action).toBe("patch")
+    // Another object has its own allowance.
+    const other = {
+      ...draft("same"),
+      involvedObject: { ...draft("").involvedObject, name: "web-2" },
+    }
+    expect(c.correlate(other, 300_200, "v").action).toBe("create")
   })
 })
