@@ -1,7 +1,8 @@
 // The work queue's Effect shell on the test clock.
 import { assert, describe, it } from "@effect/vitest"
-import { type Duration, Effect, Fiber } from "effect"
+import { Clock, type Duration, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
+import * as fc from "fast-check"
 import {
   ControllerRateLimiter,
   ItemExponentialBackoff,
@@ -74,4 +75,104 @@ describe("makeWorkQueue", () => {
       assert.isUndefined(yield* Fiber.join(fiber))
     }),
   )
+
+  it("never gives one item to two workers, loses no add, honours delays, and drains on shutdown (property)", async () => {
+    const request = fc.record({
+      key: fc.integer({ min: 0, max: 4 }),
+      at: fc.integer({ min: 0, max: 1000 }),
+      delay: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 500 })),
+    })
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(request, { maxLength: 40 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 5, maxLength: 5 }),
+        (requests, workers, workTimes, failures) =>
+          Effect.runPromise(
+            Effect.scoped(
+              Effect.gen(function* () {
+                const q = yield* makeWorkQueue<number>({
+                  rateLimiter: new ControllerRateLimiter(
+                    new ItemExponentialBackoff(5, 1000),
+                    new TokenBucket(1000, 1000),
+                  ),
+                })
+                /** Every request: key, when it was made, and how long it asked to wait. */
+                const asked: Array<{ key: number; at: number; delay: number }> = []
+                const starts: Array<{ key: number; at: number }> = []
+                const active = new Set<number>()
+                const overlaps: Array<number> = []
+                const failuresLeft = [...failures]
+                let n = 0
+                const worker = Effect.gen(function* () {
+                  for (;;) {
+                    const key = yield* q.get
+                    if (key === undefined) return
+                    if (active.has(key)) overlaps.push(key)
+                    active.add(key)
+                    starts.push({ key, at: yield* Clock.currentTimeMillis })
+                    yield* Effect.sleep(workTimes[n++ % workTimes.length] as number)
+                    active.delete(key)
+                    if ((failuresLeft[key] ?? 0) > 0) {
+                      failuresLeft[key] = (failuresLeft[key] ?? 0) - 1
+                      asked.push({ key, at: yield* Clock.currentTimeMillis, delay: -1 })
+                      yield* q.addRateLimited(key)
+                    } else yield* q.forget(key)
+                    yield* q.done(key)
+                  }
+                })
+                const fibers = []
+                for (let w = 0; w < workers; w++) fibers.push(yield* Effect.forkChild(worker))
+                const producer = yield* Effect.forkChild(
+                  Effect.forEach(
+                    [...requests].sort((a, b) => a.at - b.at),
+                    (r) =>
+                      Effect.gen(function* () {
+                        const now = yield* Clock.currentTimeMillis
+                        if (r.at > now) yield* Effect.sleep(r.at - now)
+                        asked.push({ key: r.key, at: r.at, delay: r.delay })
+                        yield* r.delay === 0 ? q.add(r.key) : q.addAfter(r.key, r.delay)
+                      }),
+                    { discard: true },
+                  ),
+                )
+                for (let t = 0; t < 3000; t += 5) {
+                  yield* TestClock.adjust(5)
+                  for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+                }
+                yield* Fiber.join(producer)
+                assert.strictEqual(yield* q.length, 0)
+                yield* q.shutDown
+                // Shutdown wakes every waiting worker with undefined.
+                for (const f of fibers) yield* Fiber.join(f)
+                assert.deepStrictEqual(overlaps, [], "an item was processed by two workers at once")
+                for (const a of asked) {
+                  // Not lost: a worker took the item at or after the request (an add
+                  // while it was processed waits for done).
+                  assert.isTrue(
+                    starts.some((s) => s.key === a.key && s.at >= a.at),
+                    `request ${JSON.stringify(a)} was never processed`,
+                  )
+                }
+                for (const s of starts) {
+                  // Delays honoured: some request of the key was due by then.
+                  assert.isTrue(
+                    asked.some(
+                      (a) =>
+                        a.key === s.key && (a.delay === -1 ? a.at + 5 : a.at + a.delay) <= s.at,
+                    ),
+                    `key ${s.key} processed at ${s.at} before any request was due`,
+                  )
+                }
+                // De-duplicated: never more starts than requests.
+                assert.isAtMost(starts.length, asked.length)
+                assert.isUndefined(yield* q.get)
+              }),
+            ).pipe(Effect.provide(TestClock.layer())),
+          ),
+      ),
+      { numRuns: 40 },
+    )
+  })
 })
