@@ -18,11 +18,8 @@ export class KubeconfigError extends Schema.TaggedError<KubeconfigError>()("Kube
 
 const Name = Schema.String.check(Schema.isNonEmpty({ message: "must not be empty" }))
 
-const Cluster = Schema.Struct({
-  server: Schema.String.check(
-    Schema.isPattern(/^https?:\/\/[^/\s]+/, { message: "must be an http:// or https:// URL" }),
-  ),
-})
+// `server` is checked by `serverProblem` once the shape decodes.
+const Cluster = Schema.Struct({ server: Schema.String })
 
 const User = Schema.Struct({
   token: Schema.optionalKey(Schema.String),
@@ -49,6 +46,52 @@ export interface KubeconfigContext {
   readonly namespace: string
   readonly token: string | undefined
 }
+
+/** Cluster fields this client cannot honour (it trusts the system's certificate authorities only). */
+const unsupportedClusterFields = [
+  "certificate-authority",
+  "certificate-authority-data",
+  "proxy-url",
+  "tls-server-name",
+]
+
+/**
+ * What is wrong with a cluster's `server`, if anything: a URL fetch can use as
+ * the base of API paths (client-go's `DefaultServerURL` also refuses a query
+ * or fragment). A path prefix is allowed.
+ */
+export const serverProblem = (server: string): string | undefined => {
+  if (!/^https?:\/\//.test(server)) return "must be an http:// or https:// URL"
+  const port = /^https?:\/\/(?:\[[^\]]*\]|[^/:?#]*):(\d+)(?:[/?#]|$)/.exec(server)?.[1]
+  if (port !== undefined && Number(port) > 65535) return `port ${port} is out of range (0-65535)`
+  let url: URL
+  try {
+    url = new URL(server)
+  } catch {
+    return "is not a URL"
+  }
+  if (url.hostname === "") return "names no host"
+  if (url.username !== "" || url.password !== "")
+    return "must not carry a user name or password (credentials go in users[].user)"
+  if (url.search !== "" || url.hash !== "") return "must not have a query or fragment"
+  return undefined
+}
+
+/** Kubernetes' conversion refuses two entries of one list with the same name. */
+const duplicateName = (
+  list: ReadonlyArray<{ readonly name: string }>,
+  field: string,
+): string | undefined => {
+  const seen = new Set<string>()
+  for (const [i, { name }] of list.entries()) {
+    if (seen.has(name)) return `${field}[${i}].name: duplicate name "${name}"`
+    seen.add(name)
+  }
+  return undefined
+}
+
+const describeValue = (u: unknown): string =>
+  Array.isArray(u) ? "a list" : u === null ? "null" : `a ${typeof u}`
 
 /** User fields this client cannot honour; refusing them beats connecting without them. */
 const unsupportedUserFields = [
@@ -96,12 +139,44 @@ export const parseKubeconfig = (
       `invalid YAML: ${e instanceof Error ? (e.message.split("\n")[0] ?? "").replace(/:$/, "") : String(e)}`,
     )
   }
+  if (raw === null || raw === undefined)
+    return fail("is empty: a kubeconfig needs clusters, contexts and a current-context")
+  if (typeof raw !== "object" || Array.isArray(raw))
+    return fail(`must be a mapping (a kubeconfig of kind Config), not ${describeValue(raw)}`)
+  const top = raw as Record<string, unknown>
+  if (top.kind !== undefined && top.kind !== "Config")
+    return fail(`kind: must be Config, not ${JSON.stringify(top.kind)}`)
+  if (top.apiVersion !== undefined && top.apiVersion !== "v1")
+    return fail(`apiVersion: must be v1, not ${JSON.stringify(top.apiVersion)}`)
   const decoded = Schema.decodeUnknownResult(Kubeconfig)(raw, { errors: "all" })
   if (Result.isFailure(decoded)) {
     const issues = issueLines(decoded.failure.issue)
     return fail(issues.join("; "))
   }
   const cfg = decoded.success
+  const duplicate =
+    duplicateName(cfg.clusters, "clusters") ??
+    duplicateName(cfg.contexts, "contexts") ??
+    duplicateName(cfg.users ?? [], "users")
+  if (duplicate !== undefined) return fail(duplicate)
+  const rawClusters = top.clusters as ReadonlyArray<{ cluster?: Record<string, unknown> }>
+  for (const [i, c] of cfg.clusters.entries()) {
+    const problem = serverProblem(c.cluster.server)
+    if (problem !== undefined) return fail(`clusters[${i}].cluster.server: ${problem}`)
+    const rawCluster = rawClusters[i]?.cluster ?? {}
+    for (const field of unsupportedClusterFields) {
+      if (rawCluster[field] !== undefined) {
+        return fail(
+          `clusters[${i}].cluster.${field}: not supported (this client trusts the system's certificate authorities only)`,
+        )
+      }
+    }
+    if (rawCluster["insecure-skip-tls-verify"] === true) {
+      return fail(
+        `clusters[${i}].cluster.insecure-skip-tls-verify: not supported (this client always verifies https servers)`,
+      )
+    }
+  }
   const name = options.context ?? cfg["current-context"] ?? ""
   if (name === "") return fail("current-context: no current context is set (pass a context)")
   const context = cfg.contexts.find((c) => c.name === name)

@@ -84,4 +84,73 @@ describe("parseKubeconfig", () => {
     )
     expect(error("kind: Config\n")).toMatch(/^\/etc\/kube\/config: clusters: /)
   })
+
+  it("refuses a server fetch cannot use, naming the cluster and the reason", () => {
+    const withServer = (server: string) =>
+      error(config("{}").replace("'http://127.0.0.1:6443/'", `'${server}'`))
+    const at = "/etc/kube/config: clusters[0].cluster.server: "
+    // Before the fix each of these was accepted and failed later, at the first request.
+    expect(withServer("http://127.0.0.1:99999")).toBe(`${at}port 99999 is out of range (0-65535)`)
+    expect(withServer("http://127.0.0.1:abc")).toBe(`${at}is not a URL`)
+    expect(withServer("https://[::1")).toBe(`${at}is not a URL`)
+    expect(withServer("http://a b")).toBe(`${at}is not a URL`)
+    expect(withServer("http://127.0.0.1:6443/?watch=1")).toBe(
+      `${at}must not have a query or fragment`,
+    )
+    expect(withServer("http://me:pw@127.0.0.1:6443")).toBe(
+      `${at}must not carry a user name or password (credentials go in users[].user)`,
+    )
+    // A path prefix is fine (a server behind a proxy path).
+    expect(
+      ok(config("{}").replace("'http://127.0.0.1:6443/'", "'http://[::1]:6443/k8s/'")).server,
+    ).toBe("http://[::1]:6443/k8s")
+  })
+
+  it("says what is wrong with a file that is not a kubeconfig at all", () => {
+    // Before the fix: "Expected object", or the file was read as a kubeconfig.
+    expect(error("")).toBe(
+      "/etc/kube/config: is empty: a kubeconfig needs clusters, contexts and a current-context",
+    )
+    expect(error("# only a comment\n")).toMatch(/: is empty: /)
+    expect(error("- a\n- b\n")).toBe(
+      "/etc/kube/config: must be a mapping (a kubeconfig of kind Config), not a list",
+    )
+    expect(error("hello")).toMatch(/: must be a mapping .*, not a string$/)
+    expect(error(config("{}").replace("kind: Config", "kind: Pod"))).toBe(
+      '/etc/kube/config: kind: must be Config, not "Pod"',
+    )
+    expect(error(config("{}").replace("apiVersion: v1", "apiVersion: v2"))).toBe(
+      '/etc/kube/config: apiVersion: must be v1, not "v2"',
+    )
+  })
+
+  it("refuses duplicate names and cluster fields it cannot honour", () => {
+    // Kubernetes refuses duplicates; before the fix the first one silently won.
+    expect(error(config("{}").replace("- name: other", "- name: flotilla"))).toBe(
+      '/etc/kube/config: contexts[1].name: duplicate name "flotilla"',
+    )
+    expect(error(config("{}").replace("- name: remote", "- name: local"))).toBe(
+      '/etc/kube/config: clusters[1].name: duplicate name "local"',
+    )
+    expect(
+      error(
+        config("{}").replace(
+          "{ server: https://10.0.0.1:443 }",
+          "{ server: https://10.0.0.1:443, certificate-authority-data: AAAA }",
+        ),
+      ),
+    ).toBe(
+      "/etc/kube/config: clusters[1].cluster.certificate-authority-data: not supported (this client trusts the system's certificate authorities only)",
+    )
+    expect(
+      error(
+        config("{}").replace(
+          "{ server: https://10.0.0.1:443 }",
+          "{ server: https://10.0.0.1:443, insecure-skip-tls-verify: true }",
+        ),
+      ),
+    ).toBe(
+      "/etc/kube/config: clusters[1].cluster.insecure-skip-tls-verify: not supported (this client always verifies https servers)",
+    )
+  })
 })
