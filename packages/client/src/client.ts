@@ -368,11 +368,12 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
     const list = (namespace: string, o?: ListOptions) =>
       Effect.gen(function* () {
         const body = yield* send("GET", resourcePath(r, namespace), { query: listQuery(o) })
-        if (!isRecord(body) || !Array.isArray(body.items)) {
+        // Go encodes an empty slice as null: `"items": null` is an empty list.
+        if (!isRecord(body) || !(Array.isArray(body.items) || body.items === null)) {
           return yield* new TransportError({ message: `the server's ${r.kind} list has no items` })
         }
         const items: Array<T> = []
-        for (const item of body.items) items.push(yield* decode(item))
+        for (const item of body.items ?? []) items.push(yield* decode(item))
         const meta = isRecord(body.metadata) ? body.metadata : {}
         return {
           items,

@@ -38,7 +38,10 @@ export interface InformerOptions<T> {
   readonly namespace?: string
   readonly labelSelector?: string
   readonly fieldSelector?: string
-  /** Re-deliver every cached object as an update this often (absent: never). */
+  /**
+   * Re-deliver every cached object as an update this often (absent or 0:
+   * never; less than a second: a second, client-go's `minimumResyncPeriod`).
+   */
   readonly resyncPeriod?: Duration.Input
   /** Indexes besides `namespace` (see `labelsIndex`, `nodeNameIndex`). */
   readonly indexers?: Readonly<Record<string, IndexFunc<T>>>
@@ -160,6 +163,15 @@ export const makeInformer = <T extends ObjectLike>(
     })
 
     /**
+     * Moves the revision to resume from. An event without one leaves it: a
+     * watch from "" would start at the server's present and silently skip
+     * every change (deletes included) since the last revision seen.
+     */
+    const advance = (rv: string) => {
+      if (rv !== "") resourceVersion = rv
+    }
+
+    /**
      * Watches from the current revision until the stream ends; fails with 410
      * when it must relist. Answers how many events (bookmarks included) came.
      */
@@ -181,19 +193,19 @@ export const makeInformer = <T extends ObjectLike>(
                 case "ADDED":
                 case "MODIFIED": {
                   const old = indexer.upsert(event.object)
-                  resourceVersion = rvOf(event.object)
+                  advance(rvOf(event.object))
                   if (old === undefined) added(event.object, false)
                   else updated(old, event.object)
                   return logThrown
                 }
                 case "DELETED": {
                   const old = indexer.delete(keyOf(event.object))
-                  resourceVersion = rvOf(event.object)
+                  advance(rvOf(event.object))
                   deleted(old ?? event.object)
                   return logThrown
                 }
                 case "BOOKMARK":
-                  if (event.resourceVersion !== "") resourceVersion = event.resourceVersion
+                  advance(event.resourceVersion)
                   return Effect.void
                 case "ERROR":
                   return Effect.fail({
@@ -255,8 +267,13 @@ export const makeInformer = <T extends ObjectLike>(
     })
     yield* Effect.forkScoped(reflector)
 
-    if (options.resyncPeriod !== undefined) {
-      const period = Duration.fromInputUnsafe(options.resyncPeriod)
+    const resyncMs =
+      options.resyncPeriod === undefined
+        ? 0
+        : Duration.toMillis(Duration.fromInputUnsafe(options.resyncPeriod))
+    // 0 (or less, or NaN) is "never", as in client-go; a period of 0 used to resync without pause.
+    if (resyncMs > 0) {
+      const period = Duration.millis(Math.max(1000, resyncMs))
       yield* Effect.forkScoped(
         Effect.forever(
           Effect.andThen(

@@ -95,6 +95,22 @@ describe("watch faults", () => {
   )
 })
 
+describe("list answers", () => {
+  it.live('read "items": null (how Go encodes an empty slice) as an empty list', () =>
+    Effect.gen(function* () {
+      const server = yield* fakeServer((_, res) => {
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end(
+          '{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7"},"items":null}',
+        )
+      })
+      // Before the fix: TransportError "the server's Pod list has no items".
+      const list = yield* makeClient({ server: server.url }).pods.listAll("default")
+      assert.deepStrictEqual(list, { items: [], resourceVersion: "7", continue: undefined })
+    }),
+  )
+})
+
 describe("error answers", () => {
   it.live("carry the server's Retry-After (header, or the Status's details)", () =>
     Effect.gen(function* () {

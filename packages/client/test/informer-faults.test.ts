@@ -13,6 +13,7 @@ import {
   type ResourceClient,
   TransportError,
   type WatchEvent,
+  type WatchOptions,
 } from "../src/client.ts"
 import { backoffDelayMs, makeInformer, reflectorBackoff } from "../src/informer.ts"
 import { goneEvent, pod } from "./support.ts"
@@ -36,11 +37,17 @@ const scripted = (script: {
   readonly watch: (n: number) => Stream.Stream<WatchEvent<Pod>, ClientError>
 }) => {
   const calls = { list: 0, watch: 0 }
+  /** The resourceVersion each watch asked for. */
+  const watchedFrom: Array<string | undefined> = []
   const client = {
     listAll: () => Effect.suspend(() => script.list(calls.list++)),
-    watch: () => Stream.suspend(() => script.watch(calls.watch++)),
+    watch: (_: string, o?: WatchOptions) =>
+      Stream.suspend(() => {
+        watchedFrom.push(o?.resourceVersion)
+        return script.watch(calls.watch++)
+      }),
   } as unknown as ResourceClient<Pod>
-  return { client, calls }
+  return { client, calls, watchedFrom }
 }
 
 /** Lets the informer's fiber run as far as it can without the clock moving. */
@@ -203,6 +210,64 @@ describe("informer handlers", () => {
       assert.deepStrictEqual(seen, ["other a", "b", "other b"])
       assert.deepStrictEqual(informer.indexer.keys().sort(), ["default/a", "default/b"])
       assert.strictEqual(yield* informer.resourceVersion, "6")
+    }),
+  )
+})
+
+describe("informer revisions and resync", () => {
+  it.effect("an event without a resourceVersion does not reset the revision to resume from", () =>
+    Effect.gen(function* () {
+      const noRv = { ...p("b", ""), metadata: { name: "b", namespace: "default" } }
+      const { client, watchedFrom } = scripted({
+        list: () => Effect.succeed(list("5", "a")),
+        watch: (n) =>
+          n === 0
+            ? Stream.make(
+                { type: "ADDED", object: noRv } as const,
+                {
+                  type: "BOOKMARK",
+                  resourceVersion: "",
+                } as const,
+              )
+            : Stream.never,
+      })
+      const informer = yield* makeInformer(client)
+      yield* informer.waitForSync
+      yield* settle
+      // Before the fix the second watch asked for "" (the server's present),
+      // skipping every change after revision 5.
+      assert.deepStrictEqual(watchedFrom, ["5", "5"])
+      assert.strictEqual(yield* informer.resourceVersion, "5")
+      assert.deepStrictEqual(informer.indexer.keys().sort(), ["default/a", "default/b"])
+    }),
+  )
+
+  it.effect("a resync period of 0 means never; under a second means a second", () =>
+    Effect.gen(function* () {
+      const { client } = scripted({
+        list: () => Effect.succeed(list("5", "a")),
+        watch: () => Stream.never,
+      })
+      let never = 0
+      let fast = 0
+      const zero = yield* makeInformer(client, { resyncPeriod: 0 })
+      yield* zero.addEventHandler({ onUpdate: () => never++ })
+      const tenth = yield* makeInformer(client, { resyncPeriod: "100 millis" })
+      yield* tenth.addEventHandler({ onUpdate: () => fast++ })
+      yield* zero.waitForSync
+      yield* tenth.waitForSync
+      yield* settle
+      // Before the fix a period of 0 resynced without pause.
+      assert.strictEqual(never, 0)
+      yield* TestClock.adjust("999 millis")
+      yield* settle
+      assert.strictEqual(fast, 0)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      assert.deepStrictEqual([never, fast], [0, 1])
+      yield* TestClock.adjust("10 seconds")
+      yield* settle
+      assert.deepStrictEqual([never, fast], [0, 11])
     }),
   )
 })
