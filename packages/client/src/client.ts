@@ -389,7 +389,20 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
         const resourceVersion = page.resourceVersion
         items.push(...page.items)
         while (page.continue !== undefined) {
-          page = yield* list(namespace, { ...o, limit: o?.limit ?? 500, continue: page.continue })
+          const next = yield* Effect.result(
+            list(namespace, { ...o, limit: o?.limit ?? 500, continue: page.continue }),
+          )
+          if (next._tag === "Failure") {
+            // The continue token outlived its revision (compacted, 410): as client-go's
+            // pager (FullListIfExpired), list everything in one answer instead.
+            if (!isGone(next.failure)) return yield* next.failure
+            const { limit: _, continue: __, ...rest } = o ?? {}
+            return yield* Effect.map(list(namespace, rest), (full) => ({
+              ...full,
+              continue: undefined,
+            }))
+          }
+          page = next.success
           items.push(...page.items)
         }
         return { items, resourceVersion, continue: undefined } satisfies List<T>

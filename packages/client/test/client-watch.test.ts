@@ -111,6 +111,45 @@ describe("list answers", () => {
   )
 })
 
+describe("paged lists", () => {
+  it.live(
+    "fall back to one full list when a continue token expires (410), as client-go's pager",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* fakeServer((req, res) => {
+          const url = new URL(req.url ?? "", "http://x")
+          const json = (code: number, body: object) => {
+            res.writeHead(code, { "content-type": "application/json" })
+            res.end(JSON.stringify(body))
+          }
+          if (url.searchParams.has("continue"))
+            return json(410, { kind: "Status", code: 410, reason: "Expired", message: "too old" })
+          const items = url.searchParams.has("limit") ? ["a"] : ["a", "b", "c"]
+          json(200, {
+            kind: "PodList",
+            apiVersion: "v1",
+            metadata: {
+              resourceVersion: url.searchParams.has("limit") ? "5" : "9",
+              ...(url.searchParams.has("limit") ? { continue: "page-2" } : {}),
+            },
+            items: items.map((n) => podJson(n, "3")),
+          })
+        })
+        // Before the fix: ApiStatusError 410, and an informer relisted page by page for ever.
+        const list = yield* makeClient({ server: server.url }).pods.listAll("default", { limit: 1 })
+        assert.deepStrictEqual(
+          list.items.map((p) => p.metadata.name),
+          ["a", "b", "c"],
+        )
+        assert.strictEqual(list.resourceVersion, "9")
+        assert.deepStrictEqual(
+          server.requests.map((u) => u.replace(/^\/api\/v1\/namespaces\/default\/pods\??/, "")),
+          ["limit=1", "limit=1&continue=page-2", ""],
+        )
+      }),
+  )
+})
+
 describe("error answers", () => {
   it.live("carry the server's Retry-After (header, or the Status's details)", () =>
     Effect.gen(function* () {
