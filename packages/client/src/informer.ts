@@ -80,6 +80,26 @@ export const reflectorBackoff = {
   listTimeoutMs: 60_000,
 } as const
 
+/**
+ * client-go's `isTooLargeResourceVersionError`: the server is behind the
+ * revision asked for (a 504 with the `ResourceVersionTooLarge` cause, or an
+ * older server's "Too large resource version" cause message). Retrying the
+ * same revision cannot help (the store may have been reset): list again.
+ */
+export const isTooLargeResourceVersion = (status: unknown): boolean => {
+  if (typeof status !== "object" || status === null) return false
+  const s = status as { code?: unknown; details?: { causes?: unknown } }
+  const causes = Array.isArray(s.details?.causes) ? (s.details.causes as Array<unknown>) : []
+  return causes.some((c) => {
+    if (typeof c !== "object" || c === null) return false
+    const cause = c as { reason?: unknown; message?: unknown }
+    return (
+      cause.reason === "ResourceVersionTooLarge" ||
+      (s.code === 504 && cause.message === "Too large resource version")
+    )
+  })
+}
+
 /** The delay before retry number `failures` (0-based), honouring a server's `Retry-After`. */
 export const backoffDelayMs = (failures: number, retryAfterSeconds?: number): number =>
   Math.max(
@@ -209,7 +229,8 @@ export const makeInformer = <T extends ObjectLike>(
                   return Effect.void
                 case "ERROR":
                   return Effect.fail({
-                    gone: (event.status.code ?? 0) === 410,
+                    gone:
+                      (event.status.code ?? 0) === 410 || isTooLargeResourceVersion(event.status),
                     message: event.status.message ?? "",
                   })
               }
@@ -220,7 +241,10 @@ export const makeInformer = <T extends ObjectLike>(
     })
 
     type Failure = ClientError | { readonly gone: boolean; readonly message: string }
-    const mustRelist = (e: Failure): boolean => ("_tag" in e ? isGone(e) : e.gone)
+    const mustRelist = (e: Failure): boolean =>
+      "_tag" in e
+        ? isGone(e) || (e._tag === "ApiStatusError" && isTooLargeResourceVersion(e.status))
+        : e.gone
     const retryAfterOf = (e: Failure): number | undefined =>
       "_tag" in e && e._tag === "ApiStatusError" ? e.retryAfterSeconds : undefined
 

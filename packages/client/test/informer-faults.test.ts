@@ -115,6 +115,54 @@ describe("reflector backoff", () => {
     }),
   )
 
+  it.effect(
+    "lists again when the server is behind the revision (504 ResourceVersionTooLarge)",
+    () =>
+      Effect.gen(function* () {
+        const tooLarge = {
+          apiVersion: "v1",
+          kind: "Status",
+          code: 504,
+          reason: "Timeout",
+          message: "Timeout: Too large resource version: 500, current: 7",
+          details: {
+            causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+          },
+        }
+        const { client, calls, watchedFrom } = scripted({
+          // The store was reset: the second list is at revision 7.
+          list: (n) => Effect.succeed(n === 0 ? list("500", "a") : list("7", "b")),
+          watch: (n) =>
+            n === 0
+              ? Stream.fail(
+                  new ApiStatusError({
+                    code: 504,
+                    reason: "Timeout",
+                    message: tooLarge.message,
+                    status: tooLarge,
+                  }),
+                )
+              : n === 1
+                ? Stream.make({ type: "ERROR", status: tooLarge } as unknown as WatchEvent<Pod>)
+                : Stream.never,
+        })
+        const informer = yield* makeInformer(client)
+        const deleted: Array<string> = []
+        yield* informer.addEventHandler({ onDelete: (o) => deleted.push(o.metadata.name ?? "") })
+        yield* informer.waitForSync
+        for (let i = 0; i < 10 && calls.list < 3; i++) {
+          yield* settle
+          yield* TestClock.adjust("2 seconds")
+        }
+        yield* settle
+        // Before the fix the watch from 500 was retried for ever; the cache kept a.
+        assert.strictEqual(calls.list, 3)
+        assert.deepStrictEqual(watchedFrom, ["500", "7", "7"])
+        assert.deepStrictEqual(deleted, ["a"])
+        assert.deepStrictEqual(informer.indexer.keys(), ["default/b"])
+      }),
+  )
+
   it.effect("honours a 429's Retry-After on the watch", () =>
     Effect.gen(function* () {
       const { client, calls } = scripted({
