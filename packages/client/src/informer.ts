@@ -271,6 +271,7 @@ export const makeInformer = <T extends ObjectLike>(
         }
         for (;;) {
           const start = yield* Clock.currentTimeMillis
+          const from = resourceVersion
           const watched = yield* Effect.result(watchOnce as Effect.Effect<number, Failure>)
           if (watched._tag === "Failure") {
             const f = watched.failure
@@ -282,9 +283,12 @@ export const makeInformer = <T extends ObjectLike>(
             continue
           }
           const lasted = (yield* Clock.currentTimeMillis) - start
-          if (watched.success === 0 && lasted < reflectorBackoff.shortWatchMs)
+          // client-go backs off a short watch with no event; here also one whose events
+          // (a bookmark at the same revision, say) left the revision where it was: a
+          // server that answers every watch that way would otherwise be asked without pause.
+          if (lasted < reflectorBackoff.shortWatchMs && resourceVersion === from)
             yield* backOff(
-              `very short watch: it ended after ${lasted} ms with no event (unexpected watch close)`,
+              `very short watch: it ended after ${lasted} ms with ${watched.success} event(s) and no progress from revision ${from} (unexpected watch close)`,
             )
         }
       }

@@ -91,6 +91,41 @@ describe("reflector backoff", () => {
     }),
   )
 
+  it.effect(
+    "a watch that only repeats a bookmark at the same revision is retried once per step",
+    () =>
+      Effect.gen(function* () {
+        const { client, calls } = scripted({
+          list: () => Effect.succeed(list("5", "a")),
+          watch: () => Stream.make({ type: "BOOKMARK", resourceVersion: "5" } as const),
+        })
+        const informer = yield* makeInformer(client)
+        yield* informer.waitForSync
+        yield* settle
+        // Before the fix the bookmark counted as progress: watch after watch, no pause.
+        assert.strictEqual(calls.watch, 1)
+        yield* TestClock.adjust("800 millis")
+        yield* settle
+        assert.strictEqual(calls.watch, 2)
+      }),
+  )
+
+  it.effect("a short watch that moves the revision on is resumed at once", () =>
+    Effect.gen(function* () {
+      const { client, watchedFrom } = scripted({
+        list: () => Effect.succeed(list("5", "a")),
+        watch: (n) =>
+          n < 3
+            ? Stream.make({ type: "BOOKMARK", resourceVersion: String(6 + n) } as const)
+            : Stream.never,
+      })
+      const informer = yield* makeInformer(client)
+      yield* informer.waitForSync
+      yield* settle
+      assert.deepStrictEqual(watchedFrom, ["5", "6", "7", "8"])
+    }),
+  )
+
   it.effect("a watch answered with 410 every time relists once per backoff step", () =>
     Effect.gen(function* () {
       const { client, calls } = scripted({
@@ -281,6 +316,9 @@ describe("informer revisions and resync", () => {
       })
       const informer = yield* makeInformer(client)
       yield* informer.waitForSync
+      yield* settle
+      // No revision moved: the next watch waits the first backoff step.
+      yield* TestClock.adjust("800 millis")
       yield* settle
       // Before the fix the second watch asked for "" (the server's present),
       // skipping every change after revision 5.
