@@ -198,6 +198,25 @@ describe("reflector backoff", () => {
       }),
   )
 
+  it.effect("gives up on a list that takes over 60 s and lists again", () =>
+    Effect.gen(function* () {
+      const { client, calls } = scripted({
+        list: (n) => (n === 0 ? Effect.never : Effect.succeed(list("5", "a"))),
+        watch: () => Stream.never,
+      })
+      const informer = yield* makeInformer(client)
+      yield* settle
+      yield* TestClock.adjust(reflectorBackoff.listTimeoutMs - 1)
+      yield* settle
+      assert.strictEqual(calls.list, 1)
+      // Timed out at 60 s, then the first backoff step.
+      yield* TestClock.adjust(1 + reflectorBackoff.initialMs)
+      yield* settle
+      assert.strictEqual(calls.list, 2)
+      assert.isTrue(yield* informer.hasSynced)
+    }),
+  )
+
   it.effect("honours a 429's Retry-After on the watch", () =>
     Effect.gen(function* () {
       const { client, calls } = scripted({
