@@ -71,6 +71,9 @@ export const describeFetchError = (e: unknown): string => {
 const retryAfterHeader = (value: string | null): number | undefined =>
   value !== null && /^\s*\d{1,9}\s*$/.test(value) ? Number(value) : undefined
 
+/** How much of an error answer that is not a Status becomes the error's message. */
+export const maxErrorMessageLength = 512
+
 /** How long past `timeoutSeconds` a watch may stay silent before the client gives up on it. */
 export const watchTimeoutGraceSeconds = 30
 
@@ -271,10 +274,17 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
         ...retry,
       })
     }
+    // A proxy's error page can be megabytes of HTML: the message keeps its start.
+    const trimmed = text.trim()
     return new ApiStatusError({
       code,
       reason: code === 404 ? "NotFound" : "",
-      message: text.trim() || `HTTP ${code}`,
+      message:
+        trimmed === ""
+          ? `HTTP ${code}`
+          : trimmed.length <= maxErrorMessageLength
+            ? trimmed
+            : `${trimmed.slice(0, maxErrorMessageLength)}... (${trimmed.length} characters in all)`,
       status: body,
       ...retry,
     })

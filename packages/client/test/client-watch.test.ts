@@ -3,7 +3,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { makeClient, watchTimeoutGraceSeconds } from "../src/client.ts"
+import { makeClient, maxErrorMessageLength, watchTimeoutGraceSeconds } from "../src/client.ts"
 import { maxWatchLineLength } from "../src/core/lines.ts"
 import { fakeServer, podJson } from "./fake-server.ts"
 
@@ -151,6 +151,23 @@ describe("paged lists", () => {
 })
 
 describe("error answers", () => {
+  it.live("keep only the start of an error page that is not a Status", () =>
+    Effect.gen(function* () {
+      const page = `<html>${"x".repeat(1 << 20)}</html>`
+      const server = yield* fakeServer((_, res) => {
+        res.writeHead(502, { "content-type": "text/html" })
+        res.end(page)
+      })
+      const e = yield* Effect.flip(makeClient({ server: server.url }).pods.get("default", "a"))
+      assert.strictEqual(e._tag, "ApiStatusError")
+      // Before the fix the whole megabyte was the message (and every retry's log line).
+      assert.strictEqual(
+        e.message,
+        `${page.slice(0, maxErrorMessageLength)}... (${page.length} characters in all)`,
+      )
+    }),
+  )
+
   it.live("carry the server's Retry-After (header, or the Status's details)", () =>
     Effect.gen(function* () {
       const server = yield* fakeServer((_, res, n) => {
