@@ -6,11 +6,11 @@
  * certificates and exec/auth-provider plugins are refused by name rather than
  * ignored.
  */
-import { readFileSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import type { ClientOptions } from "@flotilla/client"
 import { Effect, Result, Schema, SchemaIssue } from "effect"
 import { parse } from "yaml"
+import { readTextFile } from "./read-file.ts"
 
 export class KubeconfigError extends Schema.TaggedError<KubeconfigError>()("KubeconfigError", {
   message: Schema.String,
@@ -206,7 +206,7 @@ export const parseKubeconfig = (
     if (token === undefined && user.user.tokenFile !== undefined) {
       const path = resolve(dirname(file), user.user.tokenFile)
       try {
-        token = (options.readFile ?? ((p) => readFileSync(p, "utf8")))(path).trim()
+        token = (options.readFile ?? ((p) => readTextFile(p)))(path).trim()
       } catch (e) {
         return fail(
           `users[${userIndex}].user.tokenFile: cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`,
@@ -229,9 +229,11 @@ export const readKubeconfig = (
 ): Effect.Effect<ClientOptions & { readonly context: KubeconfigContext }, KubeconfigError> =>
   Effect.gen(function* () {
     const text = yield* Effect.try({
-      try: () => readFileSync(file, "utf8"),
+      try: () => readTextFile(file),
       catch: (e) =>
-        new KubeconfigError({ message: `${file}: ${e instanceof Error ? e.message : String(e)}` }),
+        new KubeconfigError({
+          message: `${file}: cannot read: ${e instanceof Error ? e.message : String(e)}`,
+        }),
     })
     const r = parseKubeconfig(
       text,

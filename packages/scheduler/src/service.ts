@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs"
 import type { Event } from "@flotilla/api"
 import type { KubeClientShape } from "@flotilla/client"
 import { Clock, Context, Effect, Exit, Latch, Layer, Option, Queue, Result, Schema } from "effect"
@@ -14,6 +13,7 @@ import { defaultRegistry, type Registry } from "./core/registry.ts"
 import { type Command, SchedulerCore } from "./core/scheduler.ts"
 import { type InformerSourceOptions, layerInformers } from "./informers.ts"
 import type { InMemoryCluster } from "./memory.ts"
+import { readTextFile } from "./read-file.ts"
 import { ClusterSource, type SourceEvent } from "./source.ts"
 
 export class SchedulerConfigError extends Schema.TaggedError<SchedulerConfigError>()(
@@ -107,10 +107,10 @@ export const readConfigurationFile = (
 ): Effect.Effect<SchedulerConfiguration, SchedulerConfigError> =>
   Effect.gen(function* () {
     const text = yield* Effect.try({
-      try: () => readFileSync(file, "utf8"),
+      try: () => readTextFile(file),
       catch: (e) =>
         new SchedulerConfigError({
-          message: `${file}: ${e instanceof Error ? e.message : String(e)}`,
+          message: `${file}: cannot read: ${e instanceof Error ? e.message : String(e)}`,
         }),
     })
     const r = parseConfiguration(text, registry)

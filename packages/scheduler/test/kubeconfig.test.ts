@@ -1,6 +1,6 @@
-import { Result } from "effect"
+import { Effect, Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { parseKubeconfig } from "../src/kubeconfig.ts"
+import { parseKubeconfig, readKubeconfig } from "../src/kubeconfig.ts"
 
 const config = (user: string, extra = "") =>
   [
@@ -152,5 +152,16 @@ describe("parseKubeconfig", () => {
     ).toBe(
       "/etc/kube/config: clusters[1].cluster.insecure-skip-tls-verify: not supported (this client always verifies https servers)",
     )
+  })
+
+  it("reads no further than 16 MiB, and names a file it cannot read", async () => {
+    const message = async (file: string) =>
+      (await Effect.runPromise(Effect.flip(readKubeconfig(file)))).message
+    // Before: /dev/zero was read until memory ran out; errors were Node's ("ENOENT: ..., open '...'").
+    expect(await message("/dev/zero")).toBe("/dev/zero: cannot read: larger than 16 MiB")
+    expect(await message("/nonexistent/kubeconfig")).toBe(
+      "/nonexistent/kubeconfig: cannot read: no such file or directory",
+    )
+    expect(await message("/")).toBe("/: cannot read: is a directory")
   })
 })
