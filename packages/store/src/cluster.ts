@@ -1,9 +1,10 @@
 // The Cluster and Maintenance APIs (membership and status) over an Applier.
-import { Context, Effect, Layer } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Schedule } from "effect"
 import { Applier, fullHeader } from "./applier.ts"
-import { ErrNotLeader, isEtcdFailure } from "./core/errors.ts"
+import { ErrNoLeader, ErrNotLeader, ErrTimeout, GrpcCode, isEtcdFailure } from "./core/errors.ts"
 import type {
   HashKVResponse,
+  Member,
   MemberAddRequest,
   MemberAddResponse,
   MemberListResponse,
@@ -43,8 +44,20 @@ export interface ClusterShape {
   readonly hashKV: (revision: number) => Effect.Effect<HashKVResponse, EtcdError>
 }
 
-/** How long a follower waits for the leader's answer to a forwarded promotion (etcd: its request timeout). */
+/** How long a promotion may look for the leader's answer (etcd: its request timeout). */
 const FORWARD_TIMEOUT_MS = 7_000
+/** Pause before asking again (no leader yet, or the one asked no longer leads). */
+const FORWARD_RETRY_MS = 50
+
+/**
+ * A refusal that says "ask again": no leader yet, the member asked no longer
+ * leads, or it could not be reached (gRPC's UNAVAILABLE from the connection,
+ * not one of etcd's own "etcdserver:" answers, which are final).
+ */
+const askAgain = (e: EtcdError): boolean =>
+  e.message === ErrNoLeader.message ||
+  e.message === ErrNotLeader.message ||
+  (e.code === GrpcCode.UNAVAILABLE && !e.message.startsWith("etcdserver:"))
 
 export class Cluster extends Context.Service<Cluster, ClusterShape>()("@flotilla/store/Cluster") {
   static readonly layer: Layer.Layer<Cluster, never, Applier> = Layer.effect(
@@ -63,6 +76,41 @@ export class Cluster extends Context.Service<Cluster, ClusterShape>()("@flotilla
           if (isEtcdFailure(r)) return yield* Effect.fail(EtcdError.fromFailure(r))
           return { header: yield* header, hash: r.hash, compact_revision: r.compactRevision }
         })
+      /**
+       * Promotes here if this member leads, else asks the leader at a client
+       * URL it published; while there is no leader, or the one asked no longer
+       * leads or cannot be reached, asks again (as etcd's forwarding loop)
+       * until the timeout. A leader with no client URL (embedded members) is
+       * not asked: "not leader".
+       */
+      const promote = (id: bigint): Effect.Effect<ReadonlyArray<Member>, EtcdError> => {
+        let unreachable = false
+        const attempt = Effect.gen(function* () {
+          const here = yield* Effect.exit(applier.promoteMember(id))
+          if (Exit.isSuccess(here)) return yield* applier.members
+          const error = Cause.findErrorOption(here.cause)
+          if (error._tag === "None" || error.value.message !== ErrNotLeader.message)
+            return yield* Effect.failCause(here.cause)
+          const s = yield* applier.status
+          if (s.leader === 0n) return yield* Effect.fail(EtcdError.fromFailure(ErrNoLeader))
+          const url = (yield* applier.members).find((m) => m.ID === s.leader)?.clientURLs[0]
+          if (url === undefined) {
+            unreachable = true
+            return yield* Effect.failCause(here.cause)
+          }
+          return yield* promoteOn(url, id, FORWARD_TIMEOUT_MS)
+        })
+        return attempt.pipe(
+          Effect.retry({
+            schedule: Schedule.spaced(FORWARD_RETRY_MS),
+            while: (e) => !unreachable && askAgain(e),
+          }),
+          Effect.timeoutOrElse({
+            duration: FORWARD_TIMEOUT_MS,
+            orElse: () => Effect.fail(EtcdError.fromFailure(ErrTimeout)),
+          }),
+        )
+      }
       return Cluster.of({
         hashKV,
         memberList: Effect.all({ header, members: applier.members }),
@@ -83,17 +131,7 @@ export class Cluster extends Context.Service<Cluster, ClusterShape>()("@flotilla
           }),
         memberPromote: (req) =>
           Effect.gen(function* () {
-            const here = yield* Effect.exit(applier.promoteMember(req.ID))
-            if (here._tag === "Success")
-              return { header: yield* header, members: yield* applier.members }
-            const e = here.cause.reasons.find((r) => r._tag === "Fail")?.error
-            if (e?.message !== ErrNotLeader.message) return yield* Effect.failCause(here.cause)
-            // Not the leader: ask it, at a client URL it published.
-            const s = yield* applier.status
-            const leader = (yield* applier.members).find((m) => m.ID === s.leader)
-            const url = leader?.clientURLs[0]
-            if (url === undefined) return yield* Effect.failCause(here.cause)
-            const members = yield* promoteOn(url, req.ID, FORWARD_TIMEOUT_MS)
+            const members = yield* promote(req.ID)
             return { header: yield* header, members }
           }),
         moveLeader: (req) =>
