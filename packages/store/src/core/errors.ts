@@ -100,6 +100,10 @@ export const ErrLearnerNotReady = etcdFailure(
   GrpcCode.FAILED_PRECONDITION,
   "etcdserver: can only promote a learner member which is in sync with leader",
 )
+export const ErrTooManyLearners = etcdFailure(
+  GrpcCode.FAILED_PRECONDITION,
+  "etcdserver: too many learner members in cluster",
+)
 export const ErrNotEnoughStartedMembers = etcdFailure(
   GrpcCode.FAILED_PRECONDITION,
   "etcdserver: re-configuration failed due to not enough started members",

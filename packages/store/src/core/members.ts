@@ -19,6 +19,7 @@ import {
   ErrNotEnoughStartedMembers,
   ErrPeerURLExist,
   ErrRemovedPeerURLs,
+  ErrTooManyLearners,
   type EtcdFailure,
 } from "./errors.ts"
 import { fnv64 } from "./hash.ts"
@@ -53,6 +54,9 @@ export interface MembershipState {
   /** Removed member IDs, ascending: they may never come back. */
   readonly removed: ReadonlyArray<bigint>
 }
+
+/** Learners a cluster may have at once (etcd 3.4/3.5's maxLearners). */
+export const MAX_LEARNERS = 1
 
 /** An etcd member ID in the form etcdctl prints it (hex, no leading zeros). */
 export const memberIdHex = (id: bigint): string => id.toString(16)
@@ -172,6 +176,11 @@ export class Membership {
           if (m.peerURLs.some((u) => op.peerURLs.includes(u))) return ErrPeerURLExist
         }
         if (this.byID.has(op.ID)) return ErrMemberExist
+        if (op.isLearner) {
+          let learners = 0
+          for (const m of this.byID.values()) if (m.isLearner) learners++
+          if (learners + 1 > MAX_LEARNERS) return ErrTooManyLearners
+        }
         return undefined
       }
       case "remove":

@@ -69,6 +69,7 @@ const reference = (ops: ReadonlyArray<MemberOp>) => {
       else if (removed.has(o.ID)) error = "removed"
       else if (m !== undefined) error = "exists"
       else if (members.some((x) => x.peerURLs.some((u) => o.peerURLs.includes(u)))) error = "url"
+      else if (o.isLearner && members.some((x) => x.isLearner)) error = "learners"
       else
         members.push({
           ID: o.ID,
@@ -153,6 +154,16 @@ describe("membership", () => {
     ).toBe("etcdserver: Peer URLs already exists")
     expect(m.check({ type: "promote", ID: a!.ID })?.message).toBe(
       "etcdserver: can only promote a learner member",
+    )
+    // One learner at a time (etcd's maxLearners).
+    expect(m.apply({ type: "add", ID: 7n, peerURLs: ["http://l:1"], isLearner: true })).toBe(
+      undefined,
+    )
+    expect(
+      m.check({ type: "add", ID: 8n, peerURLs: ["http://l:2"], isLearner: true })?.message,
+    ).toBe("etcdserver: too many learner members in cluster")
+    expect(m.check({ type: "add", ID: 8n, peerURLs: ["http://l:2"], isLearner: false })).toBe(
+      undefined,
     )
     expect(m.apply({ type: "remove", ID: a!.ID })).toBeUndefined()
     expect(m.check({ type: "remove", ID: a!.ID })?.message).toBe("etcdserver: member not found")

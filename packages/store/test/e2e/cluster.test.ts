@@ -317,6 +317,17 @@ describe("a 3-member cluster of flotilla store processes", () => {
     const id = /^Member +([0-9a-f]+)/.exec(out)![1]!
     const listed = parse<MemberList>(await ctl(cluster.endpoints, "member", "list", "-w", "json"))
     expect(listed.members.find((m) => hex(m.ID) === id)?.isLearner).toBe(true)
+    // One learner at a time, as etcd.
+    expect(
+      await ctlFails(
+        cluster.endpoints,
+        "member",
+        "add",
+        "n6",
+        "--peer-urls=http://127.0.0.1:1",
+        "--learner",
+      ),
+    ).toEqual({ code: 1, stderr: "Error: etcdserver: too many learner members in cluster" })
     // Not started: it has none of the leader's log.
     expect(await ctlFails(cluster.endpoints, "member", "promote", id)).toEqual({
       code: 1,
