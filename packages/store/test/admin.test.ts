@@ -121,6 +121,10 @@ describe("MemberPromote (embedded)", () => {
           (r) => r.kvs.length === 1 && fromUtf8(r.kvs[0]!.value) === "19",
         ),
       )
+      // A learner serves writes and linearizable reads (through the leader).
+      yield* drive(m4.get(KV).put({ key: utf8("from-learner"), value: utf8("yes") }))
+      const read = yield* drive(m4.get(KV).range({ key: utf8("from-learner") }))
+      assert.strictEqual(fromUtf8(read.kvs[0]!.value), "yes")
       const r = yield* drive(cluster.memberPromote({ ID: id }))
       assert.isFalse(r.members.find((m) => m.ID === id)!.isLearner)
       const st = yield* leader.get(RaftNode).status
