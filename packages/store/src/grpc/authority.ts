@@ -154,6 +154,7 @@ const EMPTY_SETTINGS = Buffer.from([0, 0, 0, SETTINGS, 0, 0, 0, 0, 0])
 export const handleConnection = (
   socket: net.Socket,
   inject: (connection: Duplex) => void,
+  http1?: (socket: net.Socket, already: Buffer) => void,
 ): void => {
   const kept: Buffer[] = []
   let keptBytes = 0
@@ -200,17 +201,26 @@ export const handleConnection = (
     },
   )
   const onData = (chunk: Buffer): void => {
-    // Not HTTP/2's preface (an HTTP/1 request, say): Node's HTTP/2 answers
-    // that at once (GOAWAY), where frames read from it would wait forever.
+    // Not HTTP/2's preface (an HTTP/1 request, say): the HTTP/1 endpoints
+    // answer it when there are some, else Node's HTTP/2 does at once
+    // (GOAWAY), where frames read from it would wait forever.
     if (seen.length < PREFACE.length) {
+      const first = seen.length === 0
       seen = Buffer.concat([seen, chunk.subarray(0, PREFACE.length - seen.length)])
       if (!PREFACE.subarray(0, seen.length).equals(seen)) {
         decided = true
         socket.off("data", onData)
         socket.pause()
-        passThrough(Buffer.concat([...kept, probe.remaining(), chunk]))
+        const bytes = Buffer.concat([...kept, probe.remaining(), chunk])
+        // (A client whose first bytes looked like HTTP/2's has had our SETTINGS: Node's HTTP/2 answers it.)
+        if (http1 !== undefined && first) http1(socket, bytes)
+        else passThrough(bytes)
         return
       }
+      // Our SETTINGS go out once the client's first bytes say HTTP/2 (an
+      // HTTP/1 client must get nothing but its answer); clients send their
+      // preface without waiting for ours.
+      if (first) socket.write(EMPTY_SETTINGS)
     }
     try {
       probe.push(chunk)
@@ -221,7 +231,6 @@ export const handleConnection = (
   }
   socket.on("data", onData)
   socket.on("error", () => socket.destroy())
-  socket.write(EMPTY_SETTINGS)
 }
 
 /** Pipes a connection through a header rewriter into the gRPC server. */

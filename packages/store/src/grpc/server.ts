@@ -9,8 +9,8 @@
 import type * as http2 from "node:http2"
 import * as net from "node:net"
 import * as protoLoader from "@grpc/proto-loader"
-import { Cause, Context, Effect, Exit, Queue, type Scope, Stream } from "effect"
-import { Cluster } from "../cluster.ts"
+import { Cause, Context, Duration, Effect, Exit, Queue, type Scope, Stream } from "effect"
+import { Cluster, ETCD_API_VERSION } from "../cluster.ts"
 import { ErrRequestTooLarge, type EtcdFailure, GrpcCode } from "../core/errors.ts"
 import type { Member, ResponseHeader, WatchRequest, WatchResponse } from "../core/types.ts"
 import { isReadOnlyTxn } from "../core/validate.ts"
@@ -18,6 +18,7 @@ import { EtcdError } from "../errors.ts"
 import { KV } from "../kv.ts"
 import { handleConnection } from "./authority.ts"
 import { type GrpcMethod, type GrpcStatus, makeGrpcServer } from "./h2.ts"
+import { type Http1Endpoints, serveHttp1 } from "./http1.ts"
 import {
   frameDeleteResponse,
   frameKeepAliveResponse,
@@ -102,16 +103,31 @@ interface MethodCodec {
   readonly responseSerialize: (v: unknown) => Buffer
 }
 
-/** Listens on host:port and hands each connection to the HTTP/2 server (through the shim). */
-const listen = (server: http2.Http2Server, host: string, port: number, repair: boolean) =>
+/**
+ * Listens on host:port and hands each connection to the HTTP/2 server
+ * (through the shim, which gives HTTP/1.1 requests to etcd's `/health` and
+ * `/version` endpoints).
+ */
+const listen = (
+  server: http2.Http2Server,
+  host: string,
+  port: number,
+  repair: boolean,
+  endpoints: Http1Endpoints,
+) =>
   Effect.acquireRelease(
     Effect.callback<{ listener: net.Server; sockets: Set<net.Socket> }, EtcdError>((resume) => {
       const sockets = new Set<net.Socket>()
       const listener = net.createServer({ noDelay: true }, (socket) => {
         sockets.add(socket)
         socket.once("close", () => sockets.delete(socket))
-        if (repair) handleConnection(socket, (connection) => server.emit("connection", connection))
-        else server.emit("connection", socket)
+        if (repair) {
+          handleConnection(
+            socket,
+            (connection) => server.emit("connection", connection),
+            (http1, already) => serveHttp1(http1, already, endpoints),
+          )
+        } else server.emit("connection", socket)
       })
       listener.once("error", (error) => resume(Effect.fail(listenError(host, port, error))))
       listener.listen(port, host, () => resume(Effect.succeed({ listener, sockets })))
@@ -410,6 +426,23 @@ export const serve = (
 
     const server = makeGrpcServer(methods, { maxReceiveBytes: maxRequestBytes + 512 * 1024 })
     const host = options.host ?? "127.0.0.1"
-    const port = yield* listen(server, host, options.port ?? 0, options.repairAuthority !== false)
+    // etcd 3.4's /health: a linearizable read of one key within a second.
+    const healthRead = kv
+      .range({ key: new TextEncoder().encode("health") })
+      .pipe(Effect.timeout(Duration.seconds(1)))
+    const endpoints: Http1Endpoints = {
+      health: () =>
+        new Promise((resolve) => {
+          runCallback(healthRead, { onExit: (exit) => resolve(Exit.isSuccess(exit)) })
+        }),
+      version: { etcdserver: ETCD_API_VERSION, etcdcluster: ETCD_API_VERSION },
+    }
+    const port = yield* listen(
+      server,
+      host,
+      options.port ?? 0,
+      options.repairAuthority !== false,
+      endpoints,
+    )
     return { host, port, url: `http://${host}:${port}` }
   })

@@ -51,13 +51,6 @@ const closedAfter = (bytes: Buffer): Promise<Buffer> =>
     })
   })
 
-/** Frame types the server sent. */
-const types = (b: Buffer): number[] => {
-  const out: number[] = []
-  for (let i = 0; i + 9 <= b.length; i += 9 + b.readUIntBE(i, 3)) out.push(b[i + 3]!)
-  return out
-}
-
 describe("the authority shim", () => {
   it("closes a connection whose frame is larger than 16 KiB instead of buffering it (up to 16 MiB)", async () => {
     // Only the frame's header is sent: before, the server waited for its 16 MiB.
@@ -96,8 +89,8 @@ describe("the authority shim", () => {
     )
   })
 
-  it("hands an HTTP/1 request to Node's HTTP/2, which answers GOAWAY at once (it waited forever)", async () => {
+  it("gives an HTTP/1 request to the HTTP/1 endpoints, with no HTTP/2 bytes before the answer (it waited forever, then got GOAWAY)", async () => {
     const answer = await closedAfter(Buffer.from("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"))
-    expect(types(answer)).toContain(0x7)
+    expect(answer.toString("latin1")).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
   })
 })
