@@ -116,10 +116,6 @@ export const makeInformer = <T extends ObjectLike>(
     const namespace = options.namespace ?? ""
     // For log lines only (test doubles may have no descriptor).
     const kind = (client.descriptor as { readonly kind?: string } | undefined)?.kind ?? "objects"
-    const indexer = new Indexer<T>({
-      namespace: namespaceIndex as IndexFunc<T>,
-      ...options.indexers,
-    })
     const handlers = new Set<EventHandler<T>>()
     const synced = yield* Deferred.make<void>()
     let resourceVersion = ""
@@ -130,8 +126,15 @@ export const makeInformer = <T extends ObjectLike>(
       ...(options.fieldSelector === undefined ? {} : { fieldSelector: options.fieldSelector }),
     }
 
-    /** What handlers threw, logged after the event that caused it. */
+    /** What handlers (and index functions) threw, logged after the event that caused it. */
     const thrown: Array<string> = []
+    const indexer = new Indexer<T>(
+      { namespace: namespaceIndex as IndexFunc<T>, ...options.indexers },
+      (index, key, e) =>
+        thrown.push(
+          `index ${JSON.stringify(index)} threw for ${key} (not found under it): ${e instanceof Error ? e.message : String(e)}`,
+        ),
+    )
     const guard = (what: string, o: T, f: () => void) => {
       try {
         f()
@@ -245,6 +248,14 @@ export const makeInformer = <T extends ObjectLike>(
       "_tag" in e
         ? isGone(e) || (e._tag === "ApiStatusError" && isTooLargeResourceVersion(e.status))
         : e.gone
+    /** A defect (a bug, a throwing callback) becomes a failure that is logged and retried, never a dead informer. */
+    const noDefect = <A>(effect: Effect.Effect<A, Failure>): Effect.Effect<A, Failure> =>
+      Effect.catchDefect(effect, (d) =>
+        Effect.fail({
+          gone: false,
+          message: `unexpected error: ${d instanceof Error ? d.message : String(d)}`,
+        }),
+      )
     const retryAfterOf = (e: Failure): number | undefined =>
       "_tag" in e && e._tag === "ApiStatusError" ? e.retryAfterSeconds : undefined
 
@@ -264,7 +275,7 @@ export const makeInformer = <T extends ObjectLike>(
           lastRetryEnd = yield* Clock.currentTimeMillis
         })
       for (;;) {
-        const listed = yield* Effect.result(list as Effect.Effect<void, Failure>)
+        const listed = yield* Effect.result(noDefect(list as Effect.Effect<void, Failure>))
         if (listed._tag === "Failure") {
           yield* backOff(`list failed: ${listed.failure.message}`, retryAfterOf(listed.failure))
           continue
@@ -272,7 +283,9 @@ export const makeInformer = <T extends ObjectLike>(
         for (;;) {
           const start = yield* Clock.currentTimeMillis
           const from = resourceVersion
-          const watched = yield* Effect.result(watchOnce as Effect.Effect<number, Failure>)
+          const watched = yield* Effect.result(
+            noDefect(watchOnce as Effect.Effect<number, Failure>),
+          )
           if (watched._tag === "Failure") {
             const f = watched.failure
             if (mustRelist(f)) {

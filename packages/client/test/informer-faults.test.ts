@@ -55,6 +55,18 @@ const settle = Effect.gen(function* () {
   for (let i = 0; i < 50; i++) yield* Effect.yieldNow
 })
 
+/** Moves the test clock on, then settles. */
+const step = (ms: number) => Effect.andThen(TestClock.adjust(ms), settle)
+
+/** An informer over `client`, synced and settled. */
+const synced = (client: ResourceClient<Pod>) =>
+  Effect.gen(function* () {
+    const informer = yield* makeInformer(client)
+    yield* informer.waitForSync
+    yield* settle
+    return informer
+  })
+
 describe("reflector backoff", () => {
   it("doubles from 0.8 s to 30 s, and a Retry-After longer than the step wins (capped)", () => {
     assert.deepStrictEqual(
@@ -333,12 +345,9 @@ describe("informer revisions and resync", () => {
               )
             : Stream.never,
       })
-      const informer = yield* makeInformer(client)
-      yield* informer.waitForSync
-      yield* settle
+      const informer = yield* synced(client)
       // No revision moved: the next watch waits the first backoff step.
-      yield* TestClock.adjust("800 millis")
-      yield* settle
+      yield* step(800)
       // Before the fix the second watch asked for "" (the server's present),
       // skipping every change after revision 5.
       assert.deepStrictEqual(watchedFrom, ["5", "5"])
@@ -374,5 +383,63 @@ describe("informer revisions and resync", () => {
       yield* settle
       assert.deepStrictEqual([never, fast], [0, 11])
     }),
+  )
+})
+
+describe("informer defects", () => {
+  it.effect("a defect while watching is logged and retried; the informer does not die", () =>
+    Effect.gen(function* () {
+      const { client, calls } = scripted({
+        list: () => Effect.succeed(list("5", "a")),
+        watch: (n) =>
+          n === 0
+            ? Stream.die(new Error("a bug somewhere"))
+            : n === 1
+              ? Stream.make({ type: "ADDED", object: p("b", "6") } as const)
+              : Stream.never,
+      })
+      const informer = yield* synced(client)
+      yield* step(800)
+      // Before the fix the reflector's fiber died with the defect: no second watch.
+      assert.strictEqual(calls.watch, 3)
+      assert.deepStrictEqual(informer.indexer.keys().sort(), ["default/a", "default/b"])
+    }),
+  )
+})
+
+describe("informer indexes", () => {
+  it.effect(
+    "an index function that throws leaves that object out of that index; the informer goes on",
+    () =>
+      Effect.gen(function* () {
+        const { client } = scripted({
+          list: () => Effect.succeed(list("5", "a")),
+          watch: (n) =>
+            n === 0
+              ? Stream.make(
+                  { type: "ADDED", object: p("b", "6") } as const,
+                  { type: "ADDED", object: p("c", "7") } as const,
+                  { type: "DELETED", object: p("b", "8") } as const,
+                )
+              : Stream.never,
+        })
+        const informer = yield* makeInformer(client, {
+          indexers: {
+            first: (o) => {
+              if (o.metadata.name === "b") throw new Error("no spec")
+              return [(o.metadata.name ?? "").slice(0, 1)]
+            },
+          },
+        })
+        const added: Array<string> = []
+        yield* informer.addEventHandler({ onAdd: (o) => added.push(o.metadata.name ?? "") })
+        yield* informer.waitForSync
+        yield* settle
+        // Before the fix the throw killed the reflector: c and the delete never arrived.
+        assert.deepStrictEqual(added, ["a", "b", "c"])
+        assert.deepStrictEqual(informer.indexer.keys().sort(), ["default/a", "default/c"])
+        assert.deepStrictEqual(informer.indexer.indexValues("first").sort(), ["a", "c"])
+        assert.strictEqual(yield* informer.resourceVersion, "8")
+      }),
   )
 })

@@ -43,10 +43,33 @@ export class Indexer<T extends ObjectLike> {
   readonly #indexers: ReadonlyMap<string, IndexFunc<T>>
   /** index name -> value -> keys */
   readonly #indices = new Map<string, Map<string, Set<string>>>()
+  /**
+   * key -> the values each index gave when the object was stored. Removal
+   * reads these rather than calling the index functions again, so an index
+   * function that throws (or answers differently the second time) cannot
+   * leave a stale entry behind.
+   */
+  readonly #indexed = new Map<string, Array<readonly [string, ReadonlyArray<string>]>>()
+  readonly #onError: (index: string, key: string, error: unknown) => void
 
-  constructor(indexers: Readonly<Record<string, IndexFunc<T>>> = {}) {
+  /**
+   * `onError` hears of an index function that threw (the object is then not
+   * found under that index, and everything else goes on); by default it is
+   * rethrown after the object is stored consistently.
+   */
+  constructor(
+    indexers: Readonly<Record<string, IndexFunc<T>>> = {},
+    onError?: (index: string, key: string, error: unknown) => void,
+  ) {
     this.#indexers = new Map(Object.entries(indexers))
     for (const name of this.#indexers.keys()) this.#indices.set(name, new Map())
+    this.#onError =
+      onError ??
+      ((index, key, error) => {
+        throw new Error(
+          `index ${JSON.stringify(index)} failed for ${key}: ${error instanceof Error ? error.message : String(error)}`,
+        )
+      })
   }
 
   get size(): number {
@@ -130,25 +153,39 @@ export class Indexer<T extends ObjectLike> {
   }
 
   #index(key: string, object: T): void {
+    const recorded: Array<readonly [string, ReadonlyArray<string>]> = []
+    const failures: Array<readonly [string, unknown]> = []
     for (const [name, fn] of this.#indexers) {
+      let values: ReadonlyArray<string>
+      try {
+        values = [...fn(object)]
+      } catch (e) {
+        failures.push([name, e])
+        continue
+      }
       const index = this.#indices.get(name) as Map<string, Set<string>>
-      for (const value of fn(object)) {
+      for (const value of values) {
         let set = index.get(value)
         if (set === undefined) index.set(value, (set = new Set()))
         set.add(key)
       }
+      recorded.push([name, values])
     }
+    this.#indexed.set(key, recorded)
+    for (const [name, e] of failures) this.#onError(name, key, e)
   }
 
-  #unindex(key: string, object: T): void {
-    for (const [name, fn] of this.#indexers) {
+  // `object` is not read: the values recorded when it was stored are removed.
+  #unindex(key: string, _object: T): void {
+    for (const [name, values] of this.#indexed.get(key) ?? []) {
       const index = this.#indices.get(name) as Map<string, Set<string>>
-      for (const value of fn(object)) {
+      for (const value of values) {
         const set = index.get(value)
         if (set === undefined) continue
         set.delete(key)
         if (set.size === 0) index.delete(value)
       }
     }
+    this.#indexed.delete(key)
   }
 }

@@ -31,6 +31,47 @@ const make = () =>
   new Indexer<PodLike>({ namespace: namespaceIndex, labels: labelsIndex, node: nodeNameIndex })
 
 describe("Indexer", () => {
+  it("removes the values an object was indexed under, even if it was changed in place since", () => {
+    const ix = make()
+    const first = pod("a", "ns", {}, "n1")
+    ix.upsert(first)
+    // A handler writes to the cached object (it must not, but it happens).
+    ;(first.spec as { nodeName?: string }).nodeName = "n2"
+    ix.upsert(pod("a", "ns", {}, "n3"))
+    // Before the fix the update removed "n2" (recomputed) and left "n1" pointing at a.
+    expect(ix.byIndex("node", "n1")).toEqual([])
+    expect(ix.byIndex("node", "n3").map(keyOf)).toEqual(["ns/a"])
+    expect(ix.indexValues("node")).toEqual(["n3"])
+  })
+
+  it("stores an object consistently when an index function throws, then reports it", () => {
+    const reported: Array<string> = []
+    const ix = new Indexer<PodLike>(
+      {
+        node: (o) => {
+          if (o.spec.nodeName === "bad") throw new Error("boom")
+          return nodeNameIndex(o)
+        },
+      },
+      (index, key, e) => reported.push(`${index} ${key} ${(e as Error).message}`),
+    )
+    ix.upsert(pod("a", "ns", {}, "n1"))
+    ix.upsert(pod("a", "ns", {}, "bad"))
+    expect(reported).toEqual(["node ns/a boom"])
+    expect(ix.get("ns/a")?.spec.nodeName).toBe("bad")
+    expect(ix.indexValues("node")).toEqual([])
+    ix.upsert(pod("a", "ns", {}, "n2"))
+    expect(ix.byIndex("node", "n2").map(keyOf)).toEqual(["ns/a"])
+    // Without a handler the error is thrown, after the object is stored.
+    const strict = new Indexer<PodLike>({
+      node: () => {
+        throw new Error("boom")
+      },
+    })
+    expect(() => strict.upsert(pod("b", "ns", {}))).toThrow('index "node" failed for ns/b: boom')
+    expect(strict.keys()).toEqual(["ns/b"])
+  })
+
   it("finds objects by namespace, label and node, and forgets old values on update", () => {
     const ix = make()
     ix.upsert(pod("a", "ns1", { app: "web" }, "n1"))
