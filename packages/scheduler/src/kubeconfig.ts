@@ -213,6 +213,18 @@ export const parseKubeconfig = (
         )
       }
     }
+    // An HTTP header cannot carry these: fetch would refuse every request later.
+    const control = (c: string) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f
+    if (token !== undefined && [...token].some(control)) {
+      const field = user.user.token === undefined ? "tokenFile" : "token"
+      return fail(
+        `users[${userIndex}].user.${field}: the token contains a line break or control character (a header cannot carry it)`,
+      )
+    }
+    // An empty inline token is no token (as kubectl); an empty token file is a mistake.
+    if (token === "" && user.user.token === undefined)
+      return fail(`users[${userIndex}].user.tokenFile: the file is empty`)
+    if (token === "") token = undefined
   }
   return Result.succeed({
     context: name,
