@@ -37,7 +37,11 @@ export interface EventRecorder {
   readonly flush: Effect.Effect<void>
   /** Events waiting to be written, and events dropped because too many waited. */
   readonly stats: Effect.Effect<{ readonly queued: number; readonly dropped: number }>
-  /** As `event`, but failures are returned (for tests and callers that care). */
+  /**
+   * As `event`, but written before it returns and failures are returned (for
+   * tests and callers that care); an event the spam filter drops comes back
+   * unwritten.
+   */
   readonly eventOrFail: (
     object: KubeObject | ObjectReference,
     type: EventType,
@@ -174,8 +178,10 @@ export const makeEventRecorder = (
     queue.length = 0
     head = 0
     writing = false
-    if (drained !== undefined) yield* Deferred.succeed(drained, undefined)
+    // Taken before completing it: a flush after this point waits for a later writer.
+    const waiting = drained
     drained = undefined
+    if (waiting !== undefined) yield* Deferred.succeed(waiting, undefined)
   })
 
   return {
