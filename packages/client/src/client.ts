@@ -35,6 +35,12 @@ export class ApiStatusError extends Schema.TaggedError<ApiStatusError>()("ApiSta
 
 export class TransportError extends Schema.TaggedError<TransportError>()("TransportError", {
   message: Schema.String,
+  /**
+   * The server answered, but with something this client cannot read (not
+   * JSON, an unknown event type, an object that does not decode, a line over
+   * the limit): asking the same again gets the same answer.
+   */
+  malformed: Schema.optionalKey(Schema.Boolean),
 }) {}
 
 export type ClientError = ApiStatusError | TransportError
@@ -334,7 +340,10 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
         body = text === "" ? undefined : JSON.parse(text)
       } catch {
         if (response.ok)
-          return yield* new TransportError({ message: `${method} ${url}: the answer is not JSON` })
+          return yield* new TransportError({
+            message: `${method} ${url}: the answer is not JSON`,
+            malformed: true,
+          })
         body = undefined
       }
       if (!response.ok) return yield* statusError(response.status, body, text, response.headers)
@@ -356,6 +365,7 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
       : Effect.fail(
           new TransportError({
             message: `the server sent a ${kind} that does not decode: ${decoded.failure.message}`,
+            malformed: true,
           }),
         )
   }
@@ -380,7 +390,10 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
         const body = yield* send("GET", resourcePath(r, namespace), { query: listQuery(o) })
         // Go encodes an empty slice as null: `"items": null` is an empty list.
         if (!isRecord(body) || !(Array.isArray(body.items) || body.items === null)) {
-          return yield* new TransportError({ message: `the server's ${r.kind} list has no items` })
+          return yield* new TransportError({
+            message: `the server's ${r.kind} list has no items`,
+            malformed: true,
+          })
         }
         const items: Array<T> = []
         for (const item of body.items ?? []) items.push(yield* decode(item))
@@ -460,7 +473,12 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
             Stream.mapEffect((text) => {
               const found = lines.push(text)
               return found instanceof LineTooLong
-                ? Effect.fail(new TransportError({ message: `watch ${url}: ${found.message}` }))
+                ? Effect.fail(
+                    new TransportError({
+                      message: `watch ${url}: ${found.message}`,
+                      malformed: true,
+                    }),
+                  )
                 : Effect.succeed(found)
             }),
             Stream.concat(Stream.suspend(() => Stream.make(lines.flush()))),
@@ -474,11 +492,13 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
                 } catch {
                   return yield* new TransportError({
                     message: `watch ${url}: a line is not JSON: ${line.slice(0, 80)}`,
+                    malformed: true,
                   })
                 }
                 if (!isRecord(event) || typeof event.type !== "string" || !isRecord(event.object)) {
                   return yield* new TransportError({
                     message: `watch ${url}: not a watch event (no type or object): ${line.slice(0, 80)}`,
+                    malformed: true,
                   })
                 }
                 switch (event.type) {
@@ -505,6 +525,7 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
                     // client-go: "unable to understand watch event"; the watch ends.
                     return yield* new TransportError({
                       message: `watch ${url}: unknown event type ${JSON.stringify(event.type).slice(0, 80)}`,
+                      malformed: true,
                     })
                 }
               }),

@@ -244,9 +244,13 @@ export const makeInformer = <T extends ObjectLike>(
     })
 
     type Failure = ClientError | { readonly gone: boolean; readonly message: string }
+    // Also after a malformed watch: watching again from the same revision would replay
+    // the same bad event for ever; client-go relists after any such watch error.
     const mustRelist = (e: Failure): boolean =>
       "_tag" in e
-        ? isGone(e) || (e._tag === "ApiStatusError" && isTooLargeResourceVersion(e.status))
+        ? isGone(e) ||
+          (e._tag === "ApiStatusError" && isTooLargeResourceVersion(e.status)) ||
+          (e._tag === "TransportError" && e.malformed === true)
         : e.gone
     /** A defect (a bug, a throwing callback) becomes a failure that is logged and retried, never a dead informer. */
     const noDefect = <A>(effect: Effect.Effect<A, Failure>): Effect.Effect<A, Failure> =>
@@ -289,7 +293,9 @@ export const makeInformer = <T extends ObjectLike>(
           if (watched._tag === "Failure") {
             const f = watched.failure
             if (mustRelist(f)) {
-              yield* backOff(`watch from ${resourceVersion} is gone (${f.message}): listing again`)
+              yield* backOff(
+                `watch from ${resourceVersion} cannot go on (${f.message}): listing again`,
+              )
               break
             }
             yield* backOff(`watch failed: ${f.message}`, retryAfterOf(f))

@@ -53,6 +53,8 @@ describe("watch faults", () => {
       assert.deepStrictEqual(got, ["ADDED"])
       assert.strictEqual(e._tag, "TransportError")
       assert.include(e.message, 'unknown event type "WEIRD"')
+      // Marked: asking again gets the same answer (the informer lists instead).
+      assert.isTrue(e._tag === "TransportError" && e.malformed === true)
     }),
   )
 

@@ -386,6 +386,32 @@ describe("informer revisions and resync", () => {
   )
 })
 
+describe("malformed watches", () => {
+  it.effect("a watch event that cannot be read makes the informer list again, not replay it", () =>
+    Effect.gen(function* () {
+      const bad = new TransportError({
+        message: "watch ...: the server sent a Pod that does not decode",
+        malformed: true,
+      })
+      const { client, calls, watchedFrom } = scripted({
+        // The bad event sits at revision 6; the second list is at 9, with b gone.
+        list: (n) => Effect.succeed(n === 0 ? list("5", "a", "b") : list("9", "a")),
+        watch: (n) => (n === 0 ? Stream.fail(bad) : Stream.never),
+      })
+      const deleted: Array<string> = []
+      const informer = yield* makeInformer(client)
+      yield* informer.addEventHandler({ onDelete: (o) => deleted.push(o.metadata.name ?? "") })
+      yield* informer.waitForSync
+      yield* settle
+      yield* step(800)
+      // Before the fix: watched from 5 again and again, the cache kept b for ever.
+      assert.strictEqual(calls.list, 2)
+      assert.deepStrictEqual(watchedFrom, ["5", "9"])
+      assert.deepStrictEqual(deleted, ["b"])
+    }),
+  )
+})
+
 describe("informer defects", () => {
   it.effect("a defect while watching is logged and retried; the informer does not die", () =>
     Effect.gen(function* () {
