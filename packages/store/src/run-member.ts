@@ -9,9 +9,17 @@ import { Context, Deferred, Effect, Layer, Scheduler, type Scope } from "effect"
 import { answerBootstrapQueries, checkBootstrap } from "./bootstrapped.ts"
 import { type BootstrapDecision, refusalMessage } from "./core/bootstrapped.ts"
 import type { MemberConfig } from "./core/config.ts"
+import {
+  clusterMismatch,
+  type IdentityResolution,
+  identityToPersist,
+  type MemberIdentity,
+  resolveIdentity,
+} from "./core/identity.ts"
 import { memberIdFor, raftNodeId } from "./core/members.ts"
 import type { EtcdError } from "./errors.ts"
 import { type EtcdServer, serve } from "./grpc/server.ts"
+import { identityPath, readIdentity, removeIdentity, writeIdentity } from "./identity.ts"
 import {
   bootstrapFor,
   memberLayer,
@@ -39,6 +47,12 @@ export interface RunningMember {
    * answered first; undefined when it started from its data directory.
    */
   readonly bootstrap: Extract<BootstrapDecision, { _tag: "Bootstrap" }> | undefined
+  /**
+   * Where the ID came from: the data directory's record (the flags' peer URLs
+   * ignored, as etcd), or the flags (a fresh start, or an older data
+   * directory without the record).
+   */
+  readonly identity: Exclude<IdentityResolution["_tag"], "Refuse">
 }
 
 /** Starts a member for the current Scope. */
@@ -66,13 +80,32 @@ const startMemberWith = (
 ): Effect.Effect<RunningMember, EtcdError | Error, Scope.Scope> =>
   Effect.gen(function* () {
     const token = config.initialClusterToken
-    const memberId = memberIdFor(config.initialAdvertisePeerURLs, token)
+    const walDir = path.join(config.dataDir, "member", "wal")
+    const identityFile = identityPath(config.dataDir)
+    const holdsState = yield* walHoldsState(walDir)
+    const stored = yield* readIdentity(identityFile)
+    // Once the log holds state, the ID is the one recorded beside it (etcd reads
+    // it from its WAL): a member restarted with a new peer URL after
+    // MemberUpdate keeps its ID and its log.
+    const identity = resolveIdentity({
+      walHoldsState: holdsState,
+      stored,
+      derived: memberIdFor(config.initialAdvertisePeerURLs, token),
+    })
+    if (identity._tag === "Refuse")
+      return yield* Effect.fail(
+        new Error(
+          `cannot read this member's identity from ${identityFile} (${identity.reason}), and its log in ${walDir} must not run under another ID; restore the data directory from a backup, or remove the member (etcdctl member remove) and add it back with an empty data directory`,
+        ),
+      )
+    const memberId = identity.memberId
     const self = raftNodeId(memberId)
     const removed = yield* Deferred.make<void>()
     const peers: Record<string, { host: string; port: number }> = {}
     for (const m of config.initialCluster) {
       const id = raftNodeId(memberIdFor(m.peerURLs, token))
-      if (id !== self) peers[id] = peerAddress(m.peerURLs[0]!)
+      // By name too: restarted with a changed peer URL, its own entry derives another ID.
+      if (id !== self && m.name !== config.name) peers[id] = peerAddress(m.peerURLs[0]!)
     }
     const tcp = RaftTcpTransport.layer({
       id: self,
@@ -80,7 +113,6 @@ const startMemberWith = (
       port: Number(config.listenPeerURL.port),
       peers,
     })
-    const walDir = path.join(config.dataDir, "member", "wal")
     // A member with nothing on disk starts a fresh log (a new cluster's, or an
     // empty one to join with): only if no peer knows it as having run, for it
     // would have lost its votes and entries. etcd asks this for state new; a
@@ -88,7 +120,7 @@ const startMemberWith = (
     // either way (a member just added is "unstarted"). Asked before anything
     // is written, so a refused member stays refused.
     let bootstrap: RunningMember["bootstrap"]
-    if (!(yield* walHoldsState(walDir))) {
+    if (!holdsState) {
       const decision = yield* checkBootstrap({
         self,
         memberId,
@@ -103,6 +135,8 @@ const startMemberWith = (
       if (decision._tag === "Refuse")
         return yield* Effect.fail(new Error(refusalMessage(config.name, memberId, decision)))
       bootstrap = decision
+      // A record left beside a wiped log names the old member: gone before the new log exists.
+      if (stored._tag !== "Missing") yield* removeIdentity(identityFile)
     }
     const boot = bootstrapFor(config.initialClusterState, config.initialCluster, token)
     const member = memberLayer({
@@ -137,8 +171,43 @@ const startMemberWith = (
         if (replica.membership.isRemoved(id)) transport.unsafe.removePeer(raftNodeId(id))
       }
     }
+    let recorded: MemberIdentity | undefined =
+      identity._tag === "Stored" ? { memberId, clusterId: identity.clusterId } : undefined
+    if (recorded !== undefined && clusterMismatch(recorded.clusterId, replica.membership.clusterId))
+      return yield* Effect.fail(
+        new Error(
+          `the data directory ${config.dataDir} records cluster ${recorded.clusterId.toString(16)} but its log holds cluster ${replica.membership.clusterId.toString(16)}; it is not this member's data directory`,
+        ),
+      )
+    /** The record to write for the current membership, if any (and taken as written). */
+    const nextRecord = (): MemberIdentity | undefined => {
+      const m = replica.membership
+      const want = identityToPersist(recorded, memberId, {
+        clusterId: m.clusterId,
+        lists: m.member(memberId) !== undefined,
+      })
+      if (want !== undefined) recorded = want
+      return want
+    }
+    const first = nextRecord()
+    if (first !== undefined) yield* writeIdentity(identityFile, first)
+    // Later records (a joining member learning its cluster) are written in order.
+    let writes = Promise.resolve()
+    const recordIdentity = (): void => {
+      const want = nextRecord()
+      if (want === undefined) return
+      writes = writes.then(() =>
+        Effect.runPromise(writeIdentity(identityFile, want)).catch((e: unknown) =>
+          console.error(`flotilla store: ${e instanceof Error ? e.message : String(e)}`),
+        ),
+      )
+    }
+    yield* Effect.addFinalizer(() => Effect.promise(() => writes))
     yield* answerBootstrapQueries(transport.unsafe, () => replica.membership)
-    const unsubscribe = replica.onMembershipChange(syncPeers)
+    const unsubscribe = replica.onMembershipChange(() => {
+      syncPeers()
+      recordIdentity()
+    })
     yield* Effect.addFinalizer(() => Effect.sync(unsubscribe))
     syncPeers()
     const servers: EtcdServer[] = []
@@ -153,5 +222,6 @@ const startMemberWith = (
       servers,
       removed,
       bootstrap,
+      identity: identity._tag,
     }
   })

@@ -5,10 +5,13 @@
 // registry) and removed (it exits); the admin calls: move-leader, a learner
 // added, started and promoted (through a follower, which asks the leader), and
 // member update (the others dial the member at its new peer URL).
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import * as grpc from "@grpc/grpc-js"
 import { Etcd3 } from "etcd3"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { decodeIdentity } from "../../src/core/identity.ts"
 import { loadEtcdServices } from "../../src/grpc/services.ts"
+import { identityPath } from "../../src/identity.ts"
 import { ensureEtcdctl, etcdctl } from "../support/etcdctl.ts"
 import { freePorts, ProcessCluster, type StoreProcess, waitFor } from "../support/processes.ts"
 
@@ -253,6 +256,17 @@ describe("a 3-member cluster of flotilla store processes", () => {
       return l.members.some((m) => m.name === "n4") ? true : undefined
     })
     expect(BigInt(`0x${id}`).toString()).toBe(await memberIdOf(n4))
+    // A joining member records its ID, and its cluster's once the leader told it.
+    await waitFor("n4 to record its cluster", async () => {
+      const r = decodeIdentity(readFileSync(identityPath(n4.dataDir)))
+      return r._tag === "Identity" && r.clusterId !== 0n ? r : undefined
+    }).then((r) =>
+      expect(r).toEqual({
+        _tag: "Identity",
+        memberId: BigInt(`0x${id}`),
+        clusterId: BigInt(list.header.cluster_id),
+      }),
+    )
 
     expect(await ctl(cluster.byName("n1").endpoint, "member", "remove", id)).toMatch(
       new RegExp(`^Member +${id} removed from cluster`),
@@ -374,14 +388,16 @@ describe("a 3-member cluster of flotilla store processes", () => {
     const list = parse<MemberList>(await ctl(cluster.endpoints, "member", "list", "-w", "json"))
     expect(list.members.find((m) => hex(m.ID) === id)?.peerURLs).toEqual([moved])
     expect(await ctl(cluster.endpoints, "put", "while-moved", "written")).toBe("OK\n")
-    // Restarted on the new peer URL only (its ID still derives from its first URLs):
-    // it can only catch up if the leader dials it there.
+    // Restarted as etcd's procedure says: the new URL in every flag (listen,
+    // advertise, its --initial-cluster entry). Its ID comes from its data
+    // directory, not from the new advertise URL; it can only catch up if the
+    // leader dials it at the new address.
+    const old = n3.peerURL
     const args = n3.args.bind(n3)
-    n3.args = (state) =>
-      args(state).map((a) =>
-        a.startsWith("--listen-peer-urls=") ? `--listen-peer-urls=${moved}` : a,
-      )
+    n3.args = (state) => args(state).map((a) => a.replaceAll(old, moved))
+    expect(n3.args("new").filter((a) => a.includes(old))).toEqual([])
     await n3.start()
+    expect(n3.log).toContain(`member ${id} (n3)`)
     await waitFor("n3 to catch up at its new address", async () => {
       const v = await ctl(
         n3.endpoint,
@@ -391,6 +407,23 @@ describe("a 3-member cluster of flotilla store processes", () => {
         "--consistency=s",
       )
       return v === "written\n" ? true : undefined
+    })
+    expect(hex(await memberIdOf(n3))).toBe(id)
+    expect(await ctl(n3.endpoint, "put", "through-moved", "yes")).toBe("OK\n")
+    expect(await ctl(cluster.endpoints, "get", "through-moved", "--print-value-only")).toBe("yes\n")
+    const after = parse<MemberList>(await ctl(n3.endpoint, "member", "list", "-w", "json"))
+    // No second n3 (a stranger under a new ID): the same members as before.
+    expect(after.members.map((m) => m.ID).sort()).toEqual(list.members.map((m) => m.ID).sort())
+    expect(after.members.find((m) => hex(m.ID) === id)).toMatchObject({
+      name: "n3",
+      peerURLs: [moved],
+      clientURLs: [`http://${n3.endpoint}`],
+    })
+    const record = decodeIdentity(readFileSync(identityPath(n3.dataDir)))
+    expect(record).toEqual({
+      _tag: "Identity",
+      memberId: BigInt(`0x${id}`),
+      clusterId: BigInt(after.header.cluster_id),
     })
 
     const refused: Array<[string, string]> = [
@@ -414,5 +447,39 @@ describe("a 3-member cluster of flotilla store processes", () => {
         "--peer-urls=http://127.0.0.1:1",
       ),
     ).toEqual({ code: 1, stderr: "Error: etcdserver: member not found" })
+  })
+
+  it("runs an older data directory (no identity record) as before, and refuses a damaged record", async () => {
+    const n2 = cluster.byName("n2")
+    const id = await memberIdOf(n2)
+    const file = identityPath(n2.dataDir)
+    const before = readFileSync(file)
+    await n2.kill()
+    // As a data directory written before the record existed: the ID derives from the flags.
+    rmSync(file)
+    await n2.start()
+    expect(await memberIdOf(n2)).toBe(id)
+    await waitFor("n2 to record its identity again", () =>
+      existsSync(file) && readFileSync(file).equals(before) ? true : undefined,
+    )
+
+    await n2.kill()
+    const damaged = Buffer.from(before)
+    damaged[7]! ^= 0xff
+    writeFileSync(file, damaged)
+    const exits = n2.exits
+    await expect(n2.start()).rejects.toThrow(/exited/)
+    expect(n2.exits).toBe(exits + 1)
+    expect(n2.exitCode).toBe(1)
+    expect(n2.log).toContain(
+      `flotilla store: cannot read this member's identity from ${file} (checksum: `,
+    )
+    expect(readFileSync(file).equals(damaged)).toBe(true)
+    // The others keep serving; the intact record lets it back.
+    expect(await ctl(cluster.byName("n1").endpoint, "put", "while-n2-refused", "ok")).toBe("OK\n")
+    writeFileSync(file, before)
+    await n2.start()
+    expect(await memberIdOf(n2)).toBe(id)
+    expect(await ctl(n2.endpoint, "get", "while-n2-refused", "--print-value-only")).toBe("ok\n")
   })
 })
