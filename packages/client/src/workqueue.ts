@@ -26,7 +26,10 @@ export interface WorkQueue<T> {
   readonly numRequeues: (item: T) => Effect.Effect<number>
   /** The next item to process, waiting for one; `undefined` once shut down and drained. */
   readonly get: Effect.Effect<T | undefined>
-  /** Marks an item processed (it is queued again if it was added meanwhile). */
+  /**
+   * Marks an item processed (it is queued again if it was added meanwhile).
+   * Once per `get`: a second `done` is ignored while no worker holds the item.
+   */
   readonly done: (item: T) => Effect.Effect<void>
   readonly length: Effect.Effect<number>
   readonly shutDown: Effect.Effect<void>

@@ -195,10 +195,16 @@ export class WorkQueueState<T> {
     return item
   }
 
-  /** Marks an item processed; if it was added meanwhile it is queued again. */
+  /**
+   * Marks an item processed; if it was added meanwhile it is queued again.
+   * A `done` for an item no worker holds (a second `done`) does nothing:
+   * queuing it again would put it in the queue twice, and two workers would
+   * get it at once. (A second `done` after another worker took the item
+   * cannot be told from that worker's own: call `done` once per `get`.)
+   */
   done(item: T): void {
     const key = this.#keyOf(item)
-    this.#processing.delete(key)
+    if (!this.#processing.delete(key)) return
     if (this.#dirty.has(key)) this.#queue.push(key)
     else this.#items.delete(key)
   }

@@ -34,6 +34,22 @@ describe("WorkQueueState", () => {
     expect(q.get()).toBeUndefined()
   })
 
+  it("ignores a done for an item no worker holds (a second done)", () => {
+    const q = queue()
+    q.add("a")
+    expect(q.get()).toBe("a")
+    q.done("a")
+    q.add("a")
+    // A worker calls done twice (say in a finalizer too): before the fix "a" was queued twice.
+    q.done("a")
+    expect(q.length).toBe(1)
+    expect(q.get()).toBe("a")
+    expect(q.get()).toBeUndefined()
+    expect(q.isProcessing("a")).toBe(true)
+    q.done("a")
+    expect(q.get()).toBeUndefined()
+  })
+
   it("releases delayed items at their time, the earliest time winning", () => {
     const q = queue()
     q.addAt("late", 100, 0)
