@@ -43,7 +43,46 @@ export class TransportError extends Schema.TaggedError<TransportError>()("Transp
   malformed: Schema.optionalKey(Schema.Boolean),
 }) {}
 
-export type ClientError = ApiStatusError | TransportError
+/**
+ * The request was refused before it was sent (client-go's `Request.Name` /
+ * `Namespace` checks): an empty name would address the whole collection, and a
+ * DELETE on it deletes every object there.
+ */
+export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>()(
+  "InvalidRequestError",
+  { message: Schema.String },
+) {}
+
+export type ClientError = ApiStatusError | TransportError | InvalidRequestError
+
+/** client-go's `IsValidPathSegmentName`: why `segment` cannot be one path segment, if it cannot. */
+export const pathSegmentProblem = (segment: string): string | undefined =>
+  segment === "." || segment === ".."
+    ? `may not be '${segment}'`
+    : segment.includes("/")
+      ? "may not contain '/'"
+      : segment.includes("%")
+        ? "may not contain '%'"
+        : undefined
+
+/** The path of one object, or why there is none: the name must be one path segment, never empty. */
+export const objectPath = (
+  r: ResourceDescriptor<unknown>,
+  namespace: string,
+  name: string,
+  subresource?: string,
+): Effect.Effect<string, InvalidRequestError> => {
+  const fail = (message: string) =>
+    Effect.fail(new InvalidRequestError({ message: `${r.kind}: ${message}` }))
+  if (name === "") return fail("resource name may not be empty")
+  const nameProblem = pathSegmentProblem(name)
+  if (nameProblem !== undefined)
+    return fail(`invalid resource name ${JSON.stringify(name)}: ${nameProblem}`)
+  const namespaceProblem = namespace === "" ? undefined : pathSegmentProblem(namespace)
+  if (namespaceProblem !== undefined)
+    return fail(`invalid namespace ${JSON.stringify(namespace)}: ${namespaceProblem}`)
+  return Effect.succeed(resourcePath(r, namespace, name, subresource))
+}
 
 export const isNotFound = (e: ClientError): boolean => e._tag === "ApiStatusError" && e.code === 404
 export const isConflict = (e: ClientError): boolean => e._tag === "ApiStatusError" && e.code === 409
@@ -558,18 +597,23 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
       )
     const put = (object: T, subresource: string | undefined, o?: WriteOptions) => {
       const { name, namespace } = metaOf(object)
-      return Effect.flatMap(
-        send("PUT", resourcePath(r, namespace, name, subresource), {
-          body: { ...(object as object), apiVersion: r.apiVersion, kind: r.kind },
-          query: writeQuery(o),
-        }),
-        decode,
+      return objectPath(r, namespace, name, subresource).pipe(
+        Effect.flatMap((path) =>
+          send("PUT", path, {
+            body: { ...(object as object), apiVersion: r.apiVersion, kind: r.kind },
+            query: writeQuery(o),
+          }),
+        ),
+        Effect.flatMap(decode),
       )
     }
     return {
       descriptor: r,
       get: (namespace, name) =>
-        Effect.flatMap(send("GET", resourcePath(r, namespace, name)), decode),
+        objectPath(r, namespace, name).pipe(
+          Effect.flatMap((path) => send("GET", path)),
+          Effect.flatMap(decode),
+        ),
       list,
       listAll,
       watch,
@@ -577,45 +621,51 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
       update: (object, o) => put(object, undefined, o),
       updateStatus: (object, o) => put(object, "status", o),
       patch: (namespace, name, patch, o) =>
-        Effect.flatMap(
-          send("PATCH", resourcePath(r, namespace, name, o?.subresource), {
-            body: patch,
-            contentType: patchContentType[o?.type ?? "merge"],
-            query: writeQuery(o),
-          }),
-          decode,
+        objectPath(r, namespace, name, o?.subresource).pipe(
+          Effect.flatMap((path) =>
+            send("PATCH", path, {
+              body: patch,
+              contentType: patchContentType[o?.type ?? "merge"],
+              query: writeQuery(o),
+            }),
+          ),
+          Effect.flatMap(decode),
         ),
       apply: (object, o) => {
         const { name, namespace } = metaOf(object)
-        return Effect.flatMap(
-          send("PATCH", resourcePath(r, namespace, name), {
-            body: { ...(object as object), apiVersion: r.apiVersion, kind: r.kind },
-            contentType: "application/apply-patch+yaml",
-            query: {
-              fieldManager: o.fieldManager,
-              ...(o.force === true ? { force: "true" } : {}),
-              ...(o.dryRun === true ? { dryRun: "All" } : {}),
-            },
-          }),
-          decode,
+        return objectPath(r, namespace, name).pipe(
+          Effect.flatMap((path) =>
+            send("PATCH", path, {
+              body: { ...(object as object), apiVersion: r.apiVersion, kind: r.kind },
+              contentType: "application/apply-patch+yaml",
+              query: {
+                fieldManager: o.fieldManager,
+                ...(o.force === true ? { force: "true" } : {}),
+                ...(o.dryRun === true ? { dryRun: "All" } : {}),
+              },
+            }),
+          ),
+          Effect.flatMap(decode),
         )
       },
       delete: (namespace, name, o) =>
         Effect.flatMap(
-          send("DELETE", resourcePath(r, namespace, name), {
-            body: {
-              apiVersion: "v1",
-              kind: "DeleteOptions",
-              ...(o?.gracePeriodSeconds === undefined
-                ? {}
-                : { gracePeriodSeconds: o.gracePeriodSeconds }),
-              ...(o?.propagationPolicy === undefined
-                ? {}
-                : { propagationPolicy: o.propagationPolicy }),
-              ...(o?.preconditions === undefined ? {} : { preconditions: o.preconditions }),
-              ...(o?.dryRun === true ? { dryRun: ["All"] } : {}),
-            },
-          }),
+          Effect.flatMap(objectPath(r, namespace, name), (path) =>
+            send("DELETE", path, {
+              body: {
+                apiVersion: "v1",
+                kind: "DeleteOptions",
+                ...(o?.gracePeriodSeconds === undefined
+                  ? {}
+                  : { gracePeriodSeconds: o.gracePeriodSeconds }),
+                ...(o?.propagationPolicy === undefined
+                  ? {}
+                  : { propagationPolicy: o.propagationPolicy }),
+                ...(o?.preconditions === undefined ? {} : { preconditions: o.preconditions }),
+                ...(o?.dryRun === true ? { dryRun: ["All"] } : {}),
+              },
+            }),
+          ),
           decode,
         ),
     }
@@ -624,17 +674,20 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
   const scalable = <T>(r: ResourceDescriptor<T>): ScalableClient<T> => ({
     ...resource(r),
     getScale: (namespace, name) =>
-      Effect.flatMap(send("GET", resourcePath(r, namespace, name, "scale")), (v) =>
-        decodeAs<Scale>(v, "autoscaling/v1", "Scale"),
+      objectPath(r, namespace, name, "scale").pipe(
+        Effect.flatMap((path) => send("GET", path)),
+        Effect.flatMap((v) => decodeAs<Scale>(v, "autoscaling/v1", "Scale")),
       ),
     scale: (namespace, name, replicas, o) =>
-      Effect.flatMap(
-        send("PATCH", resourcePath(r, namespace, name, "scale"), {
-          body: { spec: { replicas } },
-          contentType: patchContentType.merge,
-          query: writeQuery(o),
-        }),
-        (v) => decodeAs<Scale>(v, "autoscaling/v1", "Scale"),
+      objectPath(r, namespace, name, "scale").pipe(
+        Effect.flatMap((path) =>
+          send("PATCH", path, {
+            body: { spec: { replicas } },
+            contentType: patchContentType.merge,
+            query: writeQuery(o),
+          }),
+        ),
+        Effect.flatMap((v) => decodeAs<Scale>(v, "autoscaling/v1", "Scale")),
       ),
   })
 
@@ -642,25 +695,29 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
     ...(resource(resources.pods) as ResourceClient<KubeObject & Resources["pods"]["_type"]>),
     bind: (namespace, name, nodeName, o) =>
       Effect.asVoid(
-        send("POST", resourcePath(resources.pods, namespace, name, "binding"), {
-          body: {
-            apiVersion: "v1",
-            kind: "Binding",
-            metadata: { name, namespace, ...(o?.uid === undefined ? {} : { uid: o.uid }) },
-            target: { apiVersion: "v1", kind: "Node", name: nodeName },
-          },
-          query: o?.fieldManager === undefined ? {} : { fieldManager: o.fieldManager },
-        }),
+        Effect.flatMap(objectPath(resources.pods, namespace, name, "binding"), (path) =>
+          send("POST", path, {
+            body: {
+              apiVersion: "v1",
+              kind: "Binding",
+              metadata: { name, namespace, ...(o?.uid === undefined ? {} : { uid: o.uid }) },
+              target: { apiVersion: "v1", kind: "Node", name: nodeName },
+            },
+            query: o?.fieldManager === undefined ? {} : { fieldManager: o.fieldManager },
+          }),
+        ),
       ),
     logs: (namespace, name, o) =>
       Effect.map(
-        send("GET", resourcePath(resources.pods, namespace, name, "log"), {
-          query: {
-            ...(o?.container === undefined ? {} : { container: o.container }),
-            ...(o?.tailLines === undefined ? {} : { tailLines: String(o.tailLines) }),
-          },
-          text: true,
-        }),
+        Effect.flatMap(objectPath(resources.pods, namespace, name, "log"), (path) =>
+          send("GET", path, {
+            query: {
+              ...(o?.container === undefined ? {} : { container: o.container }),
+              ...(o?.tailLines === undefined ? {} : { tailLines: String(o.tailLines) }),
+            },
+            text: true,
+          }),
+        ),
         (t) => String(t),
       ),
   }

@@ -207,6 +207,48 @@ describe("error answers", () => {
   )
 })
 
+describe("names", () => {
+  it.live("an empty or multi-segment name is refused before anything is sent", () =>
+    Effect.gen(function* () {
+      const server = yield* fakeServer((_, res) => {
+        res.writeHead(500)
+        res.end()
+      })
+      const client = makeClient({ server: server.url })
+      const nameless = { apiVersion: "v1", kind: "Pod", metadata: {}, spec: { containers: [] } }
+      const attempts = [
+        // Before the fix this DELETE went to the collection and deleted every pod in the namespace.
+        client.pods.delete("default", ""),
+        client.pods.get("default", ""),
+        client.pods.update(nameless as never),
+        client.pods.updateStatus(nameless as never),
+        client.pods.patch("default", "", {}),
+        client.pods.apply(nameless as never, { fieldManager: "m" }),
+        client.pods.bind("default", "", "n1"),
+        client.pods.logs("default", ""),
+        client.deployments.getScale("default", ""),
+        client.deployments.scale("default", "", 3),
+      ]
+      for (const attempt of attempts) {
+        const e = yield* Effect.flip(attempt)
+        assert.strictEqual(e._tag, "InvalidRequestError")
+        assert.match(e.message, /^(Pod|Deployment): resource name may not be empty$/)
+      }
+      for (const [name, why] of [
+        ["a/b", "may not contain '/'"],
+        ["..", "may not be '..'"],
+        ["50%", "may not contain '%'"],
+      ] as const) {
+        const e = yield* Effect.flip(client.pods.delete("default", name))
+        assert.strictEqual(e.message, `Pod: invalid resource name ${JSON.stringify(name)}: ${why}`)
+      }
+      const ns = yield* Effect.flip(client.pods.get("a/b", "p"))
+      assert.strictEqual(ns.message, `Pod: invalid namespace "a/b": may not contain '/'`)
+      assert.deepStrictEqual(server.requests, [])
+    }),
+  )
+})
+
 describe("transport failures", () => {
   it.live("name the cause Node's fetch keeps aside: refused, or cut off mid-watch", () =>
     Effect.gen(function* () {
