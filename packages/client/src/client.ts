@@ -201,12 +201,17 @@ export interface ResourceClient<T> {
     object: T,
     options: { readonly fieldManager: string; readonly force?: boolean; readonly dryRun?: boolean },
   ) => Effect.Effect<T, ClientError>
-  /** Deletes; resolves with the object as the server left it (marked, or gone). */
+  /**
+   * Deletes; resolves with the object as the server left it (marked, or
+   * gone), or `undefined` when the server answers with a success Status
+   * instead (Kubernetes does for resources whose store does not return the
+   * deleted object).
+   */
   readonly delete: (
     namespace: string,
     name: string,
     options?: DeleteOptions,
-  ) => Effect.Effect<T, ClientError>
+  ) => Effect.Effect<T | undefined, ClientError>
 }
 
 export interface PodsClient<T> extends ResourceClient<T> {
@@ -394,6 +399,19 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
     apiVersion: string,
     kind: string,
   ): Effect.Effect<T, TransportError> => {
+    // The schema would default a missing spec: a body of another kind must not pass as this one.
+    if (
+      isRecord(value) &&
+      typeof value.kind === "string" &&
+      value.kind !== "" &&
+      value.kind !== kind
+    )
+      return Effect.fail(
+        new TransportError({
+          message: `the server sent a ${value.kind.slice(0, 80)} where a ${kind} was expected`,
+          malformed: true,
+        }),
+      )
     if (!decodeObjects) return Effect.succeed(value as T)
     const info = lookupKind(apiVersion, kind)
     if (info === undefined) return Effect.succeed(value as T)
@@ -666,7 +684,10 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
               },
             }),
           ),
-          decode,
+          (body): Effect.Effect<T | undefined, TransportError> =>
+            isRecord(body) && body.kind === "Status" && body.status === "Success"
+              ? Effect.succeed(undefined)
+              : decode(body),
         ),
     }
   }

@@ -249,6 +249,32 @@ describe("names", () => {
   )
 })
 
+describe("answers of another kind", () => {
+  it.live(
+    "are refused, except a delete's success Status (Kubernetes sends one for some resources)",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* fakeServer((req, res) => {
+          res.writeHead(200, { "content-type": "application/json" })
+          res.end(
+            JSON.stringify(
+              req.method === "DELETE"
+                ? { kind: "Status", apiVersion: "v1", status: "Success", details: { name: "cm" } }
+                : { kind: "PodList", apiVersion: "v1", metadata: {}, items: [] },
+            ),
+          )
+        })
+        const client = makeClient({ server: server.url })
+        // Before the fix the list came back as a Pod with an empty spec.
+        const e = yield* Effect.flip(client.pods.get("default", "a"))
+        assert.strictEqual(e.message, "the server sent a PodList where a Pod was expected")
+        assert.isTrue(e._tag === "TransportError" && e.malformed === true)
+        // Before the fix the Status came back as a Pod too.
+        assert.isUndefined(yield* client.pods.delete("default", "a"))
+      }),
+  )
+})
+
 describe("transport failures", () => {
   it.live("name the cause Node's fetch keeps aside: refused, or cut off mid-watch", () =>
     Effect.gen(function* () {
