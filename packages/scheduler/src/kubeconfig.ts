@@ -229,7 +229,8 @@ export const parseKubeconfig = (
   return Result.succeed({
     context: name,
     server: cluster.cluster.server.replace(/\/+$/, ""),
-    namespace: context.context.namespace ?? "default",
+    // kubectl: an empty namespace is the default one.
+    namespace: context.context.namespace || "default",
     token,
   })
 }

@@ -50,6 +50,11 @@ describe("parseKubeconfig", () => {
     })
   })
 
+  it("takes an empty context namespace as default, as kubectl does", () => {
+    // Before the fix the namespace was "" (all namespaces for a list).
+    expect(ok(config("{}").replace("namespace: team", "namespace: ''")).namespace).toBe("default")
+  })
+
   it("reads a tokenFile relative to the kubeconfig", () => {
     const read: Array<string> = []
     const c = ok(config("{ tokenFile: secrets/token }"), {
