@@ -482,6 +482,12 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
               continue: undefined,
             }))
           }
+          // A server that hands back the token it was given would be paged for ever.
+          if (next.success.continue !== undefined && next.success.continue === page.continue)
+            return yield* new TransportError({
+              message: `the server's ${r.kind} list returned the continue token it was given: paging would not end`,
+              malformed: true,
+            })
           page = next.success
           items.push(...page.items)
         }

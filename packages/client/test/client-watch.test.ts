@@ -152,6 +152,31 @@ describe("paged lists", () => {
   )
 })
 
+describe("paging that would not end", () => {
+  it.live("is refused when the server hands back the continue token it was given", () =>
+    Effect.gen(function* () {
+      const server = yield* fakeServer((_, res) => {
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end(
+          JSON.stringify({
+            kind: "PodList",
+            apiVersion: "v1",
+            metadata: { resourceVersion: "5", continue: "same" },
+            items: [podJson("a", "3")],
+          }),
+        )
+      })
+      // Before the fix listAll paged for ever, collecting the same item without end.
+      const e = yield* Effect.flip(makeClient({ server: server.url }).pods.listAll("default"))
+      assert.strictEqual(
+        e.message,
+        "the server's Pod list returned the continue token it was given: paging would not end",
+      )
+      assert.strictEqual(server.requests.length, 2)
+    }),
+  )
+})
+
 describe("error answers", () => {
   it.live("keep only the start of an error page that is not a Status", () =>
     Effect.gen(function* () {
