@@ -73,12 +73,25 @@ export const referenceOf = (object: KubeObject | ObjectReference): ObjectReferen
   return object as ObjectReference
 }
 
+/**
+ * Shared by every recorder in the process: two recorders (a scheduler keeps
+ * one per profile) naming an event about one object in the same millisecond
+ * must not pick the same name (the second create would be refused as
+ * AlreadyExists and the event lost). It starts at a random point so that
+ * two processes recording in the same millisecond are unlikely to meet
+ * (client-go uses the nanosecond clock for the same purpose).
+ */
+let sequence = Math.floor(Math.random() * 1_000_000)
+const nextSequence = () => {
+  sequence = (sequence + 1) % 1_000_000
+  return sequence
+}
+
 export const makeEventRecorder = (
   client: KubeClientShape,
   options: RecorderOptions,
 ): EventRecorder => {
   const correlator = new EventCorrelator()
-  let sequence = 0
   const source = {
     component: options.component,
     ...(options.host === undefined ? {} : { host: options.host }),
@@ -117,7 +130,7 @@ export const makeEventRecorder = (
         source,
         reportingComponent: options.component,
       }
-      const correlation = correlator.correlate(draft, now, eventNameSuffix(now, sequence++))
+      const correlation = correlator.correlate(draft, now, eventNameSuffix(now, nextSequence()))
       const event = toEvent(correlation)
       const ns = correlation.event.namespace
       // Spam (client-go's EventSourceObjectSpamFilter): not written.
@@ -134,7 +147,7 @@ export const makeEventRecorder = (
       if (!isNotFound(patched.failure)) return yield* Effect.fail(patched.failure)
       // The event was deleted meanwhile (events expire): write it afresh.
       correlator.forget(correlation.key)
-      const again = correlator.correlate(draft, now, eventNameSuffix(now, sequence++))
+      const again = correlator.correlate(draft, now, eventNameSuffix(now, nextSequence()))
       if (again.action === "skip") return toEvent(again)
       return yield* client.events.create(ns, toEvent(again))
     })

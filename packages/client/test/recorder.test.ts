@@ -76,4 +76,42 @@ describe("EventRecorder", () => {
         yield* Fiber.join(calls)
       }),
   )
+
+  it.effect(
+    "two recorders naming events about one object in the same millisecond pick different names",
+    () =>
+      Effect.gen(function* () {
+        const names: Array<string> = []
+        // Answers a create with what it was sent (as a server would).
+        const server = yield* fakeServer((req, res) => {
+          let body = ""
+          req.on("data", (c) => {
+            body += c
+          })
+          req.on("end", () => {
+            names.push(JSON.parse(body).metadata.name)
+            res.writeHead(201, { "content-type": "application/json" })
+            res.end(body)
+          })
+        })
+        const client = makeClient({ server: server.url })
+        const ref = { kind: "Pod", namespace: "default", name: "p", uid: "u1" }
+        // The test clock stands still: both at the same millisecond.
+        yield* makeEventRecorder(client, { component: "default-scheduler" }).eventOrFail(
+          ref,
+          "Normal",
+          "Scheduled",
+          "one",
+        )
+        yield* makeEventRecorder(client, { component: "batch-scheduler" }).eventOrFail(
+          ref,
+          "Normal",
+          "Scheduled",
+          "two",
+        )
+        // Before the fix both were "p.0": the second create was refused (AlreadyExists) and lost.
+        assert.strictEqual(names.length, 2)
+        assert.notStrictEqual(names[0], names[1])
+      }),
+  )
 })
