@@ -598,8 +598,9 @@ export const makeClient = (options: ClientOptions): KubeClientShape => {
       ).pipe((events) => {
         // The server ends a watch after timeoutSeconds; one silent for longer
         // (no headers, no line) is stalled, and waiting on it would hang the caller.
+        // 0 (or less) is "the server's default", not "none": no deadline can be derived from it.
         const seconds = o?.timeoutSeconds
-        return seconds === undefined
+        return seconds === undefined || !(seconds > 0)
           ? events
           : Stream.timeoutOrElse(events, {
               duration: Duration.seconds(seconds + watchTimeoutGraceSeconds),

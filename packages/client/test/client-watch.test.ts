@@ -93,6 +93,14 @@ describe("watch faults", () => {
       const e = yield* Fiber.join(fiber)
       assert.strictEqual(e._tag, "TransportError")
       assert.include(e.message, "the server stalled")
+      // timeoutSeconds 0 is the server's default timeout: no deadline on our side.
+      const open = yield* client.pods
+        .watch("default", { resourceVersion: "1", timeoutSeconds: 0 })
+        .pipe(Stream.runDrain, Effect.forkChild)
+      yield* TestClock.adjust(`${10 * watchTimeoutGraceSeconds} seconds`)
+      // Before the fix this watch was failed as stalled after 30 s.
+      assert.isUndefined(open.pollUnsafe())
+      yield* Fiber.interrupt(open)
     }),
   )
 })
