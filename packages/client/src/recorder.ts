@@ -173,9 +173,12 @@ export const makeEventRecorder = (
         orElse: () =>
           Effect.fail({ message: `the server did not answer within ${writeTimeoutMs} ms` }),
       }),
-      Effect.catch((e) =>
+      Effect.catch((e) => Effect.logWarning(`could not record event ${q.reason}: ${e.message}`)),
+      // A defect (an object that is not one, say) must not kill the one writer:
+      // every later event would wait for ever.
+      Effect.catchDefect((d) =>
         Effect.logWarning(
-          `could not record event ${q.reason} for ${referenceOf(q.object).name}: ${e.message}`,
+          `could not record event ${q.reason}: ${d instanceof Error ? d.message : String(d)}`,
         ),
       ),
     )

@@ -114,4 +114,22 @@ describe("EventRecorder", () => {
         assert.notStrictEqual(names[0], names[1])
       }),
   )
+
+  it.live("goes on writing after an event it cannot make", () =>
+    Effect.gen(function* () {
+      const { client } = yield* withServer
+      const p = yield* client.pods.create("default", pod("web-2"))
+      const recorder = makeEventRecorder(client, { component: "test-controller" })
+      // Not an object at all (a JavaScript caller, or a cast gone wrong).
+      yield* recorder.event(null as never, "Normal", "Broken", "no object")
+      yield* recorder.event(p, "Normal", "Fine", "written")
+      // Before the fix the writer died on the first: flush waited for ever, nothing more was written.
+      yield* recorder.flush
+      const events = (yield* client.events.list("default")).items
+      assert.deepStrictEqual(
+        events.map((e) => e.reason),
+        ["Fine"],
+      )
+    }),
+  )
 })
