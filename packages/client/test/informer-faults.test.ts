@@ -210,6 +210,29 @@ describe("reflector backoff", () => {
       }),
   )
 
+  it.effect("honours a 503's Retry-After on the list", () =>
+    Effect.gen(function* () {
+      const unavailable = new ApiStatusError({
+        code: 503,
+        reason: "ServiceUnavailable",
+        message: "the store is not ready",
+        status: {},
+        retryAfterSeconds: 5,
+      })
+      const { client, calls } = scripted({
+        list: (n) => (n === 0 ? Effect.fail(unavailable) : Effect.succeed(list("5", "a"))),
+        watch: () => Stream.never,
+      })
+      const informer = yield* makeInformer(client)
+      yield* settle
+      yield* step(4999)
+      assert.strictEqual(calls.list, 1)
+      yield* step(1)
+      assert.strictEqual(calls.list, 2)
+      assert.isTrue(yield* informer.hasSynced)
+    }),
+  )
+
   it.effect("gives up on a list that takes over 60 s and lists again", () =>
     Effect.gen(function* () {
       const { client, calls } = scripted({
