@@ -62,6 +62,12 @@ export interface Informer<T extends ObjectLike> {
   readonly resourceVersion: Effect.Effect<string>
   /** How many times the informer has listed (1 + relists). */
   readonly lists: Effect.Effect<number>
+  /**
+   * Why the last list or watch failed (`list failed: connect ECONNREFUSED
+   * ...`), while the informer is retrying; `undefined` once a list succeeds
+   * or a watch moves the revision on. For controllers to say why they wait.
+   */
+  readonly lastError: Effect.Effect<string | undefined>
 }
 
 const rvOf = (o: ObjectLike): string => o.metadata?.resourceVersion ?? ""
@@ -120,6 +126,7 @@ export const makeInformer = <T extends ObjectLike>(
     const synced = yield* Deferred.make<void>()
     let resourceVersion = ""
     let lists = 0
+    let lastError: string | undefined
 
     const selectors = {
       ...(options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector }),
@@ -191,7 +198,9 @@ export const makeInformer = <T extends ObjectLike>(
      * every change (deletes included) since the last revision seen.
      */
     const advance = (rv: string) => {
-      if (rv !== "") resourceVersion = rv
+      if (rv === "") return
+      if (rv !== resourceVersion) lastError = undefined
+      resourceVersion = rv
     }
 
     /**
@@ -270,6 +279,7 @@ export const makeInformer = <T extends ObjectLike>(
       let lastRetryEnd = Number.NEGATIVE_INFINITY
       const backOff = (why: string, retryAfterSeconds?: number) =>
         Effect.gen(function* () {
+          lastError = why
           const now = yield* Clock.currentTimeMillis
           if (now - lastRetryEnd > reflectorBackoff.resetMs) failures = 0
           const delay = backoffDelayMs(failures, retryAfterSeconds)
@@ -284,6 +294,7 @@ export const makeInformer = <T extends ObjectLike>(
           yield* backOff(`list failed: ${listed.failure.message}`, retryAfterOf(listed.failure))
           continue
         }
+        lastError = undefined
         for (;;) {
           const start = yield* Clock.currentTimeMillis
           const from = resourceVersion
@@ -352,6 +363,7 @@ export const makeInformer = <T extends ObjectLike>(
       waitForSync: Deferred.await(synced),
       resourceVersion: Effect.sync(() => resourceVersion),
       lists: Effect.sync(() => lists),
+      lastError: Effect.sync(() => lastError),
     }
   })
 

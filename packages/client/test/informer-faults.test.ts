@@ -233,6 +233,27 @@ describe("reflector backoff", () => {
     }),
   )
 
+  it.effect("says why it is retrying until a list succeeds", () =>
+    Effect.gen(function* () {
+      const refused = new TransportError({ message: "GET ...: fetch failed: connect ECONNREFUSED" })
+      const { client } = scripted({
+        list: (n) => (n < 2 ? Effect.fail(refused) : Effect.succeed(list("5", "a"))),
+        watch: () => Stream.never,
+      })
+      const informer = yield* makeInformer(client)
+      yield* settle
+      assert.strictEqual(
+        yield* informer.lastError,
+        "list failed: GET ...: fetch failed: connect ECONNREFUSED",
+      )
+      assert.isFalse(yield* informer.hasSynced)
+      yield* step(800)
+      yield* step(1600)
+      assert.isTrue(yield* informer.hasSynced)
+      assert.isUndefined(yield* informer.lastError)
+    }),
+  )
+
   it.effect("gives up on a list that takes over 60 s and lists again", () =>
     Effect.gen(function* () {
       const { client, calls } = scripted({
