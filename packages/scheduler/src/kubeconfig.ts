@@ -215,10 +215,12 @@ export const parseKubeconfig = (
     }
     // An HTTP header cannot carry these: fetch would refuse every request later.
     const control = (c: string) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f
-    if (token !== undefined && [...token].some(control)) {
+    // fetch's headers are byte strings: a character past U+00FF cannot be sent at all.
+    const wide = (c: string) => c.charCodeAt(0) > 0xff
+    if (token !== undefined && [...token].some((c) => control(c) || wide(c))) {
       const field = user.user.token === undefined ? "tokenFile" : "token"
       return fail(
-        `users[${userIndex}].user.${field}: the token contains a line break or control character (a header cannot carry it)`,
+        `users[${userIndex}].user.${field}: the token contains ${[...token].some(control) ? "a line break or control character" : `a character an HTTP header cannot carry (${JSON.stringify([...token].find(wide))})`}`,
       )
     }
     // An empty inline token is no token (as kubectl); an empty token file is a mistake.

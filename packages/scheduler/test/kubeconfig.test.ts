@@ -162,15 +162,19 @@ describe("parseKubeconfig", () => {
   it("refuses a token no HTTP header can carry, or an empty token file", () => {
     // Before the fix these were accepted and every request failed in fetch.
     expect(error(config('{ token: "abc\\n" }'))).toBe(
-      "/etc/kube/config: users[0].user.token: the token contains a line break or control character (a header cannot carry it)",
+      "/etc/kube/config: users[0].user.token: the token contains a line break or control character",
     )
     expect(error(config("{ tokenFile: t }"), { readFile: () => "ab\ncd\n" })).toBe(
-      "/etc/kube/config: users[0].user.tokenFile: the token contains a line break or control character (a header cannot carry it)",
+      "/etc/kube/config: users[0].user.tokenFile: the token contains a line break or control character",
     )
     expect(error(config("{ tokenFile: t }"), { readFile: () => "\n" })).toBe(
       "/etc/kube/config: users[0].user.tokenFile: the file is empty",
     )
     expect(ok(config('{ token: "" }')).token).toBeUndefined()
+    // Before the fix: accepted, and fetch threw "Cannot convert argument to a ByteString" on every request.
+    expect(error(config("{ token: abc→def }"))).toBe(
+      '/etc/kube/config: users[0].user.token: the token contains a character an HTTP header cannot carry ("→")',
+    )
   })
 
   it("reads no further than 16 MiB, and names a file it cannot read", async () => {
