@@ -56,6 +56,7 @@ import {
 import {
   checkMoveLeader,
   checkPromote,
+  hasAttributes,
   type MemberOp,
   memberIdFor,
   memberIdOfNode,
@@ -487,11 +488,7 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
     }
     const me = replica.membership.member(options.memberId)
     if (published || me === undefined) return true
-    const same =
-      me.name === options.name &&
-      me.clientURLs.length === options.clientURLs.length &&
-      me.clientURLs.every((u, i) => u === options.clientURLs[i])
-    if (!same) {
+    if (!hasAttributes(me, options.name, options.clientURLs)) {
       const ok = yield* proposeMember({
         type: "attributes",
         ID: options.memberId,

@@ -6,6 +6,7 @@ import * as net from "node:net"
 import * as path from "node:path"
 import { RaftTcpTransport } from "@flotilla/raft"
 import { Context, Deferred, Effect, Layer, Scheduler, type Scope } from "effect"
+import { Applier } from "./applier.ts"
 import { answerBootstrapQueries, checkBootstrap } from "./bootstrapped.ts"
 import { type BootstrapDecision, refusalMessage } from "./core/bootstrapped.ts"
 import type { MemberConfig } from "./core/config.ts"
@@ -16,7 +17,7 @@ import {
   type MemberIdentity,
   resolveIdentity,
 } from "./core/identity.ts"
-import { memberIdFor, raftNodeId } from "./core/members.ts"
+import { hasAttributes, memberIdFor, raftNodeId } from "./core/members.ts"
 import type { EtcdError } from "./errors.ts"
 import { type EtcdServer, serve } from "./grpc/server.ts"
 import { identityPath, readIdentity, removeIdentity, writeIdentity } from "./identity.ts"
@@ -53,6 +54,15 @@ export interface RunningMember {
    * directory without the record).
    */
   readonly identity: Exclude<IdentityResolution["_tag"], "Refuse">
+  /**
+   * Completes once the member is ready, as etcd's ReadyNotify: its name and
+   * client URLs are in the replicated membership (published through Raft if
+   * they changed), and a linearizable read succeeded on it (a leader
+   * confirmed its leadership and this member applied everything committed
+   * before). The client ports listen before this; requests wait for a leader
+   * there anyway.
+   */
+  readonly ready: Effect.Effect<void>
 }
 
 /** Starts a member for the current Scope. */
@@ -216,6 +226,34 @@ const startMemberWith = (
         yield* serve({ host: listenHost(u), port: Number(u.port) }).pipe(Effect.provide(ctx)),
       )
     }
+    const applier = Context.get(ctx, Applier)
+    // Tried again after a pause until it succeeds (a failed read waited for a leader already).
+    const caughtUp = Effect.eventually(
+      applier.read(() => undefined, false).pipe(Effect.tapError(() => Effect.sleep("50 millis"))),
+    )
+    /** Whether this member's attributes are published, as far as it has applied. */
+    const isPublished = () =>
+      hasAttributes(replica.membership.member(memberId), config.name, config.advertiseClientURLs)
+    // One round: catch up, then done, or wait for the membership to change (the
+    // publish entry applied). Subscribed before the read so no change is missed.
+    const round = Effect.acquireUseRelease(
+      Effect.gen(function* () {
+        const changed = yield* Deferred.make<void>()
+        const off = replica.onMembershipChange(() => Deferred.doneUnsafe(changed, Effect.void))
+        return { changed, off }
+      }),
+      ({ changed }) =>
+        Effect.gen(function* () {
+          yield* caughtUp
+          if (isPublished()) return true
+          yield* Deferred.await(changed)
+          return false
+        }),
+      ({ off }) => Effect.sync(off),
+    )
+    const ready = Effect.gen(function* () {
+      while (!(yield* round)) {}
+    })
     return {
       id: memberId,
       clusterId: Effect.sync(() => replica.membership.clusterId),
@@ -223,5 +261,6 @@ const startMemberWith = (
       removed,
       bootstrap,
       identity: identity._tag,
+      ready,
     }
   })

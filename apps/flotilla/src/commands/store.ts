@@ -105,7 +105,18 @@ export const store = Command.make(
           yield* Console.error(
             `flotilla store: started from an empty data directory; the initial peers knew this member as: ${describeReplies(member.bootstrap.replies)}`,
           )
-        yield* Console.error(`flotilla store: ready to serve client requests on ${clients}`)
+        if (member.identity === "Stored")
+          yield* Console.error(
+            "flotilla store: the member has already been bootstrapped; its data directory gives its ID (--initial-advertise-peer-urls and --initial-cluster are ignored)",
+          )
+        // As etcd's ReadyNotify: the member published its attributes and caught
+        // up with a leader (the client ports already listen).
+        const removedFirst = yield* Effect.raceFirst(
+          Effect.as(member.ready, false),
+          Effect.as(Deferred.await(member.removed), true),
+        )
+        if (!removedFirst)
+          yield* Console.error(`flotilla store: ready to serve client requests on ${clients}`)
         yield* Deferred.await(member.removed)
         yield* Console.error(
           "flotilla store: the member has been permanently removed from the cluster; exiting",

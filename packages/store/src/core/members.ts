@@ -81,6 +81,17 @@ export const clusterIdFor = (memberIds: ReadonlyArray<bigint>, token: string): b
   return id === 0n ? 1n : id
 }
 
+/** Whether a member's published attributes are these (etcd's "publish" has happened). */
+export const hasAttributes = (
+  member: Member | undefined,
+  name: string,
+  clientURLs: ReadonlyArray<string>,
+): boolean =>
+  member !== undefined &&
+  member.name === name &&
+  member.clientURLs.length === clientURLs.length &&
+  member.clientURLs.every((u, i) => u === clientURLs[i])
+
 /** A peer or client URL as etcd accepts it: http(s)://host:port. */
 export const validMemberURL = (u: string): boolean => {
   try {

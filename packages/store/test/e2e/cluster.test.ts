@@ -109,6 +109,13 @@ afterAll(async () => {
 describe("a 3-member cluster of flotilla store processes", () => {
   it("serves etcdctl on every member with etcd's headers and membership", async () => {
     const [n1, n2, n3] = cluster.members as [StoreProcess, StoreProcess, StoreProcess]
+    // "ready to serve client requests" (what start waited for) means ready, as
+    // etcd's: each member published and caught up with a leader, so /health
+    // (a linearizable read) answers 200 at once (it was 503 for ~1 s).
+    for (const m of cluster.members) {
+      const r = await fetch(`http://${m.endpoint}/health`)
+      expect([m.name, r.status, await r.text()]).toEqual([m.name, 200, '{"health":"true"}'])
+    }
     expect(await ctl(n1.endpoint, "put", "greeting", "hello")).toBe("OK\n")
     const got = parse<GetJson>(await ctl(n2.endpoint, "get", "greeting", "-w", "json"))
     expect(Buffer.from(got.kvs[0]!.value, "base64").toString()).toBe("hello")

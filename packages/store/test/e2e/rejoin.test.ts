@@ -152,8 +152,15 @@ describe("a new cluster whose members start one after another", () => {
     try {
       // n3 alone (nobody answers), then n1 (n3 answers: unstarted); they
       // elect a leader and publish before n2 starts and asks both.
-      await c.byName("n3").start("new")
+      // Alone, n3 cannot be ready (no quorum): only its client ports listen.
+      await c.byName("n3").start("new", "listening")
+      const lone = await fetch(`http://${c.byName("n3").endpoint}/health`)
+      expect(lone.status).toBe(503)
+      expect(c.byName("n3").log).not.toContain("ready to serve client requests")
       await c.byName("n1").start("new")
+      await waitFor("n3 to be ready", () =>
+        c.byName("n3").log.includes("ready to serve client requests") ? true : undefined,
+      )
       await published(c, ["n1", "n3"])
       await c.byName("n2").start("new")
       await published(c, ["n1", "n2", "n3"])

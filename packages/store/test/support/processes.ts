@@ -124,8 +124,16 @@ export class StoreProcess {
     ]
   }
 
-  /** Starts the process and waits until it serves clients. */
-  async start(state: "new" | "existing" = "new"): Promise<void> {
+  /**
+   * Starts the process and waits until it is ready (its "ready to serve
+   * client requests" line: as etcd, once it published its attributes and
+   * caught up with a leader), or with `until: "listening"` only until its
+   * client ports listen (a member that cannot reach a quorum yet).
+   */
+  async start(
+    state: "new" | "existing" = "new",
+    until: "ready" | "listening" = "ready",
+  ): Promise<void> {
     if (this.child !== undefined) throw new Error(`${this.name} is already running`)
     const child = spawn(process.execPath, [FLOTILLA, "store", ...this.args(state)], {
       stdio: ["ignore", "pipe", "pipe"],
@@ -142,9 +150,12 @@ export class StoreProcess {
       if (this.child === child) this.child = undefined
     })
     // An exit ends the wait at once (waitFor would retry a throw until its deadline).
-    const outcome = await waitFor(`${this.name} to serve clients`, () => {
+    const outcome = await waitFor(`${this.name} to be ${until}`, () => {
       if (this.child !== child) return "exited"
-      return this.log.indexOf("ready to serve client requests", from) >= 0 ? "ready" : undefined
+      const line = until === "ready" ? "ready to serve client requests" : "flotilla store: member "
+      return this.log.indexOf(line, from) >= 0 ? "ready" : undefined
+    }).catch((e: unknown) => {
+      throw new Error(`${String(e)}; its log:\n${this.log.slice(from)}`)
     })
     if (outcome === "exited") throw new Error(`${this.name} exited:\n${this.log.slice(from)}`)
   }
