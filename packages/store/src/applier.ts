@@ -69,6 +69,11 @@ export interface ApplierShape {
   /** Open watch streams and watchers on this member. */
   readonly watchStats: Effect.Effect<{ readonly streams: number; readonly watchers: number }>
   readonly members: Effect.Effect<ReadonlyArray<Member>>
+  /**
+   * Whether the applied membership lists this member as a learner (etcd's
+   * IsLearner). Synchronous: the gRPC server asks on every call.
+   */
+  readonly isLearner: () => boolean
   readonly addMember: (
     peerURLs: ReadonlyArray<string>,
     isLearner: boolean,
@@ -193,6 +198,7 @@ export class Applier extends Context.Service<Applier, ApplierShape>()("@flotilla
 
         return Applier.of({
           propose,
+          isLearner: () => false,
           read: (f) => Effect.sync(() => f(store)),
           now: Clock.currentTimeMillis,
           newLeaseId: Effect.sync(() => {

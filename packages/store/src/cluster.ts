@@ -40,6 +40,8 @@ export interface ClusterShape {
   /** Only the leader answers ("etcdserver: not leader" elsewhere), once the target leads. */
   readonly moveLeader: (req: MoveLeaderRequest) => Effect.Effect<MoveLeaderResponse, EtcdError>
   readonly status: Effect.Effect<StatusResponse>
+  /** Whether the applied membership lists this member as a learner (asked on every gRPC call). */
+  readonly isLearner: () => boolean
   /** A hash of the key-value history up to a revision (0: current), to compare replicas. */
   readonly hashKV: (revision: number) => Effect.Effect<HashKVResponse, EtcdError>
 }
@@ -113,6 +115,7 @@ export class Cluster extends Context.Service<Cluster, ClusterShape>()("@flotilla
       }
       return Cluster.of({
         hashKV,
+        isLearner: () => applier.isLearner(),
         memberList: Effect.all({ header, members: applier.members }),
         memberAdd: (req) =>
           Effect.gen(function* () {

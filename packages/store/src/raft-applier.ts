@@ -555,6 +555,7 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
       watchers: replica.hub.size,
     })),
     members: Effect.sync(() => replica.membership.members),
+    isLearner: () => replica.membership.member(options.memberId)?.isLearner === true,
     addMember: (peerURLs, isLearner) =>
       Effect.gen(function* () {
         if (peerURLs.length === 0 || !peerURLs.every(validMemberURL)) {

@@ -104,6 +104,11 @@ export const ErrTooManyLearners = etcdFailure(
   GrpcCode.FAILED_PRECONDITION,
   "etcdserver: too many learner members in cluster",
 )
+/** etcd: a learner refuses all but Status and serializable Range (UNAVAILABLE: try another endpoint). */
+export const ErrNotSupportedForLearner = etcdFailure(
+  GrpcCode.UNAVAILABLE,
+  "etcdserver: rpc not supported for learner",
+)
 export const ErrNotEnoughStartedMembers = etcdFailure(
   GrpcCode.FAILED_PRECONDITION,
   "etcdserver: re-configuration failed due to not enough started members",

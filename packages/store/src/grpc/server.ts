@@ -12,6 +12,7 @@ import * as protoLoader from "@grpc/proto-loader"
 import { Cause, Context, Duration, Effect, Exit, Queue, type Scope, Stream } from "effect"
 import { Cluster, ETCD_API_VERSION } from "../cluster.ts"
 import { ErrRequestTooLarge, type EtcdFailure, GrpcCode } from "../core/errors.ts"
+import { learnerRefusal, learnerStreamRefusal } from "../core/learner.ts"
 import type { Member, ResponseHeader, WatchRequest, WatchResponse } from "../core/types.ts"
 import { isReadOnlyTxn } from "../core/validate.ts"
 import { EtcdError } from "../errors.ts"
@@ -165,7 +166,8 @@ export const serve = (
       run: (q: Q) => Effect.Effect<R, EtcdError>,
       encode: (r: R) => Uint8Array,
     ): void => {
-      methods.set(`/etcdserverpb.${service}/${name}`, {
+      const path = `/etcdserverpb.${service}/${name}`
+      methods.set(path, {
         kind: "unary",
         call: (message, reply) => {
           let q: Q
@@ -173,6 +175,18 @@ export const serve = (
             q = decode(message)
           } catch (e) {
             reply(statusOfThrown(e))
+            return undefined
+          }
+          // etcd's unary interceptor: after decoding, before the handler.
+          const refused = learnerRefusal(
+            cluster.isLearner(),
+            path,
+            typeof q === "object" &&
+              q !== null &&
+              (q as { serializable?: unknown }).serializable === true,
+          )
+          if (refused !== undefined) {
+            reply(statusOfFailure(refused))
             return undefined
           }
           const interrupt = runCallback(run(q), {
@@ -229,9 +243,16 @@ export const serve = (
         write: (frame: Uint8Array) => void,
       ) => Effect.Effect<(q: Q) => Effect.Effect<void, EtcdError>, never, KV | Scope.Scope>,
     ): void => {
-      methods.set(`/etcdserverpb.${service}/${name}`, {
+      const path = `/etcdserverpb.${service}/${name}`
+      methods.set(path, {
         kind: "bidi",
         open: (send, end) => {
+          // etcd's stream interceptor: a learner refuses the stream at once.
+          const refused = learnerStreamRefusal(cluster.isLearner(), path)
+          if (refused !== undefined) {
+            end(statusOfFailure(refused))
+            return { message: () => undefined, close: () => {} }
+          }
           let inbox: Queue.Queue<Q> | undefined
           const early: Q[] = []
           let closed = false

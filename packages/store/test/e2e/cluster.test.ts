@@ -359,6 +359,19 @@ describe("a 3-member cluster of flotilla store processes", () => {
       const v = await ctl(n5.endpoint, "get", "after-move", "--print-value-only", "--consistency=s")
       return v === "ok\n" ? true : undefined
     })
+    // A learner answers only Status and serializable reads (etcd's
+    // isRPCSupportedForLearner); the rest is refused so clients go elsewhere.
+    const refused = { code: 1, stderr: "Error: etcdserver: rpc not supported for learner" }
+    expect(await ctlFails(n5.endpoint, "put", "to-learner", "no")).toEqual(refused)
+    expect(await ctlFails(n5.endpoint, "member", "list")).toEqual(refused)
+    expect(await ctlFails(n5.endpoint, "member", "promote", id)).toEqual(refused)
+    expect(await ctlFails(n5.endpoint, "lease", "grant", "10")).toEqual({
+      code: 1,
+      stderr: "Error: failed to grant lease (etcdserver: rpc not supported for learner)",
+    })
+    expect(await ctlFails(n5.endpoint, "get", "after-move")).toEqual(refused)
+    expect(hex(await memberIdOf(n5))).toBe(id)
+    expect(await ctl(cluster.endpoints, "get", "to-learner", "--print-value-only")).toBe("")
     // Through a follower only: it asks the leader, which alone knows how far n5 got.
     const l = await leader()
     const follower = cluster.members.find((m) => m.running && m !== l && m !== n5)!
