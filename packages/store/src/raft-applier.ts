@@ -56,6 +56,7 @@ import {
 import {
   checkMoveLeader,
   checkPromote,
+  checkStartedQuorum,
   hasAttributes,
   type MemberOp,
   memberIdFor,
@@ -563,7 +564,7 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
         }
         const ID = memberIdFor(peerURLs, options.token)
         const op: MemberOp = { type: "add", ID, peerURLs, isLearner }
-        const refused = replica.membership.check(op)
+        const refused = checkStartedQuorum(replica.membership, op) ?? replica.membership.check(op)
         if (refused !== undefined) return yield* fail(refused)
         yield* proposeMember(op)
         const node = raftNodeId(ID)
@@ -582,7 +583,7 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
     removeMember: (ID) =>
       Effect.gen(function* () {
         const op: MemberOp = { type: "remove", ID }
-        const refused = replica.membership.check(op)
+        const refused = checkStartedQuorum(replica.membership, op) ?? replica.membership.check(op)
         if (refused !== undefined) return yield* fail(refused)
         yield* proposeMember(op)
         const node = raftNodeId(ID)

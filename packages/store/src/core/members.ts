@@ -297,6 +297,35 @@ export const checkPromote = (
   return started < Math.floor(voters / 2) + 1 ? ErrNotEnoughStartedMembers : undefined
 }
 
+/**
+ * etcd 3.4's --strict-reconfig-check (on by default) for MemberAdd and
+ * MemberRemove: a change of voters must leave a quorum of *started* voters
+ * (a member is started once it published its name). Adding a voter counts it
+ * as a voter that has not started (IsReadyToAddVotingMember; a second member
+ * for a one-member cluster is let through, etcd's restore case); removing one
+ * counts the voters without it (IsReadyToRemoveVotingMember). Learners are
+ * not checked: they do not vote. Checked before the membership rules, as etcd
+ * does, so an unhealthy cluster says so whatever the request.
+ */
+export const checkStartedQuorum = (
+  membership: Membership,
+  op:
+    | { readonly type: "add"; readonly isLearner: boolean }
+    | { readonly type: "remove"; readonly ID: bigint },
+): EtcdFailure | undefined => {
+  if (op.type === "add" && op.isLearner) return undefined
+  if (op.type === "remove" && membership.member(op.ID)?.isLearner === true) return undefined
+  let voters = op.type === "add" ? 1 : 0
+  let started = 0
+  for (const m of membership.members) {
+    if (m.isLearner || (op.type === "remove" && m.ID === op.ID)) continue
+    voters++
+    if (m.name !== "") started++
+  }
+  if (op.type === "add" && started === 1 && voters === 2) return undefined
+  return started < Math.floor(voters / 2) + 1 ? ErrNotEnoughStartedMembers : undefined
+}
+
 /** Whether leadership may move to `target` (etcd's MoveLeader): a voting member. */
 export const checkMoveLeader = (
   membership: Membership,

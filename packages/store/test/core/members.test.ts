@@ -16,6 +16,7 @@ import {
 import {
   checkMoveLeader,
   checkPromote,
+  checkStartedQuorum,
   clusterIdFor,
   LEARNER_READY_FRACTION,
   type MemberOp,
@@ -224,6 +225,60 @@ describe("the leader's admin decisions", () => {
       "etcdserver: re-configuration failed due to not enough started members",
     )
     expect(checkPromote(withB("b"), 9n, synced)).toBeUndefined()
+  })
+
+  it("adds and removes voters only when a quorum of started voters remains (strict reconfig check)", () => {
+    const NOT_ENOUGH = "etcdserver: re-configuration failed due to not enough started members"
+    // Cases as etcd 3.4's IsReadyToAddVotingMember / IsReadyToRemoveVotingMember read.
+    const of = (...ms: Member[]) => new Membership({ clusterId: 1n, members: ms, removed: [] })
+    const add = { type: "add", isLearner: false } as const
+    // One started member: a second may join (etcd's restore case), a third not yet.
+    expect(checkStartedQuorum(of(voter(1n, "a")), add)).toBeUndefined()
+    expect(checkStartedQuorum(of(voter(1n, "a"), voter(2n, "")), add)?.message).toBe(NOT_ENOUGH)
+    // 3 started + 2 not: a 6th voter needs 4 started.
+    const five = of(voter(1n, "a"), voter(2n, "b"), voter(3n, "c"), voter(4n, ""), voter(5n, ""))
+    expect(checkStartedQuorum(five, add)?.message).toBe(NOT_ENOUGH)
+    expect(checkStartedQuorum(five, add)?.code).toBe(9)
+    // A learner may always be added, and removed.
+    expect(checkStartedQuorum(five, { type: "add", isLearner: true })).toBeUndefined()
+    expect(
+      checkStartedQuorum(of(voter(1n, "a"), learner), { type: "remove", ID: 9n }),
+    ).toBeUndefined()
+    // Removing a started voter leaves 2 of 4 started: refused; an unstarted one: 3 of 4.
+    expect(checkStartedQuorum(five, { type: "remove", ID: 1n })?.message).toBe(NOT_ENOUGH)
+    expect(checkStartedQuorum(five, { type: "remove", ID: 4n })).toBeUndefined()
+    // Removing the last member leaves no voters: etcd's count gives quorum 1 of 0 started.
+    expect(checkStartedQuorum(of(voter(1n, "a")), { type: "remove", ID: 1n })?.message).toBe(
+      NOT_ENOUGH,
+    )
+    // Every membership: refused exactly when the voters after the change lack a started quorum.
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.boolean()), { maxLength: 8 }),
+        fc.boolean(),
+        fc.nat({ max: 9 }),
+        (shape, learnerOp, target) => {
+          const ms = shape.map(([started, isLearner], i) => ({
+            ...voter(BigInt(i + 1), started ? `m${i}` : ""),
+            isLearner,
+          }))
+          const m = of(...ms)
+          const voters = ms.filter((x) => !x.isLearner)
+          const startedOf = (xs: Member[]) => xs.filter((x) => x.name !== "").length
+          const addOk =
+            learnerOp ||
+            (startedOf(voters) === 1 && voters.length === 1) ||
+            startedOf(voters) > (voters.length + 1) / 2
+          expect(checkStartedQuorum(m, { type: "add", isLearner: learnerOp }) === undefined).toBe(
+            addOk,
+          )
+          const ID = BigInt(target)
+          const after = voters.filter((x) => x.ID !== ID)
+          const removeOk = m.member(ID)?.isLearner === true || startedOf(after) > after.length / 2
+          expect(checkStartedQuorum(m, { type: "remove", ID }) === undefined).toBe(removeOk)
+        },
+      ),
+    )
   })
 
   it("moves leadership only to a voting member", () => {

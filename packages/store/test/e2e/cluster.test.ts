@@ -469,6 +469,67 @@ describe("a 3-member cluster of flotilla store processes", () => {
     ).toEqual({ code: 1, stderr: "Error: etcdserver: member not found" })
   })
 
+  it("refuses a member add or remove that would leave too few started voters (strict reconfig check)", async () => {
+    const notEnough = {
+      code: 1,
+      stderr: "Error: etcdserver: re-configuration failed due to not enough started members",
+    }
+    const before = parse<MemberList>(await ctl(cluster.endpoints, "member", "list", "-w", "json"))
+    const voters = before.members.filter((m) => m.isLearner !== true)
+    // Every voter has started (published its name) and runs.
+    for (const m of voters) expect(cluster.byName(m.name ?? "").running).toBe(true)
+    const started = voters.length
+    // etcd's rule, counted here: the voters after an add (the new one not
+    // started) need a quorum of started ones.
+    const quorum = (n: number) => Math.floor(n / 2) + 1
+    const ports = await freePorts(8)
+    const added: string[] = []
+    while (started >= quorum(voters.length + added.length + 1)) {
+      const out = await ctl(
+        cluster.endpoints,
+        "member",
+        "add",
+        `idle${added.length}`,
+        `--peer-urls=http://127.0.0.1:${ports[added.length]}`,
+      )
+      added.push(/^Member +([0-9a-f]+)/.exec(out)![1]!)
+    }
+    expect(added.length).toBeGreaterThan(0)
+    expect(
+      await ctlFails(
+        cluster.endpoints,
+        "member",
+        "add",
+        "one-too-many",
+        `--peer-urls=http://127.0.0.1:${ports[added.length]}`,
+      ),
+    ).toEqual(notEnough)
+    // A learner does not vote: it may still be added (and removed).
+    const learnerOut = await ctl(
+      cluster.endpoints,
+      "member",
+      "add",
+      "idle-learner",
+      `--peer-urls=http://127.0.0.1:${ports[7]}`,
+      "--learner",
+    )
+    const learnerId = /^Member +([0-9a-f]+)/.exec(learnerOut)![1]!
+    expect(await ctl(cluster.endpoints, "member", "remove", learnerId)).toMatch(
+      /removed from cluster/,
+    )
+    // Removing a started voter would leave started - 1 of voters - 1 + added.
+    expect(started - 1 < quorum(voters.length - 1 + added.length)).toBe(true)
+    const n1 = hex(await memberIdOf(cluster.byName("n1")))
+    expect(await ctlFails(cluster.endpoints, "member", "remove", n1)).toEqual(notEnough)
+    // Removing the idle ones is allowed (they never counted as started).
+    for (const id of added) {
+      expect(await ctl(cluster.endpoints, "member", "remove", id)).toMatch(/removed from cluster/)
+    }
+    const after = parse<MemberList>(await ctl(cluster.endpoints, "member", "list", "-w", "json"))
+    expect(after.members.map((m) => m.ID).sort()).toEqual(before.members.map((m) => m.ID).sort())
+    expect(await ctl(cluster.endpoints, "put", "after-strict", "ok")).toBe("OK\n")
+  })
+
   it("runs an older data directory (no identity record) as before, and refuses a damaged record", async () => {
     const n2 = cluster.byName("n2")
     const id = await memberIdOf(n2)
