@@ -46,12 +46,15 @@ export const deepEqual = (a: unknown, b: unknown): boolean => {
   if (Array.isArray(b)) return false
   const ao = a as Obj
   const bo = b as Obj
-  const keys = Object.keys(ao)
-  if (keys.length !== Object.keys(bo).length) return false
-  for (const k of keys) {
+  // Own keys counted in place (no key arrays: this runs on every update).
+  let count = 0
+  for (const k in ao) {
+    if (!Object.hasOwn(ao, k)) continue
+    count++
     if (!Object.hasOwn(bo, k) || !deepEqual(ao[k], bo[k])) return false
   }
-  return true
+  for (const k in bo) if (Object.hasOwn(bo, k)) count--
+  return count === 0
 }
 
 /**

@@ -144,10 +144,11 @@ const keyElement = (item: Obj, list: Extract<ListType, { kind: "map" }>): string
   `k:${JSON.stringify(itemKey(item, list))}`
 
 const build = (value: unknown, type: TypeNode): FieldNode => {
-  if (isObject(value) && type.atomic !== true && Object.keys(value).length > 0) {
+  const keys = isObject(value) && type.atomic !== true ? Object.keys(value) : undefined
+  if (keys !== undefined && keys.length > 0) {
+    const object = value as Obj
     const n = node(true)
-    for (const k of Object.keys(value))
-      n.children.set(`f:${k}`, build(value[k], fieldType(type, k)))
+    for (const k of keys) n.children.set(`f:${k}`, build(object[k], fieldType(type, k)))
     return n
   }
   if (Array.isArray(value) && value.length > 0 && type.list?.kind === "map") {
