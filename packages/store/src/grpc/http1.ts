@@ -4,8 +4,9 @@
  * `{"health":"true"}` when a linearizable read succeeds (a leader and a quorum
  * answered), else 503 `{"health":"false"}`; `GET /version` answers the
  * versions. Another path is Go's 404 text, another method on these paths 405
- * (etcd 3.4.23's answers, compared here byte for byte but for the Date
- * header). One request per connection: the answer says `Connection: close`.
+ * (status lines, bodies and headers as etcd 3.4.23 answered `curl -i` here;
+ * header order differs). One request per connection: the answer adds
+ * `Connection: close`.
  */
 import type * as net from "node:net"
 
@@ -18,7 +19,7 @@ export interface Http1Endpoints {
 /** The most a request's head may take (Go's default MaxHeaderBytes is 1 MiB; probes send ~100 bytes). */
 export const MAX_HEAD_BYTES = 16 * 1024
 
-/** How long a connection may sit without a byte moving (Go's servers here have no such limit; probes finish in milliseconds). */
+/** How long a connection may sit without a byte moving (probes finish in milliseconds). */
 const IDLE_MS = 10_000
 
 const CORS =
@@ -37,7 +38,7 @@ const answer = (
 
 const text = "text/plain; charset=utf-8"
 
-/** What to answer to one request head (without the Date-dependent framing). */
+/** What to answer to one request head. */
 export type Http1Route =
   | { readonly _tag: "Health" }
   | { readonly _tag: "Version" }
@@ -47,7 +48,8 @@ export type Http1Route =
 
 /** Routes a request head (the bytes up to the blank line). Pure. */
 export const routeHttp1 = (head: string): Http1Route => {
-  const line = head.slice(0, head.indexOf("\r\n") < 0 ? head.length : head.indexOf("\r\n"))
+  const eol = head.indexOf("\r\n")
+  const line = eol < 0 ? head : head.slice(0, eol)
   const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/1\.[01]$/.exec(line)
   if (m === null) return { _tag: "BadRequest" }
   const method = m[1]!
