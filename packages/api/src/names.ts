@@ -110,6 +110,18 @@ export const isValidLabelValue = (value: string): ReadonlyArray<string> => {
   return errs
 }
 
+// --- Path segments
+
+/**
+ * apimachinery's `IsValidPathSegmentName`: why a name cannot be one segment
+ * of a request path (an object's name or namespace in its URL); none when it can.
+ */
+export const isValidPathSegmentName = (name: string): ReadonlyArray<string> => {
+  if (name === "." || name === "..") return [`may not be '${name}'`]
+  if (!name.includes("/") && !name.includes("%")) return NONE
+  return ["/", "%"].filter((c) => name.includes(c)).map((c) => `may not contain '${c}'`)
+}
+
 // --- DNS names
 
 const dns1123LabelFmt = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"

@@ -11,6 +11,7 @@ import {
   isRelaxedEnvVarName,
   isValidIP,
   isValidLabelValue,
+  isValidPathSegmentName,
   isValidPercent,
   isValidPortName,
   isValidPortNum,
@@ -394,5 +395,17 @@ describe("isValidIP", () => {
     expect(Array.from(parseIPSloppy("1::")!)).toEqual([
       0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     ])
+  })
+})
+
+describe("isValidPathSegmentName", () => {
+  it("refuses . and .., and names with / or % (every reason), as apimachinery", () => {
+    expect(isValidPathSegmentName("web-1")).toEqual([])
+    expect(isValidPathSegmentName("")).toEqual([])
+    expect(isValidPathSegmentName(".")).toEqual(["may not be '.'"])
+    expect(isValidPathSegmentName("..")).toEqual(["may not be '..'"])
+    expect(isValidPathSegmentName("...")).toEqual([])
+    expect(isValidPathSegmentName("a/b")).toEqual(["may not contain '/'"])
+    expect(isValidPathSegmentName("a%b/c")).toEqual(["may not contain '/'", "may not contain '%'"])
   })
 })

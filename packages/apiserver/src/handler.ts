@@ -7,7 +7,7 @@
  * and (in `writes.ts`) create, update, patch, apply, delete and the
  * subresources.
  */
-import { convert, type KubeObject } from "@flotilla/api"
+import { convert, isValidPathSegmentName, type KubeObject } from "@flotilla/api"
 import { Clock, Effect, Queue, Result, Stream } from "effect"
 import type { WatchCaches } from "./cacher.ts"
 import {
@@ -695,12 +695,6 @@ const nonResource = (
   }
 }
 
-/** Why a name cannot be a path segment (apimachinery's `IsValidPathSegmentName`); empty when it can. */
-export const pathSegmentProblems = (name: string): Array<string> => {
-  if (name === "." || name === "..") return [`may not be '${name}'`]
-  return ["/", "%"].filter((c) => name.includes(c)).map((c) => `may not contain '${c}'`)
-}
-
 /** Builds the handler over an object store. */
 export const makeHandler = (
   store: ObjectStore,
@@ -722,7 +716,7 @@ export const makeHandler = (
       if (!served.namespaced && namespace !== "") return errorResponse(pathNotFound())
       if (served.namespaced && namespace === "" && name !== "") return errorResponse(pathNotFound())
       // Kubernetes' key functions (IsValidPathSegmentName): a name is one path segment.
-      const segmentProblems = pathSegmentProblems(name)
+      const segmentProblems = isValidPathSegmentName(name)
       if (segmentProblems.length > 0) {
         return errorResponse(
           badRequest(

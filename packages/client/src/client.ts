@@ -11,6 +11,7 @@
 import {
   type autoscalingv1,
   decodeWith,
+  isValidPathSegmentName,
   type KubeObject,
   lookupKind,
   type Status,
@@ -55,15 +56,9 @@ export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>
 
 export type ClientError = ApiStatusError | TransportError | InvalidRequestError
 
-/** client-go's `IsValidPathSegmentName`: why `segment` cannot be one path segment, if it cannot. */
+/** Why `segment` cannot be one path segment (apimachinery's `IsValidPathSegmentName`, its first reason), if it cannot. */
 export const pathSegmentProblem = (segment: string): string | undefined =>
-  segment === "." || segment === ".."
-    ? `may not be '${segment}'`
-    : segment.includes("/")
-      ? "may not contain '/'"
-      : segment.includes("%")
-        ? "may not contain '%'"
-        : undefined
+  isValidPathSegmentName(segment)[0]
 
 /** The path of one object, or why there is none: the name must be one path segment, never empty. */
 export const objectPath = (
