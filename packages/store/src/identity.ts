@@ -3,6 +3,7 @@
 // directory), so a crash leaves the old record or the new one, never a torn one.
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { syncDirectory } from "@flotilla/raft"
 import { Effect } from "effect"
 import {
   decodeIdentity,
@@ -47,15 +48,6 @@ export const readIdentity = (file: string): Effect.Effect<StoredIdentity> =>
     }
   })
 
-const syncDir = async (dir: string): Promise<void> => {
-  const d = await fs.open(dir, "r")
-  try {
-    await d.sync()
-  } finally {
-    await d.close()
-  }
-}
-
 /** Replaces the record durably (the directory must exist). */
 export const writeIdentity = (file: string, identity: MemberIdentity): Effect.Effect<void, Error> =>
   Effect.tryPromise({
@@ -69,7 +61,7 @@ export const writeIdentity = (file: string, identity: MemberIdentity): Effect.Ef
         await h.close()
       }
       await fs.rename(tmp, file)
-      await syncDir(path.dirname(file))
+      await syncDirectory(path.dirname(file))
     },
     catch: (e) => new Error(`cannot record the member's identity in ${file}: ${message(e)}`),
   })
@@ -84,7 +76,7 @@ export const removeIdentity = (file: string): Effect.Effect<void, Error> =>
         if ((e as NodeJS.ErrnoException).code === "ENOENT") return
         throw e
       }
-      await syncDir(path.dirname(file))
+      await syncDirectory(path.dirname(file))
     },
     catch: (e) => new Error(`cannot remove the stale identity record ${file}: ${message(e)}`),
   })

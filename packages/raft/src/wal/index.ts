@@ -27,4 +27,5 @@ export {
   type Snapshot as WalSnapshot,
   type SnapshotInput as WalSnapshotInput,
   snapshotFileName,
+  syncDirectory,
 } from "./snapshot.ts"
