@@ -69,6 +69,8 @@ export interface ApplierShape {
   /** Open watch streams and watchers on this member. */
   readonly watchStats: Effect.Effect<{ readonly streams: number; readonly watchers: number }>
   readonly members: Effect.Effect<ReadonlyArray<Member>>
+  /** IDs of the members removed from the cluster (never to be reused). */
+  readonly removedMembers: Effect.Effect<ReadonlyArray<bigint>>
   /**
    * Whether the applied membership lists this member as a learner (etcd's
    * IsLearner). Synchronous: the gRPC server asks on every call.
@@ -143,6 +145,7 @@ export class Applier extends Context.Service<Applier, ApplierShape>()("@flotilla
         let members: Member[] = [
           { ID: memberId, name, peerURLs, clientURLs: options.clientURLs ?? [], isLearner: false },
         ]
+        let removed: ReadonlyArray<bigint> = []
         let proposalId = 0
         const startMs = yield* Clock.currentTimeMillis
         let leaseCounter = 0
@@ -224,6 +227,7 @@ export class Applier extends Context.Service<Applier, ApplierShape>()("@flotilla
             }),
           watchStats: Effect.sync(() => ({ streams: hub.streamCount, watchers: hub.size })),
           members: Effect.sync(() => members),
+          removedMembers: Effect.sync(() => removed),
           addMember: (urls, isLearner) =>
             Effect.suspend(() => {
               if (urls.length === 0 || !urls.every(validURL)) {
@@ -249,6 +253,7 @@ export class Applier extends Context.Service<Applier, ApplierShape>()("@flotilla
                 return Effect.fail(EtcdError.fromFailure(ErrMemberNotFound))
               }
               members = members.filter((m) => m.ID !== id)
+              removed = [...removed, id]
               return Effect.void
             }),
           // The same decisions as a replicated member's, over this member's list.

@@ -1,6 +1,7 @@
 // The Cluster and Maintenance APIs (membership and status) over an Applier.
 import { Cause, Context, Effect, Exit, Layer, Schedule } from "effect"
 import { Applier, fullHeader } from "./applier.ts"
+import { writeBackendDb } from "./core/backend-db.ts"
 import { ErrNoLeader, ErrNotLeader, ErrTimeout, GrpcCode, isEtcdFailure } from "./core/errors.ts"
 import type {
   HashKVResponse,
@@ -44,6 +45,12 @@ export interface ClusterShape {
   readonly isLearner: () => boolean
   /** A hash of the key-value history up to a revision (0: current), to compare replicas. */
   readonly hashKV: (revision: number) => Effect.Effect<HashKVResponse, EtcdError>
+  /**
+   * This member's applied state as etcd's backend database (a bbolt file in
+   * etcd 3.4's layout, core/backend-db.ts): what the Snapshot RPC streams.
+   * Read locally, as etcd reads its own backend, on any member.
+   */
+  readonly snapshot: Effect.Effect<Uint8Array, EtcdError>
 }
 
 /** How long a promotion may look for the leader's answer (etcd: its request timeout). */
@@ -115,6 +122,13 @@ export class Cluster extends Context.Service<Cluster, ClusterShape>()("@flotilla
       }
       return Cluster.of({
         hashKV,
+        snapshot: Effect.gen(function* () {
+          // The captured state stays as it is while later entries apply (mvcc.ts's exportState).
+          const state = yield* applier.read((store) => store.exportState(), true)
+          const members = yield* applier.members
+          const removed = yield* applier.removedMembers
+          return writeBackendDb({ state, members, removed, clusterVersion: ETCD_API_VERSION })
+        }),
         isLearner: () => applier.isLearner(),
         memberList: Effect.all({ header, members: applier.members }),
         memberAdd: (req) =>

@@ -556,6 +556,7 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
       watchers: replica.hub.size,
     })),
     members: Effect.sync(() => replica.membership.members),
+    removedMembers: Effect.sync(() => replica.membership.state().removed),
     isLearner: () => replica.membership.member(options.memberId)?.isLearner === true,
     addMember: (peerURLs, isLearner) =>
       Effect.gen(function* () {

@@ -14,9 +14,10 @@ const SNAPSHOT = "/etcdserverpb.Maintenance/Snapshot"
 /**
  * Whether a learner serves unary call `path` (the gRPC method path) with a
  * request whose `serializable` field is given (only Range reads it).
+ * Snapshot, a server stream answered from the request at once, counts here.
  */
 export const learnerServesUnary = (path: string, serializable: boolean): boolean =>
-  path === STATUS || (path === RANGE && serializable)
+  path === STATUS || path === SNAPSHOT || (path === RANGE && serializable)
 
 /** Whether a learner serves stream `path`: only Snapshot. */
 export const learnerServesStream = (path: string): boolean => path === SNAPSHOT

@@ -16,8 +16,16 @@ export interface GrpcStatus {
   readonly message: string
 }
 
-/** Completes a unary call: a framed message (status OK) or an error status. */
-export type UnaryReply = (error: GrpcStatus | null, frame?: Uint8Array) => void
+/**
+ * Completes a call of one request message: framed messages (status OK) or an
+ * error status. Several frames answer a server-streaming call (Snapshot): all
+ * are handed to the stream at once, which buffers what the client has not
+ * taken yet.
+ */
+export type UnaryReply = (
+  error: GrpcStatus | null,
+  frame?: Uint8Array | ReadonlyArray<Uint8Array>,
+) => void
 
 export interface UnaryMethod {
   readonly kind: "unary"
@@ -292,7 +300,11 @@ const serveUnary = (
       stream.once("wantTrailers", () =>
         guarded(stream, () => stream.sendTrailers({ "grpc-status": "0" })),
       )
-      stream.end(frame)
+      if (frame === undefined || frame instanceof Uint8Array) stream.end(frame)
+      else {
+        for (const f of frame) stream.write(f)
+        stream.end()
+      }
     })
   }
   const start = (message: Uint8Array): void => {

@@ -1175,3 +1175,18 @@ export const frameWatchResponse = (m: WatchResponse): Buffer => {
   const reason = m.cancel_reason === "" ? EMPTY : utf8.encode(m.cancel_reason)
   return framed(m, watchSize(m, reason), (w, x) => writeWatch(w, x, reason))
 }
+
+/** SnapshotResponse {remaining_bytes = 2, blob = 3} (etcd 3.4 sets no header). */
+export const frameSnapshotResponse = (remaining: number, blob: Uint8Array): Buffer =>
+  framed(
+    blob,
+    (remaining === 0 ? 0 : 1 + varintSize(remaining)) +
+      (blob.length === 0 ? 0 : fieldSize(blob.length)),
+    (w, b) => {
+      if (remaining !== 0) w.uintField(2, remaining)
+      if (b.length > 0) {
+        w.buf[w.pos++] = tagOf(3, LEN)
+        w.bytes(b)
+      }
+    },
+  )

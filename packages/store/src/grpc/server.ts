@@ -6,6 +6,8 @@
 // written by hand too, the rest through @grpc/proto-loader's serializers and
 // wire.ts. Streams (Watch, LeaseKeepAlive) process requests in arrival order,
 // end on a malformed request (as etcd's do) and when the client goes away.
+
+import { createHash } from "node:crypto"
 import type * as http2 from "node:http2"
 import * as net from "node:net"
 import * as protoLoader from "@grpc/proto-loader"
@@ -25,6 +27,7 @@ import {
   frameKeepAliveResponse,
   framePutResponse,
   frameRangeResponse,
+  frameSnapshotResponse,
   frameTxnResponse,
   frameWatchResponse,
   ProtoReader,
@@ -49,6 +52,9 @@ import { PROTO_OPTIONS } from "./services.ts"
 import { WireError, wireHeader, wireMember, withWireHeader } from "./wire.ts"
 
 export { loadEtcdServices, PROTO_DIR, PROTO_OPTIONS } from "./services.ts"
+
+/** etcd's snapshotSendBufferSize: the blob of each SnapshotResponse. */
+const SNAPSHOT_CHUNK_BYTES = 32 * 1024
 
 export interface ServeOptions {
   /** Address to listen on (default 127.0.0.1). */
@@ -158,13 +164,16 @@ export const serve = (
     const maxRequestBytes = options.maxRequestBytes ?? 1.5 * 1024 * 1024
     const methods = new Map<string, GrpcMethod>()
 
-    /** A unary method: decode, run, encode (a framed message), or etcd's status. */
+    /**
+     * A unary method (or a server stream answered at once): decode, run,
+     * encode (a framed message, or several), or etcd's status.
+     */
     const unary = <Q, R>(
       service: string,
       name: string,
       decode: (message: Uint8Array) => Q,
       run: (q: Q) => Effect.Effect<R, EtcdError>,
-      encode: (r: R) => Uint8Array,
+      encode: (r: R) => Uint8Array | ReadonlyArray<Uint8Array>,
     ): void => {
       const path = `/etcdserverpb.${service}/${name}`
       methods.set(path, {
@@ -192,7 +201,7 @@ export const serve = (
           const interrupt = runCallback(run(q), {
             onExit: (exit) => {
               if (Exit.isSuccess(exit)) {
-                let out: Uint8Array
+                let out: Uint8Array | ReadonlyArray<Uint8Array>
                 try {
                   out = encode(exit.value)
                 } catch (e) {
@@ -435,6 +444,23 @@ export const serve = (
       (r) => readEmpty(r) ?? 0,
       cluster.hashKV,
       (r) => ({ header: wireHeader(r.header), hash: r.hash }),
+    )
+    // The backend database in chunks of etcd's size, each with the bytes still
+    // to come, then its SHA-256 (which `etcdctl snapshot save` looks for at the end).
+    unary(
+      "Maintenance",
+      "Snapshot",
+      (m) => readEmpty(reader(m)),
+      () => cluster.snapshot,
+      (db) => {
+        const frames: Array<Uint8Array> = []
+        for (let at = 0; at < db.length; at += SNAPSHOT_CHUNK_BYTES) {
+          const chunk = db.subarray(at, at + SNAPSHOT_CHUNK_BYTES)
+          frames.push(frameSnapshotResponse(db.length - at - chunk.length, chunk))
+        }
+        frames.push(frameSnapshotResponse(0, createHash("sha256").update(db).digest()))
+        return frames
+      },
     )
     // Memory is reclaimed by compaction; defragmenting has nothing to do.
     generic(

@@ -47,6 +47,8 @@ describe("what a learner serves (etcd's isRPCSupportedForLearner)", () => {
     expect(learnerServesStream("/etcdserverpb.Watch/Watch")).toBe(false)
     expect(learnerServesStream("/etcdserverpb.Lease/LeaseKeepAlive")).toBe(false)
     expect(learnerServesStream("/etcdserverpb.Maintenance/Snapshot")).toBe(true)
+    // Our server answers Snapshot's one request at once, through the unary path.
+    expect(learnerServesUnary("/etcdserverpb.Maintenance/Snapshot", false)).toBe(true)
   })
 
   it("refuses with etcd's UNAVAILABLE message, and only on a learner", () => {

@@ -4,21 +4,21 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 
 const ETCDCTL = "/usr/bin/etcdctl"
+const ETCD = "/usr/bin/etcd"
 
-let ensured = false
+const ensured = new Set<string>()
 
-/** Installs etcd-client with apt-get if etcdctl is missing; throws if that is impossible. */
-export const ensureEtcdctl = (): string => {
-  if (ensured || existsSync(ETCDCTL)) {
-    ensured = true
-    return ETCDCTL
+/** Installs Debian package `pkg` with apt-get if `binary` is missing; throws if that is impossible. */
+const ensureDebianBinary = (binary: string, pkg: string): string => {
+  if (ensured.has(binary) || existsSync(binary)) {
+    ensured.add(binary)
+    return binary
   }
   if (process.getuid?.() !== 0) {
-    throw new Error("etcdctl is missing and this is not root: install Debian's etcd-client")
+    throw new Error(`${binary} is missing and this is not root: install Debian's ${pkg}`)
   }
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
-  const install = () =>
-    execFileSync("apt-get", ["install", "-y", "etcd-client"], { env, stdio: "pipe" })
+  const install = () => execFileSync("apt-get", ["install", "-y", pkg], { env, stdio: "pipe" })
   try {
     install()
   } catch {
@@ -26,10 +26,16 @@ export const ensureEtcdctl = (): string => {
     execFileSync("apt-get", ["update"], { env, stdio: "pipe" })
     install()
   }
-  if (!existsSync(ETCDCTL)) throw new Error("apt-get install etcd-client did not provide etcdctl")
-  ensured = true
-  return ETCDCTL
+  if (!existsSync(binary)) throw new Error(`apt-get install ${pkg} did not provide ${binary}`)
+  ensured.add(binary)
+  return binary
 }
+
+/** etcdctl (Debian's etcd-client), installed when missing. */
+export const ensureEtcdctl = (): string => ensureDebianBinary(ETCDCTL, "etcd-client")
+
+/** The etcd server (Debian's etcd-server), installed when missing. */
+export const ensureEtcd = (): string => ensureDebianBinary(ETCD, "etcd-server")
 
 export interface Result {
   readonly code: number

@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest"
+import { memberJson, revisionKey, writeBackendDb } from "../../src/core/backend-db.ts"
+import { readBolt } from "../../src/core/bolt.ts"
+import { MvccStore } from "../../src/core/mvcc.ts"
+
+const enc = (s: string) => new TextEncoder().encode(s)
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")
+const member = {
+  ID: 0xfedcba9876543210n,
+  name: "m1",
+  peerURLs: ["http://127.0.0.1:2380"],
+  clientURLs: ["http://127.0.0.1:2379"],
+  isLearner: false,
+}
+
+const bucketsOf = (store: MvccStore) =>
+  new Map(
+    readBolt(
+      writeBackendDb({
+        state: store.exportState(),
+        members: [member, { ...member, ID: 7n, name: "", clientURLs: [], isLearner: true }],
+        removed: [0x10n],
+        clusterVersion: "3.4.0",
+      }),
+    ).map((b) => [Buffer.from(b.name).toString(), b.entries.map(([k, v]) => [hex(k), hex(v)])]),
+  )
+
+describe("etcd's backend layout", () => {
+  it("writes revisions as etcd does: main, '_', sub, and 't' for a tombstone", () => {
+    expect(hex(revisionKey(2, 0, false))).toBe("00000000000000025f0000000000000000")
+    expect(hex(revisionKey(2 ** 40 + 1, 3, true))).toBe("00000100000000015f000000000000000374")
+  })
+
+  it("writes a member as etcd 3.4's JSON, the 64-bit ID exact", () => {
+    expect(memberJson(member)).toBe(
+      '{"id":18364758544493064720,"peerURLs":["http://127.0.0.1:2380"],"name":"m1","clientURLs":["http://127.0.0.1:2379"]}',
+    )
+    expect(memberJson({ ...member, name: "", clientURLs: [], isLearner: true })).toBe(
+      '{"id":18364758544493064720,"peerURLs":["http://127.0.0.1:2380"],"isLearner":true}',
+    )
+  })
+
+  it("keeps versions, tombstones, a transaction's sub revisions, leases and the compaction", () => {
+    const store = new MvccStore()
+    store.leaseGrant({ ID: 0x1234, TTL: 60 })
+    store.put({ key: enc("a"), value: enc("1"), lease: 0x1234 }) // rev 2
+    store.put({ key: enc("a"), value: enc("2") }) // rev 3
+    store.deleteRange({ key: enc("a") }) // rev 4
+    store.txn({
+      compare: [],
+      success: [
+        { request_put: { key: enc("x"), value: enc("X") } },
+        { request_put: { key: enc("y"), value: enc("Y") } },
+      ],
+      failure: [],
+    }) // rev 5, subs 0 and 1
+    store.compact({ revision: 3 })
+    store.appliedIndex = 42
+    const buckets = bucketsOf(store)
+    expect(buckets.get("key")?.map(([k]) => k)).toEqual([
+      hex(revisionKey(3, 0, false)),
+      hex(revisionKey(4, 0, true)),
+      hex(revisionKey(5, 0, false)),
+      hex(revisionKey(5, 1, false)),
+    ])
+    // A tombstone's value is the key alone (mvccpb.KeyValue field 1).
+    expect(buckets.get("key")?.[1]?.[1]).toBe("0a0161")
+    expect(buckets.get("meta")).toEqual([
+      [hex(enc("consistent_index")), "000000000000002a"],
+      [hex(enc("finishedCompactRev")), hex(revisionKey(3, 0, false))],
+      [hex(enc("scheduledCompactRev")), hex(revisionKey(3, 0, false))],
+    ])
+    // leasepb.Lease {ID: 0x1234, TTL: 60}.
+    expect(buckets.get("lease")).toEqual([["0000000000001234", "08b424103c"]])
+    expect(
+      buckets.get("members")?.map(([k]) => Buffer.from(k as string, "hex").toString()),
+    ).toEqual(["7", "fedcba9876543210"])
+    expect(buckets.get("members_removed")).toEqual([[hex(enc("10")), hex(enc("removed"))]])
+    expect(buckets.get("cluster")).toEqual([[hex(enc("clusterVersion")), hex(enc("3.4.0"))]])
+  })
+})
