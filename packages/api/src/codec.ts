@@ -100,25 +100,49 @@ export interface DecodedObject extends Decoded<KubeObject> {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
-/** Go's decoder treats `null` as absent: drop null-valued keys, recursively. */
+/**
+ * Go's decoder treats `null` as absent: drop null-valued keys, recursively.
+ * Copy on write: an object or array is copied only when something under it
+ * changes (a request body seldom holds a null), so the result shares the
+ * input's unchanged parts, as the decoded value shares free-form JSON.
+ */
 const stripNulls = (value: unknown): unknown => {
-  if (Array.isArray(value)) return value.map(stripNulls)
-  if (!isRecord(value)) return value
-  const out: Record<string, unknown> = {}
-  for (const k of Object.keys(value)) {
-    const v = value[k]
-    if (v === null) continue
-    // A "__proto__" key must stay a plain key: defineProperty for it, not assignment.
-    if (k === "__proto__") {
-      Object.defineProperty(out, k, {
-        value: stripNulls(v),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      })
-    } else {
-      out[k] = stripNulls(v)
+  if (typeof value !== "object" || value === null) return value
+  if (Array.isArray(value)) {
+    let out: Array<unknown> | undefined
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i]
+      const stripped = stripNulls(v)
+      if (out === undefined && stripped !== v) out = value.slice(0, i)
+      out?.push(stripped)
     }
+    return out ?? value
+  }
+  const record = value as Record<string, unknown>
+  let out: Record<string, unknown> | undefined
+  for (const k in record) {
+    if (!Object.hasOwn(record, k)) continue
+    const v = record[k]
+    if (v === null) {
+      out ??= keysBefore(record, k)
+      continue
+    }
+    const stripped = stripNulls(v)
+    if (out === undefined) {
+      if (stripped === v) continue
+      out = keysBefore(record, k)
+    }
+    setOwn(out, k, stripped)
+  }
+  return out ?? value
+}
+
+/** A copy of `record`'s own keys before `key` (for-in order). */
+const keysBefore = (record: Record<string, unknown>, key: string): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const k in record) {
+    if (k === key) break
+    if (Object.hasOwn(record, k)) setOwn(out, k, record[k])
   }
   return out
 }
@@ -416,7 +440,8 @@ const isPlainJson = (value: unknown, depth: number): boolean => {
   const prototype = Object.getPrototypeOf(value)
   if (prototype !== Object.prototype && prototype !== null) return false
   const record = value as Record<string, unknown>
-  for (const k of Object.keys(record)) if (!isPlainJson(record[k], depth + 1)) return false
+  for (const k in record)
+    if (Object.hasOwn(record, k) && !isPlainJson(record[k], depth + 1)) return false
   return true
 }
 
@@ -670,11 +695,13 @@ const compileObjects = (ast: SchemaAST.Objects): Compiled | undefined => {
     value === undefined
       ? (input, out) => {
           // Unknown keys are errors (Strict) or warnings (Warn): the Effect parser reports them.
-          for (const key of Object.keys(input)) if (!declared.has(key)) return unanswered
+          for (const key in input)
+            if (Object.hasOwn(input, key) && !declared.has(key)) return unanswered
           return out
         }
       : (input, out) => {
-          for (const key of Object.keys(input)) {
+          for (const key in input) {
+            if (!Object.hasOwn(input, key)) continue
             const decoded = value(input[key])
             if (decoded === unanswered || decoded === absent) return unanswered
             if (!declared.has(key)) setOwn(out, key, decoded)

@@ -148,6 +148,74 @@ describe("decoding YAML", () => {
     })
   })
 
+  it("drops nulls anywhere without changing the input, as if they were not there (property)", () => {
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p", labels: { app: "web" }, annotations: { a: "1" } },
+      spec: {
+        containers: [
+          { name: "c", image: "i", args: ["-v"], resources: { limits: { cpu: "1" } } },
+          { name: "d", image: "j", ports: [{ containerPort: 80 }] },
+        ],
+        nodeSelector: { disk: "ssd" },
+      },
+    }
+    /** Every object of a JSON value, outermost first. */
+    const objectsOf = (v: unknown, out: Array<Record<string, unknown>> = []) => {
+      if (Array.isArray(v)) for (const x of v) objectsOf(x, out)
+      else if (typeof v === "object" && v !== null) {
+        out.push(v as Record<string, unknown>)
+        for (const x of Object.values(v)) objectsOf(x, out)
+      }
+      return out
+    }
+    const count = objectsOf(pod).length
+    const expected = Result.getOrThrow(decodeObject(pod, { fieldValidation: "Strict" })).value
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.nat({ max: count - 1 }),
+            fc.constantFrom("nodeName", "labels", "hostname", "zz", "__proto__", "resources"),
+            fc.boolean(),
+          ),
+          { maxLength: 6 },
+        ),
+        (nulls) => {
+          const input = structuredClone(pod) as Record<string, unknown>
+          const objects = objectsOf(input)
+          // A null for a key the object lacks: Go's decoder reads it as absent.
+          for (const [at, key, first] of nulls) {
+            const target = objects[at] as Record<string, unknown>
+            if (Object.hasOwn(target, key)) continue
+            if (first) {
+              const rest = { ...target }
+              for (const k of Object.keys(target)) delete target[k]
+              Object.defineProperty(target, key, {
+                value: null,
+                enumerable: true,
+                writable: true,
+                configurable: true,
+              })
+              Object.assign(target, rest)
+            } else
+              Object.defineProperty(target, key, {
+                value: null,
+                enumerable: true,
+                writable: true,
+                configurable: true,
+              })
+          }
+          const text = JSON.stringify(input)
+          const decoded = decodeObject(input, { fieldValidation: "Strict" })
+          expect(Result.getOrThrow(decoded).value).toEqual(expected)
+          expect(JSON.stringify(input)).toBe(text)
+        },
+      ),
+    )
+  })
+
   it("decodes numeric quantities to their string form, trimmed as Go does", () => {
     const text =
       'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    resources: {requests: {cpu: 0.5, memory: 128974848, ephemeral-storage: " 1Gi "}}\n'

@@ -114,7 +114,9 @@ export const parseTime = (s: unknown): number | undefined => {
 export const deepFreeze = <A>(value: A): A => {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value)
-    for (const v of Object.values(value)) deepFreeze(v)
+    // No array of the values (this walks every object a write stores).
+    if (Array.isArray(value)) for (let i = 0; i < value.length; i++) deepFreeze(value[i])
+    else for (const k in value) if (Object.hasOwn(value, k)) deepFreeze((value as Obj)[k])
   }
   return value
 }

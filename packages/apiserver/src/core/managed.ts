@@ -16,23 +16,51 @@ import { fieldType, type ListType, type TypeNode } from "./typemeta.ts"
 // ---------------------------------------------------------------------------
 // Field sets
 
-/** A node of a field set: whether the node itself is a member, and its children by path element. */
+/**
+ * A node of a field set: whether the node itself is a member, and its
+ * children by path element. `fieldsV1`, when set, is `toFieldsV1` of the
+ * node as it is (kept by `toFieldsV1`, cleared by `addPath` and `removePath`
+ * on every node they pass): a set written again unchanged, or changed in a
+ * few places by copying the nodes on their paths (`withPath`,
+ * `withoutPath`), reuses the JSON of its unchanged subtrees.
+ */
 export interface FieldNode {
   self: boolean
-  readonly children: Map<string, FieldNode>
+  /** `noChildren` on the leaves built or read (most nodes of a set), replaced before a child is added. */
+  children: Map<string, FieldNode>
+  fieldsV1?: Obj | undefined
 }
 
-const node = (self = false): FieldNode => ({ self, children: new Map() })
+const node = (self = false): FieldNode => ({ self, children: new Map(), fieldsV1: undefined })
+
+/** The children of leaves: shared, never changed (nothing adds to a node without giving it its own map). */
+const noChildren: ReadonlyMap<string, FieldNode> = new Map()
+
+/** A member without children. */
+const leaf = (): FieldNode => ({
+  self: true,
+  children: noChildren as Map<string, FieldNode>,
+  fieldsV1: undefined,
+})
+
+/** `{}`, the fieldsV1 of every leaf and of every "." element: frozen, shared. */
+const emptyFields: Obj = Object.freeze({})
+
+/**
+ * The set each `fieldsV1` object written by `toFieldsV1` was written from:
+ * a stored object's managedFields that this server wrote are not parsed (nor
+ * checked) again. Taken only once the object is frozen (stored objects are),
+ * so nothing changed it since; the sets are shared from then on and never
+ * changed in place (`trackUpdate` copies the nodes it changes).
+ */
+const readBack = new WeakMap<Obj, FieldNode>()
 
 /** Reads a `fieldsV1` value (`{"f:spec":{"f:replicas":{}}}`). */
 export const fromFieldsV1 = (value: unknown): FieldNode => {
-  const out = node()
-  if (!isObject(value)) return out
+  if (!isObject(value)) return node()
   const keys = Object.keys(value)
-  if (keys.length === 0) {
-    out.self = true
-    return out
-  }
+  if (keys.length === 0) return leaf()
+  const out = node()
   for (const k of keys) {
     if (k === ".") out.self = true
     else out.children.set(k, fromFieldsV1(value[k]))
@@ -40,13 +68,48 @@ export const fromFieldsV1 = (value: unknown): FieldNode => {
   return out
 }
 
-/** Writes a field set as `fieldsV1` (children in sorted order, as Kubernetes serializes them). */
+/**
+ * Writes a field set as `fieldsV1` (children in sorted order, as Kubernetes
+ * serializes them). The result is kept on the node (and the node for the
+ * result, to be read back without parsing) and shared by later writes of the
+ * same unchanged node, so it must not be changed.
+ */
 export const toFieldsV1 = (n: FieldNode): Obj => {
+  if (n.fieldsV1 !== undefined) return n.fieldsV1
+  if (n.children.size === 0) {
+    n.fieldsV1 = emptyFields
+    return emptyFields
+  }
   const out: Obj = {}
-  if (n.children.size === 0) return out
-  if (n.self) out["."] = {}
-  for (const k of [...n.children.keys()].sort())
-    setKey(out, k, toFieldsV1(n.children.get(k) as FieldNode))
+  // "." sorts before every other element ('.' < 'f', 'i', 'k', 'v').
+  if (n.self) out["."] = emptyFields
+  // Children are often inserted in order already (one child, or an object's
+  // keys in sorted order): sorted only when they are not, in place.
+  let sorted = true
+  let previous = ""
+  for (const k of n.children.keys()) {
+    if (k < previous) {
+      sorted = false
+      break
+    }
+    previous = k
+  }
+  if (sorted) for (const [k, c] of n.children) setKey(out, k, toFieldsV1(c))
+  else {
+    const keys = new Array<string>(n.children.size)
+    let count = 0
+    for (const k of n.children.keys()) {
+      // Insertion sort: a node has few children, and Array#sort copies.
+      let i = count++
+      while (i > 0 && (keys[i - 1] as string) > k) {
+        keys[i] = keys[i - 1] as string
+        i--
+      }
+      keys[i] = k
+    }
+    for (const k of keys) setKey(out, k, toFieldsV1(n.children.get(k) as FieldNode))
+  }
+  n.fieldsV1 = out
   return out
 }
 
@@ -84,19 +147,26 @@ export const hasPath = (n: FieldNode, path: ReadonlyArray<string>): boolean => {
   return cur.self
 }
 
+/** Adds a member path, in place. */
 export const addPath = (n: FieldNode, path: ReadonlyArray<string>): void => {
   let cur = n
   for (const el of path) {
+    cur.fieldsV1 = undefined
     let next = cur.children.get(el)
-    if (next === undefined) cur.children.set(el, (next = node()))
+    if (next === undefined) {
+      if (cur.children === noChildren) cur.children = new Map()
+      cur.children.set(el, (next = node()))
+    }
     cur = next
   }
   cur.self = true
+  cur.fieldsV1 = undefined
 }
 
-/** Removes a member path (and prunes nodes left empty). */
+/** Removes a member path (and prunes nodes left empty), in place. */
 export const removePath = (n: FieldNode, path: ReadonlyArray<string>): void => {
   const walk = (cur: FieldNode, i: number): boolean => {
+    cur.fieldsV1 = undefined
     if (i === path.length) {
       cur.self = false
       return cur.children.size === 0
@@ -111,6 +181,39 @@ export const removePath = (n: FieldNode, path: ReadonlyArray<string>): void => {
 }
 
 export const isEmpty = (n: FieldNode): boolean => !n.self && n.children.size === 0
+
+/** A copy of one node (its children shared) to change. */
+const copyNode = (n: FieldNode, self = n.self): FieldNode => ({
+  self,
+  children: new Map(n.children),
+  fieldsV1: undefined,
+})
+
+/** `addPath` without changing `n`: the nodes on the path are copied, the rest shared; `n` itself when the path is a member. */
+export const withPath = (n: FieldNode, path: ReadonlyArray<string>, i = 0): FieldNode => {
+  if (i === path.length) return n.self ? n : copyNode(n, true)
+  const el = path[i] as string
+  const child = n.children.get(el)
+  const changed = withPath(child ?? node(), path, i + 1)
+  if (changed === child) return n
+  const out = copyNode(n)
+  out.children.set(el, changed)
+  return out
+}
+
+/** `removePath` without changing `n`: the nodes on the path are copied, the rest shared; `n` itself when the path is no member. */
+export const withoutPath = (n: FieldNode, path: ReadonlyArray<string>, i = 0): FieldNode => {
+  if (i === path.length) return n.self ? copyNode(n, false) : n
+  const el = path[i] as string
+  const child = n.children.get(el)
+  if (child === undefined) return n
+  const changed = withoutPath(child, path, i + 1)
+  if (changed === child) return n
+  const out = copyNode(n)
+  if (isEmpty(changed)) out.children.delete(el)
+  else out.children.set(el, changed)
+  return out
+}
 
 // ---------------------------------------------------------------------------
 // Field sets of objects
@@ -162,10 +265,10 @@ const build = (value: unknown, type: TypeNode): FieldNode => {
   }
   if (Array.isArray(value) && value.length > 0 && type.list?.kind === "set") {
     const n = node(true)
-    for (const item of value) n.children.set(`v:${JSON.stringify(item)}`, node(true))
+    for (const item of value) n.children.set(`v:${JSON.stringify(item)}`, leaf())
     return n
   }
-  return node(true)
+  return leaf()
 }
 
 /** Which part of an object a set covers: everything but status, or status only. */
@@ -192,6 +295,61 @@ export const fieldsBefore = (
   type: TypeNode,
   scope: Scope,
 ): FieldNode => collectFields(old, type, scope, { next, after })
+
+/**
+ * The parts of `fieldsOf(old)` and `fieldsOf(next)` an update can change:
+ * the sets of the top-level fields and metadata fields whose values differ
+ * (equal values build equal sets, and `changedPaths` and `removedPaths`
+ * find nothing under them). An update pays for what it changed, not for
+ * the whole object.
+ */
+export const differingFields = (
+  old: Obj,
+  next: Obj,
+  type: TypeNode,
+  scope: Scope,
+): { readonly before: FieldNode; readonly after: FieldNode } => {
+  const before = node()
+  const after = node()
+  /** Adds the set of `object[k]` under `el` unless `other` has an equal value there. */
+  const side = (
+    into: FieldNode,
+    object: Obj,
+    other: Obj,
+    k: string,
+    el: string,
+    t: TypeNode,
+    topLevel: boolean,
+  ) => {
+    if (Object.hasOwn(other, k) && deepEqual(object[k], other[k])) return
+    const child = build(object[k], t)
+    // Top-level structs are containers, not values of their own (as in collectFields).
+    if (topLevel && isObject(object[k])) child.self = child.children.size === 0
+    into.children.set(el, child)
+  }
+  const metadataSide = (into: FieldNode, object: Obj, other: Obj, t: TypeNode) => {
+    const meta = isObject(object.metadata) ? object.metadata : {}
+    const otherMeta = isObject(other.metadata) ? other.metadata : {}
+    const m = node()
+    for (const mk in meta) {
+      if (!Object.hasOwn(meta, mk) || systemMetadata.has(mk)) continue
+      side(m, meta, otherMeta, mk, `f:${mk}`, fieldType(t, mk), false)
+    }
+    if (m.children.size > 0) into.children.set("f:metadata", m)
+  }
+  const sides = (into: FieldNode, object: Obj, other: Obj) => {
+    for (const k in object) {
+      if (!Object.hasOwn(object, k) || k === "apiVersion" || k === "kind") continue
+      if ((k === "status") !== (scope === "status")) continue
+      const t = fieldType(type, k)
+      if (k === "metadata") metadataSide(into, object, other, t)
+      else side(into, object, other, k, `f:${k}`, t, true)
+    }
+  }
+  sides(before, old, next)
+  sides(after, next, old)
+  return { before, after }
+}
 
 const collectFields = (
   object: Obj,
@@ -489,22 +647,44 @@ export const isFieldsV1 = (value: unknown): boolean => {
 const decodableManagedFields = (raw: unknown): boolean =>
   Array.isArray(raw) && raw.every((e) => isObject(e) && isFieldsV1(e.fieldsV1))
 
-/** Reads `metadata.managedFields` (entries that are not objects, or whose fieldsV1 does not decode, are dropped). */
+/** The set a frozen `fieldsV1` object was written from, when this server wrote it. */
+const writtenSet = (value: unknown): FieldNode | undefined =>
+  isObject(value) && Object.isFrozen(value) ? readBack.get(value) : undefined
+
+/**
+ * Reads `metadata.managedFields` (entries that are not objects, or whose
+ * fieldsV1 does not decode, are dropped). The sets may be shared with the
+ * object's other readers: they are read, or changed by copying
+ * (`withPath`, `withoutPath`, `cloneSet`), never changed in place.
+ */
 export const readManagedFields = (object: Obj): Array<ManagedEntry> => {
   const raw = metadataOf(object).managedFields
   if (!Array.isArray(raw)) return []
   const out: Array<ManagedEntry> = []
   for (const e of raw) {
-    if (!isObject(e) || !isFieldsV1(e.fieldsV1)) continue
+    if (!isObject(e)) continue
+    let fields = writtenSet(e.fieldsV1)
+    if (fields === undefined) {
+      if (!isFieldsV1(e.fieldsV1)) continue
+      fields = fromFieldsV1(e.fieldsV1)
+    }
     out.push({
       manager: typeof e.manager === "string" ? e.manager : "",
       operation: e.operation === "Apply" ? "Apply" : "Update",
       apiVersion: typeof e.apiVersion === "string" ? e.apiVersion : "",
       time: typeof e.time === "string" ? e.time : undefined,
       subresource: typeof e.subresource === "string" ? e.subresource : "",
-      fields: fromFieldsV1(e.fieldsV1),
+      fields,
     })
   }
+  return out
+}
+
+/** `toFieldsV1` of a whole set, kept to be read back (`readBack`). */
+const writeSet = (n: FieldNode): Obj => {
+  const out = toFieldsV1(n)
+  // The shared `{}` reads as a leaf anyway.
+  if (out !== emptyFields) readBack.set(out, n)
   return out
 }
 
@@ -517,7 +697,7 @@ const writeEntries = (entries: ReadonlyArray<ManagedEntry>): Array<Obj> =>
       apiVersion: e.apiVersion,
       ...(e.time === undefined ? {} : { time: e.time }),
       fieldsType: "FieldsV1",
-      fieldsV1: toFieldsV1(e.fields),
+      fieldsV1: writeSet(e.fields),
       ...(e.subresource === "" ? {} : { subresource: e.subresource }),
     }))
 
@@ -560,8 +740,8 @@ export const trackUpdate = (old: Obj | undefined, next: Obj, type: TypeNode, who
     if (decodableManagedFields(requested)) return next
     // Not decodable: tracked as if the request had carried none (Kubernetes' FieldManager.Update).
   }
-  const after = fieldsOf(next, type, scope)
   if (old === undefined) {
+    const after = fieldsOf(next, type, scope)
     // A create: the creator sets every field there is.
     if (isEmpty(after)) return withManagedFields(next, [])
     return withManagedFields(next, [
@@ -576,7 +756,7 @@ export const trackUpdate = (old: Obj | undefined, next: Obj, type: TypeNode, who
     ])
   }
   const entries = readManagedFields(old)
-  const before = fieldsBefore(old, next, after, type, scope)
+  const { before, after } = differingFields(old, next, type, scope)
   const changed = changedPaths(before, after, old, next, type)
   const removed = removedPaths(before, after)
   if (changed.length === 0 && removed.length === 0 && old !== undefined) {
@@ -585,17 +765,19 @@ export const trackUpdate = (old: Obj | undefined, next: Obj, type: TypeNode, who
   const out: Array<ManagedEntry> = []
   let mine: ManagedEntry | undefined
   for (const e of entries) {
-    // The entries were just read from `old`: their sets are this call's own to change.
-    const fields = e.fields
-    for (const p of removed) removePath(fields, p)
+    // The sets may be shared (readManagedFields): changed by copying the
+    // nodes on the changed paths, so an entry whose fields did not change
+    // writes the same fieldsV1 again, and one that did re-writes only those nodes.
+    let fields = e.fields
+    for (const p of removed) fields = withoutPath(fields, p)
     if (sameEntry(e, who.manager, "Update", who.subresource)) {
-      for (const p of changed) addPath(fields, p)
+      for (const p of changed) fields = withPath(fields, p)
       mine = { ...e, apiVersion: who.apiVersion, time: who.time, fields }
       out.push(mine)
       continue
     }
-    for (const p of changed) removePath(fields, p)
-    out.push({ ...e, fields })
+    for (const p of changed) fields = withoutPath(fields, p)
+    out.push(fields === e.fields ? e : { ...e, fields })
   }
   if (mine === undefined && changed.length > 0) {
     const fields = node()

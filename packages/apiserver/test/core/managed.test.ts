@@ -1,11 +1,13 @@
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import type { Obj } from "../../src/core/json.ts"
-import { deepEqual } from "../../src/core/json.ts"
+import { deepEqual, deepFreeze } from "../../src/core/json.ts"
 import {
+  addPath,
   apply,
   changedPaths,
   conflictMessage,
+  differingFields,
   type FieldNode,
   fieldsBefore,
   fieldsOf,
@@ -16,9 +18,12 @@ import {
   memberPaths,
   readManagedFields,
   removedPaths,
+  removePath,
   toFieldsV1,
   trackUpdate,
   valueAt,
+  withoutPath,
+  withPath,
 } from "../../src/core/managed.ts"
 import { typeOf } from "../../src/core/typemeta.ts"
 
@@ -172,6 +177,92 @@ describe("changed and removed paths", () => {
           changedByDefinition(before, after, old, next),
         )
         expect(removedPaths(shared, after)).toEqual(removedPaths(before, after))
+        // The same from the differing subtrees alone (what trackUpdate builds).
+        const differing = differingFields(old, next, type, "main")
+        const key = (paths: ReadonlyArray<ReadonlyArray<string>>) => paths.map(String).sort()
+        expect(key(changedPaths(differing.before, differing.after, old, next, type))).toEqual(
+          key(changedByDefinition(before, after, old, next)),
+        )
+        expect(key(removedPaths(differing.before, differing.after))).toEqual(
+          key(removedPaths(before, after)),
+        )
+      }),
+    )
+  })
+
+  it("are added and removed by copying as in place, leaving the input as it was (property)", () => {
+    const element = fc.constantFrom("f:a", "f:b", 'k:{"name":"x"}', 'v:"y"')
+    const paths = fc.array(fc.array(element, { minLength: 1, maxLength: 3 }), { maxLength: 8 })
+    const build = (members: ReadonlyArray<ReadonlyArray<string>>) => {
+      const set = fromFieldsV1({})
+      set.self = false
+      for (const p of members) addPath(set, p)
+      return set
+    }
+    fc.assert(
+      fc.property(paths, paths, paths, (members, added, removed) => {
+        const set = build(members)
+        const written = JSON.stringify(toFieldsV1(set))
+        let copied = set
+        const inPlace = build(members)
+        for (const p of added) {
+          copied = withPath(copied, p)
+          addPath(inPlace, p)
+        }
+        for (const p of removed) {
+          copied = withoutPath(copied, p)
+          removePath(inPlace, p)
+        }
+        expect(toFieldsV1(copied)).toEqual(toFieldsV1(inPlace))
+        // The input's own JSON (kept on its nodes) and members are unchanged.
+        expect(JSON.stringify(toFieldsV1(set))).toBe(written)
+        expect(JSON.stringify(toFieldsV1(build(members)))).toBe(written)
+        if (added.length === 0 && removed.every((p) => !hasPath(set, p))) expect(copied).toBe(set)
+      }),
+    )
+  })
+})
+
+describe("managedFields read back", () => {
+  // Sets this server wrote are taken back from the stored (frozen) object
+  // unparsed and shared; the result must be what parsing them gives.
+  const manager = fc.constantFrom("a", "b", "c")
+  const image = fc.constantFrom("x", "y")
+  const step = fc.record({
+    manager,
+    replicas: fc.constantFrom(1, 2, 3),
+    image,
+    labels: fc.dictionary(fc.constantFrom("l1", "l2", "l3"), fc.constantFrom("1", "2")),
+    apply: fc.boolean(),
+    subresource: fc.constantFrom("", "", "status"),
+  })
+  it("give the same managedFields as parsing them afresh, over any sequence of writes (property)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(step, fc.nat()), { minLength: 1, maxLength: 8 }), (steps) => {
+        // `stored`: every version as the store hands it out (frozen, the
+        // written sets read back); `parsed`: the same as JSON text gives it
+        // (every set parsed). Each write starts from any earlier version
+        // (several writers may read the same one).
+        const stored: Array<Obj | undefined> = [undefined]
+        const parsed: Array<Obj | undefined> = [undefined]
+        const write = (live: Obj | undefined, s: (typeof steps)[number][0]): Obj | undefined => {
+          const next = deployment(s.replicas, s.image, s.labels)
+          const by = who(s.manager, s.subresource)
+          if (s.apply) {
+            const r = apply(live, next, type, by, true)
+            return r._tag === "Applied" ? r.object : live
+          }
+          return trackUpdate(live, next, type, by)
+        }
+        for (const [s, from] of steps) {
+          const base = from % stored.length
+          const a = write(stored[base], s)
+          const p = parsed[base]
+          const b = write(p === undefined ? undefined : JSON.parse(JSON.stringify(p)), s)
+          expect(JSON.stringify(a)).toBe(JSON.stringify(b))
+          stored.push(a === undefined ? undefined : deepFreeze(a))
+          parsed.push(b)
+        }
       }),
     )
   })
