@@ -33,6 +33,8 @@ const PREALLOCATE =
   process.env.BENCH_PREALLOCATE_BYTES === undefined
     ? undefined
     : Number(process.env.BENCH_PREALLOCATE_BYTES)
+// BENCH_PROPOSE_API: "effect" (RaftNode.propose, the default) or "callback" (proposeUnsafe).
+const API = process.env.BENCH_PROPOSE_API === "callback" ? "callback" : "effect"
 // BENCH_PROPOSERS: the rows to run (default "1,16,256").
 const PROPOSERS = (process.env.BENCH_PROPOSERS ?? "1,16,256").split(",").map(Number)
 const root = mkdtempSync(join(tmpdir(), "raft-bench-cluster-"))
@@ -150,13 +152,13 @@ try {
   const fsync = Math.min(fdatasyncP50(), fdatasyncP50())
   const fsyncOverwrite = Math.min(fdatasyncP50(true), fdatasyncP50(true))
   // Warm up the JIT and the connections.
-  await leader.load(16, 1000, ENTRY_BYTES)
+  await leader.load(16, 1000, ENTRY_BYTES, API)
   const rows: { concurrency: number; r: LoadResult; cpu: number }[] = []
   const membersCpu = () => members.reduce((n, m) => n + cpuSeconds(m.child.pid), 0)
   for (const concurrency of PROPOSERS) {
     const c0 = membersCpu()
     const t0 = performance.now()
-    const r = await leader.load(concurrency, SECONDS * 1000, ENTRY_BYTES)
+    const r = await leader.load(concurrency, SECONDS * 1000, ENTRY_BYTES, API)
     // The three members' CPU, in percent of one core (the load runs in the leader).
     const cpu = ((membersCpu() - c0) / ((performance.now() - t0) / 1000)) * 100
     rows.push({ concurrency, r, cpu })

@@ -9,8 +9,9 @@ import {
 } from "../core/durable.ts"
 import { bootstrap, type DurableState } from "../core/raft.ts"
 import type { Config, Persist } from "../core/types.ts"
+import type { WalError } from "../wal/errors.ts"
 import type { FileWal, WalOptions } from "../wal/file-wal.ts"
-import { openRaftStorage, persistToWal } from "../wal/raft-storage.ts"
+import { openRaftStorage, toWalWrite } from "../wal/raft-storage.ts"
 import { StorageFailure } from "./errors.ts"
 
 export class LogStorage extends Context.Service<
@@ -71,6 +72,9 @@ const makeMemory = (store: MemoryStore): LogStorage["Service"] =>
     },
   })
 
+const walFailure = (e: WalError | undefined): StorageFailure | undefined =>
+  e === undefined ? undefined : new StorageFailure({ operation: "persist", cause: e })
+
 const makeWal = Effect.fnUntraced(function* (
   options: WalOptions & { readonly bootstrapConfig?: Config },
 ) {
@@ -87,22 +91,36 @@ const makeWal = Effect.fnUntraced(function* (
   return LogStorage.of({
     load: Effect.succeed(durable),
     persist: (writes, done) => {
-      // Every call is issued before any is awaited: the WAL orders them and
-      // group-commits them into one fdatasync.
-      let all: Promise<unknown>
+      // Every call is issued before the first is written: the WAL orders them
+      // and group-commits them into one fdatasync, so the last to finish
+      // finishes the batch (a failure fails every later call too).
+      const n = writes.length
+      if (n === 0) {
+        done(undefined)
+        return
+      }
+      let first: ReturnType<typeof toWalWrite>
+      let rest: ReturnType<typeof toWalWrite>[] | undefined
       try {
-        all =
-          writes.length === 1
-            ? persistToWal(wal, writes[0]!)
-            : Promise.all(writes.map((p) => persistToWal(wal, p)))
+        // Converted before any call: a write the codec refuses fails the batch unwritten.
+        first = toWalWrite(writes[0]!)
+        if (n > 1) rest = writes.slice(1).map(toWalWrite)
       } catch (cause) {
         done(new StorageFailure({ operation: "persist", cause }))
         return
       }
-      all.then(
-        () => done(undefined),
-        (cause) => done(new StorageFailure({ operation: "persist", cause })),
-      )
+      if (rest === undefined) {
+        wal.persistCallback(first, (e) => done(walFailure(e)))
+        return
+      }
+      let left = n
+      let failure: StorageFailure | undefined
+      const one = (e: WalError | undefined): void => {
+        if (e !== undefined && failure === undefined) failure = walFailure(e)
+        if (--left === 0) done(failure)
+      }
+      wal.persistCallback(first, one)
+      for (const w of rest) wal.persistCallback(w, one)
     },
   })
 })

@@ -1,6 +1,9 @@
 // One Raft member in its own process: a RaftNode over TCP (127.0.0.1, a free
 // port) with a file WAL, driven by its parent over the IPC channel (see
 // processes.ts for the protocol). Started by `spawnMember`; runs until killed.
+import { writeFileSync } from "node:fs"
+import { Session } from "node:inspector/promises"
+import { join } from "node:path"
 import { Context, Effect, Layer } from "effect"
 import { makeConfig } from "../core/quorum.ts"
 import { RaftNode } from "../runtime/node.ts"
@@ -12,6 +15,28 @@ import { countingStateMachine } from "./counting.ts"
 import type { MemberArgs, ToMember } from "./processes.ts"
 
 const args = JSON.parse(process.argv[2] ?? "{}") as MemberArgs
+
+// RAFT_MEMBER_HEAP=<dir>: V8's sampling heap profiler runs from the start
+// (objects the GC collected included, one sample per 4 KiB) and the profile
+// is written to <dir>/<id>.heapprofile when the parent asks the member to exit.
+const heapDir = process.env.RAFT_MEMBER_HEAP
+const heapSession = heapDir === undefined ? undefined : new Session()
+if (heapSession !== undefined) {
+  heapSession.connect()
+  await heapSession.post("HeapProfiler.enable")
+  await heapSession.post("HeapProfiler.startSampling", {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  })
+}
+const exitProcess = async (): Promise<void> => {
+  if (heapSession !== undefined && heapDir !== undefined) {
+    const { profile } = await heapSession.post("HeapProfiler.stopSampling")
+    writeFileSync(join(heapDir, `${args.id}.heapprofile`), JSON.stringify(profile))
+  }
+  process.exit(0)
+}
 const send = (m: unknown): void => {
   process.send?.(m)
 }
@@ -52,6 +77,21 @@ const program = Effect.gen(function* () {
   const node = Context.get(ctx, RaftNode)
   const enc = new TextEncoder()
 
+  /** A load's figures to the parent: proposals committed since `t0` and their latencies. */
+  const report = (seq: number, latencies: number[], failures: number, t0: number): void => {
+    const seconds = (performance.now() - t0) / 1000
+    latencies.sort((a, b) => a - b)
+    send({
+      type: "loaded",
+      seq,
+      committed: latencies.length,
+      failures,
+      perSecond: latencies.length / seconds,
+      p50: quantile(latencies, 0.5),
+      p99: quantile(latencies, 0.99),
+    })
+  }
+
   const handle = (m: ToMember): Effect.Effect<void> => {
     switch (m.type) {
       case "peers":
@@ -64,7 +104,7 @@ const program = Effect.gen(function* () {
       case "values":
         return Effect.sync(() => send({ type: "values", seq: m.seq, values: memory.strings() }))
       case "exit":
-        return Effect.sync(() => process.exit(0))
+        return Effect.promise(exitProcess)
       case "propose":
         return Effect.forEach(
           m.values,
@@ -76,6 +116,8 @@ const program = Effect.gen(function* () {
           { concurrency: m.concurrency, discard: true },
         )
       case "load":
+        if (m.api === "callback")
+          return Effect.callback<void>((resume) => callbackLoad(m, () => resume(Effect.void)))
         return Effect.gen(function* () {
           const data = new Uint8Array(m.entryBytes).fill(7)
           const latencies: number[] = []
@@ -97,19 +139,45 @@ const program = Effect.gen(function* () {
               discard: true,
             },
           )
-          const seconds = (performance.now() - t0) / 1000
-          latencies.sort((a, b) => a - b)
-          send({
-            type: "loaded",
-            seq: m.seq,
-            committed: latencies.length,
-            failures,
-            perSecond: latencies.length / seconds,
-            p50: quantile(latencies, 0.5),
-            p99: quantile(latencies, 0.99),
-          })
+          report(m.seq, latencies, failures, t0)
         })
     }
+  }
+
+  /**
+   * Closed-loop proposers through `proposeUnsafe` (as the store proposes):
+   * each proposes again from the previous proposal's callback, so the load
+   * adds no fiber to the commit path.
+   */
+  const callbackLoad = (m: Extract<ToMember, { type: "load" }>, finished: () => void): void => {
+    const data = new Uint8Array(m.entryBytes).fill(7)
+    const latencies: number[] = []
+    let failures = 0
+    let running = m.concurrency
+    const t0 = performance.now()
+    const deadline = t0 + m.durationMs
+    const end = (): void => {
+      if (--running > 0) return
+      report(m.seq, latencies, failures, t0)
+      finished()
+    }
+    const worker = (): void => {
+      const start = performance.now()
+      if (start >= deadline) {
+        end()
+        return
+      }
+      let returned = false
+      node.proposeUnsafe(data, (error) => {
+        if (error === undefined) latencies.push(performance.now() - start)
+        else failures++
+        // A failure reported before proposeUnsafe returned (a stopped node) must not recurse.
+        if (returned) worker()
+        else queueMicrotask(worker)
+      })
+      returned = true
+    }
+    for (let i = 0; i < m.concurrency; i++) worker()
   }
 
   process.on("message", (m: ToMember) => {

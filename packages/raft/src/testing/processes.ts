@@ -43,6 +43,8 @@ export type ToMember =
       readonly concurrency: number
       readonly durationMs: number
       readonly entryBytes: number
+      /** How proposers call the node: `propose` (Effect, the default) or `proposeUnsafe` (callback). */
+      readonly api?: "effect" | "callback"
     }
 
 export interface LoadResult {
@@ -69,7 +71,12 @@ export interface MemberProcess {
   address: Address
   status(): Promise<Status>
   values(): Promise<string[]>
-  load(concurrency: number, durationMs: number, entryBytes: number): Promise<LoadResult>
+  load(
+    concurrency: number,
+    durationMs: number,
+    entryBytes: number,
+    api?: "effect" | "callback",
+  ): Promise<LoadResult>
   /** Proposes each value (concurrently); `onAck`/`onNack` hear the outcomes. */
   propose(values: ReadonlyArray<string>, concurrency: number): void
   onAck: (value: string, index: number) => void
@@ -118,9 +125,16 @@ export const spawnMember = (args: MemberArgs): Promise<MemberProcess> =>
           (s) => ({ type: "values", seq: s }),
           (m) => (m as { values: string[] }).values,
         ),
-      load: (concurrency, durationMs, entryBytes) =>
+      load: (concurrency, durationMs, entryBytes, api) =>
         ask(
-          (s) => ({ type: "load", seq: s, concurrency, durationMs, entryBytes }),
+          (s) => ({
+            type: "load",
+            seq: s,
+            concurrency,
+            durationMs,
+            entryBytes,
+            ...(api === undefined ? {} : { api }),
+          }),
           (m) => m as unknown as LoadResult,
         ),
       propose: (values, concurrency) => {

@@ -104,10 +104,13 @@ export const decodeAnswer = (payload: Uint8Array): Uint8Array => {
   return payload.slice(1)
 }
 
+const copyOf = (view: Uint8Array): Uint8Array => view.slice()
+
 /**
  * Encodes `messages[start, end)` as batch frames of at most `softLimit` bytes
  * each; a message larger than that gets a frame of its own. Returns the frames
- * as fresh arrays: sockets keep a reference until written.
+ * as fresh arrays made by `copy` from the writer's view (sockets keep a
+ * reference until written; a socket's caller passes one that makes a Buffer).
  */
 export const encodeBatches = (
   messages: ReadonlyArray<Message>,
@@ -115,6 +118,7 @@ export const encodeBatches = (
   end: number,
   softLimit: number,
   writer: BinaryWriter = new BinaryWriter(16 * 1024),
+  copy: (view: Uint8Array) => Uint8Array = copyOf,
 ): Uint8Array[] => {
   const frames: Uint8Array[] = []
   const w = writer
@@ -136,7 +140,7 @@ export const encodeBatches = (
       i++
     }
     w.setU32At(0, w.pos - 4)
-    frames.push(w.view().slice())
+    frames.push(copy(w.view()))
   }
   return frames
 }

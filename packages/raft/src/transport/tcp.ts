@@ -315,7 +315,7 @@ export class TcpTransport {
     if (queue.length > 1) this.counters.coalesced += coalesceAppends(queue)
     let frames: Uint8Array[]
     try {
-      frames = encodeBatches(queue, 0, queue.length, this.batchBytes, this.writer)
+      frames = encodeBatches(queue, 0, queue.length, this.batchBytes, this.writer, bufferOf)
     } catch {
       // A message the codec refuses is a bug in the sender: drop it (loudly)
       // and send the rest.
@@ -329,7 +329,7 @@ export class TcpTransport {
           return false
         }
       })
-      frames = encodeBatches(queue, 0, queue.length, this.batchBytes, this.writer)
+      frames = encodeBatches(queue, 0, queue.length, this.batchBytes, this.writer, bufferOf)
     }
     // A frame the peer would refuse would only break the connection, again and again.
     for (let i = frames.length - 1; i >= 0; i--) {
@@ -488,6 +488,17 @@ export class TcpTransport {
     if (answer === undefined || answer.length + 1 > this.maxFrameBytes) socket.end()
     else socket.end(encodeAnswer(answer))
   }
+}
+
+/**
+ * A frame as a Buffer: `socket.write` takes it as it is (a plain Uint8Array
+ * is wrapped in a new Buffer on every write), and a small one is carved out
+ * of Node's shared pool instead of getting an ArrayBuffer of its own.
+ */
+const bufferOf = (view: Uint8Array): Uint8Array => {
+  const b = Buffer.allocUnsafe(view.length)
+  b.set(view)
+  return b
 }
 
 /** A pre-vote request or response: it changes no state on either side. */

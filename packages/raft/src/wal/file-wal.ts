@@ -84,6 +84,9 @@ export const WalOptions = Schema.Struct({
 })
 export type WalOptions = typeof WalOptions.Type
 
+/** How a callback-style call ends: `failure` undefined once durable. */
+export type WalDone = (failure: WalError | undefined) => void
+
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
 export const DEFAULT_INLINE_SYNC_BYTES = 1024
 export const DEFAULT_PREALLOCATE_BYTES = 1024 * 1024
@@ -198,11 +201,12 @@ export class FileWal {
 
   private pending = new FrameWriter()
   private spare = new FrameWriter()
-  private resolves: Array<() => void> = []
-  private rejects: Array<(e: WalError) => void> = []
-  /** Waiters of the batch being written (`sync` calls join them). */
-  private inflightResolves: Array<() => void> = []
-  private inflightRejects: Array<(e: WalError) => void> = []
+  /** Told when the records encoded into `pending` are durable (or failed). */
+  private waiters: WalDone[] = []
+  /** Waiters of the batch being written (barriers join them). */
+  private inflight: WalDone[] = []
+  /** An emptied waiter array, reused for the next batch (no array per batch). */
+  private spareWaiters: WalDone[] = []
   private scheduled = false
   private flushing = false
   private idle: Array<() => void> = []
@@ -506,6 +510,49 @@ export class FileWal {
   }
 
   /**
+   * `persist` with a callback instead of a promise, for a caller that makes
+   * one call per batch of writes (a Raft node's hot path): `done` is called
+   * once, with the failure if any. The same order, durability and
+   * validation; a refused call (closed, failed, invalid) calls `done` before
+   * this returns.
+   */
+  persistCallback(
+    write: {
+      readonly hardState?: HardState | null | undefined
+      readonly snapshot?: SnapshotInput | null | undefined
+      readonly entries?: ReadonlyArray<WalEntry> | undefined
+    },
+    done: WalDone,
+  ): void {
+    if (this.closing) {
+      done(new WalClosedError({ path: this.dir }))
+      return
+    }
+    if (this.gate !== undefined || (write.snapshot !== null && write.snapshot !== undefined)) {
+      // Snapshots and calls behind one take the promise path (rare).
+      this.persistNow(write).then(
+        () => done(undefined),
+        (e: WalError) => done(e),
+      )
+      return
+    }
+    const hardState = write.hardState ?? undefined
+    const entries = write.entries ?? NO_ENTRIES
+    const invalid =
+      this.refuse() ??
+      (hardState !== undefined ? this.checkHardState(hardState) : undefined) ??
+      this.checkEntries(entries, this.acceptedLastIndex, this.snapshotIndex)
+    if (invalid !== undefined) {
+      done(invalid)
+      return
+    }
+    if (hardState !== undefined || entries.length > 0) this.encode(hardState, entries)
+    if (this.pending.length > 0) this.enqueueDone(done)
+    else if (this.flushing) this.inflight.push(done)
+    else done(undefined)
+  }
+
+  /**
    * Writes a snapshot durably (temporary file, fsync, rename, directory fsync)
    * and removes snapshot files beyond the newest `retainSnapshots`. The log is
    * not touched (use `persist` to install a snapshot from a leader); call
@@ -627,7 +674,13 @@ export class FileWal {
       })
     if (hs.vote !== null && typeof hs.vote !== "string")
       return new WalInputError({ field: "hardState.vote", reason: "must be a node id or null" })
-    if (hs.vote !== null && Buffer.byteLength(hs.vote, "utf8") > MAX_VOTE_BYTES)
+    const prev = this.acceptedHardState
+    // A vote equal to the stored one was measured when it was stored.
+    if (
+      hs.vote !== null &&
+      hs.vote !== prev?.vote &&
+      Buffer.byteLength(hs.vote, "utf8") > MAX_VOTE_BYTES
+    )
       return new WalInputError({
         field: "hardState.vote",
         reason: `longer than ${MAX_VOTE_BYTES} bytes of UTF-8`,
@@ -637,7 +690,6 @@ export class FileWal {
         field: "hardState.commit",
         reason: "must be a non-negative safe integer",
       })
-    const prev = this.acceptedHardState
     if (prev !== undefined) {
       if (hs.term < prev.term)
         return new WalInputError({
@@ -794,10 +846,9 @@ export class FileWal {
     if (this.pending.length > 0) return this.enqueue()
     if (!this.flushing) return Promise.resolve()
     // Ride with the batch being written.
-    return new Promise<void>((resolve, reject) => {
-      this.inflightResolves.push(resolve)
-      this.inflightRejects.push(reject)
-    })
+    return new Promise<void>((resolve, reject) =>
+      this.inflight.push((e) => (e === undefined ? resolve() : reject(e))),
+    )
   }
 
   private async writeSnapshot(snapshot: Snapshot): Promise<void> {
@@ -861,16 +912,21 @@ export class FileWal {
   }
 
   private enqueue(): Promise<void> {
-    const p = new Promise<void>((resolve, reject) => {
-      this.resolves.push(resolve)
-      this.rejects.push(reject)
-    })
+    return new Promise<void>((resolve, reject) =>
+      this.enqueueDone((e) => (e === undefined ? resolve() : reject(e))),
+    )
+  }
+
+  /** `done` is called once what is encoded in `pending` so far is durable (or failed). */
+  private enqueueDone(done: WalDone): void {
+    this.waiters.push(done)
     if (!this.scheduled && !this.flushing) {
       this.scheduled = true
-      // A microtask later, so calls made in the same turn share the flush.
+      // A microtask later, so calls made in the same turn share the flush, and
+      // whatever the caller queued before (a transport's flush of messages that
+      // need not wait for this write) runs first.
       queueMicrotask(this.flushLoop)
     }
-    return p
   }
 
   private whenIdle(): Promise<void> {
@@ -878,46 +934,87 @@ export class FileWal {
     return new Promise((resolve) => this.idle.push(resolve))
   }
 
-  private readonly flushLoop = async (): Promise<void> => {
+  /**
+   * Writes the pending batch: inline when it is small (see inlineSyncBytes),
+   * else with its fdatasync in the thread pool. One batch per run: what its
+   * waiters encode when told arrives in `pending` and gets a microtask of its
+   * own, after anything they queued meanwhile (as with promise callbacks).
+   */
+  private readonly flushLoop = (): void => {
     this.scheduled = false
-    this.flushing = true
-    while (this.pending.length > 0 && this.failure === undefined) {
-      const batch = this.pending
-      this.pending = this.spare
-      this.spare = batch
-      const resolves = this.resolves
-      const rejects = this.rejects
-      this.resolves = []
-      this.rejects = []
-      this.inflightResolves = resolves
-      this.inflightRejects = rejects
-      const lastIndex = this.acceptedLastIndex
-      const hardState = this.acceptedHardState
-      try {
-        // A small batch is written and synced inline (no await, see inlineSyncBytes).
-        const wrote = this.writeBatch(batch)
-        if (wrote !== undefined) await wrote
-      } catch (e) {
-        this.failure =
-          e instanceof WalIoError
-            ? e
-            : new WalIoError({ operation: "write", path: this.dir, cause: e })
-        for (const r of rejects) r(this.failure)
-        break
+    if (this.pending.length === 0 || this.failure !== undefined) {
+      if (this.failure === undefined && this.waiters.length > 0) {
+        // Nothing to write: everything accepted is durable.
+        const waiters = this.waiters
+        this.waiters = []
+        for (let i = 0; i < waiters.length; i++) waiters[i]!(undefined)
       }
-      batch.reset()
-      this.durableLastIndex = lastIndex
-      this.durableHardState = hardState
-      for (const r of resolves) r()
+      this.afterBatch()
+      return
     }
-    if (this.failure !== undefined) {
-      const rejects = this.rejects
-      this.resolves = []
-      this.rejects = []
-      this.pending.reset()
-      for (const r of rejects) r(this.failure)
+    this.flushing = true
+    const batch = this.pending
+    this.pending = this.spare
+    this.spare = batch
+    const waiters = this.waiters
+    this.waiters = this.spareWaiters
+    this.inflight = waiters
+    const lastIndex = this.acceptedLastIndex
+    const hardState = this.acceptedHardState
+    let wrote: Promise<void> | undefined
+    try {
+      wrote = this.writeBatch(batch)
+    } catch (e) {
+      this.batchFailed(e, waiters)
+      return
     }
+    if (wrote === undefined) this.batchDurable(batch, waiters, lastIndex, hardState)
+    else
+      wrote.then(
+        () => this.batchDurable(batch, waiters, lastIndex, hardState),
+        (e: unknown) => this.batchFailed(e, waiters),
+      )
+  }
+
+  private batchDurable(
+    batch: FrameWriter,
+    waiters: WalDone[],
+    lastIndex: number,
+    hardState: HardState | undefined,
+  ): void {
+    batch.reset()
+    this.durableLastIndex = lastIndex
+    this.durableHardState = hardState
+    // Not flushing while the waiters run: a barrier they call is already durable.
     this.flushing = false
+    for (let i = 0; i < waiters.length; i++) waiters[i]!(undefined)
+    waiters.length = 0
+    this.spareWaiters = waiters
+    this.afterBatch()
+  }
+
+  private batchFailed(e: unknown, waiters: WalDone[]): void {
+    this.failure =
+      e instanceof WalIoError ? e : new WalIoError({ operation: "write", path: this.dir, cause: e })
+    this.flushing = false
+    for (let i = 0; i < waiters.length; i++) waiters[i]!(this.failure)
+    waiters.length = 0
+    this.afterBatch()
+  }
+
+  /** The next batch gets a microtask; after a failure, everything waiting gets it. */
+  private afterBatch(): void {
+    if (this.flushing || this.scheduled) return
+    if (this.failure !== undefined) {
+      const waiters = this.waiters
+      this.waiters = []
+      this.pending.reset()
+      for (let i = 0; i < waiters.length; i++) waiters[i]!(this.failure)
+    } else if (this.pending.length > 0) {
+      this.scheduled = true
+      queueMicrotask(this.flushLoop)
+      return
+    }
     const idle = this.idle
     this.idle = []
     for (const r of idle) r()
@@ -1071,6 +1168,8 @@ const checkSnapshot = (input: SnapshotInput): Snapshot | WalInputError => {
     data: input.data,
   }
 }
+
+const NO_ENTRIES: ReadonlyArray<WalEntry> = []
 
 let zeros = new Uint8Array(0)
 /** A shared run of `n` zero bytes (never written to). */

@@ -97,6 +97,8 @@ export class FrameWriter {
   private buf: Uint8Array
   private view: DataView
   length = 0
+  private lastVote: string | undefined
+  private lastVoteBytes = new Uint8Array(0)
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = new Uint8Array(initialBytes)
@@ -134,7 +136,7 @@ export class FrameWriter {
 
   /** `hs.vote` must encode to at most MAX_VOTE_BYTES bytes (callers check). */
   hardState(hs: HardState): void {
-    const vote = hs.vote === null ? undefined : utf8.encode(hs.vote)
+    const vote = hs.vote === null ? undefined : this.voteBytes(hs.vote)
     const body = HARD_STATE_FIXED + (vote?.length ?? 0)
     const o = this.begin(body)
     this.buf[o] = RecordKind.HardState
@@ -143,6 +145,15 @@ export class FrameWriter {
     this.view.setUint16(o + 17, vote === undefined ? NO_VOTE : vote.length, true)
     if (vote !== undefined) this.buf.set(vote, o + HARD_STATE_FIXED)
     this.end(o, body)
+  }
+
+  /** UTF-8 of `vote`, kept for the next call: a term's hard states repeat one vote. */
+  private voteBytes(vote: string): Uint8Array {
+    if (vote !== this.lastVote) {
+      this.lastVote = vote
+      this.lastVoteBytes = utf8.encode(vote)
+    }
+    return this.lastVoteBytes
   }
 
   truncate(fromIndex: number): void {

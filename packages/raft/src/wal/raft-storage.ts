@@ -74,17 +74,21 @@ export const openRaftStorage = async (
 export const persistToWal = (
   wal: FileWal,
   p: Pick<Persist, "hardState" | "snapshot" | "entries">,
-): Promise<void> =>
-  wal.persist({
-    hardState: p.hardState,
-    snapshot:
-      p.snapshot === null
-        ? null
-        : {
-            index: p.snapshot.index,
-            term: p.snapshot.term,
-            meta: encodeConfig(p.snapshot.config),
-            data: p.snapshot.data,
-          },
-    entries: p.entries.length === 0 ? [] : p.entries.map(entryToWal),
-  })
+): Promise<void> => wal.persist(toWalWrite(p))
+
+/** The WAL's form of a `Persist` command's storage part (for `FileWal.persist`). */
+export const toWalWrite = (
+  p: Pick<Persist, "hardState" | "snapshot" | "entries">,
+): Parameters<FileWal["persist"]>[0] => ({
+  hardState: p.hardState,
+  snapshot:
+    p.snapshot === null
+      ? null
+      : {
+          index: p.snapshot.index,
+          term: p.snapshot.term,
+          meta: encodeConfig(p.snapshot.config),
+          data: p.snapshot.data,
+        },
+  entries: p.entries.length === 0 ? [] : p.entries.map(entryToWal),
+})

@@ -3,9 +3,15 @@ import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { WalCorruptError, WalInputError, WalIoError, WalLockedError } from "../../src/wal/errors.ts"
+import {
+  WalClosedError,
+  WalCorruptError,
+  WalInputError,
+  WalIoError,
+  WalLockedError,
+} from "../../src/wal/errors.ts"
 import { FileWal, segmentFileName, type WalRecovery } from "../../src/wal/file-wal.ts"
-import { scanSegment } from "../../src/wal/format.ts"
+import { type HardState, scanSegment, type WalEntry } from "../../src/wal/format.ts"
 import { Model, type Op, opArb, runOp, withTempDir } from "./helpers.ts"
 
 const SEGMENT = 1024
@@ -34,8 +40,17 @@ const expectRecovered = (recovery: WalRecovery, model: Model, snapshotIndex = 0)
   expect(recovery.hardState).toEqual(model.hardState)
 }
 
-const runAll = async (wal: FileWal, model: Model, ops: ReadonlyArray<Op>) => {
-  for (const op of ops) await runOp(wal, model, op)
+/** The WAL's `save` made through `persistCallback` (a Raft node's path), as a promise. */
+const viaCallback = (wal: FileWal) => ({
+  save: (hardState: HardState | undefined, entries: ReadonlyArray<WalEntry>) =>
+    new Promise<void>((resolve, reject) =>
+      wal.persistCallback({ hardState, entries }, (e) => (e === undefined ? resolve() : reject(e))),
+    ),
+  truncate: (fromIndex: number) => wal.truncate(fromIndex),
+})
+
+const runAll = async (wal: FileWal, model: Model, ops: ReadonlyArray<Op>, callback = false) => {
+  for (const op of ops) await runOp(callback ? viaCallback(wal) : wal, model, op)
 }
 
 const opsArb = fc.array(opArb, { minLength: 1, maxLength: 30 })
@@ -48,18 +63,19 @@ describe("FileWal", () => {
         opsArb,
         inlineArb,
         preallocateArb,
-        async (first, second, inline, pre) => {
+        fc.boolean(),
+        async (first, second, inline, pre, callback) => {
           await withTempDir(async (dir) => {
             const model = new Model()
             let { wal, recovery } = await open(dir, SEGMENT, inline, pre)
             expectRecovered(recovery, model)
-            await runAll(wal, model, first)
+            await runAll(wal, model, first, callback)
             await wal.close()
             ;({ wal, recovery } = await open(dir, SEGMENT, inline, pre))
             expectRecovered(recovery, model)
             expect(recovery.tornTail).toBeUndefined()
             // The reopened WAL continues where the old one stopped.
-            await runAll(wal, model, second)
+            await runAll(wal, model, second, callback)
             await wal.close()
             ;({ wal, recovery } = await open(dir, SEGMENT, inline, pre))
             expectRecovered(recovery, model)
@@ -83,17 +99,18 @@ describe("FileWal", () => {
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         fc.constantFrom("cut", "zeros", "garbage"),
         preallocateArb,
-        async (ops, last, where, fill, pre) => {
+        fc.boolean(),
+        async (ops, last, where, fill, pre, callback) => {
           await withTempDir(async (dir) => {
             const model = new Model()
             const { wal } = await open(dir, SEGMENT, undefined, pre)
-            await runAll(wal, model, ops)
+            await runAll(wal, model, ops, callback)
             const before = wal.segmentPaths()
             const activeBefore = before.at(-1)!
             const sizeBefore = wal.activeSegment().dataBytes
             // The write the crash interrupts: acknowledged here, torn below.
             const withLast = model.clone()
-            await runOp(wal, withLast, { op: "append", ...last })
+            await runOp(callback ? viaCallback(wal) : wal, withLast, { op: "append", ...last })
             const after = wal.segmentPaths()
             const dataAfter = wal.activeSegment().dataBytes
             await wal.close()
@@ -308,6 +325,71 @@ describe("FileWal", () => {
       await wal.sync()
       expect(wal.stats().batches).toBe(base + 4)
       await wal.close()
+    })
+  })
+
+  it("persistCallback: one fdatasync per turn's calls, done in call order, refusals told at once", async () => {
+    await withTempDir(async (dir) => {
+      const { wal } = await open(dir, 64 * 1024)
+      const base = wal.stats().batches
+      const data = new Uint8Array(64)
+      const order: number[] = []
+      const all = new Promise<void>((resolve, reject) => {
+        for (let i = 1; i <= 8; i++)
+          wal.persistCallback(
+            {
+              entries: [{ index: i, term: 1, type: 0, data }],
+              hardState: { term: 1, vote: "n1", commit: i - 1 },
+            },
+            (e) => {
+              if (e !== undefined) reject(e)
+              order.push(i)
+              // Durable when told: the WAL counts it as such.
+              expect(wal.durableIndex).toBe(8)
+              if (i === 8) resolve()
+            },
+          )
+      })
+      await all
+      expect(order).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+      expect(wal.stats().batches).toBe(base + 1)
+      // A call the WAL refuses is told before persistCallback returns, and changes nothing.
+      let refused: unknown
+      wal.persistCallback({ entries: [{ index: 10, term: 1, type: 0, data }] }, (e) => {
+        refused = e
+      })
+      expect(refused).toBeInstanceOf(WalInputError)
+      expect((refused as WalInputError).field).toBe("entries[0].index")
+      expect(wal.lastIndex).toBe(8)
+      // Nothing to write: done at once (everything accepted is durable).
+      let barrier: unknown = "not called"
+      wal.persistCallback({}, (e) => {
+        barrier = e
+      })
+      expect(barrier).toBeUndefined()
+      // A callback that persists again gets a batch of its own, after the first.
+      const nested = await new Promise<number[]>((resolve) => {
+        const seen: number[] = []
+        wal.persistCallback({ entries: [{ index: 9, term: 1, type: 0, data }] }, () => {
+          seen.push(9)
+          wal.persistCallback({ entries: [{ index: 10, term: 1, type: 0, data }] }, () => {
+            seen.push(10)
+            resolve(seen)
+          })
+        })
+      })
+      expect(nested).toEqual([9, 10])
+      expect(wal.stats().batches).toBe(base + 3)
+      await wal.close()
+      let closed: unknown
+      wal.persistCallback({ entries: [{ index: 11, term: 1, type: 0, data }] }, (e) => {
+        closed = e
+      })
+      expect(closed).toBeInstanceOf(WalClosedError)
+      const reopened = await open(dir, 64 * 1024)
+      expect(reopened.recovery.lastIndex).toBe(10)
+      expect(reopened.recovery.hardState).toEqual({ term: 1, vote: "n1", commit: 7 })
+      await reopened.wal.close()
     })
   })
 
