@@ -41,7 +41,14 @@ export const defaultHistorySize = 1000
 export class ResourceCache {
   readonly prefix: string
   readonly #capacity: number
+  /**
+   * The history is `#history` from `#head` on. Changes dropped from its
+   * front are cut off the array once they are a quarter of the capacity:
+   * slicing the whole history on every change copied (and allocated) the
+   * capacity's worth of slots per write.
+   */
   #history: Array<Change> = []
+  #head = 0
   /** The history holds every change after this revision. */
   #complete = Number.POSITIVE_INFINITY
   /** Every change up to this revision has been received. */
@@ -65,6 +72,7 @@ export class ResourceCache {
   /** Starts receiving changes after `revision`. */
   start(revision: number): void {
     this.#history = []
+    this.#head = 0
     this.#complete = revision
     this.#revision = revision
     this.#running = true
@@ -82,11 +90,13 @@ export class ResourceCache {
   /** Receives a batch of changes from the store (in revision order). */
   receive(changes: ReadonlyArray<Change>, revision: number): void {
     for (const c of changes) this.#history.push(c)
-    if (this.#history.length > this.#capacity) {
-      const drop = this.#history.length - this.#capacity
-      const last = this.#history[drop - 1] as Change
-      this.#complete = last.revision
-      this.#history = this.#history.slice(drop)
+    if (this.#history.length - this.#head > this.#capacity) {
+      this.#head = this.#history.length - this.#capacity
+      this.#complete = (this.#history[this.#head - 1] as Change).revision
+      if (this.#head >= Math.max(1, this.#capacity >> 2)) {
+        this.#history = this.#history.slice(this.#head)
+        this.#head = 0
+      }
     }
     this.#revision = Math.max(this.#revision, revision, changes[changes.length - 1]?.revision ?? 0)
     for (const w of this.#watchers) {
@@ -117,7 +127,7 @@ export class ResourceCache {
     if (!this.#running || from < this.#complete) return undefined
     const w: Watcher = { from, callbacks }
     // Binary search for the first change after `from`.
-    let lo = 0
+    let lo = this.#head
     let hi = this.#history.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1

@@ -18,7 +18,7 @@ import type {
   TxnResponse,
 } from "@flotilla/store"
 import { Clock, Effect, Stream } from "effect"
-import { deepFreeze, isObject, type Obj, presetJson } from "./core/json.ts"
+import { deepFreeze, isObject, type Obj, presetJson, setKey } from "./core/json.ts"
 import { keyBytes, keyString, prefixEnd } from "./core/keys.ts"
 import { type ApiError, expired, internalError, tooLargeResourceVersion } from "./core/status.ts"
 
@@ -180,27 +180,35 @@ export interface SerializedObject {
  * second serialization; it is what `JSON.stringify` gives for `objectAt`.
  */
 export const serializeStored = (object: Obj): SerializedObject => {
-  const metadata = isObject(object.metadata) ? { ...object.metadata } : {}
-  delete metadata.resourceVersion
-  const whole: Obj = { ...object, metadata }
+  const source = isObject(object.metadata) ? object.metadata : {}
+  // Copied key by key: deleting resourceVersion from a copy would leave a
+  // slow dictionary-mode object for JSON.stringify and every later copy.
+  const metadata: Obj = {}
+  for (const k in source)
+    if (k !== "resourceVersion" && Object.hasOwn(source, k)) setKey(metadata, k, source[k])
   const metadataJson = JSON.stringify(metadata)
   let before = "{"
   let after = ""
   let seen = false
   let first = true
-  for (const k of Object.keys(whole)) {
-    const v = whole[k]
-    const text = k === "metadata" ? "" : JSON.stringify(v)
-    // JSON.stringify leaves out keys whose values have no JSON (undefined, functions).
-    if (k !== "metadata" && text === undefined) continue
-    const part = `${first ? "" : ","}${JSON.stringify(k)}:`
-    first = false
+  for (const k in object) {
+    if (!Object.hasOwn(object, k)) continue
     if (k === "metadata") {
-      before += part
+      before += first ? '"metadata":' : ',"metadata":'
+      first = false
       seen = true
-    } else if (seen) after += part + text
-    else before += part + text
+      continue
+    }
+    const text = JSON.stringify(object[k])
+    // JSON.stringify leaves out keys whose values have no JSON (undefined, functions).
+    if (text === undefined) continue
+    const part = `${first ? "" : ","}${JSON.stringify(k)}:${text}`
+    first = false
+    if (seen) after += part
+    else before += part
   }
+  // An object without metadata gets it last, as a spread adding the key would place it.
+  if (!seen) before += first ? '"metadata":' : ',"metadata":'
   after += "}"
   const value = encoder.encode(before + metadataJson + after)
   const metadataAt = (revision: number) =>
@@ -208,7 +216,7 @@ export const serializeStored = (object: Obj): SerializedObject => {
   return {
     value,
     objectAt: (revision) => ({
-      ...whole,
+      ...object,
       metadata: { ...metadata, resourceVersion: String(revision) },
     }),
     jsonAt: (revision) => before + metadataAt(revision) + after,

@@ -615,7 +615,6 @@ const update = (
   Effect.gen(function* () {
     const resource = ctx.served.resource.name
     const { next, warnings } = yield* decodeUpdateBody(ctx, options)
-    const uid = yield* randomUID
     const key = keyFor(ctx, ctx.route.name)
     if (options.dryRun) return yield* dryRunUpdate(deps, ctx, options, next, subresource, warnings)
     const outcome = yield* deps.store.guaranteedUpdate(key, (current, attempt) => {
@@ -624,7 +623,10 @@ const update = (
           return fail(notFound(target(ctx, ctx.route.name)))
         return Effect.andThen(
           checkNamespace(deps.store, ctx, ctx.route.name),
-          fromResult(decideCreate(ctx, options, next, uid, attempt, "Update")),
+          // A uid only for a create (drawn per attempt, not for every update).
+          Effect.flatMap(randomUID, (uid) =>
+            fromResult(decideCreate(ctx, options, next, uid, attempt, "Update")),
+          ),
         )
       }
       return fromResult(decideUpdate(ctx, options, next, current, attempt, subresource))
@@ -831,7 +833,6 @@ const applyRequest = (
         return { ...raw, metadata } as Obj
       }),
     )
-    const uid = yield* randomUID
     const who = managerOf(ctx, options, subresource)
     const key = keyFor(ctx, ctx.route.name)
     const decide = (current: Stored | undefined, attempt: number) =>
@@ -866,6 +867,7 @@ const applyRequest = (
         const admitted = yield* admit(ctx, result.object, "Ignore")
         if (current === undefined) {
           yield* checkNamespace(deps.store, ctx, ctx.route.name)
+          const uid = yield* randomUID
           return yield* fromResult(decideCreate(ctx, options, admitted.next, uid, attempt, "Apply"))
         }
         // Apply's managedFields are already right: keep them through the update tail.

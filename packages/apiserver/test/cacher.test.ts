@@ -15,14 +15,15 @@ const change = (revision: number): Change => ({
 })
 
 describe("ResourceCache", () => {
-  it("gives each watcher every change after its revision once, in order, wherever it joins (property)", () => {
+  it("gives each watcher every change after its revision once, in order, wherever it joins, and refuses only revisions older than its last `capacity` changes (property)", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 40 }),
         fc.array(fc.record({ at: fc.nat(), from: fc.nat() }), { minLength: 1, maxLength: 10 }),
         fc.integer({ min: 1, max: 5 }),
-        (total, joins, batch) => {
-          const cache = new ResourceCache("/registry/pods/", 1000)
+        fc.oneof(fc.integer({ min: 1, max: 12 }), fc.constant(1000)),
+        (total, joins, batch, capacity) => {
+          const cache = new ResourceCache("/registry/pods/", capacity)
           cache.start(0)
           const seen = new Map<number, Array<number>>()
           const plans = joins.map((j, i) => ({ id: i, at: j.at % (total + 1), from: 0 }))
@@ -32,11 +33,14 @@ describe("ResourceCache", () => {
             for (const p of plans) {
               if (p.at !== now) continue
               const got: Array<number> = []
-              seen.set(p.id, got)
-              cache.subscribe(p.from, {
+              const servable = p.from >= Math.max(0, rev - capacity)
+              expect(cache.canServe(p.from)).toBe(servable)
+              const subscription = cache.subscribe(p.from, {
                 changes: (cs) => got.push(...cs.map((c) => c.revision)),
                 end: () => {},
               })
+              expect(subscription !== undefined).toBe(servable)
+              if (servable) seen.set(p.id, got)
             }
           }
           join(0)
@@ -48,6 +52,7 @@ describe("ResourceCache", () => {
             for (let r = rev - size + 1; r <= rev; r++) join(r)
           }
           for (const p of plans) {
+            if (!seen.has(p.id)) continue
             const want = Array.from({ length: total - p.from }, (_, k) => p.from + k + 1)
             expect(seen.get(p.id)).toEqual(want)
           }

@@ -311,45 +311,76 @@ export const differingFields = (
 ): { readonly before: FieldNode; readonly after: FieldNode } => {
   const before = node()
   const after = node()
-  /** Adds the set of `object[k]` under `el` unless `other` has an equal value there. */
-  const side = (
-    into: FieldNode,
-    object: Obj,
-    other: Obj,
-    k: string,
-    el: string,
-    t: TypeNode,
+  /**
+   * The sets of the members of `o` and `n` (old and next) that differ, under
+   * `b` and `a`, each value compared once: `n`'s members, then those only `o` has.
+   */
+  const diff = (
+    b: FieldNode,
+    a: FieldNode,
+    o: Obj,
+    n: Obj,
+    typeOf: (k: string) => TypeNode,
+    skip: (k: string) => boolean,
     topLevel: boolean,
   ) => {
-    if (Object.hasOwn(other, k) && deepEqual(object[k], other[k])) return
-    const child = build(object[k], t)
-    // Top-level structs are containers, not values of their own (as in collectFields).
-    if (topLevel && isObject(object[k])) child.self = child.children.size === 0
-    into.children.set(el, child)
-  }
-  const metadataSide = (into: FieldNode, object: Obj, other: Obj, t: TypeNode) => {
-    const meta = isObject(object.metadata) ? object.metadata : {}
-    const otherMeta = isObject(other.metadata) ? other.metadata : {}
-    const m = node()
-    for (const mk in meta) {
-      if (!Object.hasOwn(meta, mk) || systemMetadata.has(mk)) continue
-      side(m, meta, otherMeta, mk, `f:${mk}`, fieldType(t, mk), false)
+    const add = (into: FieldNode, value: unknown, k: string) => {
+      const child = build(value, typeOf(k))
+      // Top-level structs are containers, not values of their own (as in collectFields).
+      if (topLevel && isObject(value)) child.self = child.children.size === 0
+      into.children.set(`f:${k}`, child)
     }
-    if (m.children.size > 0) into.children.set("f:metadata", m)
-  }
-  const sides = (into: FieldNode, object: Obj, other: Obj) => {
-    for (const k in object) {
-      if (!Object.hasOwn(object, k) || k === "apiVersion" || k === "kind") continue
-      if ((k === "status") !== (scope === "status")) continue
-      const t = fieldType(type, k)
-      if (k === "metadata") metadataSide(into, object, other, t)
-      else side(into, object, other, k, `f:${k}`, t, true)
+    for (const k in n) {
+      if (!Object.hasOwn(n, k) || skip(k)) continue
+      const inOld = Object.hasOwn(o, k)
+      if (inOld && deepEqual(n[k], o[k])) continue
+      if (topLevel && k === "metadata") {
+        const om = isObject(o.metadata) ? o.metadata : {}
+        const nm = isObject(n.metadata) ? n.metadata : {}
+        const bm = node()
+        const am = node()
+        const t = fieldType(type, "metadata")
+        diff(bm, am, om, nm, (mk) => fieldType(t, mk), isSystemMetadata, false)
+        if (bm.children.size > 0) b.children.set("f:metadata", bm)
+        if (am.children.size > 0) a.children.set("f:metadata", am)
+        continue
+      }
+      add(a, n[k], k)
+      if (inOld) add(b, o[k], k)
+    }
+    for (const k in o) {
+      if (!Object.hasOwn(o, k) || skip(k) || Object.hasOwn(n, k)) continue
+      if (topLevel && k === "metadata") {
+        const bm = node()
+        const t = fieldType(type, "metadata")
+        diff(
+          bm,
+          node(),
+          isObject(o.metadata) ? o.metadata : {},
+          {},
+          (mk) => fieldType(t, mk),
+          isSystemMetadata,
+          false,
+        )
+        if (bm.children.size > 0) b.children.set("f:metadata", bm)
+        continue
+      }
+      add(b, o[k], k)
     }
   }
-  sides(before, old, next)
-  sides(after, next, old)
+  diff(
+    before,
+    after,
+    old,
+    next,
+    (k) => fieldType(type, k),
+    (k) => k === "apiVersion" || k === "kind" || (k === "status") !== (scope === "status"),
+    true,
+  )
   return { before, after }
 }
+
+const isSystemMetadata = (k: string): boolean => systemMetadata.has(k)
 
 const collectFields = (
   object: Obj,

@@ -239,20 +239,50 @@ export const prepareForFinalize = (next: Obj, old: Obj): Obj => {
 }
 
 /** Two stored objects are the same write when they differ at most in resourceVersion and managedFields times. */
-export const sameObject = (a: Obj, b: Obj): boolean => {
-  const strip = (o: Obj): Obj => {
-    const m = { ...metadataOf(o) }
-    delete m.resourceVersion
-    if (Array.isArray(m.managedFields)) {
-      m.managedFields = m.managedFields.map((e) => {
-        if (!isObject(e)) return e
-        const { time: _, ...rest } = e
-        return rest
-      })
-    }
-    return { ...o, metadata: m }
+export const sameObject = (a: Obj, b: Obj): boolean =>
+  sameMembers(a, b, isMetadata, sameValue) &&
+  // A missing metadata counts as an empty one.
+  sameMembers(metadataOf(a), metadataOf(b), isResourceVersion, sameMetadataMember)
+
+const isMetadata = (k: string) => k === "metadata"
+const sameValue = (_: string, x: unknown, y: unknown) => deepEqual(x, y)
+const isResourceVersion = (k: string) => k === "resourceVersion"
+const isTime = (k: string) => k === "time"
+
+const sameMetadataMember = (k: string, x: unknown, y: unknown): boolean => {
+  if (k !== "managedFields" || !Array.isArray(x) || !Array.isArray(y)) return deepEqual(x, y)
+  if (x.length !== y.length) return false
+  for (let i = 0; i < x.length; i++) {
+    const e = x[i]
+    const f = y[i]
+    const same =
+      isObject(e) && isObject(f)
+        ? sameMembers(e, f, isTime, sameValue)
+        : deepEqual(e, f)
+    if (!same) return false
   }
-  return deepEqual(strip(a), strip(b))
+  return true
+}
+
+/**
+ * `deepEqual` of two objects' own members but those `ignore` names, each
+ * pair compared by `same`: what comparing copies without them gives, without
+ * the copies (this runs on every update).
+ */
+const sameMembers = (
+  a: Obj,
+  b: Obj,
+  ignore: (k: string) => boolean,
+  same: (k: string, x: unknown, y: unknown) => boolean,
+): boolean => {
+  let count = 0
+  for (const k in a) {
+    if (!Object.hasOwn(a, k) || ignore(k)) continue
+    count++
+    if (!Object.hasOwn(b, k) || !same(k, a[k], b[k])) return false
+  }
+  for (const k in b) if (Object.hasOwn(b, k) && !ignore(k)) count--
+  return count === 0
 }
 
 // ---------------------------------------------------------------------------
