@@ -255,10 +255,7 @@ const sameMetadataMember = (k: string, x: unknown, y: unknown): boolean => {
   for (let i = 0; i < x.length; i++) {
     const e = x[i]
     const f = y[i]
-    const same =
-      isObject(e) && isObject(f)
-        ? sameMembers(e, f, isTime, sameValue)
-        : deepEqual(e, f)
+    const same = isObject(e) && isObject(f) ? sameMembers(e, f, isTime, sameValue) : deepEqual(e, f)
     if (!same) return false
   }
   return true
