@@ -2,6 +2,7 @@ import { Command } from "effect/cli"
 import pkg from "../package.json" with { type: "json" }
 import { check } from "./commands/check.ts"
 import { scheduler } from "./commands/scheduler.ts"
+import { snapshot } from "./commands/snapshot.ts"
 import { store } from "./commands/store.ts"
 import { up } from "./commands/up.ts"
 import { validate } from "./commands/validate.ts"
@@ -19,6 +20,6 @@ export const flotilla = Command.make("flotilla").pipe(
   ),
 )
 
-export const subcommands = [validate, check, up, store, scheduler] as const
+export const subcommands = [validate, check, up, store, snapshot, scheduler] as const
 
 export const run = flotilla.pipe(Command.withSubcommands(subcommands), Command.run({ version }))

@@ -56,12 +56,14 @@ export const bootstrapFor = (
   initialCluster: ReadonlyArray<InitialMember>,
   token: string,
   store: Partial<StoreConfig> = {},
+  /** The data a new cluster starts with (a restored snapshot); empty by default. */
+  initialStore?: MvccStore,
 ): Bootstrap => {
   if (state === "existing") return { config: emptyConfig, data: new Uint8Array(0) }
   const membership = Membership.initial(initialCluster, token)
   return {
     config: makeConfig(membership.members.map((m) => raftNodeId(m.ID))),
-    data: encodeReplicaSnapshot(membership, encodeSnapshot(new MvccStore(store))),
+    data: encodeReplicaSnapshot(membership, encodeSnapshot(initialStore ?? new MvccStore(store))),
   }
 }
 
@@ -97,6 +99,25 @@ export const walHoldsState = (dir: string): Effect.Effect<boolean, StorageFailur
   })
 
 /**
+ * Makes `b` durable as the index-0 snapshot of the file WAL in `dir` (made
+ * if missing), unless that WAL already holds state. Returns whether it wrote.
+ */
+export const writeBootstrap = async (dir: string, b: Bootstrap): Promise<boolean> => {
+  // FileWal.open makes the directory (one component at a time: under
+  // /proc it fails at once instead of spinning in Node's recursive mkdir).
+  const { wal, recovery } = await FileWal.open({ dir })
+  try {
+    if (!isFresh(recovery)) return false
+    await wal.persist({
+      snapshot: { index: 0, term: 0, meta: encodeConfig(b.config), data: b.data },
+    })
+    return true
+  } finally {
+    await wal.close()
+  }
+}
+
+/**
  * The file WAL in `dir`. An empty directory first gets the bootstrap
  * snapshot (index 0, with its data) made durable; a directory with state keeps
  * it and the bootstrap is ignored (as etcd ignores --initial-cluster then).
@@ -105,20 +126,7 @@ export const walStorage = (dir: string, b: Bootstrap): Layer.Layer<LogStorage, S
   Layer.unwrap(
     Effect.as(
       Effect.tryPromise({
-        try: async () => {
-          // FileWal.open makes the directory (one component at a time: under
-          // /proc it fails at once instead of spinning in Node's recursive mkdir).
-          const { wal, recovery } = await FileWal.open({ dir })
-          try {
-            if (isFresh(recovery)) {
-              await wal.persist({
-                snapshot: { index: 0, term: 0, meta: encodeConfig(b.config), data: b.data },
-              })
-            }
-          } finally {
-            await wal.close()
-          }
-        },
+        try: () => writeBootstrap(dir, b),
         catch: (cause) => new StorageFailure({ operation: "bootstrap", cause }),
       }),
       LogStorage.layerWal({ dir }),

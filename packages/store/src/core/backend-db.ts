@@ -13,7 +13,8 @@
 // - cluster: clusterVersion; auth: authRevision 1; alarm, authUsers,
 //   authRoles: empty.
 // Pure: the state in, the file's bytes out (bolt.ts writes the pages).
-import { type BoltBucket, compareBytes, writeBolt } from "./bolt.ts"
+import { type BoltBucket, writeBolt } from "./bolt.ts"
+import { compareBytes } from "./bytes.ts"
 import type { StoreState } from "./mvcc.ts"
 import type { KeyValue, Member } from "./types.ts"
 
@@ -83,7 +84,8 @@ class Out {
 }
 
 const numberSize = (n: number): number => (n === 0 ? 0 : 1 + varintSize(n))
-const blobSize = (b: Uint8Array): number => (b.length === 0 ? 0 : 1 + varintSize(b.length) + b.length)
+const blobSize = (b: Uint8Array): number =>
+  b.length === 0 ? 0 : 1 + varintSize(b.length) + b.length
 
 /** mvccpb.KeyValue; a tombstone is written as etcd writes it: the key alone. */
 export const encodeStoredKeyValue = (kv: KeyValue): Uint8Array => {
@@ -188,4 +190,223 @@ export const writeBackendDb = (contents: BackendContents): Uint8Array => {
     { name: name("meta"), entries: byKey(meta) },
   ]
   return writeBolt(buckets)
+}
+
+// ---------------------------------------------------------------------------
+// Reading etcd's backend database (a snapshot file): what a restore needs.
+
+/** A snapshot file that cannot be restored, with the place and the reason. */
+export class SnapshotFileError extends Error {
+  override readonly name = "SnapshotFileError"
+}
+
+// A declaration (not an arrow) so that calls narrow types as `never` does.
+function refuse(reason: string): never {
+  throw new SnapshotFileError(reason)
+}
+
+/** Reads protobuf fields of one message: varints as unsigned 64-bit bigints, bytes as views. */
+const readFields = (
+  bytes: Uint8Array,
+  where: string,
+  field: (n: number, value: bigint | Uint8Array) => void,
+): void => {
+  let at = 0
+  const varint = (what: string): bigint => {
+    let n = 0n
+    for (let i = 0; i < 10; i++) {
+      if (at >= bytes.length) refuse(`${where}: ${what}: truncated varint`)
+      const b = bytes[at++] as number
+      n |= BigInt(b & 0x7f) << BigInt(7 * i)
+      if (b < 0x80) return BigInt.asUintN(64, n)
+    }
+    return refuse(`${where}: ${what}: varint too long`)
+  }
+  const small = (n: bigint, what: string): number =>
+    n > BigInt(bytes.length) ? refuse(`${where}: ${what}: ${n} is past the end`) : Number(n)
+  while (at < bytes.length) {
+    const tagValue = varint("tag")
+    if (tagValue > 0xffffffffn) refuse(`${where}: tag ${tagValue} above 2^32`)
+    const tag = Number(tagValue)
+    const n = Math.floor(tag / 8)
+    const wire = tag % 8
+    if (n === 0) refuse(`${where}: field number 0`)
+    if (wire === 0) field(n, varint(`field ${n}`))
+    else if (wire === 2) {
+      const len = small(varint(`field ${n} length`), `field ${n} length`)
+      if (at + len > bytes.length) refuse(`${where}: field ${n}: ${len} bytes past the end`)
+      field(n, bytes.subarray(at, at + len))
+      at += len
+    } else refuse(`${where}: field ${n}: wire type ${wire} is not one etcd writes here`)
+  }
+}
+
+/** A non-negative count or revision as a number (what we keep exactly: below 2^53). */
+const safe = (n: bigint, where: string): number =>
+  n > BigInt(Number.MAX_SAFE_INTEGER)
+    ? refuse(`${where}: ${BigInt.asIntN(64, n)} is negative or above 2^53`)
+    : Number(n)
+
+/** mvccpb.KeyValue, its lease ID as etcd wrote it (any 64 bits). */
+const decodeKeyValue = (
+  bytes: Uint8Array,
+  where: string,
+): { readonly kv: Omit<KeyValue, "lease">; readonly lease: bigint } => {
+  let key = new Uint8Array(0)
+  let value = new Uint8Array(0)
+  const numbers = [0n, 0n, 0n, 0n, 0n, 0n, 0n]
+  readFields(bytes, where, (n, v) => {
+    if (n === 1 || n === 5) {
+      if (typeof v === "bigint")
+        refuse(`${where}: field ${n} (${n === 1 ? "key" : "value"}) is not bytes`)
+      if (n === 1) key = v.slice()
+      else value = v.slice()
+    } else if (n >= 2 && n <= 6) {
+      if (typeof v !== "bigint") refuse(`${where}: field ${n} is not a varint`)
+      numbers[n] = v
+    }
+  })
+  return {
+    kv: {
+      key,
+      create_revision: safe(numbers[2] as bigint, `${where} create_revision`),
+      mod_revision: safe(numbers[3] as bigint, `${where} mod_revision`),
+      version: safe(numbers[4] as bigint, `${where} version`),
+      value,
+    },
+    lease: numbers[6] as bigint,
+  }
+}
+
+const u64Of = (bytes: Uint8Array, where: string): bigint => {
+  if (bytes.length !== 8) refuse(`${where}: ${bytes.length} bytes, expected 8`)
+  return new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0)
+}
+
+/** A revision key: [main, sub, tombstone]. */
+const revisionOf = (key: Uint8Array, where: string): [number, number, boolean] => {
+  const tombstone = key.length === 18 && key[17] === 0x74
+  if ((key.length !== 17 && !tombstone) || key[8] !== 0x5f)
+    refuse(`${where}: not a revision (main_sub, 17 bytes, or 18 with 't')`)
+  return [
+    safe(u64Of(key.subarray(0, 8), `${where} main`), `${where} main`),
+    safe(u64Of(key.subarray(9, 17), `${where} sub`), `${where} sub`),
+    tombstone,
+  ]
+}
+
+export interface RestoredBackend {
+  /** The key-value state, at log index 0, lease deadlines a full TTL from time 0. */
+  readonly state: StoreState
+  /** The consistent index the file recorded (the old cluster's; not kept). */
+  readonly consistentIndex: bigint
+  /**
+   * Lease IDs this store cannot hold (etcd's are any positive int64; ours stay
+   * below 2^53, as JavaScript numbers), each with the ID it was given here;
+   * keys and versions follow their lease.
+   */
+  readonly renumberedLeases: ReadonlyArray<readonly [from: bigint, to: number]>
+}
+
+/**
+ * The store state held by etcd's backend database (its buckets, as readBolt
+ * gives them), ready to bootstrap a new cluster with: revisions, versions,
+ * tombstones and the compaction as recorded; leases with their granted TTL
+ * (etcd too restarts them whole). Membership is not taken: a restore names
+ * the new cluster's members.
+ */
+export const readBackendDb = (
+  buckets: ReadonlyArray<{ readonly name: Uint8Array; readonly entries: BoltBucket["entries"] }>,
+): RestoredBackend => {
+  const byName = new Map(buckets.map((b) => [new TextDecoder().decode(b.name), b.entries]))
+  const keys = byName.get("key") ?? refuse('no "key" bucket: not an etcd backend database')
+  const meta = new Map(
+    (byName.get("meta") ?? []).map(([k, v]) => [new TextDecoder().decode(k), v] as const),
+  )
+  const compactBytes = meta.get("finishedCompactRev")
+  const compactRev =
+    compactBytes === undefined ? 0 : revisionOf(compactBytes, "meta finishedCompactRev")[0]
+  const indexBytes = meta.get("consistent_index")
+  const consistentIndex = indexBytes === undefined ? 0n : u64Of(indexBytes, "meta consistent_index")
+
+  // Leases first: IDs that do not fit a number get the next free ones.
+  const granted: Array<{ readonly id: bigint; readonly ttl: number }> = []
+  for (const [k, v] of byName.get("lease") ?? []) {
+    const id = u64Of(k, "lease bucket key")
+    const where = `lease ${id}`
+    let recorded = 0n
+    let ttl = 0n
+    readFields(v, where, (n, x) => {
+      if (typeof x !== "bigint") return
+      if (n === 1) recorded = x
+      else if (n === 2) ttl = x
+    })
+    if (recorded !== id) refuse(`${where}: its record holds ID ${recorded}`)
+    granted.push({ id, ttl: safe(ttl, `${where} TTL`) })
+  }
+  const renumbered = new Map<bigint, number>()
+  let nextFree = 1
+  for (const g of granted)
+    if (g.id <= BigInt(Number.MAX_SAFE_INTEGER) && Number(g.id) >= nextFree)
+      nextFree = Number(g.id) + 1
+  const leaseNumber = (id: bigint): number => {
+    if (id <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(id)
+    let to = renumbered.get(id)
+    if (to === undefined) {
+      to = nextFree++
+      renumbered.set(id, to)
+    }
+    return to
+  }
+  const leases = granted.map((g) => ({
+    ID: leaseNumber(g.id),
+    ttl: g.ttl,
+    deadline: g.ttl * 1000,
+  }))
+
+  const base: Array<KeyValue> = []
+  const log: Array<KeyValue> = []
+  let rev = 1
+  let previous: [number, number] = [0, -1]
+  for (const [k, v] of keys) {
+    const where = `key bucket, revision ${Buffer.from(k).toString("hex")}`
+    const [main, sub, tombstone] = revisionOf(k, where)
+    if (main < previous[0] || (main === previous[0] && sub <= previous[1]))
+      refuse(`${where}: out of order`)
+    previous = [main, sub]
+    const { kv, lease } = decodeKeyValue(v, where)
+    if (kv.key.length === 0) refuse(`${where}: the version has no key`)
+    if (!tombstone && (kv.mod_revision !== main || kv.version < 1 || kv.create_revision < 1))
+      refuse(
+        `${where}: mod_revision ${kv.mod_revision}, create_revision ${kv.create_revision}, version ${kv.version} do not fit its revision`,
+      )
+    const version: KeyValue = tombstone
+      ? {
+          key: kv.key,
+          create_revision: 0,
+          mod_revision: main,
+          version: 0,
+          value: new Uint8Array(0),
+          lease: 0,
+        }
+      : { ...kv, lease: lease === 0n ? 0 : leaseNumber(lease) }
+    if (main > rev) rev = main
+    ;(main < compactRev ? base : log).push(version)
+  }
+  if (compactRev > rev) rev = compactRev
+  base.sort((a, b) => compareBytes(a.key, b.key))
+  return {
+    state: {
+      rev,
+      compactRev,
+      time: 0,
+      appliedIndex: 0,
+      leases,
+      base,
+      log,
+      logLength: log.length,
+    },
+    consistentIndex,
+    renumberedLeases: [...renumbered],
+  }
 }

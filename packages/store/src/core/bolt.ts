@@ -18,6 +18,9 @@
 // with NoFreelistSync): bbolt then treats every page it cannot reach as free.
 // Pure: bytes in, bytes out.
 
+import { compareBytes } from "./bytes.ts"
+import { fnv64Bytes } from "./hash.ts"
+
 export const BOLT_PAGE_SIZE = 4096
 
 const MAGIC = 0xed0cdaed
@@ -42,19 +45,6 @@ export interface BoltBucket {
 /** A file that is not a bbolt database this reader understands, with the reason. */
 export class BoltFormatError extends Error {
   override readonly name = "BoltFormatError"
-}
-
-export const compareBytes = (a: Uint8Array, b: Uint8Array): number => {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number)
-  return a.length - b.length
-}
-
-/** FNV-1a, 64 bits, as bbolt checksums its meta (56 bytes per meta: BigInt is fine). */
-const fnv1a64 = (bytes: Uint8Array): bigint => {
-  let h = 0xcbf29ce484222325n
-  for (const b of bytes) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n)
-  return h
 }
 
 interface Element {
@@ -238,7 +228,11 @@ export const writeBolt = (
     view.setBigUint64(m + 32, NO_FREELIST, true)
     view.setBigUint64(m + 40, BigInt(total), true)
     view.setBigUint64(m + 48, BigInt(txid), true)
-    view.setBigUint64(m + META_SUMMED, fnv1a64(file.subarray(at + m, at + m + META_SUMMED)), true)
+    view.setBigUint64(
+      m + META_SUMMED,
+      fnv64Bytes(file.subarray(at + m, at + m + META_SUMMED)),
+      true,
+    )
   }
   return file
 }
@@ -264,7 +258,7 @@ const readMeta = (file: Uint8Array, at: number): Meta | string => {
   const m = PAGE_HEADER
   if (view.getUint32(m, true) !== MAGIC) return "bad magic"
   if (view.getUint32(m + 4, true) !== VERSION) return `version ${view.getUint32(m + 4, true)}`
-  const sum = fnv1a64(file.subarray(at + m, at + m + META_SUMMED))
+  const sum = fnv64Bytes(file.subarray(at + m, at + m + META_SUMMED))
   if (view.getBigUint64(m + META_SUMMED, true) !== sum) return "checksum mismatch"
   return {
     pageSize: view.getUint32(m + 8, true),

@@ -1,5 +1,7 @@
 // The pure core of the store: the MVCC state machine, watches, validation and
 // encodings. No clock, no randomness, no I/O.
+export * from "./backend-db.ts"
+export * from "./bolt.ts"
 export * from "./bootstrapped.ts"
 export * from "./bytes.ts"
 export * from "./codec.ts"
@@ -7,7 +9,7 @@ export * from "./config.ts"
 export { crc32 } from "./crc32.ts"
 export * from "./entry.ts"
 export * from "./errors.ts"
-export { fnv64 } from "./hash.ts"
+export { fnv64, fnv64Bytes } from "./hash.ts"
 export * from "./identity.ts"
 export { KeyIndex, KeyTree } from "./keyindex.ts"
 export * from "./learner.ts"

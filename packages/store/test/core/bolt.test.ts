@@ -1,12 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import {
-  BOLT_PAGE_SIZE,
-  BoltFormatError,
-  compareBytes,
-  readBolt,
-  writeBolt,
-} from "../../src/core/bolt.ts"
+import { BOLT_PAGE_SIZE, BoltFormatError, readBolt, writeBolt } from "../../src/core/bolt.ts"
+import { compareBytes } from "../../src/core/bytes.ts"
 
 const sortedUnique = (keys: ReadonlyArray<Uint8Array>): Array<Uint8Array> => {
   const sorted = [...keys].sort(compareBytes)

@@ -4,19 +4,18 @@
 // keys, versions, revisions, leases and compaction as our store did. etcd's
 // own snapshot of the restored data is then read back with our bbolt reader
 // and holds, in its key bucket, exactly the entries we wrote.
-import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { readBolt } from "../../src/core/bolt.ts"
-import { ensureEtcd, ensureEtcdctl, etcdctl } from "../support/etcdctl.ts"
-import { freePorts, waitFor } from "../support/processes.ts"
+import { ensureEtcd, ensureEtcdctl, etcdctl, type RealEtcd, startEtcd } from "../support/etcdctl.ts"
+import { freePorts } from "../support/processes.ts"
 import { startServer, type TestServer } from "../support/server.ts"
 
 let server: TestServer
 let dir: string
-let etcd: ChildProcess | undefined
+let etcd: RealEtcd | undefined
 
 const ok = async (endpoint: string, ...args: string[]): Promise<string> => {
   const r = await etcdctl(endpoint, args)
@@ -32,7 +31,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  etcd?.kill("SIGKILL")
+  etcd?.stop()
   await server.close()
   rmSync(dir, { recursive: true, force: true })
 })
@@ -96,23 +95,8 @@ describe("Snapshot with etcdctl and a real etcd", () => {
       `--initial-advertise-peer-urls=${peerURL}`,
     ])
     expect(restore.code).toBe(0)
-    const endpoint = `127.0.0.1:${client}`
-    let log = ""
-    etcd = spawn(ensureEtcd(), [
-      `--data-dir=${restored}`,
-      "--name=r",
-      `--listen-client-urls=http://${endpoint}`,
-      `--advertise-client-urls=http://${endpoint}`,
-      `--listen-peer-urls=${peerURL}`,
-      `--initial-advertise-peer-urls=${peerURL}`,
-    ])
-    etcd.stderr?.on("data", (d) => (log += d))
-    await waitFor(
-      "etcd ready",
-      () => (log.includes("ready to serve client requests") ? true : undefined),
-      30_000,
-    )
-
+    etcd = await startEtcd(restored, { client: client as number, peer: peer as number }, "r")
+    const endpoint = etcd.endpoint
     // The same keys with the same versions and revisions.
     const theirs = JSON.parse(await ok(endpoint, "get", "", "--prefix", "-w", "json"))
     expect(theirs.header.revision).toBe(head.header.revision)

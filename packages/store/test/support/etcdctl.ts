@@ -75,3 +75,47 @@ export const etcdctlStream = (
   child.stderr.on("data", (d) => (out += d))
   return { child, out: () => out }
 }
+
+export interface RealEtcd {
+  readonly endpoint: string
+  readonly peerURL: string
+  readonly stop: () => void
+}
+
+/**
+ * Starts a one-member real etcd on `dataDir` (made by etcd, or by a restore
+ * with this `name` and `peerPort`), and waits until it serves clients.
+ */
+export const startEtcd = async (
+  dataDir: string,
+  ports: { readonly client: number; readonly peer: number },
+  name = "e",
+): Promise<RealEtcd> => {
+  const endpoint = `127.0.0.1:${ports.client}`
+  const peerURL = `http://127.0.0.1:${ports.peer}`
+  const child = spawn(ensureEtcd(), [
+    `--data-dir=${dataDir}`,
+    `--name=${name}`,
+    `--listen-client-urls=http://${endpoint}`,
+    `--advertise-client-urls=http://${endpoint}`,
+    `--listen-peer-urls=${peerURL}`,
+    `--initial-advertise-peer-urls=${peerURL}`,
+    `--initial-cluster=${name}=${peerURL}`,
+  ])
+  let log = ""
+  child.stderr?.on("data", (d) => (log += d))
+  child.stdout?.on("data", (d) => (log += d))
+  await new Promise<void>((resolve, reject) => {
+    const check = (): void => {
+      if (log.includes("ready to serve client requests")) {
+        child.stderr?.off("data", check)
+        child.off("exit", exited)
+        resolve()
+      }
+    }
+    const exited = (code: number | null) => reject(new Error(`etcd exited (${code}):\n${log}`))
+    child.stderr?.on("data", check)
+    child.once("exit", exited)
+  })
+  return { endpoint, peerURL, stop: () => child.kill("SIGKILL") }
+}
