@@ -1,7 +1,7 @@
 // The Cluster and Maintenance APIs (membership and status) over an Applier.
 import { Cause, Context, Effect, Exit, Layer, Schedule } from "effect"
 import { Applier, fullHeader } from "./applier.ts"
-import { writeBackendDb } from "./core/backend-db.ts"
+import { writeBackendDbSteps } from "./core/backend-db.ts"
 import { ErrNoLeader, ErrNotLeader, ErrTimeout, GrpcCode, isEtcdFailure } from "./core/errors.ts"
 import type {
   HashKVResponse,
@@ -21,6 +21,7 @@ import type {
 } from "./core/types.ts"
 import { EtcdError } from "./errors.ts"
 import { promoteOn } from "./grpc/forward.ts"
+import { stepsInTurns } from "./replica.ts"
 
 /** The etcd API version this store speaks (reported by Status). */
 export const ETCD_API_VERSION = "3.4.0"
@@ -127,7 +128,11 @@ export class Cluster extends Context.Service<Cluster, ClusterShape>()("@flotilla
           const state = yield* applier.read((store) => store.exportState(), true)
           const members = yield* applier.members
           const removed = yield* applier.removedMembers
-          return writeBackendDb({ state, members, removed, clusterVersion: ETCD_API_VERSION })
+          // Built between other work (Raft ticks, heartbeats, requests): a large store
+          // takes seconds, longer than an election timeout, if built at once.
+          return yield* stepsInTurns(
+            writeBackendDbSteps({ state, members, removed, clusterVersion: ETCD_API_VERSION }),
+          )
         }),
         isLearner: () => applier.isLearner(),
         memberList: Effect.all({ header, members: applier.members }),

@@ -224,12 +224,12 @@ const peekId = (b: Uint8Array): number | undefined => {
  * I/O and the apply path run between them: a large snapshot costs many short
  * pauses instead of one long stall.
  */
-const stepsInTurns = (steps: Generator<void, Uint8Array, void>): Effect.Effect<Uint8Array> =>
-  Effect.callback<Uint8Array>((resume) => {
+export const stepsInTurns = <A>(steps: Generator<void, A, void>): Effect.Effect<A> =>
+  Effect.callback<A>((resume) => {
     let cancelled = false
     const turn = (): void => {
       if (cancelled) return
-      let r: IteratorResult<void, Uint8Array>
+      let r: IteratorResult<void, A>
       try {
         r = steps.next()
       } catch (e) {

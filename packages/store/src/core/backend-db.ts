@@ -13,8 +13,9 @@
 // - cluster: clusterVersion; auth: authRevision 1; alarm, authUsers,
 //   authRoles: empty.
 // Pure: the state in, the file's bytes out (bolt.ts writes the pages).
-import { type BoltBucket, writeBolt } from "./bolt.ts"
+import { type BoltBucket, writeBoltSteps } from "./bolt.ts"
 import { compareBytes } from "./bytes.ts"
+import { runSteps } from "./codec.ts"
 import type { StoreState } from "./mvcc.ts"
 import type { KeyValue, Member } from "./types.ts"
 
@@ -137,7 +138,9 @@ const byKey = (
 ): Array<readonly [Uint8Array, Uint8Array]> => entries.sort((a, b) => compareBytes(a[0], b[0]))
 
 /** The key bucket: versions below the compaction (one per key), then the change log. */
-const keyBucket = (state: StoreState): Array<readonly [Uint8Array, Uint8Array]> => {
+function* keyBucket(
+  state: StoreState,
+): Generator<void, Array<readonly [Uint8Array, Uint8Array]>, void> {
   const entries: Array<readonly [Uint8Array, Uint8Array]> = []
   // Sub revisions: a change's place among the changes of its revision.
   let lastMain = -1
@@ -150,13 +153,31 @@ const keyBucket = (state: StoreState): Array<readonly [Uint8Array, Uint8Array]> 
   // The base is in key order; its versions' order within a revision is not
   // known any more, so they take sub revisions in key order.
   const base = [...state.base].sort((a, b) => a.mod_revision - b.mod_revision)
-  for (const kv of base) add(kv)
-  for (let i = 0; i < state.logLength; i++) add(state.log[i] as KeyValue)
+  for (const kv of base) {
+    add(kv)
+    if (entries.length % VERSIONS_PER_STEP === 0) yield
+  }
+  for (let i = 0; i < state.logLength; i++) {
+    add(state.log[i] as KeyValue)
+    if (entries.length % VERSIONS_PER_STEP === 0) yield
+  }
+  // In revision order already (the base's revisions are all below the log's), but made sure.
+  yield
   return byKey(entries)
 }
 
-/** The bytes of etcd's backend database holding `contents`. */
-export const writeBackendDb = (contents: BackendContents): Uint8Array => {
+/** Versions encoded between two steps of `writeBackendDbSteps`. */
+const VERSIONS_PER_STEP = 4096
+
+/** `writeBackendDbSteps` at once. */
+export const writeBackendDb = (contents: BackendContents): Uint8Array =>
+  runSteps(writeBackendDbSteps(contents))
+
+/**
+ * The bytes of etcd's backend database holding `contents`, in steps of a
+ * millisecond or two (a member runs them between other work).
+ */
+export function* writeBackendDbSteps(contents: BackendContents): Generator<void, Uint8Array, void> {
   const { state } = contents
   const name = (s: string) => text.encode(s)
   const meta: Array<readonly [Uint8Array, Uint8Array]> = [
@@ -172,7 +193,7 @@ export const writeBackendDb = (contents: BackendContents): Uint8Array => {
     { name: name("authRoles"), entries: [] },
     { name: name("authUsers"), entries: [] },
     { name: name("cluster"), entries: [[name("clusterVersion"), name(contents.clusterVersion)]] },
-    { name: name("key"), entries: keyBucket(state) },
+    { name: name("key"), entries: yield* keyBucket(state) },
     {
       name: name("lease"),
       entries: byKey(state.leases.map((l) => [u64be(BigInt(l.ID)), encodeLease(l.ID, l.ttl)])),
@@ -189,7 +210,7 @@ export const writeBackendDb = (contents: BackendContents): Uint8Array => {
     },
     { name: name("meta"), entries: byKey(meta) },
   ]
-  return writeBolt(buckets)
+  return yield* writeBoltSteps(buckets)
 }
 
 // ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@
 // Pure: bytes in, bytes out.
 
 import { compareBytes } from "./bytes.ts"
+import { runSteps } from "./codec.ts"
 import { fnv64Bytes } from "./hash.ts"
 
 export const BOLT_PAGE_SIZE = 4096
@@ -33,6 +34,8 @@ const LEAF_PAGE = 0x02
 const META_PAGE = 0x04
 const BUCKET_LEAF = 0x01
 const NO_FREELIST = 0xffff_ffff_ffff_ffffn
+/** Pages written between two steps of `writeBoltSteps` (~256 KiB: a millisecond or two). */
+const PAGES_PER_STEP = 64
 /** Bytes of the meta covered by its checksum (everything before the checksum). */
 const META_SUMMED = 56
 
@@ -104,8 +107,8 @@ class Writer {
     })
   }
 
-  /** Writes a B+tree of sorted elements; returns its root pgid. */
-  tree(elements: ReadonlyArray<Element>): number {
+  /** Writes a B+tree of sorted elements, in steps; returns its root pgid. */
+  *tree(elements: ReadonlyArray<Element>): Generator<void, number, void> {
     // Leaves: greedily filled up to a page; an element larger than a page gets overflow pages.
     let level: Array<{ key: Uint8Array; id: number }> = []
     let start = 0
@@ -124,6 +127,7 @@ class Writer {
       Writer.fillLeaf(bytes, 0, chunk)
       level.push({ key: chunk[0]?.key ?? new Uint8Array(0), id })
       start = end
+      if (level.length % PAGES_PER_STEP === 0) yield
       if (elements.length === 0) break
     }
     // Branches, level by level, until one node is left.
@@ -152,6 +156,7 @@ class Writer {
         })
         above.push({ key: (chunk[0] as { key: Uint8Array }).key, id })
         s = e
+        if (above.length % PAGES_PER_STEP === 0) yield
       }
       level = above
     }
@@ -183,32 +188,38 @@ const checkSorted = (what: string, keys: ReadonlyArray<Uint8Array>): void => {
  * Buckets whose one leaf would take at most a quarter page are stored inline
  * in the root leaf, as bbolt itself stores them.
  */
-export const writeBolt = (
+export function* writeBoltSteps(
   buckets: ReadonlyArray<BoltBucket>,
   pageSize: number = BOLT_PAGE_SIZE,
-): Uint8Array => {
+): Generator<void, Uint8Array, void> {
   const sorted = [...buckets].sort((a, b) => compareBytes(a.name, b.name))
   checkSorted(
     "bucket names",
     sorted.map((b) => b.name),
   )
   const w = new Writer(pageSize)
-  const roots: Array<Element> = sorted.map((b) => {
+  const roots: Array<Element> = []
+  for (const b of sorted) {
     checkSorted(
       `bucket ${new TextDecoder().decode(b.name)}`,
       b.entries.map(([k]) => k),
     )
     const elements = b.entries.map(([key, value]) => ({ key, value, flags: 0 }))
+    yield
     const value =
       leafSize(elements) <= pageSize / 4
         ? bucketHeader(0, elements)
-        : bucketHeader(w.tree(elements))
-    return { key: b.name, value, flags: BUCKET_LEAF }
-  })
-  const root = w.tree(roots)
+        : bucketHeader(yield* w.tree(elements))
+    roots.push({ key: b.name, value, flags: BUCKET_LEAF })
+  }
+  const root = yield* w.tree(roots)
   const total = w.next
   const file = new Uint8Array(total * pageSize)
-  for (const p of w.pages) file.set(p.bytes, p.id * pageSize)
+  for (let i = 0; i < w.pages.length; i++) {
+    const p = w.pages[i] as { readonly id: number; readonly bytes: Uint8Array }
+    file.set(p.bytes, p.id * pageSize)
+    if (i % (4 * PAGES_PER_STEP) === 0) yield
+  }
   // Two metas, as bbolt keeps them; the reader takes the valid one with the higher txid.
   for (const [pgid, txid] of [
     [0, 2],
@@ -236,6 +247,12 @@ export const writeBolt = (
   }
   return file
 }
+
+/** `writeBoltSteps` at once. */
+export const writeBolt = (
+  buckets: ReadonlyArray<BoltBucket>,
+  pageSize: number = BOLT_PAGE_SIZE,
+): Uint8Array => runSteps(writeBoltSteps(buckets, pageSize))
 
 // ---------------------------------------------------------------------------
 // Reading (for our own restore and for tests): every offset is checked.

@@ -6,6 +6,7 @@ import {
   revisionKey,
   SnapshotFileError,
   writeBackendDb,
+  writeBackendDbSteps,
 } from "../../src/core/backend-db.ts"
 import { readBolt } from "../../src/core/bolt.ts"
 import { MvccStore } from "../../src/core/mvcc.ts"
@@ -134,6 +135,27 @@ describe("restoring etcd's backend layout", () => {
       }),
       { numRuns: 200 },
     )
+  })
+
+  it("is built in steps, a bounded amount of work each", () => {
+    const store = new MvccStore()
+    for (let i = 0; i < 20_000; i++) store.put({ key: enc(`k${i}`), value: new Uint8Array(100) })
+    const contents = {
+      state: store.exportState(),
+      members: [],
+      removed: [],
+      clusterVersion: "3.4.0",
+    }
+    const steps = writeBackendDbSteps(contents)
+    let count = 0
+    let r = steps.next()
+    while (r.done !== true) {
+      count++
+      r = steps.next()
+    }
+    // At least one step per 4,096 versions encoded and per 64 pages written.
+    expect(count).toBeGreaterThan(20_000 / 4096 + (20_000 * 120) / 4096 / 64)
+    expect(r.value).toEqual(writeBackendDb(contents))
   })
 
   it("names the entry at fault in a damaged key bucket", () => {
