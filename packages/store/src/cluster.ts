@@ -52,6 +52,25 @@ export interface ClusterShape {
    * Read locally, as etcd reads its own backend, on any member.
    */
   readonly snapshot: Effect.Effect<Uint8Array, EtcdError>
+  /** What this member's /metrics reports of it, read locally. */
+  readonly stats: Effect.Effect<MemberStats>
+}
+
+/** A member's figures for /metrics (etcd_server_*, etcd_debugging_mvcc_*, etcd_mvcc_*). */
+export interface MemberStats {
+  readonly memberId: bigint
+  readonly leader: bigint
+  readonly isLearner: boolean
+  readonly raftTerm: number
+  readonly raftIndex: number
+  readonly raftAppliedIndex: number
+  readonly revision: number
+  readonly compactRevision: number
+  /** Keys in the index (deleted ones too, until compacted away), as etcd's keys_total. */
+  readonly keys: number
+  readonly dbSize: number
+  readonly watchStreams: number
+  readonly watchers: number
 }
 
 /** How long a promotion may look for the leader's answer (etcd: its request timeout). */
@@ -123,6 +142,32 @@ export class Cluster extends Context.Service<Cluster, ClusterShape>()("@flotilla
       }
       return Cluster.of({
         hashKV,
+        stats: Effect.gen(function* () {
+          const s = yield* applier.status
+          const store = yield* Effect.orDie(
+            applier.read(
+              (m) => ({
+                revision: m.rev,
+                compactRevision: m.compactRev,
+                keys: m.keyCount,
+                dbSize: m.sizeBytes,
+              }),
+              true,
+            ),
+          )
+          const watch = yield* applier.watchStats
+          return {
+            memberId: s.memberId,
+            leader: s.leader,
+            isLearner: s.isLearner,
+            raftTerm: s.raftTerm,
+            raftIndex: s.raftIndex,
+            raftAppliedIndex: s.raftAppliedIndex,
+            ...store,
+            watchStreams: watch.streams,
+            watchers: watch.watchers,
+          }
+        }),
         snapshot: Effect.gen(function* () {
           // The captured state stays as it is while later entries apply (mvcc.ts's exportState).
           const state = yield* applier.read((store) => store.exportState(), true)

@@ -206,9 +206,17 @@ class MessageReader {
   }
 }
 
+/** Told of every call of a known method: its start and its end (for metrics). */
+export interface GrpcCallObserver {
+  readonly started: (path: string, kind: GrpcMethod["kind"]) => void
+  /** The call ended with `code` (CANCELLED when the client went away before an answer). */
+  readonly handled: (path: string, kind: GrpcMethod["kind"], code: number) => void
+}
+
 export interface GrpcServerOptions {
   /** Largest request message accepted. */
   readonly maxReceiveBytes: number
+  readonly observer?: GrpcCallObserver
 }
 
 /** An HTTP/2 server (fed connections by its owner) answering the given methods by :path. */
@@ -249,8 +257,16 @@ export const makeGrpcServer = (
       return
     }
     const reader = new MessageReader(options.maxReceiveBytes)
-    if (method.kind === "unary") serveUnary(stream, method, reader, deadline)
-    else serveBidi(stream, method, reader, deadline)
+    const observer = options.observer
+    observer?.started(path, method.kind)
+    let ended = false
+    const onEnd = (code: number): void => {
+      if (ended) return
+      ended = true
+      observer?.handled(path, method.kind, code)
+    }
+    if (method.kind === "unary") serveUnary(stream, method, reader, deadline, onEnd)
+    else serveBidi(stream, method, reader, deadline, onEnd)
   })
   return server
 }
@@ -276,6 +292,7 @@ const serveUnary = (
   method: UnaryMethod,
   reader: MessageReader,
   deadline: number | undefined,
+  onEnd: (code: number) => void,
 ): void => {
   let started = false
   let cancel: (() => void) | undefined
@@ -289,6 +306,7 @@ const serveUnary = (
   const reply: UnaryReply = (error, frame) => {
     if (done) return
     done = true
+    onEnd(error === null ? 0 : error.code)
     stopTimer()
     if (stream.destroyed || stream.closed) return
     if (error !== null) {
@@ -326,6 +344,7 @@ const serveUnary = (
   stream.on("close", () => {
     if (!done) {
       done = true
+      onEnd(GrpcCode.CANCELLED)
       stopTimer()
       cancel?.()
     }
@@ -337,6 +356,7 @@ const serveBidi = (
   method: BidiMethod,
   reader: MessageReader,
   deadline: number | undefined,
+  onEnd: (code: number) => void,
 ): void => {
   let finished = false
   const send = (frame: Uint8Array): void => {
@@ -349,6 +369,7 @@ const serveBidi = (
   const end = (status: GrpcStatus): void => {
     if (finished) return
     finished = true
+    onEnd(status.code)
     if (stream.headersSent) endWithTrailers(stream, status)
     else trailersOnly(stream, status)
   }
@@ -382,5 +403,9 @@ const serveBidi = (
     close()
     end({ code: 0, message: "" })
   })
-  stream.on("close", close)
+  stream.on("close", () => {
+    // Gone before the stream was ended: the client cancelled.
+    if (!finished) onEnd(GrpcCode.CANCELLED)
+    close()
+  })
 }

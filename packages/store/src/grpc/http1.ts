@@ -14,6 +14,8 @@ export interface Http1Endpoints {
   /** Whether the member can serve a linearizable read now (bounded in time by the caller). */
   readonly health: () => Promise<boolean>
   readonly version: { readonly etcdserver: string; readonly etcdcluster: string }
+  /** The Prometheus exposition of the member's metrics. */
+  readonly metrics: () => Promise<string>
 }
 
 /** The most a request's head may take (Go's default MaxHeaderBytes is 1 MiB; probes send ~100 bytes). */
@@ -42,6 +44,7 @@ const text = "text/plain; charset=utf-8"
 export type Http1Route =
   | { readonly _tag: "Health" }
   | { readonly _tag: "Version" }
+  | { readonly _tag: "Metrics" }
   | { readonly _tag: "NotFound" }
   | { readonly _tag: "MethodNotAllowed" }
   | { readonly _tag: "BadRequest" }
@@ -56,7 +59,14 @@ export const routeHttp1 = (head: string): Http1Route => {
   const target = m[2]!
   const q = target.indexOf("?")
   const path = q < 0 ? target : target.slice(0, q)
-  const known = path === "/health" ? "Health" : path === "/version" ? "Version" : undefined
+  const known =
+    path === "/health"
+      ? "Health"
+      : path === "/version"
+        ? "Version"
+        : path === "/metrics"
+          ? "Metrics"
+          : undefined
   if (known === undefined) return { _tag: "NotFound" }
   if (method !== "GET" && method !== "HEAD") return { _tag: "MethodNotAllowed" }
   return { _tag: known }
@@ -102,6 +112,21 @@ export const serveHttp1 = (socket: net.Socket, already: Buffer, endpoints: Http1
         return finish(
           answer("200 OK", "application/json", JSON.stringify(endpoints.version), "", isHead),
         )
+      case "Metrics": {
+        const failed = answer(
+          "500 Internal Server Error",
+          text,
+          "metrics unavailable\n",
+          "",
+          isHead,
+        )
+        endpoints.metrics().then(
+          (body) =>
+            finish(answer("200 OK", "text/plain; version=0.0.4; charset=utf-8", body, "", isHead)),
+          () => finish(failed),
+        )
+        return
+      }
       case "Health": {
         const unhealthy = answer("503 Service Unavailable", text, '{"health":"false"}', "", isHead)
         endpoints.health().then(

@@ -22,6 +22,7 @@ import { KV } from "../kv.ts"
 import { handleConnection } from "./authority.ts"
 import { type GrpcMethod, type GrpcStatus, makeGrpcServer } from "./h2.ts"
 import { type Http1Endpoints, serveHttp1 } from "./http1.ts"
+import { MemberCounters, memberMetrics } from "./metrics.ts"
 import {
   frameDeleteResponse,
   frameKeepAliveResponse,
@@ -471,7 +472,11 @@ export const serve = (
       (r) => ({ header: wireHeader(r.header) }),
     )
 
-    const server = makeGrpcServer(methods, { maxReceiveBytes: maxRequestBytes + 512 * 1024 })
+    const counters = new MemberCounters()
+    const server = makeGrpcServer(methods, {
+      maxReceiveBytes: maxRequestBytes + 512 * 1024,
+      observer: counters,
+    })
     const host = options.host ?? "127.0.0.1"
     // etcd 3.4's /health: a linearizable read of one key within a second.
     const healthRead = kv
@@ -480,9 +485,24 @@ export const serve = (
     const endpoints: Http1Endpoints = {
       health: () =>
         new Promise((resolve) => {
-          runCallback(healthRead, { onExit: (exit) => resolve(Exit.isSuccess(exit)) })
+          runCallback(healthRead, {
+            onExit: (exit) => {
+              if (Exit.isSuccess(exit)) counters.healthSuccess++
+              else counters.healthFailures++
+              resolve(Exit.isSuccess(exit))
+            },
+          })
         }),
       version: { etcdserver: ETCD_API_VERSION, etcdcluster: ETCD_API_VERSION },
+      metrics: () =>
+        new Promise((resolve, reject) => {
+          runCallback(cluster.stats, {
+            onExit: (exit) =>
+              Exit.isSuccess(exit)
+                ? resolve(memberMetrics(exit.value, counters, ETCD_API_VERSION))
+                : reject(new Error("member stats unavailable")),
+          })
+        }),
     }
     const port = yield* listen(
       server,
