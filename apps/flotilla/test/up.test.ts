@@ -25,7 +25,16 @@ const start = (extra: ReadonlyArray<string> = [], dataDir = dir, port: string | 
   }>((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [bin, "up", ...(port === "default" ? [] : ["--port", port]), "--data-dir", dataDir, ...extra],
+      [
+        bin,
+        "up",
+        ...(port === "default" ? [] : ["--port", port]),
+        // The store's etcd port on any free port too (not 2379 and up), unless the store is remote.
+        ...(port === "default" || extra.includes("--etcd-servers") ? [] : ["--etcd-port", "0"]),
+        "--data-dir",
+        dataDir,
+        ...extra,
+      ],
       {
         env: plainEnv,
       },
@@ -177,6 +186,15 @@ describe("flotilla up", () => {
     expect((await kubectl("create", "namespace", "kept")).stdout.trim()).toBe(
       "namespace/kept created",
     )
+    // The embedded store's etcd v3 API: etcdctl sees what the API server keeps.
+    const etcd = /store's etcd v3 API on (127\.0\.0\.1:\d+) \(etcdctl/.exec(first.output())?.[1]
+    expect(etcd).toBeDefined()
+    const stored = await promisify(execFile)(
+      "/usr/bin/etcdctl",
+      [`--endpoints=${etcd}`, "get", "/registry/namespaces/kept", "--print-value-only"],
+      { encoding: "utf8", env: { ...plainEnv, ETCDCTL_API: "3" } },
+    )
+    expect(JSON.parse(stored.stdout).metadata.name).toBe("kept")
     const before = (
       await kubectl("get", "namespace", "kept", "-o", "jsonpath={.metadata.resourceVersion}")
     ).stdout
@@ -268,6 +286,11 @@ describe("flotilla up", () => {
         [
           ["--etcd-servers", "127.0.0.1:2379", "--members", "3"],
           "flotilla up: --members: the embedded store's size; it does not apply with --etcd-servers",
+        ],
+        [["--etcd-port", "70000"], "flotilla up: --etcd-port: must be from 0 to 65535, got 70000"],
+        [
+          ["--etcd-servers", "127.0.0.1:2379", "--etcd-port", "2379"],
+          "flotilla up: --etcd-port: the embedded store's port; it does not apply with --etcd-servers",
         ],
       ] as const) {
         const r = await refused([...args, "--data-dir", target])

@@ -22,13 +22,16 @@ const integerFlag = (flag: string, text: string): Result.Result<number, string> 
 }
 
 /** `--port`: 0 (any free port) to 65535; absent means 6443 or the next free one. */
-export const decodePort = (text: string | undefined): Result.Result<number | undefined, string> =>
+export const decodePort = (
+  text: string | undefined,
+  flag = "port",
+): Result.Result<number | undefined, string> =>
   text === undefined
     ? Result.succeed(undefined)
-    : Result.flatMap(integerFlag("port", text), (port) =>
+    : Result.flatMap(integerFlag(flag, text), (port) =>
         port >= 0 && port <= 65535
           ? Result.succeed(port)
-          : Result.fail(`--port: must be from 0 to 65535, got ${port}`),
+          : Result.fail(`--${flag}: must be from 0 to 65535, got ${port}`),
       )
 
 /** `--data-dir`: any path but the empty one (which would be the working directory). */

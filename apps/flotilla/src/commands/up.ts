@@ -3,7 +3,8 @@
  * the store (three members replicated by Raft inside this process, each with
  * its write-ahead log under `<data-dir>/store/`; or remote etcd v3 endpoints
  * with `--etcd-servers`), the API server on 127.0.0.1 (`--port`, default 6443
- * or the next free port), writes a kubeconfig into the data directory
+ * or the next free port), the embedded store's etcd v3 API for etcdctl
+ * (`--etcd-port`, default 2379 or the next free port), writes a kubeconfig into the data directory
  * (`.flotilla` unless `--data-dir` says otherwise), prints the kubectl line,
  * and runs until Ctrl-C, when it stops cleanly. A second `up` on the same data
  * directory starts the members from their logs and finds every object, with
@@ -21,8 +22,8 @@ import {
   writeFileSync,
 } from "node:fs"
 import { join, resolve } from "node:path"
-import { type ApiServerShape, serve } from "@flotilla/apiserver"
-import { KV, mkdirAll } from "@flotilla/store"
+import { serve } from "@flotilla/apiserver"
+import { KV, mkdirAll, serve as serveEtcd } from "@flotilla/store"
 import {
   Console,
   Context,
@@ -68,6 +69,12 @@ const dataDir = Flag.String("data-dir").pipe(
 const members = Flag.String("members").pipe(
   Flag.withDescription(
     `Members of the embedded store, replicated by Raft (1-${maxMembers}; default 3, or the count an existing data directory was made with)`,
+  ),
+  Flag.optional,
+)
+const etcdPort = Flag.String("etcd-port").pipe(
+  Flag.withDescription(
+    "Port of the embedded store's etcd v3 API on 127.0.0.1, for etcdctl (default 2379, or the next free one)",
   ),
   Flag.optional,
 )
@@ -218,14 +225,23 @@ const statOrUndefined = (path: string) => {
 }
 
 /** Listens on the asked port, or on the first free one from 6443. */
-const listen = (kv: KV["Service"], asked: number | undefined) =>
+/**
+ * Starts a server on port `asked`, or on the first free one from `first`
+ * (`portSearch` tried); `flag` names the port in refusals.
+ */
+const onFreePort = <A, R>(
+  start: (port: number) => Effect.Effect<A, { readonly message: string }, R>,
+  asked: number | undefined,
+  first: number,
+  flag: string,
+) =>
   Effect.gen(function* () {
-    const first = asked ?? 6443
-    const last = asked !== undefined ? first : first + portSearch
+    const from = asked ?? first
+    const last = asked !== undefined ? from : from + portSearch
     let lastError = ""
-    for (let p = first; p <= last; p++) {
-      const server = yield* serve(kv, { port: p }).pipe(
-        Effect.map((s): ApiServerShape | undefined => s),
+    for (let p = from; p <= last; p++) {
+      const server = yield* start(p).pipe(
+        Effect.map((s): A | undefined => s),
         Effect.catch((e) => {
           lastError = e.message
           return Effect.succeed(undefined)
@@ -236,10 +252,13 @@ const listen = (kv: KV["Service"], asked: number | undefined) =>
     return yield* new UpFailed({
       message:
         asked !== undefined
-          ? `--port ${asked}: ${listenReason(lastError)}`
-          : `no free port from ${first} to ${last} (pass --port): ${lastError}`,
+          ? `--${flag} ${asked}: ${listenReason(lastError)}`
+          : `no free port from ${from} to ${last} (pass --${flag}): ${lastError}`,
     })
   })
+
+const listen = (kv: KV["Service"], asked: number | undefined) =>
+  onFreePort((p) => serve(kv, { port: p }), asked, 6443, "port")
 
 /** Why a listen failed, in a few words. */
 const listenReason = (message: string): string =>
@@ -250,12 +269,22 @@ const listenReason = (message: string): string =>
       : message
 
 /** The embedded store: `members` Raft members with their logs under `<dir>/store`. */
-const embedded = (dir: string, members: number) =>
+/**
+ * The embedded store, and its etcd v3 API on 127.0.0.1 (the first member's),
+ * so that etcdctl can look at what the API server keeps under /registry.
+ */
+const embedded = (dir: string, members: number, etcdPort: number | undefined) =>
   Effect.gen(function* () {
     const context = yield* Layer.build(KV.layerRaft({ members, dataDir: join(dir, "store") })).pipe(
       Effect.mapError((e) => new UpFailed({ message: `starting the store: ${e.message}` })),
     )
-    return Context.get(context, KV)
+    const etcd = yield* onFreePort(
+      (p) => Effect.provide(serveEtcd({ port: p }), context),
+      etcdPort,
+      2379,
+      "etcd-port",
+    )
+    return { kv: Context.get(context, KV), etcd: `${etcd.host}:${etcd.port}` }
   })
 
 /**
@@ -312,10 +341,12 @@ const startUp = Effect.fn(function* (flags: {
   readonly port: Option.Option<string>
   readonly dataDir: string
   readonly members: Option.Option<string>
+  readonly etcdPort: Option.Option<string>
   readonly etcdServers: Option.Option<string>
   readonly schedulerConfig: Option.Option<string>
 }) {
   const port = yield* usage(decodePort(Option.getOrUndefined(flags.port)))
+  const etcdPort = yield* usage(decodePort(Option.getOrUndefined(flags.etcdPort), "etcd-port"))
   const dataDir = yield* usage(decodeDataDir(flags.dataDir))
   const asked = yield* usage(decodeMembers(Option.getOrUndefined(flags.members)))
   const endpoints = Option.isSome(flags.etcdServers)
@@ -324,6 +355,11 @@ const startUp = Effect.fn(function* (flags: {
   if (endpoints !== undefined && asked !== undefined) {
     return yield* new UpUsageError({
       message: "--members: the embedded store's size; it does not apply with --etcd-servers",
+    })
+  }
+  if (endpoints !== undefined && etcdPort !== undefined) {
+    return yield* new UpUsageError({
+      message: "--etcd-port: the embedded store's port; it does not apply with --etcd-servers",
     })
   }
   const dir = resolve(dataDir)
@@ -345,13 +381,17 @@ const startUp = Effect.fn(function* (flags: {
               ),
             )
           : 0
-      const kv =
+      const store =
         endpoints === undefined
-          ? yield* embedded(dir, members)
-          : yield* remote(
-              endpoints,
-              Option.getOrElse(flags.etcdServers, () => ""),
-            )
+          ? yield* embedded(dir, members, etcdPort)
+          : {
+              kv: yield* remote(
+                endpoints,
+                Option.getOrElse(flags.etcdServers, () => ""),
+              ),
+              etcd: undefined,
+            }
+      const kv = store.kv
       const server = yield* listen(kv, port)
       const profiles = yield* startScheduler({ server: server.url }, flags.schedulerConfig)
       // Written last: a kubeconfig on disk names a server that is serving.
@@ -368,6 +408,10 @@ const startUp = Effect.fn(function* (flags: {
           ? `flotilla: store: etcd v3 endpoints ${endpoints.join(",")}`
           : `flotilla: store: ${members} member${members === 1 ? "" : "s"} replicated by Raft, write-ahead logs in ${storeDir}`,
       )
+      if (store.etcd !== undefined)
+        yield* Console.log(
+          `flotilla: store's etcd v3 API on ${store.etcd} (etcdctl --endpoints=${store.etcd} get /registry --prefix --keys-only)`,
+        )
       yield* Console.log(`flotilla: API server on ${server.url} (kubectl v1.32 compatible)`)
       yield* Console.log(`flotilla: kubeconfig ${kubeconfig}`)
       yield* Console.log(`flotilla: scheduler running (profiles: ${profiles.join(", ")})`)
@@ -389,7 +433,7 @@ const startUp = Effect.fn(function* (flags: {
 
 export const up = Command.make(
   "up",
-  { port, dataDir, members, etcdServers, schedulerConfig: schedulerConfigFlag },
+  { port, dataDir, members, etcdPort, etcdServers, schedulerConfig: schedulerConfigFlag },
   (flags) =>
     startUp(flags).pipe(Effect.tapError((e) => Console.error(`flotilla up: ${e.message}`))),
 ).pipe(
