@@ -29,6 +29,7 @@ export {
 export * as extensionsv1beta1 from "./extensions/v1beta1.ts"
 export * from "./fields.ts"
 export * from "./intstr.ts"
+export { jsonEqual } from "./json.ts"
 export * from "./labels.ts"
 export * from "./manifest.ts"
 export * as metav1 from "./meta/v1.ts"

@@ -225,6 +225,58 @@ describe("pod updates (ValidatePodUpdate)", () => {
   })
 })
 
+describe("pod spec rules of an update (a stored spec found valid is not walked again)", () => {
+  const deepFreeze = <A>(v: A): A => {
+    if (typeof v === "object" && v !== null && !Object.isFrozen(v)) {
+      Object.freeze(v)
+      for (const x of Object.values(v)) deepFreeze(x)
+    }
+    return v
+  }
+  it("property: give the errors a fresh validation gives, whether the stored spec was valid, invalid or changed", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          arbitrary(PodSpec),
+          // Mostly valid specs, so that the stored one was often found valid.
+          fc.record({
+            containers: fc.uniqueArray(
+              fc.record({
+                name: fc.constantFrom("web", "side", "init"),
+                image: fc.constantFrom("nginx:1.27", "busybox"),
+              }),
+              { minLength: 1, maxLength: 3, selector: (c) => c.name },
+            ),
+          }),
+        ),
+        fc.constantFrom("same", "image", "padded", "policy"),
+        fc.boolean(),
+        (spec, change, validatedFirst) => {
+          // The stored pod, validated as a write validates it (or not), then frozen as stored.
+          const previous = stored(spec)
+          if (validatedFirst) validate(previous)
+          deepFreeze(previous)
+          const copy = structuredClone(previous.spec)
+          const containers = copy.containers.map((c, i) =>
+            i > 0 || change === "same"
+              ? c
+              : { ...c, image: change === "padded" ? ` ${c.image ?? ""}` : `${c.image ?? ""}x` },
+          )
+          const next = withSpec(previous, {
+            ...copy,
+            containers,
+            ...(change === "policy" ? { restartPolicy: "Sometimes" } : {}),
+          })
+          // The same rules against a stored pod this process never validated (a copy).
+          const fresh = { ...previous, spec: structuredClone(previous.spec) }
+          expect(validatePodUpdate(next, previous)).toEqual(validatePodUpdate(next, fresh))
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+})
+
 describe("validation never throws", () => {
   // Generated objects carry any keys, "__proto__" included (a resource list
   // entry named so once made validation read Object.prototype and throw).

@@ -118,12 +118,16 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
  * Whether a value built on the write path is what parsing its JSON gives:
  * false when it holds something JSON would drop or change (undefined, a
  * function, a number that is not finite). Checked before anything is frozen,
- * so a value that is not taken is left as it was.
+ * so a value that is not taken is left as it was. A frozen object is not
+ * walked: only stored objects (parsed, or written and checked here) and
+ * constant empty ones are frozen, so most of an update (what it kept of the
+ * stored object) is not walked again.
  */
 const isExactJson = (value: unknown): boolean => {
   if (typeof value === "number") return Number.isFinite(value)
   if (typeof value !== "object" || value === null)
     return typeof value !== "undefined" && typeof value !== "function"
+  if (Object.isFrozen(value)) return true
   if (Array.isArray(value)) {
     for (const v of value) if (!isExactJson(v)) return false
     return true

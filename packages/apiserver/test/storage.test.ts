@@ -132,6 +132,37 @@ describe("versions this server wrote", () => {
     expect(Object.isFrozen(created?.object.spec)).toBe(false)
   })
 
+  it("are taken with the stored object's frozen parts they keep, and not when a new part holds what JSON drops", async () => {
+    const key = "/registry/pods/default/p"
+    const [kept, dropped] = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const store = makeObjectStore(Context.get(yield* Layer.build(KV.layerMemory()), KV))
+          yield* store.create(key, { metadata: { name: "p" }, spec: { a: [1, { b: "c" }] } })
+          const results = []
+          for (const extra of [{ x: 1 }, { x: undefined }]) {
+            const outcome = yield* store.guaranteedUpdate(key, (current) =>
+              Effect.succeed({
+                _tag: "Put" as const,
+                // The stored spec itself (frozen), beside a new part.
+                object: { ...(current?.object ?? {}), extra },
+              }),
+            )
+            const written = outcome._tag === "Put" ? outcome.stored.object : undefined
+            const got = (yield* store.get(key))?.object
+            results.push({ written, got })
+          }
+          return results
+        }),
+      ),
+    )
+    expect(Object.isFrozen(kept?.written?.spec)).toBe(true)
+    expect(kept?.got).toBe(kept?.written)
+    expect(dropped?.got).not.toBe(dropped?.written)
+    expect(dropped?.got?.extra).toStrictEqual({})
+    expect(dropped?.got?.spec).toStrictEqual({ a: [1, { b: "c" }] })
+  })
+
   it("are another store's only when its bytes are the ones this store holds", async () => {
     const key = "/registry/pods/default/p"
     const [a, b] = await Effect.runPromise(

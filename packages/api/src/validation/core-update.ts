@@ -16,7 +16,7 @@ import type * as CoreV1 from "../core/v1.ts"
 import { child, type FieldError, forbidden, index, invalid, key } from "../errors.ts"
 import { inclusiveRangeError } from "../names.ts"
 import { parseQuantity } from "../quantity.ts"
-import { validateNode, validatePodSpecRules } from "./core.ts"
+import { podSpecRuleErrors, validateNode } from "./core.ts"
 import { validateObjectMetaUpdate } from "./meta.ts"
 
 /** `v1.MirrorPodAnnotationKey`: marks a pod the kubelet mirrors from a static manifest. */
@@ -50,46 +50,66 @@ const resourceLists = new Set(["requests", "limits", "overhead"])
 const differences = (
   a: unknown,
   b: unknown,
-  root: string,
-  segments: Array<string | number>,
   resourceList: boolean,
-  out: Array<{ path: string; before: unknown; after: unknown }>,
-  limit: number,
+  walk: DifferencesWalk,
 ): void => {
-  if (out.length >= limit) return
+  if (walk.out.length >= walk.limit) return
   if (a === b) return
   if (isEmpty(a) && isEmpty(b)) return
   if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
     for (let i = 0; i < a.length; i++) {
-      segments.push(i)
-      differences(a[i], b[i], root, segments, false, out, limit)
-      segments.pop()
+      walk.segments.push(i)
+      differences(a[i], b[i], false, walk)
+      walk.segments.pop()
     }
     return
   }
   if (isRecord(a) && isRecord(b)) {
     // The union of the keys, a's first: the order a Set of both would give.
-    const visit = (k: string): void => {
-      if (resourceList) {
-        if (!sameQuantity(a[k], b[k]))
-          out.push({ path: key(renderPath(root, segments), k), before: a[k], after: b[k] })
-      } else {
-        segments.push(k)
-        differences(a[k], b[k], root, segments, resourceLists.has(k), out, limit)
-        segments.pop()
-      }
+    // (for-in over own keys: no key arrays, this runs on every pod update.)
+    for (const k in a) {
+      if (!Object.hasOwn(a, k)) continue
+      if (walk.out.length >= walk.limit) return
+      differencesAt(a, b, k, resourceList, walk)
     }
-    for (const k of Object.keys(a)) {
-      if (out.length >= limit) return
-      visit(k)
-    }
-    for (const k of Object.keys(b)) {
-      if (out.length >= limit) return
-      if (!Object.hasOwn(a, k)) visit(k)
+    for (const k in b) {
+      if (!Object.hasOwn(b, k) || Object.hasOwn(a, k)) continue
+      if (walk.out.length >= walk.limit) return
+      differencesAt(a, b, k, resourceList, walk)
     }
     return
   }
-  out.push({ path: renderPath(root, segments), before: a, after: b })
+  walk.out.push({ path: renderPath(walk.root, walk.segments), before: a, after: b })
+}
+
+/** Where `differences` is: the rendered root, the segments below it, what it found, and when to stop. */
+interface DifferencesWalk {
+  readonly root: string
+  readonly segments: Array<string | number>
+  readonly out: Array<{ path: string; before: unknown; after: unknown }>
+  readonly limit: number
+}
+
+/** `differences` under one key of two records. */
+const differencesAt = (
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+  k: string,
+  resourceList: boolean,
+  walk: DifferencesWalk,
+): void => {
+  if (resourceList) {
+    if (!sameQuantity(a[k], b[k]))
+      walk.out.push({
+        path: key(renderPath(walk.root, walk.segments), k),
+        before: a[k],
+        after: b[k],
+      })
+  } else {
+    walk.segments.push(k)
+    differences(a[k], b[k], resourceLists.has(k), walk)
+    walk.segments.pop()
+  }
 }
 
 /** `spec.containers[0].image` from `spec` and `["containers", 0, "image"]`. */
@@ -175,7 +195,10 @@ export const validatePodUpdate = (next: CoreV1.Pod, previous: CoreV1.Pod): Array
   const errors = validateObjectMetaUpdate(next.metadata, previous.metadata)
   // The create rules of the spec; the create rules of the metadata are left
   // out (their errors, all under `metadata.`, are not reported on update).
-  errors.push(...validatePodSpecRules(next).filter((e) => !e.field.startsWith("metadata.")))
+  // A spec equal to the stored one, found valid when it was written, is not walked again.
+  errors.push(
+    ...podSpecRuleErrors(next, previous.spec).filter((e) => !e.field.startsWith("metadata.")),
+  )
   errors.push(
     ...validateMirrorAnnotationUpdate(
       next.metadata.annotations,
@@ -239,7 +262,7 @@ export const validatePodUpdate = (next: CoreV1.Pod, previous: CoreV1.Pod): Array
       oldGrace !== undefined && oldGrace < 0 && grace === 1 ? oldGrace : grace,
   }
   const changes: Array<{ path: string; before: unknown; after: unknown }> = []
-  differences(previous.spec, munged, "spec", [], false, changes, 20)
+  differences(previous.spec, munged, false, { root: "spec", segments: [], out: changes, limit: 20 })
   if (changes.length > 0) {
     errors.push(forbidden("spec", `${podUpdateForbiddenMessage}\n${specDiff(changes)}`))
   }

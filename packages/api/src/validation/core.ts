@@ -21,6 +21,7 @@ import {
   required,
 } from "../errors.ts"
 import type { IntOrString } from "../intstr.ts"
+import { jsonEqual } from "../json.ts"
 import {
   inclusiveRangeError,
   isDNS1123Label,
@@ -1040,6 +1041,40 @@ export const validatePod = (pod: CoreV1.Pod): Array<FieldError> => {
  * metadata with `validateObjectMetaUpdate` instead).
  */
 export const validatePodSpecRules = (pod: CoreV1.Pod): Array<FieldError> => {
+  const errors = validatePodSpecAndImages(pod)
+  if (errors.length === 0) validSpecs.add(pod.spec)
+  return errors
+}
+
+/**
+ * Pod specs (by identity) `validatePodSpecRules` found no error in. The rules
+ * read the spec alone, so a spec equal to one of them has none either: a pod
+ * update that leaves the spec as it was (a stored pod's spec, validated when
+ * this process wrote it, frozen since) is not validated again (`validPodSpec`).
+ */
+const validSpecs = new WeakSet<object>()
+
+/**
+ * `validatePodSpecRules(pod)`, known to be none without the walk when the
+ * spec equals `known`, a frozen spec found valid before (a stored pod's).
+ */
+export const podSpecRuleErrors = (
+  pod: CoreV1.Pod,
+  known: CoreV1.PodSpec | undefined,
+): Array<FieldError> => {
+  if (
+    known !== undefined &&
+    Object.isFrozen(known) &&
+    validSpecs.has(known) &&
+    jsonEqual(pod.spec, known)
+  ) {
+    validSpecs.add(pod.spec)
+    return []
+  }
+  return validatePodSpecRules(pod)
+}
+
+const validatePodSpecAndImages = (pod: CoreV1.Pod): Array<FieldError> => {
   const errors = validatePodSpec(pod.spec, "spec")
   const checkImages = (containers: ReadonlyArray<CoreV1.Container> | undefined, field: string) => {
     ;(containers ?? []).forEach((container, i) => {

@@ -4,6 +4,8 @@
  * the wire carries); typed views come from `@flotilla/api` where needed.
  */
 
+import { jsonEqual } from "@flotilla/api"
+
 export type Json = null | boolean | number | string | ReadonlyArray<Json> | JsonObject
 export interface JsonObject {
   readonly [key: string]: Json
@@ -34,28 +36,8 @@ export const numberAt = (obj: Obj | undefined, key: string): number | undefined 
 /** The metadata of an object (an empty object when it has none). */
 export const metadataOf = (obj: Obj): Obj => objectAt(obj, "metadata")
 
-/** Structural equality of JSON values; object key order does not matter. */
-export const deepEqual = (a: unknown, b: unknown): boolean => {
-  if (a === b) return true
-  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false
-    return true
-  }
-  if (Array.isArray(b)) return false
-  const ao = a as Obj
-  const bo = b as Obj
-  // Own keys counted in place (no key arrays: this runs on every update).
-  let count = 0
-  for (const k in ao) {
-    if (!Object.hasOwn(ao, k)) continue
-    count++
-    if (!Object.hasOwn(bo, k) || !deepEqual(ao[k], bo[k])) return false
-  }
-  for (const k in bo) if (Object.hasOwn(bo, k)) count--
-  return count === 0
-}
+/** Structural equality of JSON values; object key order does not matter (`@flotilla/api`'s). */
+export const deepEqual: (a: unknown, b: unknown) => boolean = jsonEqual
 
 /**
  * A deep copy of a JSON value (objects and arrays copied, everything else
