@@ -50,9 +50,14 @@ export const makeWorkQueue = <T>(
     const state = new WorkQueueState<T>(keyOf)
     const limiter = options.rateLimiter ?? new ControllerRateLimiter()
     const getters = new Set<() => boolean>()
-    /** Wakes getters that can now take an item (each takes at most one). */
+    /**
+     * Wakes getters that can now take an item (each takes at most one). A
+     * resumed worker may run at once, inside this loop, and call `done` (whose
+     * own wake-up runs then): a getter leaves the set before it resumes, so
+     * that no wake-up finds it still waiting and hands it a second item.
+     */
     const wake = () => {
-      for (const g of [...getters]) if (g()) getters.delete(g)
+      for (const g of [...getters]) if (getters.has(g)) g()
     }
     let timerGeneration = 0
     const timerWaiters = new Set<() => void>()
@@ -128,10 +133,12 @@ export const makeWorkQueue = <T>(
         const take = (): boolean => {
           const item = state.get()
           if (item !== undefined) {
+            getters.delete(take)
             resume(Effect.succeed(item))
             return true
           }
           if (state.shuttingDown) {
+            getters.delete(take)
             resume(Effect.succeed(undefined))
             return true
           }

@@ -67,6 +67,37 @@ describe("makeWorkQueue", () => {
     }),
   )
 
+  it.effect(
+    "a worker that finishes inside the wake-up does not take a second item (it was lost)",
+    () =>
+      Effect.gen(function* () {
+        const q = yield* makeWorkQueue<string>()
+        const seen: Array<string> = []
+        yield* Effect.forkChild(
+          Effect.gen(function* () {
+            for (;;) {
+              const key = yield* q.get
+              if (key === undefined) return
+              seen.push(key)
+              yield* Effect.sleep(0)
+              yield* q.done(key)
+            }
+          }),
+        )
+        yield* Effect.yieldNow
+        // Both due at once: the timer's wake-up hands "a" to the waiting worker,
+        // which runs, calls done, and done's own wake-up must not find it waiting still.
+        yield* q.addAfter("a", "10 millis")
+        yield* q.addAfter("b", "10 millis")
+        for (let i = 0; i < 4; i++) {
+          yield* TestClock.adjust("5 millis")
+          yield* Effect.yieldNow
+        }
+        assert.deepStrictEqual(seen, ["a", "b"])
+        assert.strictEqual(yield* q.length, 0)
+      }),
+  )
+
   it.effect("answers undefined once shut down", () =>
     Effect.gen(function* () {
       const q = yield* makeWorkQueue<string>()
