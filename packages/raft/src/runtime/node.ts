@@ -21,6 +21,7 @@
 // ReadIndex asked of it) fail when the leader or term changes and after
 // `requestTicks` ticks without an answer, so a lost message leaks nothing.
 import { Context, Effect, Layer, PubSub, Schema, Stream } from "effect"
+import { clearArray } from "../core/arrays.ts"
 import { createNode, RaftInputError, type Status, status as statusOf, step } from "../core/raft.ts"
 import type { RaftState, Role } from "../core/state.ts"
 import type {
@@ -290,7 +291,7 @@ class Runner {
           const batch = this.inbox
           this.inbox = this.spare
           for (let i = 0; i < batch.length; i++) this.handle(step(this.s, batch[i]!))
-          batch.length = 0
+          clearArray(batch)
           this.spare = batch
           continue
         }
@@ -479,12 +480,17 @@ class Runner {
       this.stop(`writer: ${failure.message}`)
       return
     }
+    let sent = false
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!
       for (let j = 0; j < p.after.length; j++) this.transport.send(p.after[j]!)
+      if (p.after.length > 0) sent = true
       if (p.ack !== null)
         this.inbox.push({ type: "Persisted", index: p.ack.index, term: p.ack.term })
     }
+    // What waited for this write (a follower's acknowledgement: the leader's
+    // next commit) leaves now, not after the applier queued before it.
+    if (sent) this.transport.flush?.()
     if (this.writes.length > 0) this.startWrite()
     this.schedule()
   }

@@ -11,7 +11,11 @@ import {
 } from "../transport/tcp.ts"
 
 const fromTcp = (t: RaftTcpTransport["Service"]): Transport["Service"] =>
-  Transport.of({ send: (m) => t.unsafe.send(m), listen: t.listen })
+  Transport.of({
+    send: (m) => t.unsafe.send(m),
+    listen: t.listen,
+    flush: () => t.unsafe.flushScheduled(),
+  })
 
 /** Where a transport hands what arrives for its node. */
 export interface Receiver {
@@ -32,6 +36,13 @@ export class Transport extends Context.Service<
     readonly send: (message: Message) => void
     /** Hands this node's messages to `receiver` for the Scope's lifetime (one receiver at a time). */
     readonly listen: (receiver: Receiver) => Effect.Effect<void, never, Scope.Scope>
+    /**
+     * Sends what `send` queued now rather than later in the turn (where a
+     * transport batches): a node calls it for the messages that waited for a
+     * write (a follower's acknowledgement), so they leave before the state
+     * machine runs. Optional: without it they leave when the transport would.
+     */
+    readonly flush?: () => void
   }
 >()("@flotilla/raft/runtime/Transport") {
   /** This node's endpoint `id` on an in-memory `network`. */

@@ -15,6 +15,7 @@
 // the connection unanswered, which the asker takes as no answer. Bodies are
 // opaque here: the layer above defines them.
 
+import { clearArray } from "../core/arrays.ts"
 import type { Message } from "../core/types.ts"
 import {
   BinaryReader,
@@ -180,7 +181,7 @@ export class FrameDecoder {
   /** Payloads completed by `chunk`; the array is reused by the next call. */
   push(chunk: Uint8Array): Uint8Array[] {
     const out = this.out
-    out.length = 0
+    clearArray(out)
     if (chunk.length === 0) return out
     let at = 0
     if (this.size === 0) {

@@ -17,6 +17,7 @@
 
 import * as net from "node:net"
 import { Context, Effect, Layer, Queue, Schema, type Scope, Stream } from "effect"
+import { clearArray } from "../core/arrays.ts"
 import type { Message, NodeId } from "../core/types.ts"
 import { coalesceAppends, isEmptyAppend } from "./coalesce.ts"
 import { BinaryWriter, encodeWireMessage, RaftCodecError } from "./tcp-codec.ts"
@@ -293,6 +294,15 @@ export class TcpTransport {
     } else if (peer.socket === undefined && peer.timer === undefined) this.connect(peer)
   }
 
+  /**
+   * Writes now what is queued for peers whose flush is scheduled (a
+   * microtask away), instead of after the microtasks queued before it. An
+   * empty AppendEntries alone still waits for the end of the turn (see `send`).
+   */
+  flushScheduled(): void {
+    for (const peer of this.peers.values()) if (peer.scheduled) this.flush(peer)
+  }
+
   stats(): TcpTransportStats {
     return { ...this.counters }
   }
@@ -348,7 +358,7 @@ export class TcpTransport {
     }
     // The messages are encoded: their array is the next spare.
     const sent = queue.length
-    queue.length = 0
+    clearArray(queue)
     peer.spare = queue
     if (frames.length === 0) return
     let ok = true

@@ -16,6 +16,7 @@ import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { Schema } from "effect"
+import { clearArray } from "../core/arrays.ts"
 import {
   WalClosedError,
   WalCorruptError,
@@ -988,7 +989,7 @@ export class FileWal {
     // Not flushing while the waiters run: a barrier they call is already durable.
     this.flushing = false
     for (let i = 0; i < waiters.length; i++) waiters[i]!(undefined)
-    waiters.length = 0
+    clearArray(waiters)
     this.spareWaiters = waiters
     this.afterBatch()
   }
@@ -998,7 +999,7 @@ export class FileWal {
       e instanceof WalIoError ? e : new WalIoError({ operation: "write", path: this.dir, cause: e })
     this.flushing = false
     for (let i = 0; i < waiters.length; i++) waiters[i]!(this.failure)
-    waiters.length = 0
+    clearArray(waiters)
     this.afterBatch()
   }
 
@@ -1015,6 +1016,7 @@ export class FileWal {
       queueMicrotask(this.flushLoop)
       return
     }
+    if (this.idle.length === 0) return
     const idle = this.idle
     this.idle = []
     for (const r of idle) r()

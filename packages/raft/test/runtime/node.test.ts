@@ -2,6 +2,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
+import type { Message } from "../../src/core/types.ts"
 import {
   Dropped,
   LogStorage,
@@ -403,6 +404,97 @@ describe("RaftNode", () => {
         const readErr = yield* Fiber.join(read)
         assert.isTrue(readErr instanceof NotLeader || readErr instanceof Dropped)
         yield* c.stopAll
+      }),
+  )
+
+  it.effect(
+    "a follower's acknowledgement reaches the wire when its write is durable, before the state machine runs",
+    () =>
+      Effect.gen(function* () {
+        // A transport that batches as TCP does (a flush a microtask after the
+        // first send) and records what reaches the wire, a storage that
+        // completes a microtask after each write (as the WAL), and a state
+        // machine that records when it runs.
+        const events: string[] = []
+        let receiver: { onMessage: (m: Message) => void } | undefined
+        const queued: Message[] = []
+        let scheduled = false
+        const flush = () => {
+          scheduled = false
+          for (const m of queued.splice(0)) events.push(`wire ${m.type} ${m.to}`)
+        }
+        const transport = Transport.of({
+          send: (m) => {
+            queued.push(m)
+            if (!scheduled) {
+              scheduled = true
+              queueMicrotask(flush)
+            }
+          },
+          listen: (r) =>
+            Effect.sync(() => {
+              receiver = r
+            }),
+          flush,
+        })
+        const store = makeMemoryStore(makeConfig(ids))
+        const storage = LogStorage.of({
+          load: Effect.sync(() => ({ ...store.durable, entries: [...store.durable.entries] })),
+          persist: (_writes, done) => {
+            events.push("persist")
+            queueMicrotask(() => {
+              events.push("durable")
+              done(undefined)
+            })
+          },
+        })
+        const sm = StateMachine.of({
+          appliedIndex: Effect.succeed(0),
+          apply: (entries) => {
+            for (const e of entries) events.push(`apply ${e.index}`)
+          },
+          restore: () => undefined,
+          snapshot: () => ({ index: 0, data: Effect.succeed(new Uint8Array(0)) }),
+        })
+        const scope = yield* Scope.make()
+        yield* Layer.buildWithScope(
+          RaftNode.layer({ id: "b", tickMs: TICK_MS, raft: { electionTick: 10, seed: 2 } }).pipe(
+            Layer.provide(
+              Layer.mergeAll(
+                Layer.succeed(LogStorage, storage),
+                Layer.succeed(Transport, transport),
+                Layer.succeed(StateMachine, sm),
+              ),
+            ),
+          ),
+          scope,
+        )
+        const append = (index: number, leaderCommit: number): Message => ({
+          type: "AppendEntries",
+          from: "a",
+          to: "b",
+          term: 1,
+          prevLogIndex: index - 1,
+          prevLogTerm: index === 1 ? 0 : 1,
+          entries: [{ type: "Normal", index, term: 1, data: enc.encode(`e${index}`) }],
+          leaderCommit,
+        })
+        // Everything here runs in microtasks: the next macrotask sees it all done.
+        const settled = Effect.promise(() => new Promise((r) => setImmediate(r)))
+        receiver!.onMessage(append(1, 0))
+        yield* settled
+        events.length = 0
+        // Entry 2 arrives with entry 1 committed: entry 1 is applied in the
+        // same turn as entry 2's write completes.
+        receiver!.onMessage(append(2, 1))
+        yield* settled
+        assert.deepStrictEqual(events, [
+          "persist",
+          "durable",
+          "wire AppendEntriesResponse a",
+          "apply 1",
+        ])
+        yield* Scope.close(scope, Exit.void)
       }),
   )
 

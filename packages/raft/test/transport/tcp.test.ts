@@ -157,6 +157,52 @@ describe("TcpTransport on 127.0.0.1", () => {
     }
   })
 
+  it("flushScheduled writes what is queued at once; an empty AppendEntries alone still waits for the end of the turn", async () => {
+    const a = await start("a")
+    const b = await start("b")
+    link(a, b)
+    try {
+      a.transport.send({ type: "TimeoutNow", from: "a", to: "b", term: 1 })
+      await waitFor([b], () => b.received.length === 1)
+      const frames = a.transport.stats().framesSent
+      const ack: Message = {
+        type: "AppendEntriesResponse",
+        from: "a",
+        to: "b",
+        term: 1,
+        success: true,
+        matchIndex: 3,
+        prevLogIndex: 2,
+        conflictIndex: 0,
+        conflictTerm: 0,
+      }
+      a.transport.send(ack)
+      a.transport.send({ ...ack, matchIndex: 4, prevLogIndex: 3 })
+      // Written before this turn's microtasks run: one frame with both.
+      a.transport.flushScheduled()
+      expect(a.transport.stats().framesSent).toBe(frames + 1)
+      expect(a.transport.stats().messagesSent).toBe(3)
+      a.transport.send({
+        type: "AppendEntries",
+        from: "a",
+        to: "b",
+        term: 1,
+        prevLogIndex: 4,
+        prevLogTerm: 1,
+        leaderCommit: 4,
+        entries: [],
+      })
+      a.transport.flushScheduled()
+      expect(a.transport.stats().framesSent).toBe(frames + 1)
+      await waitFor([b], () => b.received.length === 4)
+      expect(b.received.slice(1, 3)).toEqual([ack, { ...ack, matchIndex: 4, prevLogIndex: 3 }])
+      expect(a.transport.stats().framesSent).toBe(frames + 2)
+    } finally {
+      await a.transport.close()
+      await b.transport.close()
+    }
+  })
+
   it("batches what one step sends into few frames", async () => {
     const a = await start("a")
     const b = await start("b")
