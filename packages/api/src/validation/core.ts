@@ -1042,17 +1042,26 @@ export const validatePod = (pod: CoreV1.Pod): Array<FieldError> => {
  */
 export const validatePodSpecRules = (pod: CoreV1.Pod): Array<FieldError> => {
   const errors = validatePodSpecAndImages(pod)
-  if (errors.length === 0) validSpecs.add(pod.spec)
+  if (errors.length === 0) markValid(pod.spec)
   return errors
 }
 
 /**
- * Pod specs (by identity) `validatePodSpecRules` found no error in. The rules
- * read the spec alone, so a spec equal to one of them has none either: a pod
- * update that leaves the spec as it was (a stored pod's spec, validated when
- * this process wrote it, frozen since) is not validated again (`validPodSpec`).
+ * Marks a pod spec `validatePodSpecRules` found no error in, by a
+ * non-enumerable symbol-keyed property (invisible to JSON, copies and
+ * comparisons; cheaper than a WeakSet entry per write, which the collector
+ * pays for). The rules read the spec alone, so a spec equal to a marked one
+ * has none either: a pod update that leaves the spec as it was (a stored
+ * pod's spec, validated when this process wrote it, frozen since) is not
+ * validated again (`podSpecRuleErrors`). A frozen spec cannot be marked.
  */
-const validSpecs = new WeakSet<object>()
+const validSpec: unique symbol = Symbol("validSpec")
+const markValid = (spec: object): void => {
+  if (!Object.isFrozen(spec) && !Object.hasOwn(spec, validSpec))
+    Object.defineProperty(spec, validSpec, { value: true })
+}
+const isMarkedValid = (spec: object): boolean =>
+  (spec as { [validSpec]?: boolean })[validSpec] === true
 
 /**
  * `validatePodSpecRules(pod)`, known to be none without the walk when the
@@ -1065,10 +1074,10 @@ export const podSpecRuleErrors = (
   if (
     known !== undefined &&
     Object.isFrozen(known) &&
-    validSpecs.has(known) &&
+    isMarkedValid(known) &&
     jsonEqual(pod.spec, known)
   ) {
-    validSpecs.add(pod.spec)
+    markValid(pod.spec)
     return []
   }
   return validatePodSpecRules(pod)

@@ -106,12 +106,20 @@ export const deepFreeze = <A>(value: A): A => {
 const jsonMemo = new WeakMap<object, string>()
 
 /**
+ * The JSON `presetJson` recorded, as a non-enumerable symbol-keyed property
+ * (invisible to JSON, copies and comparisons): every write presets its
+ * object's JSON, and a WeakMap entry per write costs the collector more.
+ */
+const jsonText: unique symbol = Symbol("json")
+const presetOf = (value: object): string | undefined => (value as { [jsonText]?: string })[jsonText]
+
+/**
  * `JSON.stringify` of an object, computed once per frozen object (or given
  * by `presetJson`): objects read from the store are shared by lists, gets and
  * watches, so each version is serialized once however many clients read it.
  */
 export const memoJson = (value: object): string => {
-  let text = jsonMemo.get(value)
+  let text = presetOf(value) ?? jsonMemo.get(value)
   if (text !== undefined) return text
   text = JSON.stringify(value)
   if (Object.isFrozen(value)) jsonMemo.set(value, text)
@@ -126,7 +134,7 @@ export const memoJsonBytes = (value: object): Uint8Array => {
   let bytes = bytesMemo.get(value)
   if (bytes !== undefined) return bytes
   bytes = utf8.encode(memoJson(value))
-  if (jsonMemo.has(value)) bytesMemo.set(value, bytes)
+  if (presetOf(value) !== undefined || jsonMemo.has(value)) bytesMemo.set(value, bytes)
   return bytes
 }
 
@@ -135,5 +143,6 @@ export const memoJsonBytes = (value: object): Uint8Array => {
  * `memoJson`, computed elsewhere: the object must not change afterwards.
  */
 export const presetJson = (value: object, json: string): void => {
-  jsonMemo.set(value, json)
+  if (Object.isFrozen(value) || Object.hasOwn(value, jsonText)) jsonMemo.set(value, json)
+  else Object.defineProperty(value, jsonText, { value: json })
 }

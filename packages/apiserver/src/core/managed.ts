@@ -47,13 +47,16 @@ const leaf = (): FieldNode => ({
 const emptyFields: Obj = Object.freeze({})
 
 /**
- * The set each `fieldsV1` object written by `toFieldsV1` was written from:
- * a stored object's managedFields that this server wrote are not parsed (nor
- * checked) again. Taken only once the object is frozen (stored objects are),
- * so nothing changed it since; the sets are shared from then on and never
- * changed in place (`trackUpdate` copies the nodes it changes).
+ * The set each `fieldsV1` object written by `writeSet` was written from, as a
+ * non-enumerable symbol-keyed property of that object (invisible to JSON,
+ * copies and comparisons; a WeakMap entry per write cost more than the rest
+ * of a create's field tracking, mostly in the collector): a stored object's
+ * managedFields that this server wrote are not parsed (nor checked) again.
+ * Taken only once the object is frozen (stored objects are), so nothing
+ * changed it since; the sets are shared from then on and never changed in
+ * place (`trackUpdate` copies the nodes it changes).
  */
-const readBack = new WeakMap<Obj, FieldNode>()
+const writtenFrom: unique symbol = Symbol("writtenFrom")
 
 /** Reads a `fieldsV1` value (`{"f:spec":{"f:replicas":{}}}`). */
 export const fromFieldsV1 = (value: unknown): FieldNode => {
@@ -680,7 +683,9 @@ const decodableManagedFields = (raw: unknown): boolean =>
 
 /** The set a frozen `fieldsV1` object was written from, when this server wrote it. */
 const writtenSet = (value: unknown): FieldNode | undefined =>
-  isObject(value) && Object.isFrozen(value) ? readBack.get(value) : undefined
+  isObject(value) && Object.isFrozen(value)
+    ? ((value as { [writtenFrom]?: FieldNode })[writtenFrom] ?? undefined)
+    : undefined
 
 /**
  * Reads `metadata.managedFields` (entries that are not objects, or whose
@@ -711,11 +716,12 @@ export const readManagedFields = (object: Obj): Array<ManagedEntry> => {
   return out
 }
 
-/** `toFieldsV1` of a whole set, kept to be read back (`readBack`). */
+/** `toFieldsV1` of a whole set, kept to be read back (`writtenFrom`). */
 const writeSet = (n: FieldNode): Obj => {
   const out = toFieldsV1(n)
   // The shared `{}` reads as a leaf anyway.
-  if (out !== emptyFields) readBack.set(out, n)
+  if (out !== emptyFields && !Object.hasOwn(out, writtenFrom) && !Object.isFrozen(out))
+    Object.defineProperty(out, writtenFrom, { value: n })
   return out
 }
 
