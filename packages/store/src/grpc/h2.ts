@@ -17,14 +17,14 @@ export interface GrpcStatus {
 }
 
 /**
- * Completes a call of one request message: framed messages (status OK) or an
- * error status. Several frames answer a server-streaming call (Snapshot): all
- * are handed to the stream at once, which buffers what the client has not
- * taken yet.
+ * Completes a call of one request message: a framed message (status OK) or
+ * an error status. Frames from an iterable answer a server-streaming call
+ * (Snapshot): they are taken one at a time as HTTP/2 flow control lets them
+ * out, so a large answer is not made and buffered all at once.
  */
 export type UnaryReply = (
   error: GrpcStatus | null,
-  frame?: Uint8Array | ReadonlyArray<Uint8Array>,
+  frame?: Uint8Array | Iterable<Uint8Array>,
 ) => void
 
 export interface UnaryMethod {
@@ -99,6 +99,45 @@ const endWithTrailers = (stream: http2.ServerHttp2Stream, status: GrpcStatus): v
   })
 
 const RESPONSE_HEADERS = { ":status": 200, "content-type": "application/grpc" } as const
+
+/**
+ * Writes `frames` to `stream`, waiting for 'drain' whenever the stream's
+ * buffer is full, then ends it (status OK in the trailers). A frame that
+ * cannot be made ends the stream with INTERNAL. Stops when the client goes.
+ */
+const pump = (stream: http2.ServerHttp2Stream, frames: Iterator<Uint8Array>): void => {
+  const more = (): void => {
+    for (;;) {
+      if (stream.destroyed || stream.closed) return
+      let next: IteratorResult<Uint8Array>
+      try {
+        next = frames.next()
+      } catch (e) {
+        const trailers = {
+          "grpc-status": String(GrpcCode.INTERNAL),
+          "grpc-message": encodeGrpcMessage(`etcdserver: ${String(e)}`),
+        }
+        stream.removeAllListeners("wantTrailers")
+        stream.once("wantTrailers", () => guarded(stream, () => stream.sendTrailers(trailers)))
+        guarded(stream, () => stream.end())
+        return
+      }
+      if (next.done === true) {
+        guarded(stream, () => stream.end())
+        return
+      }
+      let flowing = true
+      guarded(stream, () => {
+        flowing = stream.write(next.value)
+      })
+      if (!flowing) {
+        stream.once("drain", more)
+        return
+      }
+    }
+  }
+  more()
+}
 
 /** What a handler threw as the status to answer with: a status, or INTERNAL for anything else. */
 const asStatus = (e: unknown): GrpcStatus => {
@@ -319,10 +358,7 @@ const serveUnary = (
         guarded(stream, () => stream.sendTrailers({ "grpc-status": "0" })),
       )
       if (frame === undefined || frame instanceof Uint8Array) stream.end(frame)
-      else {
-        for (const f of frame) stream.write(f)
-        stream.end()
-      }
+      else pump(stream, frame[Symbol.iterator]())
     })
   }
   const start = (message: Uint8Array): void => {

@@ -174,7 +174,7 @@ export const serve = (
       name: string,
       decode: (message: Uint8Array) => Q,
       run: (q: Q) => Effect.Effect<R, EtcdError>,
-      encode: (r: R) => Uint8Array | ReadonlyArray<Uint8Array>,
+      encode: (r: R) => Uint8Array | Iterable<Uint8Array>,
     ): void => {
       const path = `/etcdserverpb.${service}/${name}`
       methods.set(path, {
@@ -202,7 +202,7 @@ export const serve = (
           const interrupt = runCallback(run(q), {
             onExit: (exit) => {
               if (Exit.isSuccess(exit)) {
-                let out: Uint8Array | ReadonlyArray<Uint8Array>
+                let out: Uint8Array | Iterable<Uint8Array>
                 try {
                   out = encode(exit.value)
                 } catch (e) {
@@ -453,14 +453,15 @@ export const serve = (
       "Snapshot",
       (m) => readEmpty(reader(m)),
       () => cluster.snapshot,
-      (db) => {
-        const frames: Array<Uint8Array> = []
+      // Frames made as flow control takes them (h2.ts's pump): one chunk's copy at a time.
+      function* (db) {
+        const sha = createHash("sha256")
         for (let at = 0; at < db.length; at += SNAPSHOT_CHUNK_BYTES) {
           const chunk = db.subarray(at, at + SNAPSHOT_CHUNK_BYTES)
-          frames.push(frameSnapshotResponse(db.length - at - chunk.length, chunk))
+          sha.update(chunk)
+          yield frameSnapshotResponse(db.length - at - chunk.length, chunk)
         }
-        frames.push(frameSnapshotResponse(0, createHash("sha256").update(db).digest()))
-        return frames
+        yield frameSnapshotResponse(0, sha.digest())
       },
     )
     // Memory is reclaimed by compaction; defragmenting has nothing to do.

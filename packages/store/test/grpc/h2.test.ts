@@ -3,7 +3,7 @@
 // messages, a request split across DATA frames, and a client that goes away.
 import * as http2 from "node:http2"
 import { describe, expect, it } from "vitest"
-import { encodeGrpcMessage, parseGrpcTimeout } from "../../src/grpc/h2.ts"
+import { encodeGrpcMessage, makeGrpcServer, parseGrpcTimeout } from "../../src/grpc/h2.ts"
 import { framed, call as rawCall } from "../support/raw.ts"
 import { useServerSession } from "../support/server.ts"
 
@@ -152,5 +152,64 @@ describe("gRPC over HTTP/2", () => {
 
   it("percent-encodes grpc-message", () => {
     expect(encodeGrpcMessage("a%b\né")).toBe("a%25b%0A%C3%A9")
+  })
+})
+
+describe("a server-streaming answer (Snapshot's path)", () => {
+  it("takes frames from its iterable only as flow control lets them out (it made them all at once)", async () => {
+    const frame = Buffer.alloc(5 + 32 * 1024, 1)
+    frame[0] = 0
+    frame.writeUInt32BE(32 * 1024, 1)
+    const total = 200
+    let pulled = 0
+    function* frames() {
+      for (let i = 0; i < total; i++) {
+        pulled++
+        yield frame
+      }
+    }
+    const server = makeGrpcServer(
+      new Map([
+        [
+          "/test.Stream/Many",
+          {
+            kind: "unary",
+            call: (_message, reply) => {
+              reply(null, frames())
+              return undefined
+            },
+          },
+        ],
+      ]),
+      { maxReceiveBytes: 1024 },
+    )
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
+    const port = (server.address() as { port: number }).port
+    const client = http2.connect(`http://127.0.0.1:${port}`)
+    try {
+      const stream = client.request({
+        ":method": "POST",
+        ":path": "/test.Stream/Many",
+        "content-type": "application/grpc",
+      })
+      stream.end(framed(new Uint8Array(0)))
+      let pulledAtFirstData: number | undefined
+      let received = 0
+      const status = await new Promise<string>((resolve, reject) => {
+        stream.on("data", (d: Buffer) => {
+          pulledAtFirstData ??= pulled
+          received += d.length
+        })
+        stream.on("trailers", (t) => resolve(String(t["grpc-status"])))
+        stream.on("error", reject)
+      })
+      expect(status).toBe("0")
+      expect(received).toBe(total * frame.length)
+      // HTTP/2's window (64 KiB) and the stream's buffer hold a few frames, not 200.
+      expect(pulledAtFirstData).toBeLessThan(total / 4)
+    } finally {
+      client.close()
+      await new Promise((r) => server.close(r))
+    }
   })
 })
