@@ -184,3 +184,50 @@ describe("restoring etcd's backend layout", () => {
     expect(() => readBackendDb(buckets.filter((b) => b !== keyBucket))).toThrow(SnapshotFileError)
   })
 })
+
+describe("damaged backend databases", () => {
+  it("are restored or refused with SnapshotFileError, never another exception (fuzzed entries)", () => {
+    const store = new MvccStore()
+    store.leaseGrant({ ID: 5, TTL: 60 })
+    for (let i = 0; i < 20; i++)
+      store.put({ key: enc(`k${i % 7}`), value: enc(`v${i}`), lease: i % 3 === 0 ? 5 : 0 })
+    store.deleteRange({ key: enc("k1") })
+    store.compact({ revision: 10 })
+    const buckets = readBolt(
+      writeBackendDb({
+        state: store.exportState(),
+        members: [],
+        removed: [],
+        clusterVersion: "3.4.0",
+      }),
+    )
+    fc.assert(
+      fc.property(
+        fc.constantFrom("key", "meta", "lease"),
+        fc.nat(),
+        fc.boolean(),
+        fc.array(fc.tuple(fc.nat(40), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+        fc.option(fc.nat(30), { nil: undefined }),
+        (bucketName, which, inKey, edits, cut) => {
+          const damaged = buckets.map((b) => {
+            if (Buffer.from(b.name).toString() !== bucketName || b.entries.length === 0) return b
+            const i = which % b.entries.length
+            const entries = b.entries.map(([k, v], j) => {
+              if (j !== i) return [k, v] as const
+              const target = (inKey ? k : v).slice(0, cut ?? undefined)
+              for (const [at, value] of edits) if (at < target.length) target[at] = value
+              return (inKey ? [target, v] : [k, target]) as readonly [Uint8Array, Uint8Array]
+            })
+            return { name: b.name, entries }
+          })
+          try {
+            MvccStore.importState(readBackendDb(damaged).state)
+          } catch (e) {
+            expect(e).toBeInstanceOf(SnapshotFileError)
+          }
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
+})

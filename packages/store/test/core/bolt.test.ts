@@ -95,3 +95,38 @@ describe("bbolt files", () => {
     )
   })
 })
+
+describe("damaged bbolt files", () => {
+  it("are read or refused with BoltFormatError, never another exception (fuzzed bytes)", () => {
+    const base = writeBolt([
+      {
+        name: new TextEncoder().encode("key"),
+        entries: Array.from({ length: 300 }, (_, i) => {
+          const k = new Uint8Array(17)
+          new DataView(k.buffer).setBigUint64(0, BigInt(i + 2))
+          return [k, new Uint8Array(i % 7 === 0 ? 5000 : 40).fill(i)] as const
+        }),
+      },
+      { name: new TextEncoder().encode("meta"), entries: [] },
+    ])
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), {
+          minLength: 1,
+          maxLength: 20,
+        }),
+        fc.option(fc.nat(base.length), { nil: undefined }),
+        (edits, cut) => {
+          const bytes = base.slice(0, cut ?? base.length)
+          for (const [at, value] of edits) if (at < bytes.length) bytes[at] = value
+          try {
+            readBolt(bytes)
+          } catch (e) {
+            expect(e).toBeInstanceOf(BoltFormatError)
+          }
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+})
