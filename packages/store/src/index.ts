@@ -2,6 +2,7 @@
 // watch hub (core), the KV and Cluster services over an Applier (in-process
 // now, Raft later), and the etcd v3 gRPC server.
 export * from "./applier.ts"
+export * from "./auto-compaction.ts"
 export * from "./bootstrapped.ts"
 export * from "./cluster.ts"
 export * from "./core/index.ts"

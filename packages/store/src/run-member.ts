@@ -7,6 +7,7 @@ import * as path from "node:path"
 import { RaftTcpTransport } from "@flotilla/raft"
 import { Context, Deferred, Effect, Layer, Scheduler, type Scope } from "effect"
 import { Applier } from "./applier.ts"
+import { runAutoCompaction } from "./auto-compaction.ts"
 import { answerBootstrapQueries, checkBootstrap } from "./bootstrapped.ts"
 import { type BootstrapDecision, refusalMessage } from "./core/bootstrapped.ts"
 import type { MemberConfig } from "./core/config.ts"
@@ -226,6 +227,8 @@ const startMemberWith = (
         yield* serve({ host: listenHost(u), port: Number(u.port) }).pipe(Effect.provide(ctx)),
       )
     }
+    if (config.autoCompaction !== undefined)
+      yield* runAutoCompaction(config.autoCompaction).pipe(Effect.provide(ctx))
     const applier = Context.get(ctx, Applier)
     // Tried again after a pause until it succeeds (a failed read waited for a leader already).
     const caughtUp = Effect.eventually(

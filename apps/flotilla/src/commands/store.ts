@@ -64,6 +64,14 @@ const flags = {
   snapshotCount: text("snapshot-count", "Committed entries between snapshots (default: 100000)"),
   heartbeatInterval: text("heartbeat-interval", "Heartbeat interval in ms (default: 100)"),
   electionTimeout: text("election-timeout", "Election timeout in ms (default: 1000)"),
+  autoCompactionMode: text(
+    "auto-compaction-mode",
+    "periodic (default: keep a retention's time of history) or revision (keep a number of revisions)",
+  ),
+  autoCompactionRetention: text(
+    "auto-compaction-retention",
+    "Periodic: hours, or a duration such as 30m; revision: revisions to keep (default: 0, off)",
+  ),
 }
 
 const value = (o: Option.Option<string>): string | undefined => Option.getOrUndefined(o)
@@ -85,6 +93,8 @@ export const store = Command.make(
       "snapshot-count": value(f.snapshotCount),
       "heartbeat-interval": value(f.heartbeatInterval),
       "election-timeout": value(f.electionTimeout),
+      "auto-compaction-mode": value(f.autoCompactionMode),
+      "auto-compaction-retention": value(f.autoCompactionRetention),
     }
     const config = yield* Effect.try({
       try: () => decodeMemberConfig(raw),
@@ -101,6 +111,13 @@ export const store = Command.make(
         yield* Console.error(
           `flotilla store: member ${memberIdHex(member.id)} (${config.name}) data-dir=${config.dataDir} peer=${config.listenPeerURL.host} state=${config.initialClusterState}`,
         )
+        const compaction = config.autoCompaction
+        if (compaction !== undefined)
+          yield* Console.error(
+            compaction.mode === "periodic"
+              ? `flotilla store: auto compaction: periodic, keeping ${compaction.retentionMs / 1000} s of history`
+              : `flotilla store: auto compaction: keeping the last ${compaction.retention} revisions`,
+          )
         if (member.bootstrap !== undefined)
           yield* Console.error(
             `flotilla store: started from an empty data directory; the initial peers knew this member as: ${describeReplies(member.bootstrap.replies)}`,

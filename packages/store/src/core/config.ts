@@ -16,6 +16,8 @@ export interface EtcdFlags {
   readonly "snapshot-count"?: string | undefined
   readonly "heartbeat-interval"?: string | undefined
   readonly "election-timeout"?: string | undefined
+  readonly "auto-compaction-mode"?: string | undefined
+  readonly "auto-compaction-retention"?: string | undefined
 }
 
 export interface MemberConfig {
@@ -34,6 +36,8 @@ export interface MemberConfig {
   readonly snapshotCount: number
   readonly heartbeatMs: number
   readonly electionMs: number
+  /** etcd's automatic compaction, or undefined when off (the default). */
+  readonly autoCompaction: AutoCompaction | undefined
 }
 
 /** A flag's value was refused: `flag` names it (without dashes). */
@@ -92,6 +96,80 @@ const positiveInt = (flag: string, value: string | undefined, fallback: number):
     throw new FlagError(flag, `expected a positive integer, got ${JSON.stringify(value)}`)
   }
   return n
+}
+
+const HOUR_MS = 3_600_000
+
+export type AutoCompaction =
+  | { readonly mode: "periodic"; readonly retentionMs: number }
+  | { readonly mode: "revision"; readonly retention: number }
+
+const UNITS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: HOUR_MS,
+}
+
+/**
+ * A Go duration ("1h30m", "90s", "1.5h", "500ms") in milliseconds, or
+ * undefined when it is not one. Negative durations are not taken.
+ */
+export const parseGoDuration = (text: string): number | undefined => {
+  if (text === "0") return 0
+  const part = /([0-9]*\.?[0-9]+|[0-9]+\.)(ns|us|µs|μs|ms|s|m|h)/gy
+  let total = 0
+  let at = 0
+  while (at < text.length) {
+    part.lastIndex = at
+    const m = part.exec(text)
+    if (m === null) return undefined
+    total += Number(m[1]) * (UNITS[m[2] as string] as number)
+    at = part.lastIndex
+  }
+  return at === 0 ? undefined : total
+}
+
+/**
+ * The flags as etcd reads them: a retention that is a whole number is hours
+ * (periodic) or revisions (revision); otherwise a Go duration (periodic
+ * only). "0" (the default) turns it off: undefined.
+ */
+export const decodeAutoCompaction = (
+  mode: string | undefined,
+  retention: string | undefined,
+): AutoCompaction | undefined => {
+  const m = mode ?? "periodic"
+  if (m !== "periodic" && m !== "revision")
+    throw new FlagError(
+      "auto-compaction-mode",
+      `unknown auto-compaction-mode ${JSON.stringify(m)} (periodic or revision)`,
+    )
+  const r = (retention ?? "0").trim()
+  if (/^\d+$/.test(r)) {
+    const n = Number(r)
+    if (!Number.isSafeInteger(n))
+      throw new FlagError("auto-compaction-retention", `${r} is too large`)
+    if (n === 0) return undefined
+    return m === "periodic" ? { mode: m, retentionMs: n * HOUR_MS } : { mode: m, retention: n }
+  }
+  const ms = parseGoDuration(r)
+  if (ms === undefined)
+    throw new FlagError(
+      "auto-compaction-retention",
+      `${JSON.stringify(r)} is neither a whole number nor a duration such as 30m or 1h`,
+    )
+  if (m === "revision")
+    throw new FlagError(
+      "auto-compaction-retention",
+      `${JSON.stringify(r)}: revision mode takes a number of revisions`,
+    )
+  if (ms < 1) throw new FlagError("auto-compaction-retention", `${JSON.stringify(r)} is too short`)
+  return { mode: m, retentionMs: ms }
 }
 
 /** Decodes and checks the flags; throws FlagError naming the flag at fault. */
@@ -208,5 +286,9 @@ export const decodeMemberConfig = (flags: EtcdFlags): MemberConfig => {
     snapshotCount: positiveInt("snapshot-count", flags["snapshot-count"], 100_000),
     heartbeatMs,
     electionMs,
+    autoCompaction: decodeAutoCompaction(
+      flags["auto-compaction-mode"],
+      flags["auto-compaction-retention"],
+    ),
   }
 }
