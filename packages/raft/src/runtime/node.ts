@@ -6,9 +6,11 @@
 // - the driver: inputs (messages, ticks, acknowledgements, client requests)
 //   pile up in an inbox and one microtask steps the core over all of them
 //   (client proposals batched into one Propose), sending messages at once;
+//   a transport that says when a read is over (`onReadEnd`) has the read's
+//   messages stepped right then instead;
 // - the writer: the writes a drain produced go to storage as one batch (one
 //   sync, group commit); when durable, the messages that waited for them
-//   leave and the acknowledgements go back to the driver;
+//   leave (flushed at once) and the acknowledgements go back to the driver;
 // - the applier: committed entries reach the state machine in a microtask
 //   after the drain (after the transport flushed what the drain sent), which
 //   resolves the proposals and reads waiting for them, and every
@@ -187,7 +189,10 @@ class Runner {
   private lastSnapshotIndex: number
   private snapshotting = false
 
-  private readonly drainBound = (): void => this.drain()
+  /** The scheduled drain (it may have run already, from onReadEnd). */
+  private readonly drainBound = (): void => {
+    if (this.scheduled) this.drain()
+  }
   private readonly applyBound = (): void => this.applyPhase()
 
   constructor(
@@ -236,6 +241,10 @@ class Runner {
   }
 
   readonly onMessage = (m: Message): void => this.input(m)
+  /** A transport's read is over: step what it delivered now (no microtask hop on the commit path). */
+  readonly onReadEnd = (): void => {
+    if (this.scheduled && !this.draining) this.drain()
+  }
   readonly onUnreachable = (node: NodeId): void => this.input({ type: "ReportUnreachable", node })
 
   tick(): void {

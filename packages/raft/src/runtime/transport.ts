@@ -23,6 +23,12 @@ export interface Receiver {
   readonly onMessage: (message: Message) => void
   /** A peer found unreachable (fed to the core as ReportUnreachable). */
   readonly onUnreachable: (node: NodeId) => void
+  /**
+   * Optional: the messages of one read were all handed over (TCP calls it
+   * after each socket read), so they can be stepped now rather than in a
+   * microtask, still together.
+   */
+  readonly onReadEnd?: () => void
 }
 
 /**

@@ -83,6 +83,11 @@ export interface TcpTransportHandlers {
   readonly onUnreachable?: (peer: NodeId) => void
   /** A peer sent something undecodable (its connection is dropped). */
   readonly onProtocolError?: (error: RaftCodecError, remote: string) => void
+  /**
+   * The messages of one read from a peer have all been handed to `onMessage`:
+   * a receiver that queues them may process them now, together, in this turn.
+   */
+  readonly onReadEnd?: () => void
 }
 
 export interface TcpTransportStats {
@@ -439,6 +444,7 @@ export class TcpTransport {
         fail(e)
         return
       }
+      let delivered = false
       for (let p = 0; p < payloads.length; p++) {
         const payload = payloads[p]!
         try {
@@ -470,12 +476,14 @@ export class TcpTransport {
             this.counters.messagesReceived++
             if (m.term > heard && !isPreVote(m)) heard = this.noteHeard(from, m.term)
             this.handlers.onMessage(m)
+            delivered = true
           }
         } catch (e) {
           fail(e)
           return
         }
       }
+      if (delivered) this.handlers.onReadEnd?.()
     })
     socket.on("error", () => undefined)
     socket.on("close", () => this.inbound.delete(socket))
@@ -535,6 +543,7 @@ export class RaftTcpTransport extends Context.Service<
     readonly listen: (receiver: {
       readonly onMessage: (message: Message) => void
       readonly onUnreachable: (peer: NodeId) => void
+      readonly onReadEnd?: () => void
     }) => Effect.Effect<void, never, Scope.Scope>
     readonly setPeer: (id: NodeId, address: TcpPeerAddress) => Effect.Effect<void>
     readonly removePeer: (id: NodeId) => Effect.Effect<void>
@@ -556,6 +565,7 @@ export const make = Effect.fnUntraced(function* (options: TcpTransportOptions) {
     | {
         readonly onMessage: (message: Message) => void
         readonly onUnreachable: (peer: NodeId) => void
+        readonly onReadEnd?: () => void
       }
     | undefined
   const transport = yield* Effect.acquireRelease(
@@ -570,6 +580,7 @@ export const make = Effect.fnUntraced(function* (options: TcpTransportOptions) {
             if (receiver !== undefined) receiver.onUnreachable(peer)
             else Queue.offerUnsafe(unreachable, peer)
           },
+          onReadEnd: () => receiver?.onReadEnd?.(),
         }),
       catch: (e) =>
         e instanceof TcpTransportError

@@ -408,7 +408,7 @@ describe("RaftNode", () => {
   )
 
   it.effect(
-    "a follower's acknowledgement reaches the wire when its write is durable, before the state machine runs",
+    "a follower steps a read's messages when the read ends, and its acknowledgement reaches the wire when its write is durable, before the state machine runs",
     () =>
       Effect.gen(function* () {
         // A transport that batches as TCP does (a flush a microtask after the
@@ -416,7 +416,7 @@ describe("RaftNode", () => {
         // completes a microtask after each write (as the WAL), and a state
         // machine that records when it runs.
         const events: string[] = []
-        let receiver: { onMessage: (m: Message) => void } | undefined
+        let receiver: { onMessage: (m: Message) => void; onReadEnd?: () => void } | undefined
         const queued: Message[] = []
         let scheduled = false
         const flush = () => {
@@ -487,6 +487,10 @@ describe("RaftNode", () => {
         // Entry 2 arrives with entry 1 committed: entry 1 is applied in the
         // same turn as entry 2's write completes.
         receiver!.onMessage(append(2, 1))
+        // The end of a read steps what it delivered at once: the write is under
+        // way before this turn's microtasks run.
+        receiver!.onReadEnd?.()
+        assert.deepStrictEqual(events, ["persist"])
         yield* settled
         assert.deepStrictEqual(events, [
           "persist",

@@ -203,6 +203,37 @@ describe("TcpTransport on 127.0.0.1", () => {
     }
   })
 
+  it("tells the receiver when a read's messages have all been handed over", async () => {
+    const a = await start("a")
+    const log: string[] = []
+    const u = until(() => log.filter((x) => x === "end").length > 0 && log.length >= 4)
+    const b = await TcpTransport.listen(
+      { id: "b", port: 0 },
+      {
+        onMessage: (m) => {
+          log.push(`${m.type} ${m.term}`)
+          u.check()
+        },
+        onReadEnd: () => {
+          log.push("end")
+          u.check()
+        },
+      },
+    )
+    a.transport.setPeer("b", b.address())
+    try {
+      // Sent in one turn: one frame, one read (the connection is new, so
+      // they wait for it and leave together).
+      for (let term = 1; term <= 3; term++)
+        a.transport.send({ type: "TimeoutNow", from: "a", to: "b", term })
+      await u.done
+      expect(log).toEqual(["TimeoutNow 1", "TimeoutNow 2", "TimeoutNow 3", "end"])
+    } finally {
+      await a.transport.close()
+      await b.close()
+    }
+  })
+
   it("batches what one step sends into few frames", async () => {
     const a = await start("a")
     const b = await start("b")
