@@ -36,6 +36,19 @@ describe("keys", () => {
     expect([...prefixEnd(keyBytes("/a/"))]).toEqual([...keyBytes("/a0")])
   })
 
+  it("keyBytes are UTF-8 whose slice copies: prefixEnd leaves the prefix (and other keys) as they were", () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 20, unit: "grapheme" }), (key) => {
+        const bytes = keyBytes(key)
+        const other = keyBytes(`${key}!`)
+        expect([...bytes]).toEqual([...new TextEncoder().encode(key)])
+        prefixEnd(bytes)
+        expect(new TextDecoder().decode(bytes)).toBe(key)
+        expect(new TextDecoder().decode(other)).toBe(`${key}!`)
+      }),
+    )
+  })
+
   it("continue tokens round-trip and refuse anything else (property)", () => {
     fc.assert(
       fc.property(
