@@ -7,6 +7,8 @@ import { EMPTY } from "./bytes.ts"
 import { CRC_INIT, crc32, crcFinish, crcUpdate } from "./crc32.ts"
 import { MvccStore, type StoreConfig, type StoreState } from "./mvcc.ts"
 import type {
+  AlarmMember,
+  AlarmType,
   Compare,
   CompareResult,
   CompareTarget,
@@ -193,6 +195,30 @@ const T_LEASE_KEEP_ALIVE = 7
 const T_LEASE_EXPIRE = 8
 const T_LEASE_PROMOTE = 9
 const OP_RANGE = 10
+const T_ALARM = 11
+
+const ALARM_ACTIONS = ["ACTIVATE", "DEACTIVATE"] as const
+const ALARM_TYPES = ["NONE", "NOSPACE", "CORRUPT"] as const
+
+/** An alarm's member ID as two 32-bit halves, then its type's number. */
+const writeAlarmMember = (w: Writer, a: { memberID: bigint; alarm: AlarmType }): void => {
+  w.uint(Number(a.memberID >> 32n))
+  w.uint(Number(a.memberID & 0xffffffffn))
+  w.u8(ALARM_TYPES.indexOf(a.alarm))
+}
+
+const readAlarmMember = (r: Reader): AlarmMember => {
+  const hi = r.uint("alarm member ID (high)")
+  const lo = r.uint("alarm member ID (low)")
+  if (hi > 0xffffffff || lo > 0xffffffff) throw new CodecError("alarm member ID: not a uint64")
+  const type = r.u8("alarm type")
+  const alarm = ALARM_TYPES[type]
+  if (alarm === undefined) throw new CodecError(`alarm type: unknown value ${type}`)
+  return { memberID: (BigInt(hi) << 32n) | BigInt(lo), alarm }
+}
+
+const alarmMemberSize = (a: AlarmMember): number =>
+  uintSize(Number(a.memberID >> 32n)) + uintSize(Number(a.memberID & 0xffffffffn)) + 1
 
 const writePut = (w: Writer, p: PutRequest): void => {
   w.u8(
@@ -421,6 +447,10 @@ export const encodeRequest = (
     for (const id of req.lease_expire.IDs) w.int(id)
   } else if (req.lease_promote !== undefined) {
     w.u8(T_LEASE_PROMOTE)
+  } else if (req.alarm !== undefined) {
+    w.u8(T_ALARM)
+    w.u8(ALARM_ACTIONS.indexOf(req.alarm.action))
+    writeAlarmMember(w, req.alarm)
   } else {
     throw new CodecError("log entry carries no request")
   }
@@ -468,6 +498,13 @@ export const decodeRequest = (b: Uint8Array): InternalRequest => {
     case T_LEASE_PROMOTE:
       req = { header, lease_promote: {} }
       break
+    case T_ALARM: {
+      const a = r.u8("alarm action")
+      const action = ALARM_ACTIONS[a]
+      if (action === undefined) throw new CodecError(`alarm action: unknown value ${a}`)
+      req = { header, alarm: { action, ...readAlarmMember(r) } }
+      break
+    }
     default:
       throw new CodecError(`request type: unknown value ${tag}`)
   }
@@ -583,6 +620,12 @@ export function* encodeSnapshotSteps(
     if (i % STEP === STEP - 1) yield
   }
   size += uintSize(table.length) + keyBytes + uintSize(base.length) + uintSize(logLength) + 4
+  // Alarms, only when some are raised: a snapshot without them reads as before alarms existed.
+  const alarms = s.alarms ?? []
+  if (alarms.length > 0) {
+    size += uintSize(alarms.length)
+    for (const a of alarms) size += alarmMemberSize(a)
+  }
   // Pass 2: write into a buffer of exactly that size (the Writer never grows).
   const head = header(size)
   const w = new Writer(allocate(head.length + size))
@@ -612,6 +655,10 @@ export function* encodeSnapshotSteps(
   for (let i = 0; i < logLength; i++) {
     writeKv(w, log[i]!, keyIds[base.length + i]!)
     if (i % STEP === STEP - 1) yield
+  }
+  if (alarms.length > 0) {
+    w.uint(alarms.length)
+    for (const a of alarms) writeAlarmMember(w, a)
   }
   // Pass 3: the checksum of the snapshot's body, a slice per step.
   const out = w.view()
@@ -686,8 +733,14 @@ export const decodeSnapshot = (b: Uint8Array, config: Partial<StoreConfig> = {})
     last = kv.mod_revision
     log.push(kv)
   }
+  const alarms: AlarmMember[] = []
+  if (!r.done) {
+    const n = r.uint("alarm count")
+    for (let i = 0; i < n; i++) alarms.push(readAlarmMember(r))
+  }
   if (!r.done) throw new CodecError("trailing bytes in snapshot")
   const state: StoreState = {
+    alarms,
     rev,
     compactRev,
     time,

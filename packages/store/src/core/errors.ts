@@ -55,6 +55,12 @@ export const ErrDuplicateKey = etcdFailure(
   GrpcCode.INVALID_ARGUMENT,
   "etcdserver: duplicate key given in txn request",
 )
+/** The store is over its quota, or a NOSPACE alarm is raised (etcd's ErrGRPCNoSpace). */
+export const ErrNoSpace = etcdFailure(
+  GrpcCode.RESOURCE_EXHAUSTED,
+  "etcdserver: mvcc: database space exceeded",
+)
+
 export const ErrCompacted = etcdFailure(
   GrpcCode.OUT_OF_RANGE,
   "etcdserver: mvcc: required revision has been compacted",

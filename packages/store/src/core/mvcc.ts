@@ -16,12 +16,16 @@ import {
   ErrLeaseExist,
   ErrLeaseNotFound,
   ErrLeaseTTLTooLarge,
+  ErrNoSpace,
   type EtcdFailure,
   invalidArgument,
   isEtcdFailure,
 } from "./errors.ts"
 import { KeyIndex, KeyTree } from "./keyindex.ts"
 import type {
+  AlarmChange,
+  AlarmMember,
+  AlarmResponse,
   CompactionRequest,
   CompactionResponse,
   Compare,
@@ -99,6 +103,8 @@ export class MvccStore {
   appliedIndex = 0
   /** Approximate bytes held by retained versions (etcd's db size). */
   private bytes = 0
+  /** Raised alarms (etcd's alarm bucket), in the order they were raised. */
+  private alarmList: AlarmMember[] = []
 
   // The write transaction in progress: its main revision, and whether it changed anything.
   private writeRev = 0
@@ -129,6 +135,26 @@ export class MvccStore {
   }
 
   /** Number of keys in the index (deleted keys included until compacted away). */
+  /** The alarms raised and not cleared. */
+  get alarms(): ReadonlyArray<AlarmMember> {
+    return this.alarmList
+  }
+
+  /** Raises or clears an alarm; answers the alarm changed (none if it was so already). */
+  private changeAlarm(c: AlarmChange): AlarmResponse {
+    const header = { revision: this.currentRev }
+    const at = this.alarmList.findIndex((a) => a.memberID === c.memberID && a.alarm === c.alarm)
+    const member: AlarmMember = { memberID: c.memberID, alarm: c.alarm }
+    if (c.action === "ACTIVATE") {
+      if (at >= 0 || c.alarm === "NONE") return { header, alarms: [] }
+      this.alarmList = [...this.alarmList, member]
+      return { header, alarms: [member] }
+    }
+    if (at < 0) return { header, alarms: [] }
+    this.alarmList = this.alarmList.filter((_, i) => i !== at)
+    return { header, alarms: [member] }
+  }
+
   get keyCount(): number {
     return this.tree.size
   }
@@ -141,6 +167,16 @@ export class MvccStore {
     const now = req.header.now
     if (req.lease_promote !== undefined) return this.leasePromote(now)
     if (now > this.time) this.time = now
+    if (req.alarm !== undefined) return this.changeAlarm(req.alarm)
+    // etcd's capped applier: while a NOSPACE alarm is raised, what would grow
+    // the store is refused (deletes, reads and compactions still run).
+    if (
+      this.alarmList.some((a) => a.alarm === "NOSPACE") &&
+      (req.put !== undefined ||
+        req.lease_grant !== undefined ||
+        (req.txn !== undefined && quotaCost({ txn: req.txn }) > 0))
+    )
+      return ErrNoSpace
     if (req.put !== undefined) return this.put(req.put)
     if (req.delete_range !== undefined) return this.deleteRange(req.delete_range)
     if (req.txn !== undefined) return this.txn(req.txn)
@@ -735,6 +771,7 @@ export class MvccStore {
       base,
       log: this.logKv,
       logLength: this.logKv.length,
+      alarms: this.alarmList,
     }
   }
 
@@ -745,6 +782,7 @@ export class MvccStore {
     store.compactedRev = s.compactRev
     store.time = s.time
     store.appliedIndex = s.appliedIndex
+    store.alarmList = [...(s.alarms ?? [])]
     for (const l of s.leases) {
       store.leaseMap.set(l.ID, { ID: l.ID, ttl: l.ttl, deadline: l.deadline, keys: new Set() })
     }
@@ -802,6 +840,34 @@ export interface StoreState {
    */
   readonly log: ReadonlyArray<KeyValue>
   readonly logLength: number
+  /** Raised alarms (none when absent: snapshots from before alarms). */
+  readonly alarms?: ReadonlyArray<AlarmMember>
+}
+
+/** etcd's estimates of what a write adds to the store (its quota's Cost). */
+const KV_OVERHEAD = 256
+const LEASE_OVERHEAD = 64
+
+/**
+ * What a request would add to the store by etcd's quota rules: a put its
+ * key, value and 256 bytes; a txn the larger of its branches' top-level
+ * puts; a lease grant 64 bytes; anything else nothing.
+ */
+export const quotaCost = (req: {
+  readonly put?: PutRequest
+  readonly txn?: TxnRequest
+  readonly lease_grant?: LeaseGrantRequest
+}): number => {
+  const putCost = (p: PutRequest) => KV_OVERHEAD + p.key.length + (p.value?.length ?? 0)
+  if (req.put !== undefined) return putCost(req.put)
+  if (req.lease_grant !== undefined) return LEASE_OVERHEAD
+  if (req.txn === undefined) return 0
+  const branch = (ops: ReadonlyArray<RequestOp> | undefined) => {
+    let n = 0
+    for (const op of ops ?? []) if ("request_put" in op) n += putCost(op.request_put)
+    return n
+  }
+  return Math.max(branch(req.txn.success), branch(req.txn.failure))
 }
 
 /** A version's share of the store's size: key, value and bookkeeping. */

@@ -363,6 +363,29 @@ export interface InternalRequest {
   readonly lease_keep_alive?: LeaseKeepAliveRequest
   readonly lease_expire?: LeaseExpireRequest
   readonly lease_promote?: LeasePromoteRequest
+  /** Raise or clear an alarm (etcd's AlarmRequest through the log). */
+  readonly alarm?: AlarmChange
+}
+
+/** etcd's AlarmType; NONE means every type where a type filters. */
+export type AlarmType = "NONE" | "NOSPACE" | "CORRUPT"
+
+/** A raised alarm: which member raised it, and what. */
+export interface AlarmMember {
+  readonly memberID: bigint
+  readonly alarm: AlarmType
+}
+
+export interface AlarmChange {
+  readonly action: "ACTIVATE" | "DEACTIVATE"
+  readonly memberID: bigint
+  readonly alarm: AlarmType
+}
+
+/** The alarms a change affected (raised or cleared; none when it changed nothing). */
+export interface AlarmResponse {
+  readonly header: ResponseHeader
+  readonly alarms: ReadonlyArray<AlarmMember>
 }
 
 export interface LeaseExpireResponse {
@@ -385,3 +408,4 @@ export type InternalResponse =
   | LeaseKeepAliveResponse
   | LeaseExpireResponse
   | LeasePromoteResponse
+  | AlarmResponse
