@@ -478,6 +478,10 @@ class Runner {
     const batch = this.writes
     this.writes = []
     this.inFlight = batch
+    // Messages already queued never wait for a write (the ordering contract):
+    // they leave first, so a leader's AppendEntries are on the wire while its
+    // own write is made durable (a small one on this thread, blocking it).
+    this.transport.flush?.()
     this.storage.persist(batch, this.written)
   }
 

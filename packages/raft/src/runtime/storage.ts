@@ -109,18 +109,19 @@ const makeWal = Effect.fnUntraced(function* (
         done(new StorageFailure({ operation: "persist", cause }))
         return
       }
-      if (rest === undefined) {
-        wal.persistCallback(first, (e) => done(walFailure(e)))
-        return
+      if (rest === undefined) wal.persistCallback(first, (e) => done(walFailure(e)))
+      else {
+        let left = n
+        let failure: StorageFailure | undefined
+        const one = (e: WalError | undefined): void => {
+          if (e !== undefined && failure === undefined) failure = walFailure(e)
+          if (--left === 0) done(failure)
+        }
+        wal.persistCallback(first, one)
+        for (const w of rest) wal.persistCallback(w, one)
       }
-      let left = n
-      let failure: StorageFailure | undefined
-      const one = (e: WalError | undefined): void => {
-        if (e !== undefined && failure === undefined) failure = walFailure(e)
-        if (--left === 0) done(failure)
-      }
-      wal.persistCallback(first, one)
-      for (const w of rest) wal.persistCallback(w, one)
+      // The batch is complete (the node sends what need not wait first): write it now.
+      wal.flushNow()
     },
   })
 })

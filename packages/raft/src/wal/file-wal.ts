@@ -10,7 +10,9 @@
 // One flush at a time takes the whole buffer, appends a Commit frame, writes it
 // with one write and makes it durable with one fdatasync; calls that arrive
 // meanwhile accumulate for the next flush, so N concurrent appenders share one
-// fdatasync.
+// fdatasync. The flush runs a microtask after the first call of a batch, or
+// at once when the caller says the batch is complete (`flushNow`); callers
+// on a hot path use `persistCallback`, which allocates no promise.
 
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
@@ -926,8 +928,23 @@ export class FileWal {
       // A microtask later, so calls made in the same turn share the flush, and
       // whatever the caller queued before (a transport's flush of messages that
       // need not wait for this write) runs first.
-      queueMicrotask(this.flushLoop)
+      queueMicrotask(this.flushDue)
     }
+  }
+
+  /**
+   * Writes what is pending now instead of a microtask later: for a caller
+   * that knows its batch is complete and has sent what must not wait for
+   * the write (a Raft node, once per batch of writes). A small batch is then
+   * durable, and its callbacks told, before this returns (see inlineSyncBytes).
+   */
+  flushNow(): void {
+    if (this.scheduled && !this.flushing) this.flushLoop()
+  }
+
+  /** The queued flush, unless `flushNow` ran it already. */
+  private readonly flushDue = (): void => {
+    if (this.scheduled) this.flushLoop()
   }
 
   private whenIdle(): Promise<void> {
@@ -1013,7 +1030,7 @@ export class FileWal {
       for (let i = 0; i < waiters.length; i++) waiters[i]!(this.failure)
     } else if (this.pending.length > 0) {
       this.scheduled = true
-      queueMicrotask(this.flushLoop)
+      queueMicrotask(this.flushDue)
       return
     }
     if (this.idle.length === 0) return

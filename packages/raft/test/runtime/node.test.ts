@@ -7,6 +7,7 @@ import {
   Dropped,
   LogStorage,
   MemoryNetwork,
+  MemoryStateMachine,
   makeConfig,
   makeMemoryStore,
   NotLeader,
@@ -15,6 +16,7 @@ import {
   Stopped,
   Transport,
 } from "../../src/index.ts"
+import type { Receiver } from "../../src/runtime/transport.ts"
 import { leaders, makeCluster, TICK_MS, waitFor } from "./harness.ts"
 
 const enc = new TextEncoder()
@@ -30,6 +32,35 @@ const electedCluster = (net = new MemoryNetwork(), options = {}) =>
     const [leaderId] = yield* leaders(c.members)
     return { ...c, leader: c.byId(leaderId!) }
   })
+
+/**
+ * A transport that batches as TCP does (a flush a microtask after the first
+ * send, or at once on `flush`) and records in `events` what reaches the wire.
+ */
+const batchingTransport = (events: string[]) => {
+  let receiver: Receiver | undefined
+  const queued: Message[] = []
+  let scheduled = false
+  const flush = () => {
+    scheduled = false
+    for (const m of queued.splice(0)) events.push(`wire ${m.type} ${m.to}`)
+  }
+  const transport = Transport.of({
+    send: (m) => {
+      queued.push(m)
+      if (!scheduled) {
+        scheduled = true
+        queueMicrotask(flush)
+      }
+    },
+    listen: (r) =>
+      Effect.sync(() => {
+        receiver = r
+      }),
+    flush,
+  })
+  return { transport, receiver: () => receiver! }
+}
 
 describe("RaftNode", () => {
   it.effect(
@@ -416,27 +447,7 @@ describe("RaftNode", () => {
         // completes a microtask after each write (as the WAL), and a state
         // machine that records when it runs.
         const events: string[] = []
-        let receiver: { onMessage: (m: Message) => void; onReadEnd?: () => void } | undefined
-        const queued: Message[] = []
-        let scheduled = false
-        const flush = () => {
-          scheduled = false
-          for (const m of queued.splice(0)) events.push(`wire ${m.type} ${m.to}`)
-        }
-        const transport = Transport.of({
-          send: (m) => {
-            queued.push(m)
-            if (!scheduled) {
-              scheduled = true
-              queueMicrotask(flush)
-            }
-          },
-          listen: (r) =>
-            Effect.sync(() => {
-              receiver = r
-            }),
-          flush,
-        })
+        const { transport, receiver } = batchingTransport(events)
         const store = makeMemoryStore(makeConfig(ids))
         const storage = LogStorage.of({
           load: Effect.sync(() => ({ ...store.durable, entries: [...store.durable.entries] })),
@@ -481,15 +492,15 @@ describe("RaftNode", () => {
         })
         // Everything here runs in microtasks: the next macrotask sees it all done.
         const settled = Effect.promise(() => new Promise((r) => setImmediate(r)))
-        receiver!.onMessage(append(1, 0))
+        receiver().onMessage(append(1, 0))
         yield* settled
         events.length = 0
         // Entry 2 arrives with entry 1 committed: entry 1 is applied in the
         // same turn as entry 2's write completes.
-        receiver!.onMessage(append(2, 1))
+        receiver().onMessage(append(2, 1))
         // The end of a read steps what it delivered at once: the write is under
         // way before this turn's microtasks run.
-        receiver!.onReadEnd?.()
+        receiver().onReadEnd?.()
         assert.deepStrictEqual(events, ["persist"])
         yield* settled
         assert.deepStrictEqual(events, [
@@ -498,6 +509,82 @@ describe("RaftNode", () => {
           "wire AppendEntriesResponse a",
           "apply 1",
         ])
+        yield* Scope.close(scope, Exit.void)
+      }),
+  )
+
+  it.effect(
+    "a leader's AppendEntries for a proposal are on the wire before its own write of the entry starts",
+    () =>
+      Effect.gen(function* () {
+        const events: string[] = []
+        const { transport, receiver } = batchingTransport(events)
+        const store = makeMemoryStore(makeConfig(["a", "b"]))
+        const storage = LogStorage.of({
+          load: Effect.sync(() => ({ ...store.durable, entries: [...store.durable.entries] })),
+          persist: (writes, done) => {
+            for (const w of writes)
+              events.push(`persist ${w.entries.map((e) => e.index).join(",") || "-"}`)
+            done(undefined)
+          },
+        })
+        const scope = yield* Scope.make()
+        const ctx = yield* Layer.buildWithScope(
+          RaftNode.layer({
+            id: "b",
+            tickMs: TICK_MS,
+            raft: { electionTick: 10, seed: 2, preVote: false },
+          }).pipe(
+            Layer.provide(
+              Layer.mergeAll(
+                Layer.succeed(LogStorage, storage),
+                Layer.succeed(Transport, transport),
+                StateMachine.layerMemory(new MemoryStateMachine()),
+              ),
+            ),
+          ),
+          scope,
+        )
+        const node = Context.get(ctx, RaftNode)
+        const settled = Effect.promise(() => new Promise((r) => setImmediate(r)))
+        yield* node.campaign
+        yield* settled
+        const vote = events.findIndex((e) => e.startsWith("wire RequestVote "))
+        assert.isAbove(
+          vote,
+          events.indexOf("persist -"),
+          "the vote is durable before it is asked for",
+        )
+        receiver().onMessage({
+          type: "RequestVoteResponse",
+          from: "a",
+          to: "b",
+          term: 1,
+          voteGranted: true,
+          preVote: false,
+        })
+        yield* settled
+        assert.strictEqual((yield* node.status).role, "Leader")
+        // The follower acknowledges everything so far (the leader's empty entry).
+        const last = (yield* node.status).lastIndex
+        receiver().onMessage({
+          type: "AppendEntriesResponse",
+          from: "a",
+          to: "b",
+          term: 1,
+          success: true,
+          matchIndex: last,
+          prevLogIndex: last - 1,
+          conflictIndex: 0,
+          conflictTerm: 0,
+        })
+        yield* settled
+        events.length = 0
+        node.proposeUnsafe(enc.encode("x"), () => undefined)
+        yield* settled
+        const next = last + 1
+        assert.isAtLeast(events.indexOf(`persist ${next}`), 0)
+        assert.isBelow(events.indexOf("wire AppendEntries a"), events.indexOf(`persist ${next}`))
         yield* Scope.close(scope, Exit.void)
       }),
   )

@@ -393,6 +393,46 @@ describe("FileWal", () => {
     })
   })
 
+  it("flushNow writes the pending batch at once; the flush it replaces writes nothing", async () => {
+    await withTempDir(async (dir) => {
+      const { wal } = await open(dir, 64 * 1024)
+      const base = wal.stats().batches
+      const data = new Uint8Array(32)
+      const told: number[] = []
+      for (let i = 1; i <= 3; i++)
+        wal.persistCallback({ entries: [{ index: i, term: 1, type: 0, data }] }, (e) => {
+          expect(e).toBeUndefined()
+          told.push(i)
+        })
+      expect(told).toEqual([])
+      wal.flushNow()
+      // Small: written and synced inline, the callbacks told before flushNow returned.
+      expect(told).toEqual([1, 2, 3])
+      expect(wal.durableIndex).toBe(3)
+      expect(wal.stats().batches).toBe(base + 1)
+      // Nothing pending: a no-op, and the microtask flush queued first finds nothing.
+      wal.flushNow()
+      await wal.sync()
+      expect(wal.stats().batches).toBe(base + 1)
+      // A batch above inlineSyncBytes syncs in the thread pool: written now, told later.
+      const big = new Uint8Array(4096)
+      const later = new Promise<void>((resolve, reject) =>
+        wal.persistCallback({ entries: [{ index: 4, term: 1, type: 0, data: big }] }, (e) =>
+          e === undefined ? resolve() : reject(e),
+        ),
+      )
+      wal.flushNow()
+      expect(wal.durableIndex).toBe(3)
+      await later
+      expect(wal.durableIndex).toBe(4)
+      expect(wal.stats().batches).toBe(base + 2)
+      await wal.close()
+      const reopened = await open(dir, 64 * 1024)
+      expect(reopened.recovery.lastIndex).toBe(4)
+      await reopened.wal.close()
+    })
+  })
+
   it("rejects bad input with the field and the reason, and stays usable", async () => {
     await withTempDir(async (dir) => {
       const { wal } = await open(dir)
