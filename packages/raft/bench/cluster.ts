@@ -1,6 +1,7 @@
 // Three member processes on 127.0.0.1: RaftNode over TCP with fsynced file
 // WALs (src/testing/member-main.ts). Proposers run inside the leader's process
-// and wait for their entry to be committed and applied there; reported: the
+// (closed loop, through proposeUnsafe unless BENCH_PROPOSE_API=effect) and
+// wait for their entry to be committed and applied there; reported: the
 // committed proposals per second and p50/p99 commit latency at 1, 16 and 256
 // concurrent proposers with 256-byte entries, and the latency of one
 // fdatasync on the same disk for comparison.
@@ -33,8 +34,11 @@ const PREALLOCATE =
   process.env.BENCH_PREALLOCATE_BYTES === undefined
     ? undefined
     : Number(process.env.BENCH_PREALLOCATE_BYTES)
-// BENCH_PROPOSE_API: "effect" (RaftNode.propose, the default) or "callback" (proposeUnsafe).
-const API = process.env.BENCH_PROPOSE_API === "callback" ? "callback" : "effect"
+// BENCH_PROPOSE_API: how the proposers call the leader: "callback"
+// (proposeUnsafe, the default: the store's path, no fiber per proposal) or
+// "effect" (RaftNode.propose through an Effect fiber each; about 2 us more
+// per commit on the path, measured with a stage tracer).
+const API = process.env.BENCH_PROPOSE_API === "effect" ? "effect" : "callback"
 // BENCH_PROPOSERS: the rows to run (default "1,16,256").
 const PROPOSERS = (process.env.BENCH_PROPOSERS ?? "1,16,256").split(",").map(Number)
 const root = mkdtempSync(join(tmpdir(), "raft-bench-cluster-"))
@@ -171,7 +175,7 @@ try {
     ? await ioFloor({ dir: root, recordBytes: ENTRY_BYTES, records: 3000, warmup: 500 })
     : undefined
   console.log(
-    `3 member processes on 127.0.0.1, TCP, fsynced file WALs, ${ENTRY_BYTES}-byte entries, ${SECONDS} s per row`,
+    `3 member processes on 127.0.0.1, TCP, fsynced file WALs, ${ENTRY_BYTES}-byte entries, ${SECONDS} s per row, proposers call ${API === "callback" ? "proposeUnsafe" : "propose (Effect)"}`,
   )
   console.log(
     `machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}; one fdatasync: p50 ${fsync.toFixed(3)} ms before the rows, ${fsyncAfter.toFixed(3)} ms after (into preallocated zeros: ${fsyncOverwrite.toFixed(3)} ms)`,
@@ -216,7 +220,15 @@ try {
   console.log(
     `goals: 256 proposers >= 50,000/s: ${many === undefined ? "not run" : many.r.perSecond >= 50_000 ? "yes" : "no"}; 1 proposer p50 <= 1.5 x (fdatasync ${Math.min(fsync, fsyncAfter).toFixed(3)} + loopback RTT ${rtt.toFixed(3)}) = ${oneTarget.toFixed(3)} ms: ${one === undefined ? "not run" : `${one.r.p50 <= oneTarget ? "yes" : "no"} (${one.r.p50.toFixed(3)}; ${floor === undefined ? "" : `${(one.r.p50 / floor.p50).toFixed(2)} x the same I/O without Raft`})`}`,
   )
-  console.log(JSON.stringify({ bench: "raft-cluster", entryBytes: ENTRY_BYTES, ...figures, goals }))
+  console.log(
+    JSON.stringify({
+      bench: "raft-cluster",
+      entryBytes: ENTRY_BYTES,
+      proposeApi: API,
+      ...figures,
+      goals,
+    }),
+  )
 } finally {
   // Asked to exit (a member profile, RAFT_MEMBER_PROFILE, is written then); killed if it hangs.
   await Promise.all(
