@@ -350,10 +350,8 @@ const list = (store: ObjectStore, ctx: ResourceContext) =>
       // Stored objects carry their apiVersion and kind; each one's JSON bytes are shared
       // (memoJsonBytes), so a list is one copy of them, not a string joined and encoded again.
       const parts: Array<Uint8Array> = [
-        // A pooled Buffer, not a new ArrayBuffer per list.
-        Buffer.from(
+        utf8.encode(
           `{"kind":${JSON.stringify(ctx.served.listKind)},"apiVersion":${JSON.stringify(ctx.served.apiVersion)},"metadata":${JSON.stringify(listMeta)},"items":[`,
-          "utf8",
         ),
       ]
       for (let i = 0; i < result.items.length; i++) {

@@ -18,18 +18,10 @@ export const objectKey = (
 ): string =>
   namespaced ? `/registry/${resource}/${namespace}/${name}` : `/registry/${resource}/${name}`
 
+const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
-/**
- * A key's UTF-8 bytes, as a plain Uint8Array over Node's shared Buffer pool:
- * every store request carries keys, and a TextEncoder result is a new
- * ArrayBuffer each (the collector tracks each one). Not a Buffer, whose
- * `slice` is a view: `slice` must copy, as `prefixEnd` and the store expect.
- */
-export const keyBytes = (key: string): Uint8Array => {
-  const pooled = Buffer.from(key, "utf8")
-  return new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.length)
-}
+export const keyBytes = (key: string): Uint8Array => encoder.encode(key)
 export const keyString = (bytes: Uint8Array): string => decoder.decode(bytes)
 
 /** The smallest key greater than every key with this prefix (etcd's `range_end` for a prefix). */

@@ -36,7 +36,7 @@ describe("keys", () => {
     expect([...prefixEnd(keyBytes("/a/"))]).toEqual([...keyBytes("/a0")])
   })
 
-  it("keyBytes are UTF-8 whose slice copies: prefixEnd leaves the prefix (and other keys) as they were", () => {
+  it("keyBytes are UTF-8 whose slice copies (not a Buffer, whose slice is a view): prefixEnd leaves the prefix and other keys as they were", () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1, maxLength: 20, unit: "grapheme" }), (key) => {
         const bytes = keyBytes(key)
