@@ -4,6 +4,8 @@ import { Applier, fullHeader } from "./applier.ts"
 import { writeBackendDbSteps } from "./core/backend-db.ts"
 import { ErrNoLeader, ErrNotLeader, ErrTimeout, GrpcCode, isEtcdFailure } from "./core/errors.ts"
 import type {
+  AlarmResponse,
+  AlarmType,
   HashKVResponse,
   Member,
   MemberAddRequest,
@@ -52,6 +54,16 @@ export interface ClusterShape {
    * Read locally, as etcd reads its own backend, on any member.
    */
   readonly snapshot: Effect.Effect<Uint8Array, EtcdError>
+  /**
+   * etcd's Alarm call: GET lists the raised alarms (of one type, or all for
+   * NONE), read locally; ACTIVATE and DEACTIVATE go through the log and
+   * answer the alarm they changed.
+   */
+  readonly alarm: (req: {
+    readonly action: "GET" | "ACTIVATE" | "DEACTIVATE"
+    readonly memberID: bigint
+    readonly alarm: AlarmType
+  }) => Effect.Effect<AlarmResponse, EtcdError>
   /** What this member's /metrics reports of it, read locally. */
   readonly stats: Effect.Effect<MemberStats>
 }
@@ -140,7 +152,27 @@ export class Cluster extends Context.Service<Cluster, ClusterShape>()("@flotilla
           }),
         )
       }
+      const alarm = (req: {
+        readonly action: "GET" | "ACTIVATE" | "DEACTIVATE"
+        readonly memberID: bigint
+        readonly alarm: AlarmType
+      }): Effect.Effect<AlarmResponse, EtcdError> =>
+        Effect.gen(function* () {
+          if (req.action === "GET") {
+            const alarms = yield* applier.read(
+              (store) => store.alarms.filter((a) => req.alarm === "NONE" || a.alarm === req.alarm),
+              true,
+            )
+            return { header: yield* header, alarms }
+          }
+          const r = yield* applier.propose({
+            alarm: { action: req.action, memberID: req.memberID, alarm: req.alarm },
+          })
+          if (isEtcdFailure(r)) return yield* Effect.fail(EtcdError.fromFailure(r))
+          return { header: yield* header, alarms: (r as AlarmResponse).alarms }
+        })
       return Cluster.of({
+        alarm,
         hashKV,
         stats: Effect.gen(function* () {
           const s = yield* applier.status
@@ -208,7 +240,9 @@ export class Cluster extends Context.Service<Cluster, ClusterShape>()("@flotilla
           }),
         status: Effect.gen(function* () {
           const s = yield* applier.status
-          const size = yield* Effect.orDie(applier.read((store) => store.sizeBytes, true))
+          const { size, alarms } = yield* Effect.orDie(
+            applier.read((store) => ({ size: store.sizeBytes, alarms: store.alarms }), true),
+          )
           return {
             header: yield* header,
             version: ETCD_API_VERSION,
@@ -217,7 +251,11 @@ export class Cluster extends Context.Service<Cluster, ClusterShape>()("@flotilla
             raftIndex: s.raftIndex,
             raftTerm: s.raftTerm,
             raftAppliedIndex: s.raftAppliedIndex,
-            errors: [],
+            // As etcd: no leader, then each alarm in the protobuf text form etcdctl prints.
+            errors: [
+              ...(s.leader === 0n ? [ErrNoLeader.message] : []),
+              ...alarms.map((a) => `memberID:${a.memberID} alarm:${a.alarm} `),
+            ],
             dbSizeInUse: size,
             isLearner: s.isLearner,
           }

@@ -9,11 +9,12 @@ import type { Cluster } from "./cluster.ts"
 import {
   ErrCompacted,
   ErrLeaseTTLTooLarge,
+  ErrNoSpace,
   type EtcdFailure,
   invalidArgument,
   isEtcdFailure,
 } from "./core/errors.ts"
-import { MAX_LEASE_TTL, type MvccStore } from "./core/mvcc.ts"
+import { MAX_LEASE_TTL, type MvccStore, quotaCost } from "./core/mvcc.ts"
 import type {
   CompactionRequest,
   CompactionResponse,
@@ -108,10 +109,40 @@ export class KV extends Context.Service<KV, KVShape>()("@flotilla/store/KV") {
         r: R | EtcdFailure,
       ): Effect.Effect<R, EtcdError> => (isEtcdFailure(r) ? fail(r) : withHeader(r))
 
+      /**
+       * etcd's quota: a write that would take the store to its quota raises
+       * this member's NOSPACE alarm (through the log, so every member then
+       * refuses writes) and is refused. Writes that add nothing pass.
+       */
+      const withinQuota = (
+        p: Parameters<typeof applier.propose>[0],
+      ): Effect.Effect<void, EtcdError> => {
+        const cost = quotaCost(p)
+        if (cost === 0) return Effect.void
+        return Effect.gen(function* () {
+          const over = yield* applier.read(
+            (s) =>
+              s.config.quotaBackendBytes > 0 && s.sizeBytes + cost >= s.config.quotaBackendBytes,
+            true,
+          )
+          if (!over) return
+          const { memberId } = yield* applier.status
+          yield* Effect.ignore(
+            applier.propose({
+              alarm: { action: "ACTIVATE", memberID: memberId, alarm: "NOSPACE" },
+            }),
+          )
+          return yield* fail(ErrNoSpace)
+        })
+      }
+
       const propose = <R extends { readonly header: ResponseHeader }>(
         p: Parameters<typeof applier.propose>[0],
       ): Effect.Effect<R, EtcdError> =>
-        Effect.flatMap(applier.propose(p), (r) => withHeader(r as unknown as R))
+        Effect.andThen(
+          withinQuota(p),
+          Effect.flatMap(applier.propose(p), (r) => withHeader(r as unknown as R)),
+        )
 
       const range = (req: RangeRequest) => {
         const invalid = checkRangeRequest(req)

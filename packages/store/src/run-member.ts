@@ -158,6 +158,7 @@ const startMemberWith = (
       tickMs: config.heartbeatMs,
       electionTicks: Math.max(2, Math.round(config.electionMs / config.heartbeatMs)),
       snapshotCount: config.snapshotCount,
+      store: { quotaBackendBytes: config.quotaBackendBytes },
       onRemoved: () => Deferred.doneUnsafe(removed, Effect.void),
     }).pipe(
       Layer.provide(walStorage(walDir, boot)),

@@ -68,6 +68,10 @@ const flags = {
     "auto-compaction-mode",
     "periodic (default: keep a retention's time of history) or revision (keep a number of revisions)",
   ),
+  quotaBackendBytes: text(
+    "quota-backend-bytes",
+    "Raise the NOSPACE alarm and refuse writes past this store size (default: 0, 2 GiB; negative: no quota)",
+  ),
   autoCompactionRetention: text(
     "auto-compaction-retention",
     "Periodic: hours, or a duration such as 30m; revision: revisions to keep (default: 0, off)",
@@ -95,6 +99,7 @@ export const store = Command.make(
       "election-timeout": value(f.electionTimeout),
       "auto-compaction-mode": value(f.autoCompactionMode),
       "auto-compaction-retention": value(f.autoCompactionRetention),
+      "quota-backend-bytes": value(f.quotaBackendBytes),
     }
     const config = yield* Effect.try({
       try: () => decodeMemberConfig(raw),

@@ -1,6 +1,7 @@
 // A member's configuration from etcd's own flags (the subset we support), so
 // that a script starting an etcd cluster starts ours by changing only the
 // program's name. Pure: decoding and checking, with errors naming the flag.
+import { DEFAULT_QUOTA_BACKEND_BYTES } from "./mvcc.ts"
 
 /** The flags, as given (absent ones take etcd's defaults). */
 export interface EtcdFlags {
@@ -18,6 +19,7 @@ export interface EtcdFlags {
   readonly "election-timeout"?: string | undefined
   readonly "auto-compaction-mode"?: string | undefined
   readonly "auto-compaction-retention"?: string | undefined
+  readonly "quota-backend-bytes"?: string | undefined
 }
 
 export interface MemberConfig {
@@ -38,6 +40,8 @@ export interface MemberConfig {
   readonly electionMs: number
   /** etcd's automatic compaction, or undefined when off (the default). */
   readonly autoCompaction: AutoCompaction | undefined
+  /** The store's space quota in bytes (etcd's --quota-backend-bytes); 0: none. */
+  readonly quotaBackendBytes: number
 }
 
 /** A flag's value was refused: `flag` names it (without dashes). */
@@ -290,5 +294,19 @@ export const decodeMemberConfig = (flags: EtcdFlags): MemberConfig => {
       flags["auto-compaction-mode"],
       flags["auto-compaction-retention"],
     ),
+    quotaBackendBytes: decodeQuota(flags["quota-backend-bytes"]),
   }
+}
+
+/**
+ * --quota-backend-bytes as etcd reads it: 0 (the default) is 2 GiB, a
+ * negative number turns the quota off (0 here), a positive one is the quota.
+ */
+const decodeQuota = (text: string | undefined): number => {
+  if (text === undefined) return DEFAULT_QUOTA_BACKEND_BYTES
+  const t = text.trim()
+  if (!/^-?\d+$/.test(t) || !Number.isSafeInteger(Number(t)))
+    throw new FlagError("quota-backend-bytes", `expected an integer, got ${JSON.stringify(text)}`)
+  const n = Number(t)
+  return n === 0 ? DEFAULT_QUOTA_BACKEND_BYTES : Math.max(n, 0)
 }

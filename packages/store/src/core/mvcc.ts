@@ -65,11 +65,21 @@ export interface StoreConfig {
   /** Granted TTLs are raised to this many seconds (etcd: 1.5 election timeouts, 2 s by default). */
   readonly minLeaseTTL: number
   readonly maxTxnOps: number
+  /**
+   * etcd's --quota-backend-bytes, against `sizeBytes`: a write that would
+   * reach it raises NOSPACE and is refused (checked where it is proposed);
+   * 0: no quota.
+   */
+  readonly quotaBackendBytes: number
 }
+
+/** etcd's default backend quota: 2 GiB. */
+export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024
 
 export const defaultStoreConfig: StoreConfig = {
   minLeaseTTL: 2,
   maxTxnOps: DEFAULT_MAX_TXN_OPS,
+  quotaBackendBytes: DEFAULT_QUOTA_BACKEND_BYTES,
 }
 
 /** A lease as the state machine holds it. */

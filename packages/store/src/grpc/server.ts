@@ -418,23 +418,11 @@ export const serve = (
       () => cluster.status,
       (r) => ({ ...r, header: wireHeader(r.header), leader: r.leader.toString() }),
     )
-    // No alarms are ever raised (no space quota yet): GET lists none and
-    // DEACTIVATE has nothing to disarm; raising one by hand is not supported.
-    generic(
-      "Maintenance",
-      "Alarm",
-      readAlarm,
-      (q) =>
-        q.action === "ACTIVATE"
-          ? Effect.fail(
-              new EtcdError({
-                code: GrpcCode.UNIMPLEMENTED,
-                message: "etcdserver: raising alarms is not supported",
-              }),
-            )
-          : cluster.status,
-      (r) => ({ header: wireHeader(r.header), alarms: [] }),
-    )
+    // etcd's alarms: GET lists them, ACTIVATE/DEACTIVATE go through the log.
+    generic("Maintenance", "Alarm", readAlarm, cluster.alarm, (r) => ({
+      header: wireHeader(r.header),
+      alarms: r.alarms.map((a) => ({ memberID: a.memberID.toString(), alarm: a.alarm })),
+    }))
     generic("Maintenance", "HashKV", readHashKV, cluster.hashKV, (r) => ({
       ...r,
       header: wireHeader(r.header),

@@ -6,6 +6,7 @@ import {
   encodeRequest,
   encodeSnapshot,
 } from "../../src/core/codec.ts"
+import { decodeMemberConfig } from "../../src/core/config.ts"
 import { ErrNoSpace } from "../../src/core/errors.ts"
 import { MvccStore, quotaCost } from "../../src/core/mvcc.ts"
 import type { InternalRequest } from "../../src/core/types.ts"
@@ -100,5 +101,19 @@ describe("alarms in the store (etcd's alarm bucket and capped applier)", () => {
       }),
     ).toBe(2 * 258)
     expect(quotaCost({ txn: { compare: [], success: [], failure: [] } })).toBe(0)
+  })
+})
+
+describe("--quota-backend-bytes (as etcd reads it)", () => {
+  it("is 2 GiB by default and for 0, off when negative, and refused when not an integer", () => {
+    const quota = (v?: string) =>
+      decodeMemberConfig(v === undefined ? {} : { "quota-backend-bytes": v }).quotaBackendBytes
+    expect([quota(), quota("0"), quota("-1"), quota("40000")]).toEqual([
+      2 * 1024 ** 3,
+      2 * 1024 ** 3,
+      0,
+      40000,
+    ])
+    expect(() => quota("2GB")).toThrow('--quota-backend-bytes: expected an integer, got "2GB"')
   })
 })
