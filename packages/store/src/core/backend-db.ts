@@ -17,7 +17,7 @@ import { type BoltBucket, writeBoltSteps } from "./bolt.ts"
 import { compareBytes } from "./bytes.ts"
 import { runSteps } from "./codec.ts"
 import type { StoreState } from "./mvcc.ts"
-import type { KeyValue, Member } from "./types.ts"
+import type { AlarmMember, KeyValue, Member } from "./types.ts"
 
 export interface BackendContents {
   readonly state: StoreState
@@ -112,6 +112,25 @@ export const encodeStoredKeyValue = (kv: KeyValue): Uint8Array => {
   return out.bytes
 }
 
+const ALARM_TYPES = ["NONE", "NOSPACE", "CORRUPT"] as const
+
+/** etcdserverpb.AlarmMember {MemberID = 1, Alarm = 2}: etcd's alarm bucket keys (values are empty). */
+const encodeAlarmMember = (a: AlarmMember): Uint8Array => {
+  const out: Array<number> = []
+  if (a.memberID !== 0n) {
+    out.push(8)
+    let v = a.memberID
+    while (v >= 0x80n) {
+      out.push(Number(v & 0x7fn) | 0x80)
+      v >>= 7n
+    }
+    out.push(Number(v))
+  }
+  const type = ALARM_TYPES.indexOf(a.alarm)
+  if (type > 0) out.push(16, type)
+  return Uint8Array.from(out)
+}
+
 /** leasepb.Lease {ID = 1, TTL = 2}, as etcd persists a lease. */
 const encodeLease = (id: number, ttl: number): Uint8Array => {
   const out = new Out(numberSize(id) + numberSize(ttl))
@@ -188,7 +207,10 @@ export function* writeBackendDbSteps(contents: BackendContents): Generator<void,
     meta.push([name("finishedCompactRev"), rev], [name("scheduledCompactRev"), rev])
   }
   const buckets: Array<BoltBucket> = [
-    { name: name("alarm"), entries: [] },
+    {
+      name: name("alarm"),
+      entries: byKey((state.alarms ?? []).map((a) => [encodeAlarmMember(a), new Uint8Array(0)])),
+    },
     { name: name("auth"), entries: [[name("authRevision"), u64be(1n)]] },
     { name: name("authRoles"), entries: [] },
     { name: name("authUsers"), entries: [] },
@@ -385,6 +407,20 @@ export const readBackendDb = (
     deadline: g.ttl * 1000,
   }))
 
+  // Alarms as the file has them (etcd's restore keeps them too): cleared with `etcdctl alarm disarm`.
+  const alarms: Array<AlarmMember> = []
+  for (const [k] of byName.get("alarm") ?? []) {
+    let memberID = 0n
+    let type = 0n
+    readFields(k, "alarm bucket key", (n, v) => {
+      if (typeof v !== "bigint") return
+      if (n === 1) memberID = v
+      else if (n === 2) type = v
+    })
+    const alarm = ALARM_TYPES[Number(type)]
+    if (alarm === undefined || type > 2n) refuse(`alarm bucket: unknown alarm type ${type}`)
+    if (alarm !== "NONE") alarms.push({ memberID, alarm })
+  }
   const base: Array<KeyValue> = []
   const log: Array<KeyValue> = []
   let rev = 1
@@ -426,6 +462,7 @@ export const readBackendDb = (
       base,
       log,
       logLength: log.length,
+      alarms,
     },
     consistentIndex,
     renumberedLeases: [...renumbered],

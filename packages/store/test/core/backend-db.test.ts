@@ -231,3 +231,28 @@ describe("damaged backend databases", () => {
     )
   })
 })
+
+describe("alarms in etcd's backend layout", () => {
+  it("are written as etcd's alarm bucket keys (read from a real etcd's snapshot) and read back", () => {
+    const store = new MvccStore()
+    const memberID = 4089598808042306297n
+    store.apply({
+      header: { ID: 1, now: 0 },
+      alarm: { action: "ACTIVATE", memberID, alarm: "NOSPACE" },
+    })
+    const buckets = readBolt(
+      writeBackendDb({
+        state: store.exportState(),
+        members: [],
+        removed: [],
+        clusterVersion: "3.4.0",
+      }),
+    )
+    const alarm = buckets.find((b) => Buffer.from(b.name).toString() === "alarm")
+    // etcd 3.4.23's key for this alarm, from its snapshot: AlarmMember{MemberID, Alarm: NOSPACE}, empty value.
+    expect(alarm?.entries.map(([k, v]) => [hex(k), v.length])).toEqual([
+      ["08f9f5e399ac8ecbe0381001", 0],
+    ])
+    expect(readBackendDb(buckets).state.alarms).toEqual([{ memberID, alarm: "NOSPACE" }])
+  })
+})
