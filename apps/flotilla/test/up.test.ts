@@ -221,6 +221,73 @@ describe("flotilla up", () => {
     expect(stoppedByTerm.code).toBe(143)
   })
 
+  it("starts a new store from a snapshot file with --restore (backed up from a running up)", async () => {
+    const source = mkdtempSync(join(tmpdir(), "flotilla-up-backup-"))
+    const target = mkdtempSync(join(tmpdir(), "flotilla-up-restored-"))
+    rmSync(target, { recursive: true, force: true })
+    const file = join(source, "backup.db")
+    try {
+      const first = await start([], source)
+      try {
+        await kubectlIn(source, "create", "namespace", "backed-up")
+        const etcd = /store's etcd v3 API on (127\.0\.0\.1:\d+)/.exec(first.output())?.[1]
+        await promisify(execFile)(
+          "/usr/bin/etcdctl",
+          [`--endpoints=${etcd}`, "snapshot", "save", file],
+          {
+            env: { ...plainEnv, ETCDCTL_API: "3" },
+          },
+        )
+      } finally {
+        await first.stop()
+      }
+      const restored = await start(["--restore", file], target)
+      try {
+        expect(restored.output()).toMatch(
+          /flotilla: store: started from .*backup\.db, revision \d+/,
+        )
+        expect((await kubectlIn(target, "get", "namespace", "backed-up")).stdout).toContain(
+          "Active",
+        )
+      } finally {
+        await restored.stop()
+      }
+      // A data directory with a store is not restored over (exit 2); an unreadable file exits 1; nothing is left behind.
+      const again = await refused([
+        "--restore",
+        file,
+        "--data-dir",
+        target,
+        "--port",
+        "0",
+        "--etcd-port",
+        "0",
+      ])
+      expect(again.code).toBe(2)
+      expect(again.stderr).toContain("--restore: ")
+      expect(again.stderr).toContain("already holds a store; restore into a new --data-dir")
+      const bad = join(source, "bad.db")
+      writeFileSync(bad, "not a snapshot")
+      const fresh = join(source, "never-made")
+      const damaged = await refused([
+        "--restore",
+        bad,
+        "--data-dir",
+        fresh,
+        "--port",
+        "0",
+        "--etcd-port",
+        "0",
+      ])
+      expect(damaged.code).toBe(1)
+      expect(damaged.stderr).toContain("snapshot missing hash")
+      expect(existsSync(fresh)).toBe(false)
+    } finally {
+      rmSync(source, { recursive: true, force: true })
+      rmSync(target, { recursive: true, force: true })
+    }
+  })
+
   it("takes port 6443, or the next free one, when no --port is given", async () => {
     // Hold 6443 (when nobody else does) so that the search is exercised either way.
     const holder = createServer()
@@ -288,6 +355,10 @@ describe("flotilla up", () => {
           "flotilla up: --members: the embedded store's size; it does not apply with --etcd-servers",
         ],
         [["--etcd-port", "70000"], "flotilla up: --etcd-port: must be from 0 to 65535, got 70000"],
+        [
+          ["--etcd-servers", "127.0.0.1:2379", "--restore", "backup.db"],
+          "flotilla up: --restore: starts the embedded store; it does not apply with --etcd-servers",
+        ],
         [
           ["--etcd-servers", "127.0.0.1:2379", "--etcd-port", "2379"],
           "flotilla up: --etcd-port: the embedded store's port; it does not apply with --etcd-servers",

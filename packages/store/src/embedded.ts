@@ -16,7 +16,7 @@ import { Context, type Duration, Effect, Exit, Layer, Scheduler, Scope } from "e
 import { Applier } from "./applier.ts"
 import { Cluster } from "./cluster.ts"
 import { memberIdFor, raftNodeId } from "./core/members.ts"
-import type { StoreConfig } from "./core/mvcc.ts"
+import type { MvccStore, StoreConfig } from "./core/mvcc.ts"
 import { KV } from "./kv.ts"
 import {
   type Bootstrap,
@@ -42,6 +42,11 @@ export interface EmbeddedOptions {
   readonly snapshotCount?: number
   readonly token?: string
   readonly store?: Partial<StoreConfig>
+  /**
+   * The data a new cluster starts with (a restored snapshot: `restoreStore`);
+   * members whose logs hold state keep theirs.
+   */
+  readonly initialStore?: MvccStore
   readonly requestTimeout?: Duration.Input
   readonly leaseCheckInterval?: Duration.Input
 }
@@ -195,7 +200,7 @@ export const makeEmbeddedCluster = (
       return member
     }
     yield* Effect.addFinalizer(() => Effect.forEach(members, (m) => m.stop, { discard: true }))
-    const boot = bootstrapFor("new", initial, token, options.store)
+    const boot = bootstrapFor("new", initial, token, options.store, options.initialStore)
     if (options.dataDir !== undefined) yield* checkLogs(options.dataDir, initial)
     for (const m of initial) yield* make(m, boot).start
     // Elect the first member now instead of after an election timeout.

@@ -102,37 +102,65 @@ const liveKeys = (store: MvccStore): number => {
   return "count" in all ? all.count : 0
 }
 
-/** Restores `options.file` into a new data directory; fails if the directory exists. */
-export const restoreSnapshot = (options: RestoreOptions): Effect.Effect<Restored, Error> =>
+/** What a snapshot file holds, as a store to start a new cluster from. */
+export interface SnapshotStore {
+  readonly store: MvccStore
+  /** Lease IDs above 2^53 (etcd's may be), given lower ones here: [from, to]. */
+  readonly renumberedLeases: ReadonlyArray<readonly [bigint, number]>
+}
+
+/**
+ * Reads a snapshot file (its SHA-256 checked unless `skipHashCheck`) into
+ * a store: for `restoreSnapshot`, and for an embedded cluster's
+ * `initialStore` (`flotilla up --restore`).
+ */
+export const readSnapshotStore = (
+  file: string,
+  skipHashCheck = false,
+): Effect.Effect<SnapshotStore, Error> =>
   Effect.tryPromise({
     try: async () => {
-      const config = decodeMemberConfig(options.flags)
-      if (existsSync(config.dataDir))
-        throw new Error(`data-dir ${JSON.stringify(config.dataDir)} exists`)
-      const bytes = await readSnapshotFile(options.file)
-      const db = databaseOf(options.file, bytes, options.skipHashCheck === true)
-      let store: MvccStore
-      let renumberedLeases: Restored["renumberedLeases"]
+      const db = databaseOf(file, await readSnapshotFile(file), skipHashCheck)
       try {
         const backend = readBackendDb(readBolt(db))
-        store = MvccStore.importState(backend.state)
-        renumberedLeases = backend.renumberedLeases
+        return {
+          store: MvccStore.importState(backend.state),
+          renumberedLeases: backend.renumberedLeases,
+        }
       } catch (e) {
         if (e instanceof BoltFormatError || e instanceof SnapshotFileError)
-          throw new SnapshotFileError(`${options.file}: ${e.message}`)
+          throw new SnapshotFileError(`${file}: ${e.message}`)
         throw e
-      }
-      const token = config.initialClusterToken
-      const boot = bootstrapFor("new", config.initialCluster, token, {}, store)
-      await writeBootstrap(path.join(config.dataDir, "member", "wal"), boot)
-      return {
-        config,
-        memberId: memberIdFor(config.initialAdvertisePeerURLs, token),
-        revision: store.rev,
-        compactRevision: store.compactRev,
-        keys: liveKeys(store),
-        renumberedLeases,
       }
     },
     catch: (e) => (e instanceof Error ? e : new Error(String(e))),
+  })
+
+/** Restores `options.file` into a new data directory; fails if the directory exists. */
+export const restoreSnapshot = (options: RestoreOptions): Effect.Effect<Restored, Error> =>
+  Effect.gen(function* () {
+    const config = yield* Effect.try({
+      try: () => decodeMemberConfig(options.flags),
+      catch: (e) => (e instanceof Error ? e : new Error(String(e))),
+    })
+    if (existsSync(config.dataDir))
+      return yield* Effect.fail(new Error(`data-dir ${JSON.stringify(config.dataDir)} exists`))
+    const { store, renumberedLeases } = yield* readSnapshotStore(
+      options.file,
+      options.skipHashCheck === true,
+    )
+    const token = config.initialClusterToken
+    const boot = bootstrapFor("new", config.initialCluster, token, {}, store)
+    yield* Effect.tryPromise({
+      try: () => writeBootstrap(path.join(config.dataDir, "member", "wal"), boot),
+      catch: (e) => (e instanceof Error ? e : new Error(String(e))),
+    })
+    return {
+      config,
+      memberId: memberIdFor(config.initialAdvertisePeerURLs, token),
+      revision: store.rev,
+      compactRevision: store.compactRev,
+      keys: liveKeys(store),
+      renumberedLeases,
+    }
   })

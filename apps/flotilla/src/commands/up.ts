@@ -23,7 +23,15 @@ import {
 } from "node:fs"
 import { join, resolve } from "node:path"
 import { serve } from "@flotilla/apiserver"
-import { KV, mkdirAll, serve as serveEtcd } from "@flotilla/store"
+import {
+  KV,
+  type MvccStore,
+  mkdirAll,
+  readSnapshotStore,
+  SnapshotFileError,
+  type SnapshotStore,
+  serve as serveEtcd,
+} from "@flotilla/store"
 import {
   Console,
   Context,
@@ -75,6 +83,12 @@ const members = Flag.String("members").pipe(
 const etcdPort = Flag.String("etcd-port").pipe(
   Flag.withDescription(
     "Port of the embedded store's etcd v3 API on 127.0.0.1, for etcdctl (default 2379, or the next free one)",
+  ),
+  Flag.optional,
+)
+const restore = Flag.String("restore").pipe(
+  Flag.withDescription(
+    "Start a new embedded store from a snapshot file (etcdctl snapshot save, from ours or a real etcd)",
   ),
   Flag.optional,
 )
@@ -273,11 +287,20 @@ const listenReason = (message: string): string =>
  * The embedded store, and its etcd v3 API on 127.0.0.1 (the first member's),
  * so that etcdctl can look at what the API server keeps under /registry.
  */
-const embedded = (dir: string, members: number, etcdPort: number | undefined) =>
+const embedded = (
+  dir: string,
+  members: number,
+  etcdPort: number | undefined,
+  initialStore: MvccStore | undefined,
+) =>
   Effect.gen(function* () {
-    const context = yield* Layer.build(KV.layerRaft({ members, dataDir: join(dir, "store") })).pipe(
-      Effect.mapError((e) => new UpFailed({ message: `starting the store: ${e.message}` })),
-    )
+    const context = yield* Layer.build(
+      KV.layerRaft({
+        members,
+        dataDir: join(dir, "store"),
+        ...(initialStore === undefined ? {} : { initialStore }),
+      }),
+    ).pipe(Effect.mapError((e) => new UpFailed({ message: `starting the store: ${e.message}` })))
     const etcd = yield* onFreePort(
       (p) => Effect.provide(serveEtcd({ port: p }), context),
       etcdPort,
@@ -342,6 +365,7 @@ const startUp = Effect.fn(function* (flags: {
   readonly dataDir: string
   readonly members: Option.Option<string>
   readonly etcdPort: Option.Option<string>
+  readonly restore: Option.Option<string>
   readonly etcdServers: Option.Option<string>
   readonly schedulerConfig: Option.Option<string>
 }) {
@@ -355,6 +379,12 @@ const startUp = Effect.fn(function* (flags: {
   if (endpoints !== undefined && asked !== undefined) {
     return yield* new UpUsageError({
       message: "--members: the embedded store's size; it does not apply with --etcd-servers",
+    })
+  }
+  const restoreFrom = Option.getOrUndefined(flags.restore)
+  if (endpoints !== undefined && restoreFrom !== undefined) {
+    return yield* new UpUsageError({
+      message: "--restore: starts the embedded store; it does not apply with --etcd-servers",
     })
   }
   if (endpoints !== undefined && etcdPort !== undefined) {
@@ -381,9 +411,24 @@ const startUp = Effect.fn(function* (flags: {
               ),
             )
           : 0
+      let restored: SnapshotStore | undefined
+      if (restoreFrom !== undefined) {
+        if ((yield* listStore(storeDir)).length > 0)
+          return yield* new UpUsageError({
+            message: `--restore: ${storeDir} already holds a store; restore into a new --data-dir`,
+          })
+        restored = yield* readSnapshotStore(restoreFrom).pipe(
+          Effect.mapError(
+            (e) =>
+              new UpFailed({
+                message: `--restore: ${e instanceof SnapshotFileError ? e.message : `cannot read ${restoreFrom}: ${errnoText(e)}`}`,
+              }),
+          ),
+        )
+      }
       const store =
         endpoints === undefined
-          ? yield* embedded(dir, members, etcdPort)
+          ? yield* embedded(dir, members, etcdPort, restored?.store)
           : {
               kv: yield* remote(
                 endpoints,
@@ -408,6 +453,14 @@ const startUp = Effect.fn(function* (flags: {
           ? `flotilla: store: etcd v3 endpoints ${endpoints.join(",")}`
           : `flotilla: store: ${members} member${members === 1 ? "" : "s"} replicated by Raft, write-ahead logs in ${storeDir}`,
       )
+      if (restored !== undefined)
+        yield* Console.log(
+          `flotilla: store: started from ${restoreFrom}, revision ${restored.store.rev}${restored.store.compactRev > 0 ? `, compacted at ${restored.store.compactRev}` : ""}`,
+        )
+      for (const [from, to] of restored?.renumberedLeases ?? [])
+        yield* Console.log(
+          `flotilla: lease ${from.toString(16)} is ${to.toString(16)} here (this store keeps lease IDs below 2^53)`,
+        )
       if (store.etcd !== undefined)
         yield* Console.log(
           `flotilla: store's etcd v3 API on ${store.etcd} (etcdctl --endpoints=${store.etcd} get /registry --prefix --keys-only)`,
@@ -433,7 +486,15 @@ const startUp = Effect.fn(function* (flags: {
 
 export const up = Command.make(
   "up",
-  { port, dataDir, members, etcdPort, etcdServers, schedulerConfig: schedulerConfigFlag },
+  {
+    port,
+    dataDir,
+    members,
+    etcdPort,
+    restore,
+    etcdServers,
+    schedulerConfig: schedulerConfigFlag,
+  },
   (flags) =>
     startUp(flags).pipe(Effect.tapError((e) => Console.error(`flotilla up: ${e.message}`))),
 ).pipe(
