@@ -6,6 +6,7 @@ import { applyDefaults } from "../src/defaults.ts"
 import { errorString } from "../src/errors.ts"
 import { type Container, type Node, type Pod, PodSpec } from "../src/index.ts"
 import { kinds, preferredKind } from "../src/registry.ts"
+import { validatePodSpecRules } from "../src/validation/core.ts"
 import {
   podUpdateForbiddenMessage,
   validate,
@@ -270,6 +271,44 @@ describe("pod spec rules of an update (a stored spec found valid is not walked a
           // The same rules against a stored pod this process never validated (a copy).
           const fresh = { ...previous, spec: structuredClone(previous.spec) }
           expect(validatePodUpdate(next, previous)).toEqual(validatePodUpdate(next, fresh))
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+})
+
+describe("pod creates (a spec equal to the last one found valid, once frozen, is not walked again)", () => {
+  it("property: give the spec errors a full walk gives, whatever was created before", () => {
+    const spec = fc.record({
+      containers: fc.uniqueArray(
+        fc.record({
+          name: fc.constantFrom("web", "side", "Bad_Name"),
+          image: fc.constantFrom("nginx:1.27", "busybox", " padded"),
+        }),
+        { minLength: 1, maxLength: 2, selector: (c) => c.name },
+      ),
+    })
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(spec, fc.boolean()), { minLength: 1, maxLength: 6 }),
+        (pods) => {
+          for (const [s, stored] of pods) {
+            const pod = applyDefaults({
+              apiVersion: "v1",
+              kind: "Pod",
+              metadata: { name: "p", namespace: "default" },
+              spec: s,
+              status: {},
+            } satisfies Pod)
+            // The full walk first (it records its spec only when valid, and an
+            // unfrozen one is never compared with), then the create's validation.
+            const walked = validatePodSpecRules({ ...pod, spec: structuredClone(pod.spec) })
+            const specErrors = validate(pod).filter((e) => !e.field.startsWith("metadata."))
+            expect(specErrors).toEqual(walked)
+            // Stored pods are frozen; others (a create that failed) are not.
+            if (stored) Object.freeze(pod.spec)
+          }
         },
       ),
       { numRuns: 200 },

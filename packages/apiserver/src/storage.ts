@@ -150,12 +150,9 @@ export const decodeStored = (kv: KeyValue, key: string = keyString(kv.key)): Obj
     const written = writtenObjects.get(wk)
     if (written !== undefined && sameBytes(written.value, kv.value)) {
       writtenObjects.delete(wk)
-      // Taken only when it is what parsing would give (no undefined members).
-      if (isExactJson(written.object)) {
-        deepFreeze(written.object)
-        keepDecoded(key, kv, written.object)
-        return written.object
-      }
+      // Only objects that are what parsing would give were kept (and frozen) by the write.
+      keepDecoded(key, kv, written.object)
+      return written.object
     }
   }
   const parsed: unknown = JSON.parse(decoder.decode(kv.value))
@@ -483,13 +480,18 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
   /**
    * The object a write stored at `revision`, as reads will see it, with its
    * JSON from the write's serialization: the answer to the write uses it, and
-   * so do reads and watchers once they meet the version. It is frozen when
-   * first read back; until then nothing changes it (the write path builds
-   * new objects, it does not edit them).
+   * so do reads and watchers once they meet the version. When it is what
+   * parsing its JSON gives (no undefined members) it is frozen here, as every
+   * stored object is, and kept for them; else it is left as it was, and
+   * reads parse the stored bytes. Frozen at the write, not at the first read:
+   * what the write validated is then known unchanged at once (a pod created
+   * from the same template as the last one is not validated again).
    */
   const written = (key: string, serialized: SerializedObject, revision: number): Obj => {
     const object = serialized.objectAt(revision)
     presetJson(object, serialized.jsonAt(revision))
+    if (!isExactJson(object)) return object
+    deepFreeze(object)
     if (writtenObjects.size >= maxWrittenObjects) writtenObjects.clear()
     writtenObjects.set(writtenKey(key, revision), { object, value: serialized.value })
     return object

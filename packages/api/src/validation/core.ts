@@ -1031,9 +1031,14 @@ export const validatePodTemplateSpec = (
 /** `ValidatePodCreate`. */
 export const validatePod = (pod: CoreV1.Pod): Array<FieldError> => {
   const errors = validateObjectMeta(pod.metadata, true, nameIsDNSSubdomain)
-  errors.push(...validatePodSpecRules(pod))
+  // Controllers create many pods from one template: a spec equal to the last
+  // one found valid (once stored, so frozen) is not walked again.
+  errors.push(...podSpecRuleErrors(pod, lastValidSpec))
   return errors
 }
+
+/** The last pod spec `validatePodSpecRules` found valid. */
+let lastValidSpec: CoreV1.PodSpec | undefined
 
 /**
  * `validatePod` without the metadata rules: the errors of the spec and the
@@ -1042,7 +1047,10 @@ export const validatePod = (pod: CoreV1.Pod): Array<FieldError> => {
  */
 export const validatePodSpecRules = (pod: CoreV1.Pod): Array<FieldError> => {
   const errors = validatePodSpecAndImages(pod)
-  if (errors.length === 0) markValid(pod.spec)
+  if (errors.length === 0) {
+    markValid(pod.spec)
+    lastValidSpec = pod.spec
+  }
   return errors
 }
 
@@ -1077,6 +1085,7 @@ export const podSpecRuleErrors = (
     isMarkedValid(known) &&
     jsonEqual(pod.spec, known)
   ) {
+    // (`known` stays the one compared with: equal, and already frozen.)
     markValid(pod.spec)
     return []
   }
