@@ -14,6 +14,7 @@
 import { Result } from "effect"
 import type * as CoreV1 from "../core/v1.ts"
 import { child, type FieldError, forbidden, index, invalid, key } from "../errors.ts"
+import { jsonEqual } from "../json.ts"
 import { inclusiveRangeError } from "../names.ts"
 import { parseQuantity } from "../quantity.ts"
 import { podSpecRuleErrors, validateNode } from "./core.ts"
@@ -230,6 +231,10 @@ export const validatePodUpdate = (next: CoreV1.Pod, previous: CoreV1.Pod): Array
       invalid(deadlineField, null, "must not update from a positive integer to nil value"),
     )
   }
+
+  // An unchanged spec (most updates: metadata, or status through its own
+  // path) keeps its tolerations and changes nothing else: nothing to compare.
+  if (jsonEqual(next.spec, previous.spec)) return errors
 
   errors.push(
     ...validateOnlyAddedTolerations(
