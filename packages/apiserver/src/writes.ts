@@ -130,19 +130,23 @@ const target = (ctx: ResourceContext, name: string) => ({
 const keyFor = (ctx: ResourceContext, name: string) =>
   objectKey(ctx.served.resource.name, ctx.served.namespaced, ctx.route.namespace, name)
 
+/** Two lowercase hex digits per byte value (a uid per create: no toString and padStart each). */
+const byteHex = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"))
+
 /**
  * A v4 UUID from Effect's Random (seedable in tests): sixteen bytes drawn in
  * one step from the fiber's generator (each `floor(next * 256)`).
  */
 export const randomUID = Effect.map(Random.Random, (random) => {
-  let hex = ""
+  let uid = ""
   for (let i = 0; i < 16; i++) {
     let b = Math.floor(random.nextDoubleUnsafe() * 256)
     if (i === 6) b = (b & 0x0f) | 0x40
     if (i === 8) b = (b & 0x3f) | 0x80
-    hex += b.toString(16).padStart(2, "0")
+    if (i === 4 || i === 6 || i === 8 || i === 10) uid += "-"
+    uid += byteHex[b] as string
   }
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  return uid
 })
 
 const randomSuffix = Effect.map(Random.Random, (random) => {

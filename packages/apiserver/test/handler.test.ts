@@ -922,6 +922,15 @@ describe("uids", () => {
       for (let seed = 0; seed < 300; seed++) {
         const uid = yield* randomUID.pipe(Random.withSeed(seed))
         assert.match(uid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+        // The same bytes as formatting the seed's sixteen draws one by one.
+        const bytes = yield* Effect.map(Random.Random, (random) =>
+          Array.from({ length: 16 }, () => Math.floor(random.nextDoubleUnsafe() * 256)),
+        ).pipe(Random.withSeed(seed))
+        const hex = uid.replaceAll("-", "")
+        bytes.forEach((b, i) => {
+          const expected = i === 6 ? (b & 0x0f) | 0x40 : i === 8 ? (b & 0x3f) | 0x80 : b
+          assert.strictEqual(hex.slice(2 * i, 2 * i + 2), expected.toString(16).padStart(2, "0"))
+        })
       }
     }),
   )
