@@ -4,8 +4,8 @@ import { Applier, fullHeader } from "./applier.ts"
 import { writeBackendDbSteps } from "./core/backend-db.ts"
 import { ErrNoLeader, ErrNotLeader, ErrTimeout, GrpcCode, isEtcdFailure } from "./core/errors.ts"
 import type {
+  AlarmRequest,
   AlarmResponse,
-  AlarmType,
   HashKVResponse,
   Member,
   MemberAddRequest,
@@ -59,11 +59,7 @@ export interface ClusterShape {
    * NONE), read locally; ACTIVATE and DEACTIVATE go through the log and
    * answer the alarm they changed.
    */
-  readonly alarm: (req: {
-    readonly action: "GET" | "ACTIVATE" | "DEACTIVATE"
-    readonly memberID: bigint
-    readonly alarm: AlarmType
-  }) => Effect.Effect<AlarmResponse, EtcdError>
+  readonly alarm: (req: AlarmRequest) => Effect.Effect<AlarmResponse, EtcdError>
   /** What this member's /metrics reports of it, read locally. */
   readonly stats: Effect.Effect<MemberStats>
 }
@@ -152,11 +148,7 @@ export class Cluster extends Context.Service<Cluster, ClusterShape>()("@flotilla
           }),
         )
       }
-      const alarm = (req: {
-        readonly action: "GET" | "ACTIVATE" | "DEACTIVATE"
-        readonly memberID: bigint
-        readonly alarm: AlarmType
-      }): Effect.Effect<AlarmResponse, EtcdError> =>
+      const alarm = (req: AlarmRequest): Effect.Effect<AlarmResponse, EtcdError> =>
         Effect.gen(function* () {
           if (req.action === "GET") {
             const alarms = yield* applier.read(

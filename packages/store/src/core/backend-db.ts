@@ -15,7 +15,7 @@
 // Pure: the state in, the file's bytes out (bolt.ts writes the pages).
 import { type BoltBucket, writeBoltSteps } from "./bolt.ts"
 import { compareBytes } from "./bytes.ts"
-import { runSteps } from "./codec.ts"
+import { ALARM_TYPES, runSteps } from "./codec.ts"
 import type { StoreState } from "./mvcc.ts"
 import type { AlarmMember, KeyValue, Member } from "./types.ts"
 
@@ -111,8 +111,6 @@ export const encodeStoredKeyValue = (kv: KeyValue): Uint8Array => {
   out.number(6, kv.lease)
   return out.bytes
 }
-
-const ALARM_TYPES = ["NONE", "NOSPACE", "CORRUPT"] as const
 
 /** etcdserverpb.AlarmMember {MemberID = 1, Alarm = 2}: etcd's alarm bucket keys (values are empty). */
 const encodeAlarmMember = (a: AlarmMember): Uint8Array => {

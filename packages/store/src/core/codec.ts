@@ -198,7 +198,8 @@ const OP_RANGE = 10
 const T_ALARM = 11
 
 const ALARM_ACTIONS = ["ACTIVATE", "DEACTIVATE"] as const
-const ALARM_TYPES = ["NONE", "NOSPACE", "CORRUPT"] as const
+/** etcd's AlarmType values, in its protobuf enum's order (also our log's and snapshots' numbers). */
+export const ALARM_TYPES = ["NONE", "NOSPACE", "CORRUPT"] as const
 
 /** An alarm's member ID as two 32-bit halves, then its type's number. */
 const writeAlarmMember = (w: Writer, a: { memberID: bigint; alarm: AlarmType }): void => {

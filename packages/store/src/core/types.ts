@@ -376,6 +376,13 @@ export interface AlarmMember {
   readonly alarm: AlarmType
 }
 
+/** etcd's AlarmRequest: GET lists, ACTIVATE raises, DEACTIVATE clears. */
+export interface AlarmRequest {
+  readonly action: "GET" | "ACTIVATE" | "DEACTIVATE"
+  readonly memberID: bigint
+  readonly alarm: AlarmType
+}
+
 export interface AlarmChange {
   readonly action: "ACTIVATE" | "DEACTIVATE"
   readonly memberID: bigint

@@ -8,8 +8,10 @@
 // already holds the 5-byte gRPC message prefix. Field numbers follow
 // proto/etcdserverpb/rpc.proto and proto/mvccpb/kv.proto.
 import { EMPTY } from "../core/bytes.ts"
+import { ALARM_TYPES } from "../core/codec.ts"
 import { ErrTooManyOps, invalidArgument } from "../core/errors.ts"
 import type {
+  AlarmRequest,
   CompactionRequest,
   Compare,
   CompareResult,
@@ -702,13 +704,6 @@ export const readMemberUpdate = (r: ProtoReader): MemberUpdateRequest => {
 }
 
 const ALARM_ACTIONS = ["GET", "ACTIVATE", "DEACTIVATE"] as const
-const ALARM_TYPES = ["NONE", "NOSPACE", "CORRUPT"] as const
-
-export interface AlarmRequest {
-  readonly action: (typeof ALARM_ACTIONS)[number]
-  readonly memberID: bigint
-  readonly alarm: (typeof ALARM_TYPES)[number]
-}
 
 export const readAlarm = (r: ProtoReader): AlarmRequest => {
   let action: AlarmRequest["action"] = "GET"

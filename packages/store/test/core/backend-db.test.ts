@@ -21,6 +21,17 @@ const member = {
   isLearner: false,
 }
 
+/** The buckets of the backend database holding `store` (no members), as read back. */
+const bucketsOfStore = (store: MvccStore) =>
+  readBolt(
+    writeBackendDb({
+      state: store.exportState(),
+      members: [],
+      removed: [],
+      clusterVersion: "3.4.0",
+    }),
+  )
+
 const bucketsOf = (store: MvccStore) =>
   new Map(
     readBolt(
@@ -117,13 +128,7 @@ describe("restoring etcd's backend layout", () => {
             })
           else if (o.compact <= store.rev) store.compact({ revision: o.compact })
         }
-        const file = writeBackendDb({
-          state: store.exportState(),
-          members: [],
-          removed: [],
-          clusterVersion: "3.4.0",
-        })
-        const restored = MvccStore.importState(readBackendDb(readBolt(file)).state)
+        const restored = MvccStore.importState(readBackendDb(bucketsOfStore(store)).state)
         expect(restored.rev).toBe(store.rev)
         expect(restored.compactRev).toBe(store.compactRev)
         for (let rev = Math.max(1, store.compactRev); rev <= store.rev; rev++)
@@ -161,14 +166,7 @@ describe("restoring etcd's backend layout", () => {
   it("names the entry at fault in a damaged key bucket", () => {
     const store = new MvccStore()
     store.put({ key: enc("a"), value: enc("1") })
-    const buckets = readBolt(
-      writeBackendDb({
-        state: store.exportState(),
-        members: [],
-        removed: [],
-        clusterVersion: "3.4.0",
-      }),
-    )
+    const buckets = bucketsOfStore(store)
     const keyBucket = buckets.find((b) => Buffer.from(b.name).toString() === "key")
     const [revision, value] = keyBucket?.entries[0] ?? []
     const withValue = (v: Uint8Array) =>
@@ -193,14 +191,7 @@ describe("damaged backend databases", () => {
       store.put({ key: enc(`k${i % 7}`), value: enc(`v${i}`), lease: i % 3 === 0 ? 5 : 0 })
     store.deleteRange({ key: enc("k1") })
     store.compact({ revision: 10 })
-    const buckets = readBolt(
-      writeBackendDb({
-        state: store.exportState(),
-        members: [],
-        removed: [],
-        clusterVersion: "3.4.0",
-      }),
-    )
+    const buckets = bucketsOfStore(store)
     fc.assert(
       fc.property(
         fc.constantFrom("key", "meta", "lease"),
@@ -240,14 +231,7 @@ describe("alarms in etcd's backend layout", () => {
       header: { ID: 1, now: 0 },
       alarm: { action: "ACTIVATE", memberID, alarm: "NOSPACE" },
     })
-    const buckets = readBolt(
-      writeBackendDb({
-        state: store.exportState(),
-        members: [],
-        removed: [],
-        clusterVersion: "3.4.0",
-      }),
-    )
+    const buckets = bucketsOfStore(store)
     const alarm = buckets.find((b) => Buffer.from(b.name).toString() === "alarm")
     // etcd 3.4.23's key for this alarm, from its snapshot: AlarmMember{MemberID, Alarm: NOSPACE}, empty value.
     expect(alarm?.entries.map(([k, v]) => [hex(k), v.length])).toEqual([
