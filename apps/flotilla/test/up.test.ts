@@ -176,6 +176,10 @@ const upOnStore = async (endpoint: string, dataDir: string, namespace: string) =
   ).toBe(namespace)
 }
 
+/** `up --restore file` on `dataDir` (any free ports), expected to be refused. */
+const restoreInto = (file: string, dataDir: string) =>
+  refused(["--restore", file, "--data-dir", dataDir, "--port", "0", "--etcd-port", "0"])
+
 describe("flotilla up", () => {
   it("serves kubectl, stops on SIGINT (130) or SIGTERM (143, as etcd; it was 130) and keeps its objects for the next up", async () => {
     const first = await start()
@@ -253,32 +257,14 @@ describe("flotilla up", () => {
         await restored.stop()
       }
       // A data directory with a store is not restored over (exit 2); an unreadable file exits 1; nothing is left behind.
-      const again = await refused([
-        "--restore",
-        file,
-        "--data-dir",
-        target,
-        "--port",
-        "0",
-        "--etcd-port",
-        "0",
-      ])
+      const again = await restoreInto(file, target)
       expect(again.code).toBe(2)
       expect(again.stderr).toContain("--restore: ")
       expect(again.stderr).toContain("already holds a store; restore into a new --data-dir")
       const bad = join(source, "bad.db")
       writeFileSync(bad, "not a snapshot")
       const fresh = join(source, "never-made")
-      const damaged = await refused([
-        "--restore",
-        bad,
-        "--data-dir",
-        fresh,
-        "--port",
-        "0",
-        "--etcd-port",
-        "0",
-      ])
+      const damaged = await restoreInto(bad, fresh)
       expect(damaged.code).toBe(1)
       expect(damaged.stderr).toContain("snapshot missing hash")
       expect(existsSync(fresh)).toBe(false)

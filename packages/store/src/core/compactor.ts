@@ -30,11 +30,14 @@ export class PeriodicCompactor {
   readonly retentionMs: number
   /** Samples of the revision, one per step; the first is one retention old. */
   readonly #revisions: Array<number> = []
+  /** Samples kept: one retention's worth of steps, and the one a retention ago. */
+  readonly #keep: number
   #lastSuccessMs: number
   #waitMs: number
 
   constructor(retentionMs: number, startMs: number) {
     this.retentionMs = retentionMs
+    this.#keep = Math.floor(retentionMs / stepIntervalMs({ mode: "periodic", retentionMs })) + 1
     this.#lastSuccessMs = startMs
     this.#waitMs = retentionMs
   }
@@ -42,8 +45,8 @@ export class PeriodicCompactor {
   /** Samples `revision` at `nowMs`; returns what to compact when this member leads. */
   step(nowMs: number, revision: number, leading: boolean): CompactorStep {
     this.#revisions.push(revision)
-    const keep = Math.floor(this.retentionMs / stepIntervalMs(this.#config())) + 1
-    if (this.#revisions.length > keep) this.#revisions.splice(0, this.#revisions.length - keep)
+    if (this.#revisions.length > this.#keep)
+      this.#revisions.splice(0, this.#revisions.length - this.#keep)
     if (!leading || nowMs - this.#lastSuccessMs < this.#waitMs) return {}
     this.#waitMs = Math.min(this.retentionMs, HOUR_MS)
     return { compactTo: this.#revisions[0] as number }
@@ -52,10 +55,6 @@ export class PeriodicCompactor {
   /** The compaction asked for succeeded (or the revision was compacted already). */
   succeeded(nowMs: number): void {
     this.#lastSuccessMs = nowMs
-  }
-
-  #config(): AutoCompaction {
-    return { mode: "periodic", retentionMs: this.retentionMs }
   }
 }
 
