@@ -213,13 +213,25 @@ try {
     figures.io_floor_p50_ms = Number(floor.p50.toFixed(3))
     figures.io_floor_p99_ms = Number(floor.p99.toFixed(3))
   }
+  // The target as written assumes a commit costs one fdatasync; on this
+  // machine the three members share one virtual disk, and the same I/O with
+  // no Raft at all (io-floor.ts) often misses that target by itself. So the
+  // bench also reports the goal against that measured floor, and whether the
+  // floor itself met the written target in this run.
   const goals = {
     c256AtLeast50k: many === undefined ? null : many.r.perSecond >= 50_000,
     c1P50Within1_5xFsyncPlusRtt: one === undefined ? null : one.r.p50 <= oneTarget,
+    c1P50Within1_5xIoFloor:
+      one === undefined || floor === undefined ? null : one.r.p50 <= 1.5 * floor.p50,
+    ioFloorP50Within1_5xFsyncPlusRtt: floor === undefined ? null : floor.p50 <= oneTarget,
   }
   console.log(
     `goals: 256 proposers >= 50,000/s: ${many === undefined ? "not run" : many.r.perSecond >= 50_000 ? "yes" : "no"}; 1 proposer p50 <= 1.5 x (fdatasync ${Math.min(fsync, fsyncAfter).toFixed(3)} + loopback RTT ${rtt.toFixed(3)}) = ${oneTarget.toFixed(3)} ms: ${one === undefined ? "not run" : `${one.r.p50 <= oneTarget ? "yes" : "no"} (${one.r.p50.toFixed(3)}; ${floor === undefined ? "" : `${(one.r.p50 / floor.p50).toFixed(2)} x the same I/O without Raft`})`}`,
   )
+  if (one !== undefined && floor !== undefined)
+    console.log(
+      `1 proposer p50 <= 1.5 x the same I/O without Raft (${(1.5 * floor.p50).toFixed(3)} ms): ${goals.c1P50Within1_5xIoFloor ? "yes" : "no"}; that I/O alone within the written target: ${goals.ioFloorP50Within1_5xFsyncPlusRtt ? "yes" : "no"} (${floor.p50.toFixed(3)} ms)`,
+    )
   console.log(
     JSON.stringify({
       bench: "raft-cluster",
