@@ -203,21 +203,23 @@ const target = (ctx: ResourceContext, name: string) => ({
 // ---------------------------------------------------------------------------
 // get and list
 
-const get = (store: ObjectStore, ctx: ResourceContext) =>
-  Effect.gen(function* () {
-    // A get at a resourceVersion reads state at least that new: a revision the
-    // store has not reached is Kubernetes' retryable 504, a malformed one a 400.
-    const rv = decodeResourceVersion(ctx.request.query)
-    if (!rv.ok) return errorResponse(rv.error)
-    if (rv.value !== "" && rv.value !== "0") {
-      const revision = yield* store.revision
-      if (Number(rv.value) > revision)
-        return errorResponse(tooLargeResourceVersion(Number(rv.value), revision))
-    }
-    const current = yield* store.get(keyOf(ctx, ctx.route.name))
-    if (current === undefined) return errorResponse(notFound(target(ctx, ctx.route.name)))
-    return renderObject(ctx, current.object)
-  })
+const get = (store: ObjectStore, ctx: ResourceContext): Effect.Effect<ApiResponse, ApiError> => {
+  // A get at a resourceVersion reads state at least that new: a revision the
+  // store has not reached is Kubernetes' retryable 504, a malformed one a 400.
+  const rv = decodeResourceVersion(ctx.request.query)
+  if (!rv.ok) return Effect.succeed(errorResponse(rv.error))
+  const read = Effect.map(store.get(keyOf(ctx, ctx.route.name)), (current) =>
+    current === undefined
+      ? errorResponse(notFound(target(ctx, ctx.route.name)))
+      : renderObject(ctx, current.object),
+  )
+  if (rv.value === "" || rv.value === "0") return read
+  return Effect.flatMap(store.revision, (revision) =>
+    Number(rv.value) > revision
+      ? Effect.succeed(errorResponse(tooLargeResourceVersion(Number(rv.value), revision)))
+      : read,
+  )
+}
 
 const selectorsOf = (ctx: ResourceContext, options: ListOptions, name: string) => {
   const fieldSelector =
@@ -702,110 +704,114 @@ export const makeHandler = (
   caches?: WatchCaches,
 ) => {
   const deps: WriteDeps = { store, options }
+  /**
+   * A resource request: plain code up to the store calls, which are the
+   * effects (an Effect step per stage costs more than most stages). It runs
+   * inside the request's effect (after the clock is read), so a throw
+   * anywhere in it is a defect of the request, answered as a 500 Status.
+   */
   const handleResource = (
     request: ApiRequest,
     r: ResourceRequest,
-  ): Effect.Effect<ApiResponse, ApiError> =>
-    Effect.gen(function* () {
-      const served = findResource(r.group, r.version, r.resource)
-      if (served === undefined) return errorResponse(pathNotFound())
-      const isNamespaces = served.resource.name === "namespaces"
-      // A namespace is named by the path's namespace segment.
-      const name = isNamespaces && r.name === "" && r.namespace !== "" ? r.namespace : r.name
-      const namespace = isNamespaces ? "" : r.namespace
-      if (!served.namespaced && namespace !== "") return errorResponse(pathNotFound())
-      if (served.namespaced && namespace === "" && name !== "") return errorResponse(pathNotFound())
-      // Kubernetes' key functions (IsValidPathSegmentName): a name is one path segment.
-      const segmentProblems = isValidPathSegmentName(name)
-      if (segmentProblems.length > 0) {
-        return errorResponse(
-          badRequest(
-            `Name parameter invalid: ${JSON.stringify(name)}: ${segmentProblems.join(";")}`,
-          ),
-        )
-      }
-      const routed: ResourceRequest = {
-        ...r,
-        name,
-        namespace,
-        verb:
-          r.verb === "list" && name !== ""
-            ? "get"
-            : r.verb === "deletecollection" && name !== ""
-              ? "delete"
-              : r.verb,
-      }
-      if (
-        routed.subresource !== "" &&
-        !served.subresources.some((s) => s.name === routed.subresource)
-      ) {
-        return errorResponse(pathNotFound())
-      }
-      const rendering = chooseRendering(
-        parseAccept(request.headers.accept),
-        request.query.get("includeObject"),
+    nowMs: number,
+  ): ApiResponse | Effect.Effect<ApiResponse, ApiError> => {
+    const served = findResource(r.group, r.version, r.resource)
+    if (served === undefined) return errorResponse(pathNotFound())
+    const isNamespaces = served.resource.name === "namespaces"
+    // A namespace is named by the path's namespace segment.
+    const name = isNamespaces && r.name === "" && r.namespace !== "" ? r.namespace : r.name
+    const namespace = isNamespaces ? "" : r.namespace
+    if (!served.namespaced && namespace !== "") return errorResponse(pathNotFound())
+    if (served.namespaced && namespace === "" && name !== "") return errorResponse(pathNotFound())
+    // Kubernetes' key functions (IsValidPathSegmentName): a name is one path segment.
+    const segmentProblems = isValidPathSegmentName(name)
+    if (segmentProblems.length > 0) {
+      return errorResponse(
+        badRequest(`Name parameter invalid: ${JSON.stringify(name)}: ${segmentProblems.join(";")}`),
       )
-      if (rendering === undefined) {
-        return errorResponse(
-          notAcceptable([
-            "application/json",
-            "application/yaml",
-            "application/json;as=Table;v=v1;g=meta.k8s.io",
-          ]),
-        )
+    }
+    const routed: ResourceRequest = {
+      ...r,
+      name,
+      namespace,
+      verb:
+        r.verb === "list" && name !== ""
+          ? "get"
+          : r.verb === "deletecollection" && name !== ""
+            ? "delete"
+            : r.verb,
+    }
+    if (
+      routed.subresource !== "" &&
+      !served.subresources.some((s) => s.name === routed.subresource)
+    ) {
+      return errorResponse(pathNotFound())
+    }
+    const rendering = chooseRendering(
+      parseAccept(request.headers.accept),
+      request.query.get("includeObject"),
+    )
+    if (rendering === undefined) {
+      return errorResponse(
+        notAcceptable([
+          "application/json",
+          "application/yaml",
+          "application/json;as=Table;v=v1;g=meta.k8s.io",
+        ]),
+      )
+    }
+    const includeObject = request.query.get("includeObject") ?? ""
+    if (rendering._tag === "Table" && !["", "None", "Metadata", "Object"].includes(includeObject)) {
+      // ValidateTableOptions: an unknown policy is refused, not read as Metadata.
+      return errorResponse(
+        badRequest(
+          `includeObject: Invalid value: ${JSON.stringify(includeObject)}: must be 'Metadata', 'Object', 'None', or empty`,
+          [
+            {
+              reason: "FieldValueInvalid",
+              message: `Invalid value: ${JSON.stringify(includeObject)}: must be 'Metadata', 'Object', 'None', or empty`,
+              field: "includeObject",
+            },
+          ],
+        ),
+      )
+    }
+    const ctx: ResourceContext = {
+      request,
+      route: routed,
+      served,
+      storage: storageResource(served),
+      rendering,
+      nowMs,
+    }
+    if (routed.subresource === "" || (routed.subresource === "status" && routed.verb === "get")) {
+      switch (routed.verb) {
+        case "get":
+          return get(store, ctx)
+        case "list":
+          return list(store, ctx)
+        case "watch":
+          return watch(store, ctx, options, caches)
+        default:
+          break
       }
-      const includeObject = request.query.get("includeObject") ?? ""
-      if (
-        rendering._tag === "Table" &&
-        !["", "None", "Metadata", "Object"].includes(includeObject)
-      ) {
-        // ValidateTableOptions: an unknown policy is refused, not read as Metadata.
-        return errorResponse(
-          badRequest(
-            `includeObject: Invalid value: ${JSON.stringify(includeObject)}: must be 'Metadata', 'Object', 'None', or empty`,
-            [
-              {
-                reason: "FieldValueInvalid",
-                message: `Invalid value: ${JSON.stringify(includeObject)}: must be 'Metadata', 'Object', 'None', or empty`,
-                field: "includeObject",
-              },
-            ],
-          ),
-        )
-      }
-      const nowMs = yield* Clock.currentTimeMillis
-      const ctx: ResourceContext = {
-        request,
-        route: routed,
-        served,
-        storage: storageResource(served),
-        rendering,
-        nowMs,
-      }
-      if (routed.subresource === "" || (routed.subresource === "status" && routed.verb === "get")) {
-        switch (routed.verb) {
-          case "get":
-            return yield* get(store, ctx)
-          case "list":
-            return yield* list(store, ctx)
-          case "watch":
-            return yield* watch(store, ctx, options, caches)
-          default:
-            break
-        }
-      }
-      if (!served.verbs.includes(routed.verb) && routed.subresource === "") {
-        return errorResponse(methodNotSupported(served.resource.name, served.group, routed.verb))
-      }
-      return yield* writeRequest(deps, ctx)
-    })
+    }
+    if (!served.verbs.includes(routed.verb) && routed.subresource === "") {
+      return errorResponse(methodNotSupported(served.resource.name, served.group, routed.verb))
+    }
+    return writeRequest(deps, ctx)
+  }
 
   return (request: ApiRequest): Effect.Effect<ApiResponse> => {
-    const r = route(request.method, request.path, request.query)
-    const effect: Effect.Effect<ApiResponse, ApiError> =
-      r._tag === "Resource"
-        ? handleResource(request, r.request)
-        : Effect.succeed(nonResource(request, r, options))
+    const effect: Effect.Effect<ApiResponse, ApiError> = Effect.flatMap(
+      Clock.currentTimeMillis,
+      (nowMs) => {
+        const r = route(request.method, request.path, request.query)
+        if (r._tag !== "Resource") return Effect.succeed(nonResource(request, r, options))
+        const answer = handleResource(request, r.request, nowMs)
+        return Effect.isEffect(answer) ? answer : Effect.succeed(answer)
+      },
+    )
     return effect.pipe(
       Effect.catch((e: ApiError) => Effect.succeed(errorResponse(e))),
       Effect.catchDefect((defect) =>

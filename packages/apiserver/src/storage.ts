@@ -396,6 +396,7 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
       )
     })
   }
+  const serializableRead = { serializable: true } as const
   const get = (key: string, options?: { readonly serializable?: boolean }) =>
     kv
       .range({
@@ -449,7 +450,8 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
     ApiError
   > => {
     const serialized = serializeStored(object)
-    return Effect.flatMap(leaseFor(key), (lease) =>
+    // Eager: a key without a TTL has its lease (none) at once, with no step for it.
+    return Effect.flatMapEager(leaseFor(key), (lease) =>
       kv
         .txn({
           compare: [
@@ -520,80 +522,103 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
     key: string,
     update: (current: Stored | undefined, attempt: number) => Effect.Effect<UpdateDecision, E>,
   ) => {
-    const attempt = (n: number): Effect.Effect<UpdateOutcome, E | ApiError> =>
-      Effect.gen(function* () {
-        // The first attempt reads this member's state, which may be stale: a
-        // write is caught by the transaction's compare, and anything that would
-        // answer without writing (a Noop, or a refusal such as a conflict on
-        // the client's resourceVersion) is decided again on a linearizable read.
-        const serializable = n === 0
-        const current = yield* get(key, { serializable })
-        const result = yield* Effect.result(update(current, n))
-        if (serializable && (result._tag === "Failure" || result.success._tag === "Noop")) {
-          return yield* attempt(n + 1)
+    /** The outcome of a transaction the decision was written in (or the next attempt when it lost). */
+    const settle = (
+      n: number,
+      current: Stored | undefined,
+      response: TxnResponse,
+      serialized: SerializedObject | undefined,
+    ): Effect.Effect<UpdateOutcome, E | ApiError> => {
+      if (!response.succeeded) {
+        if (n + 1 >= maxUpdateAttempts) {
+          return Effect.fail(internalError(`too many concurrent writes to ${key}`))
         }
-        if (result._tag === "Failure") return yield* Effect.fail(result.failure)
-        const decision = result.success
-        if (decision._tag === "Noop") return { _tag: "Noop", object: decision.object } as const
-        let response: TxnResponse
-        let serialized: SerializedObject | undefined
-        if (decision._tag === "Put") {
-          for (const a of decision.absent ?? []) {
-            const taken = yield* kv
-              .range({ key: keyBytes(a.key), count_only: true })
-              .pipe(Effect.mapError(mapError(`reading ${a.key}`)))
-            if (taken.count > 0) return yield* Effect.fail(a.error)
+        return attempt(n + 1)
+      }
+      const rev = response.header.revision
+      if (serialized !== undefined) {
+        return Effect.succeed({
+          _tag: "Put",
+          stored: { key, object: written(key, serialized, rev), modRevision: rev },
+          created: current === undefined,
+        } as const)
+      }
+      return Effect.succeed({
+        _tag: "Deleted",
+        stored: { key, object: withRevision((current as Stored).object, rev), modRevision: rev },
+      } as const)
+    }
+    /** Keys the decision needs absent (requested allocations), checked in order. */
+    const checkAbsent = (
+      absent: ReadonlyArray<{ readonly key: string; readonly error: ApiError }>,
+      i: number,
+    ): Effect.Effect<void, ApiError> => {
+      const a = absent[i]
+      if (a === undefined) return Effect.void
+      return Effect.flatMap(
+        kv
+          .range({ key: keyBytes(a.key), count_only: true })
+          .pipe(Effect.mapError(mapError(`reading ${a.key}`))),
+        (taken) => (taken.count > 0 ? Effect.fail(a.error) : checkAbsent(absent, i + 1)),
+      )
+    }
+    // Plain continuations rather than a generator: an update is the hottest
+    // write, and each generator step is an Effect step.
+    const attempt = (n: number): Effect.Effect<UpdateOutcome, E | ApiError> => {
+      // The first attempt reads this member's state, which may be stale: a
+      // write is caught by the transaction's compare, and anything that would
+      // answer without writing (a Noop, or a refusal such as a conflict on
+      // the client's resourceVersion) is decided again on a linearizable read.
+      const serializable = n === 0
+      return Effect.flatMap(get(key, serializable ? serializableRead : undefined), (current) =>
+        Effect.flatMapEager(Effect.result(update(current, n)), (result) => {
+          if (serializable && (result._tag === "Failure" || result.success._tag === "Noop")) {
+            return attempt(n + 1)
           }
-          const put = yield* txnPut(
-            key,
-            decision.object,
-            current === undefined ? "absent" : current.modRevision,
-            decision.extra ?? [],
-            decision.compare ?? [],
+          if (result._tag === "Failure") return Effect.fail(result.failure)
+          const decision = result.success
+          if (decision._tag === "Noop")
+            return Effect.succeed({ _tag: "Noop", object: decision.object } as const)
+          if (decision._tag === "Put") {
+            const put = () =>
+              Effect.flatMap(
+                txnPut(
+                  key,
+                  decision.object,
+                  current === undefined ? "absent" : current.modRevision,
+                  decision.extra ?? [],
+                  decision.compare ?? [],
+                ),
+                (done) => settle(n, current, done.response, done.serialized),
+              )
+            const absent = decision.absent ?? []
+            return absent.length === 0 ? put() : Effect.flatMap(checkAbsent(absent, 0), put)
+          }
+          if (current === undefined) return Effect.fail(internalError(`deleting ${key}: not found`))
+          return Effect.flatMap(
+            kv
+              .txn({
+                compare: [
+                  {
+                    key: keyBytes(key),
+                    target: "MOD",
+                    result: "EQUAL",
+                    mod_revision: current.modRevision,
+                  },
+                  ...(decision.compare ?? []),
+                ],
+                success: [
+                  { request_delete_range: { key: keyBytes(key) } },
+                  ...(decision.extra ?? []),
+                ],
+                failure: [],
+              })
+              .pipe(Effect.mapError(mapError(`deleting ${key}`))),
+            (response) => settle(n, current, response, undefined),
           )
-          response = put.response
-          serialized = put.serialized
-        } else {
-          if (current === undefined)
-            return yield* Effect.fail(internalError(`deleting ${key}: not found`))
-          response = yield* kv
-            .txn({
-              compare: [
-                {
-                  key: keyBytes(key),
-                  target: "MOD",
-                  result: "EQUAL",
-                  mod_revision: current.modRevision,
-                },
-                ...(decision.compare ?? []),
-              ],
-              success: [
-                { request_delete_range: { key: keyBytes(key) } },
-                ...(decision.extra ?? []),
-              ],
-              failure: [],
-            })
-            .pipe(Effect.mapError(mapError(`deleting ${key}`)))
-        }
-        if (!response.succeeded) {
-          if (n + 1 >= maxUpdateAttempts) {
-            return yield* Effect.fail(internalError(`too many concurrent writes to ${key}`))
-          }
-          return yield* attempt(n + 1)
-        }
-        const rev = response.header.revision
-        if (serialized !== undefined) {
-          return {
-            _tag: "Put",
-            stored: { key, object: written(key, serialized, rev), modRevision: rev },
-            created: current === undefined,
-          } as const
-        }
-        return {
-          _tag: "Deleted",
-          stored: { key, object: withRevision((current as Stored).object, rev), modRevision: rev },
-        } as const
-      })
+        }),
+      )
+    }
     return attempt(0)
   }
 

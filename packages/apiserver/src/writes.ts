@@ -137,7 +137,10 @@ const byteHex = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2,
  * A v4 UUID from Effect's Random (seedable in tests): sixteen bytes drawn in
  * one step from the fiber's generator (each `floor(next * 256)`).
  */
-export const randomUID = Effect.map(Random.Random, (random) => {
+export const randomUID = Effect.map(Random.Random, (random) => uidFrom(random))
+
+/** The uid `randomUID` draws, from a generator already in hand (the create path takes it once). */
+const uidFrom = (random: Random.Random): string => {
   let uid = ""
   for (let i = 0; i < 16; i++) {
     let b = Math.floor(random.nextDoubleUnsafe() * 256)
@@ -147,13 +150,14 @@ export const randomUID = Effect.map(Random.Random, (random) => {
     uid += byteHex[b] as string
   }
   return uid
-})
+}
 
-const randomSuffix = Effect.map(Random.Random, (random) => {
+/** A generateName suffix, five draws from the generator. */
+const suffixFrom = (random: Random.Random): string => {
   const values: Array<number> = []
   for (let i = 0; i < 5; i++) values.push(random.nextDoubleUnsafe())
   return nameSuffix(values)
-})
+}
 
 /** A response with the request's warnings as its `Warning` header (`299 - "unknown field ..."`). */
 const withWarnings = (response: ApiResponse, warnings: ReadonlyArray<string>): ApiResponse => {
@@ -188,27 +192,35 @@ const checkUpdate = (object: Obj, old: Obj): Result.Result<Obj, ApiError> => {
   return errors.length > 0 ? Result.fail(invalid(object, errors)) : Result.succeed(object)
 }
 
+const namespaceRead = { serializable: true } as const
+
 /** Creates are refused in a namespace that does not exist or is being deleted. */
-const checkNamespace = (store: ObjectStore, ctx: ResourceContext, name: string) =>
-  Effect.gen(function* () {
-    if (!ctx.served.namespaced) return
-    // A local read: a namespace created a moment ago on another member may be missed, as
-    // Kubernetes' namespace lister may miss it; deletion is checked the same way.
-    const ns = yield* store.get(objectKey("namespaces", false, "", ctx.route.namespace), {
-      serializable: true,
-    })
-    if (ns === undefined) {
-      return yield* fail(notFound({ resource: "namespaces", group: "", name: ctx.route.namespace }))
-    }
-    if (metadataOf(ns.object).deletionTimestamp !== undefined) {
-      return yield* fail(
-        forbidden(
-          target(ctx, name),
-          `unable to create new content in namespace ${ctx.route.namespace} because it is being terminated`,
-        ),
-      )
-    }
-  })
+const checkNamespace = (
+  store: ObjectStore,
+  ctx: ResourceContext,
+  name: string,
+): Effect.Effect<void, ApiError> => {
+  if (!ctx.served.namespaced) return Effect.void
+  // A local read: a namespace created a moment ago on another member may be missed, as
+  // Kubernetes' namespace lister may miss it; deletion is checked the same way.
+  return Effect.flatMap(
+    store.get(objectKey("namespaces", false, "", ctx.route.namespace), namespaceRead),
+    (ns) => {
+      if (ns === undefined) {
+        return fail(notFound({ resource: "namespaces", group: "", name: ctx.route.namespace }))
+      }
+      if (metadataOf(ns.object).deletionTimestamp !== undefined) {
+        return fail(
+          forbidden(
+            target(ctx, name),
+            `unable to create new content in namespace ${ctx.route.namespace} because it is being terminated`,
+          ),
+        )
+      }
+      return Effect.void
+    },
+  )
+}
 
 const managerOf = (ctx: ResourceContext, options: WriteOptions, subresource: string): Manager => ({
   manager: options.fieldManager,
@@ -562,66 +574,111 @@ const decodeObjectBody = (ctx: ResourceContext, options: WriteOptions) =>
     (body) => decodeForResource(ctx.served, body.value, options.fieldValidation, body.duplicates),
   )
 
-const create = (deps: WriteDeps, ctx: ResourceContext, options: WriteOptions) =>
-  Effect.gen(function* () {
+/**
+ * A request's body decoded, placed at its URL (`place`: named and
+ * namespaced for a create, checked for an update), defaulted and converted
+ * to the storage version: plain code, no Effect step per stage.
+ */
+const decodePlaced = (
+  ctx: ResourceContext,
+  options: WriteOptions,
+  place: (object: KubeObject) => Result.Result<KubeObject, ApiError>,
+): Result.Result<{ readonly next: Obj; readonly warnings: ReadonlyArray<string> }, ApiError> => {
+  const decoded = decodeObjectBody(ctx, options)
+  if (Result.isFailure(decoded)) return Result.fail(decoded.failure)
+  const placed = place(decoded.success.object)
+  if (Result.isFailure(placed)) return Result.fail(placed.failure)
+  const next = toStorageJson(placed.success)
+  if (Result.isFailure(next)) return Result.fail(next.failure)
+  return Result.succeed({ next: next.success, warnings: decoded.success.warnings })
+}
+
+/**
+ * A create's object, decoded, named, defaulted, converted and validated
+ * (the generator drawn from in the order it always was: the name's suffix,
+ * then the uid).
+ */
+const prepareCreate = (
+  ctx: ResourceContext,
+  options: WriteOptions,
+  random: Random.Random,
+): Result.Result<{ readonly next: Obj; readonly warnings: ReadonlyArray<string> }, ApiError> => {
+  const body = decodePlaced(ctx, options, (object) =>
+    placeForCreate(ctx, object, suffixFrom(random)),
+  )
+  if (Result.isFailure(body)) return body
+  const uid = uidFrom(random)
+  const prepared = checkCreate(
+    prepareForCreate(ctx.served.resource.name, body.success.next, { nowMs: ctx.nowMs, uid }),
+  )
+  if (Result.isFailure(prepared)) return Result.fail(prepared.failure)
+  return Result.succeed({ next: prepared.success, warnings: body.success.warnings })
+}
+
+const create = (
+  deps: WriteDeps,
+  ctx: ResourceContext,
+  options: WriteOptions,
+): Effect.Effect<ApiResponse, ApiError> =>
+  Effect.flatMap(Random.Random, (random) => {
     const resource = ctx.served.resource.name
-    const decoded = yield* fromResult(decodeObjectBody(ctx, options))
-    const suffix = yield* randomSuffix
-    const placed = yield* fromResult(placeForCreate(ctx, decoded.object, suffix))
-    const storageJson = yield* fromResult(toStorageJson(placed))
-    const uid = yield* randomUID
-    const prepared = yield* fromResult(
-      checkCreate(prepareForCreate(resource, storageJson, { nowMs: ctx.nowMs, uid })),
-    )
+    const ready = prepareCreate(ctx, options, random)
+    if (Result.isFailure(ready)) return fail(ready.failure)
+    const { next: prepared, warnings } = ready.success
     const name = stringAt(metadataOf(prepared), "name")
-    yield* checkNamespace(deps.store, ctx, name)
-    const tracked = trackUpdate(undefined, prepared, typeOf(resource), managerOf(ctx, options, ""))
-    const key = keyFor(ctx, name)
-    if (options.dryRun) {
-      const existing = yield* deps.store.get(key)
-      if (existing !== undefined) return yield* fail(alreadyExists(target(ctx, name)))
-      const dry =
-        resource === "services"
-          ? yield* fromResult(allocateService(tracked, undefined, 0))
-          : undefined
-      return withWarnings(renderObject(ctx, dry?.object ?? tracked, 201), decoded.warnings)
-    }
-    if (resource !== "services") {
-      const stored = yield* deps.store.create(key, tracked)
-      if (stored === undefined) return yield* fail(alreadyExists(target(ctx, name)))
-      return withWarnings(renderObject(ctx, stored.object, 201), decoded.warnings)
-    }
-    const outcome = yield* deps.store.guaranteedUpdate(key, (current, attempt) =>
-      current !== undefined
-        ? fail(alreadyExists(target(ctx, name)))
-        : fromResult(putDecision(resource, tracked, undefined, attempt)),
-    )
-    return outcomeResponse(ctx, outcome, decoded.warnings)
+    return Effect.flatMap(checkNamespace(deps.store, ctx, name), () => {
+      const tracked = trackUpdate(
+        undefined,
+        prepared,
+        typeOf(resource),
+        managerOf(ctx, options, ""),
+      )
+      const key = keyFor(ctx, name)
+      if (options.dryRun) {
+        return Effect.flatMap(deps.store.get(key), (existing) => {
+          if (existing !== undefined) return fail(alreadyExists(target(ctx, name)))
+          if (resource !== "services")
+            return Effect.succeed(withWarnings(renderObject(ctx, tracked, 201), warnings))
+          const dry = allocateService(tracked, undefined, 0)
+          if (Result.isFailure(dry)) return fail(dry.failure)
+          return Effect.succeed(withWarnings(renderObject(ctx, dry.success.object, 201), warnings))
+        })
+      }
+      if (resource !== "services") {
+        return Effect.flatMap(deps.store.create(key, tracked), (stored) =>
+          stored === undefined
+            ? fail(alreadyExists(target(ctx, name)))
+            : Effect.succeed(withWarnings(renderObject(ctx, stored.object, 201), warnings)),
+        )
+      }
+      return Effect.map(
+        deps.store.guaranteedUpdate(key, (current, attempt) =>
+          current !== undefined
+            ? fail(alreadyExists(target(ctx, name)))
+            : fromResult(putDecision(resource, tracked, undefined, attempt)),
+        ),
+        (outcome) => outcomeResponse(ctx, outcome, warnings),
+      )
+    })
   })
 
 // ---------------------------------------------------------------------------
 // update
-
-const decodeUpdateBody = (ctx: ResourceContext, options: WriteOptions) =>
-  Effect.gen(function* () {
-    const decoded = yield* fromResult(decodeObjectBody(ctx, options))
-    const placed = yield* fromResult(placeForUpdate(ctx, decoded.object))
-    const next = yield* fromResult(toStorageJson(placed))
-    return { next, warnings: decoded.warnings }
-  })
 
 const update = (
   deps: WriteDeps,
   ctx: ResourceContext,
   options: WriteOptions,
   subresource: string,
-) =>
-  Effect.gen(function* () {
-    const resource = ctx.served.resource.name
-    const { next, warnings } = yield* decodeUpdateBody(ctx, options)
-    const key = keyFor(ctx, ctx.route.name)
-    if (options.dryRun) return yield* dryRunUpdate(deps, ctx, options, next, subresource, warnings)
-    const outcome = yield* deps.store.guaranteedUpdate(key, (current, attempt) => {
+): Effect.Effect<ApiResponse, ApiError> => {
+  const resource = ctx.served.resource.name
+  const body = decodePlaced(ctx, options, (object) => placeForUpdate(ctx, object))
+  if (Result.isFailure(body)) return fail(body.failure)
+  const { next, warnings } = body.success
+  const key = keyFor(ctx, ctx.route.name)
+  if (options.dryRun) return dryRunUpdate(deps, ctx, options, next, subresource, warnings)
+  return Effect.map(
+    deps.store.guaranteedUpdate(key, (current, attempt) => {
       if (current === undefined) {
         if (!createOnUpdate.has(resource) || subresource !== "")
           return fail(notFound(target(ctx, ctx.route.name)))
@@ -634,9 +691,10 @@ const update = (
         )
       }
       return fromResult(decideUpdate(ctx, options, next, current, attempt, subresource))
-    })
-    return outcomeResponse(ctx, outcome, warnings)
-  })
+    }),
+    (outcome) => outcomeResponse(ctx, outcome, warnings),
+  )
+}
 
 const dryRunUpdate = (
   deps: WriteDeps,
@@ -1588,64 +1646,68 @@ const logs = (deps: WriteDeps, ctx: ResourceContext) =>
 
 // ---------------------------------------------------------------------------
 
-/** Every write (and the subresource reads other than status). */
+/**
+ * Every write (and the subresource reads other than status). Called inside
+ * the request's effect (the handler's), so a throw here is a defect of it.
+ */
 export const writeRequest = (
   deps: WriteDeps,
   ctx: ResourceContext,
-): Effect.Effect<ApiResponse, ApiError> =>
-  Effect.gen(function* () {
-    const decoded = decodeWriteOptions(ctx.request.query, ctx.request.headers["user-agent"] ?? "")
-    if (!decoded.ok) return errorResponse(decoded.error)
-    const options = decoded.value
-    const { verb, subresource } = ctx.route
-    const resource = ctx.served.resource.name
-    const unsupported = () =>
-      fail(
-        methodNotSupported(
-          subresource === "" ? resource : `${resource}/${subresource}`,
-          ctx.served.group,
-          verb,
-        ),
-      )
-    switch (subresource) {
-      case "":
-        switch (verb) {
-          case "create":
-            if (ctx.route.name !== "") return yield* unsupported()
-            return yield* create(deps, ctx, options)
-          case "update":
-            return yield* update(deps, ctx, options, "")
-          case "patch":
-            return yield* patch(deps, ctx, options, "")
-          case "delete":
-            return yield* deleteRequest(deps, ctx, options)
-          case "deletecollection":
-            return yield* deleteCollection(deps, ctx, options)
-          default:
-            return yield* unsupported()
-        }
-      case "status":
-        if (verb === "update") return yield* update(deps, ctx, options, "status")
-        if (verb === "patch") return yield* patch(deps, ctx, options, "status")
-        return yield* unsupported()
-      case "finalize":
-        if (verb === "update") return yield* update(deps, ctx, options, "finalize")
-        return yield* unsupported()
-      case "scale":
-        if (verb === "get") {
-          const current = yield* deps.store.get(keyFor(ctx, ctx.route.name))
-          if (current === undefined) return errorResponse(notFound(target(ctx, ctx.route.name)))
-          return scaleResponse(current.object)
-        }
-        if (verb === "update" || verb === "patch") return yield* scaleWrite(deps, ctx, options)
-        return yield* unsupported()
-      case "binding":
-        if (verb === "create") return yield* binding(deps, ctx, options)
-        return yield* unsupported()
-      case "log":
-        if (verb === "get") return yield* logs(deps, ctx)
-        return yield* unsupported()
-      default:
-        return errorResponse(pathNotFound())
-    }
-  })
+): Effect.Effect<ApiResponse, ApiError> => {
+  const decoded = decodeWriteOptions(ctx.request.query, ctx.request.headers["user-agent"] ?? "")
+  if (!decoded.ok) return Effect.succeed(errorResponse(decoded.error))
+  const options = decoded.value
+  const { verb, subresource } = ctx.route
+  const resource = ctx.served.resource.name
+  const unsupported = () =>
+    fail(
+      methodNotSupported(
+        subresource === "" ? resource : `${resource}/${subresource}`,
+        ctx.served.group,
+        verb,
+      ),
+    )
+  switch (subresource) {
+    case "":
+      switch (verb) {
+        case "create":
+          if (ctx.route.name !== "") return unsupported()
+          return create(deps, ctx, options)
+        case "update":
+          return update(deps, ctx, options, "")
+        case "patch":
+          return patch(deps, ctx, options, "")
+        case "delete":
+          return deleteRequest(deps, ctx, options)
+        case "deletecollection":
+          return deleteCollection(deps, ctx, options)
+        default:
+          return unsupported()
+      }
+    case "status":
+      if (verb === "update") return update(deps, ctx, options, "status")
+      if (verb === "patch") return patch(deps, ctx, options, "status")
+      return unsupported()
+    case "finalize":
+      if (verb === "update") return update(deps, ctx, options, "finalize")
+      return unsupported()
+    case "scale":
+      if (verb === "get") {
+        return Effect.map(deps.store.get(keyFor(ctx, ctx.route.name)), (current) =>
+          current === undefined
+            ? errorResponse(notFound(target(ctx, ctx.route.name)))
+            : scaleResponse(current.object),
+        )
+      }
+      if (verb === "update" || verb === "patch") return scaleWrite(deps, ctx, options)
+      return unsupported()
+    case "binding":
+      if (verb === "create") return binding(deps, ctx, options)
+      return unsupported()
+    case "log":
+      if (verb === "get") return logs(deps, ctx)
+      return unsupported()
+    default:
+      return Effect.succeed(errorResponse(pathNotFound()))
+  }
+}

@@ -21,7 +21,29 @@ export const objectKey = (
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
-export const keyBytes = (key: string): Uint8Array => encoder.encode(key)
+/**
+ * The keys encoded last, with their bytes: a write encodes its key for its
+ * read, its transaction's compare and its put (and a create its
+ * namespace's), and each encoding allocates an ArrayBuffer. The bytes are
+ * shared, so callers must not change them (the store copies the keys it
+ * keeps; `prefixEnd` copies).
+ */
+let memoKey0 = ""
+let memoBytes0: Uint8Array = new Uint8Array(0)
+let memoKey1 = ""
+let memoBytes1: Uint8Array = new Uint8Array(0)
+
+/** A key's UTF-8 bytes (shared with the last callers that asked for the same key: do not change them). */
+export const keyBytes = (key: string): Uint8Array => {
+  if (key === memoKey0) return memoBytes0
+  if (key === memoKey1) return memoBytes1
+  const bytes = encoder.encode(key)
+  memoKey1 = memoKey0
+  memoBytes1 = memoBytes0
+  memoKey0 = key
+  memoBytes0 = bytes
+  return bytes
+}
 export const keyString = (bytes: Uint8Array): string => decoder.decode(bytes)
 
 /** The smallest key greater than every key with this prefix (etcd's `range_end` for a prefix). */

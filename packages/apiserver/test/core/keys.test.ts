@@ -49,6 +49,23 @@ describe("keys", () => {
     )
   })
 
+  it("keyBytes of any sequence of keys (repeats, alternations) are each key's UTF-8 (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.constantFrom("/registry/pods/a/x", "/registry/pods/a/y", "/registry/b", "", "é"),
+          {
+            maxLength: 30,
+          },
+        ),
+        (keys) => {
+          for (const key of keys)
+            expect([...keyBytes(key)]).toEqual([...new TextEncoder().encode(key)])
+        },
+      ),
+    )
+  })
+
   it("continue tokens round-trip and refuse anything else (property)", () => {
     fc.assert(
       fc.property(
