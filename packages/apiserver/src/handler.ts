@@ -68,8 +68,13 @@ export type ApiResponse =
       readonly status: number
       readonly contentType: string
       readonly body: string
-      /** The body as UTF-8, when the handler has it (shared bytes): the HTTP shell writes these. */
-      readonly bytes?: Uint8Array
+      /**
+       * The body as UTF-8 in parts, when the handler has it so (a list's
+       * items are each version's shared JSON bytes): the HTTP shell writes
+       * the parts as they are, in one gathered write, without joining them
+       * into one buffer per answer. Never changed once handed out.
+       */
+      readonly chunks?: ReadonlyArray<Uint8Array>
       readonly headers?: Readonly<Record<string, string>>
     }
   | {
@@ -142,14 +147,18 @@ const utf8Decoder = new TextDecoder()
 const comma = utf8.encode(",")
 const listEnd = utf8.encode("]}")
 
-/** A body given as bytes (its text decoded only if someone asks for it). */
-const bytesResponse = (status: number, contentType: string, bytes: Uint8Array): ApiResponse => ({
+/** A body given as UTF-8 parts (its text joined and decoded only if someone asks for it). */
+const chunksResponse = (
+  status: number,
+  contentType: string,
+  chunks: ReadonlyArray<Uint8Array>,
+): ApiResponse => ({
   _tag: "Body",
   status,
   contentType,
-  bytes,
+  chunks,
   get body() {
-    return utf8Decoder.decode(bytes)
+    return utf8Decoder.decode(Buffer.concat(chunks))
   },
 })
 
@@ -350,7 +359,8 @@ const list = (store: ObjectStore, ctx: ResourceContext) =>
     }
     if (ctx.rendering._tag === "Object" && ctx.served.apiVersion === ctx.served.storageApiVersion) {
       // Stored objects carry their apiVersion and kind; each one's JSON bytes are shared
-      // (memoJsonBytes), so a list is one copy of them, not a string joined and encoded again.
+      // (memoJsonBytes), so a list is a sequence of them, written as they are: not a string
+      // joined and encoded again, nor a buffer of ~150 KB per list copied from them.
       const parts: Array<Uint8Array> = [
         utf8.encode(
           `{"kind":${JSON.stringify(ctx.served.listKind)},"apiVersion":${JSON.stringify(ctx.served.apiVersion)},"metadata":${JSON.stringify(listMeta)},"items":[`,
@@ -361,7 +371,7 @@ const list = (store: ObjectStore, ctx: ResourceContext) =>
         parts.push(memoJsonBytes(result.items[i] as Obj))
       }
       parts.push(listEnd)
-      return bytesResponse(200, jsonType, Buffer.concat(parts))
+      return chunksResponse(200, jsonType, parts)
     }
     const items = result.items.map((o) => toServed(ctx.served, o))
     if (ctx.rendering._tag === "Table") {

@@ -145,6 +145,102 @@ describe("request bodies over HTTP", () => {
   })
 })
 
+describe("lists over HTTP", () => {
+  it("a list's parts (written straight to the socket) arrive whole and in order, pipelined behind other answers, and HEAD gets the length without the body", async () => {
+    const server = await startServer({ namespaceLifecycle: false, compactionIntervalMs: 0 })
+    try {
+      const path = "/api/v1/namespaces/default/pods"
+      for (let i = 0; i < 5; i++) {
+        const created = await fetch(`${server.url}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: `p${i}`, labels: { i: `${i}` } },
+            spec: { containers: [{ name: "c", image: "nginx" }] },
+          }),
+        })
+        expect(created.status).toBe(201)
+      }
+      const expected = await (await fetch(`${server.url}${path}`)).text()
+      expect((JSON.parse(expected) as { items: Array<unknown> }).items).toHaveLength(5)
+      const requests = [
+        ["GET", path],
+        ["HEAD", path],
+        ["GET", `${path}/p3`],
+        ["GET", path],
+        ["GET", `${path}?limit=2`],
+      ] as const
+      const requestText = (i: number) =>
+        `${requests[i]?.[0]} ${requests[i]?.[1]} HTTP/1.1\r\nHost: x\r\n${i === requests.length - 1 ? "Connection: close\r\n" : ""}\r\n`
+      /** The answers' heads and bodies, read by their lengths (none for HEAD), and what was left over. */
+      const answersIn = (bytes: Buffer, count: number) => {
+        const answers: Array<{ status: number; length: number; body: string }> = []
+        let at = 0
+        for (let i = 0; i < count; i++) {
+          const end = bytes.indexOf("\r\n\r\n", at)
+          if (end < 0) break
+          const head = bytes.subarray(at, end).toString("latin1")
+          const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1])
+          const bodyLength = requests[i]?.[0] === "HEAD" ? 0 : length
+          if (bytes.length < end + 4 + bodyLength) break
+          answers.push({
+            // A head that does not start the answer (bytes of a body HEAD must not have before it) is no status.
+            status: head.startsWith("HTTP/1.1 ") ? Number(head.split(" ")[1]) : Number.NaN,
+            length,
+            body: bytes.subarray(end + 4, end + 4 + bodyLength).toString("utf8"),
+          })
+          at = end + 4 + bodyLength
+        }
+        return { answers, rest: bytes.length - at }
+      }
+      /**
+       * The five requests on one connection: one at a time (each answer owns
+       * the socket and writes its parts straight to it), or all in one write
+       * (node holds each answer back until the one before has finished).
+       */
+      const exchangeAll = (pipelined: boolean) =>
+        new Promise<{ answers: ReturnType<typeof answersIn>["answers"]; rest: number }>(
+          (resolve, reject) => {
+            const socket = connect(server.port, "127.0.0.1")
+            const chunks: Array<Buffer> = []
+            let sent = 0
+            const sendNext = () => socket.write(requestText(sent++))
+            socket.on("data", (d: Buffer) => {
+              chunks.push(d)
+              if (!pipelined && sent < requests.length) {
+                if (answersIn(Buffer.concat(chunks), sent).answers.length === sent) sendNext()
+              }
+            })
+            socket.on("close", () => resolve(answersIn(Buffer.concat(chunks), requests.length)))
+            socket.on("error", reject)
+            if (pipelined) socket.write(requests.map((_, i) => requestText(i)).join(""))
+            else sendNext()
+          },
+        )
+      for (const pipelined of [false, true]) {
+        const { answers, rest } = await exchangeAll(pipelined)
+        expect(rest).toBe(0)
+        expect(answers.map((a) => a.status)).toEqual(requests.map(() => 200))
+        const [list, head, pod, again, page] = answers
+        expect(list).toEqual({ status: 200, length: Buffer.byteLength(expected), body: expected })
+        expect(head).toEqual({ status: 200, length: Buffer.byteLength(expected), body: "" })
+        expect(JSON.parse(pod?.body ?? "")).toMatchObject({ metadata: { name: "p3" } })
+        expect(again).toEqual(list)
+        const firstPage = JSON.parse(page?.body ?? "") as {
+          items: Array<{ metadata: { name: string } }>
+          metadata: { continue?: string }
+        }
+        expect(firstPage.items.map((p) => p.metadata.name)).toEqual(["p0", "p1"])
+        expect(firstPage.metadata.continue).toBeTypeOf("string")
+      }
+    } finally {
+      await server.close()
+    }
+  })
+})
+
 describe("warnings over HTTP", () => {
   it("an unknown field named past Latin-1 is warned about in ASCII (the header write threw out of the request's callback, killing the process), and thousands of them fit a header clients read", async () => {
     const server = await startServer({ namespaceLifecycle: false, compactionIntervalMs: 0 })
