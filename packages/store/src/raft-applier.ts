@@ -23,6 +23,7 @@ import {
   type ConfChangeItem,
   Dropped,
   isJoint,
+  type NodeId,
   NotLeader,
   RaftNode,
   type RequestError,
@@ -54,6 +55,7 @@ import {
   isEtcdFailure,
 } from "./core/errors.ts"
 import {
+  checkConnected,
   checkMoveLeader,
   checkPromote,
   checkStartedQuorum,
@@ -86,6 +88,14 @@ export interface RaftApplierOptions {
   readonly progressNotifyInterval?: Duration.Input
   /** Called once when this member finds itself removed from the cluster. */
   readonly onRemoved?: () => void
+  /**
+   * When this member's current connection to a peer (by Raft node ID) was
+   * established, in `Clock` ms; undefined while not connected. Given (a TCP
+   * transport that keeps every peer connected), member adds and removes also
+   * pass etcd's connectivity check (`checkConnected`); without it (embedded
+   * members on one in-process network) only the started-members check runs.
+   */
+  readonly connectedSince?: (node: NodeId) => number | undefined
 }
 
 const fail = (f: EtcdFailure): Effect.Effect<never, EtcdError> =>
@@ -532,6 +542,25 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
       }
     }).pipe(Effect.timeoutOrElse({ duration: requestTimeout, orElse: timedOut }))
 
+  /** etcd's connectivity check for a member add or remove (skipped without `connectedSince`). */
+  const connectivity = (
+    op:
+      | { readonly type: "add"; readonly isLearner: boolean }
+      | { readonly type: "remove"; readonly ID: bigint },
+  ): Effect.Effect<EtcdFailure | undefined> => {
+    const connectedSince = options.connectedSince
+    if (connectedSince === undefined) return Effect.succeed(undefined)
+    return Effect.map(Clock.currentTimeMillis, (now) =>
+      checkConnected(
+        replica.membership,
+        op,
+        options.memberId,
+        (id) => connectedSince(raftNodeId(id)),
+        now,
+      ),
+    )
+  }
+
   const startMsLease = startMs
   let leaseCounter = 0
 
@@ -565,7 +594,10 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
         }
         const ID = memberIdFor(peerURLs, options.token)
         const op: MemberOp = { type: "add", ID, peerURLs, isLearner }
-        const refused = checkStartedQuorum(replica.membership, op) ?? replica.membership.check(op)
+        const refused =
+          checkStartedQuorum(replica.membership, op) ??
+          (yield* connectivity(op)) ??
+          replica.membership.check(op)
         if (refused !== undefined) return yield* fail(refused)
         yield* proposeMember(op)
         const node = raftNodeId(ID)
@@ -584,7 +616,10 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
     removeMember: (ID) =>
       Effect.gen(function* () {
         const op: MemberOp = { type: "remove", ID }
-        const refused = checkStartedQuorum(replica.membership, op) ?? replica.membership.check(op)
+        const refused =
+          checkStartedQuorum(replica.membership, op) ??
+          (yield* connectivity(op)) ??
+          replica.membership.check(op)
         if (refused !== undefined) return yield* fail(refused)
         yield* proposeMember(op)
         const node = raftNodeId(ID)

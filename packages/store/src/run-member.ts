@@ -4,7 +4,7 @@
 // replicated membership.
 import * as net from "node:net"
 import * as path from "node:path"
-import { RaftTcpTransport } from "@flotilla/raft"
+import { RaftTcpTransport, type TcpTransport } from "@flotilla/raft"
 import { Context, Deferred, Effect, Layer, Scheduler, type Scope } from "effect"
 import { Applier } from "./applier.ts"
 import { runAutoCompaction } from "./auto-compaction.ts"
@@ -123,7 +123,11 @@ const startMemberWith = (
       host: listenHost(config.listenPeerURL),
       port: Number(config.listenPeerURL.port),
       peers,
+      // Every peer stays dialled, as etcd's streams: member changes check connectivity.
+      keepConnected: true,
     })
+    // Set once the layer is built (no request is served before that).
+    let peerTransport: TcpTransport | undefined
     // A member with nothing on disk starts a fresh log (a new cluster's, or an
     // empty one to join with): only if no peer knows it as having run, for it
     // would have lost its votes and entries. etcd asks this for state new; a
@@ -160,6 +164,7 @@ const startMemberWith = (
       snapshotCount: config.snapshotCount,
       store: { quotaBackendBytes: config.quotaBackendBytes },
       onRemoved: () => Deferred.doneUnsafe(removed, Effect.void),
+      connectedSince: (node) => peerTransport?.connectedSince(node),
     }).pipe(
       Layer.provide(walStorage(walDir, boot)),
       Layer.provide(tcpTransport),
@@ -170,6 +175,7 @@ const startMemberWith = (
       Effect.mapError((e) => new Error(e.message, { cause: e })),
     )
     const transport = Context.get(ctx, RaftTcpTransport)
+    peerTransport = transport.unsafe
     const replica = Context.get(ctx, Replica)
     // Peers follow the replicated membership (a removed member is forgotten).
     const syncPeers = (): void => {

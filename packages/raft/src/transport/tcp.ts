@@ -60,6 +60,13 @@ export const TcpTransportOptions = Schema.Struct({
   /** First reconnect delay; doubles per failure up to `backoffMaxMs` (defaults 20 and 1000). */
   backoffInitialMs: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
   backoffMaxMs: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  /**
+   * Dial every peer at once and redial whenever its connection breaks, with
+   * or without something to send (as etcd's members keep streams to each
+   * other), so that `connectedSince` knows every peer. Default false: a peer
+   * is dialled when there is something to send to it.
+   */
+  keepConnected: Schema.optionalKey(Schema.Boolean),
 })
 export type TcpTransportOptions = typeof TcpTransportOptions.Type
 
@@ -127,6 +134,8 @@ class Peer {
   later = false
   socket: net.Socket | undefined
   connected = false
+  /** Wall-clock ms when the current connection was established; undefined while down. */
+  connectedAt: number | undefined
   /** Waiting for 'drain' before writing more. */
   blocked = false
   scheduled = false
@@ -152,6 +161,7 @@ export class TcpTransport {
   private readonly maxQueued: number
   private readonly backoffInitialMs: number
   private readonly backoffMaxMs: number
+  private readonly keepConnected: boolean
   private readonly counters: Counters = {
     messagesSent: 0,
     framesSent: 0,
@@ -179,6 +189,7 @@ export class TcpTransport {
     this.maxQueued = options.maxQueuedMessages ?? 10_000
     this.backoffInitialMs = options.backoffInitialMs ?? 20
     this.backoffMaxMs = Math.max(options.backoffMaxMs ?? 1000, this.backoffInitialMs)
+    this.keepConnected = options.keepConnected ?? false
     for (const [id, address] of Object.entries(options.peers ?? {})) this.setPeer(id, address)
   }
 
@@ -225,6 +236,7 @@ export class TcpTransport {
         this.flush(p)
       }
       this.peers.set(id, p)
+      if (this.keepConnected) this.connect(p)
       return
     }
     if (peer.address.host === address.host && peer.address.port === address.port) return
@@ -249,6 +261,16 @@ export class TcpTransport {
    */
   heardFrom(id: NodeId): number {
     return this.heard.get(id) ?? 0
+  }
+
+  /**
+   * When (wall-clock ms, `Date.now()`) this node's current connection to
+   * `id` was established; undefined while it is not connected or `id` is not
+   * a peer. Complete only with `keepConnected` (otherwise a peer this node
+   * never sends to is never dialled).
+   */
+  connectedSince(id: NodeId): number | undefined {
+    return this.peers.get(id)?.connectedAt
   }
 
   private noteHeard(from: NodeId, term: number): number {
@@ -388,6 +410,7 @@ export class TcpTransport {
     peer.socket = socket
     socket.on("connect", () => {
       peer.connected = true
+      peer.connectedAt = Date.now()
       peer.failures = 0
       this.counters.connects++
       socket.write(encodeHello(this.id, peer.id))
@@ -405,6 +428,7 @@ export class TcpTransport {
       if (!wasCurrent) return
       peer.socket = undefined
       peer.connected = false
+      peer.connectedAt = undefined
       peer.blocked = false
       if (this.closed || peer.removed) return
       peer.failures++
@@ -415,8 +439,9 @@ export class TcpTransport {
       )
       peer.timer = setTimeout(() => {
         peer.timer = undefined
-        // Reconnect only when there is something to say; `send` dials otherwise.
-        if (peer.queue.length > 0) this.connect(peer)
+        // Reconnect when there is something to say (`send` dials otherwise), or always
+        // with `keepConnected`.
+        if (peer.queue.length > 0 || this.keepConnected) this.connect(peer)
       }, delay)
     })
   }

@@ -36,7 +36,12 @@ interface Node {
   notify: () => void
 }
 
-const start = async (id: string, port = 0, maxFrameBytes?: number): Promise<Node> => {
+const start = async (
+  id: string,
+  port = 0,
+  maxFrameBytes?: number,
+  keepConnected?: boolean,
+): Promise<Node> => {
   const node: Omit<Node, "transport"> & { transport?: TcpTransport } = {
     received: [],
     unreachable: [],
@@ -50,6 +55,7 @@ const start = async (id: string, port = 0, maxFrameBytes?: number): Promise<Node
       backoffInitialMs: 5,
       backoffMaxMs: 50,
       ...(maxFrameBytes === undefined ? {} : { maxFrameBytes, batchBytes: maxFrameBytes }),
+      ...(keepConnected === undefined ? {} : { keepConnected }),
     },
     {
       onMessage: (m) => {
@@ -290,6 +296,54 @@ describe("TcpTransport on 127.0.0.1", () => {
     } finally {
       await a.transport.close()
       await b.transport.close()
+    }
+  })
+
+  it("with keepConnected, dials every peer with nothing to send, knows since when, and redials after a restart", async () => {
+    // Connections raise no event the nodes report: poll the condition, with a deadline.
+    const poll = async (ready: () => boolean, ms = 10_000) => {
+      const deadline = Date.now() + ms
+      while (!ready()) {
+        if (Date.now() > deadline) throw new Error("condition not reached before the deadline")
+        await new Promise((r) => setTimeout(r, 5))
+      }
+    }
+    const t0 = Date.now()
+    const a = await start("a", 0, undefined, true)
+    let b = await start("b", 0, undefined, true)
+    const c = await start("c")
+    const port = b.transport.address().port
+    try {
+      link(a, b)
+      b.transport.setPeer("c", c.transport.address())
+      c.transport.setPeer("b", b.transport.address())
+      expect(a.transport.connectedSince("nobody")).toBeUndefined()
+      await poll(
+        () =>
+          a.transport.connectedSince("b") !== undefined &&
+          b.transport.connectedSince("a") !== undefined &&
+          b.transport.connectedSince("c") !== undefined,
+      )
+      const first = a.transport.connectedSince("b")!
+      expect(first).toBeGreaterThanOrEqual(t0)
+      expect(first).toBeLessThanOrEqual(Date.now())
+      // Nothing was sent: without keepConnected, c has not dialled b.
+      expect(c.transport.connectedSince("b")).toBeUndefined()
+      expect(c.transport.stats().connects).toBe(0)
+      expect(a.transport.stats().messagesSent).toBe(0)
+
+      await b.transport.close()
+      await poll(() => a.transport.connectedSince("b") === undefined)
+      b = await start("b", port, undefined, true)
+      // Redialled with nothing queued.
+      await poll(() => a.transport.connectedSince("b") !== undefined)
+      expect(a.transport.connectedSince("b")!).toBeGreaterThanOrEqual(first)
+      expect(a.transport.stats().connects).toBeGreaterThanOrEqual(2)
+      expect(a.transport.stats().messagesSent).toBe(0)
+    } finally {
+      await a.transport.close()
+      await b.transport.close()
+      await c.transport.close()
     }
   })
 

@@ -119,6 +119,8 @@ export const ErrNotEnoughStartedMembers = etcdFailure(
   GrpcCode.FAILED_PRECONDITION,
   "etcdserver: re-configuration failed due to not enough started members",
 )
+/** etcd: a member change refused while this member is not (or not long) connected to the voters. */
+export const ErrUnhealthy = etcdFailure(GrpcCode.UNAVAILABLE, "etcdserver: unhealthy cluster")
 export const ErrNotLeader = etcdFailure(GrpcCode.FAILED_PRECONDITION, "etcdserver: not leader")
 export const ErrBadLeaderTransferee = etcdFailure(
   GrpcCode.FAILED_PRECONDITION,

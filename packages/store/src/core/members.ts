@@ -20,6 +20,7 @@ import {
   ErrPeerURLExist,
   ErrRemovedPeerURLs,
   ErrTooManyLearners,
+  ErrUnhealthy,
   type EtcdFailure,
 } from "./errors.ts"
 import { fnv64 } from "./hash.ts"
@@ -324,6 +325,55 @@ export const checkStartedQuorum = (
   }
   if (op.type === "add" && started === 1 && voters === 2) return undefined
   return started < Math.floor(voters / 2) + 1 ? ErrNotEnoughStartedMembers : undefined
+}
+
+/** How long a peer connection must have lasted to count (etcd's HealthInterval). */
+export const HEALTH_INTERVAL_MS = 5_000
+
+/**
+ * The connectivity half of etcd 3.4's strict reconfig check, asked of the
+ * member that serves the request, after `checkStartedQuorum`:
+ * - an add (voter or learner) needs this member connected to every other
+ *   voter for at least `HEALTH_INTERVAL_MS` (isConnectedFullySince);
+ * - removing a voter is let through when it is another member this one is
+ *   not connected to (a member that is down is not in the active quorum);
+ *   otherwise the voters connected that long, this member included, less
+ *   the one removed, must still be a quorum of the voters
+ *   (numConnectedSince).
+ * `connectedSince(id)`: when this member's current connection to `id` was
+ * established (ms, the same clock as `now`), undefined while not connected.
+ * Refusals are etcd's "etcdserver: unhealthy cluster" (UNAVAILABLE).
+ */
+export const checkConnected = (
+  membership: Membership,
+  op:
+    | { readonly type: "add"; readonly isLearner: boolean }
+    | { readonly type: "remove"; readonly ID: bigint },
+  self: bigint,
+  connectedSince: (id: bigint) => number | undefined,
+  now: number,
+): EtcdFailure | undefined => {
+  const since = now - HEALTH_INTERVAL_MS
+  const longEnough = (id: bigint): boolean => {
+    const t = connectedSince(id)
+    return t !== undefined && t <= since
+  }
+  if (op.type === "add") {
+    for (const m of membership.members)
+      if (!m.isLearner && m.ID !== self && !longEnough(m.ID)) return ErrUnhealthy
+    return undefined
+  }
+  const target = membership.member(op.ID)
+  if (target === undefined || target.isLearner) return undefined
+  if (op.ID !== self && connectedSince(op.ID) === undefined) return undefined
+  let voters = 0
+  let active = 0
+  for (const m of membership.members) {
+    if (m.isLearner) continue
+    voters++
+    if (m.ID === self || longEnough(m.ID)) active++
+  }
+  return active - 1 < 1 + Math.floor((voters - 1) / 2) ? ErrUnhealthy : undefined
 }
 
 /** Whether leadership may move to `target` (etcd's MoveLeader): a voting member. */

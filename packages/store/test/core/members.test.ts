@@ -14,10 +14,12 @@ import {
   entriesOf,
 } from "../../src/core/entry.ts"
 import {
+  checkConnected,
   checkMoveLeader,
   checkPromote,
   checkStartedQuorum,
   clusterIdFor,
+  HEALTH_INTERVAL_MS,
   LEARNER_READY_FRACTION,
   type MemberOp,
   Membership,
@@ -276,6 +278,85 @@ describe("the leader's admin decisions", () => {
           const after = voters.filter((x) => x.ID !== ID)
           const removeOk = m.member(ID)?.isLearner === true || startedOf(after) > after.length / 2
           expect(checkStartedQuorum(m, { type: "remove", ID }) === undefined).toBe(removeOk)
+        },
+      ),
+    )
+  })
+
+  it("adds and removes members only while connected to the voters long enough (etcd's unhealthy cluster check)", () => {
+    const UNHEALTHY = "etcdserver: unhealthy cluster"
+    const of = (...ms: Member[]) => new Membership({ clusterId: 1n, members: ms, removed: [] })
+    const now = 100_000
+    const long = now - HEALTH_INTERVAL_MS
+    const three = of(voter(1n, "a"), voter(2n, "b"), voter(3n, "c"), learner)
+    const since =
+      (table: Record<string, number | undefined>) =>
+      (id: bigint): number | undefined =>
+        table[id.toString()]
+    const add = { type: "add", isLearner: false } as const
+    const addLearner = { type: "add", isLearner: true } as const
+    // Self is 1n: its own connection is never asked; learners' are not either.
+    const healthy = since({ "2": long, "3": long - 1 })
+    expect(checkConnected(three, add, 1n, healthy, now)).toBeUndefined()
+    expect(checkConnected(three, addLearner, 1n, healthy, now)).toBeUndefined()
+    // One voter connected for less than the interval, or not at all: refused, learners too.
+    for (const t of [long + 1, undefined]) {
+      const c = since({ "2": long, "3": t })
+      expect(checkConnected(three, add, 1n, c, now)?.message).toBe(UNHEALTHY)
+      expect(checkConnected(three, add, 1n, c, now)?.code).toBe(14)
+      expect(checkConnected(three, addLearner, 1n, c, now)?.message).toBe(UNHEALTHY)
+    }
+    // Removing: a voter this member is not connected to (down) may go.
+    const threeDown = since({ "2": long, "3": undefined })
+    expect(checkConnected(three, { type: "remove", ID: 3n }, 1n, threeDown, now)).toBeUndefined()
+    // ... but not one it is connected to: 2 active of 3, less the removed one, is below 2.
+    expect(checkConnected(three, { type: "remove", ID: 2n }, 1n, threeDown, now)?.message).toBe(
+      UNHEALTHY,
+    )
+    // A recent connection does not count as active, yet it is not "down" either.
+    const threeRecent = since({ "2": long, "3": now - 10 })
+    expect(checkConnected(three, { type: "remove", ID: 3n }, 1n, threeRecent, now)?.message).toBe(
+      UNHEALTHY,
+    )
+    // All connected: any voter may go, this member included; learners always.
+    for (const ID of [1n, 2n, 3n, 9n])
+      expect(checkConnected(three, { type: "remove", ID }, 1n, healthy, now)).toBeUndefined()
+    expect(checkConnected(three, { type: "remove", ID: 9n }, 1n, since({}), now)).toBeUndefined()
+    // Removing itself while another voter is down: 2 - 1 active of 3.
+    expect(checkConnected(three, { type: "remove", ID: 1n }, 1n, threeDown, now)?.message).toBe(
+      UNHEALTHY,
+    )
+
+    // Connecting more peers, or for longer, never turns an allowed change into a refusal.
+    const times = fc.option(fc.integer({ min: now - 3 * HEALTH_INTERVAL_MS, max: now }), {
+      nil: undefined,
+    })
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), times, times), { minLength: 1, maxLength: 7 }),
+        fc.nat({ max: 8 }),
+        fc.nat({ max: 8 }),
+        fc.boolean(),
+        (shape, selfIndex, target, isLearner) => {
+          const m = of(
+            ...shape.map(([l], i) => ({ ...voter(BigInt(i + 1), `m${i}`), isLearner: l })),
+          )
+          const self = BigInt((selfIndex % shape.length) + 1)
+          // `better`: each peer connected at least as long as in `worse` (earlier or equal).
+          const worse = (id: bigint) => shape[Number(id) - 1]?.[1]
+          const better = (id: bigint) => {
+            const [, a, b] = shape[Number(id) - 1] ?? [false, undefined, undefined]
+            return a === undefined ? b : b === undefined ? a : Math.min(a, b)
+          }
+          const o = { type: "add", isLearner } as const
+          if (checkConnected(m, o, self, worse, now) === undefined)
+            expect(checkConnected(m, o, self, better, now)).toBeUndefined()
+          // A remove: more connections can make a "down" target active, so only the
+          // quorum part is monotone; compare when the target's own state is the same.
+          const ID = BigInt(target + 1)
+          const sameTarget = (id: bigint) => (id === ID ? worse(id) : better(id))
+          if (checkConnected(m, { type: "remove", ID }, self, worse, now) === undefined)
+            expect(checkConnected(m, { type: "remove", ID }, self, sameTarget, now)).toBeUndefined()
         },
       ),
     )

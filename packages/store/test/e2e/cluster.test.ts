@@ -6,13 +6,14 @@
 // added, started and promoted (through a follower, which asks the leader), and
 // member update (the others dial the member at its new peer URL).
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createServer, type Server, type Socket } from "node:net"
 import * as grpc from "@grpc/grpc-js"
 import { Etcd3 } from "etcd3"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { decodeIdentity } from "../../src/core/identity.ts"
 import { loadEtcdServices } from "../../src/grpc/services.ts"
 import { identityPath } from "../../src/identity.ts"
-import { ensureEtcdctl, etcdctl } from "../support/etcdctl.ts"
+import { ensureEtcdctl, etcdctl, etcdctlMemberChange } from "../support/etcdctl.ts"
 import { freePorts, ProcessCluster, type StoreProcess, waitFor } from "../support/processes.ts"
 
 let cluster: ProcessCluster
@@ -244,7 +245,13 @@ describe("a 3-member cluster of flotilla store processes", () => {
 
   it("adds a member that joins from the others, then removes it (and it exits)", async () => {
     const n4 = await cluster.prepare("n4")
-    const out = await ctl(cluster.endpoints, "member", "add", "n4", `--peer-urls=${n4.peerURL}`)
+    // Right after the kill -9 test the restarted member may be connected for less than 5 s.
+    const out = await etcdctlMemberChange(cluster.endpoints, [
+      "member",
+      "add",
+      "n4",
+      `--peer-urls=${n4.peerURL}`,
+    ])
     // etcdctl prints IDs with %16x: short ones are padded with spaces.
     expect(out).toMatch(/^Member +[0-9a-f]+ added to cluster +[0-9a-f]+/)
     expect(out).toContain('ETCD_INITIAL_CLUSTER_STATE="existing"')
@@ -275,9 +282,9 @@ describe("a 3-member cluster of flotilla store processes", () => {
       }),
     )
 
-    expect(await ctl(cluster.byName("n1").endpoint, "member", "remove", id)).toMatch(
-      new RegExp(`^Member +${id} removed from cluster`),
-    )
+    expect(
+      await etcdctlMemberChange(cluster.byName("n1").endpoint, ["member", "remove", id]),
+    ).toMatch(new RegExp(`^Member +${id} removed from cluster`))
     await waitFor("n4 to exit", () => (n4.running ? undefined : true))
     expect(n4.log).toContain("permanently removed")
     const after = parse<MemberList>(await ctl(cluster.endpoints, "member", "list", "-w", "json"))
@@ -503,11 +510,12 @@ describe("a 3-member cluster of flotilla store processes", () => {
     expect(await ctl(n2.endpoint, "get", "while-n2-refused", "--print-value-only")).toBe("ok\n")
   })
 
-  it("refuses a member add or remove that would leave too few started voters (strict reconfig check)", async () => {
+  it("refuses member changes as etcd's strict reconfig check does: unhealthy cluster, too few started voters", async () => {
     const notEnough = {
       code: 1,
       stderr: "Error: etcdserver: re-configuration failed due to not enough started members",
     }
+    const unhealthy = { code: 1, stderr: "Error: etcdserver: unhealthy cluster" }
     const before = parse<MemberList>(await ctl(cluster.endpoints, "member", "list", "-w", "json"))
     const voters = before.members.filter((m) => m.isLearner !== true)
     // Every voter has started (published its name) and runs.
@@ -516,53 +524,76 @@ describe("a 3-member cluster of flotilla store processes", () => {
     // etcd's rule, counted here: the voters after an add (the new one not
     // started) need a quorum of started ones.
     const quorum = (n: number) => Math.floor(n / 2) + 1
+    // Idle members: something accepts connections at their peer URLs, but no
+    // member runs there, so they never start (publish a name).
     const ports = await freePorts(8)
-    const added: string[] = []
-    while (started >= quorum(voters.length + added.length + 1)) {
-      const out = await ctl(
-        cluster.endpoints,
-        "member",
-        "add",
-        `idle${added.length}`,
-        `--peer-urls=http://127.0.0.1:${ports[added.length]}`,
-      )
-      added.push(/^Member +([0-9a-f]+)/.exec(out)![1]!)
-    }
-    expect(added.length).toBeGreaterThan(0)
-    expect(
-      await ctlFails(
-        cluster.endpoints,
-        "member",
-        "add",
-        "one-too-many",
-        `--peer-urls=http://127.0.0.1:${ports[added.length]}`,
+    const sockets = new Set<Socket>()
+    const listeners = await Promise.all(
+      ports.map(
+        (port) =>
+          new Promise<Server>((resolve) => {
+            const s = createServer((socket) => {
+              sockets.add(socket)
+              socket.on("data", () => undefined)
+              socket.on("error", () => undefined)
+            })
+            s.listen(port, "127.0.0.1", () => resolve(s))
+          }),
       ),
-    ).toEqual(notEnough)
-    // A learner does not vote: it may still be added (and removed).
-    const learnerOut = await ctl(
-      cluster.endpoints,
-      "member",
-      "add",
-      "idle-learner",
-      `--peer-urls=http://127.0.0.1:${ports[7]}`,
-      "--learner",
     )
-    const learnerId = /^Member +([0-9a-f]+)/.exec(learnerOut)![1]!
-    expect(await ctl(cluster.endpoints, "member", "remove", learnerId)).toMatch(
-      /removed from cluster/,
-    )
-    // Removing a started voter would leave started - 1 of voters - 1 + added.
-    expect(started - 1 < quorum(voters.length - 1 + added.length)).toBe(true)
-    const n1 = hex(await memberIdOf(cluster.byName("n1")))
-    expect(await ctlFails(cluster.endpoints, "member", "remove", n1)).toEqual(notEnough)
-    // Removing an idle one is allowed (it never counted as started). Each such
-    // removal waits half the request timeout for the unreachable member to
-    // hear of it, so the others stay: this test runs last.
-    expect(await ctl(cluster.endpoints, "member", "remove", added[0]!)).toMatch(
-      /removed from cluster/,
-    )
-    const after = parse<MemberList>(await ctl(cluster.endpoints, "member", "list", "-w", "json"))
-    expect(after.members).toHaveLength(before.members.length + added.length - 1)
-    expect(await ctl(cluster.endpoints, "put", "after-strict", "ok")).toBe("OK\n")
-  })
+    try {
+      const add = (name: string, port: number, ...more: string[]) => [
+        "member",
+        "add",
+        name,
+        `--peer-urls=http://127.0.0.1:${port}`,
+        ...more,
+      ]
+      const idOf = (out: string) => /^Member +([0-9a-f]+)/.exec(out)![1]!
+      // Allowed once every voter has been connected for 5 s.
+      expect(started).toBeGreaterThanOrEqual(quorum(voters.length + 1))
+      const added = [idOf(await etcdctlMemberChange(cluster.endpoints, add("idle0", ports[0]!)))]
+      // At once, the new voter has been connected for less than 5 s: unhealthy,
+      // for a learner too (when the started check lets the request through).
+      expect(started).toBeGreaterThanOrEqual(quorum(voters.length + 2))
+      expect(await ctlFails(cluster.endpoints, ...add("idle1", ports[1]!))).toEqual(unhealthy)
+      expect(await ctlFails(cluster.endpoints, ...add("l", ports[7]!, "--learner"))).toEqual(
+        unhealthy,
+      )
+      // More voters that never start, while the started ones stay a quorum.
+      while (started >= quorum(voters.length + added.length + 1)) {
+        const port = ports[added.length]!
+        added.push(
+          idOf(await etcdctlMemberChange(cluster.endpoints, add(`idle${added.length}`, port))),
+        )
+      }
+      // One more would leave too few started voters: refused whatever the connections.
+      expect(
+        await ctlFails(cluster.endpoints, ...add("one-too-many", ports[added.length]!)),
+      ).toEqual(notEnough)
+      // Removing a started voter would leave started - 1 of voters - 1 + added.
+      expect(started - 1 < quorum(voters.length - 1 + added.length)).toBe(true)
+      const n1 = hex(await memberIdOf(cluster.byName("n1")))
+      expect(await ctlFails(cluster.endpoints, "member", "remove", n1)).toEqual(notEnough)
+      // Removing an idle one is allowed: it never counted as started, and every
+      // voter is connected.
+      expect(await etcdctlMemberChange(cluster.endpoints, ["member", "remove", added[0]!])).toMatch(
+        /removed from cluster/,
+      )
+      // A learner does not vote: it passes the started check (and is removed again).
+      const learnerId = idOf(
+        await etcdctlMemberChange(cluster.endpoints, add("l", ports[7]!, "--learner")),
+      )
+      expect(await ctl(cluster.endpoints, "member", "remove", learnerId)).toMatch(
+        /removed from cluster/,
+      )
+      const after = parse<MemberList>(await ctl(cluster.endpoints, "member", "list", "-w", "json"))
+      expect(after.members).toHaveLength(before.members.length + added.length - 1)
+      expect(await ctl(cluster.endpoints, "put", "after-strict", "ok")).toBe("OK\n")
+    } finally {
+      // The members keep their connections open: end them, or close never completes.
+      for (const socket of sockets) socket.destroy()
+      await Promise.all(listeners.map((s) => new Promise((r) => s.close(r))))
+    }
+  }, 90_000)
 })

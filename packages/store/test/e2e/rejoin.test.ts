@@ -11,7 +11,7 @@
 import { existsSync, rmSync } from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { etcdctl } from "../support/etcdctl.ts"
+import { etcdctl, etcdctlMemberChange } from "../support/etcdctl.ts"
 import { clusterForFile, ProcessCluster, waitFor } from "../support/processes.ts"
 
 const ctl = async (endpoints: string, ...args: string[]): Promise<string> => {
@@ -99,7 +99,12 @@ describe("a member that lost its data directory", () => {
     )
     const n3b = await cluster.prepare("n3b")
     expect(
-      await ctl(cluster.endpoints, "member", "add", "n3b", `--peer-urls=${n3b.peerURL}`),
+      await etcdctlMemberChange(cluster.endpoints, [
+        "member",
+        "add",
+        "n3b",
+        `--peer-urls=${n3b.peerURL}`,
+      ]),
     ).toMatch(/^Member +[0-9a-f]+ added to cluster/)
     await n3b.start("existing")
     await waitFor("n3b to catch up", async () => {

@@ -62,6 +62,27 @@ export const etcdctl = (
     child.stdin.end(stdin ?? "")
   })
 
+/**
+ * A member add or remove, asked again while the member that serves it answers
+ * "etcdserver: unhealthy cluster" (it has not been connected to every voter
+ * for etcd's 5 s health interval yet, e.g. right after a start or restart),
+ * as an operator would; any other failure, or the deadline, throws.
+ */
+export const etcdctlMemberChange = async (
+  endpoint: string,
+  args: ReadonlyArray<string>,
+  ms = 20_000,
+): Promise<string> => {
+  const deadline = performance.now() + ms
+  for (;;) {
+    const r = await etcdctl(endpoint, args)
+    if (r.code === 0) return r.stdout
+    if (!r.stderr.includes("etcdserver: unhealthy cluster") || performance.now() > deadline)
+      throw new Error(`etcdctl ${args.join(" ")}: ${r.stderr}`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
 /** Starts a long-running etcdctl command (watch, keep-alive); its output accumulates in `out()`. */
 export const etcdctlStream = (
   endpoint: string,
