@@ -66,9 +66,17 @@ const namespaceSubresources = new Set(["status", "finalize"])
  * (`/namespaces//pods` names no namespace; dropping it made a DELETE of it
  * a DELETE of the namespace called `pods`).
  */
-const splitPath = (path: string): Array<string> => {
-  const trimmed = path.replace(/^\/+|\/+$/g, "")
-  return trimmed === "" ? [] : trimmed.split("/").map(decodeURIComponentSafe)
+export const splitPath = (path: string): Array<string> => {
+  // Character scans rather than a trimming regex and a mapped copy: every request is routed.
+  let start = 0
+  let end = path.length
+  while (start < end && path.charCodeAt(start) === 47) start++
+  while (end > start && path.charCodeAt(end - 1) === 47) end--
+  if (start === end) return []
+  const parts = path.slice(start, end).split("/")
+  if (path.includes("%"))
+    for (let i = 0; i < parts.length; i++) parts[i] = decodeURIComponentSafe(parts[i] as string)
+  return parts
 }
 
 const decodeURIComponentSafe = (s: string): string => {
@@ -444,8 +452,13 @@ export interface AcceptedType {
   readonly params: Readonly<Record<string, string>>
 }
 
+/** The header parsed last and its alternatives: clients send the same `Accept` with every request. */
+let lastAccept: string | undefined
+let lastAccepted: ReadonlyArray<AcceptedType> = []
+
 export const parseAccept = (accept: string | undefined): ReadonlyArray<AcceptedType> => {
   if (accept === undefined || accept === "") return [{ type: "*/*", params: {} }]
+  if (accept === lastAccept) return lastAccepted
   const out: Array<AcceptedType> = []
   for (const part of accept.split(",")) {
     const [type, ...rest] = part.split(";")
@@ -456,13 +469,19 @@ export const parseAccept = (accept: string | undefined): ReadonlyArray<AcceptedT
     }
     out.push({ type: (type ?? "").trim().toLowerCase(), params })
   }
-  return out
+  // Shared with later requests sending the same header: frozen, so nobody changes it for them.
+  for (const a of out) Object.freeze(a.params)
+  lastAccept = accept
+  lastAccepted = Object.freeze(out.map((a) => Object.freeze(a)))
+  return lastAccepted
 }
 
 /** The response form a client asked for: a Table, object metadata only, or the objects. */
 export type Rendering =
   | { readonly _tag: "Object" }
   | { readonly _tag: "Table"; readonly includeObject: "None" | "Metadata" | "Object" }
+
+const objectRendering: Rendering = { _tag: "Object" }
 
 /**
  * Picks the first acceptable rendering: `as=Table;g=meta.k8s.io;v=v1` (or
@@ -477,7 +496,7 @@ export const chooseRendering = (
     const json = a.type === "application/json" || a.type === "*/*" || a.type === "application/*"
     if (!json) continue
     const as = a.params.as
-    if (as === undefined) return { _tag: "Object" }
+    if (as === undefined) return objectRendering
     if (
       as === "Table" &&
       a.params.g === "meta.k8s.io" &&

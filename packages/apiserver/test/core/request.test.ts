@@ -7,6 +7,7 @@ import {
   decodeWriteOptions,
   parseAccept,
   route,
+  splitPath,
   validateListOptions,
 } from "../../src/core/request.ts"
 
@@ -112,6 +113,60 @@ describe("route", () => {
       _tag: "Resource",
       request: { name: "b-c" },
     })
+  })
+
+  it("parses any sequence of Accept headers as each one alone (the last one parsed is shared, frozen) (property)", () => {
+    const headers = [
+      "application/json",
+      "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+      "application/vnd.kubernetes.protobuf, */*",
+      "application/json;g=apidiscovery.k8s.io;as=APIGroupDiscoveryList;v=v2",
+    ]
+    const alone = (h: string) => {
+      parseAccept("text/plain")
+      return parseAccept(h)
+    }
+    const expected = new Map(headers.map((h) => [h, JSON.parse(JSON.stringify(alone(h)))]))
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...headers), { maxLength: 20 }), (sequence) => {
+        for (const h of sequence) {
+          const parsed = parseAccept(h)
+          expect(parsed).toEqual(expected.get(h))
+          expect(Object.isFrozen(parsed) && parsed.every((a) => Object.isFrozen(a.params))).toBe(
+            true,
+          )
+        }
+      }),
+    )
+    expect(chooseRendering(parseAccept(headers[1]), null)).toEqual({
+      _tag: "Table",
+      includeObject: "Metadata",
+    })
+  })
+
+  it("splits a path as trimming its slashes at both ends and decoding each segment does (property)", () => {
+    const reference = (path: string): Array<string> => {
+      const trimmed = path.replace(/^\/+|\/+$/g, "")
+      if (trimmed === "") return []
+      return trimmed.split("/").map((s) => {
+        try {
+          return s.includes("%") ? decodeURIComponent(s) : s
+        } catch {
+          return s
+        }
+      })
+    }
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom("/", "//", "a", "pods", "%2F", "%41", "%E0%A4", "%", "."), {
+          maxLength: 12,
+        }),
+        (pieces) => {
+          const path = pieces.join("")
+          expect(splitPath(path)).toEqual(reference(path))
+        },
+      ),
+    )
   })
 
   it("routes every path with a bad escape to BadPath and no other path there (property)", () => {
