@@ -19,7 +19,7 @@
 // time from a write's commit (its answer reaching the API server) to a
 // watcher holding the event, for every event of every watcher.
 //
-//   npm run bench -w @flotilla/apiserver [-- raft] [phases,...]
+//   npm run bench -w @flotilla/apiserver [-- raft|wal] [phases,...]
 //   BENCH_SCALE=2 (twice the operations); BENCH_CLIENTS, BENCH_WATCHERS (default 100 each)
 //   BENCH_WARMUP=10: requests of the mix per client in the unmeasured warm-up (default 100)
 //   BENCH_CPU_PROF=<dir>: the server profiles each measured phase into <dir>/<phase>.cpuprofile
@@ -44,7 +44,13 @@ import type {
 import type { ServerReply, ServerRequest } from "./server.ts"
 import { type Summary, summarize } from "./stats.ts"
 
-const mode = process.argv.includes("raft") ? "raft" : "memory"
+// `raft`: 3 Raft members in the server process (memory logs); `wal`: the same
+// with file WALs (fdatasync), as `flotilla up` runs its embedded store.
+const mode = process.argv.includes("wal")
+  ? "wal"
+  : process.argv.includes("raft")
+    ? "raft"
+    : "memory"
 const clients = Number(process.env.BENCH_CLIENTS ?? 100)
 const watchers = Number(process.env.BENCH_WATCHERS ?? 100)
 const listSize = 100
@@ -90,7 +96,7 @@ const allPhases: ReadonlyArray<Phase> = [
 ]
 const chosen = process.argv
   .slice(2)
-  .find((a) => /^[a-z,]+$/.test(a) && a !== "raft" && a !== "memory")
+  .find((a) => /^[a-z,]+$/.test(a) && a !== "raft" && a !== "wal" && a !== "memory")
 const phases = allPhases.filter(
   (p) => chosen === undefined || p.name === "warmup" || chosen.split(",").includes(p.name),
 )

@@ -1,21 +1,28 @@
 // The benchmark's server process: the API server on the embedded store
-// (in-memory, or 3 Raft members with `raft`). It notes the wall-clock time at
+// (in-memory; 3 Raft members with `raft`; 3 Raft members with file WALs in a
+// temporary directory with `wal`, as `flotilla up` runs them). It notes the wall-clock time at
 // which each successful transaction's answer reaches the API server (the
 // commit, as the server sees it), so watch delivery can be measured from the
 // commit rather than from a client's acknowledgement. Over the IPC channel it
 // answers the orchestrator with its CPU time, event-loop utilization and that
 // commit log; without one (run by hand) it prints its URL.
 //
-//   node --import tsx --conditions=@flotilla/source bench/server.ts [memory|raft] [port]
-import { writeFileSync } from "node:fs"
+//   node --import tsx --conditions=@flotilla/source bench/server.ts [memory|raft|wal] [port]
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { KV, type KVShape } from "@flotilla/store"
 import { Context, Effect, Layer } from "effect"
 import { serve } from "../src/server.ts"
 import { Samples, wallMs } from "./stats.ts"
 
-const mode = process.argv[2] === "raft" ? "raft" : "memory"
+const mode = process.argv[2] === "raft" || process.argv[2] === "wal" ? process.argv[2] : "memory"
+/** The members' data directory in `wal` mode (removed when the process exits). */
+const dataDir = mode === "wal" ? mkdtempSync(join(tmpdir(), "apiserver-bench-wal-")) : undefined
+if (dataDir !== undefined)
+  process.on("exit", () => rmSync(dataDir, { recursive: true, force: true }))
 const port = Number(process.argv[3] ?? 0)
 
 /** Revisions committed, and when the server got each commit's answer. */
@@ -137,7 +144,10 @@ process.on("disconnect", () => process.exit(0))
 
 const program = Effect.scoped(
   Effect.gen(function* () {
-    const layer = mode === "raft" ? KV.layerRaft({ members: 3 }) : KV.layerMemory()
+    const layer =
+      mode === "memory"
+        ? KV.layerMemory()
+        : KV.layerRaft({ members: 3, ...(dataDir === undefined ? {} : { dataDir }) })
     const context = yield* Layer.build(layer as Layer.Layer<KV>)
     const batch = process.env.BENCH_BATCH_MS
     const compaction = process.env.BENCH_COMPACTION_MS
