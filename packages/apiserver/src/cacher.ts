@@ -163,10 +163,13 @@ export const makeWatchCaches = (
     readonly progressEveryMs?: number
     /** Longest a change waits for others to share its batch (default 10 ms). */
     readonly batchMs?: number
+    /** A batch this large goes out at once (default 16). */
+    readonly batchChanges?: number
   } = {},
 ): Effect.Effect<WatchCaches, never, Scope.Scope> =>
   Effect.gen(function* () {
     const batchMs = options.batchMs ?? 10
+    const batchChanges = options.batchChanges ?? 16
     const caches = new Map<string, ResourceCache>()
     // Every cache starts at once from the current revision, so watches can use them
     // as soon as this returns; a restart starts again from the revision of its time.
@@ -181,7 +184,13 @@ export const makeWatchCaches = (
       // watcher gets one chunk for all of them (and plain watchers share its
       // bytes). A batch goes out once its first change has waited `batchMs`:
       // on a timer, or as soon as a later change finds it due (a busy turn of
-      // the event loop delays timers).
+      // the event loop delays timers); or at once when it holds `batchChanges`
+      // changes, which already share their writes well. The last matters for a
+      // Raft store: it applies a whole round of proposals in one step, so the
+      // changes come in bursts and no later change would find the batch due
+      // before the timer, which waits behind the rest of the busy turn
+      // (measured: watch delivery p50 20-28 ms, p99 46-114; at once: 6-12 ms,
+      // p99 24-32 outside the create phase).
       let pending: Array<Change> = []
       let pendingRevision = 0
       let oldest = 0
@@ -213,7 +222,7 @@ export const makeWatchCaches = (
                   if (pending.length === 0) oldest = now
                   for (const c of item.changes) pending.push(c)
                   if (item.revision > pendingRevision) pendingRevision = item.revision
-                  if (now - oldest >= batchMs) flush()
+                  if (now - oldest >= batchMs || pending.length >= batchChanges) flush()
                   else timer ??= setTimeout(flush, batchMs - (now - oldest))
                   return
                 }

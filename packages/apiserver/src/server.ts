@@ -44,6 +44,8 @@ export interface ServerOptions extends HandlerOptions {
    * watchers (default 10 ms): each batch costs a socket write per watcher.
    */
   readonly watchBatchMs?: number
+  /** A batch of this many changes goes to watchers at once, without waiting (default 16). */
+  readonly watchBatchChanges?: number
   /** Create the system namespaces and the `kubernetes` Service when missing (default true). */
   readonly bootstrap?: boolean
   /**
@@ -506,6 +508,9 @@ export const serve = (
       {
         progressEveryMs: options.bookmarkIntervalMs ?? 60_000,
         ...(options.watchBatchMs === undefined ? {} : { batchMs: options.watchBatchMs }),
+        ...(options.watchBatchChanges === undefined
+          ? {}
+          : { batchChanges: options.watchBatchChanges }),
       },
     )
     const handle = makeHandler(store, { serverAddress: `${host}:${port}`, ...options }, caches)

@@ -1,9 +1,12 @@
 // The watch cache's rules, without a store: replay then live, each change
-// once and in order, a bounded history, and watchers ended when it stops.
+// once and in order, a bounded history, and watchers ended when it stops;
+// and how changes from a store are batched on their way to it.
+import { KV } from "@flotilla/store"
+import { Effect } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { ResourceCache } from "../src/cacher.ts"
-import type { Change } from "../src/storage.ts"
+import { makeWatchCaches, ResourceCache } from "../src/cacher.ts"
+import { type Change, makeObjectStore } from "../src/storage.ts"
 
 const change = (revision: number): Change => ({
   type: "PUT",
@@ -79,5 +82,44 @@ describe("ResourceCache", () => {
     expect(ended).toEqual(["bye"])
     expect(cache.canServe(11)).toBe(false)
     expect(cache.watcherCount).toBe(0)
+  })
+
+  it("passes a batch on at once when it holds batchChanges changes, without waiting for batchMs", async () => {
+    const batches = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const store = makeObjectStore(yield* KV)
+          // The timer and the progress notices (10 minutes) never come here: only
+          // the size lets a batch go.
+          const caches = yield* makeWatchCaches(store, ["pods"], {
+            batchMs: 600_000,
+            progressEveryMs: 600_000,
+            batchChanges: 4,
+          })
+          const cache = caches.get("pods")!
+          const seen: Array<Array<number>> = []
+          cache.subscribe(cache.revision, {
+            changes: (cs) => seen.push(cs.map((c) => c.revision)),
+            end: () => {},
+          })
+          for (let i = 0; i < 4; i++) {
+            const name = `p${i}`
+            yield* store.create(`/registry/pods/default/${name}`, {
+              apiVersion: "v1",
+              kind: "Pod",
+              metadata: { name, namespace: "default" },
+            })
+          }
+          // The store's events reach the cache a few microtasks after each write.
+          const deadline = Date.now() + 5_000
+          while (seen.length === 0 && Date.now() < deadline) yield* Effect.sleep("1 millis")
+          // A copy: closing the scope flushes whatever still waits into `seen`.
+          return seen.map((b) => [...b])
+        }),
+      ).pipe(Effect.provide(KV.layerMemory())),
+    )
+    // One batch of the four changes: not four of one, not nothing until the timer.
+    expect(batches).toHaveLength(1)
+    expect(batches[0]).toHaveLength(4)
   })
 })
