@@ -3,7 +3,8 @@
 // and measured one after the other with the same client: etcd's own load
 // generator (tools/benchmark, built offline from Debian's packages by
 // ../shared/bench/etcd-loadgen/build.sh). Puts of 256-byte values at 1, 16
-// and 256 clients, linearizable ranges at 1 and 256. Prints ops/s, p50, p99,
+// and 256 clients, linearizable ranges at 1 and 256 (and, when asked, lease
+// keep-alives: `keepalive:clients:conns`). Prints ops/s, p50, p99,
 // server and client CPU for both and the ratios, then one JSON line.
 //
 // Both clusters run at once (idle but for heartbeats while the other is
@@ -38,7 +39,7 @@ const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 2))
 const RANGE_KEY = "gobench-range-key"
 
 interface Case {
-  readonly op: "put" | "range"
+  readonly op: "put" | "range" | "keepalive"
   readonly clients: number
   readonly conns: number
 }
@@ -49,7 +50,11 @@ const CASES: ReadonlyArray<Case> = (
   .split(",")
   .map((s) => {
     const [op, clients, conns] = s.split(":")
-    if ((op !== "put" && op !== "range") || !Number(clients) || !Number(conns)) {
+    if (
+      (op !== "put" && op !== "range" && op !== "keepalive") ||
+      !Number(clients) ||
+      !Number(conns)
+    ) {
       throw new Error(`BENCH_CASES: bad case ${JSON.stringify(s)} (op:clients:conns)`)
     }
     return { op, clients: Number(clients), conns: Number(conns) }
@@ -253,7 +258,9 @@ const loadgen = (c: RunningCluster, k: Case, total: number, dir: string): Promis
     const args =
       k.op === "put"
         ? ["put", "--key-size=8", "--val-size=256", "--sequential-keys", "--key-space-size=1000000"]
-        : ["range", RANGE_KEY, "--consistency=l"]
+        : k.op === "keepalive"
+          ? ["lease-keepalive"]
+          : ["range", RANGE_KEY, "--consistency=l"]
     const pids = c.members.map((m) => m.pid())
     const s0 = pids.reduce((n, p) => n + cpuTicks(p), 0)
     const t0 = performance.now()
