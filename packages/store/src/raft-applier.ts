@@ -63,6 +63,7 @@ import {
   type MemberOp,
   memberIdFor,
   memberIdOfNode,
+  type ReconfigOp,
   raftNodeId,
   validMemberURL,
 } from "./core/members.ts"
@@ -543,11 +544,7 @@ export const makeRaftApplier = Effect.fnUntraced(function* (options: RaftApplier
     }).pipe(Effect.timeoutOrElse({ duration: requestTimeout, orElse: timedOut }))
 
   /** etcd's connectivity check for a member add or remove (skipped without `connectedSince`). */
-  const connectivity = (
-    op:
-      | { readonly type: "add"; readonly isLearner: boolean }
-      | { readonly type: "remove"; readonly ID: bigint },
-  ): Effect.Effect<EtcdFailure | undefined> => {
+  const connectivity = (op: ReconfigOp): Effect.Effect<EtcdFailure | undefined> => {
     const connectedSince = options.connectedSince
     if (connectedSince === undefined) return Effect.succeed(undefined)
     return Effect.map(Clock.currentTimeMillis, (now) =>

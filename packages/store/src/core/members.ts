@@ -298,6 +298,11 @@ export const checkPromote = (
   return started < Math.floor(voters / 2) + 1 ? ErrNotEnoughStartedMembers : undefined
 }
 
+/** A member change as the strict reconfig checks see it. */
+export type ReconfigOp =
+  | { readonly type: "add"; readonly isLearner: boolean }
+  | { readonly type: "remove"; readonly ID: bigint }
+
 /**
  * etcd 3.4's --strict-reconfig-check (on by default) for MemberAdd and
  * MemberRemove: a change of voters must leave a quorum of *started* voters
@@ -310,9 +315,7 @@ export const checkPromote = (
  */
 export const checkStartedQuorum = (
   membership: Membership,
-  op:
-    | { readonly type: "add"; readonly isLearner: boolean }
-    | { readonly type: "remove"; readonly ID: bigint },
+  op: ReconfigOp,
 ): EtcdFailure | undefined => {
   if (op.type === "add" && op.isLearner) return undefined
   if (op.type === "remove" && membership.member(op.ID)?.isLearner === true) return undefined
@@ -346,9 +349,7 @@ export const HEALTH_INTERVAL_MS = 5_000
  */
 export const checkConnected = (
   membership: Membership,
-  op:
-    | { readonly type: "add"; readonly isLearner: boolean }
-    | { readonly type: "remove"; readonly ID: bigint },
+  op: ReconfigOp,
   self: bigint,
   connectedSince: (id: bigint) => number | undefined,
   now: number,
