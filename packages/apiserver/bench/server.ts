@@ -8,11 +8,11 @@
 // commit log; without one (run by hand) it prints its URL.
 //
 //   node --import tsx --conditions=@flotilla/source bench/server.ts [memory|raft|wal] [port]
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { monitorEventLoopDelay } from "node:perf_hooks"
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks"
 import { KV, type KVShape } from "@flotilla/store"
 import { Context, Effect, Layer } from "effect"
 import { serve } from "../src/server.ts"
@@ -82,6 +82,54 @@ const reply = (m: ServerReply) => process.send?.(m)
 
 const delay = monitorEventLoopDelay({ resolution: 10 })
 delay.enable()
+
+// BENCH_GAPS_MS=<ms>: logs every event-loop turn longer than that to stderr:
+// when it ended (ms since the process started, as `--trace-gc` counts), how
+// long, the main thread's and the process's CPU time within it (a turn with
+// little main-thread CPU was descheduled or blocked in a system call), its
+// time waiting for a core (Linux run queue) and the
+// collector's pauses in it (from the `gc` performance entries). A 5 ms
+// interval timer measures the turns; it costs ~200 callbacks a second.
+const gapsMs = Number(process.env.BENCH_GAPS_MS ?? 0)
+if (gapsMs > 0) {
+  const gcs: Array<{ start: number; duration: number; kind: number }> = []
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries())
+      gcs.push({
+        start: e.startTime,
+        duration: e.duration,
+        kind: (e as { detail?: { kind?: number } }).detail?.kind ?? 0,
+      })
+    if (gcs.length > 10_000) gcs.splice(0, 5_000)
+  }).observe({ entryTypes: ["gc"] })
+  // The main thread's time waiting for a core (Linux schedstat: on-CPU ns, run-queue ns, slices).
+  const schedstat = `/proc/self/task/${process.pid}/schedstat`
+  const waited = () => Number(readFileSync(schedstat, "utf8").split(" ")[1] ?? 0) / 1e6
+  let lastWaited = waited()
+  let last = performance.now()
+  let lastMain = process.threadCpuUsage()
+  let lastCpu = process.cpuUsage()
+  setInterval(() => {
+    const now = performance.now()
+    const main = process.threadCpuUsage()
+    const cpu = process.cpuUsage()
+    const queued = waited()
+    const gap = now - last
+    if (gap > gapsMs) {
+      const mainMs = (main.user + main.system - lastMain.user - lastMain.system) / 1000
+      const cpuMs = (cpu.user + cpu.system - lastCpu.user - lastCpu.system) / 1000
+      const inGap = gcs.filter((g) => g.start + g.duration > last && g.start < now)
+      const gcMs = inGap.reduce((n, g) => n + g.duration, 0)
+      process.stderr.write(
+        `gap ${now.toFixed(0)} ms: ${gap.toFixed(1)} ms, main CPU ${mainMs.toFixed(1)} (sys ${((main.system - lastMain.system) / 1000).toFixed(1)}), run queue ${(queued - lastWaited).toFixed(1)}, process CPU ${cpuMs.toFixed(1)}, gc ${gcMs.toFixed(1)} ms in ${inGap.length} [${inGap.map((g) => `${g.kind}:${g.duration.toFixed(1)}`).join(" ")}]\n`,
+      )
+    }
+    last = now
+    lastWaited = queued
+    lastMain = main
+    lastCpu = cpu
+  }, 5).unref()
+}
 
 let inspector: Session | undefined
 const profileStart = async () => {

@@ -20,6 +20,7 @@ import type {
 import { Clock, Effect, Stream } from "effect"
 import { deepFreeze, isObject, type Obj, presetJson, setKey } from "./core/json.ts"
 import { keyBytes, keyString, prefixEnd } from "./core/keys.ts"
+import { RecentMap } from "./core/recent.ts"
 import { type ApiError, expired, internalError, tooLargeResourceVersion } from "./core/status.ts"
 
 const encoder = new TextEncoder()
@@ -50,20 +51,28 @@ const mapError =
   }
 
 /**
- * The decoded object of the newest version of each key met so far. One per
- * key, not one per version: the store keeps every version until it is
+ * The decoded object of the newest version of each recently used key. One
+ * per key, not one per version: the store keeps every version until it is
  * compacted (minutes of writes), and a decoded object kept for each of them
  * made the heap, and every full garbage collection, grow with the writes
- * since the last compaction. Older versions (a list continued at an old
- * revision, a watch replaying past changes the watch cache no longer holds)
- * are parsed again when asked for. A version is the entry's when it is the
- * very `KeyValue` (the embedded store hands out one per version) or has the
- * same revisions and bytes (a remote store's copy; another store in the same
- * process with the same key and revision has other bytes).
+ * since the last compaction. Only the recently used keys (read, written or
+ * met on the store's watch among the last `decodedCapacity` distinct keys;
+ * up to twice as many are held): one kept for every key met made the live
+ * heap grow with the objects stored (~5 KB and dozens of heap objects per
+ * pod, 60 % of the server's heap per pod), and with it every full
+ * collection's marking, which took the cores from the event loop (stalls of
+ * 100-300 ms in the benchmark). Other versions and keys (a list continued at
+ * an old revision, a watch replaying past changes the watch cache no longer
+ * holds, a key not used for a while) are parsed again when asked for. A
+ * version is the entry's when it is the very `KeyValue` (the embedded store
+ * hands out one per version) or has the same revisions and bytes (a remote
+ * store's copy; another store in the same process with the same key and
+ * revision has other bytes).
  */
-const decodedLatest = new Map<string, { readonly kv: KeyValue; readonly object: Obj }>()
-/** More keys than this (deletes nobody watched leave their entries) starts the map afresh. */
-const maxDecodedKeys = 500_000
+const decodedCapacity = 2048
+const decodedLatest = new RecentMap<string, { readonly kv: KeyValue; readonly object: Obj }>(
+  decodedCapacity,
+)
 
 const decodedOf = (key: string, kv: KeyValue): Obj | undefined => {
   const entry = decodedLatest.get(key)
@@ -81,7 +90,6 @@ const decodedOf = (key: string, kv: KeyValue): Obj | undefined => {
 const keepDecoded = (key: string, kv: KeyValue, object: Obj): void => {
   const entry = decodedLatest.get(key)
   if (entry !== undefined && entry.kv.mod_revision > kv.mod_revision) return
-  if (entry === undefined && decodedLatest.size >= maxDecodedKeys) decodedLatest.clear()
   decodedLatest.set(key, { kv, object })
 }
 
