@@ -69,7 +69,7 @@ const mapError =
  * store's copy; another store in the same process with the same key and
  * revision has other bytes).
  */
-const decodedCapacity = 2048
+export const decodedCapacity = 2048
 const decodedLatest = new RecentMap<string, { readonly kv: KeyValue; readonly object: Obj }>(
   decodedCapacity,
 )

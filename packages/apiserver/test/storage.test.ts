@@ -6,7 +6,7 @@ import { Context, Effect, Layer, Stream } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { keyBytes } from "../src/core/keys.ts"
-import { decodeStored, makeObjectStore, serializeStored } from "../src/storage.ts"
+import { decodedCapacity, decodeStored, makeObjectStore, serializeStored } from "../src/storage.ts"
 
 const value: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
@@ -215,6 +215,25 @@ describe("decoded versions", () => {
     expect(again).not.toBe(first)
     expect(again).toStrictEqual(first)
     expect(decodeStored(v11)).toBe(second)
+  })
+
+  it("keep only recently used keys decoded: a key unused for more than twice the capacity is parsed again, a recent one is not", () => {
+    const cold = version("/registry/pods/default/cold", 20, { a: "cold" })
+    const hot = version("/registry/pods/default/hot", 21, { a: "hot" })
+    const coldFirst = decodeStored(cold)
+    const hotFirst = decodeStored(hot)
+    for (let i = 0; i <= 2 * decodedCapacity; i++) {
+      decodeStored(version(`/registry/pods/default/filler-${i}`, 30 + i, { i }))
+      // Used all along: stays decoded.
+      if (i % 100 === 0) expect(decodeStored(hot)).toBe(hotFirst)
+    }
+    expect(decodeStored(hot)).toBe(hotFirst)
+    const coldAgain = decodeStored(cold)
+    expect(coldAgain).not.toBe(coldFirst)
+    expect(coldAgain).toStrictEqual(coldFirst)
+    expect(Object.isFrozen(coldAgain)).toBe(true)
+    // And decoded once more from then on.
+    expect(decodeStored(cold)).toBe(coldAgain)
   })
 
   it("are not another store's version with the same key and revisions but other bytes", () => {
