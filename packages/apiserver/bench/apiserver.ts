@@ -26,6 +26,8 @@
 //   BENCH_CPU_PROF=<dir>: the server profiles each measured phase into <dir>/<phase>.cpuprofile
 //   (summarize one with `node bench/profile.ts <file>`)
 //   BENCH_SERVER_NODE_OPTIONS="--perf-basic-prof": extra node options of the server process
+//   BENCH_GAPS_MS=80: the server logs each event-loop turn longer than that to stderr, with its
+//   main-thread CPU, run-queue wait and collections (see server.ts; with --trace-gc above)
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdirSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
