@@ -79,7 +79,7 @@ export const etcdctlMemberChange = async (
     if (r.code === 0) return r.stdout
     if (!r.stderr.includes("etcdserver: unhealthy cluster") || performance.now() > deadline)
       throw new Error(`etcdctl ${args.join(" ")}: ${r.stderr}`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
+    await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
 
