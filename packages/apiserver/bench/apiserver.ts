@@ -272,7 +272,7 @@ const main = async () => {
         }
       }
       const cs = all as Array<Extract<FromWatchers, { type: "collect" }>>
-      const concat = (xs: Array<Float64Array>) => {
+      const concat = (xs: ReadonlyArray<Float64Array>) => {
         const out = new Float64Array(xs.reduce((n, x) => n + x.length, 0))
         let o = 0
         for (const x of xs) {
@@ -283,10 +283,10 @@ const main = async () => {
       }
       return {
         type: "collect",
-        revisions: concat(cs.map((c) => c.revisions as Float64Array)),
-        times: concat(cs.map((c) => c.times as Float64Array)),
+        revisions: concat(cs.map((c) => c.revisions)),
+        times: concat(cs.map((c) => c.times)),
         problems: cs.flatMap((c) => c.problems),
-      } as FromWatchers
+      }
     },
   }
   const load = startWorker<ToClients, FromClients>({
