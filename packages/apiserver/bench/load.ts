@@ -5,7 +5,6 @@
 // watches open and notes when each event arrives. Each worker reports its own
 // thread's CPU time and event-loop delay, so a saturated load generator shows
 // in the figures instead of hiding in the latencies.
-import { Agent, request as httpRequest, type IncomingMessage } from "node:http"
 import { connect, type Socket } from "node:net"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { parentPort, workerData } from "node:worker_threads"
@@ -102,9 +101,6 @@ const takeLoopDelay = (): LoopDelay => {
   return d
 }
 
-/** Requests go out at once, not held back by Nagle's algorithm. */
-const noDelay = (socket: Socket) => socket.setNoDelay(true)
-
 const rvMarker = '"resourceVersion":"'
 /** The first resourceVersion in a JSON text (an object's own: the benchmark's pods carry no other). */
 const revisionIn = (text: string, from = 0): number => {
@@ -141,36 +137,169 @@ const updatedPodJson = (last: string, generation: number): string => {
   return JSON.stringify(pod)
 }
 
+/** An HTTP/1.1 answer read by `Connection`. */
+interface Answer {
+  readonly status: number
+  /** The body when asked for, or for a failure (its start). */
+  readonly body: string
+}
+
+/**
+ * A kept-alive HTTP/1.1 connection for one request at a time, reading into
+ * one reused buffer (`onread`) and parsing the answer's head and its
+ * `content-length` body itself (the server sends whole answers with a
+ * length). Node's HTTP client allocated a buffer per read (each list answer
+ * is ~150 KB) and made the clients' thread collect its whole heap every
+ * ~200 ms in the mix, taking cores from the server being measured.
+ */
+class Connection {
+  readonly #socket: Socket
+  readonly #readBuffer = Buffer.alloc(64 * 1024)
+  #head = ""
+  #inBody = false
+  #left = 0
+  #status = 0
+  #parts: Array<Buffer> = []
+  #keep = false
+  #done: ((a: Answer) => void) | undefined
+  #failed: ((e: Error) => void) | undefined
+  closed = false
+
+  constructor(url: URL) {
+    this.#socket = connect({
+      host: url.hostname,
+      port: Number(url.port),
+      noDelay: true,
+      onread: {
+        buffer: this.#readBuffer,
+        callback: (n) => {
+          this.#receive(n)
+          return true
+        },
+      },
+    })
+    const lost = (reason: string) => {
+      this.closed = true
+      const failed = this.#failed
+      this.#done = undefined
+      this.#failed = undefined
+      failed?.(new Error(reason))
+    }
+    this.#socket.on("error", (e) => lost(e.message))
+    this.#socket.on("close", () => lost("the connection closed"))
+  }
+
+  /** Sends one request; the answer's body is kept when `keep` (and always for a failure). */
+  request(head: string, body: string | undefined, keep: boolean): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
+      this.#done = resolve
+      this.#failed = reject
+      this.#keep = keep
+      this.#socket.write(body === undefined ? head : head + body)
+    })
+  }
+
+  close(): void {
+    this.#socket.destroy()
+  }
+
+  #receive(n: number): void {
+    const buffer = this.#readBuffer
+    let i = 0
+    if (!this.#inBody) {
+      this.#head += buffer.toString("latin1", 0, n)
+      const end = this.#head.indexOf("\r\n\r\n")
+      if (end < 0) return
+      const head = this.#head.slice(0, end)
+      i = n - (this.#head.length - (end + 4))
+      this.#head = ""
+      this.#status = Number(head.slice(9, 12))
+      const length = /\r\ncontent-length: *(\d+)/i.exec(head)
+      if (length === null) {
+        this.#failed?.(new Error(`an answer without content-length: ${head.slice(0, 200)}`))
+        this.close()
+        return
+      }
+      this.#left = Number(length[1])
+      this.#inBody = true
+      this.#parts = []
+    }
+    const take = Math.min(this.#left, n - i)
+    if (take > 0 && (this.#keep || this.#status >= 300))
+      this.#parts.push(Buffer.from(buffer.subarray(i, i + take)))
+    this.#left -= take
+    if (this.#left > 0) return
+    this.#inBody = false
+    const done = this.#done
+    this.#done = undefined
+    this.#failed = undefined
+    done?.({ status: this.#status, body: Buffer.concat(this.#parts).toString() })
+    this.#parts = []
+  }
+}
+
 const runClients = (data: ClientsData) => {
   const url = new URL(data.url)
-  const agent = new Agent({ keepAlive: true, maxSockets: data.clients })
-  const headers = { "content-type": "application/json", accept: "application/json" }
+  // At most `clients` connections, as an agent with that many sockets: a
+  // request beyond them (paced clients overlap) waits for one to be free.
+  const idle: Array<Connection> = []
+  const waiting: Array<(c: Connection) => void> = []
+  let connections = 0
+  const acquire = (): Promise<Connection> => {
+    let c = idle.pop()
+    // The server may have closed a connection while it was idle.
+    while (c?.closed) {
+      connections--
+      c = idle.pop()
+    }
+    if (c !== undefined) return Promise.resolve(c)
+    if (connections < data.clients) {
+      connections++
+      return Promise.resolve(new Connection(url))
+    }
+    return new Promise((resolve) => waiting.push(resolve))
+  }
+  const release = (c: Connection) => {
+    if (c.closed) {
+      connections--
+      const next = waiting.shift()
+      if (next !== undefined) {
+        connections++
+        next(new Connection(url))
+      }
+      return
+    }
+    const next = waiting.shift()
+    if (next !== undefined) next(c)
+    else idle.push(c)
+  }
+  const host = url.host
   /** One request; resolves with the body when `wantBody`, else with "". */
-  const send = (method: string, path: string, body: string | undefined, wantBody: boolean) =>
-    new Promise<string>((resolve, reject) => {
-      const req = httpRequest(
-        { host: url.hostname, port: url.port, method, path, agent, headers },
-        (res: IncomingMessage) => {
-          const ok = (res.statusCode ?? 500) < 300
-          const chunks: Array<Buffer> = []
-          res.on("data", (d: Buffer) => {
-            if (wantBody || !ok) chunks.push(d)
-          })
-          res.on("end", () =>
-            ok
-              ? resolve(wantBody ? Buffer.concat(chunks).toString() : "")
-              : reject(
-                  new Error(
-                    `${method} ${path}: ${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 300)}`,
-                  ),
-                ),
-          )
-        },
-      )
-      req.on("error", reject)
-      req.on("socket", noDelay)
-      req.end(body)
-    })
+  const send = async (
+    method: string,
+    path: string,
+    body: string | undefined,
+    wantBody: boolean,
+  ) => {
+    const c = await acquire()
+    const head =
+      body === undefined
+        ? `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nAccept: application/json\r\n\r\n`
+        : `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`
+    let answer: Answer
+    try {
+      answer = await c.request(head, body, wantBody)
+    } catch (e) {
+      c.close()
+      c.closed = true
+      release(c)
+      throw e
+    }
+    release(c)
+    if (answer.status >= 300)
+      throw new Error(`${method} ${path}: ${answer.status} ${answer.body.slice(0, 300)}`)
+    return answer.body
+  }
 
   const ns = data.namespace
   const podsPath = `/api/v1/namespaces/${ns}/pods`
