@@ -25,6 +25,8 @@
 //   BENCH_WARMUP=10: requests of the mix per client in the unmeasured warm-up (default 100)
 //   BENCH_CPU_PROF=<dir>: the server profiles each measured phase into <dir>/<phase>.cpuprofile
 //   (summarize one with `node bench/profile.ts <file>`)
+//   BENCH_HEAP_SNAPSHOT=<file>: the server writes a heap snapshot after the last phase
+//   (summarize it with `node bench/heap.ts <file>`)
 //   BENCH_SERVER_NODE_OPTIONS="--perf-basic-prof": extra node options of the server process
 //   BENCH_GAPS_MS=80: the server logs each event-loop turn longer than that to stderr, with its
 //   main-thread CPU, run-queue wait and collections (see server.ts; with --trace-gc above)
@@ -371,6 +373,9 @@ const main = async () => {
     }
     results.push({ ...result, loadCores: result.clientsCores + result.watchersCores })
   }
+
+  const heapSnapshot = process.env.BENCH_HEAP_SNAPSHOT
+  if (heapSnapshot !== undefined) await server.ask({ type: "heapSnapshot", file: heapSnapshot })
 
   // Watch delivery: each event's arrival against its revision's commit.
   const commits = await server.ask({ type: "commits" })

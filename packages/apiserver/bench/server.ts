@@ -13,6 +13,7 @@ import { Session } from "node:inspector/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks"
+import { writeHeapSnapshot } from "node:v8"
 import { KV, type KVShape } from "@flotilla/store"
 import { Context, Effect, Layer } from "effect"
 import { serve } from "../src/server.ts"
@@ -52,6 +53,8 @@ export type ServerRequest =
   | { readonly type: "profileStart" }
   /** Stops profiling and writes the profile (`.cpuprofile`, for `profile.ts` or DevTools). */
   | { readonly type: "profileStop"; readonly file: string }
+  /** Writes a heap snapshot of this process (V8 collects first: only what is live is in it). */
+  | { readonly type: "heapSnapshot"; readonly file: string }
 
 export type ServerReply =
   | { readonly type: "ready"; readonly url: string }
@@ -77,6 +80,7 @@ export type ServerReply =
     }
   | { readonly type: "profileStart" }
   | { readonly type: "profileStop" }
+  | { readonly type: "heapSnapshot" }
 
 const reply = (m: ServerReply) => process.send?.(m)
 
@@ -181,6 +185,10 @@ process.on("message", (m: ServerRequest) => {
       return
     case "profileStop":
       profileStop(m.file).then(() => reply({ type: "profileStop" }))
+      return
+    case "heapSnapshot":
+      writeHeapSnapshot(m.file)
+      reply({ type: "heapSnapshot" })
       return
     case "stop":
       // A clean exit lets `--cpu-prof` write its profile.
