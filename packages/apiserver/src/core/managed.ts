@@ -10,7 +10,8 @@
  * (when nobody else owns them), and reports a conflict for every field
  * another manager owns with a different value, unless forced. Pure.
  */
-import { clone, deepEqual, isObject, metadataOf, type Obj, setKey } from "./json.ts"
+import { clone, deepEqual, deepFreeze, isObject, metadataOf, type Obj, setKey } from "./json.ts"
+import { RecentMap } from "./recent.ts"
 import { fieldType, type ListType, type TypeNode } from "./typemeta.ts"
 
 // ---------------------------------------------------------------------------
@@ -57,6 +58,9 @@ const emptyFields: Obj = Object.freeze({})
  * place (`trackUpdate` copies the nodes it changes).
  */
 const writtenFrom: unique symbol = Symbol("writtenFrom")
+
+/** Distinct field sets whose `fieldsV1` is shared (`writeSet`): at least this many recent ones, at most twice. */
+export const writtenSetsCapacity = 1024
 
 /** Reads a `fieldsV1` value (`{"f:spec":{"f:replicas":{}}}`). */
 export const fromFieldsV1 = (value: unknown): FieldNode => {
@@ -716,12 +720,29 @@ export const readManagedFields = (object: Obj): Array<ManagedEntry> => {
   return out
 }
 
-/** `toFieldsV1` of a whole set, kept to be read back (`writtenFrom`). */
+/**
+ * The `fieldsV1` objects written recently, one per distinct set, by their
+ * JSON: a set written again, by any object, is written as the same frozen
+ * `fieldsV1` (with its `writtenFrom`). Objects made alike (a workload's pods,
+ * a controller's writes) have alike sets, so this shares them instead of
+ * keeping a field set tree and its `fieldsV1` per object: they were ~50 of the
+ * ~62 heap objects of each pod the server kept decoded (heap snapshots of the
+ * benchmark), and a full collection's marking visits every one. Bounded
+ * (`RecentMap`), so distinct sets cost no more than before.
+ */
+const writtenSets = new RecentMap<string, Obj>(writtenSetsCapacity)
+
+/** `toFieldsV1` of a whole set, kept to be read back (`writtenFrom`), shared with every equal set written recently. */
 const writeSet = (n: FieldNode): Obj => {
   const out = toFieldsV1(n)
-  // The shared `{}` reads as a leaf anyway.
-  if (out !== emptyFields && !Object.hasOwn(out, writtenFrom) && !Object.isFrozen(out))
-    Object.defineProperty(out, writtenFrom, { value: n })
+  // The shared `{}` reads as a leaf anyway; a frozen one was written (or is `{}`) already.
+  if (out === emptyFields || Object.isFrozen(out)) return out
+  const text = JSON.stringify(out)
+  const same = writtenSets.get(text)
+  if (same !== undefined) return same
+  Object.defineProperty(out, writtenFrom, { value: n })
+  // Frozen now, as every stored object is later: it is shared from here on.
+  writtenSets.set(text, deepFreeze(out))
   return out
 }
 

@@ -1,7 +1,7 @@
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import type { Obj } from "../../src/core/json.ts"
-import { deepEqual, deepFreeze } from "../../src/core/json.ts"
+import { deepEqual, deepFreeze, metadataOf } from "../../src/core/json.ts"
 import {
   addPath,
   apply,
@@ -265,6 +265,37 @@ describe("managedFields read back", () => {
         }
       }),
     )
+  })
+  it("share one frozen fieldsV1 between objects with equal sets, which later writes of one leave as it was", () => {
+    const named = (name: string, replicas: number) => {
+      const d = deployment(replicas, "x", { app: "web" })
+      return { ...d, metadata: { ...(d.metadata as Obj), name } }
+    }
+    const fieldsV1 = (o: Obj) => ((metadataOf(o).managedFields as Array<Obj>)[0] as Obj).fieldsV1
+    const a = deepFreeze(trackUpdate(undefined, named("a", 1), type, who("creator")))
+    const b = deepFreeze(trackUpdate(undefined, named("b", 2), type, who("creator")))
+    // Equal sets (the values differ, the fields are the same): one object.
+    expect(fieldsV1(b)).toBe(fieldsV1(a))
+    expect(Object.isFrozen(fieldsV1(a))).toBe(true)
+    const before = JSON.stringify(fieldsV1(a))
+    // The creator changes a's labels (its set gains a field), another manager its replicas.
+    const relabeled = deepFreeze(
+      trackUpdate(
+        a,
+        {
+          ...named("a", 1),
+          metadata: { ...metadataOf(named("a", 1)), labels: { app: "web", tier: "1" } },
+        },
+        type,
+        who("creator"),
+      ),
+    )
+    const scaled = deepFreeze(trackUpdate(a, named("a", 5), type, who("scaler")))
+    expect(fieldsV1(relabeled)).not.toBe(fieldsV1(a))
+    expect(JSON.stringify(fieldsV1(b))).toBe(before)
+    expect(entries(b)).toEqual(entries(JSON.parse(JSON.stringify(b)) as Obj))
+    expect(entries(scaled)[1]).toEqual(["scaler", "Update", { "f:spec": { "f:replicas": {} } }])
+    expect(entries(a)).toEqual(entries(b))
   })
 })
 
