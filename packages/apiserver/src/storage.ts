@@ -186,7 +186,22 @@ export interface SerializedObject {
   readonly objectAt: (revision: number) => Obj
   /** `JSON.stringify(objectAt(revision))`, from the same serialization. */
   readonly jsonAt: (revision: number) => string
+  /** Offers the top-level values of `objectAt`'s object, once kept and frozen, to later writes (`sharedValues`). */
+  readonly share: (kept: Obj) => void
 }
+
+/**
+ * The top-level values (spec, status, data, ...) of objects written
+ * recently, frozen, by their JSON: a write whose value has the same JSON
+ * keeps that one instead of its own (`objectAt`). Objects made alike (a
+ * workload's pods, a controller's writes) then share their specs instead of
+ * each keeping a dozen heap objects of them for as long as it stays decoded,
+ * which every full collection's marking visits. Free to look up: a write
+ * serializes each top-level value on its own anyway. Bounded in count
+ * (`RecentMap`) and in size (values with longer JSON are not shared).
+ */
+const sharedValues = new RecentMap<string, unknown>(1024)
+const maxSharedLength = 4096
 
 /**
  * Serializes an object for the store. The JSON is assembled from the
@@ -202,6 +217,10 @@ export const serializeStored = (object: Obj): SerializedObject => {
   for (const k in source)
     if (k !== "resourceVersion" && Object.hasOwn(source, k)) setKey(metadata, k, source[k])
   const metadataJson = JSON.stringify(metadata)
+  /** Fields whose value equals a value written recently: that (frozen) one is kept instead. */
+  let shared: Obj | undefined
+  /** Fields and their JSON to share once the object is kept (frozen). */
+  let fresh: Array<string> | undefined
   let before = "{"
   let after = ""
   let seen = false
@@ -214,9 +233,15 @@ export const serializeStored = (object: Obj): SerializedObject => {
       seen = true
       continue
     }
-    const text = JSON.stringify(object[k])
+    const value = object[k]
+    const text = JSON.stringify(value)
     // JSON.stringify leaves out keys whose values have no JSON (undefined, functions).
     if (text === undefined) continue
+    if (typeof value === "object" && value !== null && text.length <= maxSharedLength) {
+      const same = sharedValues.get(text)
+      if (same === undefined) (fresh ??= []).push(k, text)
+      else if (same !== value) setKey((shared ??= {}), k, same)
+    }
     const part = `${first ? "" : ","}${JSON.stringify(k)}:${text}`
     first = false
     if (seen) after += part
@@ -232,9 +257,15 @@ export const serializeStored = (object: Obj): SerializedObject => {
     value,
     objectAt: (revision) => ({
       ...object,
+      ...shared,
       metadata: { ...metadata, resourceVersion: String(revision) },
     }),
     jsonAt: (revision) => before + metadataAt(revision) + after,
+    share: (kept) => {
+      if (fresh === undefined) return
+      for (let i = 0; i < fresh.length; i += 2)
+        sharedValues.set(fresh[i + 1] as string, kept[fresh[i] as string])
+    },
   }
 }
 
@@ -508,6 +539,7 @@ export const makeObjectStore = (kv: KVShape, options: ObjectStoreOptions = {}): 
     presetJson(object, serialized.jsonAt(revision))
     if (!isExactJson(object)) return object
     deepFreeze(object)
+    serialized.share(object)
     if (writtenObjects.size >= maxWrittenObjects) writtenObjects.clear()
     writtenObjects.set(writtenKey(key, revision), { object, value: serialized.value })
     return object

@@ -163,6 +163,42 @@ describe("versions this server wrote", () => {
     expect(dropped?.got?.spec).toStrictEqual({ a: [1, { b: "c" }] })
   })
 
+  it("share a top-level value with an object written before with the same JSON (frozen); a changed value is their own", async () => {
+    const key = (name: string) => `/registry/pods/default/${name}`
+    const pod = (name: string, image: string, phase: string) => ({
+      metadata: { name },
+      spec: { containers: [{ name: "main", image }], tolerations: [{ key: "t" }] },
+      status: { phase },
+    })
+    const got = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const store = makeObjectStore(Context.get(yield* Layer.build(KV.layerMemory()), KV))
+          const a = (yield* store.create(key("a"), pod("a", "x:1", "Pending")))?.object
+          const b = (yield* store.create(key("b"), pod("b", "x:1", "Running")))?.object
+          const outcome = yield* store.guaranteedUpdate(key("b"), (current) =>
+            Effect.succeed({
+              _tag: "Put" as const,
+              object: { ...current?.object, ...pod("b", "x:2", "Running") },
+            }),
+          )
+          const changed = outcome._tag === "Put" ? outcome.stored.object : undefined
+          const aRead = (yield* store.get(key("a")))?.object
+          return { a, b, changed, aRead }
+        }),
+      ),
+    )
+    expect(got.a).toBeDefined()
+    expect(got.b?.spec).toBe(got.a?.spec)
+    expect(Object.isFrozen(got.a?.spec)).toBe(true)
+    expect(got.b?.status).toStrictEqual({ phase: "Running" })
+    expect(got.changed?.spec).not.toBe(got.a?.spec)
+    expect(got.changed?.spec).toStrictEqual(pod("b", "x:2", "Running").spec)
+    expect(got.aRead?.spec).toStrictEqual(pod("a", "x:1", "Pending").spec)
+    // The later write's equal status is the earlier one's.
+    expect(got.changed?.status).toBe(got.b?.status)
+  })
+
   it("are another store's only when its bytes are the ones this store holds", async () => {
     const key = "/registry/pods/default/p"
     const [a, b] = await Effect.runPromise(
