@@ -20,6 +20,7 @@ import type {
 import { Clock, Effect, Stream } from "effect"
 import { deepFreeze, isObject, type Obj, presetJson, setKey } from "./core/json.ts"
 import { keyBytes, keyString, prefixEnd } from "./core/keys.ts"
+import { sharedFieldsV1 } from "./core/managed.ts"
 import { RecentMap } from "./core/recent.ts"
 import { type ApiError, expired, internalError, tooLargeResourceVersion } from "./core/status.ts"
 
@@ -173,9 +174,41 @@ export const decodeStored = (kv: KeyValue, key: string = keyString(kv.key)): Obj
   const object = isObject(parsed) ? parsed : {}
   const metadata = isObject(object.metadata) ? object.metadata : {}
   object.metadata = { ...metadata, resourceVersion: String(kv.mod_revision) }
+  const fresh = shareParsed(object)
   deepFreeze(object)
+  if (fresh !== undefined)
+    for (let i = 0; i < fresh.length; i += 2)
+      sharedValues.set(fresh[i + 1] as string, object[fresh[i] as string])
   keepDecoded(key, kv, object)
   return object
+}
+
+/**
+ * A parsed object's parts as the shared ones written or read recently with
+ * the same JSON (`sharedValues`, and `sharedFieldsV1` for its managedFields),
+ * in place, before it is frozen: a key read back from the store (not written
+ * by this server since it started, or not used for a while) then holds no
+ * more of its own than one this server wrote. Returns the fields and JSON of
+ * the top-level values to share once the object is frozen.
+ */
+const shareParsed = (object: Obj): Array<string> | undefined => {
+  let fresh: Array<string> | undefined
+  for (const k in object) {
+    if (k === "metadata" || !Object.hasOwn(object, k)) continue
+    const value = object[k]
+    if (typeof value !== "object" || value === null) continue
+    const text = JSON.stringify(value)
+    if (text.length > maxSharedLength) continue
+    const same = sharedValues.get(text)
+    if (same === undefined) (fresh ??= []).push(k, text)
+    else setKey(object, k, same)
+  }
+  const managed = (object.metadata as Obj).managedFields
+  if (Array.isArray(managed))
+    for (const entry of managed)
+      if (isObject(entry) && entry.fieldsV1 !== undefined)
+        entry.fieldsV1 = sharedFieldsV1(entry.fieldsV1)
+  return fresh
 }
 
 /** An object as stored (its metadata without resourceVersion), serialized once. */
@@ -240,7 +273,9 @@ export const serializeStored = (object: Obj): SerializedObject => {
     if (typeof value === "object" && value !== null && text.length <= maxSharedLength) {
       const same = sharedValues.get(text)
       if (same === undefined) (fresh ??= []).push(k, text)
-      else if (same !== value) setKey((shared ??= {}), k, same)
+      // Only a value that is what parsing its JSON gives: one that is not
+      // leaves the object unkept (`written`), as it was.
+      else if (same !== value && isExactJson(value)) setKey((shared ??= {}), k, same)
     }
     const part = `${first ? "" : ","}${JSON.stringify(k)}:${text}`
     first = false

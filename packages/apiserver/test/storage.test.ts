@@ -5,7 +5,9 @@ import { type KeyValue, KV } from "@flotilla/store"
 import { Context, Effect, Layer, Stream } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { metadataOf, type Obj } from "../src/core/json.ts"
 import { keyBytes } from "../src/core/keys.ts"
+import { readManagedFields, toFieldsV1 } from "../src/core/managed.ts"
 import { decodedCapacity, decodeStored, makeObjectStore, serializeStored } from "../src/storage.ts"
 
 const value: fc.Arbitrary<unknown> = fc.oneof(
@@ -184,7 +186,13 @@ describe("versions this server wrote", () => {
           )
           const changed = outcome._tag === "Put" ? outcome.stored.object : undefined
           const aRead = (yield* store.get(key("a")))?.object
-          return { a, b, changed, aRead }
+          // The same JSON, with a member JSON drops: not taken, not shared.
+          const withUndefined = pod("c", "x:1", "Pending")
+          const c = (yield* store.create(key("c"), {
+            ...withUndefined,
+            spec: { ...withUndefined.spec, dropped: undefined },
+          }))?.object
+          return { a, b, changed, aRead, c }
         }),
       ),
     )
@@ -195,6 +203,8 @@ describe("versions this server wrote", () => {
     expect(got.changed?.spec).not.toBe(got.a?.spec)
     expect(got.changed?.spec).toStrictEqual(pod("b", "x:2", "Running").spec)
     expect(got.aRead?.spec).toStrictEqual(pod("a", "x:1", "Pending").spec)
+    expect(got.c?.spec).not.toBe(got.a?.spec)
+    expect(Object.isFrozen(got.c)).toBe(false)
     // The later write's equal status is the earlier one's.
     expect(got.changed?.status).toBe(got.b?.status)
   })
@@ -233,6 +243,47 @@ describe("decoded versions", () => {
       version: revision - created + 1,
       lease: 0,
     }) as KeyValue
+
+  it("share their values and managedFields' fieldsV1 with equal ones read before, which read back as parsing gives them", () => {
+    const stored = (name: string, revision: number, image: string) =>
+      ({
+        key: keyBytes(`/registry/pods/default/${name}`),
+        value: encoder.encode(
+          JSON.stringify({
+            metadata: {
+              name,
+              managedFields: [
+                {
+                  manager: "m",
+                  operation: "Update",
+                  fieldsType: "FieldsV1",
+                  fieldsV1: { "f:spec": { "f:image": {}, "f:shared-read-back": {} } },
+                },
+              ],
+            },
+            spec: { image, "shared-read-back": [{ n: 1 }] },
+          }),
+        ),
+        create_revision: revision,
+        mod_revision: revision,
+        version: 1,
+        lease: 0,
+      }) as KeyValue
+    const a = decodeStored(stored("shared-a", 20, "x"))
+    const b = decodeStored(stored("shared-b", 21, "x"))
+    const c = decodeStored(stored("shared-c", 22, "y"))
+    const fieldsV1 = (o: Obj) => ((metadataOf(o).managedFields as Array<Obj>)[0] as Obj).fieldsV1
+    expect(b.spec).toBe(a.spec)
+    expect(c.spec).not.toBe(a.spec)
+    expect(c.spec).toStrictEqual({ image: "y", "shared-read-back": [{ n: 1 }] })
+    expect(fieldsV1(b)).toBe(fieldsV1(a))
+    expect(fieldsV1(c)).toBe(fieldsV1(a))
+    expect(Object.isFrozen(fieldsV1(a))).toBe(true)
+    // The shared set reads back as parsing the JSON gives it.
+    const read = (o: Obj) => readManagedFields(o).map((e) => toFieldsV1(e.fields))
+    expect(read(c)).toStrictEqual(read(JSON.parse(JSON.stringify(c)) as Obj))
+    expect(read(c)).toStrictEqual([{ "f:spec": { "f:image": {}, "f:shared-read-back": {} } }])
+  })
 
   it("keep the newest version of a key decoded once; older ones are parsed again", () => {
     const key = "/registry/pods/default/decoded-1"

@@ -746,6 +746,24 @@ const writeSet = (n: FieldNode): Obj => {
   return out
 }
 
+/**
+ * A parsed `fieldsV1` (of a stored object read back, not frozen yet) as the
+ * shared one written recently with the same JSON, or, when none is and it
+ * decodes, itself, frozen and shared from now on with the set it reads as
+ * (so an update of that object does not parse it again). One
+ * `JSON.stringify` per call.
+ */
+export const sharedFieldsV1 = (value: unknown): unknown => {
+  if (!isObject(value) || Object.isFrozen(value)) return value
+  const text = JSON.stringify(value)
+  const same = writtenSets.get(text)
+  if (same !== undefined) return same
+  if (!isFieldsV1(value)) return value
+  Object.defineProperty(value, writtenFrom, { value: fromFieldsV1(value) })
+  writtenSets.set(text, deepFreeze(value))
+  return value
+}
+
 const writeEntries = (entries: ReadonlyArray<ManagedEntry>): Array<Obj> =>
   entries
     .filter((e) => !isEmpty(e.fields))
