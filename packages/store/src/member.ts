@@ -142,7 +142,12 @@ export interface MemberOptions extends Omit<RaftApplierOptions, "memberId"> {
   readonly tickMs?: number
   /** Election timeout in ticks: etcd's --election-timeout / --heartbeat-interval (default 10). */
   readonly electionTicks?: number
-  /** Entries applied between two snapshots: etcd's --snapshot-count (default 100,000). */
+  /**
+   * Entries applied between two snapshots: etcd's --snapshot-count (default
+   * 100,000 as in etcd 3.4 and 3.5, the versions tested against; etcd 3.6
+   * lowered its default to 10,000). Proposals are batched, so an entry often
+   * holds many transactions.
+   */
   readonly snapshotCount?: number
   readonly store?: Partial<StoreConfig>
   /** Core options beyond the defaults above (tests). */
