@@ -176,9 +176,7 @@ export const decodeStored = (kv: KeyValue, key: string = keyString(kv.key)): Obj
   object.metadata = { ...metadata, resourceVersion: String(kv.mod_revision) }
   const fresh = shareParsed(object)
   deepFreeze(object)
-  if (fresh !== undefined)
-    for (let i = 0; i < fresh.length; i += 2)
-      sharedValues.set(fresh[i + 1] as string, object[fresh[i] as string])
+  offerShared(fresh, object)
   keepDecoded(key, kv, object)
   return object
 }
@@ -235,6 +233,13 @@ export interface SerializedObject {
  */
 const sharedValues = new RecentMap<string, unknown>(1024)
 const maxSharedLength = 4096
+
+/** Offers `kept`'s (frozen) values of the fields in `fresh` (field, JSON, field, JSON, ...) to later objects. */
+const offerShared = (fresh: ReadonlyArray<string> | undefined, kept: Obj): void => {
+  if (fresh === undefined) return
+  for (let i = 0; i < fresh.length; i += 2)
+    sharedValues.set(fresh[i + 1] as string, kept[fresh[i] as string])
+}
 
 /**
  * Serializes an object for the store. The JSON is assembled from the
@@ -296,11 +301,7 @@ export const serializeStored = (object: Obj): SerializedObject => {
       metadata: { ...metadata, resourceVersion: String(revision) },
     }),
     jsonAt: (revision) => before + metadataAt(revision) + after,
-    share: (kept) => {
-      if (fresh === undefined) return
-      for (let i = 0; i < fresh.length; i += 2)
-        sharedValues.set(fresh[i + 1] as string, kept[fresh[i] as string])
-    },
+    share: (kept) => offerShared(fresh, kept),
   }
 }
 

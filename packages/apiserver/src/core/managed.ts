@@ -739,12 +739,14 @@ const writeSet = (n: FieldNode): Obj => {
   // The shared `{}` reads as a leaf anyway; a frozen one was written (or is `{}`) already.
   if (out === emptyFields || Object.isFrozen(out)) return out
   const text = JSON.stringify(out)
-  const same = writtenSets.get(text)
-  if (same !== undefined) return same
-  Object.defineProperty(out, writtenFrom, { value: n })
-  // Frozen now, as every stored object is later: it is shared from here on.
-  writtenSets.set(text, deepFreeze(out))
-  return out
+  return writtenSets.get(text) ?? keepSet(text, out, n)
+}
+
+/** `fieldsV1` (JSON `text`) read as set `n`, frozen (as every stored object is later) and shared from now on. */
+const keepSet = (text: string, fieldsV1: Obj, n: FieldNode): Obj => {
+  Object.defineProperty(fieldsV1, writtenFrom, { value: n })
+  writtenSets.set(text, deepFreeze(fieldsV1))
+  return fieldsV1
 }
 
 /**
@@ -759,10 +761,7 @@ export const sharedFieldsV1 = (value: unknown): unknown => {
   const text = JSON.stringify(value)
   const same = writtenSets.get(text)
   if (same !== undefined) return same
-  if (!isFieldsV1(value)) return value
-  Object.defineProperty(value, writtenFrom, { value: fromFieldsV1(value) })
-  writtenSets.set(text, deepFreeze(value))
-  return value
+  return isFieldsV1(value) ? keepSet(text, value, fromFieldsV1(value)) : value
 }
 
 const writeEntries = (entries: ReadonlyArray<ManagedEntry>): Array<Obj> =>
